@@ -1,0 +1,26 @@
+# Two entry points: `make run` serves the seeded platform, `make test` runs the test suite.
+# Both create the virtualenv in .venv on first use and refresh it when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test seed clean
+
+$(BIN)/kennisbank: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: $(BIN)/kennisbank
+	$(BIN)/kennisbank seed
+	$(BIN)/kennisbank serve --host $(HOST) --port $(PORT)
+
+test: $(BIN)/kennisbank
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,284 @@
+"""The initiative service: every create, change, archive and listing goes through here.
+
+Routes, the CLI and the importer call these functions, so the rules (unique portfolio ids per
+province, optimistic locking, archive instead of delete) hold whichever door a change comes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from tortoise import timezone
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Count
+from tortoise.transactions import in_transaction
+
+from .models import Initiative, Province, Theme
+from .taxonomy import Kind, Phase, Status, find_province, find_theme
+from .validation import InitiativeInput, InputError
+
+DUPLICATE_EXTERNAL_ID = "Dit kenmerk is al in gebruik bij een ander initiatief van deze provincie."
+
+
+class NotFound(Exception):
+    """No initiative with that id."""
+
+
+class VersionConflict(Exception):
+    """Someone else saved the initiative after the editor loaded it."""
+
+    def __init__(self, current_version: int) -> None:
+        self.current_version = current_version
+        super().__init__(f"initiative changed meanwhile (now at version {current_version})")
+
+
+@dataclass(frozen=True)
+class InitiativeFilters:
+    """Filters of a listing. Values within one field are alternatives; fields combine."""
+
+    province: tuple[str, ...] = ()
+    kind: tuple[str, ...] = ()
+    theme: tuple[str, ...] = ()
+    phase: tuple[str, ...] = ()
+    status: tuple[str, ...] = (Status.GEPUBLICEERD,)
+
+    @classmethod
+    def parse(cls, params: Mapping[str, Sequence[str]]) -> tuple[InitiativeFilters, dict[str, list[str]]]:
+        """Read filters from query parameters; unknown values are returned as Dutch errors per field."""
+        errors: dict[str, list[str]] = {}
+        values: dict[str, tuple[str, ...]] = {}
+
+        def collect(name: str, resolve: Any) -> None:
+            resolved: list[str] = []
+            for raw in params.get(name, ()):
+                if not raw:
+                    continue
+                value = resolve(raw)
+                if value is None:
+                    errors.setdefault(name, []).append(f"Onbekende waarde “{raw}”.")
+                elif value not in resolved:
+                    resolved.append(value)
+            if resolved:
+                values[name] = tuple(resolved)
+
+        collect("province", lambda v: (p := find_province(v)) and p.code)
+        collect("theme", lambda v: (t := find_theme(v)) and t.slug)
+        collect("kind", lambda v: v if v in set(Kind) else None)
+        collect("phase", lambda v: v if v in set(Phase) else None)
+        collect("status", lambda v: v if v in set(Status) else None)
+        return cls(**values), errors
+
+    def is_active(self, name: str, value: str) -> bool:
+        return value in getattr(self, name)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Initiative]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Numbers for the home page."""
+
+    total: int
+    per_province: list[tuple[Province, int]] = field(default_factory=list)
+    per_theme: list[tuple[Theme, int]] = field(default_factory=list)
+
+
+def _filtered(filters: InitiativeFilters):
+    query = Initiative.all()
+    if filters.province:
+        query = query.filter(province_id__in=filters.province)
+    if filters.kind:
+        query = query.filter(kind__in=filters.kind)
+    if filters.phase:
+        query = query.filter(phase__in=filters.phase)
+    if filters.status:
+        query = query.filter(status__in=filters.status)
+    if filters.theme:
+        with_theme = Initiative.filter(themes__slug__in=filters.theme).values("id")
+        query = query.filter(id__in=Subquery(with_theme))
+    return query
+
+
+async def list_initiatives(filters: InitiativeFilters, page: int = 1, per_page: int = 20) -> Page:
+    page = max(1, page)
+    query = _filtered(filters)
+    total = await query.count()
+    items = await query.offset((page - 1) * per_page).limit(per_page).prefetch_related("province", "themes")
+    return Page(items=list(items), total=total, page=page, per_page=per_page)
+
+
+async def get_initiative(initiative_id: int) -> Initiative:
+    initiative = await Initiative.get_or_none(id=initiative_id).prefetch_related("province", "themes")
+    if initiative is None:
+        raise NotFound(initiative_id)
+    return initiative
+
+
+async def find_by_external_id(province_code: str, external_id: str) -> Initiative | None:
+    return await Initiative.get_or_none(province_id=province_code, external_id=external_id)
+
+
+def _columns(data: InitiativeInput) -> dict[str, Any]:
+    values = data.model_dump(exclude={"province", "themes"})
+    values["province_id"] = data.province
+    values["programme_line"] = data.programme_line
+    return values
+
+
+async def _set_themes(initiative: Initiative, slugs: Iterable[str], *, replace: bool) -> None:
+    themes = await Theme.filter(slug__in=list(slugs))
+    if replace:
+        await initiative.themes.clear()
+    if themes:
+        await initiative.themes.add(*themes)
+
+
+async def _ensure_unique(data: InitiativeInput, own_id: int | None) -> None:
+    clash = Initiative.filter(province_id=data.province, external_id=data.external_id)
+    if own_id is not None:
+        clash = clash.exclude(id=own_id)
+    if await clash.exists():
+        raise InputError({"external_id": [DUPLICATE_EXTERNAL_ID]})
+
+
+async def create_initiative(data: InitiativeInput) -> Initiative:
+    data = data.with_external_id()
+    async with in_transaction():
+        await _ensure_unique(data, own_id=None)
+        initiative = await Initiative.create(**_columns(data))
+        await _set_themes(initiative, data.themes, replace=False)
+    return await get_initiative(initiative.id)
+
+
+async def update_initiative(
+    initiative_id: int, data: InitiativeInput, expected_version: int | None = None
+) -> Initiative:
+    """Replace an initiative's content. With ``expected_version`` the save fails if someone saved in between."""
+    async with in_transaction():
+        current = await Initiative.get_or_none(id=initiative_id)
+        if current is None:
+            raise NotFound(initiative_id)
+        data = data if data.external_id else data.model_copy(update={"external_id": current.external_id})
+        await _ensure_unique(data, own_id=initiative_id)
+        query = Initiative.filter(id=initiative_id)
+        if expected_version is not None:
+            query = query.filter(version=expected_version)
+        changed = await query.update(**_columns(data), version=current.version + 1, updated_at=_now())
+        if not changed:
+            raise VersionConflict(current.version)
+        await _set_themes(current, data.themes, replace=True)
+    return await get_initiative(initiative_id)
+
+
+async def archive_initiative(initiative_id: int) -> Initiative:
+    """Archive instead of delete: the initiative leaves listings but its history stays."""
+    initiative = await get_initiative(initiative_id)
+    if initiative.status != Status.GEARCHIVEERD:
+        await Initiative.filter(id=initiative_id).update(
+            status=Status.GEARCHIVEERD, version=initiative.version + 1, updated_at=_now()
+        )
+    return await get_initiative(initiative_id)
+
+
+@dataclass(frozen=True)
+class UpsertReport:
+    created: int
+    updated: int
+
+
+async def upsert_initiatives(rows: Sequence[InitiativeInput]) -> UpsertReport:
+    """Create or update by (province, external_id), all in one transaction: all rows land or none."""
+    created = updated = 0
+    async with in_transaction():
+        for data in rows:
+            data = data.with_external_id()
+            existing = await find_by_external_id(data.province, data.external_id)
+            if existing is None:
+                initiative = await Initiative.create(**_columns(data))
+                await _set_themes(initiative, data.themes, replace=False)
+                created += 1
+            else:
+                await Initiative.filter(id=existing.id).update(
+                    **_columns(data), version=existing.version + 1, updated_at=_now()
+                )
+                await _set_themes(existing, data.themes, replace=True)
+                updated += 1
+    return UpsertReport(created=created, updated=updated)
+
+
+async def overview() -> Overview:
+    published = Q(initiatives__status=Status.GEPUBLICEERD)
+    provinces = await Province.all().annotate(n=Count("initiatives", _filter=published)).order_by("name")
+    themes = await Theme.all().annotate(n=Count("initiatives", _filter=published)).order_by("-n", "name")
+    total = await Initiative.filter(status=Status.GEPUBLICEERD).count()
+    return Overview(
+        total=total,
+        per_province=[(p, p.n) for p in provinces],
+        per_theme=[(t, t.n) for t in themes],
+    )
+
+
+async def recent_initiatives(limit: int = 6) -> list[Initiative]:
+    query = Initiative.filter(status=Status.GEPUBLICEERD).order_by("-created_at", "-id").limit(limit)
+    return list(await query.prefetch_related("province", "themes"))
+
+
+def as_input_dict(initiative: Initiative) -> dict[str, Any]:
+    """The initiative in the shape ``InitiativeInput`` accepts: for edit forms, the API and export."""
+    return {
+        "external_id": initiative.external_id,
+        "province": initiative.province.code,
+        "kind": str(initiative.kind),
+        "title": initiative.title,
+        "summary": initiative.summary,
+        "description": initiative.description,
+        "themes": [t.name for t in sorted(initiative.themes, key=lambda t: t.name)],
+        "programme_line": str(initiative.programme_line) if initiative.programme_line else None,
+        "phase": str(initiative.phase),
+        "technologies": list(initiative.technologies),
+        "suppliers": list(initiative.suppliers),
+        "budget_eur": initiative.budget_eur,
+        "start_date": _iso(initiative.start_date),
+        "end_date": _iso(initiative.end_date),
+        "contact_name": initiative.contact_name,
+        "contact_email": initiative.contact_email,
+        "links": list(initiative.links),
+        "status": str(initiative.status),
+        "lessons_learned": initiative.lessons_learned,
+        "results": initiative.results,
+        "seeks_partners": initiative.seeks_partners,
+        "tender_date": _iso(initiative.tender_date),
+    }
+
+
+def as_resource(initiative: Initiative) -> dict[str, Any]:
+    """The API representation: the input fields plus identity, province name and bookkeeping."""
+    return {
+        "id": initiative.id,
+        **as_input_dict(initiative),
+        "province_name": initiative.province.name,
+        "version": initiative.version,
+        "created_at": initiative.created_at.isoformat(),
+        "updated_at": initiative.updated_at.isoformat(),
+    }
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _now() -> datetime:
+    return timezone.now()

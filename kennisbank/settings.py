@@ -1,0 +1,82 @@
+"""Settings, read once from ``KENNISBANK_*`` environment variables and validated as a whole.
+
+Every problem is reported at once, so an operator fixes a broken configuration in one go.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PREFIX = "KENNISBANK_"
+
+
+class SettingsError(Exception):
+    """The environment holds one or more invalid settings."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"Invalid Kennisbank settings:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    page_size: int = 20
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{self.data_dir / 'kennisbank.sqlite3'}?busy_timeout=5000"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are Secure whenever the site is served over https."""
+        return urlsplit(self.base_url).scheme == "https"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        problems: list[str] = []
+
+        data_dir = Path(env.get(f"{PREFIX}DATA_DIR", "data")).expanduser()
+        if data_dir.exists() and not data_dir.is_dir():
+            problems.append(f"{PREFIX}DATA_DIR={data_dir} exists but is not a directory")
+
+        database_url = env.get(f"{PREFIX}DATABASE_URL", "").strip()
+        if database_url and urlsplit(database_url).scheme not in {"sqlite", "postgres", "asyncpg", "psycopg"}:
+            problems.append(f"{PREFIX}DATABASE_URL must start with sqlite:// or postgres://, got {database_url!r}")
+
+        base_url = env.get(f"{PREFIX}BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+        parts = urlsplit(base_url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            problems.append(f"{PREFIX}BASE_URL must be an absolute http(s) URL, got {base_url!r}")
+
+        log_level = env.get(f"{PREFIX}LOG_LEVEL", "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            problems.append(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+
+        page_size_text = env.get(f"{PREFIX}PAGE_SIZE", "20")
+        page_size = 20
+        if not page_size_text.isdigit() or not 1 <= int(page_size_text) <= 200:
+            problems.append(f"{PREFIX}PAGE_SIZE must be a whole number from 1 to 200, got {page_size_text!r}")
+        else:
+            page_size = int(page_size_text)
+
+        if problems:
+            raise SettingsError(problems)
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            base_url=base_url,
+            log_level=log_level,
+            page_size=page_size,
+        )

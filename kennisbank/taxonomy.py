@@ -1,0 +1,149 @@
+"""The fixed vocabularies of the platform: provinces, themes and the enumerations of an initiative.
+
+Each vocabulary keeps its machine value (stored, used in the API) next to its Dutch label (shown).
+Lookups are forgiving about case, diacritics and the common alternative spellings people type.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip diacritics and collapse whitespace: the key for forgiving lookups."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    without_marks = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"\s+", " ", without_marks).strip().lower()
+
+
+@dataclass(frozen=True)
+class Province:
+    code: str  # ISO 3166-2
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+PROVINCES: tuple[Province, ...] = (
+    Province("NL-GR", "Groningen"),
+    Province("NL-FR", "Fryslân", ("Friesland", "Fryslan")),
+    Province("NL-DR", "Drenthe"),
+    Province("NL-OV", "Overijssel"),
+    Province("NL-FL", "Flevoland"),
+    Province("NL-GE", "Gelderland"),
+    Province("NL-UT", "Utrecht"),
+    Province("NL-NH", "Noord-Holland"),
+    Province("NL-ZH", "Zuid-Holland"),
+    Province("NL-ZE", "Zeeland"),
+    Province("NL-NB", "Noord-Brabant"),
+    Province("NL-LI", "Limburg"),
+)
+
+PROVINCE_BY_CODE: dict[str, Province] = {p.code: p for p in PROVINCES}
+
+_PROVINCE_LOOKUP: dict[str, Province] = {}
+for _province in PROVINCES:
+    for _key in (_province.code, _province.code.removeprefix("NL-"), _province.name, *_province.aliases):
+        _PROVINCE_LOOKUP[fold(_key)] = _province
+        _PROVINCE_LOOKUP[fold(_key).replace("-", " ")] = _province
+
+
+def find_province(text: str) -> Province | None:
+    """Resolve a province from its ISO code, short code, name or known alias (any case, with or without diacritics)."""
+    key = fold(text)
+    return _PROVINCE_LOOKUP.get(key) or _PROVINCE_LOOKUP.get(key.replace("-", " "))
+
+
+@dataclass(frozen=True)
+class Theme:
+    slug: str
+    name: str
+
+
+THEME_NAMES: tuple[str, ...] = (
+    "energietransitie",
+    "klimaatadaptatie",
+    "mobiliteit",
+    "wonen",
+    "stikstof",
+    "natuur en biodiversiteit",
+    "water",
+    "landbouw",
+    "regionale economie",
+    "arbeidsmarkt",
+    "cultuur en erfgoed",
+    "vrijetijdseconomie",
+    "dienstverlening",
+    "bedrijfsvoering",
+    "open overheid",
+    "informatieveiligheid",
+    "data en AI",
+    "digitale vaardigheden",
+)
+
+THEMES: tuple[Theme, ...] = tuple(Theme(slug=fold(name).replace(" ", "-"), name=name) for name in THEME_NAMES)
+THEME_BY_SLUG: dict[str, Theme] = {t.slug: t for t in THEMES}
+_THEME_LOOKUP: dict[str, Theme] = {}
+for _theme in THEMES:
+    _THEME_LOOKUP[fold(_theme.name)] = _theme
+    _THEME_LOOKUP[_theme.slug] = _theme
+
+
+def find_theme(text: str) -> Theme | None:
+    """Resolve a theme by name or slug, case-insensitively."""
+    key = fold(text)
+    return _THEME_LOOKUP.get(key) or _THEME_LOOKUP.get(key.replace("-", " "))
+
+
+class Kind(StrEnum):
+    BEST_PRACTICE = "best_practice"
+    LIVING_LAB = "living_lab"
+    PORTFOLIO_PROJECT = "portfolio_project"
+
+
+class Phase(StrEnum):
+    IDEE = "idee"
+    VERKENNING = "verkenning"
+    PILOT = "pilot"
+    IMPLEMENTATIE = "implementatie"
+    OPGESCHAALD = "opgeschaald"
+
+
+class Status(StrEnum):
+    CONCEPT = "concept"
+    GEPUBLICEERD = "gepubliceerd"
+    GEARCHIVEERD = "gearchiveerd"
+
+
+class ProgrammeLine(StrEnum):
+    DATA = "data"
+    DIENSTVERLENING = "dienstverlening"
+    INNOVATIE = "innovatie"
+    BEDRIJFSVOERING = "bedrijfsvoering"
+
+
+KIND_LABELS: dict[str, str] = {
+    Kind.BEST_PRACTICE: "Goed voorbeeld",
+    Kind.LIVING_LAB: "Living lab",
+    Kind.PORTFOLIO_PROJECT: "Portfolioproject",
+}
+PHASE_LABELS: dict[str, str] = {
+    Phase.IDEE: "Idee",
+    Phase.VERKENNING: "Verkenning",
+    Phase.PILOT: "Pilot",
+    Phase.IMPLEMENTATIE: "Implementatie",
+    Phase.OPGESCHAALD: "Opgeschaald",
+}
+STATUS_LABELS: dict[str, str] = {
+    Status.CONCEPT: "Concept",
+    Status.GEPUBLICEERD: "Gepubliceerd",
+    Status.GEARCHIVEERD: "Gearchiveerd",
+}
+PROGRAMME_LINE_LABELS: dict[str, str] = {
+    ProgrammeLine.DATA: "Data",
+    ProgrammeLine.DIENSTVERLENING: "Dienstverlening",
+    ProgrammeLine.INNOVATIE: "Innovatie",
+    ProgrammeLine.BEDRIJFSVOERING: "Bedrijfsvoering",
+}

@@ -1,0 +1,268 @@
+"""What an initiative must look like, checked in one place for the web forms, the API and imports.
+
+The pydantic model is also the source of the OpenAPI schema, so the documented contract and the
+accepted input cannot drift apart. Errors come out as Dutch messages keyed by field name.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from .taxonomy import Kind, Phase, ProgrammeLine, Status, find_province, find_theme
+
+FIELD_LABELS: dict[str, str] = {
+    "external_id": "Kenmerk",
+    "province": "Provincie",
+    "kind": "Soort",
+    "title": "Titel",
+    "summary": "Samenvatting",
+    "description": "Beschrijving",
+    "themes": "Thema's",
+    "programme_line": "IDA-programmalijn",
+    "phase": "Fase",
+    "technologies": "Technologieën",
+    "suppliers": "Leveranciers",
+    "budget_eur": "Budget",
+    "start_date": "Startdatum",
+    "end_date": "Einddatum",
+    "contact_name": "Contactpersoon",
+    "contact_email": "E-mailadres contactpersoon",
+    "links": "Links",
+    "status": "Status",
+    "lessons_learned": "Geleerde lessen",
+    "results": "Resultaten",
+    "seeks_partners": "Zoekt partners",
+    "tender_date": "Geplande aanbesteding",
+    "version": "Versie",
+}
+
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]{2,}$")
+_TAG_MAX = 60
+_TAGS_MAX = 20
+
+
+def _error(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
+
+
+def _clean_tags(values: list[str], *, lower: bool) -> list[str]:
+    """Trim, collapse whitespace and drop case-insensitive duplicates, keeping the first spelling."""
+    seen: set[str] = set()
+    cleaned: list[str] = []
+    for value in values:
+        tag = re.sub(r"\s+", " ", str(value)).strip()
+        if not tag:
+            continue
+        if len(tag) > _TAG_MAX:
+            raise _error("tag_too_long", f"“{tag[:20]}…” is te lang (maximaal {_TAG_MAX} tekens per label).")
+        tag = tag.lower() if lower else tag
+        if tag.casefold() in seen:
+            continue
+        seen.add(tag.casefold())
+        cleaned.append(tag)
+    if len(cleaned) > _TAGS_MAX:
+        raise _error("too_many_tags", f"Maximaal {_TAGS_MAX} labels.")
+    return cleaned
+
+
+Text = Annotated[str, Field(max_length=20_000)]
+
+
+class InitiativeInput(BaseModel):
+    """A complete initiative as submitted by a person or a file."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    external_id: str = Field(
+        default="",
+        max_length=64,
+        description="The id in the province's own portfolio; unique per province. Generated when empty.",
+    )
+    province: str = Field(description="ISO 3166-2 code (NL-GE) or name (Gelderland, Fryslân, Friesland).")
+    kind: Kind
+    title: str = Field(min_length=3, max_length=200)
+    summary: str = Field(min_length=10, max_length=1000)
+    description: Text = ""
+    themes: list[str] = Field(min_length=1, description="Theme names or slugs from /api/v1/themes.")
+    programme_line: ProgrammeLine | None = None
+    phase: Phase
+    technologies: list[str] = Field(default_factory=list, max_length=50)
+    suppliers: list[str] = Field(default_factory=list, max_length=50)
+    budget_eur: int | None = Field(default=None, ge=0, le=10_000_000_000)
+    start_date: date | None = None
+    end_date: date | None = None
+    contact_name: str = Field(default="", max_length=120)
+    contact_email: str = Field(default="", max_length=254)
+    links: list[str] = Field(default_factory=list, max_length=10)
+    status: Status = Status.GEPUBLICEERD
+    lessons_learned: Text = ""
+    results: Text = ""
+    seeks_partners: bool = False
+    tender_date: date | None = None
+
+    @field_validator("description", "lessons_learned", "results", "contact_name", "external_id", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    @field_validator("technologies", "suppliers", "links", mode="before")
+    @classmethod
+    def _none_is_no_list(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @field_validator("seeks_partners", mode="before")
+    @classmethod
+    def _none_is_false(cls, value: Any) -> Any:
+        return False if value is None or value == "" else value
+
+    @field_validator("programme_line", "budget_eur", "start_date", "end_date", "tender_date", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("province")
+    @classmethod
+    def _known_province(cls, value: str) -> str:
+        province = find_province(value)
+        if province is None:
+            raise _error("unknown_province", f"Onbekende provincie “{value}”. Gebruik een naam of ISO-code, zoals Gelderland of NL-GE.")
+        return province.code
+
+    @field_validator("themes")
+    @classmethod
+    def _known_themes(cls, values: list[str]) -> list[str]:
+        slugs: list[str] = []
+        unknown: list[str] = []
+        for value in values:
+            theme = find_theme(value)
+            if theme is None:
+                unknown.append(value)
+            elif theme.slug not in slugs:
+                slugs.append(theme.slug)
+        if unknown:
+            names = ", ".join(f"“{u}”" for u in unknown)
+            raise _error("unknown_theme", f"Onbekend thema: {names}.")
+        return slugs
+
+    @field_validator("technologies")
+    @classmethod
+    def _clean_technologies(cls, values: list[str]) -> list[str]:
+        return _clean_tags(values, lower=True)
+
+    @field_validator("suppliers")
+    @classmethod
+    def _clean_suppliers(cls, values: list[str]) -> list[str]:
+        return _clean_tags(values, lower=False)
+
+    @field_validator("contact_email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        if value and not _EMAIL.match(value):
+            raise _error("invalid_email", "Geen geldig e-mailadres (bijvoorbeeld naam@provincie.nl).")
+        return value.lower()
+
+    @field_validator("links")
+    @classmethod
+    def _http_links(cls, values: list[str]) -> list[str]:
+        links = [v.strip() for v in values if v and v.strip()]
+        for link in links:
+            if not re.match(r"^https?://[^\s/$.?#][^\s<>\"]*$", link, flags=re.IGNORECASE):
+                raise _error("invalid_link", f"“{link[:60]}” is geen geldige link; alleen http:// en https:// zijn toegestaan.")
+        return links
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id_chars(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[\w.\-/:]+", value):
+            raise _error("invalid_external_id", "Een kenmerk bevat alleen letters, cijfers en . - _ / :")
+        return value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> InitiativeInput:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise _error("end_before_start", "De einddatum ligt vóór de startdatum.")
+        return self
+
+    def with_external_id(self) -> InitiativeInput:
+        """Give an initiative without a portfolio id a stable one of our own, so exports re-import cleanly."""
+        if self.external_id:
+            return self
+        return self.model_copy(update={"external_id": f"KB-{secrets.token_hex(4).upper()}"})
+
+
+_MESSAGES: dict[str, str] = {
+    "missing": "Dit veld is verplicht.",
+    "string_too_short": "Vul minimaal {min_length} tekens in.",
+    "string_too_long": "Gebruik maximaal {max_length} tekens.",
+    "too_short": "Kies er minimaal {min_length}.",
+    "too_long": "Maximaal {max_length} items.",
+    "enum": "Kies een van: {expected}.",
+    "int_parsing": "Vul een heel getal in (zonder punten of euroteken).",
+    "int_from_float": "Vul een heel getal in.",
+    "int_type": "Vul een heel getal in.",
+    "greater_than_equal": "Het getal mag niet negatief zijn.",
+    "less_than_equal": "Het getal is te groot.",
+    "date_from_datetime_parsing": "Geen geldige datum; gebruik JJJJ-MM-DD.",
+    "date_parsing": "Geen geldige datum; gebruik JJJJ-MM-DD.",
+    "date_type": "Geen geldige datum; gebruik JJJJ-MM-DD.",
+    "date_from_datetime_inexact": "Geef alleen een datum, zonder tijd.",
+    "bool_parsing": "Kies ja of nee.",
+    "bool_type": "Kies ja of nee.",
+    "string_type": "Vul tekst in.",
+    "list_type": "Geef een lijst.",
+    "extra_forbidden": "Onbekend veld.",
+    "model_type": "Verwacht een object met velden.",
+}
+
+
+# Errors raised by whole-object checks, shown next to the field a person has to change.
+_MODEL_ERROR_FIELDS: dict[str, str] = {"end_before_start": "end_date"}
+
+
+class InputError(Exception):
+    """Input did not validate. ``errors`` maps a field name ("" for the whole object) to Dutch messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k or 'algemeen'}: {' '.join(v)}" for k, v in errors.items()))
+
+
+def translate_errors(error: ValidationError) -> dict[str, list[str]]:
+    """Turn pydantic's errors into Dutch messages per top-level field."""
+    errors: dict[str, list[str]] = {}
+    for item in error.errors(include_url=False):
+        loc = item["loc"]
+        kind = item["type"]
+        field = str(loc[0]) if loc else _MODEL_ERROR_FIELDS.get(kind, "")
+        context = item.get("ctx") or {}
+        if kind in {"string_too_short", "too_short"} and item.get("input") in ("", []):
+            kind = "missing"
+        template = _MESSAGES.get(kind)
+        if template is not None:
+            message = template.format(**{k: _dutch_expected(v) for k, v in context.items()})
+        else:
+            message = item["msg"]
+        if len(loc) > 1 and isinstance(loc[1], int):
+            message = f"Item {loc[1] + 1}: {message}"
+        errors.setdefault(field, [])
+        if message not in errors[field]:
+            errors[field].append(message)
+    return errors
+
+
+def _dutch_expected(value: Any) -> Any:
+    return value.replace(" or ", " of ") if isinstance(value, str) else value
+
+
+def parse_initiative(data: dict[str, Any]) -> InitiativeInput:
+    """Validate a dict of raw values; raise InputError with Dutch messages when it is not acceptable."""
+    try:
+        return InitiativeInput.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(translate_errors(exc)) from None

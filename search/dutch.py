@@ -1,0 +1,230 @@
+"""Dutch text analysis shared by the search backends.
+
+The same functions prepare text at index time and query time, so both
+sides always agree on what a "term" is:
+
+* `fold` lowercases and strips diacritics (Fryslân → fryslan, café → cafe);
+* `tokenize` splits on anything that is not a letter or digit and keeps
+  character offsets into the original text (used for highlighting);
+* `stem` is a deliberately light plural normaliser. Snowball's Dutch
+  stemmer (what tantivy ships) maps wegen → weeg but weg → weg, fietspaden →
+  fietspaad but fietspad → fietspad, and woningen/wonen/gemeente all to
+  short stems that collide. We only need singular and plural to meet, and
+  a wrong stem is harmless as long as both forms get the *same* one;
+* `STOP_WORDS` are dropped from queries (not from the index, so phrases
+  such as "internet of things" still match);
+* `Synonyms` expands a query into concepts with alternative phrasings.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+_WORD = re.compile(r"[^\W_]+")
+WORD_PATTERN = _WORD.pattern
+_SPECIAL_FOLDS = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d"})
+_VOWELS = frozenset("aeiouy")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A folded term and where it sits in the original text (character offsets)."""
+
+    term: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Lowercase and strip diacritics: "Fryslân" → "fryslan", "ĳs" → "ijs"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_SPECIAL_FOLDS))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _single_char_fold(ch: str) -> str:
+    folded = fold(ch)
+    return folded[0] if folded else ch
+
+
+#: Latin letters with diacritics, each folded to exactly one character.
+_SAME_LENGTH = {cp: _single_char_fold(chr(cp)) for cp in range(0xC0, 0x250)}
+
+
+def fold_same_length(text: str) -> str | None:
+    """`fold` that keeps every character at its offset (ß → s, not ss), for
+    finding matches in long texts quickly. None when that is impossible."""
+    folded = text.translate(_SAME_LENGTH).lower()
+    return folded if len(folded) == len(text) else None
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split `text` (NFC, see `terms`) into folded terms with offsets into `text`."""
+    return [Token(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def terms(text: str) -> list[str]:
+    """The folded terms of `text`, in order (stop words included).
+
+    NFC first: in decomposed text ("a" + combining accent) the accent
+    would otherwise split the word.
+    """
+    return [fold(m.group()) for m in _WORD.finditer(unicodedata.normalize("NFC", text))]
+
+
+@lru_cache(maxsize=65536)
+def stem(term: str) -> str:
+    """Map a folded Dutch word to a key shared by its singular and plural.
+
+    datalabs → datalab, wegen → weg, fietspaden → fietspad, bomen/boom → bom,
+    huizen → huis, processen/proces → proc, mogelijkheden → mogelijkheid.
+    The result is a matching key, not a dictionary word.
+    """
+    if len(term) < 3 or not term.isalpha():
+        return term
+    word = term
+    if word.endswith("heden"):
+        return word[:-5] + "heid"
+    if word.endswith("en") and len(word) >= 5:
+        word = _undouble(word[:-2])
+        if word.endswith("z"):
+            word = word[:-1] + "s"  # huizen → huis
+        elif word.endswith("v"):
+            word = word[:-1] + "f"  # brieven → brief
+    if len(word) >= 4 and word.endswith("s") and _is_plural_s(word):
+        word = word[:-1]
+    word = _undouble(word)
+    if len(word) >= 4 and word[-1] == "e" and word[-2] not in _VOWELS:
+        word = word[:-1]  # gemeente(n) → gemeent, drone(s) → dron
+    return _shorten_long_vowel(word)
+
+
+def _is_plural_s(word: str) -> bool:
+    """-s plurals follow a vowel, -el/-em/-er/-je, or (loanwords) most
+    consonants; kans, mens, huis, bus, prijs are singulars."""
+    if word.endswith(("is", "us", "ss", "ijs")):
+        return False
+    if word[-2] in _VOWELS or word.endswith(("ers", "els", "ems", "jes")):
+        return True
+    return word[-2] not in "nrlsj"
+
+
+def _undouble(word: str) -> str:
+    """katt → kat, process → proces."""
+    if len(word) >= 3 and word[-1] == word[-2] and word[-1] not in _VOWELS:
+        return word[:-1]
+    return word
+
+
+def _shorten_long_vowel(word: str) -> str:
+    """boom → bom, so that it meets bomen → bom (open syllables drop the double vowel)."""
+    if (
+        len(word) >= 4
+        and word[-1] not in _VOWELS
+        and word[-2] == word[-3]
+        and word[-2] in "aeou"
+        and word[-4] not in _VOWELS
+    ):
+        return word[:-2] + word[-1]
+    return word
+
+
+#: Dutch function words. Only removed from queries: the index keeps them.
+STOP_WORDS: frozenset[str] = frozenset(
+    """
+    aan al alle alles als altijd andere ben bij daar dan dat de der deze die dit doch doen door
+    dus een eens en er ge geen geweest haar had heb hebben heeft hem het hier hij hoe hun iemand
+    iets ik in is ja je kan kon kunnen maar me meer men met mij mijn moet na naar niet niets nog
+    nu of om omdat onder ons ook op over reeds te tegen toch toen tot u uit uw van veel voor
+    want waren was wat we wel werd wezen wie wij wil worden wordt zal ze zelf zich zij zijn zo
+    zonder zou
+    """.split()
+)
+
+
+Phrase = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing the user asked for, with every way it may be phrased.
+
+    `alternatives[0]` is what the user typed (folded). A document matches
+    the concept when it contains any alternative.
+    """
+
+    alternatives: tuple[Phrase, ...]
+
+    @property
+    def typed(self) -> Phrase:
+        return self.alternatives[0]
+
+
+class Synonyms:
+    """Groups of interchangeable phrases, matched on stems so that
+    "digitale tweelingen" still hits the group of "digitale tweeling"."""
+
+    def __init__(self, groups: Iterable[Iterable[str]]) -> None:
+        self.groups: tuple[tuple[str, ...], ...] = tuple(
+            tuple(p.strip() for p in group if p.strip()) for group in groups
+        )
+        self._by_stems: dict[Phrase, list[Phrase]] = {}
+        for group in self.groups:
+            phrases = [tuple(terms(p)) for p in group]
+            for phrase in phrases:
+                key = tuple(stem(t) for t in phrase)
+                others = self._by_stems.setdefault(key, [])
+                others.extend(p for p in phrases if p not in others)
+        self.longest = max((len(k) for k in self._by_stems), default=0)
+
+    @classmethod
+    def from_file(cls, path: Path | str) -> Synonyms:
+        """Read one group per line, phrases separated by commas; `#` starts a comment."""
+        return cls.parse(Path(path).read_text(encoding="utf-8"))
+
+    @classmethod
+    def parse(cls, text: str) -> Synonyms:
+        groups = []
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                groups.append(line.split(","))
+        return cls(groups)
+
+    def alternatives(self, phrase: Phrase) -> list[Phrase]:
+        """All phrases interchangeable with `phrase` (including itself), or []."""
+        return list(self._by_stems.get(tuple(stem(t) for t in phrase), ()))
+
+    def concepts(self, text: str) -> list[Concept]:
+        """Split a query into concepts: synonym phrases are matched greedily
+        (longest first), stop words outside a phrase are dropped."""
+        words = terms(text)
+        return list(self._concepts(words))
+
+    def _concepts(self, words: list[str]) -> Iterator[Concept]:
+        i = 0
+        while i < len(words):
+            for size in range(min(self.longest, len(words) - i), 0, -1):
+                typed = tuple(words[i : i + size])
+                others = self.alternatives(typed)
+                if others:
+                    yield Concept((typed, *(p for p in others if p != typed)))
+                    i += size
+                    break
+            else:
+                if words[i] not in STOP_WORDS:
+                    yield Concept(((words[i],),))
+                i += 1
+
+
+@lru_cache(maxsize=1)
+def default_synonyms() -> Synonyms:
+    """The maintained list in `synonyms_nl.txt` next to this module."""
+    text = resources.files(__package__).joinpath("synonyms_nl.txt").read_text(encoding="utf-8")
+    return Synonyms.parse(text)

@@ -1,0 +1,556 @@
+"""The embedded backend: a tantivy index in a directory, no server.
+
+Layout of the directory::
+
+    tantivy/       the tantivy index
+    vectors.npz    embeddings (see vectors.py)
+    write.lock     serialises writers across processes (flock)
+    VERSION        schema version; a mismatch rebuilds the index empty
+
+Text is analysed in Python (`dutch.py`) and handed to tantivy as
+space-separated terms, so index and query side cannot drift apart. Each
+text is indexed three ways:
+
+* exact:  folded words (`title`, `text`), boosted highest;
+* stemmed: `dutch.stem` keys (`title_stem`, `text_stem`) for plurals;
+* reversed stems (`rev`, no positions): only its term dictionary is used,
+  to find compounds that *end* in a query word (fietspad → snelfietspad).
+
+Compounds that *start* with a query word (stikstof → stikstofdepositie)
+come from a prefix walk over the `text_stem` term dictionary. Typos are a
+fuzzy term query on `text` (1 edit from 5 letters, 2 from 9), used only
+for query words the index does not contain (as typed or as stem), so a
+correctly spelled word is not diluted by its neighbours. Synonyms are
+expanded at query time from `synonyms_nl.txt` (no reindex needed).
+
+Every concept of the query must match (AND); a concept matches through
+any of its variants (OR). Stop words are dropped from the query.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import tantivy
+from tantivy import Occur, Query
+
+from .documents import FACET_FIELDS, SearchDocument, SearchHit, SearchQuery, SearchResults, Vector
+from .dutch import Concept, Synonyms, default_synonyms, stem, terms
+from .fusion import FUSIONS
+from .highlight import TermMatcher, crop, fuzzy_distance, highlight, snippet
+from .text import plain_text
+from .vectors import VectorStore
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+
+#: Boosts per field for a term or phrase of the query.
+EXACT_TITLE, STEM_TITLE, EXACT_TEXT, STEM_TEXT = 3.0, 2.0, 1.0, 0.8
+#: Constant scores (no BM25) for looser matches.
+COMPOUND_TITLE, COMPOUND_TEXT, FUZZY_TEXT = 1.0, 0.5, 0.3
+
+PREFIX_MIN = 4  # shortest stem that is expanded to compounds starting with it
+SUFFIX_MIN = 5  # shortest stem that is expanded to compounds ending in it
+COMPOUND_MIN_EXTRA = 3  # a compound adds at least this many letters
+MAX_EXPANSIONS = 64
+MAX_TERM_LENGTH = 40
+
+SUMMARY_CHARS = 300
+SNIPPET_CHARS = 220
+
+_WRITER_HEAP = 32_000_000
+_WRITER_RETRY_SECONDS = 30.0
+
+
+@dataclass
+class _KeywordPlan:
+    """What query building found out, reused for highlighting."""
+
+    compounds: set[str] = field(default_factory=set)
+    typo_words: set[str] = field(default_factory=set)
+
+
+class TantivyIndex:
+    """`SearchIndex` stored in `path`.
+
+    `fusion` picks how hybrid search blends rankings ("rrf" or "score", see
+    fusion.py). Semantic candidates are the `semantic_limit` nearest
+    documents whose cosine similarity is at least `min_similarity`.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synonyms: Synonyms | None = None,
+        fusion: str = "rrf",
+        semantic_limit: int = 100,
+        min_similarity: float = 0.3,
+    ) -> None:
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {sorted(FUSIONS)}")
+        self.path = Path(path)
+        self.synonyms = synonyms or default_synonyms()
+        self.fusion = fusion
+        self.semantic_limit = semantic_limit
+        self.min_similarity = min_similarity
+        self._thread_lock = threading.Lock()
+        self._meta_stamp: int | None = None
+        self._expansion_cache: dict[str, frozenset[str]] = {}
+        self._schema = _schema()
+        self._index = self._open()
+        self._index.config_reader("manual")
+        self._vectors = VectorStore(self.path / "vectors.npz")
+
+    # -- writing -------------------------------------------------------
+
+    def upsert(self, docs: Iterable[SearchDocument]) -> None:
+        latest = {doc.id: doc for doc in docs}
+        if not latest:
+            return
+        self._vectors.check_dimensions(doc.vector for doc in latest.values())
+        with self._writer() as writer:
+            for doc in latest.values():
+                writer.delete_documents_by_term("id", doc.id)
+                writer.add_document(_to_tantivy(doc))
+            writer.commit()
+            self._vectors.write({doc.id: doc.vector for doc in latest.values()})
+
+    def delete(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        if not ids:
+            return
+        with self._writer() as writer:
+            for doc_id in ids:
+                writer.delete_documents_by_term("id", doc_id)
+            writer.commit()
+            self._vectors.write({}, deletes=ids)
+
+    def clear(self) -> None:
+        with self._writer() as writer:
+            writer.delete_all_documents()
+            writer.commit()
+            self._vectors.clear()
+
+    def close(self) -> None:
+        """Nothing to release: writers are held only while writing."""
+
+    @contextmanager
+    def _writer(self) -> Iterator[tantivy.IndexWriter]:
+        """Hold the cross-process write lock and a tantivy writer for one write."""
+        with self._thread_lock, self._write_lock():
+            writer = self._acquire_writer()
+            try:
+                yield writer
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()  # also releases tantivy's own lock
+        self._index.reload()
+
+    @contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """Exclusive across processes (and across instances in one process)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / "write.lock", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def _acquire_writer(self) -> tantivy.IndexWriter:
+        """Retry while a process that does not use our flock holds the writer."""
+        deadline = time.monotonic() + _WRITER_RETRY_SECONDS
+        while True:
+            try:
+                return self._index.writer(heap_size=_WRITER_HEAP, num_threads=1)
+            except ValueError as error:
+                if "LockBusy" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    # -- reading -------------------------------------------------------
+
+    def count(self) -> int:
+        return self._searcher().num_docs
+
+    def hashes(self) -> dict[int, str]:
+        searcher = self._searcher()
+        if not searcher.num_docs:
+            return {}
+        result = searcher.search(Query.all_query(), limit=searcher.num_docs)
+        found = {}
+        for _, address in result.hits:
+            doc = searcher.doc(address)
+            found[doc.get_first("id")] = doc.get_first("content_hash")
+        return found
+
+    def similar(
+        self,
+        vector: Vector,
+        *,
+        limit: int = 10,
+        filters: Mapping[str, Sequence[str]] | None = None,
+        exclude_ids: Iterable[int] = (),
+    ) -> list[tuple[int, float]]:
+        searcher = self._searcher()
+        return self._neighbours(
+            searcher, vector, self._filter_clauses(filters or {}), limit, set(exclude_ids)
+        )
+
+    def search(self, query: SearchQuery) -> SearchResults:
+        started = time.perf_counter()
+        searcher = self._searcher()
+        filters = self._filter_clauses(query.active_filters)
+        concepts = self.synonyms.concepts(query.text)
+        plan = _KeywordPlan()
+        keyword = _all_of([self._concept_query(searcher, c, plan) for c in concepts]) if concepts else None
+        semantic: list[tuple[int, float]] = []
+        if query.uses_vector:
+            semantic = self._neighbours(
+                searcher, query.vector, filters, self.semantic_limit, set(), self.min_similarity
+            )
+
+        matching = _matching(query, keyword, _id_query(self._schema, semantic))
+        if matching is None:
+            return SearchResults(0, [], {name: {} for name in query.facets}, _ms_since(started))
+        result_set = _all_of([*filters, matching])
+        if query.sort == "date" or (keyword is None and not semantic):
+            ranked, total = self._by_date(searcher, result_set, query)
+        elif semantic:
+            filtered_keyword = _all_of([*filters, keyword]) if keyword else None
+            ranked, total = self._fused(searcher, filtered_keyword, semantic, result_set, query)
+        else:
+            found = searcher.search(result_set, limit=query.per_page, offset=query.offset)
+            ranked, total = _ranked(searcher, found.hits), found.count
+
+        matcher = TermMatcher(concepts, plan.compounds, plan.typo_words)
+        sources = self._sources(searcher, [doc_id for doc_id, _ in ranked])
+        hits = [
+            SearchHit(doc_id, score, _highlights(source, matcher))
+            for (doc_id, score), source in zip(ranked, sources, strict=True)
+        ]
+        facets = self._facet_counts(searcher, result_set, query.facets) if query.facets else {}
+        return SearchResults(total, hits, facets, _ms_since(started))
+
+    def _by_date(
+        self, searcher: tantivy.Searcher, result_set: Query, query: SearchQuery
+    ) -> tuple[list[tuple[int, float]], int]:
+        found = searcher.search(
+            result_set,
+            limit=query.per_page,
+            offset=query.offset,
+            order_by_field="updated_at",
+            order=tantivy.Order.Desc,
+        )
+        return [(doc_id, 0.0) for doc_id in _ids(searcher, found.hits)], found.count
+
+    def _fused(
+        self,
+        searcher: tantivy.Searcher,
+        keyword: Query | None,
+        semantic: list[tuple[int, float]],
+        result_set: Query,
+        query: SearchQuery,
+    ) -> tuple[list[tuple[int, float]], int]:
+        """Blend the keyword ranking (deep enough to fill the page even if
+        every semantic candidate outranks it) with the semantic one."""
+        keyword_ranking: list[tuple[int, float]] = []
+        if keyword is not None:
+            depth = query.offset + query.per_page + len(semantic)
+            found = searcher.search(keyword, limit=depth)
+            keyword_ranking = _ranked(searcher, found.hits)
+        fused = FUSIONS[self.fusion](keyword_ranking, semantic, query.semantic_ratio)
+        total = searcher.search(result_set, limit=1).count
+        return fused[query.offset : query.offset + query.per_page], total
+
+    # -- query building --------------------------------------------------
+
+    def _concept_query(self, searcher: tantivy.Searcher, concept: Concept, plan: _KeywordPlan) -> Query:
+        clauses: list[Query] = []
+        for phrase in concept.alternatives:
+            if len(phrase) == 1:
+                clauses.extend(self._word_clauses(searcher, phrase[0], plan))
+            else:
+                clauses.extend(self._phrase_clauses(phrase))
+        return _any_of(clauses)
+
+    def _word_clauses(self, searcher: tantivy.Searcher, word: str, plan: _KeywordPlan) -> list[Query]:
+        schema, key = self._schema, stem(word)
+        clauses = [
+            Query.boost_query(Query.term_query(schema, "title", word), EXACT_TITLE),
+            Query.boost_query(Query.term_query(schema, "title_stem", key), STEM_TITLE),
+            Query.boost_query(Query.term_query(schema, "text", word), EXACT_TEXT),
+            Query.boost_query(Query.term_query(schema, "text_stem", key), STEM_TEXT),
+        ]
+        compounds = sorted(self._expansions(searcher, key))
+        plan.compounds.update(compounds)
+        if compounds:
+            clauses.append(
+                Query.const_score_query(Query.term_set_query(schema, "title_stem", compounds), COMPOUND_TITLE)
+            )
+            clauses.append(
+                Query.const_score_query(Query.term_set_query(schema, "text_stem", compounds), COMPOUND_TEXT)
+            )
+        distance = fuzzy_distance(word)
+        if distance and not searcher.doc_freq("text", word) and not searcher.doc_freq("text_stem", key):
+            plan.typo_words.add(word)
+            fuzzy = Query.fuzzy_term_query(
+                schema, "text", word, distance=distance, transposition_cost_one=True
+            )
+            clauses.append(Query.const_score_query(fuzzy, FUZZY_TEXT))
+        return clauses
+
+    def _phrase_clauses(self, phrase: tuple[str, ...]) -> list[Query]:
+        schema, keys = self._schema, [stem(w) for w in phrase]
+        return [
+            Query.boost_query(Query.phrase_query(schema, "title", list(phrase)), EXACT_TITLE),
+            Query.boost_query(Query.phrase_query(schema, "title_stem", keys), STEM_TITLE),
+            Query.boost_query(Query.phrase_query(schema, "text", list(phrase)), EXACT_TEXT),
+            Query.boost_query(Query.phrase_query(schema, "text_stem", keys), STEM_TEXT),
+        ]
+
+    def _expansions(self, searcher: tantivy.Searcher, key: str) -> frozenset[str]:
+        """Indexed stems of compounds that start or end with `key`."""
+        cached = self._expansion_cache.get(key)
+        if cached is not None:
+            return cached
+        found: set[str] = set()
+        if len(key) >= PREFIX_MIN:
+            found.update(t for t, _ in searcher.terms_with_prefix("text_stem", key, limit=MAX_EXPANSIONS))
+        if len(key) >= SUFFIX_MIN:
+            found.update(
+                t[::-1] for t, _ in searcher.terms_with_prefix("rev", key[::-1], limit=MAX_EXPANSIONS)
+            )
+        result = frozenset(t for t in found if len(t) >= len(key) + COMPOUND_MIN_EXTRA)
+        if len(self._expansion_cache) > 10_000:
+            self._expansion_cache.clear()
+        self._expansion_cache[key] = result
+        return result
+
+    def _filter_clauses(self, filters: Mapping[str, Sequence[str]]) -> list[Query]:
+        unknown = set(filters) - set(FACET_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown filter field(s): {', '.join(sorted(unknown))}")
+        return [
+            Query.term_set_query(self._schema, name, [str(v) for v in values])
+            for name, values in filters.items()
+            if values
+        ]
+
+    # -- vectors ---------------------------------------------------------
+
+    def _neighbours(
+        self,
+        searcher: tantivy.Searcher,
+        vector: Vector,
+        filters: list[Query],
+        limit: int,
+        exclude: set[int],
+        min_similarity: float = -1.0,
+    ) -> list[tuple[int, float]]:
+        """Top `limit` by cosine among indexed documents passing `filters`.
+
+        Scans every vector, then checks the best candidates against the
+        filters in growing batches, so a selective filter still fills the list.
+        """
+        ids, scores = self._vectors.cosine(vector)
+        keep = scores >= min_similarity
+        if exclude:
+            keep &= ~np.isin(ids, np.fromiter(exclude, dtype=np.int64))
+        ids, scores = ids[keep], scores[keep]
+        result: list[tuple[int, float]] = []
+        checked, wanted = 0, max(limit * 4, 64)
+        while checked < len(ids) and len(result) < limit:
+            wanted = min(wanted, len(ids))
+            best = np.argpartition(-scores, wanted - 1)[:wanted]
+            best = best[np.argsort(-scores[best], kind="stable")][checked:]
+            allowed = self._existing(searcher, [int(i) for i in ids[best]], filters)
+            result.extend((int(ids[p]), float(scores[p])) for p in best if int(ids[p]) in allowed)
+            checked, wanted = wanted, wanted * 4
+        return result[:limit]
+
+    def _existing(self, searcher: tantivy.Searcher, ids: list[int], filters: list[Query]) -> set[int]:
+        """Which of `ids` are in the index and pass `filters`."""
+        found = searcher.search(
+            _all_of([*filters, Query.term_set_query(self._schema, "id", ids)]), limit=len(ids)
+        )
+        return set(_ids(searcher, found.hits))
+
+    # -- results -----------------------------------------------------------
+
+    def _sources(self, searcher: tantivy.Searcher, ids: list[int]) -> list[dict]:
+        if not ids:
+            return []
+        found = searcher.search(Query.term_set_query(self._schema, "id", ids), limit=len(ids))
+        by_id = {}
+        for (_, address), doc_id in zip(found.hits, _ids(searcher, found.hits), strict=True):
+            by_id[doc_id] = json.loads(searcher.doc(address).get_first("source"))
+        return [by_id.get(i, {"title": "", "summary": "", "body": ""}) for i in ids]
+
+    def _facet_counts(
+        self, searcher: tantivy.Searcher, result_set: Query, names: Sequence[str]
+    ) -> dict[str, dict[str, int]]:
+        aggregations = {name: {"terms": {"field": name, "size": 10_000}} for name in names}
+        raw = searcher.aggregate(result_set, aggregations)
+        return {
+            name: {str(b["key"]): int(b["doc_count"]) for b in raw.get(name, {}).get("buckets", [])}
+            for name in names
+        }
+
+    def _searcher(self) -> tantivy.Searcher:
+        """A searcher that sees every commit so far, also from other processes."""
+        try:
+            stamp = os.stat(self.path / "tantivy" / "meta.json").st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self._meta_stamp:
+            self._index.reload()
+            self._expansion_cache = {}
+            self._meta_stamp = stamp
+        return self._index.searcher()
+
+    def _open(self) -> tantivy.Index:
+        """Open or create the index; under the write lock so that two
+        processes creating it at once do not mistake each other's half-made
+        directory for an old schema."""
+        directory = self.path / "tantivy"
+        version_file = self.path / "VERSION"
+        with self._write_lock():
+            if directory.exists() and (
+                not version_file.exists() or version_file.read_text().strip() != SCHEMA_VERSION
+            ):
+                log.warning(
+                    "search index at %s has an old schema; starting empty (reindex needed)", self.path
+                )
+                shutil.rmtree(directory)
+                (self.path / "vectors.npz").unlink(missing_ok=True)
+            directory.mkdir(exist_ok=True)
+            version_file.write_text(SCHEMA_VERSION + "\n")
+            return tantivy.Index(self._schema, path=str(directory), reuse=True)
+
+
+def _matching(query: SearchQuery, keyword: Query | None, semantic: Query | None) -> Query | None:
+    """What a document must match, filters aside: anything when browsing
+    (no text, no vector), else the keyword query or a semantic candidate."""
+    if not query.text.strip() and not query.uses_vector:
+        return Query.all_query()
+    candidates = [q for q in (keyword, semantic) if q is not None]
+    return _any_of(candidates) if candidates else None
+
+
+def _highlights(source: dict, matcher: TermMatcher) -> dict[str, str]:
+    highlights = {
+        "title": highlight(source["title"], matcher),
+        "summary": crop(source["summary"], matcher, SUMMARY_CHARS),
+    }
+    if matcher:
+        body = snippet(source["body"], matcher, SNIPPET_CHARS)
+        if body is not None:
+            highlights["body"] = body
+    return highlights
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", stored=True, indexed=True, fast=True)
+    for name in ("title", "title_stem", "text", "text_stem"):
+        builder.add_text_field(name, tokenizer_name="whitespace", index_option="position")
+    builder.add_text_field("rev", tokenizer_name="whitespace", index_option="basic")
+    for name in FACET_FIELDS:
+        builder.add_text_field(name, tokenizer_name="raw", fast=True)
+    builder.add_date_field("updated_at", indexed=True, fast=True)
+    builder.add_text_field("content_hash", stored=True, tokenizer_name="raw")
+    builder.add_text_field("source", stored=True, tokenizer_name="raw", index_option="basic")
+    return builder.build()
+
+
+def _to_tantivy(doc: SearchDocument) -> tantivy.Document:
+    body = plain_text(doc.body)
+    extra = [
+        doc.external_id,
+        doc.province_name,
+        doc.programme_line or "",
+        *doc.themes,
+        *doc.technologies,
+        *doc.suppliers,
+    ]
+    title_terms = _index_terms(doc.title)
+    text_terms = title_terms + _index_terms(" \n".join([doc.summary, body, *extra]))
+    out = tantivy.Document()
+    out.add_integer("id", doc.id)
+    out.add_text("title", " ".join(title_terms))
+    out.add_text("title_stem", " ".join(stem(t) for t in title_terms))
+    out.add_text("text", " ".join(text_terms))
+    stems = [stem(t) for t in text_terms]
+    out.add_text("text_stem", " ".join(stems))
+    out.add_text("rev", " ".join(s[::-1] for s in set(stems)))
+    for name in FACET_FIELDS:
+        for value in doc.facet_values(name):
+            out.add_text(name, value)
+    out.add_date("updated_at", doc.updated_at_utc)
+    out.add_text("content_hash", doc.content_hash)
+    source = {"title": _nfc(doc.title), "summary": _nfc(doc.summary), "body": body}
+    out.add_text("source", json.dumps(source, ensure_ascii=False))
+    return out
+
+
+def _nfc(text: str) -> str:
+    """Stored texts are highlighted later; offsets must match `dutch.tokenize`."""
+    return unicodedata.normalize("NFC", text)
+
+
+def _index_terms(text: str) -> list[str]:
+    return [t for t in terms(text) if len(t) <= MAX_TERM_LENGTH]
+
+
+def _all_of(queries: list[Query]) -> Query:
+    if not queries:
+        return Query.all_query()
+    if len(queries) == 1:
+        return queries[0]
+    return Query.boolean_query([(Occur.Must, q) for q in queries])
+
+
+def _any_of(queries: list[Query]) -> Query:
+    if len(queries) == 1:
+        return queries[0]
+    return Query.boolean_query([(Occur.Should, q) for q in queries])
+
+
+def _id_query(schema: tantivy.Schema, ranking: list[tuple[int, float]]) -> Query | None:
+    """Matches the documents of `ranking` (the semantic candidates), scoring 0
+    so they do not disturb keyword scores."""
+    if not ranking:
+        return None
+    return Query.const_score_query(Query.term_set_query(schema, "id", [i for i, _ in ranking]), 0.0)
+
+
+def _ranked(searcher: tantivy.Searcher, hits: list) -> list[tuple[int, float]]:
+    """(id, score) for tantivy's (score, address) hits."""
+    return list(zip(_ids(searcher, hits), (score for score, _ in hits), strict=True))
+
+
+def _ids(searcher: tantivy.Searcher, hits: list) -> list[int]:
+    if not hits:
+        return []
+    return [int(v) for v in searcher.fast_field_values("id", [address for _, address in hits])]
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000.0

@@ -1,0 +1,130 @@
+"""Embeddings stored beside the embedded index, searched by brute force.
+
+One `vectors.npz` holds the ids and the unit-length vectors. Writers
+replace the file atomically (write a temporary file, then `os.replace`),
+so a reader in another process sees either the old or the new set, never
+half of one; readers reload when the file's identity changes. Callers
+must serialise writers (the tantivy backend holds its write lock).
+
+At 20k documents x 768 dimensions a full scan is one matrix-vector
+product of ~60 MB, a few milliseconds; an ANN index is not worth its
+complexity below ~200k documents.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from .documents import Vector
+
+
+class VectorStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int] | None = None
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._positions: dict[int, int] = {}
+
+    @property
+    def dimensions(self) -> int | None:
+        ids, matrix = self.snapshot()
+        return matrix.shape[1] if len(ids) else None
+
+    def check_dimensions(self, vectors: Iterable[Vector | None]) -> None:
+        """Raise ValueError unless all given vectors fit the stored ones."""
+        sizes = {len(v) for v in vectors if v is not None}
+        stored = self.dimensions
+        if len(sizes) > 1 or (stored is not None and sizes - {stored}):
+            raise ValueError(f"vector dimensions {sorted(sizes)} do not match the index ({stored})")
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, unit vectors) as currently on disk."""
+        with self._lock:
+            self._reload_if_changed()
+            return self._ids, self._matrix
+
+    def cosine(self, vector: Vector) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, cosine similarity of each stored vector with `vector`)."""
+        ids, matrix = self.snapshot()
+        query = _unit(vector)
+        if not len(ids) or query is None:
+            return ids[:0], np.zeros(0, dtype=np.float32)
+        if matrix.shape[1] != query.shape[0]:
+            raise ValueError(f"query vector has {query.shape[0]} dimensions, the index has {matrix.shape[1]}")
+        return ids, matrix @ query
+
+    def write(self, upserts: Mapping[int, Vector | None], deletes: Iterable[int] = ()) -> None:
+        """Set (or, for None, remove) vectors and remove `deletes`. Caller holds the write lock."""
+        with self._lock:
+            self._reload_if_changed()
+            vectors = {int(i): self._matrix[p] for i, p in self._positions.items()}
+            for doc_id in deletes:
+                vectors.pop(doc_id, None)
+            for doc_id, vector in upserts.items():
+                unit = _unit(vector) if vector is not None else None
+                if unit is None:
+                    vectors.pop(doc_id, None)
+                else:
+                    vectors[doc_id] = unit
+            dims = {v.shape[0] for v in vectors.values()}
+            if len(dims) > 1:
+                raise ValueError(f"vectors of different dimensions in one index: {sorted(dims)}")
+            ids = np.array(sorted(vectors), dtype=np.int64)
+            matrix = (
+                np.stack([vectors[i] for i in ids]).astype(np.float32)
+                if len(ids)
+                else np.zeros((0, 0), dtype=np.float32)
+            )
+            self._save(ids, matrix)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._save(np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
+
+    def _save(self, ids: np.ndarray, matrix: np.ndarray) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".vectors-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, ids=ids, vectors=matrix)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self._stamp = None
+        self._reload_if_changed()
+
+    def _reload_if_changed(self) -> None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            stamp = None
+        else:
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if stamp == self._stamp:
+            return
+        if stamp is None:
+            ids, matrix = np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        else:
+            with np.load(self.path) as data:
+                ids, matrix = data["ids"], data["vectors"]
+        self._ids, self._matrix, self._stamp = ids, matrix, stamp
+        self._positions = {int(i): p for p, i in enumerate(ids)}
+
+
+def _unit(vector: Vector) -> np.ndarray | None:
+    array = np.asarray(vector, dtype=np.float32)
+    if array.ndim != 1 or not array.size:
+        raise ValueError("a vector must be a non-empty sequence of floats")
+    norm = float(np.linalg.norm(array))
+    return array / norm if norm > 0 else None

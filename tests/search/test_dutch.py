@@ -1,0 +1,113 @@
+"""Unit tests for Dutch text analysis (search/dutch.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.dutch import STOP_WORDS, Synonyms, default_synonyms, fold, stem, terms, tokenize
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Fryslân", "fryslan"),
+        ("café", "cafe"),
+        ("Coöperatie", "cooperatie"),
+        ("ĲSSEL", "ijssel"),
+        ("Straße", "strasse"),
+    ],
+)
+def test_fold_lowercases_and_strips_diacritics(text, folded):
+    assert fold(text) == folded
+
+
+def test_tokenize_keeps_offsets_into_the_original():
+    text = "Datalab in Fryslân, 2024!"
+    tokens = tokenize(text)
+    assert [t.term for t in tokens] == ["datalab", "in", "fryslan", "2024"]
+    assert [text[t.start : t.end] for t in tokens] == ["Datalab", "in", "Fryslân", "2024"]
+
+
+def test_terms_split_on_punctuation_and_underscores():
+    assert terms("e-mobiliteit, AI/ML en data_lab") == ["e", "mobiliteit", "ai", "ml", "en", "data", "lab"]
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular"),
+    [
+        ("datalabs", "datalab"),
+        ("wegen", "weg"),
+        ("fietspaden", "fietspad"),
+        ("bomen", "boom"),
+        ("straten", "straat"),
+        ("huizen", "huis"),
+        ("brieven", "brief"),
+        ("processen", "proces"),
+        ("katten", "kat"),
+        ("mogelijkheden", "mogelijkheid"),
+        ("gemeenten", "gemeente"),
+        ("provincies", "provincie"),
+        ("technologieen", "technologie"),
+        ("woningen", "woning"),
+        ("kansen", "kans"),
+        ("cijfers", "cijfer"),
+        ("drones", "drone"),
+        ("chatbots", "chatbot"),
+    ],
+)
+def test_stem_joins_plural_and_singular(plural, singular):
+    assert stem(plural) == stem(singular)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("kans", "kan"), ("mens", "men"), ("stikstof", "stikstofdepositie"), ("weg", "wet")]
+)
+def test_stem_keeps_different_words_apart(a, b):
+    assert stem(a) != stem(b)
+
+
+def test_stem_leaves_numbers_and_short_words_alone():
+    assert stem("2024") == "2024"
+    assert stem("ai") == "ai"
+
+
+def test_stop_words_are_dropped_from_queries():
+    assert {"de", "het", "een", "van", "en"} <= STOP_WORDS
+    concepts = default_synonyms().concepts("De kennis van het datalab")
+    assert [c.typed for c in concepts] == [("kennis",), ("datalab",)]
+
+
+def test_synonym_list_has_enough_groups_and_is_well_formed():
+    synonyms = default_synonyms()
+    assert len(synonyms.groups) >= 25
+    assert all(len(group) >= 2 for group in synonyms.groups)
+
+
+def test_concepts_match_multi_word_synonyms_on_stems():
+    concepts = default_synonyms().concepts("digitale tweelingen voor de provincie")
+    assert len(concepts) == 2
+    assert concepts[0].typed == ("digitale", "tweelingen")
+    assert ("digital", "twin") in concepts[0].alternatives
+    assert concepts[1].alternatives == (("provincie",),)
+
+
+def test_concepts_prefer_the_longest_phrase_and_keep_its_stop_words():
+    concepts = default_synonyms().concepts("internet of things")
+    assert len(concepts) == 1
+    assert ("iot",) in concepts[0].alternatives
+
+
+def test_concepts_of_only_stop_words_are_empty():
+    assert default_synonyms().concepts("de het een van") == []
+
+
+def test_synonym_file_format():
+    synonyms = Synonyms.parse("# comment\nwoo, Wet open overheid  # trailing\n\nfoo,bar, baz\n")
+    assert synonyms.groups == (("woo", "Wet open overheid"), ("foo", "bar", "baz"))
+    assert synonyms.alternatives(("wet", "open", "overheid")) == [("woo",), ("wet", "open", "overheid")]
+    assert synonyms.alternatives(("foos",)) == [("foo",), ("bar",), ("baz",)]  # matched on stems
+
+
+def test_decomposed_accents_do_not_split_words():
+    decomposed = "Frysla\u0302n"
+    assert terms(decomposed) == ["fryslan"]

@@ -1,0 +1,113 @@
+"""Behaviour specific to the embedded backend: files, processes, options."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from test_contract import BY_ID, CORPUS, topic
+
+from search.documents import SearchQuery
+from search.index import SearchIndex, open_index
+from search.tantivy_index import TantivyIndex
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_open_index_picks_the_embedded_backend(tmp_path):
+    index = open_index(tmp_path, None, None, "kennisbank")
+    assert isinstance(index, TantivyIndex) and isinstance(index, SearchIndex)
+    assert index.path == tmp_path / "kennisbank"
+    with pytest.raises(ValueError):
+        open_index(None, None, None, "kennisbank")
+
+
+def test_writes_from_another_process_are_seen_without_reopening(tmp_path):
+    reader = TantivyIndex(tmp_path)
+    reader.upsert(CORPUS[:3])
+    assert reader.search(SearchQuery(text="Waddenzee")).total == 0
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from test_contract import CORPUS\n"
+        "from search.tantivy_index import TantivyIndex\n"
+        "TantivyIndex(Path(sys.argv[1])).upsert(CORPUS[7:9])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(Path(__file__).parent)])}
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env, check=True, timeout=60)
+    assert [h.id for h in reader.search(SearchQuery(text="Waddenzee")).hits] == [8]
+    assert reader.similar(BY_ID[9].vector, limit=1)[0][0] == 9
+
+
+def test_concurrent_writers_do_not_trip_over_the_lock(tmp_path):
+    errors: list[BaseException] = []
+
+    def write(batch):
+        try:
+            index = TantivyIndex(tmp_path)
+            for doc in batch:
+                index.upsert([doc])
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(CORPUS[i::2],)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    index = TantivyIndex(tmp_path)
+    assert index.count() == len(CORPUS)
+    assert set(index.hashes()) == {d.id for d in CORPUS}
+    ids, _ = index._vectors.snapshot()
+    assert set(ids.tolist()) == {d.id for d in CORPUS}
+
+
+def test_schema_change_starts_an_empty_index(tmp_path):
+    TantivyIndex(tmp_path).upsert(CORPUS)
+    (tmp_path / "VERSION").write_text("0\n")
+    reopened = TantivyIndex(tmp_path)
+    assert reopened.count() == 0
+    assert reopened.hashes() == {}
+    assert reopened.similar(topic(data=1.0)) == []
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "score"])
+def test_both_fusions_find_semantic_and_keyword_matches(tmp_path, fusion):
+    index = TantivyIndex(tmp_path, fusion=fusion)
+    index.upsert(CORPUS)
+    vector = topic(mobility=1.0, data=0.55)
+    assert (
+        index.search(SearchQuery(text="traffic congestion", vector=vector, semantic_ratio=0.5)).hits[0].id
+        == 20
+    )
+    keyword_first = index.search(SearchQuery(text="datalab", vector=vector, semantic_ratio=0.2))
+    assert {h.id for h in keyword_first.hits[:2]} == {1, 2}
+    semantic_first = index.search(SearchQuery(text="datalab", vector=vector, semantic_ratio=1.0))
+    assert semantic_first.hits[0].id == 20
+
+
+def test_unknown_fusion_is_rejected(tmp_path):
+    with pytest.raises(ValueError):
+        TantivyIndex(tmp_path, fusion="magic")
+
+
+def test_vector_dimension_mismatch_is_an_error(tmp_path):
+    index = TantivyIndex(tmp_path)
+    index.upsert(CORPUS[:2])
+    with pytest.raises(ValueError):
+        index.upsert([dataclasses.replace(CORPUS[2], vector=(1.0, 0.0))])
+    assert index.count() == 2  # nothing written
+    with pytest.raises(ValueError):
+        index.similar((1.0, 0.0))
+
+
+def test_empty_text_with_vector_ranks_semantically(tmp_path):
+    index = TantivyIndex(tmp_path)
+    index.upsert(CORPUS)
+    found = index.search(SearchQuery(vector=topic(energy=1.0), semantic_ratio=1.0))
+    assert found.hits[0].id == 18
