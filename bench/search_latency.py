@@ -1,6 +1,6 @@
 """Latency benchmark of the embedded backend on a synthetic Dutch corpus.
 
-    python -m search.bench --docs 20000 --dims 384 [--fusion rrf|score]
+    python bench/search_latency.py --docs 20000 --dims 384 [--fusion rrf|score]
 
 Builds a throw-away index, then times typical queries (p50/p95 over many
 runs). The corpus is random but Dutch-shaped (compounds, plurals, themes),

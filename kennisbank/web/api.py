@@ -1,0 +1,143 @@
+"""The JSON API under /api/v1. Errors are problem+json (RFC 9457) with Dutch messages per field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .. import initiatives as service
+from ..taxonomy import PROVINCES, THEMES
+from ..validation import InputError, parse_initiative
+from .openapi import openapi_document
+from .problems import problem
+
+MAX_PER_PAGE = 100
+
+
+async def list_initiatives(request: Request) -> Response:
+    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    filters, errors = service.InitiativeFilters.parse(params)
+    page, errors = _int_param(request, "page", 1, 1, 1_000_000, errors)
+    per_page, errors = _int_param(request, "per_page", 20, 1, MAX_PER_PAGE, errors)
+    if errors:
+        return problem(400, "Ongeldige parameters", errors=errors)
+    result = await service.list_initiatives(filters, page, per_page)
+    return JSONResponse({
+        "total": result.total,
+        "page": result.page,
+        "per_page": result.per_page,
+        "items": [service.as_resource(i) for i in result.items],
+    })
+
+
+async def create_initiative(request: Request) -> Response:
+    body = await _json_object(request)
+    if isinstance(body, Response):
+        return body
+    try:
+        initiative = await service.create_initiative(parse_initiative(body))
+    except InputError as exc:
+        return _invalid(exc)
+    return JSONResponse(service.as_resource(initiative), status_code=201,
+                        headers={"Location": f"/api/v1/initiatives/{initiative.id}"})
+
+
+async def get_initiative(request: Request) -> Response:
+    try:
+        initiative = await service.get_initiative(request.path_params["initiative_id"])
+    except service.NotFound:
+        return _not_found()
+    return JSONResponse(service.as_resource(initiative), headers={"ETag": f'"{initiative.version}"'})
+
+
+async def update_initiative(request: Request) -> Response:
+    """Partial update: fields left out keep their value. ``If-Match: "<version>"`` guards against lost updates."""
+    body = await _json_object(request)
+    if isinstance(body, Response):
+        return body
+    try:
+        current = await service.get_initiative(request.path_params["initiative_id"])
+    except service.NotFound:
+        return _not_found()
+    expected = _if_match_version(request)
+    merged = {**service.as_input_dict(current), **body}
+    try:
+        updated = await service.update_initiative(current.id, parse_initiative(merged), expected_version=expected)
+    except InputError as exc:
+        return _invalid(exc)
+    except service.VersionConflict as conflict:
+        return problem(412, "Versieconflict",
+                       f"Het initiatief is intussen gewijzigd (nu versie {conflict.current_version}). "
+                       "Haal het opnieuw op en pas uw wijziging daarop toe.")
+    return JSONResponse(service.as_resource(updated), headers={"ETag": f'"{updated.version}"'})
+
+
+async def archive_initiative(request: Request) -> Response:
+    try:
+        initiative = await service.archive_initiative(request.path_params["initiative_id"])
+    except service.NotFound:
+        return _not_found()
+    return JSONResponse(service.as_resource(initiative))
+
+
+async def list_provinces(request: Request) -> Response:
+    return JSONResponse({"items": [{"code": p.code, "name": p.name} for p in PROVINCES]})
+
+
+async def list_themes(request: Request) -> Response:
+    return JSONResponse({"items": [{"slug": t.slug, "name": t.name} for t in THEMES]})
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+async def _json_object(request: Request) -> dict[str, Any] | Response:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return problem(415, "Verkeerd inhoudstype", "Stuur de gegevens als application/json.")
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return problem(400, "Ongeldige JSON", f"De inhoud is geen geldige JSON: {exc}.")
+    if not isinstance(body, dict):
+        return problem(400, "Ongeldige JSON", "Verwacht een JSON-object met de velden van een initiatief.")
+    return body
+
+
+def _invalid(exc: InputError) -> Response:
+    return problem(400, "Ongeldige invoer", "Een of meer velden zijn niet goed ingevuld.", errors=exc.errors)
+
+
+def _not_found() -> Response:
+    return problem(404, "Niet gevonden", "Er is geen initiatief met dit nummer.")
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int,
+               errors: dict[str, list[str]]) -> tuple[int, dict[str, list[str]]]:
+    text = request.query_params.get(name)
+    if text is None:
+        return default, errors
+    if not text.isdigit() or not low <= int(text) <= high:
+        return default, {**errors, name: [f"Geef een heel getal van {low} tot en met {high}."]}
+    return int(text), errors
+
+
+def _if_match_version(request: Request) -> int | None:
+    value = request.headers.get("if-match", "").strip().strip('"')
+    return int(value) if value.isdigit() else None
+
+
+routes = [
+    Route("/api/v1/openapi.json", openapi),
+    Route("/api/v1/initiatives", list_initiatives, methods=["GET"]),
+    Route("/api/v1/initiatives", create_initiative, methods=["POST"]),
+    Route("/api/v1/initiatives/{initiative_id:int}", get_initiative, methods=["GET"]),
+    Route("/api/v1/initiatives/{initiative_id:int}", update_initiative, methods=["PATCH"]),
+    Route("/api/v1/initiatives/{initiative_id:int}/archive", archive_initiative, methods=["POST"]),
+    Route("/api/v1/provinces", list_provinces),
+    Route("/api/v1/themes", list_themes),
+]

@@ -1,0 +1,82 @@
+"""The application factory: settings in, ASGI app out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..db import close_database, open_database
+from ..settings import Settings
+from . import api, pages
+from .csrf import CSRFMiddleware
+from .problems import problem
+from .templating import STATIC_DIR, make_templates
+
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy",
+     b"default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+]
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).extend(_SECURITY_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await open_database(settings)
+        try:
+            yield
+        finally:
+            await close_database()
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            return problem(404, "Niet gevonden")
+        return request.app.state.templates.TemplateResponse(request, "404.html", {}, status_code=404)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            return problem(500, "Interne fout", "Er ging iets mis aan onze kant. Probeer het later opnieuw.")
+        return request.app.state.templates.TemplateResponse(request, "500.html", {}, status_code=500)
+
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/"):
+            return problem(405, "Methode niet toegestaan")
+        return Response("Methode niet toegestaan", status_code=405)
+
+    app = Starlette(
+        routes=[*pages.routes, *api.routes, Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(CSRFMiddleware, secure=settings.secure_cookies),
+        ],
+        exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates()
+    return app

@@ -1,0 +1,154 @@
+"""The OpenAPI 3.1 document of /api/v1, built from the same pydantic model that validates input."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from ..validation import InitiativeInput
+
+_JSON = "application/json"
+_PROBLEM = "application/problem+json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {_PROBLEM: {"schema": _ref("Problem")}}}
+
+
+def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {_JSON: {"schema": schema}}}
+
+
+def _filter_param(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "array", "items": {"type": "string"}}, "style": "form", "explode": True}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    input_schema = InitiativeInput.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions = input_schema.pop("$defs", {})
+    patch_schema = {**input_schema, "required": [], "title": "InitiativePatch",
+                    "description": "Any subset of the initiative's fields; the rest keeps its value."}
+    resource_schema = {
+        "allOf": [
+            _ref("InitiativeInput"),
+            {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "province_name": {"type": "string"},
+                    "version": {"type": "integer"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                },
+                "required": ["id", "province_name", "version", "created_at", "updated_at"],
+            },
+        ]
+    }
+    id_param = {"name": "initiative_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Kennisbank API", "version": "1.0.0",
+                 "description": "Initiatieven van de twaalf provincies. Fouten volgen RFC 9457 (problem+json)."},
+        "paths": {
+            "/api/v1/initiatives": {
+                "get": {
+                    "summary": "Initiatieven zoeken op filters",
+                    "parameters": [
+                        _filter_param("province", "ISO-code of naam; herhaal voor meer provincies"),
+                        _filter_param("kind", "best_practice, living_lab of portfolio_project"),
+                        _filter_param("theme", "Themanaam of slug"),
+                        _filter_param("phase", "idee, verkenning, pilot, implementatie of opgeschaald"),
+                        _filter_param("status", "concept, gepubliceerd of gearchiveerd (standaard gepubliceerd)"),
+                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                        {"name": "per_page", "in": "query",
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                    ],
+                    "responses": {
+                        "200": _json_response("Eén pagina initiatieven", _ref("InitiativePage")),
+                        "400": _problem_response("Ongeldige parameters"),
+                    },
+                },
+                "post": {
+                    "summary": "Initiatief aanmaken",
+                    "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("InitiativeInput")}}},
+                    "responses": {
+                        "201": _json_response("Aangemaakt", _ref("Initiative")),
+                        "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                        "415": _problem_response("Geen application/json"),
+                    },
+                },
+            },
+            "/api/v1/initiatives/{initiative_id}": {
+                "get": {
+                    "summary": "Eén initiatief",
+                    "parameters": [id_param],
+                    "responses": {"200": _json_response("Het initiatief", _ref("Initiative")),
+                                  "404": _problem_response("Niet gevonden")},
+                },
+                "patch": {
+                    "summary": "Initiatief wijzigen (alleen de meegegeven velden)",
+                    "parameters": [id_param, {"name": "If-Match", "in": "header", "required": False,
+                                              "description": "De versie als ETag, bijvoorbeeld \"3\"",
+                                              "schema": {"type": "string"}}],
+                    "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("InitiativePatch")}}},
+                    "responses": {
+                        "200": _json_response("Gewijzigd", _ref("Initiative")),
+                        "400": _problem_response("Ongeldige invoer"),
+                        "404": _problem_response("Niet gevonden"),
+                        "412": _problem_response("Intussen door iemand anders gewijzigd"),
+                        "415": _problem_response("Geen application/json"),
+                    },
+                },
+            },
+            "/api/v1/initiatives/{initiative_id}/archive": {
+                "post": {
+                    "summary": "Initiatief archiveren (in plaats van verwijderen)",
+                    "parameters": [id_param],
+                    "responses": {"200": _json_response("Gearchiveerd", _ref("Initiative")),
+                                  "404": _problem_response("Niet gevonden")},
+                },
+            },
+            "/api/v1/provinces": {"get": {"summary": "De twaalf provincies", "responses": {
+                "200": _json_response("Provincies", _ref("ProvinceList"))}}},
+            "/api/v1/themes": {"get": {"summary": "Maatschappelijke opgaven", "responses": {
+                "200": _json_response("Thema's", _ref("ThemeList"))}}},
+        },
+        "components": {
+            "schemas": {
+                **definitions,
+                "InitiativeInput": input_schema,
+                "InitiativePatch": patch_schema,
+                "Initiative": resource_schema,
+                "InitiativePage": {
+                    "type": "object",
+                    "properties": {"total": {"type": "integer"}, "page": {"type": "integer"},
+                                   "per_page": {"type": "integer"},
+                                   "items": {"type": "array", "items": _ref("Initiative")}},
+                    "required": ["total", "page", "per_page", "items"],
+                },
+                "ProvinceList": {"type": "object", "properties": {"items": {"type": "array", "items": {
+                    "type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+                    "required": ["code", "name"]}}}},
+                "ThemeList": {"type": "object", "properties": {"items": {"type": "array", "items": {
+                    "type": "object", "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
+                    "required": ["slug", "name"]}}}},
+                "Problem": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "errors": {"type": "array", "items": {"type": "object", "properties": {
+                            "field": {"type": ["string", "null"]},
+                            "messages": {"type": "array", "items": {"type": "string"}}}}},
+                    },
+                    "required": ["title", "status"],
+                },
+            }
+        },
+    }

@@ -1,0 +1,124 @@
+"""HTML pages. Thin: read the request, call the initiative service, render a template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .. import initiatives as service
+from ..validation import InputError, parse_initiative
+from .forms import form_to_input, input_to_form
+
+
+def _templates(request: Request):
+    return request.app.state.templates
+
+
+def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    return _templates(request).TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _page_number(request: Request) -> int:
+    text = request.query_params.get("pagina", "1")
+    return int(text) if text.isdigit() and int(text) > 0 else 1
+
+
+async def home(request: Request) -> Response:
+    context = {"overview": await service.overview(), "recent": await service.recent_initiatives()}
+    return _render(request, "home.html", context)
+
+
+async def initiative_list(request: Request) -> Response:
+    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    filters, filter_errors = service.InitiativeFilters.parse(params)
+    page = await service.list_initiatives(filters, _page_number(request), request.app.state.settings.page_size)
+    context = {"page": page, "filters": filters, "filter_errors": filter_errors}
+    template = "_results.html" if request.headers.get("hx-request") else "initiatives/list.html"
+    return _render(request, template, context)
+
+
+async def initiative_detail(request: Request) -> Response:
+    initiative = await _load(request)
+    if initiative is None:
+        return _not_found(request)
+    return _render(request, "initiatives/detail.html", {"initiative": initiative})
+
+
+async def initiative_new(request: Request) -> Response:
+    if request.method == "GET":
+        return _form(request, values={"status": "gepubliceerd", "themes": []}, errors={})
+    raw = form_to_input(await request.form())
+    try:
+        initiative = await service.create_initiative(parse_initiative(raw))
+    except InputError as exc:
+        return _form(request, values=input_to_form(raw), errors=exc.errors, status_code=422)
+    return RedirectResponse(f"/initiatieven/{initiative.id}?opgeslagen=1", status_code=303)
+
+
+async def initiative_edit(request: Request) -> Response:
+    initiative = await _load(request)
+    if initiative is None:
+        return _not_found(request)
+    if request.method == "GET":
+        values = input_to_form(service.as_input_dict(initiative))
+        return _form(request, values=values, errors={}, initiative=initiative, version=initiative.version)
+    form = await request.form()
+    raw = form_to_input(form)
+    version_text = str(form.get("version", ""))
+    version = int(version_text) if version_text.isdigit() else None
+    try:
+        updated = await service.update_initiative(initiative.id, parse_initiative(raw), expected_version=version)
+    except InputError as exc:
+        return _form(request, values=input_to_form(raw), errors=exc.errors, initiative=initiative,
+                     version=version, status_code=422)
+    except service.VersionConflict as conflict:
+        errors = {"": ["Iemand anders heeft dit initiatief opgeslagen nadat u het opende. Uw wijzigingen staan "
+                       "hieronder nog in het formulier; controleer ze en sla opnieuw op."]}
+        return _form(request, values=input_to_form(raw), errors=errors, initiative=initiative,
+                     version=conflict.current_version, status_code=409)
+    return RedirectResponse(f"/initiatieven/{updated.id}?opgeslagen=1", status_code=303)
+
+
+async def initiative_archive(request: Request) -> Response:
+    initiative = await _load(request)
+    if initiative is None:
+        return _not_found(request)
+    await service.archive_initiative(initiative.id)
+    return RedirectResponse(f"/initiatieven/{initiative.id}?gearchiveerd=1", status_code=303)
+
+
+async def accessibility(request: Request) -> Response:
+    return _render(request, "toegankelijkheid.html", {})
+
+
+def _form(request: Request, *, values: dict[str, Any], errors: dict[str, list[str]],
+          initiative: Any = None, version: int | None = None, status_code: int = 200) -> Response:
+    context = {"values": values, "errors": errors, "initiative": initiative, "version": version}
+    return _render(request, "initiatives/form.html", context, status_code=status_code)
+
+
+async def _load(request: Request):
+    try:
+        return await service.get_initiative(request.path_params["initiative_id"])
+    except service.NotFound:
+        return None
+
+
+def _not_found(request: Request) -> Response:
+    return _render(request, "404.html", {}, status_code=404)
+
+
+routes = [
+    Route("/", home, name="home"),
+    Route("/initiatieven", initiative_list, name="initiative_list"),
+    Route("/initiatieven/nieuw", initiative_new, methods=["GET", "POST"], name="initiative_new"),
+    Route("/initiatieven/{initiative_id:int}", initiative_detail, name="initiative_detail"),
+    Route("/initiatieven/{initiative_id:int}/bewerken", initiative_edit, methods=["GET", "POST"],
+          name="initiative_edit"),
+    Route("/initiatieven/{initiative_id:int}/archiveren", initiative_archive, methods=["POST"],
+          name="initiative_archive"),
+    Route("/toegankelijkheid", accessibility, name="accessibility"),
+]

@@ -1,0 +1,16 @@
+"""RFC 9457 problem details for the JSON API."""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str = "", errors: dict[str, list[str]] | None = None) -> JSONResponse:
+    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = [{"field": field or None, "messages": messages} for field, messages in errors.items()]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE)

@@ -1,0 +1,64 @@
+"""The Jinja environment: autoescaping on, Dutch labels and formatting helpers available to templates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from .. import taxonomy
+from ..richtext import render_markdown
+from ..validation import FIELD_LABELS
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+
+_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+           "september", "oktober", "november", "december")
+
+
+def dutch_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def euro(value: int | None) -> str:
+    if value is None:
+        return ""
+    return "€ " + f"{value:,}".replace(",", ".")
+
+
+def query_with(request: Request, **changes: object) -> str:
+    """The current query string with some parameters replaced (None removes one); for pagination links."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    items += [(k, str(v)) for k, v in changes.items() if v is not None]
+    return "?" + urlencode(items) if items else "?"
+
+
+def csrf_token(request: Request) -> str:
+    return request.scope.get("state", {}).get("csrf_token", "")
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    env = templates.env
+    env.autoescape = True
+    env.filters.update(markdown=render_markdown, dutch_date=dutch_date, euro=euro)
+    env.globals.update(
+        kind_labels=taxonomy.KIND_LABELS,
+        phase_labels=taxonomy.PHASE_LABELS,
+        status_labels=taxonomy.STATUS_LABELS,
+        programme_line_labels=taxonomy.PROGRAMME_LINE_LABELS,
+        provinces=taxonomy.PROVINCES,
+        themes=taxonomy.THEMES,
+        province_options=[(p.code, p.name) for p in taxonomy.PROVINCES],
+        theme_options=[(t.slug, t.name) for t in taxonomy.THEMES],
+        field_labels=FIELD_LABELS,
+        query_with=query_with,
+        csrf_token=csrf_token,
+    )
+    return templates
