@@ -197,11 +197,12 @@ async def archive_initiative(initiative_id: int) -> Initiative:
 class UpsertReport:
     created: int
     updated: int
+    unchanged: int = 0
 
 
 async def upsert_initiatives(rows: Sequence[InitiativeInput]) -> UpsertReport:
     """Create or update by (province, external_id), all in one transaction: all rows land or none."""
-    created = updated = 0
+    created = updated = unchanged = 0
     async with in_transaction():
         for data in rows:
             data = data.with_external_id()
@@ -210,13 +211,17 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput]) -> UpsertReport:
                 initiative = await Initiative.create(**_columns(data))
                 await _set_themes(initiative, data.themes, replace=False)
                 created += 1
+                continue
+            await existing.fetch_related("province", "themes")
+            if InitiativeInput.model_validate(as_input_dict(existing)) == data:
+                unchanged += 1
             else:
                 await Initiative.filter(id=existing.id).update(
                     **_columns(data), version=existing.version + 1, updated_at=_now()
                 )
                 await _set_themes(existing, data.themes, replace=True)
                 updated += 1
-    return UpsertReport(created=created, updated=updated)
+    return UpsertReport(created=created, updated=updated, unchanged=unchanged)
 
 
 async def overview() -> Overview:

@@ -148,7 +148,7 @@ class InitiativeInput(BaseModel):
         if unknown:
             names = ", ".join(f"“{u}”" for u in unknown)
             raise _error("unknown_theme", f"Onbekend thema: {names}.")
-        return slugs
+        return sorted(slugs)
 
     @field_validator("technologies")
     @classmethod

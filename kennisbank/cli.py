@@ -1,0 +1,112 @@
+"""The ``kennisbank`` command. Every command opens (and creates or upgrades) the database first."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from tqdm import tqdm
+
+from .db import database
+from .exporting import export
+from .importing import ImportFailed, Row, import_file
+from .settings import Settings, SettingsError
+
+SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        async with database(settings):
+            return await work()
+
+    return asyncio.run(main())
+
+
+def _progress(label: str) -> Callable[[Iterator[Row]], Iterator[Row]]:
+    """A progress bar on a terminal; silence when output goes to a file or pipe."""
+    def wrap(rows: Iterator[Row]) -> Iterator[Row]:
+        return tqdm(rows, desc=label, unit=" rijen", disable=not sys.stderr.isatty(), leave=False)
+
+    return wrap
+
+
+@click.group()
+def main() -> None:
+    """Kennisbank: initiatieven van de provincies delen en matchen."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Start the web server."""
+    import uvicorn
+
+    from .web.app import create_app
+
+    settings = _settings()
+    _run(settings, _noop)
+    click.echo(f"Kennisbank draait op http://{host}:{port}")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+async def _noop() -> None:
+    return None
+
+
+def _import_files(paths: list[Path], label: str) -> None:
+    settings = _settings()
+
+    async def work() -> list[Any]:
+        return [await import_file(path, _progress(f"{label} {path.name}")) for path in paths]
+
+    try:
+        reports = _run(settings, work)
+    except ImportFailed as exc:
+        click.echo(f"Niets geïmporteerd: {len(exc.problems)} probleem/problemen gevonden.", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    for path, report in zip(paths, reports, strict=True):
+        click.echo(f"{path.name}: {report.created} nieuw, {report.updated} bijgewerkt, {report.unchanged} ongewijzigd")
+
+
+@main.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_command(file: Path) -> None:
+    """Import initiatives from a .jsonl, .csv or .xlsx file (all rows or none)."""
+    _import_files([file], "Importeren")
+
+
+@main.command()
+def seed() -> None:
+    """Load the example initiatives from seed/ (safe to run again: it updates, never duplicates)."""
+    _import_files(sorted(SEED_DIR.glob("*.jsonl")), "Voorbeelddata")
+
+
+@main.command(name="export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
+              help="File to write; standard output when left out.")
+def export_command(fmt: str, output: Path | None) -> None:
+    """Export all initiatives (JSON Lines re-imports without loss)."""
+    settings = _settings()
+    if output is None:
+        count = _run(settings, lambda: export(sys.stdout, fmt))
+    else:
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            count = _run(settings, lambda: export(handle, fmt))
+    click.echo(f"{count} initiatieven geëxporteerd", err=True)

@@ -1,0 +1,46 @@
+"""Exporting every initiative as JSON Lines (re-imports without loss) or CSV (for spreadsheets)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import AsyncIterator
+from typing import Any, TextIO
+
+from . import initiatives as service
+from .importing import LIST_FIELDS
+from .models import Initiative
+from .validation import InitiativeInput
+
+COLUMNS: tuple[str, ...] = tuple(InitiativeInput.model_fields)
+
+
+async def exported_rows() -> AsyncIterator[dict[str, Any]]:
+    query = Initiative.all().order_by("province_id", "external_id").prefetch_related("province", "themes")
+    for initiative in await query:
+        yield service.as_input_dict(initiative)
+
+
+async def export(out: TextIO, fmt: str) -> int:
+    count = 0
+    if fmt == "jsonl":
+        async for row in exported_rows():
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        async for row in exported_rows():
+            writer.writerow({k: _cell(k, v) for k, v in row.items()})
+            count += 1
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")
+    return count
+
+
+def _cell(name: str, value: Any) -> Any:
+    if name in LIST_FIELDS:
+        return "; ".join(value)
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    return "" if value is None else value
