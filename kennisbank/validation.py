@@ -11,7 +11,7 @@ import secrets
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from .taxonomy import Kind, Phase, ProgrammeLine, Status, find_province, find_theme
@@ -183,11 +183,13 @@ class InitiativeInput(BaseModel):
             raise _error("invalid_external_id", "Een kenmerk bevat alleen letters, cijfers en . - _ / :")
         return value
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> InitiativeInput:
-        if self.start_date and self.end_date and self.end_date < self.start_date:
+    @field_validator("end_date")
+    @classmethod
+    def _end_after_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start_date")
+        if value and start and value < start:
             raise _error("end_before_start", "De einddatum ligt vóór de startdatum.")
-        return self
+        return value
 
     def with_external_id(self) -> InitiativeInput:
         """Give an initiative without a portfolio id a stable one of our own, so exports re-import cleanly."""
@@ -221,10 +223,6 @@ _MESSAGES: dict[str, str] = {
 }
 
 
-# Errors raised by whole-object checks, shown next to the field a person has to change.
-_MODEL_ERROR_FIELDS: dict[str, str] = {"end_before_start": "end_date"}
-
-
 class InputError(Exception):
     """Input did not validate. ``errors`` maps a field name ("" for the whole object) to Dutch messages."""
 
@@ -239,9 +237,9 @@ def translate_errors(error: ValidationError) -> dict[str, list[str]]:
     for item in error.errors(include_url=False):
         loc = item["loc"]
         kind = item["type"]
-        field = str(loc[0]) if loc else _MODEL_ERROR_FIELDS.get(kind, "")
+        field = str(loc[0]) if loc else ""
         context = item.get("ctx") or {}
-        if kind in {"string_too_short", "too_short"} and item.get("input") in ("", []):
+        if kind in {"string_too_short", "too_short"} and _is_blank(item.get("input")):
             kind = "missing"
         template = _MESSAGES.get(kind)
         if template is not None:
@@ -254,6 +252,10 @@ def translate_errors(error: ValidationError) -> dict[str, list[str]]:
         if message not in errors[field]:
             errors[field].append(message)
     return errors
+
+
+def _is_blank(value: Any) -> bool:
+    return value == [] or (isinstance(value, str) and not value.strip())
 
 
 def _dutch_expected(value: Any) -> Any:

@@ -1,0 +1,95 @@
+import pytest
+
+from kennisbank.taxonomy import PROVINCES, find_province, find_theme
+from kennisbank.validation import InputError, parse_initiative
+from tests.conftest import valid_initiative
+
+
+def errors_of(**changes):
+    with pytest.raises(InputError) as caught:
+        parse_initiative(valid_initiative(**changes))
+    return caught.value.errors
+
+
+def test_twelve_provinces_with_iso_codes():
+    assert len(PROVINCES) == 12
+    assert {p.code for p in PROVINCES} == {
+        "NL-GR", "NL-FR", "NL-DR", "NL-OV", "NL-FL", "NL-GE", "NL-UT", "NL-NH", "NL-ZH", "NL-ZE", "NL-NB", "NL-LI"}
+
+
+@pytest.mark.parametrize("text", ["NL-FR", "nl-fr", "FR", "Fryslân", "Fryslan", "friesland", "FRIESLAND"])
+def test_fryslan_is_found_by_every_spelling(text):
+    assert find_province(text).code == "NL-FR"
+
+
+@pytest.mark.parametrize("text", ["noord holland", "Noord-Holland", "NL-NH"])
+def test_hyphen_and_space_are_equivalent(text):
+    assert find_province(text).code == "NL-NH"
+
+
+def test_themes_match_case_insensitively_and_by_slug():
+    assert find_theme("Data en AI").slug == "data-en-ai"
+    assert find_theme("DATA-EN-AI").name == "data en AI"
+    assert find_theme("vliegen") is None
+
+
+def test_valid_input_is_normalised():
+    data = parse_initiative(valid_initiative(
+        province="Friesland", themes=["Stikstof", "stikstof", "DATA EN AI"],
+        technologies=["Computer Vision", " computer  vision ", "IoT"], suppliers=["RoadSense", "roadsense", "GeoTwin BV"],
+    ))
+    assert data.province == "NL-FR"
+    assert data.themes == ["data-en-ai", "stikstof"]
+    assert data.technologies == ["computer vision", "iot"]
+    assert data.suppliers == ["RoadSense", "GeoTwin BV"]
+
+
+def test_missing_required_fields_are_reported_in_dutch():
+    with pytest.raises(InputError) as caught:
+        parse_initiative({})
+    errors = caught.value.errors
+    for field in ("province", "kind", "title", "summary", "themes", "phase"):
+        assert errors[field] == ["Dit veld is verplicht."], field
+
+
+def test_empty_title_is_required_not_too_short():
+    assert errors_of(title="  ")["title"] == ["Dit veld is verplicht."]
+    assert errors_of(title="ab")["title"] == ["Vul minimaal 3 tekens in."]
+
+
+@pytest.mark.parametrize(("field", "value", "fragment"), [
+    ("province", "Vlaanderen", "Onbekende provincie “Vlaanderen”"),
+    ("kind", "hackathon", "Kies een van"),
+    ("phase", "klaar", "Kies een van"),
+    ("themes", ["ruimtevaart"], "Onbekend thema: “ruimtevaart”"),
+    ("themes", [], "Dit veld is verplicht."),
+    ("budget_eur", "twee ton", "heel getal"),
+    ("budget_eur", -5, "niet negatief"),
+    ("start_date", "31-12-2025", "Geen geldige datum"),
+    ("contact_email", "iemand-at-provincie", "Geen geldig e-mailadres"),
+    ("links", ["javascript:alert(1)"], "alleen http:// en https://"),
+    ("links", ["ftp://example.org/x"], "alleen http:// en https://"),
+    ("external_id", "GE 001 <b>", "alleen letters, cijfers"),
+])
+def test_bad_values_get_a_dutch_message_on_their_field(field, value, fragment):
+    errors = errors_of(**{field: value})
+    assert fragment in " ".join(errors[field])
+
+
+def test_end_date_before_start_is_reported_on_end_date():
+    errors = errors_of(start_date="2026-01-01", end_date="2025-01-01")
+    assert errors == {"end_date": ["De einddatum ligt vóór de startdatum."]}
+
+
+def test_braces_in_user_input_do_not_break_messages():
+    assert "“{0} {x}”" in errors_of(province="{0} {x}")["province"][0]
+
+
+def test_unknown_fields_are_refused():
+    assert errors_of(owner="someone")["owner"] == ["Onbekend veld."]
+
+
+def test_every_error_is_reported_at_once():
+    with pytest.raises(InputError) as caught:
+        parse_initiative(valid_initiative(title="", phase="x", budget_eur="veel", links=["mailto:a@b"]))
+    assert set(caught.value.errors) == {"title", "phase", "budget_eur", "links"}
