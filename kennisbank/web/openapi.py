@@ -35,20 +35,18 @@ def openapi_document() -> dict[str, Any]:
     patch_schema = {**input_schema, "required": [], "title": "InitiativePatch",
                     "description": "Any subset of the initiative's fields; the rest keeps its value."}
     resource_schema = {
-        "allOf": [
-            _ref("InitiativeInput"),
-            {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "province_name": {"type": "string"},
-                    "version": {"type": "integer"},
-                    "created_at": {"type": "string", "format": "date-time"},
-                    "updated_at": {"type": "string", "format": "date-time"},
-                },
-                "required": ["id", "province_name", "version", "created_at", "updated_at"],
-            },
-        ]
+        "type": "object",
+        "title": "Initiative",
+        "properties": {
+            "id": {"type": "integer"},
+            **input_schema["properties"],
+            "province_name": {"type": "string"},
+            "version": {"type": "integer", "description": "Increases with every change; send it back as If-Match."},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+        "required": ["id", *input_schema["properties"], "province_name", "version", "created_at", "updated_at"],
+        "additionalProperties": False,
     }
     id_param = {"name": "initiative_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     return {

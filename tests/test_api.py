@@ -1,0 +1,166 @@
+"""The JSON API: resources, problem+json errors and an OpenAPI document that matches behaviour."""
+
+import jsonschema
+import pytest
+from starlette.routing import Route
+
+from kennisbank.web.app import create_app
+from tests.conftest import valid_initiative
+
+PROBLEM = "application/problem+json"
+
+
+def create(client, **changes):
+    response = client.post("/api/v1/initiatives", json=valid_initiative(**changes))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_create_returns_the_resource_and_its_location(client):
+    body = create(client, province="Fryslan")
+    assert body["province"] == "NL-FR" and body["province_name"] == "Fryslân"
+    assert body["themes"] == ["data en AI", "mobiliteit"]
+    assert body["version"] == 1
+    response = client.get(f"/api/v1/initiatives/{body['id']}")
+    assert response.json() == body
+    assert response.headers["etag"] == '"1"'
+
+
+def test_invalid_input_is_problem_json_listing_every_field(client):
+    response = client.post("/api/v1/initiatives", json=valid_initiative(title="", phase="klaar", links=["ftp://x"]))
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["status"] == 400 and problem["title"] == "Ongeldige invoer"
+    fields = {e["field"]: e["messages"] for e in problem["errors"]}
+    assert set(fields) == {"title", "phase", "links"}
+    assert fields["title"] == ["Dit veld is verplicht."]
+    assert client.get("/api/v1/initiatives").json()["total"] == 0
+
+
+@pytest.mark.parametrize(("body", "headers", "status"), [
+    (b"{not json", {"content-type": "application/json"}, 400),
+    (b"[1, 2]", {"content-type": "application/json"}, 400),
+    (b"title=x", {"content-type": "application/x-www-form-urlencoded"}, 415),
+])
+def test_malformed_requests_are_problem_json(client, body, headers, status):
+    response = client.post("/api/v1/initiatives", content=body, headers=headers)
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["detail"]
+
+
+def test_unknown_initiative_and_route_are_problem_json(client):
+    for url in ("/api/v1/initiatives/12345", "/api/v1/bestaat-niet"):
+        response = client.get(url)
+        assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
+
+
+def test_duplicate_external_id_in_same_province_is_refused(client):
+    create(client)
+    response = client.post("/api/v1/initiatives", json=valid_initiative())
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "external_id"
+    assert create(client, province="NL-LI")["external_id"] == "GE-TEST-001"
+
+
+def test_patch_changes_only_the_given_fields(client):
+    created = create(client)
+    response = client.patch(f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["phase"] == "opgeschaald" and body["title"] == created["title"] and body["version"] == 2
+
+
+def test_patch_with_stale_if_match_is_refused(client):
+    created = create(client)
+    url = f"/api/v1/initiatives/{created['id']}"
+    assert client.patch(url, json={"title": "Versie twee"}, headers={"If-Match": '"1"'}).status_code == 200
+    stale = client.patch(url, json={"title": "Overschrijft versie twee"}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412 and stale.headers["content-type"] == PROBLEM
+    assert client.get(url).json()["title"] == "Versie twee"
+
+
+def test_patch_with_invalid_value_changes_nothing(client):
+    created = create(client)
+    url = f"/api/v1/initiatives/{created['id']}"
+    response = client.patch(url, json={"province": "Atlantis", "title": "Zou niet mogen"})
+    assert response.status_code == 400
+    assert client.get(url).json() == created
+
+
+def test_archive(client):
+    created = create(client)
+    response = client.post(f"/api/v1/initiatives/{created['id']}/archive")
+    assert response.status_code == 200 and response.json()["status"] == "gearchiveerd"
+    assert client.get("/api/v1/initiatives").json()["total"] == 0
+    assert client.get("/api/v1/initiatives?status=gearchiveerd").json()["total"] == 1
+
+
+def test_list_filters_and_paginates(client):
+    create(client, external_id="a", province="NL-GE", kind="living_lab", themes=["water"], phase="pilot")
+    create(client, external_id="b", province="NL-LI", kind="best_practice", themes=["stikstof"], phase="idee")
+    create(client, external_id="c", province="NL-LI", kind="living_lab", themes=["stikstof", "water"], phase="pilot")
+
+    def ids(query):
+        return sorted(item["external_id"] for item in client.get(f"/api/v1/initiatives?{query}").json()["items"])
+
+    assert ids("province=Limburg") == ["b", "c"]
+    assert ids("province=NL-GE&province=NL-LI&kind=living_lab") == ["a", "c"]
+    assert ids("theme=Water&phase=pilot") == ["a", "c"]
+    assert ids("theme=stikstof&province=NL-GE") == []
+    page = client.get("/api/v1/initiatives?per_page=2&page=2").json()
+    assert page["total"] == 3 and len(page["items"]) == 1 and page["page"] == 2
+
+
+@pytest.mark.parametrize("query", ["per_page=0", "per_page=101", "page=nul", "province=Vlaanderen", "kind=x"])
+def test_bad_list_parameters_are_problem_json(client, query):
+    response = client.get(f"/api/v1/initiatives?{query}")
+    assert response.status_code == 400 and response.headers["content-type"] == PROBLEM
+    assert response.json()["errors"]
+
+
+def test_provinces_and_themes(client):
+    provinces = client.get("/api/v1/provinces").json()["items"]
+    assert len(provinces) == 12 and {"code": "NL-FR", "name": "Fryslân"} in provinces
+    themes = client.get("/api/v1/themes").json()["items"]
+    assert len(themes) == 18 and {"slug": "data-en-ai", "name": "data en AI"} in themes
+
+
+# The OpenAPI document must describe what the routes really do.
+
+def schema_for(document, name):
+    return {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+
+
+def test_openapi_documents_every_api_route_and_method(client, settings):
+    document = client.get("/api/v1/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    app = create_app(settings)
+    for route in app.routes:
+        if isinstance(route, Route) and route.path.startswith("/api/v1/") and route.path != "/api/v1/openapi.json":
+            path = route.path.replace(":int}", "}")
+            assert path in document["paths"], path
+            for method in route.methods - {"HEAD"}:
+                assert method.lower() in document["paths"][path], (path, method)
+
+
+def test_openapi_schemas_match_real_responses_and_requests(client):
+    document = client.get("/api/v1/openapi.json").json()
+    request = valid_initiative()
+    jsonschema.validate(request, schema_for(document, "InitiativeInput"))
+    created = client.post("/api/v1/initiatives", json=request)
+    jsonschema.validate(created.json(), schema_for(document, "Initiative"))
+    jsonschema.validate(client.get("/api/v1/initiatives").json(), schema_for(document, "InitiativePage"))
+    bad = client.post("/api/v1/initiatives", json={"title": ""})
+    jsonschema.validate(bad.json(), schema_for(document, "Problem"))
+
+
+@pytest.mark.parametrize("change", [{"kind": "hackathon"}, {"themes": []}, {"title": "ab"}, {"budget_eur": -1},
+                                    {"unknown_field": 1}, {"links": "https://a.example"}])
+def test_input_the_schema_rejects_the_api_rejects_too(client, change):
+    document = client.get("/api/v1/openapi.json").json()
+    request = valid_initiative(**change)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(request, schema_for(document, "InitiativeInput"))
+    assert client.post("/api/v1/initiatives", json=request).status_code == 400
