@@ -71,10 +71,10 @@ def _read_csv(path: Path) -> Iterator[Row]:
     text = path.read_text(encoding="utf-8-sig")
     dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    for record in reader:
-        if not any((v or "").strip() for v in record.values() if isinstance(v, str)):
-            continue
-        yield reader.line_num, _from_cells(record)
+    # Numbered as a spreadsheet shows them (header is row 1), also when a cell holds line breaks.
+    for number, record in enumerate(reader, start=2):
+        if any((v or "").strip() for v in record.values() if isinstance(v, str)):
+            yield number, _from_cells(record)
 
 
 def _read_xlsx(path: Path) -> Iterator[Row]:

@@ -106,7 +106,9 @@ class InitiativeInput(BaseModel):
     seeks_partners: bool = False
     tender_date: date | None = None
 
-    @field_validator("description", "lessons_learned", "results", "contact_name", "external_id", mode="before")
+    @field_validator(
+        "description", "lessons_learned", "results", "contact_name", "contact_email", "external_id", mode="before"
+    )
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return "" if value is None else value
@@ -239,7 +241,7 @@ def translate_errors(error: ValidationError) -> dict[str, list[str]]:
         kind = item["type"]
         field = str(loc[0]) if loc else ""
         context = item.get("ctx") or {}
-        if kind in {"string_too_short", "too_short"} and _is_blank(item.get("input")):
+        if not kind.startswith(_OWN_ERROR_PREFIXES) and _is_blank(item.get("input")):
             kind = "missing"
         template = _MESSAGES.get(kind)
         if template is not None:
@@ -254,8 +256,12 @@ def translate_errors(error: ValidationError) -> dict[str, list[str]]:
     return errors
 
 
+# Our own checks say precisely what is wrong; pydantic's generic ones on an empty value mean "missing".
+_OWN_ERROR_PREFIXES = ("unknown_", "invalid_", "tag_", "too_many_", "end_before")
+
+
 def _is_blank(value: Any) -> bool:
-    return value == [] or (isinstance(value, str) and not value.strip())
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
 
 
 def _dutch_expected(value: Any) -> Any:

@@ -1,0 +1,186 @@
+"""The real ``kennisbank`` command against real SQLite files: import, export, seed."""
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from kennisbank.exporting import COLUMNS
+from tests.conftest import REPO, run_cli, valid_initiative
+
+
+def rows(n: int, **changes) -> list[dict]:
+    return [valid_initiative(external_id=f"GE-{i:03}", title=f"Initiatief nummer {i}", **changes) for i in range(n)]
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def to_cells(record: dict) -> dict:
+    cells = {}
+    for key, value in record.items():
+        if isinstance(value, list):
+            value = ";".join(value)
+        elif isinstance(value, bool):
+            value = "ja" if value else "nee"
+        cells[key] = "" if value is None else value
+    return cells
+
+
+def write_csv(path: Path, records: list[dict], delimiter: str = ",") -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(records[0]), delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(to_cells(r) for r in records)
+    return path
+
+
+def write_xlsx(path: Path, records: list[dict]) -> Path:
+    workbook = Workbook()
+    sheet = workbook.active
+    header = list(records[0])
+    sheet.append(header)
+    for record in records:
+        sheet.append([to_cells(record)[k] for k in header])
+    workbook.save(path)
+    return path
+
+
+def db_rows(data_dir: Path) -> list[tuple]:
+    with sqlite3.connect(data_dir / "kennisbank.sqlite3") as connection:
+        return connection.execute(
+            "SELECT province_id, external_id, title, version FROM initiative ORDER BY external_id").fetchall()
+
+
+@pytest.mark.parametrize("writer", [write_jsonl, write_csv, write_xlsx], ids=["jsonl", "csv", "xlsx"])
+def test_import_each_format(tmp_path, data_dir, writer):
+    suffix = {write_jsonl: "jsonl", write_csv: "csv", write_xlsx: "xlsx"}[writer]
+    source = writer(tmp_path / f"portfolio.{suffix}", rows(3))
+    result = run_cli(data_dir, "import", str(source))
+    assert result.returncode == 0, result.stderr
+    assert "3 nieuw" in result.stdout
+    assert [r[:3] for r in db_rows(data_dir)] == [("NL-GE", f"GE-{i:03}", f"Initiatief nummer {i}") for i in range(3)]
+    exported = json.loads(run_cli(data_dir, "export").stdout.splitlines()[0])
+    assert exported["themes"] == ["data en AI", "mobiliteit"] and exported["seeks_partners"] is True
+    assert exported["start_date"] == "2025-03-01" and exported["budget_eur"] == 250000
+
+
+def test_csv_with_semicolons_as_delimiter_and_names_for_provinces(tmp_path, data_dir):
+    source = write_csv(tmp_path / "excel-export.csv", rows(2, province="Friesland"), delimiter=";")
+    assert run_cli(data_dir, "import", str(source)).returncode == 0
+    assert {r[0] for r in db_rows(data_dir)} == {"NL-FR"}
+
+
+def test_reimport_updates_and_never_duplicates(tmp_path, data_dir):
+    source = write_jsonl(tmp_path / "a.jsonl", rows(3))
+    assert run_cli(data_dir, "import", str(source)).returncode == 0
+    again = run_cli(data_dir, "import", str(source))
+    assert "0 nieuw, 0 bijgewerkt, 3 ongewijzigd" in again.stdout
+    changed = rows(3)
+    changed[1]["title"] = "Nieuwe titel"
+    result = run_cli(data_dir, "import", str(write_jsonl(tmp_path / "b.jsonl", changed)))
+    assert "0 nieuw, 1 bijgewerkt, 2 ongewijzigd" in result.stdout
+    assert [(r[2], r[3]) for r in db_rows(data_dir)] == [
+        ("Initiatief nummer 0", 1), ("Nieuwe titel", 2), ("Initiatief nummer 2", 1)]
+
+
+@pytest.mark.parametrize("writer", [write_jsonl, write_csv, write_xlsx], ids=["jsonl", "csv", "xlsx"])
+def test_one_bad_row_imports_nothing_and_names_the_line(tmp_path, data_dir, writer):
+    assert run_cli(data_dir, "import", str(write_jsonl(tmp_path / "first.jsonl", rows(1)))).returncode == 0
+    before = db_rows(data_dir)
+    records = rows(4)
+    records[0]["title"] = "Gewijzigd maar mag niet landen"
+    records[2]["title"] = ""
+    suffix = {write_jsonl: "jsonl", write_csv: "csv", write_xlsx: "xlsx"}[writer]
+    result = run_cli(data_dir, "import", str(writer(tmp_path / f"bad.{suffix}", records)))
+    assert result.returncode == 1
+    line = 3 if writer is write_jsonl else 4  # spreadsheets count their header row
+    assert f"regel {line}: Titel (title): Dit veld is verplicht." in result.stderr
+    assert "Niets geïmporteerd" in result.stderr
+    assert db_rows(data_dir) == before
+
+
+def test_every_bad_row_is_reported(tmp_path, data_dir):
+    records = rows(4)
+    records[1]["province"] = "Vlaanderen"
+    records[3]["start_date"] = "gisteren"
+    path = tmp_path / "bad.jsonl"
+    write_jsonl(path, records)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("{kapot\n")
+        handle.write(json.dumps(valid_initiative(external_id="GE-000", title="Dubbel kenmerk")) + "\n")
+    result = run_cli(data_dir, "import", str(path))
+    assert result.returncode == 1
+    assert "regel 2: Provincie (province): Onbekende provincie “Vlaanderen”" in result.stderr
+    assert "regel 4: Startdatum (start_date): Geen geldige datum" in result.stderr
+    assert "regel 5: geen geldige JSON" in result.stderr
+    assert "regel 6: kenmerk GE-000 staat ook op regel 1" in result.stderr
+    assert not (data_dir / "kennisbank.sqlite3").exists() or db_rows(data_dir) == []
+
+
+def test_unknown_file_type_is_refused(tmp_path, data_dir):
+    path = tmp_path / "portfolio.txt"
+    path.write_text("x")
+    result = run_cli(data_dir, "import", str(path))
+    assert result.returncode == 1 and "onbekend bestandstype" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_export_then_import_is_lossless(tmp_path, data_dir, fmt):
+    records = rows(2) + [valid_initiative(
+        external_id="LI-9", province="NL-LI", kind="portfolio_project", description="Regel 1\n\nRegel 2; met puntkomma",
+        technologies=[], suppliers=[], links=[], budget_eur=None, start_date=None, end_date=None, tender_date=None,
+        seeks_partners=False, programme_line=None, contact_email="", lessons_learned="", results="")]
+    assert run_cli(data_dir, "import", str(write_jsonl(tmp_path / "in.jsonl", records))).returncode == 0
+    first = tmp_path / f"first.{fmt}"
+    assert run_cli(data_dir, "export", "--format", fmt, "--output", str(first)).returncode == 0
+    other = tmp_path / "other-data"
+    result = run_cli(other, "import", str(first))
+    assert result.returncode == 0, result.stderr
+    assert run_cli(data_dir, "export").stdout == run_cli(other, "export").stdout
+    if fmt == "csv":
+        assert first.read_text(encoding="utf-8").splitlines()[0] == ",".join(COLUMNS)
+
+
+def test_seed_loads_a_realistic_spread_and_is_idempotent(data_dir):
+    assert run_cli(data_dir, "seed").returncode == 0
+    exported = [json.loads(line) for line in run_cli(data_dir, "export").stdout.splitlines()]
+    assert len(exported) >= 150
+    assert len({r["province"] for r in exported}) == 12
+    assert {r["kind"] for r in exported} == {"best_practice", "living_lab", "portfolio_project"}
+    assert {r["phase"] for r in exported} == {"idee", "verkenning", "pilot", "implementatie", "opgeschaald"}
+    assert len({t for r in exported for t in r["themes"]}) >= 15
+    again = run_cli(data_dir, "seed")
+    assert " 0 nieuw, 0 bijgewerkt" in again.stdout
+    assert len(run_cli(data_dir, "export").stdout.splitlines()) == len(exported)
+
+
+def test_seed_families_label_existing_initiatives_in_different_provinces(data_dir):
+    assert run_cli(data_dir, "seed").returncode == 0
+    exported = {(r["province"], r["external_id"]) for r in map(json.loads, run_cli(data_dir, "export").stdout.splitlines())}
+    families = json.loads((REPO / "seed" / "families.json").read_text(encoding="utf-8"))["families"]
+    assert len(families) >= 15
+    for family in families:
+        members = [(m["province"], m["external_id"]) for m in family["members"]]
+        assert len(members) >= 3
+        assert set(members) <= exported, family["id"]
+        assert len({p for p, _ in members}) == len(members), family["id"]
+        assert family["match_type"] in {"joint_procurement", "scaling_up", "knowledge_exchange"}
+
+
+def test_invalid_settings_are_reported_all_at_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KENNISBANK_DATA_DIR": str(tmp_path), "KENNISBANK_LOG_LEVEL": "LUID",
+           "KENNISBANK_BASE_URL": "ftp://x", "KENNISBANK_PAGE_SIZE": "0"}
+    result = subprocess.run([sys.executable, "-m", "kennisbank", "export"], env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    for name in ("KENNISBANK_LOG_LEVEL", "KENNISBANK_BASE_URL", "KENNISBANK_PAGE_SIZE"):
+        assert name in result.stderr
