@@ -20,6 +20,8 @@ run: $(BIN)/kennisbank
 	$(BIN)/kennisbank serve --host $(HOST) --port $(PORT)
 
 test: $(BIN)/kennisbank
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/python -m pytest
 
 clean:

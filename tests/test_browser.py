@@ -1,0 +1,130 @@
+"""A real headless Chromium against a real server on loopback: what a new user sees and does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REPO, run_cli
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("browser") / "data"
+    assert run_cli(data_dir, "seed").returncode == 0
+    port = _free_port()
+    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir)}
+    process = subprocess.Popen([sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
+                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(url + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; `make test` installs it from Debian's packages")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def test_missing_title_shows_dutch_error_next_to_title_and_keeps_the_form(server, page):
+    page.goto(server + "/initiatieven/nieuw")
+    page.select_option("#veld-kind", "living_lab")
+    page.fill("#veld-summary", "Sensoren op fietsen meten de luchtkwaliteit in de stad.")
+    page.select_option("#veld-province", "NL-UT")
+    page.select_option("#veld-phase", "pilot")
+    page.check("#thema-mobiliteit")
+    page.fill("#veld-suppliers", "SnuffelTech")
+    page.click("button[type=submit]")
+
+    title_field = page.locator("div.field", has=page.locator("#veld-title"))
+    assert "Fout: Dit veld is verplicht." in title_field.inner_text()
+    assert page.locator("#veld-title").get_attribute("aria-invalid") == "true"
+    assert page.title().startswith("Fout:")
+    assert page.input_value("#veld-summary") == "Sensoren op fietsen meten de luchtkwaliteit in de stad."
+    assert page.input_value("#veld-province") == "NL-UT"
+    assert page.input_value("#veld-suppliers") == "SnuffelTech"
+    assert page.is_checked("#thema-mobiliteit")
+
+    page.click('.error-summary a[href="#veld-title"]')
+    assert page.evaluate("document.activeElement.id") == "veld-title"
+    page.fill("#veld-title", "Snuffelfiets in Utrecht")
+    page.click("button[type=submit]")
+    assert page.locator("h1").inner_text() == "Snuffelfiets in Utrecht"
+    assert "Het initiatief is opgeslagen." in page.inner_text("main")
+
+
+def test_filters_update_results_in_place_and_in_the_url(server, page):
+    page.goto(server + "/initiatieven")
+    total_before = page.inner_text(".count")
+    page.evaluate("window.__notReloaded = true")
+    page.check("#f-province-12")  # Limburg, the last province in the list
+    page.wait_for_function("before => document.querySelector('.count').innerText !== before", arg=total_before)
+    assert page.evaluate("window.__notReloaded") is True
+    assert "province=NL-LI" in page.url
+    metas = page.locator(".card .meta").all_inner_texts()
+    assert metas and all("Limburg" in meta for meta in metas)
+
+
+def test_keyboard_user_reaches_content_with_the_skip_link(server, page):
+    page.goto(server + "/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert page.locator(".skip-link").is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "inhoud"
+
+
+def test_home_screenshot(server, page, tmp_path: Path):
+    page.goto(server + "/")
+    path = tmp_path / "home.png"
+    page.screenshot(path=str(path), full_page=False)
+    if os.environ.get("KENNISBANK_SCREENSHOT"):
+        shutil.copy(path, os.environ["KENNISBANK_SCREENSHOT"])
+    assert path.stat().st_size > 10_000
+    assert page.locator("h1").inner_text() == "Wat doen de andere provincies?"
