@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .documents import SearchDocument, SearchQuery
-from .tantivy_index import TantivyIndex
+from search.documents import SearchDocument, SearchQuery
+from search.tantivy_index import TantivyIndex
 
 WORDS = """
     provincie gemeente inwoners samenwerking kennis data datalab datalabs analyse model modellen
