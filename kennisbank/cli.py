@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -11,7 +12,10 @@ from typing import Any, TypeVar
 import click
 from tqdm import tqdm
 
+from . import searching
 from .db import database
+from .indexing import ReindexReport, open_search_index, reindex
+from .validation import InputError
 from .exporting import export
 from .importing import ImportFailed, Row, import_file
 from .settings import Settings, SettingsError
@@ -71,7 +75,9 @@ def _import_files(paths: list[Path], label: str) -> None:
     settings = _settings()
 
     async def work() -> list[Any]:
-        return [await import_file(path, _progress(f"{label} {path.name}")) for path in paths]
+        reports = [await import_file(path, _progress(f"{label} {path.name}")) for path in paths]
+        await _reindex(settings)
+        return reports
 
     try:
         reports = _run(settings, work)
@@ -95,6 +101,52 @@ def import_command(file: Path) -> None:
 def seed() -> None:
     """Load the example initiatives from seed/ (safe to run again: it updates, never duplicates)."""
     _import_files(sorted(SEED_DIR.glob("*.jsonl")), "Voorbeelddata")
+
+
+async def _reindex(settings: Settings, full: bool = False) -> ReindexReport:
+    index = open_search_index(settings)
+    try:
+        return await reindex(index, full=full, progress=lambda ids: tqdm(
+            ids, desc="Index bijwerken", unit=" initiatieven", disable=not sys.stderr.isatty(), leave=False))
+    finally:
+        index.close()
+
+
+@main.command(name="reindex")
+@click.option("--full", is_flag=True, help="Empty the index first instead of only fixing what differs.")
+def reindex_command(full: bool) -> None:
+    """Rebuild the search index from the database (the source of truth)."""
+    settings = _settings()
+    report = _run(settings, lambda: _reindex(settings, full))
+    click.echo(f"Zoekindex: {report.indexed} bijgewerkt, {report.removed} verwijderd, {report.unchanged} ongewijzigd")
+
+
+@main.command(name="search")
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON, like GET /api/v1/search.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
+def search_command(query: str, as_json: bool, limit: int) -> None:
+    """Search published initiatives."""
+    settings = _settings()
+
+    async def work() -> dict[str, Any]:
+        index = open_search_index(settings)
+        try:
+            parsed = searching.parse_query({"q": [query], "per_page": [str(limit)]})
+            return searching.as_json(await searching.run_search(index, parsed))
+        finally:
+            index.close()
+
+    try:
+        result = _run(settings, work)
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{result['total']} resultaten")
+    for hit in result["hits"]:
+        click.echo(f"{hit['province_name']:<14} {hit['external_id']:<14} {hit['title']}")
 
 
 @main.command(name="export")

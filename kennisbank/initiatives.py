@@ -6,7 +6,7 @@ province, optimistic locking, archive instead of delete) hold whichever door a c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +21,26 @@ from .taxonomy import Kind, Phase, Status, find_province, find_theme
 from .validation import InitiativeInput, InputError
 
 DUPLICATE_EXTERNAL_ID = "Dit kenmerk is al in gebruik bij een ander initiatief van deze provincie."
+
+
+ChangeListener = Callable[[Initiative], Awaitable[None]]
+_listeners: list[ChangeListener] = []
+
+
+def add_change_listener(listener: ChangeListener) -> None:
+    """Be told of every initiative after a create, update or archive has committed (e.g. to index it)."""
+    _listeners.append(listener)
+
+
+def remove_change_listener(listener: ChangeListener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+async def _changed(initiative: Initiative) -> Initiative:
+    for listener in list(_listeners):
+        await listener(initiative)
+    return initiative
 
 
 class NotFound(Exception):
@@ -160,7 +180,7 @@ async def create_initiative(data: InitiativeInput) -> Initiative:
         await _ensure_unique(data, own_id=None)
         initiative = await Initiative.create(**_columns(data))
         await _set_themes(initiative, data.themes, replace=False)
-    return await get_initiative(initiative.id)
+    return await _changed(await get_initiative(initiative.id))
 
 
 async def update_initiative(
@@ -180,7 +200,7 @@ async def update_initiative(
         if not changed:
             raise VersionConflict(current.version)
         await _set_themes(current, data.themes, replace=True)
-    return await get_initiative(initiative_id)
+    return await _changed(await get_initiative(initiative_id))
 
 
 async def archive_initiative(initiative_id: int) -> Initiative:
@@ -190,7 +210,8 @@ async def archive_initiative(initiative_id: int) -> Initiative:
         await Initiative.filter(id=initiative_id).update(
             status=Status.GEARCHIVEERD, version=initiative.version + 1, updated_at=_now()
         )
-    return await get_initiative(initiative_id)
+        return await _changed(await get_initiative(initiative_id))
+    return initiative
 
 
 @dataclass(frozen=True)

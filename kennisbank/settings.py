@@ -30,6 +30,8 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     page_size: int = 20
+    meili_url: str = ""
+    meili_key: str = ""
 
     @property
     def effective_database_url(self) -> str:
@@ -71,6 +73,10 @@ class Settings:
         else:
             page_size = int(page_size_text)
 
+        meili_url = env.get(f"{PREFIX}MEILI_URL", "").strip().rstrip("/")
+        if meili_url and urlsplit(meili_url).scheme not in {"http", "https"}:
+            problems.append(f"{PREFIX}MEILI_URL must be an http(s) URL, got {meili_url!r}")
+
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -79,4 +85,6 @@ class Settings:
             base_url=base_url,
             log_level=log_level,
             page_size=page_size,
+            meili_url=meili_url,
+            meili_key=env.get(f"{PREFIX}MEILI_KEY", ""),
         )

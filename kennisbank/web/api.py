@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import initiatives as service
+from .. import searching
 from ..taxonomy import PROVINCES, THEMES
 from ..validation import InputError, parse_initiative
 from .openapi import openapi_document
@@ -84,6 +85,16 @@ async def archive_initiative(request: Request) -> Response:
     return JSONResponse(service.as_resource(initiative))
 
 
+async def search(request: Request) -> Response:
+    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    try:
+        query = searching.parse_query(params)
+    except InputError as exc:
+        return problem(400, "Ongeldige zoekopdracht", errors=exc.errors)
+    result = await searching.run_search(request.app.state.search_index, query)
+    return JSONResponse(searching.as_json(result))
+
+
 async def list_provinces(request: Request) -> Response:
     return JSONResponse({"items": [{"code": p.code, "name": p.name} for p in PROVINCES]})
 
@@ -138,6 +149,7 @@ routes = [
     Route("/api/v1/initiatives/{initiative_id:int}", get_initiative, methods=["GET"]),
     Route("/api/v1/initiatives/{initiative_id:int}", update_initiative, methods=["PATCH"]),
     Route("/api/v1/initiatives/{initiative_id:int}/archive", archive_initiative, methods=["POST"]),
+    Route("/api/v1/search", search),
     Route("/api/v1/provinces", list_provinces),
     Route("/api/v1/themes", list_themes),
 ]

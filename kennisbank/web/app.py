@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -14,11 +16,16 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..db import close_database, open_database
+from ..indexing import open_search_index, reindex, to_document
+from ..initiatives import add_change_listener, remove_change_listener
+from ..models import Initiative
 from ..settings import Settings
 from . import api, pages
 from .csrf import CSRFMiddleware
 from .problems import problem
 from .templating import STATIC_DIR, make_templates
+
+logger = logging.getLogger("kennisbank")
 
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -48,9 +55,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await open_database(settings)
+        index = open_search_index(settings)
+        app.state.search_index = index
+        await reindex(index)  # repairs whatever a crash between a save and its indexing left behind
+
+        async def index_change(initiative: Initiative) -> None:
+            try:
+                await anyio.to_thread.run_sync(index.upsert, [to_document(initiative)])
+            except Exception:  # the initiative is saved; `kennisbank reindex` or the next start repairs the index
+                logger.exception("indexing initiative %s failed", initiative.id)
+
+        add_change_listener(index_change)
         try:
             yield
         finally:
+            remove_change_listener(index_change)
+            index.close()
             await close_database()
 
     async def not_found(request: Request, exc: Exception) -> Response:

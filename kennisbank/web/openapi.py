@@ -112,6 +112,28 @@ def openapi_document() -> dict[str, Any]:
                                   "404": _problem_response("Niet gevonden")},
                 },
             },
+            "/api/v1/search": {
+                "get": {
+                    "summary": "Zoeken: trefwoorden met Nederlandse taalkennis, filters, facetten en markeringen",
+                    "parameters": [
+                        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                        _filter_param("province", "ISO-code of naam"),
+                        _filter_param("theme", "Themanaam of slug"),
+                        _filter_param("kind", "Soort initiatief"),
+                        _filter_param("phase", "Fase"),
+                        _filter_param("programme_line", "IDA-programmalijn"),
+                        _filter_param("year", "Startjaar (JJJJ)"),
+                        _filter_param("status", "Standaard gepubliceerd"),
+                        {"name": "sort", "in": "query", "schema": {"enum": ["relevance", "date"]}},
+                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                    ],
+                    "responses": {
+                        "200": _json_response("Resultaten met facetten", _ref("SearchResult")),
+                        "400": _problem_response("Ongeldige zoekopdracht"),
+                    },
+                },
+            },
             "/api/v1/provinces": {"get": {"summary": "De twaalf provincies", "responses": {
                 "200": _json_response("Provincies", _ref("ProvinceList"))}}},
             "/api/v1/themes": {"get": {"summary": "Maatschappelijke opgaven", "responses": {
@@ -129,6 +151,24 @@ def openapi_document() -> dict[str, Any]:
                                    "per_page": {"type": "integer"},
                                    "items": {"type": "array", "items": _ref("Initiative")}},
                     "required": ["total", "page", "per_page", "items"],
+                },
+                "SearchResult": {
+                    "type": "object",
+                    "properties": {
+                        "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                        "took_ms": {"type": "number"},
+                        "hits": {"type": "array", "items": {"type": "object", "properties": {
+                            "id": {"type": "integer"}, "external_id": {"type": "string"},
+                            "province": {"type": "string"}, "province_name": {"type": "string"},
+                            "title": {"type": "string"}, "kind": {"type": "string"}, "phase": {"type": "string"},
+                            "score": {"type": "number"},
+                            "highlight": {"type": "object", "additionalProperties": {"type": "string"},
+                                          "description": "HTML: escaped text with <mark> around matches"},
+                        }, "required": ["id", "external_id", "province", "title", "kind", "score", "highlight"]}},
+                        "facets": {"type": "object", "additionalProperties": {
+                            "type": "object", "additionalProperties": {"type": "integer"}}},
+                    },
+                    "required": ["total", "hits", "facets", "took_ms"],
                 },
                 "ProvinceList": {"type": "object", "properties": {"items": {"type": "array", "items": {
                     "type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}},

@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import initiatives as service
+from .. import searching
 from ..validation import InputError, parse_initiative
 from .forms import form_to_input, input_to_form
 
@@ -122,3 +123,19 @@ routes = [
           name="initiative_archive"),
     Route("/toegankelijkheid", accessibility, name="accessibility"),
 ]
+
+
+async def search_page(request: Request) -> Response:
+    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    try:
+        query = searching.parse_query(params, request.app.state.settings.page_size)
+        errors: dict[str, list[str]] = {}
+    except InputError as exc:
+        query, errors = searching.parse_query({}), exc.errors
+    result = await searching.run_search(request.app.state.search_index, query)
+    context = {"result": result, "errors": errors, "facet_titles": searching.FACET_TITLES}
+    template = "search/_results.html" if request.headers.get("hx-request") else "search/page.html"
+    return _render(request, template, context)
+
+
+routes.append(Route("/zoeken", search_page, name="search"))

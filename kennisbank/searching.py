@@ -1,0 +1,148 @@
+"""Searching initiatives: request parameters in, ranked initiatives with highlights and facets out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio.to_thread
+from markupsafe import Markup
+
+from search import FACET_FIELDS, SearchHit, SearchIndex, SearchQuery, SearchResults
+
+from .models import Initiative
+from .taxonomy import (KIND_LABELS, PHASE_LABELS, PROGRAMME_LINE_LABELS, PROVINCE_BY_CODE, STATUS_LABELS, Kind,
+                       Phase, ProgrammeLine, Status, find_province, find_theme)
+from .validation import InputError
+
+MAX_QUERY_LENGTH = 200
+MAX_PER_PAGE = 100
+
+_RESOLVERS = {
+    "province": lambda v: (p := find_province(v)) and p.code,
+    "theme": lambda v: (t := find_theme(v)) and t.name,
+    "kind": lambda v: v if v in set(Kind) else None,
+    "phase": lambda v: v if v in set(Phase) else None,
+    "programme_line": lambda v: v if v in set(ProgrammeLine) else None,
+    "status": lambda v: v if v in set(Status) else None,
+    "year": lambda v: v if v.isdigit() and len(v) == 4 else None,
+}
+FACET_TITLES = {"province": "Provincie", "kind": "Soort", "theme": "Thema", "phase": "Fase",
+                "programme_line": "IDA-programmalijn", "year": "Startjaar", "status": "Status"}
+
+
+def facet_label(name: str, value: str) -> str:
+    labels = {"province": {c: p.name for c, p in PROVINCE_BY_CODE.items()}, "kind": KIND_LABELS,
+              "phase": PHASE_LABELS, "programme_line": PROGRAMME_LINE_LABELS, "status": STATUS_LABELS}
+    return labels.get(name, {}).get(value, value)
+
+
+@dataclass(frozen=True)
+class Found:
+    initiative: Initiative
+    hit: SearchHit
+
+    def highlighted(self, name: str) -> Markup:
+        """The index escapes all text and adds only <mark> tags, so its highlights are safe HTML."""
+        return Markup(self.hit.highlights.get(name, ""))
+
+    def snippet(self) -> Markup:
+        """The summary, unless only the longer text matched: then the matching passage from it."""
+        summary = self.hit.highlights.get("summary", "")
+        body = self.hit.highlights.get("body", "")
+        return Markup(body if body and "<mark>" not in summary else summary)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    query: SearchQuery
+    total: int
+    items: list[Found]
+    facets: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)  # name → (value, label, count)
+    took_ms: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.query.per_page))
+
+    def is_active(self, name: str, value: str) -> bool:
+        return value in self.query.filters.get(name, ())
+
+
+def parse_query(params: Mapping[str, Sequence[str]], per_page: int = 20) -> SearchQuery:
+    """Read a search from query parameters; raise InputError with Dutch messages for what is unusable."""
+    errors: dict[str, list[str]] = {}
+    text = (params.get("q") or [""])[0].strip()
+    if len(text) > MAX_QUERY_LENGTH:
+        errors["q"] = [f"Gebruik maximaal {MAX_QUERY_LENGTH} tekens."]
+    filters: dict[str, list[str]] = {}
+    for name, resolve in _RESOLVERS.items():
+        for raw in params.get(name, ()):
+            if not raw:
+                continue
+            value = resolve(raw)
+            if value is None:
+                errors.setdefault(name, []).append(f"Onbekende waarde “{raw}”.")
+            elif value not in filters.setdefault(name, []):
+                filters[name].append(value)
+    if not filters.get("status"):
+        filters["status"] = [Status.GEPUBLICEERD]
+    sort = (params.get("sort") or ["relevance"])[0]
+    if sort not in ("relevance", "date"):
+        errors["sort"] = ["Kies relevance of date."]
+    page = _whole(params, "page", 1, 10_000, errors) or _whole(params, "pagina", 1, 10_000, errors) or 1
+    size = _whole(params, "per_page", 1, MAX_PER_PAGE, errors) or per_page
+    if errors:
+        raise InputError(errors)
+    return SearchQuery(text=text, filters={k: tuple(v) for k, v in filters.items() if v},
+                       sort=sort, page=page, per_page=size, facets=FACET_FIELDS)  # type: ignore[arg-type]
+
+
+def _whole(params: Mapping[str, Sequence[str]], name: str, low: int, high: int,
+           errors: dict[str, list[str]]) -> int | None:
+    values = params.get(name)
+    if not values or not values[0]:
+        return None
+    if not values[0].isdigit() or not low <= int(values[0]) <= high:
+        errors[name] = [f"Geef een heel getal van {low} tot en met {high}."]
+        return None
+    return int(values[0])
+
+
+async def run_search(index: SearchIndex, query: SearchQuery) -> SearchPage:
+    results: SearchResults = await anyio.to_thread.run_sync(index.search, query)
+    ids = [hit.id for hit in results.hits]
+    by_id = {i.id: i for i in await Initiative.filter(id__in=ids).prefetch_related("province", "themes")}
+    items = [Found(by_id[hit.id], hit) for hit in results.hits if hit.id in by_id]
+    facets = {
+        name: sorted(((value, facet_label(name, value), count) for value, count in counts.items()),
+                     key=lambda row: (-row[2], row[1]) if name != "year" else (row[0],))
+        for name, counts in results.facets.items()
+    }
+    return SearchPage(query=query, total=results.total, items=items, facets=facets, took_ms=results.took_ms)
+
+
+def as_json(result: SearchPage) -> dict[str, Any]:
+    """The search result as the API and ``kennisbank search --json`` return it."""
+    return {
+        "total": result.total,
+        "page": result.query.page,
+        "per_page": result.query.per_page,
+        "hits": [
+            {
+                "id": found.initiative.id,
+                "external_id": found.initiative.external_id,
+                "province": found.initiative.province.code,
+                "province_name": found.initiative.province.name,
+                "title": found.initiative.title,
+                "kind": str(found.initiative.kind),
+                "phase": str(found.initiative.phase),
+                "score": round(found.hit.score, 6),
+                "highlight": found.hit.highlights,
+            }
+            for found in result.items
+        ],
+        "facets": {name: {value: count for value, _label, count in rows} for name, rows in result.facets.items()},
+        "took_ms": round(result.took_ms, 2),
+    }
