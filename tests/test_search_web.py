@@ -1,0 +1,123 @@
+"""Search through the platform: the page, the API and the CLI, on a real tantivy index beside a real SQLite file."""
+
+import json
+import re
+import sqlite3
+
+import pytest
+
+from kennisbank.settings import Settings
+from kennisbank.web.app import create_app
+from tests.conftest import Browser, as_form, run_cli, valid_initiative
+
+
+@pytest.fixture(scope="module")
+def seeded_dir(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("seeded") / "data"
+    assert run_cli(data_dir, "seed").returncode == 0
+    return data_dir
+
+
+@pytest.fixture
+def seeded(seeded_dir):
+    """A client on the seeded database (one app at a time: Tortoise keeps one global context)."""
+    with Browser(create_app(Settings(data_dir=seeded_dir))) as client:
+        yield client, seeded_dir
+
+
+def titles(html: str) -> list[str]:
+    return [re.sub(r"</?mark>", "", t) for t in re.findall(r'<h3><a href="/initiatieven/\d+">(.*?)</a></h3>', html)]
+
+
+def test_typo_finds_nitrogen_initiatives_with_the_word_highlighted(seeded):
+    client, _ = seeded
+    html = client.get("/zoeken", params={"q": "stikstf"}).text
+    found = titles(html)
+    assert len(found) >= 3
+    assert sum("stikstof" in t.lower() for t in found) >= 2
+    assert "<mark>stikstof</mark>" in html.lower()
+
+
+def test_filtering_on_a_province_updates_the_other_facet_counts(seeded):
+    client, _ = seeded
+    everything = client.get("/api/v1/search", params={"q": "data"}).json()
+    limburg = client.get("/api/v1/search", params={"q": "data", "province": "Limburg"}).json()
+    assert 0 < limburg["total"] < everything["total"]
+    assert all(hit["province"] == "NL-LI" for hit in limburg["hits"])
+    assert sum(limburg["facets"]["kind"].values()) == limburg["total"]
+    assert limburg["facets"]["kind"] != everything["facets"]["kind"]
+    page = client.get("/zoeken", params={"q": "data", "province": "NL-LI"}).text
+    assert re.search(r'id="facet-province-NL-LI"[^>]*checked', page)
+
+
+def test_search_api_shape_and_problem_json(seeded):
+    client, _ = seeded
+    body = client.get("/api/v1/search", params={"q": "digitale tweeling", "per_page": 3}).json()
+    assert set(body) >= {"total", "hits", "facets", "took_ms"}
+    assert len(body["hits"]) <= 3
+    assert set(body["hits"][0]) >= {"external_id", "province", "title", "kind", "score", "highlight"}
+    bad = client.get("/api/v1/search", params={"province": "Atlantis", "per_page": "999"})
+    assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
+    assert {e["field"] for e in bad.json()["errors"]} == {"province", "per_page"}
+
+
+def test_cli_search_returns_the_same_hits_as_the_api(seeded):
+    client, data_dir = seeded
+    api = client.get("/api/v1/search", params={"q": "datalab", "per_page": 5}).json()
+    cli = json.loads(run_cli(data_dir, "search", "datalab", "--json", "--limit", "5").stdout)
+    assert [h["external_id"] for h in cli["hits"]] == [h["external_id"] for h in api["hits"]]
+    assert cli["total"] == api["total"] > 0
+
+
+def test_htmx_search_returns_only_the_result_area(seeded):
+    client, _ = seeded
+    response = client.get("/zoeken", params={"q": "water"}, headers={"HX-Request": "true"})
+    assert response.text.lstrip().startswith('<div id="zoekgebied"') and "<html" not in response.text
+
+
+def test_saved_initiative_is_findable_at_once_and_edits_and_archive_follow(client):
+    response = client.submit("/initiatieven/nieuw", as_form(valid_initiative(title="Zeewierkweek met onderwaterdrones")),
+                             follow_redirects=False)
+    initiative_id = int(response.headers["location"].split("/")[2].split("?")[0])
+    assert titles(client.get("/zoeken", params={"q": "zeewierkweek"}).text) == ["Zeewierkweek met onderwaterdrones"]
+
+    form = as_form(valid_initiative(title="Mosselteelt met onderwaterdrones"))
+    form["version"] = "1"
+    client.submit(f"/initiatieven/{initiative_id}/bewerken", form)
+    assert titles(client.get("/zoeken", params={"q": "zeewierkweek"}).text) == []
+    assert titles(client.get("/zoeken", params={"q": "mosselteelt"}).text) == ["Mosselteelt met onderwaterdrones"]
+
+    client.submit(f"/initiatieven/{initiative_id}/archiveren", {})
+    assert titles(client.get("/zoeken", params={"q": "mosselteelt"}).text) == []
+    archived = client.get("/zoeken", params={"q": "mosselteelt", "status": "gearchiveerd"}).text
+    assert titles(archived) == ["Mosselteelt met onderwaterdrones"]
+
+
+def test_markup_in_titles_stays_inert_in_highlights(client):
+    client.post("/api/v1/initiatives", json=valid_initiative(title='Kwallen <img src=x onerror=alert(1)> tellen'))
+    html = client.get("/zoeken", params={"q": "kwallen"}).text
+    assert "<img src=x" not in html and "&lt;img src=x" in html and "<mark>Kwallen</mark>" in html
+
+
+def test_reindex_repairs_what_a_crash_left_behind(tmp_path):
+    data_dir = tmp_path / "data"
+    assert run_cli(data_dir, "seed").returncode == 0
+    first, second = [json.loads(line) for line in run_cli(data_dir, "export").stdout.splitlines()[:2]]
+    changed, removed = first["external_id"], second["external_id"]
+    # What a crash between the database commit and the index update leaves: the two disagree.
+    with sqlite3.connect(data_dir / "kennisbank.sqlite3") as db:
+        db.execute("UPDATE initiative SET title = 'Kwelderherstel met slibvangers' WHERE external_id = ?", (changed,))
+        db.execute("DELETE FROM initiative_theme WHERE initiative_id = (SELECT id FROM initiative WHERE external_id = ?)",
+                   (removed,))
+        db.execute("DELETE FROM initiative WHERE external_id = ?", (removed,))
+
+    def hits(query):
+        return [h["external_id"] for h in json.loads(run_cli(data_dir, "search", query, "--json").stdout)["hits"]]
+
+    assert hits("kwelderherstel") == []
+    assert removed in hits(second["title"])
+    result = run_cli(data_dir, "reindex")
+    assert "1 bijgewerkt, 1 verwijderd" in result.stdout
+    assert hits("kwelderherstel") == [changed]
+    assert removed not in hits(second["title"])
+    assert "0 bijgewerkt, 0 verwijderd" in run_cli(data_dir, "reindex").stdout
