@@ -128,3 +128,22 @@ def test_home_screenshot(server, page, tmp_path: Path):
         shutil.copy(path, os.environ["KENNISBANK_SCREENSHOT"])
     assert path.stat().st_size > 10_000
     assert page.locator("h1").inner_text() == "Wat doen de andere provincies?"
+
+
+def test_typing_a_typo_shows_nitrogen_initiatives_highlighted(server, page):
+    page.goto(server + "/zoeken")
+    page.evaluate("window.__notReloaded = true")
+    page.locator("#q").press_sequentially("stikstf", delay=30)
+    page.wait_for_url("**/zoeken?q=stikstf*")
+    page.locator(".count", has_text="stikstf").wait_for()
+    assert page.evaluate("window.__notReloaded") is True
+    assert "q=stikstf" in page.url
+    marks = page.locator(".results mark").all_inner_texts()
+    assert marks and all(m.lower().startswith("stikstof") for m in marks)
+
+    before = page.inner_text(".count")
+    page.check("#facet-province-NL-GE")
+    page.wait_for_function("before => document.querySelector('.count').innerText !== before", arg=before)
+    metas = page.locator(".results .meta").all_inner_texts()
+    assert metas and all(meta.startswith("Gelderland") for meta in metas)
+    assert page.evaluate("document.activeElement.id") == "facet-province-NL-GE"
