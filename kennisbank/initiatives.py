@@ -17,7 +17,8 @@ from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
 from .models import Initiative, Province, Theme
-from .taxonomy import Kind, Phase, Status, find_province, find_theme
+from .filters import read_filters
+from .taxonomy import Status
 from .validation import InitiativeInput, InputError
 
 DUPLICATE_EXTERNAL_ID = "Dit kenmerk is al in gebruik bij een ander initiatief van deze provincie."
@@ -68,27 +69,7 @@ class InitiativeFilters:
     @classmethod
     def parse(cls, params: Mapping[str, Sequence[str]]) -> tuple[InitiativeFilters, dict[str, list[str]]]:
         """Read filters from query parameters; unknown values are returned as Dutch errors per field."""
-        errors: dict[str, list[str]] = {}
-        values: dict[str, tuple[str, ...]] = {}
-
-        def collect(name: str, resolve: Any) -> None:
-            resolved: list[str] = []
-            for raw in params.get(name, ()):
-                if not raw:
-                    continue
-                value = resolve(raw)
-                if value is None:
-                    errors.setdefault(name, []).append(f"Onbekende waarde “{raw}”.")
-                elif value not in resolved:
-                    resolved.append(value)
-            if resolved:
-                values[name] = tuple(resolved)
-
-        collect("province", lambda v: (p := find_province(v)) and p.code)
-        collect("theme", lambda v: (t := find_theme(v)) and t.slug)
-        collect("kind", lambda v: v if v in set(Kind) else None)
-        collect("phase", lambda v: v if v in set(Phase) else None)
-        collect("status", lambda v: v if v in set(Status) else None)
+        values, errors = read_filters(params, ("province", "kind", "theme", "phase", "status"))
         return cls(**values), errors
 
     def is_active(self, name: str, value: str) -> bool:

@@ -12,22 +12,14 @@ from markupsafe import Markup
 from search import FACET_FIELDS, SearchHit, SearchIndex, SearchQuery, SearchResults
 
 from .models import Initiative
-from .taxonomy import (KIND_LABELS, PHASE_LABELS, PROGRAMME_LINE_LABELS, PROVINCE_BY_CODE, STATUS_LABELS, Kind,
-                       Phase, ProgrammeLine, Status, find_province, find_theme)
+from .filters import read_filters
+from .taxonomy import (KIND_LABELS, PHASE_LABELS, PROGRAMME_LINE_LABELS, PROVINCE_BY_CODE, STATUS_LABELS,
+                       THEME_BY_SLUG, Status)
 from .validation import InputError
 
 MAX_QUERY_LENGTH = 200
 MAX_PER_PAGE = 100
 
-_RESOLVERS = {
-    "province": lambda v: (p := find_province(v)) and p.code,
-    "theme": lambda v: (t := find_theme(v)) and t.name,
-    "kind": lambda v: v if v in set(Kind) else None,
-    "phase": lambda v: v if v in set(Phase) else None,
-    "programme_line": lambda v: v if v in set(ProgrammeLine) else None,
-    "status": lambda v: v if v in set(Status) else None,
-    "year": lambda v: v if v.isdigit() and len(v) == 4 else None,
-}
 FACET_TITLES = {"province": "Provincie", "kind": "Soort", "theme": "Thema", "phase": "Fase",
                 "programme_line": "IDA-programmalijn", "year": "Startjaar", "status": "Status"}
 
@@ -76,18 +68,11 @@ def parse_query(params: Mapping[str, Sequence[str]], per_page: int = 20) -> Sear
     text = (params.get("q") or [""])[0].strip()
     if len(text) > MAX_QUERY_LENGTH:
         errors["q"] = [f"Gebruik maximaal {MAX_QUERY_LENGTH} tekens."]
-    filters: dict[str, list[str]] = {}
-    for name, resolve in _RESOLVERS.items():
-        for raw in params.get(name, ()):
-            if not raw:
-                continue
-            value = resolve(raw)
-            if value is None:
-                errors.setdefault(name, []).append(f"Onbekende waarde “{raw}”.")
-            elif value not in filters.setdefault(name, []):
-                filters[name].append(value)
-    if not filters.get("status"):
-        filters["status"] = [Status.GEPUBLICEERD]
+    filters, filter_errors = read_filters(params, FACET_FIELDS)
+    errors.update(filter_errors)
+    if "theme" in filters:  # the index knows themes by name
+        filters["theme"] = tuple(THEME_BY_SLUG[slug].name for slug in filters["theme"])
+    filters.setdefault("status", (Status.GEPUBLICEERD,))
     sort = (params.get("sort") or ["relevance"])[0]
     if sort not in ("relevance", "date"):
         errors["sort"] = ["Kies relevance of date."]
@@ -95,7 +80,7 @@ def parse_query(params: Mapping[str, Sequence[str]], per_page: int = 20) -> Sear
     size = _whole(params, "per_page", 1, MAX_PER_PAGE, errors) or per_page
     if errors:
         raise InputError(errors)
-    return SearchQuery(text=text, filters={k: tuple(v) for k, v in filters.items() if v},
+    return SearchQuery(text=text, filters=filters,
                        sort=sort, page=page, per_page=size, facets=FACET_FIELDS)  # type: ignore[arg-type]
 
 

@@ -1,0 +1,50 @@
+"""Reading filter values from query parameters, shared by the listing, the search page and the API.
+
+People and links use names or codes in any case ("Friesland", "nl-fr"); the rest of the code sees
+one canonical value per filter, and every value that means nothing is reported in Dutch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from .taxonomy import Kind, Phase, ProgrammeLine, Status, find_province, find_theme
+
+Resolver = Callable[[str], str | None]
+
+
+def _member_of(values: Iterable[str]) -> Resolver:
+    allowed = frozenset(values)
+    return lambda raw: raw if raw in allowed else None
+
+
+RESOLVERS: dict[str, Resolver] = {
+    "province": lambda raw: (p := find_province(raw)) and p.code,
+    "theme": lambda raw: (t := find_theme(raw)) and t.slug,
+    "kind": _member_of(Kind),
+    "phase": _member_of(Phase),
+    "programme_line": _member_of(ProgrammeLine),
+    "status": _member_of(Status),
+    "year": lambda raw: raw if raw.isdigit() and len(raw) == 4 else None,
+}
+
+
+def read_filters(
+    params: Mapping[str, Sequence[str]], names: Iterable[str]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, list[str]]]:
+    """Canonical values per filter name (duplicates dropped, order kept) and Dutch errors per name."""
+    values: dict[str, tuple[str, ...]] = {}
+    errors: dict[str, list[str]] = {}
+    for name in names:
+        resolved: list[str] = []
+        for raw in params.get(name, ()):
+            if not raw:
+                continue
+            value = RESOLVERS[name](raw)
+            if value is None:
+                errors.setdefault(name, []).append(f"Onbekende waarde “{raw}”.")
+            elif value not in resolved:
+                resolved.append(value)
+        if resolved:
+            values[name] = tuple(resolved)
+    return values, errors
