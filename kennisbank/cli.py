@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from . import searching
 from .db import database
-from .indexing import ReindexReport, open_search_index, reindex
+from .indexing import ReindexReport, open_embedder, open_search_index, reindex
 from .validation import InputError
 from .exporting import export
 from .importing import ImportFailed, Row, import_file
@@ -106,7 +106,7 @@ def seed() -> None:
 async def _reindex(settings: Settings, full: bool = False) -> ReindexReport:
     index = open_search_index(settings)
     try:
-        return await reindex(index, full=full, progress=lambda ids: tqdm(
+        return await reindex(index, open_embedder(settings), full=full, progress=lambda ids: tqdm(
             ids, desc="Index bijwerken", unit=" initiatieven", disable=not sys.stderr.isatty(), leave=False))
     finally:
         index.close()
@@ -133,7 +133,8 @@ def search_command(query: str, as_json: bool, limit: int) -> None:
         index = open_search_index(settings)
         try:
             parsed = searching.parse_query({"q": [query], "per_page": [str(limit)]})
-            return searching.as_json(await searching.run_search(index, parsed))
+            result = await searching.run_search(index, parsed, open_embedder(settings), settings.semantic_ratio)
+            return searching.as_json(result)
         finally:
             index.close()
 

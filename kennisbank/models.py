@@ -71,3 +71,17 @@ class Initiative(Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Embedding(Model):
+    """A cached text embedding, keyed by model and a hash of the embedded text: never computed twice."""
+
+    id = fields.IntField(primary_key=True)
+    model = fields.CharField(max_length=200)
+    text_hash = fields.CharField(max_length=64)
+    dimensions = fields.IntField()
+    vector = fields.BinaryField()  # float32, little-endian
+
+    class Meta:
+        table = "embedding"
+        unique_together = (("model", "text_hash"),)

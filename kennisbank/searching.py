@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio.to_thread
@@ -12,6 +12,9 @@ from markupsafe import Markup
 from search import FACET_FIELDS, SearchHit, SearchIndex, SearchQuery, SearchResults
 
 from .models import Initiative
+from search.embeddings import Embedder
+
+from .embedding_cache import query_vector
 from .filters import read_filters
 from .taxonomy import (KIND_LABELS, PHASE_LABELS, PROGRAMME_LINE_LABELS, PROVINCE_BY_CODE, STATUS_LABELS,
                        THEME_BY_SLUG, Status)
@@ -95,7 +98,12 @@ def _whole(params: Mapping[str, Sequence[str]], name: str, low: int, high: int,
     return int(values[0])
 
 
-async def run_search(index: SearchIndex, query: SearchQuery) -> SearchPage:
+async def run_search(index: SearchIndex, query: SearchQuery, embedder: Embedder | None = None,
+                     semantic_ratio: float = 0.5) -> SearchPage:
+    """Keyword search, made hybrid when an embedder is given: the query embedding finds initiatives
+    that share meaning but no words with it (English or paraphrased queries)."""
+    if embedder is not None and query.text and semantic_ratio > 0:
+        query = replace(query, vector=await query_vector(embedder, query.text), semantic_ratio=semantic_ratio)
     results: SearchResults = await anyio.to_thread.run_sync(index.search, query)
     ids = [hit.id for hit in results.hits]
     by_id = {i.id: i for i in await Initiative.filter(id__in=ids).prefetch_related("province", "themes")}

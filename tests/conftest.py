@@ -25,7 +25,9 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir)
+    """Keyword search only: embedding every test's initiatives would make the suite slow.
+    The hybrid tests (test_semantic_search.py) use the default encoder explicitly."""
+    return Settings(data_dir=data_dir, embedding_model="none")
 
 
 class Browser(TestClient):
@@ -88,9 +90,10 @@ def as_form(data: dict[str, Any]) -> dict[str, Any]:
     return form
 
 
-def run_cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(data_dir: Path, *args: str, stdin: str | None = None,
+            embedding_model: str = "none") -> subprocess.CompletedProcess[str]:
     """Run the real ``kennisbank`` command in a subprocess against the given data directory."""
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": embedding_model}
     return subprocess.run(
         [sys.executable, "-m", "kennisbank", *args],
         cwd=REPO, env=env, input=stdin, capture_output=True, text=True, timeout=120,

@@ -34,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     assert run_cli(data_dir, "seed").returncode == 0
     port = _free_port()
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir)}
+    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": "none"}
     process = subprocess.Popen([sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
                                cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

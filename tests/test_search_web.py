@@ -21,7 +21,7 @@ def seeded_dir(tmp_path_factory):
 @pytest.fixture
 def seeded(seeded_dir):
     """A client on the seeded database (one app at a time: Tortoise keeps one global context)."""
-    with Browser(create_app(Settings(data_dir=seeded_dir))) as client:
+    with Browser(create_app(Settings(data_dir=seeded_dir, embedding_model="none"))) as client:
         yield client, seeded_dir
 
 

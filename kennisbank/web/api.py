@@ -91,7 +91,8 @@ async def search(request: Request) -> Response:
         query = searching.parse_query(params)
     except InputError as exc:
         return problem(400, "Ongeldige zoekopdracht", errors=exc.errors)
-    result = await searching.run_search(request.app.state.search_index, query)
+    result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
+                                         request.app.state.settings.semantic_ratio)
     return JSONResponse(searching.as_json(result))
 
 

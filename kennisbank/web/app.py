@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..db import close_database, open_database
-from ..indexing import open_search_index, reindex, to_document
+from ..indexing import open_embedder, open_search_index, reindex, to_documents
 from ..initiatives import add_change_listener, remove_change_listener
 from ..models import Initiative
 from ..settings import Settings
@@ -56,12 +56,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await open_database(settings)
         index = open_search_index(settings)
-        app.state.search_index = index
-        await reindex(index)  # repairs whatever a crash between a save and its indexing left behind
+        embedder = open_embedder(settings)
+        app.state.search_index, app.state.embedder = index, embedder
+        await reindex(index, embedder)  # repairs whatever a crash between a save and its indexing left behind
 
         async def index_change(initiative: Initiative) -> None:
             try:
-                await anyio.to_thread.run_sync(index.upsert, [to_document(initiative)])
+                documents = await to_documents([initiative], embedder)
+                await anyio.to_thread.run_sync(index.upsert, documents)
             except Exception:  # the initiative is saved; `kennisbank reindex` or the next start repairs the index
                 logger.exception("indexing initiative %s failed", initiative.id)
 

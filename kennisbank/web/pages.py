@@ -132,7 +132,8 @@ async def search_page(request: Request) -> Response:
         errors: dict[str, list[str]] = {}
     except InputError as exc:
         query, errors = searching.parse_query({}), exc.errors
-    result = await searching.run_search(request.app.state.search_index, query)
+    result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
+                                         request.app.state.settings.semantic_ratio)
     context = {"result": result, "errors": errors, "facet_titles": searching.FACET_TITLES}
     template = "search/_results.html" if request.headers.get("hx-request") else "search/page.html"
     return _render(request, template, context)

