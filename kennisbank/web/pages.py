@@ -45,7 +45,9 @@ async def initiative_detail(request: Request) -> Response:
     initiative = await _load(request)
     if initiative is None:
         return _not_found(request)
-    return _render(request, "initiatives/detail.html", {"initiative": initiative})
+    similar = await searching.similar_initiatives(request.app.state.search_index, request.app.state.embedder,
+                                                  initiative)
+    return _render(request, "initiatives/detail.html", {"initiative": initiative, "similar": similar})
 
 
 async def initiative_new(request: Request) -> Response:
