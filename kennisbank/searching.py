@@ -21,6 +21,7 @@ from .taxonomy import (KIND_LABELS, PHASE_LABELS, PROGRAMME_LINE_LABELS, PROVINC
 from .validation import InputError
 
 MAX_QUERY_LENGTH = 200
+MIN_DRAFT_LENGTH = 20
 MAX_PER_PAGE = 100
 
 FACET_TITLES = {"province": "Provincie", "kind": "Soort", "theme": "Thema", "phase": "Fase",
@@ -155,3 +156,19 @@ async def similar_initiatives(index: SearchIndex, embedder: Embedder | None, ini
     ranked = [by_id[doc_id] for doc_id in ids if doc_id in by_id]
     own = initiative.province.code
     return sorted(ranked, key=lambda other: other.province.code == own)[:limit]
+
+
+async def similar_to_draft(index: SearchIndex, embedder: Embedder | None, text: str,
+                           limit: int = 3) -> list[Initiative]:
+    """Published initiatives that resemble a draft, so a duplicate is caught before it is posted.
+
+    The draft is embedded directly, not through the cache: drafts change with every keystroke."""
+    if embedder is None or len(text.strip()) < MIN_DRAFT_LENGTH:
+        return []
+    matrix = await anyio.to_thread.run_sync(embedder.embed_documents, [text])
+    vector = tuple(float(x) for x in matrix[0])
+    pairs = await anyio.to_thread.run_sync(lambda: index.similar(
+        vector, limit=limit, filters={"status": (Status.GEPUBLICEERD,)}))
+    ids = [doc_id for doc_id, _score in pairs]
+    by_id = {i.id: i for i in await Initiative.filter(id__in=ids).prefetch_related("province")}
+    return [by_id[doc_id] for doc_id in ids if doc_id in by_id]

@@ -101,3 +101,17 @@ def test_detail_page_lists_similar_initiatives_other_provinces_first(semantic_se
         assert ids["GE-1"] not in links
         assert links.index(ids["GE-2"]) > links.index(ids["LI-2"])
         assert all(links.index(ids["GE-2"]) > links.index(ids[other["external_id"]]) for other in OTHERS)
+
+
+def test_a_draft_gets_a_hint_of_existing_similar_initiatives(semantic_settings):
+    with Browser(create_app(semantic_settings)) as client:
+        for initiative in [ROAD, *OTHERS]:
+            client.post("/api/v1/initiatives", json=initiative)
+        form = client.get("/initiatieven/nieuw").text
+        assert 'hx-get="/initiatieven/lijkt-op"' in form and 'id="dubbel-hint" aria-live="polite"' in form
+        hint = client.get("/initiatieven/lijkt-op", params={
+            "title": "Wegdek scannen met AI", "summary": "Wij willen scheuren in provinciale wegen automatisch vinden."})
+        assert "Bestaat dit al?" in hint.text
+        first = re.search(r"<strong>([^<]+)</strong>: <a [^>]*>([^<]+)</a>", hint.text)
+        assert first.groups() == ("Gelderland", ROAD["title"])
+        assert client.get("/initiatieven/lijkt-op", params={"title": "Wegdek"}).text.strip() == ""

@@ -141,4 +141,12 @@ async def search_page(request: Request) -> Response:
     return _render(request, template, context)
 
 
+async def draft_hint(request: Request) -> Response:
+    """The live "does this exist already?" hint under the title and summary of a new initiative."""
+    text = f"{request.query_params.get('title', '')}\n{request.query_params.get('summary', '')}"[:2000]
+    similar = await searching.similar_to_draft(request.app.state.search_index, request.app.state.embedder, text)
+    return _render(request, "initiatives/_draft_hint.html", {"similar": similar})
+
+
 routes.append(Route("/zoeken", search_page, name="search"))
+routes.append(Route("/initiatieven/lijkt-op", draft_hint, name="draft_hint"))
