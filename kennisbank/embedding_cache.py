@@ -21,8 +21,7 @@ BATCH = 32
 
 
 def initiative_text(initiative: Initiative) -> str:
-    body = "\n\n".join(p for p in (initiative.description, initiative.results, initiative.lessons_learned) if p)
-    return text_for_embedding(initiative.title, initiative.summary, body)
+    return text_for_embedding(initiative.title, initiative.summary, initiative.body_text)
 
 
 def _hash(text: str) -> str:

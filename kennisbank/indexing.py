@@ -60,7 +60,6 @@ async def to_documents(initiatives: Sequence[Initiative], embedder: Embedder | N
 def to_document(initiative: Initiative, embedder: Embedder | None = None,
                 vector: tuple[float, ...] | None = None) -> SearchDocument:
     """The search index's view of one initiative (province and themes must be fetched)."""
-    body = "\n\n".join(part for part in (initiative.description, initiative.results, initiative.lessons_learned) if part)
     return SearchDocument(
         id=initiative.id,
         external_id=initiative.external_id,
@@ -69,7 +68,7 @@ def to_document(initiative: Initiative, embedder: Embedder | None = None,
         kind=str(initiative.kind),  # type: ignore[arg-type]
         title=initiative.title,
         summary=initiative.summary,
-        body=body,
+        body=initiative.body_text,
         themes=tuple(sorted(t.name for t in initiative.themes)),
         phase=str(initiative.phase),  # type: ignore[arg-type]
         programme_line=str(initiative.programme_line) if initiative.programme_line else None,

@@ -72,6 +72,11 @@ class Initiative(Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def body_text(self) -> str:
+        """Description, results and lessons as one Markdown text: what search and embeddings read."""
+        return "\n\n".join(part for part in (self.description, self.results, self.lessons_learned) if part)
+
 
 class Embedding(Model):
     """A cached text embedding, keyed by model and a hash of the embedded text: never computed twice."""

@@ -10,12 +10,11 @@ import anyio.to_thread
 from markupsafe import Markup
 
 from search import FACET_FIELDS, SearchHit, SearchIndex, SearchQuery, SearchResults
-
-from .models import Initiative
 from search.embeddings import Embedder
 
 from .embedding_cache import document_vectors, initiative_text, query_vector
 from .filters import read_filters
+from .models import Initiative
 from .taxonomy import (KIND_LABELS, PHASE_LABELS, PROGRAMME_LINE_LABELS, PROVINCE_BY_CODE, STATUS_LABELS,
                        THEME_BY_SLUG, Status)
 from .validation import InputError
@@ -106,9 +105,8 @@ async def run_search(index: SearchIndex, query: SearchQuery, embedder: Embedder 
     if embedder is not None and query.text and semantic_ratio > 0:
         query = replace(query, vector=await query_vector(embedder, query.text), semantic_ratio=semantic_ratio)
     results: SearchResults = await anyio.to_thread.run_sync(index.search, query)
-    ids = [hit.id for hit in results.hits]
-    by_id = {i.id: i for i in await Initiative.filter(id__in=ids).prefetch_related("province", "themes")}
-    items = [Found(by_id[hit.id], hit) for hit in results.hits if hit.id in by_id]
+    initiatives = {i.id: i for i in await _in_order([hit.id for hit in results.hits])}
+    items = [Found(initiatives[hit.id], hit) for hit in results.hits if hit.id in initiatives]
     facets = {
         name: sorted(((value, facet_label(name, value), count) for value, count in counts.items()),
                      key=lambda row: (-row[2], row[1]) if name != "year" else (row[0],))
@@ -151,9 +149,7 @@ async def similar_initiatives(index: SearchIndex, embedder: Embedder | None, ini
     [vector] = await document_vectors(embedder, [initiative_text(initiative)])
     pairs = await anyio.to_thread.run_sync(lambda: index.similar(
         vector, limit=limit * 3, filters={"status": (Status.GEPUBLICEERD,)}, exclude_ids=(initiative.id,)))
-    ids = [doc_id for doc_id, _score in pairs]
-    by_id = {i.id: i for i in await Initiative.filter(id__in=ids).prefetch_related("province", "themes")}
-    ranked = [by_id[doc_id] for doc_id in ids if doc_id in by_id]
+    ranked = await _in_order([doc_id for doc_id, _score in pairs])
     own = initiative.province.code
     return sorted(ranked, key=lambda other: other.province.code == own)[:limit]
 
@@ -169,6 +165,11 @@ async def similar_to_draft(index: SearchIndex, embedder: Embedder | None, text: 
     vector = tuple(float(x) for x in matrix[0])
     pairs = await anyio.to_thread.run_sync(lambda: index.similar(
         vector, limit=limit, filters={"status": (Status.GEPUBLICEERD,)}))
-    ids = [doc_id for doc_id, _score in pairs]
-    by_id = {i.id: i for i in await Initiative.filter(id__in=ids).prefetch_related("province")}
-    return [by_id[doc_id] for doc_id in ids if doc_id in by_id]
+    return await _in_order([doc_id for doc_id, _score in pairs])
+
+
+async def _in_order(ids: Sequence[int]) -> list[Initiative]:
+    """The initiatives behind index hits, in the index's order; ids the database no longer has
+    (a crash before the next reindex) are skipped."""
+    by_id = {i.id: i for i in await Initiative.filter(id__in=list(ids)).prefetch_related("province", "themes")}
+    return [by_id[i] for i in ids if i in by_id]

@@ -14,13 +14,14 @@ from .. import searching
 from ..taxonomy import PROVINCES, THEMES
 from ..validation import InputError, parse_initiative
 from .openapi import openapi_document
+from .params import multi_params
 from .problems import problem
 
 MAX_PER_PAGE = 100
 
 
 async def list_initiatives(request: Request) -> Response:
-    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    params = multi_params(request)
     filters, errors = service.InitiativeFilters.parse(params)
     page, errors = _int_param(request, "page", 1, 1, 1_000_000, errors)
     per_page, errors = _int_param(request, "per_page", 20, 1, MAX_PER_PAGE, errors)
@@ -86,7 +87,7 @@ async def archive_initiative(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    params = multi_params(request)
     try:
         query = searching.parse_query(params)
     except InputError as exc:

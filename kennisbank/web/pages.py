@@ -12,6 +12,7 @@ from .. import initiatives as service
 from .. import searching
 from ..validation import InputError, parse_initiative
 from .forms import form_to_input, input_to_form
+from .params import multi_params
 
 
 def _templates(request: Request):
@@ -33,7 +34,7 @@ async def home(request: Request) -> Response:
 
 
 async def initiative_list(request: Request) -> Response:
-    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    params = multi_params(request)
     filters, filter_errors = service.InitiativeFilters.parse(params)
     page = await service.list_initiatives(filters, _page_number(request), request.app.state.settings.page_size)
     context = {"page": page, "filters": filters, "filter_errors": filter_errors}
@@ -128,7 +129,7 @@ routes = [
 
 
 async def search_page(request: Request) -> Response:
-    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    params = multi_params(request)
     try:
         query = searching.parse_query(params, request.app.state.settings.page_size)
         errors: dict[str, list[str]] = {}
