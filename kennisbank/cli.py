@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,11 +14,11 @@ from tqdm import tqdm
 
 from . import searching
 from .db import database
-from .indexing import ReindexReport, open_embedder, open_search_index, reindex
-from .validation import InputError
 from .exporting import export
-from .importing import ImportFailed, Row, import_file
+from .importing import ImportFailed, import_file
+from .indexing import ReindexReport, open_embedder, open_search_index, reindex
 from .settings import Settings, SettingsError
+from .validation import InputError
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
 T = TypeVar("T")
@@ -39,10 +39,10 @@ def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def _progress(label: str) -> Callable[[Iterator[Row]], Iterator[Row]]:
+def _progress(label: str, unit: str) -> Callable[[Iterable[T]], Iterable[T]]:
     """A progress bar on a terminal; silence when output goes to a file or pipe."""
-    def wrap(rows: Iterator[Row]) -> Iterator[Row]:
-        return tqdm(rows, desc=label, unit=" rijen", disable=not sys.stderr.isatty(), leave=False)
+    def wrap(items: Iterable[T]) -> Iterable[T]:
+        return tqdm(items, desc=label, unit=unit, disable=not sys.stderr.isatty(), leave=False)
 
     return wrap
 
@@ -62,20 +62,15 @@ def serve(host: str, port: int) -> None:
     from .web.app import create_app
 
     settings = _settings()
-    _run(settings, _noop)
     click.echo(f"Kennisbank draait op http://{host}:{port}")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
-
-
-async def _noop() -> None:
-    return None
 
 
 def _import_files(paths: list[Path], label: str) -> None:
     settings = _settings()
 
     async def work() -> list[Any]:
-        reports = [await import_file(path, _progress(f"{label} {path.name}")) for path in paths]
+        reports = [await import_file(path, _progress(f"{label} {path.name}", " rijen")) for path in paths]
         await _reindex(settings)
         return reports
 
@@ -106,8 +101,8 @@ def seed() -> None:
 async def _reindex(settings: Settings, full: bool = False) -> ReindexReport:
     index = open_search_index(settings)
     try:
-        return await reindex(index, open_embedder(settings), full=full, progress=lambda ids: tqdm(
-            ids, desc="Index bijwerken", unit=" initiatieven", disable=not sys.stderr.isatty(), leave=False))
+        return await reindex(index, open_embedder(settings), full=full,
+                             progress=_progress("Index bijwerken", " initiatieven"))
     finally:
         index.close()
 
