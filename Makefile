@@ -1,4 +1,5 @@
-# Two entry points: `make run` serves the seeded platform, `make test` runs the test suite.
+# Two entry points: `make run` serves the seeded platform, `make test` runs the test suite twice:
+# on SQLite, then on a PostgreSQL server that .ci/postgres.sh installs, starts and removes.
 # Both create the virtualenv in .venv on first use and refresh it when pyproject.toml changes.
 
 PYTHON ?= python3
@@ -23,6 +24,8 @@ test: $(BIN)/kennisbank
 	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/python -m pytest
+	@echo "Second run: the suite against a throwaway PostgreSQL server (the browser tests ran once, above)"
+	.ci/postgres.sh $(BIN)/python -m pytest -m "not browser"
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -14,6 +14,7 @@ import pytest
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app
 from starlette.testclient import TestClient
+from tests.databases import database_url_for, dropped_afterwards
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,7 +28,14 @@ def data_dir(tmp_path: Path) -> Path:
 def settings(data_dir: Path) -> Settings:
     """Keyword search only: embedding every test's initiatives would make the suite slow.
     The hybrid tests (test_semantic_search.py) use the default encoder explicitly."""
-    return Settings(data_dir=data_dir, embedding_model="none")
+    return Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="none")
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """On the PostgreSQL run, drop the databases a test created (tests/databases.py)."""
+    with dropped_afterwards():
+        yield
 
 
 class Browser(TestClient):
@@ -93,7 +101,8 @@ def as_form(data: dict[str, Any]) -> dict[str, Any]:
 def run_cli(data_dir: Path, *args: str, stdin: str | None = None,
             embedding_model: str = "none") -> subprocess.CompletedProcess[str]:
     """Run the real ``kennisbank`` command in a subprocess against the given data directory."""
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": embedding_model}
+    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": embedding_model,
+           "KENNISBANK_DATABASE_URL": database_url_for(data_dir)}
     return subprocess.run(
         [sys.executable, "-m", "kennisbank", *args],
         cwd=REPO, env=env, input=stdin, capture_output=True, text=True, timeout=120,

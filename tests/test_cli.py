@@ -2,7 +2,6 @@
 
 import csv
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ from openpyxl import Workbook
 
 from kennisbank.exporting import COLUMNS
 from tests.conftest import REPO, run_cli, valid_initiative
+from tests.databases import execute, on_postgres
 
 
 def rows(n: int, **changes) -> list[dict]:
@@ -52,9 +52,7 @@ def write_xlsx(path: Path, records: list[dict]) -> Path:
 
 
 def db_rows(data_dir: Path) -> list[tuple]:
-    with sqlite3.connect(data_dir / "kennisbank.sqlite3") as connection:
-        return connection.execute(
-            "SELECT province_id, external_id, title, version FROM initiative ORDER BY external_id").fetchall()
+    return execute(data_dir, "SELECT province_id, external_id, title, version FROM initiative ORDER BY external_id")
 
 
 @pytest.mark.parametrize("writer", [write_jsonl, write_csv, write_xlsx], ids=["jsonl", "csv", "xlsx"])
@@ -120,7 +118,7 @@ def test_every_bad_row_is_reported(tmp_path, data_dir):
     assert "regel 4: Startdatum (start_date): Geen geldige datum" in result.stderr
     assert "regel 5: geen geldige JSON" in result.stderr
     assert "regel 6: kenmerk GE-000 staat ook op regel 1" in result.stderr
-    assert not (data_dir / "kennisbank.sqlite3").exists() or db_rows(data_dir) == []
+    assert not (on_postgres() or (data_dir / "kennisbank.sqlite3").exists()) or db_rows(data_dir) == []
 
 
 def test_unknown_file_type_is_refused(tmp_path, data_dir):

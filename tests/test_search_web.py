@@ -2,13 +2,13 @@
 
 import json
 import re
-import sqlite3
 
 import pytest
 
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app
 from tests.conftest import Browser, as_form, run_cli, valid_initiative
+from tests.databases import database_url_for, execute
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,8 @@ def seeded_dir(tmp_path_factory):
 @pytest.fixture
 def seeded(seeded_dir):
     """A client on the seeded database (one app at a time: Tortoise keeps one global context)."""
-    with Browser(create_app(Settings(data_dir=seeded_dir, embedding_model="none"))) as client:
+    with Browser(create_app(Settings(data_dir=seeded_dir, database_url=database_url_for(seeded_dir),
+                                             embedding_model="none"))) as client:
         yield client, seeded_dir
 
 
@@ -105,11 +106,10 @@ def test_reindex_repairs_what_a_crash_left_behind(tmp_path):
     first, second = [json.loads(line) for line in run_cli(data_dir, "export").stdout.splitlines()[:2]]
     changed, removed = first["external_id"], second["external_id"]
     # What a crash between the database commit and the index update leaves: the two disagree.
-    with sqlite3.connect(data_dir / "kennisbank.sqlite3") as db:
-        db.execute("UPDATE initiative SET title = 'Kwelderherstel met slibvangers' WHERE external_id = ?", (changed,))
-        db.execute("DELETE FROM initiative_theme WHERE initiative_id = (SELECT id FROM initiative WHERE external_id = ?)",
-                   (removed,))
-        db.execute("DELETE FROM initiative WHERE external_id = ?", (removed,))
+    execute(data_dir, "UPDATE initiative SET title = 'Kwelderherstel met slibvangers' WHERE external_id = ?", changed)
+    execute(data_dir, "DELETE FROM initiative_theme WHERE initiative_id = (SELECT id FROM initiative WHERE external_id = ?)",
+            removed)
+    execute(data_dir, "DELETE FROM initiative WHERE external_id = ?", removed)
 
     def hits(query):
         return [h["external_id"] for h in json.loads(run_cli(data_dir, "search", query, "--json").stdout)["hits"]]

