@@ -12,12 +12,14 @@ from typing import Any, TypeVar
 import click
 from tqdm import tqdm
 
-from . import searching
+from . import accounts, audit, demo_accounts, searching
 from .db import database
 from .exporting import export
 from .importing import ImportFailed, import_file
 from .indexing import ReindexReport, open_embedder, open_search_index, reindex
 from .settings import Settings, SettingsError
+from .models import User
+from .taxonomy import Role
 from .validation import InputError
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
@@ -158,3 +160,76 @@ def export_command(fmt: str, output: Path | None) -> None:
         with output.open("w", encoding="utf-8", newline="") as handle:
             count = _run(settings, lambda: export(handle, fmt))
     click.echo(f"{count} initiatieven geëxporteerd", err=True)
+
+
+@main.group(name="user")
+def user_group() -> None:
+    """Manage accounts (there is no built-in admin: create the first beheerder here)."""
+
+
+@user_group.command(name="create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--province", default=None, help="Name or ISO code; required for a medewerker.")
+@click.option("--name", default="", help="Display name.")
+@click.option("--password", default=None, help="Prompted for (hidden, twice) when left out.")
+def user_create(email: str, role: str, province: str | None, name: str, password: str | None) -> None:
+    """Create an account."""
+    settings = _settings()
+    if password is None:
+        password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt="Herhaal het wachtwoord")
+    try:
+        user = _run(settings, lambda: accounts.create_user(audit.SYSTEM, email=email, role=role, province=province,
+                                                           name=name, password=password))
+    except InputError as exc:
+        raise click.ClickException(_dutch_errors(exc)) from None
+    click.echo(f"Account {user.email} ({role}) aangemaakt.")
+
+
+@user_group.command(name="set-password")
+@click.option("--email", required=True)
+@click.option("--password", default=None, help="Prompted for (hidden, twice) when left out.")
+def user_set_password(email: str, password: str | None) -> None:
+    """Set a new password for an account and end its sessions."""
+    settings = _settings()
+    if password is None:
+        password = click.prompt("Nieuw wachtwoord", hide_input=True, confirmation_prompt="Herhaal het wachtwoord")
+
+    async def work() -> None:
+        user = await User.get_or_none(email=accounts.normalise_email(email))
+        if user is None:
+            raise click.ClickException(f"Er is geen account met e-mailadres {email}.")
+        await accounts.set_password(audit.SYSTEM, user.id, password)
+
+    try:
+        _run(settings, work)
+    except InputError as exc:
+        raise click.ClickException(_dutch_errors(exc)) from None
+    click.echo("Wachtwoord gewijzigd; bestaande sessies zijn beëindigd.")
+
+
+@user_group.command(name="list")
+def user_list() -> None:
+    """List accounts with role, province and state."""
+    settings = _settings()
+    for user in _run(settings, accounts.list_users):
+        state = "actief" if user.active else "geblokkeerd"
+        click.echo(f"{user.email:<40} {user.role:<12} {user.province_id or '-':<6} {state}")
+
+
+@main.command(name="demo-accounts")
+def demo_accounts_command() -> None:
+    """Create demo accounts for trying the platform locally, with random passwords (never fixed ones)."""
+    settings = _settings()
+    created = _run(settings, lambda: demo_accounts.create(settings.data_dir))
+    for account in created:
+        click.echo(f"  {account.role:<12} {account.email:<38} wachtwoord: {account.password}")
+    path = demo_accounts.passwords_file(settings.data_dir)
+    if created:
+        click.echo(f"Demo-accounts aangemaakt; de wachtwoorden staan ook in {path}")
+    else:
+        click.echo(f"Demo-accounts bestaan al; de wachtwoorden staan in {path}")
+
+
+def _dutch_errors(exc: InputError) -> str:
+    return "\n".join(f"{field or 'algemeen'}: {' '.join(messages)}" for field, messages in exc.errors.items())

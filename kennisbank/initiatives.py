@@ -16,7 +16,9 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from .models import Initiative, Province, Theme
+from . import audit, permissions
+from .audit import Actor
+from .models import Initiative, Province, Theme, User
 from .filters import read_filters
 from .taxonomy import Status
 from .validation import InitiativeInput, InputError
@@ -46,6 +48,10 @@ async def _changed(initiative: Initiative) -> Initiative:
 
 class NotFound(Exception):
     """No initiative with that id."""
+
+
+class PermissionDenied(Exception):
+    """The acting user may not make this change (recorded in the audit log)."""
 
 
 class VersionConflict(Exception):
@@ -97,8 +103,11 @@ class Overview:
     per_theme: list[tuple[Theme, int]] = field(default_factory=list)
 
 
-def _filtered(filters: InitiativeFilters):
+def _filtered(filters: InitiativeFilters, viewer: User | None):
     query = Initiative.all()
+    concept_provinces = permissions.visible_concept_provinces(viewer)
+    if concept_provinces is not None:
+        query = query.filter(Q(status__not=Status.CONCEPT) | Q(province_id__in=list(concept_provinces) or [""]))
     if filters.province:
         query = query.filter(province_id__in=filters.province)
     if filters.kind:
@@ -113,9 +122,11 @@ def _filtered(filters: InitiativeFilters):
     return query
 
 
-async def list_initiatives(filters: InitiativeFilters, page: int = 1, per_page: int = 20) -> Page:
+async def list_initiatives(filters: InitiativeFilters, viewer: User | None, page: int = 1,
+                           per_page: int = 20) -> Page:
+    """One page of the initiatives ``viewer`` may see (concepts only of their own province) that pass the filters."""
     page = max(1, page)
-    query = _filtered(filters)
+    query = _filtered(filters, viewer)
     total = await query.count()
     items = await query.offset((page - 1) * per_page).limit(per_page).prefetch_related("province", "themes")
     return Page(items=list(items), total=total, page=page, per_page=per_page)
@@ -126,6 +137,20 @@ async def get_initiative(initiative_id: int) -> Initiative:
     if initiative is None:
         raise NotFound(initiative_id)
     return initiative
+
+
+async def get_visible_initiative(initiative_id: int, viewer: User | None) -> Initiative:
+    """The initiative if ``viewer`` may see it; another province's concept is NotFound, as if it did not exist."""
+    initiative = await get_initiative(initiative_id)
+    if not permissions.can_view(viewer, initiative):
+        raise NotFound(initiative_id)
+    return initiative
+
+
+async def _deny(actor: Actor, action: str, object_id: object, why: str) -> None:
+    await audit.record(actor, "access_denied", result=audit.DENIED, object_type="initiative",
+                       object_id=object_id if object_id is not None else "", detail={"attempt": action, "why": why})
+    raise PermissionDenied(why)
 
 
 async def find_by_external_id(province_code: str, external_id: str) -> Initiative | None:
@@ -155,19 +180,34 @@ async def _ensure_unique(data: InitiativeInput, own_id: int | None) -> None:
         raise InputError({"external_id": [DUPLICATE_EXTERNAL_ID]})
 
 
-async def create_initiative(data: InitiativeInput) -> Initiative:
+async def create_initiative(actor: Actor, data: InitiativeInput) -> Initiative:
+    """Create an initiative; a logged-in user may only do so for their own province."""
+    if actor.user is not None and not permissions.can_create_in(actor.user, data.province):
+        await _deny(actor, "initiative_create", None, f"aanmaken voor provincie {data.province}")
     data = data.with_external_id()
     async with in_transaction():
         await _ensure_unique(data, own_id=None)
-        initiative = await Initiative.create(**_columns(data))
+        initiative = await Initiative.create(**_columns(data), created_by=actor.user)
         await _set_themes(initiative, data.themes, replace=False)
+    await audit.record(actor, "initiative_create", object_type="initiative", object_id=initiative.id,
+                       detail={"province": data.province, "external_id": data.external_id})
     return await _changed(await get_initiative(initiative.id))
 
 
 async def update_initiative(
-    initiative_id: int, data: InitiativeInput, expected_version: int | None = None
+    actor: Actor, initiative_id: int, data: InitiativeInput, expected_version: int | None = None
 ) -> Initiative:
-    """Replace an initiative's content. With ``expected_version`` the save fails if someone saved in between."""
+    """Replace an initiative's content. With ``expected_version`` the save fails if someone saved in between.
+
+    A logged-in user must be allowed to edit the initiative as it is *and* as it would become, so
+    nobody can move an initiative into, or out of, a province that is not theirs."""
+    existing = await Initiative.get_or_none(id=initiative_id)
+    if existing is None:
+        raise NotFound(initiative_id)
+    if actor.user is not None and not (permissions.can_edit(actor.user, existing)
+                                       and permissions.can_create_in(actor.user, data.province)):
+        await _deny(actor, "initiative_update", initiative_id,
+                    f"wijzigen van {existing.province_id} naar {data.province}")
     async with in_transaction():
         current = await Initiative.get_or_none(id=initiative_id)
         if current is None:
@@ -181,16 +221,21 @@ async def update_initiative(
         if not changed:
             raise VersionConflict(current.version)
         await _set_themes(current, data.themes, replace=True)
+    await audit.record(actor, "initiative_update", object_type="initiative", object_id=initiative_id,
+                       detail={"version": current.version + 1})
     return await _changed(await get_initiative(initiative_id))
 
 
-async def archive_initiative(initiative_id: int) -> Initiative:
+async def archive_initiative(actor: Actor, initiative_id: int) -> Initiative:
     """Archive instead of delete: the initiative leaves listings but its history stays."""
     initiative = await get_initiative(initiative_id)
+    if actor.user is not None and not permissions.can_edit(actor.user, initiative):
+        await _deny(actor, "initiative_archive", initiative_id, f"archiveren in {initiative.province_id}")
     if initiative.status != Status.GEARCHIVEERD:
         await Initiative.filter(id=initiative_id).update(
             status=Status.GEARCHIVEERD, version=initiative.version + 1, updated_at=_now()
         )
+        await audit.record(actor, "initiative_archive", object_type="initiative", object_id=initiative_id)
         return await _changed(await get_initiative(initiative_id))
     return initiative
 
@@ -202,8 +247,10 @@ class UpsertReport:
     unchanged: int = 0
 
 
-async def upsert_initiatives(rows: Sequence[InitiativeInput]) -> UpsertReport:
-    """Create or update by (province, external_id), all in one transaction: all rows land or none."""
+async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = audit.SYSTEM) -> UpsertReport:
+    """Create or update by (province, external_id), all in one transaction: all rows land or none.
+
+    Imports run from the operator's command line, so they are not bound to one province."""
     created = updated = unchanged = 0
     async with in_transaction():
         for data in rows:
@@ -223,6 +270,9 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput]) -> UpsertReport:
                 )
                 await _set_themes(existing, data.themes, replace=True)
                 updated += 1
+    if created or updated:
+        await audit.record(actor, "initiative_import", object_type="initiative",
+                           detail={"created": created, "updated": updated, "unchanged": unchanged})
     return UpsertReport(created=created, updated=updated, unchanged=unchanged)
 
 

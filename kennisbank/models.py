@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from .taxonomy import Kind, Phase, ProgrammeLine, Status
+from .taxonomy import Kind, Phase, ProgrammeLine, Role, Status
 
 
 class Province(Model):
@@ -61,6 +61,9 @@ class Initiative(Model):
     seeks_partners = fields.BooleanField(default=False)
     tender_date = fields.DateField(null=True)
     version = fields.IntField(default=1)
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="initiatives", null=True, on_delete=fields.SET_NULL
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -90,3 +93,89 @@ class Embedding(Model):
     class Meta:
         table = "embedding"
         unique_together = (("model", "text_hash"),)
+
+
+class User(Model):
+    """An account. Personal data is kept to what the platform needs: e-mail, a display name, province, role."""
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)  # stored lower-cased
+    name = fields.CharField(max_length=120, default="")
+    province: fields.ForeignKeyNullableRelation[Province] = fields.ForeignKeyField(
+        "models.Province", related_name="users", null=True, on_delete=fields.RESTRICT
+    )
+    role = fields.CharEnumField(Role, max_length=20)
+    password_hash = fields.CharField(max_length=255, default="")  # argon2id; empty: password login disabled
+    totp_secret = fields.CharField(max_length=64, default="")  # set once two-factor login is confirmed
+    totp_last_step = fields.BigIntField(default=0)  # the last time step used: each code works once
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_login_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "user"
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def totp_enabled(self) -> bool:
+        return bool(self.totp_secret)
+
+
+class UserSession(Model):
+    """A server-side login session. The cookie holds a random token, only its SHA-256 is stored."""
+
+    id = fields.CharField(primary_key=True, max_length=64)  # sha256 hex of the cookie token
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    second_factor_done = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    ip = fields.CharField(max_length=45, default="")
+
+    class Meta:
+        table = "user_session"
+
+
+class ApiToken(Model):
+    """A personal API token. Only its SHA-256 is stored, the token itself is shown once."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="api_tokens", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=80)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    prefix = fields.CharField(max_length=12)  # the first characters, so a user can tell tokens apart
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_token"
+        ordering = ["-created_at", "-id"]
+
+
+class AuditEntry(Model):
+    """One line of the append-only audit log: who did what to which object, when, from where, and how it ended.
+
+    Never holds a password, token or TOTP code. Rows are only ever inserted (see kennisbank/audit.py).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField()
+    actor_id = fields.IntField(null=True)  # no foreign key: the log outlives accounts
+    actor_email = fields.CharField(max_length=254, default="")
+    action = fields.CharField(max_length=40)
+    object_type = fields.CharField(max_length=40, default="")
+    object_id = fields.CharField(max_length=64, default="")
+    ip = fields.CharField(max_length=45, default="")
+    result = fields.CharField(max_length=20)  # ok | geweigerd | mislukt
+    detail = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "audit_entry"
+        ordering = ["-at", "-id"]

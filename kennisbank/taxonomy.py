@@ -124,6 +124,14 @@ class ProgrammeLine(StrEnum):
     BEDRIJFSVOERING = "bedrijfsvoering"
 
 
+class Role(StrEnum):
+    """What an account may do; see kennisbank/permissions.py for the rules."""
+
+    MEDEWERKER = "medewerker"  # provincial staff: creates and edits initiatives of their own province
+    COORDINATOR = "coordinator"  # IDA: reviews matches, sees everything, edits no province's initiatives
+    BEHEERDER = "beheerder"  # administrator: manages accounts
+
+
 KIND_LABELS: dict[str, str] = {
     Kind.BEST_PRACTICE: "Goed voorbeeld",
     Kind.LIVING_LAB: "Living lab",
@@ -146,4 +154,9 @@ PROGRAMME_LINE_LABELS: dict[str, str] = {
     ProgrammeLine.DIENSTVERLENING: "Dienstverlening",
     ProgrammeLine.INNOVATIE: "Innovatie",
     ProgrammeLine.BEDRIJFSVOERING: "Bedrijfsvoering",
+}
+ROLE_LABELS: dict[str, str] = {
+    Role.MEDEWERKER: "Medewerker provincie",
+    Role.COORDINATOR: "IDA-coördinator",
+    Role.BEHEERDER: "Beheerder",
 }

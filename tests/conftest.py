@@ -5,18 +5,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
+from kennisbank import accounts, audit
+from kennisbank.models import User
 from kennisbank.settings import Settings
+from kennisbank.taxonomy import find_province
 from kennisbank.web.app import create_app
 from starlette.testclient import TestClient
 from tests.databases import database_url_for, dropped_afterwards
 
 REPO = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -38,22 +43,88 @@ def _drop_test_databases() -> Iterator[None]:
         yield
 
 
+TEST_PASSWORD = "correct paard batterij nietje"
+
+
 class Browser(TestClient):
-    """The Starlette test client acting as a browser: it fetches a page first to get its CSRF cookie."""
+    """The Starlette test client acting as a browser: it fetches a page first to get its CSRF cookie,
+    and logs in through the real login form."""
 
     def csrf(self) -> str:
         if not self.cookies.get("kb_csrf"):
-            self.get("/")
+            self.get("/inloggen")
         return self.cookies["kb_csrf"]
 
     def submit(self, url: str, data: dict[str, Any], **kwargs: Any):
         return self.post(url, data={**data, "csrf_token": self.csrf()}, **kwargs)
 
+    send_csrf_header = True  # like a script on our own pages; switch off to act as a forging site
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tokens: dict[tuple[str, str | None], dict[str, str]] = {}
+
+    def request(self, method: str, url: Any, **kwargs: Any):  # type: ignore[override]
+        """Unsafe API calls carry the X-CSRF-Token header, as our own pages' scripts would."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        if (self.send_csrf_header and method.upper() not in {"GET", "HEAD", "OPTIONS"}
+                and str(url).startswith("/api/") and "Authorization" not in headers):
+            headers.setdefault("X-CSRF-Token", self.csrf())
+        return super().request(method, url, headers=headers, **kwargs)
+
+    def bearer(self, province: str | None = "NL-GE", role: str = "medewerker") -> dict[str, str]:
+        """Authorization headers with an API token of a (new or existing) account of this role and province."""
+        key = (role, province)
+        if key not in self._tokens:
+            email = f"api.{role}.{(province or 'ida').lower()}@test.example"
+            user = self.run(User.get_or_none, email=email) or self.make_user(role, province, email=email)
+            new = self.run(accounts.create_token, audit.Actor(user), "tests")
+            self._tokens[key] = {"Authorization": f"Bearer {new.token}"}
+        return self._tokens[key]
+
+    def create_initiative(self, **changes: Any) -> dict[str, Any]:
+        """Post `valid_initiative(**changes)` through the API as a medewerker of its province."""
+        data = valid_initiative(**changes)
+        province = find_province(data["province"])
+        response = self.post("/api/v1/initiatives", json=data, headers=self.bearer(province.code if province else None))
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def run(self, function: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """Run a coroutine function on the app's event loop (where its database connection lives)."""
+        return self.portal.call(partial(function, *args, **kwargs))
+
+    def make_user(self, role: str = "medewerker", province: str | None = "NL-GE", *, email: str | None = None,
+                  password: str = TEST_PASSWORD, name: str = "") -> User:
+        email = email or f"{role}.{(province or 'ida').lower()}@test.example"
+        return self.run(accounts.create_user, audit.SYSTEM, email=email, role=role, province=province, name=name,
+                        password=password)
+
+    def login(self, email: str, password: str = TEST_PASSWORD):
+        return self.submit("/inloggen", {"email": email, "password": password}, follow_redirects=False)
+
+    def login_as(self, role: str = "medewerker", province: str | None = "NL-GE") -> User:
+        """Create an account with this role (and province) and log in with it."""
+        email = f"{role}.{(province or 'ida').lower()}@test.example"
+        user = self.run(User.get_or_none, email=email) or self.make_user(role, province, email=email)
+        response = self.login(user.email)
+        assert response.status_code == 303, response.text
+        return user
+
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[Browser]:
+def anonymous(settings: Settings) -> Iterator[Browser]:
+    """A browser that has not logged in."""
     with Browser(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def client(anonymous: Browser) -> Browser:
+    """A browser logged in as a medewerker of Gelderland (the province of `valid_initiative`)."""
+    anonymous.login_as("medewerker", "NL-GE")
+    return anonymous
+
 
 
 def valid_initiative(**changes: Any) -> dict[str, Any]:

@@ -11,9 +11,7 @@ PROBLEM = "application/problem+json"
 
 
 def create(client, **changes):
-    response = client.post("/api/v1/initiatives", json=valid_initiative(**changes))
-    assert response.status_code == 201, response.text
-    return response.json()
+    return client.create_initiative(**changes)
 
 
 def test_create_returns_the_resource_and_its_location(client):
@@ -61,7 +59,7 @@ def test_duplicate_external_id_in_same_province_is_refused(client):
     response = client.post("/api/v1/initiatives", json=valid_initiative())
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "external_id"
-    assert create(client, province="NL-LI")["external_id"] == "GE-TEST-001"
+    assert create(client, province="NL-LI")["external_id"] == "GE-TEST-001"  # unique per province only
 
 
 def test_patch_changes_only_the_given_fields(client):

@@ -18,6 +18,11 @@ from tests.conftest import REPO, run_cli
 
 pytestmark = pytest.mark.browser
 
+PASSWORD = "een lange zin als wachtwoord"
+UTRECHT = "medewerker@utrecht.example"
+GELDERLAND = "medewerker@gelderland.example"
+ACCOUNTS = [(UTRECHT, "medewerker", "NL-UT"), (GELDERLAND, "medewerker", "NL-GE")]
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -33,6 +38,10 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     assert run_cli(data_dir, "seed").returncode == 0
+    for email, role, province in ACCOUNTS:
+        created = run_cli(data_dir, "user", "create", "--email", email, "--role", role, "--province", province,
+                          "--password", PASSWORD)
+        assert created.returncode == 0, created.stderr
     port = _free_port()
     env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": "none"}
     process = subprocess.Popen([sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
@@ -65,10 +74,21 @@ def browser():
         instance.close()
 
 
+def log_in(page, server: str, email: str) -> None:
+    page.goto(server + "/inloggen")
+    page.fill("#veld-email", email)
+    page.fill("#veld-password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(server + "/")
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, server):
+    """A browser tab logged in as a medewerker of Utrecht."""
     context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
-    yield context.new_page()
+    tab = context.new_page()
+    log_in(tab, server, UTRECHT)
+    yield tab
     context.close()
 
 
@@ -80,7 +100,7 @@ def test_missing_title_shows_dutch_error_next_to_title_and_keeps_the_form(server
     page.select_option("#veld-phase", "pilot")
     page.check("#thema-mobiliteit")
     page.fill("#veld-suppliers", "SnuffelTech")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
 
     title_field = page.locator("div.field", has=page.locator("#veld-title"))
     assert "Fout: Dit veld is verplicht." in title_field.inner_text()
@@ -94,7 +114,7 @@ def test_missing_title_shows_dutch_error_next_to_title_and_keeps_the_form(server
     page.click('.error-summary a[href="#veld-title"]')
     assert page.evaluate("document.activeElement.id") == "veld-title"
     page.fill("#veld-title", "Snuffelfiets in Utrecht")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     assert page.locator("h1").inner_text() == "Snuffelfiets in Utrecht"
     assert "Het initiatief is opgeslagen." in page.inner_text("main")
 
@@ -147,3 +167,28 @@ def test_typing_a_typo_shows_nitrogen_initiatives_highlighted(server, page):
     metas = page.locator(".results .meta").all_inner_texts()
     assert metas and all(meta.startswith("Gelderland") for meta in metas)
     assert page.evaluate("document.activeElement.id") == "facet-province-NL-GE"
+
+
+def test_a_gelderland_medewerker_cannot_edit_a_limburg_initiative(server, browser, tmp_path_factory):
+    context = browser.new_context(locale="nl-NL")
+    tab = context.new_page()
+    log_in(tab, server, GELDERLAND)
+    tab.goto(server + "/initiatieven?province=NL-LI")
+    tab.locator(".card h3 a").first.click()
+    tab.wait_for_url("**/initiatieven/*")
+    limburg_url = tab.url
+    assert "Limburg" in tab.inner_text(".initiative .meta")
+    assert tab.locator("a", has_text="Bewerken").count() == 0
+    assert tab.locator("button", has_text="Archiveren").count() == 0
+
+    csrf = next(c["value"] for c in context.cookies() if c["name"] == "kb_csrf")
+    crafted = tab.request.post(limburg_url + "/archiveren", form={"csrf_token": csrf}, max_redirects=0)
+    assert crafted.status == 403 and "geen rechten" in crafted.text()
+    tab.goto(limburg_url)
+    assert "Gearchiveerd" not in tab.inner_text("main")
+
+    tab.goto(server + "/initiatieven?province=NL-GE")
+    tab.locator(".card h3 a").first.click()
+    tab.wait_for_url("**/initiatieven/*")
+    assert tab.locator("a", has_text="Bewerken").count() == 1
+    context.close()

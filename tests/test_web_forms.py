@@ -166,7 +166,7 @@ def test_htmx_filter_request_returns_only_the_results(client):
 
 def test_home_counts_published_initiatives_per_province_and_theme(client):
     create(client)
-    create(client, external_id="LI-1", province="Limburg", themes=["water"], status="concept")
+    client.create_initiative(external_id="LI-1", province="Limburg", themes=["water"], status="concept")
     html = client.get("/").text
     gelderland = re.search(r'province=NL-GE">Gelderland</a></th><td class="num">(\d+)', html).group(1)
     limburg = re.search(r'province=NL-LI">Limburg</a></th><td class="num">(\d+)', html).group(1)

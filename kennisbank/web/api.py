@@ -10,9 +10,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import initiatives as service
-from .. import searching
+from .. import permissions, searching
 from ..taxonomy import PROVINCES, THEMES
 from ..validation import InputError, parse_initiative
+from .auth import actor, current_user, refuse
 from .openapi import openapi_document
 from .params import multi_params
 from .problems import problem
@@ -27,7 +28,7 @@ async def list_initiatives(request: Request) -> Response:
     per_page, errors = _int_param(request, "per_page", 20, 1, MAX_PER_PAGE, errors)
     if errors:
         return problem(400, "Ongeldige parameters", errors=errors)
-    result = await service.list_initiatives(filters, page, per_page)
+    result = await service.list_initiatives(filters, current_user(request), page, per_page)
     return JSONResponse({
         "total": result.total,
         "page": result.page,
@@ -40,17 +41,22 @@ async def create_initiative(request: Request) -> Response:
     body = await _json_object(request)
     if isinstance(body, Response):
         return body
+    if not permissions.can_create(current_user(request)):
+        return await refuse(request, object_type="initiative", what="initiatief aanmaken")
     try:
-        initiative = await service.create_initiative(parse_initiative(body))
+        initiative = await service.create_initiative(actor(request), parse_initiative(body))
     except InputError as exc:
         return _invalid(exc)
+    except service.PermissionDenied:
+        return _own_province_only()
     return JSONResponse(service.as_resource(initiative), status_code=201,
                         headers={"Location": f"/api/v1/initiatives/{initiative.id}"})
 
 
 async def get_initiative(request: Request) -> Response:
     try:
-        initiative = await service.get_initiative(request.path_params["initiative_id"])
+        initiative = await service.get_visible_initiative(request.path_params["initiative_id"],
+                                                          current_user(request))
     except service.NotFound:
         return _not_found()
     return JSONResponse(service.as_resource(initiative), headers={"ETag": f'"{initiative.version}"'})
@@ -62,15 +68,20 @@ async def update_initiative(request: Request) -> Response:
     if isinstance(body, Response):
         return body
     try:
-        current = await service.get_initiative(request.path_params["initiative_id"])
+        current = await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
     except service.NotFound:
         return _not_found()
+    if not permissions.can_edit(current_user(request), current):
+        return await refuse(request, object_type="initiative", object_id=current.id, what="initiatief wijzigen")
     expected = _if_match_version(request)
     merged = {**service.as_input_dict(current), **body}
     try:
-        updated = await service.update_initiative(current.id, parse_initiative(merged), expected_version=expected)
+        updated = await service.update_initiative(actor(request), current.id, parse_initiative(merged),
+                                                  expected_version=expected)
     except InputError as exc:
         return _invalid(exc)
+    except service.PermissionDenied:
+        return _own_province_only()
     except service.VersionConflict as conflict:
         return problem(412, "Versieconflict",
                        f"Het initiatief is intussen gewijzigd (nu versie {conflict.current_version}). "
@@ -80,9 +91,12 @@ async def update_initiative(request: Request) -> Response:
 
 async def archive_initiative(request: Request) -> Response:
     try:
-        initiative = await service.archive_initiative(request.path_params["initiative_id"])
+        current = await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
     except service.NotFound:
         return _not_found()
+    if not permissions.can_edit(current_user(request), current):
+        return await refuse(request, object_type="initiative", object_id=current.id, what="archiveren")
+    initiative = await service.archive_initiative(actor(request), current.id)
     return JSONResponse(service.as_resource(initiative))
 
 
@@ -90,6 +104,7 @@ async def search(request: Request) -> Response:
     params = multi_params(request)
     try:
         query = searching.parse_query(params)
+        query = searching.restrict_to_viewer(query, permissions.visible_concept_provinces(current_user(request)))
     except InputError as exc:
         return problem(400, "Ongeldige zoekopdracht", errors=exc.errors)
     result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
@@ -123,6 +138,11 @@ async def _json_object(request: Request) -> dict[str, Any] | Response:
 
 def _invalid(exc: InputError) -> Response:
     return problem(400, "Ongeldige invoer", "Een of meer velden zijn niet goed ingevuld.", errors=exc.errors)
+
+
+def _own_province_only() -> Response:
+    return problem(403, "Geen toegang", "U kunt alleen initiatieven van uw eigen provincie toevoegen en wijzigen.",
+                   errors={"province": ["Kies uw eigen provincie."]})
 
 
 def _not_found() -> Response:

@@ -13,40 +13,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..db import close_database, open_database
 from ..indexing import open_embedder, open_search_index, reindex, to_documents
 from ..initiatives import add_change_listener, remove_change_listener
 from ..models import Initiative
 from ..settings import Settings
-from . import api, pages
+from ..login_throttle import LoginThrottle
+from . import account_pages, admin_pages, api, pages
+from .auth import AuthenticationMiddleware
 from .csrf import CSRFMiddleware
 from .problems import problem
+from .security_headers import SecurityHeadersMiddleware
 from .templating import STATIC_DIR, make_templates
 
 logger = logging.getLogger("kennisbank")
-
-_SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-    (b"content-security-policy",
-     b"default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
-]
-
-
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).extend(_SECURITY_HEADERS)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers if scope["type"] == "http" else send)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -91,14 +72,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return Response("Methode niet toegestaan", status_code=405)
 
     app = Starlette(
-        routes=[*pages.routes, *api.routes, Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
+        routes=[*pages.routes, *account_pages.routes, *admin_pages.routes, *api.routes,
+                Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=[
             Middleware(SecurityHeadersMiddleware),
             Middleware(CSRFMiddleware, secure=settings.secure_cookies),
+            Middleware(AuthenticationMiddleware, settings=settings),
         ],
         exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.templates = make_templates()
+    app.state.login_throttle = LoginThrottle()
     return app

@@ -5,8 +5,10 @@ Double-submit token: each browser gets a random token in a cookie; every form ca
 through only when the submitted token equals the cookie, and never when the browser says the
 request came from another site. Checked here, centrally, so no route can forget it.
 
-The JSON API is exempt from the token (it accepts only ``application/json``, which a cross-site
-form cannot send without a CORS preflight we never grant) but not from the cross-site check.
+API requests that carry their own credentials (``Authorization: Bearer <token>``) are exempt from the
+token: a browser never adds that header by itself, so another site cannot forge one. An API request
+that relies on the session cookie needs the ``X-CSRF-Token`` header like htmx does. No request is
+exempt from the cross-site check.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ class CSRFMiddleware:
             if headers.get("sec-fetch-site") == "cross-site":
                 await _forbidden(scope, receive, send)
                 return
-            if not scope["path"].startswith(self.exempt_prefixes):
+            carries_credentials = scope["path"].startswith(self.exempt_prefixes) and "authorization" in headers
+            if not carries_credentials:
                 body, receive = await _buffer_body(receive)
                 if body is None:
                     await PlainTextResponse("Het verzoek is te groot.", status_code=413)(scope, receive, send)

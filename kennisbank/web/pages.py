@@ -9,10 +9,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import initiatives as service
-from .. import searching
+from .. import permissions, searching
 from ..validation import InputError, parse_initiative
+from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
 from .params import multi_params
+
+
+OWN_PROVINCE_ONLY = "U kunt alleen initiatieven van uw eigen provincie toevoegen en wijzigen."
 
 
 def _templates(request: Request):
@@ -36,7 +40,8 @@ async def home(request: Request) -> Response:
 async def initiative_list(request: Request) -> Response:
     params = multi_params(request)
     filters, filter_errors = service.InitiativeFilters.parse(params)
-    page = await service.list_initiatives(filters, _page_number(request), request.app.state.settings.page_size)
+    page = await service.list_initiatives(filters, current_user(request), _page_number(request),
+                                          request.app.state.settings.page_size)
     context = {"page": page, "filters": filters, "filter_errors": filter_errors}
     template = "_results.html" if request.headers.get("hx-request") else "initiatives/list.html"
     return _render(request, template, context)
@@ -52,13 +57,20 @@ async def initiative_detail(request: Request) -> Response:
 
 
 async def initiative_new(request: Request) -> Response:
+    user = current_user(request)
+    if not permissions.can_create(user):
+        return await refuse(request, object_type="initiative", what="initiatief aanmaken")
     if request.method == "GET":
-        return _form(request, values={"status": "gepubliceerd", "themes": []}, errors={})
+        return _form(request, values={"status": "gepubliceerd", "themes": [], "province": user.province_id},
+                     errors={})
     raw = form_to_input(await request.form())
     try:
-        initiative = await service.create_initiative(parse_initiative(raw))
+        initiative = await service.create_initiative(actor(request), parse_initiative(raw))
     except InputError as exc:
         return _form(request, values=input_to_form(raw), errors=exc.errors, status_code=422)
+    except service.PermissionDenied:
+        return _form(request, values=input_to_form(raw), errors={"province": [OWN_PROVINCE_ONLY]},
+                     status_code=403)
     return RedirectResponse(f"/initiatieven/{initiative.id}?opgeslagen=1", status_code=303)
 
 
@@ -66,6 +78,8 @@ async def initiative_edit(request: Request) -> Response:
     initiative = await _load(request)
     if initiative is None:
         return _not_found(request)
+    if not permissions.can_edit(current_user(request), initiative):
+        return await refuse(request, object_type="initiative", object_id=initiative.id, what="initiatief wijzigen")
     if request.method == "GET":
         values = input_to_form(service.as_input_dict(initiative))
         return _form(request, values=values, errors={}, initiative=initiative, version=initiative.version)
@@ -74,7 +88,11 @@ async def initiative_edit(request: Request) -> Response:
     version_text = str(form.get("version", ""))
     version = int(version_text) if version_text.isdigit() else None
     try:
-        updated = await service.update_initiative(initiative.id, parse_initiative(raw), expected_version=version)
+        updated = await service.update_initiative(actor(request), initiative.id, parse_initiative(raw),
+                                                  expected_version=version)
+    except service.PermissionDenied:
+        return _form(request, values=input_to_form(raw), errors={"province": [OWN_PROVINCE_ONLY]},
+                     initiative=initiative, version=version, status_code=403)
     except InputError as exc:
         return _form(request, values=input_to_form(raw), errors=exc.errors, initiative=initiative,
                      version=version, status_code=422)
@@ -90,7 +108,9 @@ async def initiative_archive(request: Request) -> Response:
     initiative = await _load(request)
     if initiative is None:
         return _not_found(request)
-    await service.archive_initiative(initiative.id)
+    if not permissions.can_edit(current_user(request), initiative):
+        return await refuse(request, object_type="initiative", object_id=initiative.id, what="archiveren")
+    await service.archive_initiative(actor(request), initiative.id)
     return RedirectResponse(f"/initiatieven/{initiative.id}?gearchiveerd=1", status_code=303)
 
 
@@ -106,7 +126,7 @@ def _form(request: Request, *, values: dict[str, Any], errors: dict[str, list[st
 
 async def _load(request: Request):
     try:
-        return await service.get_initiative(request.path_params["initiative_id"])
+        return await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
     except service.NotFound:
         return None
 
@@ -132,6 +152,7 @@ async def search_page(request: Request) -> Response:
     params = multi_params(request)
     try:
         query = searching.parse_query(params, request.app.state.settings.page_size)
+        query = searching.restrict_to_viewer(query, permissions.visible_concept_provinces(current_user(request)))
         errors: dict[str, list[str]] = {}
     except InputError as exc:
         query, errors = searching.parse_query({}), exc.errors

@@ -7,10 +7,11 @@ from starlette.responses import JSONResponse
 PROBLEM_TYPE = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str = "", errors: dict[str, list[str]] | None = None) -> JSONResponse:
+def problem(status: int, title: str, detail: str = "", errors: dict[str, list[str]] | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
     body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = [{"field": field or None, "messages": messages} for field, messages in errors.items()]
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)

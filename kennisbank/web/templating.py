@@ -9,9 +9,12 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
-from .. import taxonomy
+from .. import permissions, taxonomy
 from ..richtext import render_markdown
+from ..accounts import ACCOUNT_FIELD_LABELS
 from ..validation import FIELD_LABELS
+from .auth import current_user
+from .security_headers import csp_nonce
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
@@ -57,8 +60,16 @@ def make_templates() -> Jinja2Templates:
         themes=taxonomy.THEMES,
         province_options=[(p.code, p.name) for p in taxonomy.PROVINCES],
         theme_options=[(t.slug, t.name) for t in taxonomy.THEMES],
-        field_labels=FIELD_LABELS,
+        field_labels={**FIELD_LABELS, **ACCOUNT_FIELD_LABELS},
+        province_names={p.code: p.name for p in taxonomy.PROVINCES},
         query_with=query_with,
         csrf_token=csrf_token,
+        csp_nonce=csp_nonce,
+        current_user=current_user,
+        role_labels=taxonomy.ROLE_LABELS,
+        can_create=permissions.can_create,
+        can_edit=permissions.can_edit,
+        can_manage_accounts=permissions.can_manage_accounts,
+        can_review_matches=permissions.can_review_matches,
     )
     return templates

@@ -1,0 +1,62 @@
+"""Who may do what: every rule in one place, so routes, API and templates ask the same questions.
+
+- medewerker: reads published initiatives and their own province's concepts; creates and edits
+  initiatives of their own province only, and cannot move one to another province.
+- coordinator (IDA): reads everything, including concepts; reviews matches; edits no initiative.
+- beheerder: manages accounts and reads the audit log; reads published initiatives.
+"""
+
+from __future__ import annotations
+
+from .models import Initiative, User
+from .taxonomy import Role, Status
+
+
+def is_active(user: User | None) -> bool:
+    return user is not None and user.active
+
+
+def can_view(user: User | None, initiative: Initiative) -> bool:
+    if not is_active(user):
+        return False
+    if initiative.status != Status.CONCEPT:
+        return True
+    return user.role == Role.COORDINATOR or _own_province(user, initiative.province_id)
+
+
+def visible_concept_provinces(user: User | None) -> tuple[str, ...] | None:
+    """Provinces whose concepts the user may see; None means all (coordinators)."""
+    if not is_active(user):
+        return ()
+    if user.role == Role.COORDINATOR:
+        return None
+    return (user.province_id,) if user.role == Role.MEDEWERKER and user.province_id else ()
+
+
+def can_create_in(user: User | None, province_code: str) -> bool:
+    return is_active(user) and user.role == Role.MEDEWERKER and _own_province(user, province_code)
+
+
+def can_create(user: User | None) -> bool:
+    return is_active(user) and user.role == Role.MEDEWERKER and bool(user.province_id)
+
+
+def can_edit(user: User | None, initiative: Initiative) -> bool:
+    return can_create_in(user, initiative.province_id)
+
+
+def can_review_matches(user: User | None) -> bool:
+    return is_active(user) and user.role == Role.COORDINATOR
+
+
+def can_manage_accounts(user: User | None) -> bool:
+    return is_active(user) and user.role == Role.BEHEERDER
+
+
+def requires_second_factor(user: User) -> bool:
+    """Beheerders must use two-step login; for others it is optional."""
+    return user.role == Role.BEHEERDER or user.totp_enabled
+
+
+def _own_province(user: User, province_code: str | None) -> bool:
+    return bool(user.province_id) and user.province_id == province_code

@@ -1,0 +1,150 @@
+"""Who is asking: the login session or API token behind a request, and the login requirement.
+
+Kennisbank is an internal platform: every page and API endpoint needs a login, except the few in
+`PUBLIC_PATHS`. The middleware resolves the user once per request (a server-side session from the
+cookie, or a bearer API token) and puts it on ``request.state.user``. A session whose second login
+step is still open, or a beheerder who has not yet set up two-step login, may reach only the pages
+that finish that step.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import quote
+
+from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .. import accounts, audit, sessions
+from ..audit import Actor
+from ..models import User
+from ..permissions import requires_second_factor
+from ..settings import Settings
+from .problems import problem
+
+PUBLIC_PATHS = frozenset({"/inloggen", "/inloggen/oidc", "/inloggen/oidc/terug", "/toegankelijkheid",
+                          "/api/v1/openapi.json", "/healthz", "/readyz"})
+PUBLIC_PREFIXES = ("/static/",)
+SECOND_STEP_PATHS = frozenset({"/inloggen/code", "/uitloggen"})
+ENROLMENT_PATHS = frozenset({"/account/tweestaps", "/uitloggen"})
+
+
+def session_cookie_name(secure: bool) -> str:
+    return "__Host-kb_session" if secure else "kb_session"
+
+
+def session_policy(settings: Settings) -> sessions.SessionPolicy:
+    return sessions.SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
+                                  absolute=timedelta(hours=settings.session_max_hours))
+
+
+class AuthenticationMiddleware:
+    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+        self.app = app
+        self.cookie = session_cookie_name(settings.secure_cookies)
+        self.policy = session_policy(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        connection = HTTPConnection(scope)
+        state = scope.setdefault("state", {})
+        user, token_auth, stage = None, False, "anonymous"
+        bearer = _bearer_token(connection.headers)
+        if bearer is not None:
+            user = await accounts.user_for_token(bearer)
+            token_auth, stage = True, ("complete" if user else "anonymous")
+            if user is None:
+                await problem(401, "Niet ingelogd", "Het API-token is onbekend of ingetrokken.",
+                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})(scope, receive, send)
+                return
+        else:
+            active = await sessions.resume(connection.cookies.get(self.cookie, ""), self.policy)
+            if active is not None:
+                user = active.user
+                if not active.complete:
+                    stage = "second_step"
+                elif user.role == "beheerder" and not user.totp_enabled:
+                    stage = "enrolment"
+                else:
+                    stage = "complete"
+        state.update(user=user if stage == "complete" else None, pending_user=user, token_auth=token_auth,
+                     login_stage=stage)
+
+        path = scope["path"]
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        allowed = {"complete": None, "second_step": SECOND_STEP_PATHS, "enrolment": ENROLMENT_PATHS}.get(stage, set())
+        if allowed is None or path in allowed:
+            await self.app(scope, receive, send)
+            return
+        await self._redirect_to_login(scope, stage)(scope, receive, send)
+
+    @staticmethod
+    def _redirect_to_login(scope: Scope, stage: str) -> Response:
+        if scope["path"].startswith("/api/"):
+            return problem(401, "Niet ingelogd", "Log in of stuur een API-token mee (Authorization: Bearer …).",
+                           headers={"WWW-Authenticate": "Bearer"})
+        if stage == "second_step":
+            return RedirectResponse("/inloggen/code", status_code=303)
+        if stage == "enrolment":
+            return RedirectResponse("/account/tweestaps", status_code=303)
+        target = scope["path"] + (("?" + scope["query_string"].decode("latin-1")) if scope["query_string"] else "")
+        if scope["method"] != "GET":
+            target = "/"
+        return RedirectResponse(f"/inloggen?volgende={quote(target, safe='')}", status_code=303)
+
+
+def _bearer_token(headers: Headers) -> str | None:
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def current_user(request: HTTPConnection) -> User | None:
+    return request.scope.get("state", {}).get("user")
+
+
+def actor(request: HTTPConnection) -> Actor:
+    return Actor(current_user(request), client_ip(request))
+
+
+def client_ip(request: HTTPConnection) -> str:
+    return request.client.host if request.client else ""
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after login: only a path on this site, never another site (open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+async def refuse(request: Request, *, object_type: str = "", object_id: object = "", what: str = "") -> Response:
+    """403 for a logged-in user who may not do this: audited, a Dutch page or problem+json."""
+    await audit.record(actor(request), "access_denied", result=audit.DENIED, object_type=object_type,
+                       object_id=object_id if object_id is not None else "",
+                       detail={"method": request.method, "path": request.url.path, "what": what})
+    message = "U hebt geen rechten voor deze handeling."
+    if request.url.path.startswith("/api/"):
+        return problem(403, "Geen toegang", message)
+    return request.app.state.templates.TemplateResponse(request, "403.html", {"message": message}, status_code=403)
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    """HttpOnly, SameSite=Lax; ``__Host-`` and Secure whenever the site runs on https."""
+    response.set_cookie(session_cookie_name(settings.secure_cookies), token, httponly=True, samesite="lax",
+                        secure=settings.secure_cookies, path="/")
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(session_cookie_name(settings.secure_cookies), path="/", httponly=True, samesite="lax",
+                           secure=settings.secure_cookies)
+
+
+def session_token(request: HTTPConnection) -> str:
+    return request.cookies.get(session_cookie_name(request.app.state.settings.secure_cookies), "")
