@@ -18,6 +18,7 @@ $(BIN)/kennisbank: pyproject.toml
 
 run: $(BIN)/kennisbank
 	$(BIN)/kennisbank seed
+	$(BIN)/kennisbank demo-accounts
 	$(BIN)/kennisbank serve --host $(HOST) --port $(PORT)
 
 test: $(BIN)/kennisbank
