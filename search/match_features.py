@@ -1,0 +1,248 @@
+"""The explainable pair features of matching, each a number in [0, 1].
+
+| feature | what it measures |
+|---|---|
+| `semantic` | cosine of the two text embeddings, rescaled so that the median of random cross-province pairs is 0 and identical texts are 1 |
+| `lexical` | cosine of the two TF-IDF vectors over *distinctive* terms (stemmed Dutch with compounds also split into their parts; stop words, province names and terms in more than half of the initiatives dropped; at most 100 terms per initiative) |
+| `themes` | Jaccard overlap of the themes |
+| `suppliers` | 1 when the two name a common supplier |
+| `technologies` | IDF-weighted Jaccard overlap of the technologies (sharing "ivri" says more than sharing "open data") |
+| `categories` | 1 when the technologies fall into a common product category (`PRODUCT_CATEGORIES`), such as a chatbot and a language model |
+| `phase` | 1 when one is proven (*opgeschaald*/*implementatie*) and the other early (*idee*/*verkenning*/*pilot*) |
+| `timing` | 1 when both plan to tender within a year of each other or their periods overlap, falling to 0 at two years apart |
+| `partners` | 1 when both seek partners or plan to tender, 0.5 when one does |
+| `corroboration` | how strongly a third initiative, in yet another province, matches both: max over c of min(direct(a, c), direct(b, c)) |
+
+The first six say whether the two work on the *same thing* (topic), the next
+three whether working together is *actionable now* (context); corroboration
+is computed from the direct scores of the surrounding pairs. See
+`search/matching.py` for how they combine into a score and a type.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dutch import STOP_WORDS, fold, stem, terms
+from .text import plain_text
+
+TOPIC_FEATURES: tuple[str, ...] = ("semantic", "lexical", "themes", "suppliers", "technologies", "categories")
+CONTEXT_FEATURES: tuple[str, ...] = ("phase", "timing", "partners")
+#: Computed from the other pairs, after the direct features (see `search/matching.py`).
+CORROBORATION = "corroboration"
+DIRECT_FEATURES: tuple[str, ...] = TOPIC_FEATURES + CONTEXT_FEATURES
+FEATURES: tuple[str, ...] = DIRECT_FEATURES + (CORROBORATION,)
+
+PROVEN_PHASES = frozenset({"opgeschaald", "implementatie"})
+EARLY_PHASES = frozenset({"idee", "verkenning", "pilot"})
+
+#: Technology tags (folded) grouped into what a province would buy. Two
+#: initiatives with different tags in one group still need the same product.
+#: Maintained by hand like `synonyms_nl.txt`; generic tags such as "open data"
+#: or "api" belong to no group on purpose.
+PRODUCT_CATEGORIES: dict[str, frozenset[str]] = {
+    "beeldherkenning": frozenset({"computer vision", "beeldherkenning", "camera", "cameravallen"}),
+    "chatbots en taalmodellen": frozenset({"chatbot", "taalmodel", "spraakherkenning", "generatieve ai"}),
+    "drones": frozenset({"drones", "drone", "fotogrammetrie"}),
+    "verkeersregelinstallaties": frozenset({"ivri", "v2x", "verkeersregelinstallatie"}),
+    "archivering en e-depot": frozenset({"e-depot", "archivering", "records management"}),
+    "documentmanagement": frozenset({"documentmanagement", "zaaksysteem", "zaakgericht werken"}),
+    "GIS en kaartdiensten": frozenset({"gis", "kaartviewer", "webkaart"}),
+    "3D-modellen en digital twins": frozenset({"digital twin", "3d-model", "hoogtemodel"}),
+    "sensornetwerken": frozenset({"iot-sensoren", "lorawan", "edge computing"}),
+    "dashboards en BI": frozenset({"power bi", "dashboard", "datawarehouse"}),
+    "subsidiesystemen": frozenset({"subsidieportaal", "formulierenbouwer"}),
+    "e-learning": frozenset({"e-learning", "leerplatform"}),
+}
+_CATEGORY_OF_TAG: dict[str, str] = {tag: name for name, tags in PRODUCT_CATEGORIES.items() for tag in tags}
+
+#: Terms in more than this share of the initiatives are not distinctive.
+MAX_DOCUMENT_SHARE = 0.5
+#: Distinctive terms kept per initiative (the highest TF-IDF weights).
+TERMS_PER_ITEM = 100
+#: Shortest stem that counts as a part of a compound.
+COMPOUND_PART_MIN = 4
+_TENDER_WINDOW_DAYS = 365.0
+_TIMING_FADE_DAYS = 730.0
+
+
+def tag_key(tag: str) -> str:
+    """How tags are compared: folded, single spaces."""
+    return " ".join(fold(tag).split())
+
+
+def product_categories(technologies: Iterable[str]) -> frozenset[str]:
+    """The product categories (`PRODUCT_CATEGORIES`) the given technology tags fall into."""
+    return frozenset(_CATEGORY_OF_TAG[key] for key in map(tag_key, technologies) if key in _CATEGORY_OF_TAG)
+
+
+class TermAnalyzer:
+    """Dutch text to the stems TF-IDF counts, remembering a readable form of each stem.
+
+    `stem` gives matching keys ("bom" for boom/bomen); `display` turns one
+    back into the word most often written for it, for reasons. Compounds are
+    split on the corpus's own vocabulary (`learn_parts`): "wegdekinspectie"
+    also counts as "wegdek" and "inspectie", so it meets "visuele inspectie".
+    """
+
+    def __init__(self, extra_stop_words: Iterable[str] = ()) -> None:
+        self.stop_words = STOP_WORDS | {fold(word) for word in extra_stop_words}
+        self._surface: Counter[tuple[str, str]] = Counter()
+        self._display: dict[str, str] = {}
+        self._dirty = False
+        self._known: frozenset[str] = frozenset()
+        self._parts: dict[str, tuple[str, ...]] = {}
+
+    def analyze(self, title: str, summary: str, body: str) -> list[str]:
+        """Stems of the text; the title counts twice because it names the subject."""
+        stems: list[str] = []
+        surface = self._surface
+        for text in (title, title, summary, plain_text(body)):
+            for term in terms(text):
+                if len(term) < 3 or term in self.stop_words or not term.isalpha():
+                    continue
+                key = stem(term)
+                stems.append(key)
+                surface[key, term] += 1
+        self._dirty = True
+        return stems
+
+    def learn_parts(self, docs: Sequence[Sequence[str]]) -> None:
+        """Remember the stems seen in at least two texts as possible compound parts."""
+        counts: Counter[str] = Counter(key for doc in docs for key in set(doc))
+        self._known = frozenset(key for key, count in counts.items() if count >= 2 and len(key) >= COMPOUND_PART_MIN)
+        self._parts = {}
+
+    def with_parts(self, stems: Sequence[str]) -> list[str]:
+        """`stems` plus the known parts of each compound among them."""
+        out = list(stems)
+        for key in stems:
+            parts = self._parts.get(key)
+            if parts is None:
+                parts = self._parts[key] = self._split(key)
+            out.extend(parts)
+        return out
+
+    def _split(self, key: str) -> tuple[str, ...]:
+        """The longest known head and modifier of a compound stem (either may be missing)."""
+        if len(key) < 2 * COMPOUND_PART_MIN:
+            return ()
+        parts: list[str] = []
+        for end in range(len(key) - COMPOUND_PART_MIN, COMPOUND_PART_MIN - 1, -1):
+            modifier = key[:end]
+            if modifier in self._known:
+                parts.append(modifier)
+                break
+            if modifier.endswith("s") and modifier[:-1] in self._known:  # verkeers|licht
+                parts.append(modifier[:-1])
+                break
+        for start in range(COMPOUND_PART_MIN - 1, len(key) - COMPOUND_PART_MIN + 1):
+            head = key[start:]
+            if head in self._known:
+                parts.append(head)
+                break
+        return tuple(parts)
+
+    def display(self, key: str) -> str:
+        """The form most often written for the stem `key` (the stem itself when never seen)."""
+        if self._dirty:
+            best: dict[str, tuple[int, str]] = {}
+            for (stem_key, form), count in self._surface.items():
+                if stem_key not in best or (count, form) > best[stem_key]:
+                    best[stem_key] = (count, form)
+            self._display = {stem_key: form for stem_key, (_, form) in best.items()}
+            self._dirty = False
+        return self._display.get(key, key)
+
+
+@dataclass
+class ItemFacts:
+    """The non-text facts of one initiative, in the shape the features need."""
+
+    province: int
+    phase: str | None
+    themes: frozenset[str]
+    technologies: frozenset[str]
+    suppliers: frozenset[str]
+    categories: frozenset[str]
+    plans: bool  # seeks partners or has a tender date
+    start: float  # days since 1970, nan when unknown
+    end: float
+    tender: float
+
+
+def interval_days(value: object) -> float:
+    """A date as days since 1970-01-01, or nan."""
+    if value is None:
+        return math.nan
+    return float(value.toordinal() - 719163)  # type: ignore[attr-defined]
+
+
+def technology_idf(tag_sets: Sequence[frozenset[str]]) -> dict[str, float]:
+    """Smoothed IDF of each technology tag over the initiatives."""
+    counts: Counter[str] = Counter(tag for tags in tag_sets for tag in tags)
+    n = len(tag_sets)
+    return {tag: math.log((1 + n) / (1 + count)) + 1.0 for tag, count in counts.items()}
+
+
+def pair_features(
+    facts: Sequence[ItemFacts],
+    a_rows: np.ndarray,
+    b_rows: np.ndarray,
+    semantic: np.ndarray,
+    lexical: np.ndarray,
+    tech_idf: dict[str, float],
+    default_idf: float,
+) -> np.ndarray:
+    """The (pairs x FEATURES) matrix for the pairs (a_rows[i], b_rows[i]), corroboration left 0.
+
+    `semantic` (already rescaled) and `lexical` come from the candidate
+    search, which computed them anyway; everything else is read from `facts`.
+    """
+    m = len(a_rows)
+    out = np.zeros((m, len(FEATURES)), dtype=np.float64)
+    out[:, 0] = np.clip(semantic, 0.0, 1.0)
+    out[:, 1] = np.clip(lexical, 0.0, 1.0)
+    idf = tech_idf.get
+    for i, (a, b) in enumerate(zip(a_rows.tolist(), b_rows.tolist())):
+        fa, fb = facts[a], facts[b]
+        if fa.themes and fb.themes:
+            shared = len(fa.themes & fb.themes)
+            if shared:
+                out[i, 2] = shared / len(fa.themes | fb.themes)
+        if fa.suppliers and fb.suppliers and not fa.suppliers.isdisjoint(fb.suppliers):
+            out[i, 3] = 1.0
+        if fa.technologies and fb.technologies:
+            shared_tags = fa.technologies & fb.technologies
+            if shared_tags:
+                union = fa.technologies | fb.technologies
+                out[i, 4] = sum(idf(t, default_idf) for t in shared_tags) / sum(idf(t, default_idf) for t in union)
+        if fa.categories and fb.categories and not fa.categories.isdisjoint(fb.categories):
+            out[i, 5] = 1.0
+        if (fa.phase in PROVEN_PHASES and fb.phase in EARLY_PHASES) or (
+            fb.phase in PROVEN_PHASES and fa.phase in EARLY_PHASES
+        ):
+            out[i, 6] = 1.0
+        out[i, 7] = _timing(fa, fb)
+        out[i, 8] = (fa.plans + fb.plans) / 2.0
+    return out
+
+
+def _timing(fa: ItemFacts, fb: ItemFacts) -> float:
+    if not math.isnan(fa.tender) and not math.isnan(fb.tender):
+        gap = abs(fa.tender - fb.tender) - _TENDER_WINDOW_DAYS
+    elif not math.isnan(fa.start) and not math.isnan(fb.start):
+        # An open end means still running: it overlaps anything later.
+        end_a = math.inf if math.isnan(fa.end) else fa.end
+        end_b = math.inf if math.isnan(fb.end) else fb.end
+        gap = max(fa.start, fb.start) - min(end_a, end_b)
+    else:
+        return 0.0
+    if gap <= 0:
+        return 1.0
+    return max(0.0, 1.0 - gap / _TIMING_FADE_DAYS)

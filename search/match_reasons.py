@@ -1,0 +1,134 @@
+"""Dutch reasons for a match, each naming the evidence both initiatives really share.
+
+Reasons are ordered by how much their feature contributed to the score, so the
+first one is the strongest argument; the phase reason leads for scaling up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+from .match_features import EARLY_PHASES, PROVEN_PHASES, product_categories, tag_key
+
+if TYPE_CHECKING:
+    from .matching import MatchItem
+
+PHASE_PHRASES: dict[str, str] = {
+    "opgeschaald": "heeft dit opgeschaald",
+    "implementatie": "past dit al toe (implementatiefase)",
+    "pilot": "zit in de pilotfase",
+    "verkenning": "zit in de verkenningsfase",
+    "idee": "zit in de ideefase",
+}
+_PHASE_NOUNS: dict[str, str] = {
+    "opgeschaald": "opgeschaalde fase",
+    "implementatie": "implementatiefase",
+    "pilot": "pilotfase",
+    "verkenning": "verkenningsfase",
+    "idee": "ideefase",
+}
+_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+           "oktober", "november", "december")
+#: A semantic feature at least this high is worth a reason of its own.
+SEMANTIC_REASON_AT = 0.5
+
+
+def dutch_list(words: Sequence[str]) -> str:
+    """'a', 'a en b', 'a, b en c'."""
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " en " + words[-1]
+
+
+def shared_tags(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    """Tags both name (compared folded), spelled as in `a`, in `a`'s order."""
+    keys_b = {tag_key(t) for t in b}
+    seen: set[str] = set()
+    shared = []
+    for tag in a:
+        key = tag_key(tag)
+        if key in keys_b and key not in seen:
+            seen.add(key)
+            shared.append(tag.strip())
+    return shared
+
+
+def month(value: date) -> str:
+    return f"{_MONTHS[value.month - 1]} {value.year}"
+
+
+def build_reasons(
+    a: MatchItem, b: MatchItem, features: Mapping[str, float], contributions: Mapping[str, float],
+    shared_terms: Sequence[str], match_type: str, witness: MatchItem | None = None,
+) -> tuple[str, ...]:
+    """The reasons for the pair (a, b), strongest first."""
+    candidates: list[tuple[float, str]] = []
+
+    def add(feature: str, text: str) -> None:
+        candidates.append((contributions.get(feature, 0.0), text))
+
+    suppliers = shared_tags(a.suppliers, b.suppliers)
+    if suppliers:
+        noun = "leverancier" if len(suppliers) == 1 else "leveranciers"
+        add("suppliers", f"Beide werken met {noun} {dutch_list(suppliers)}")
+    technologies = shared_tags(a.technologies, b.technologies)
+    if technologies:
+        add("technologies", f"Beide gebruiken {dutch_list(technologies)}")
+    categories = sorted(product_categories(a.technologies) & product_categories(b.technologies))
+    if categories and not technologies:
+        add("categories", f"Zelfde soort product: {dutch_list(categories)}")
+    if shared_terms:
+        add("lexical", f"Gedeelde kernbegrippen: {', '.join(shared_terms)}")
+    themes = shared_tags(a.themes, b.themes)
+    if themes:
+        noun = "thema" if len(themes) == 1 else "thema's"
+        add("themes", f"Zelfde {noun}: {dutch_list(themes)}")
+    if features.get("semantic", 0.0) >= SEMANTIC_REASON_AT:
+        add("semantic", f"De beschrijvingen lijken inhoudelijk sterk op elkaar "
+                        f"(semantische gelijkenis {features['semantic']:.2f})".replace(".", ",", 1))
+    phase = _phase_reason(a, b)
+    if phase:
+        # Scaling up is about the phases: say that first.
+        candidates.append((float("inf") if match_type == "scaling_up" else contributions.get("phase", 0.0), phase))
+    timing = _timing_reason(a, b, features.get("timing", 0.0))
+    if timing:
+        add("timing", timing)
+    partners = _partners_reason(a, b)
+    if partners:
+        add("partners", partners)
+    if witness is not None and features.get("corroboration", 0.0) > 0:
+        add("corroboration", f"Beide lijken sterk op ‘{witness.title}’ ({witness.province_name})")
+    candidates.sort(key=lambda pair: -pair[0])
+    return tuple(text for _, text in candidates)
+
+
+def _phase_reason(a: MatchItem, b: MatchItem) -> str | None:
+    if a.phase in PROVEN_PHASES and b.phase in EARLY_PHASES:
+        return f"{a.province_name} {PHASE_PHRASES[a.phase]}; {b.province_name} {PHASE_PHRASES[b.phase]}"
+    if b.phase in PROVEN_PHASES and a.phase in EARLY_PHASES:
+        return f"{b.province_name} {PHASE_PHRASES[b.phase]}; {a.province_name} {PHASE_PHRASES[a.phase]}"
+    if a.phase and a.phase == b.phase and a.phase in _PHASE_NOUNS:
+        return f"Beide zitten in de {_PHASE_NOUNS[a.phase]}"
+    return None
+
+
+def _timing_reason(a: MatchItem, b: MatchItem, timing: float) -> str | None:
+    if timing < 1.0:
+        return None
+    if a.tender_date and b.tender_date:
+        return (f"Beide willen binnen een jaar van elkaar aanbesteden ({a.province_name} {month(a.tender_date)}, "
+                f"{b.province_name} {month(b.tender_date)})")
+    return "Beide lopen in dezelfde periode"
+
+
+def _partners_reason(a: MatchItem, b: MatchItem) -> str | None:
+    def plans(item: MatchItem) -> bool:
+        return item.seeks_partners or item.tender_date is not None
+
+    if plans(a) and plans(b):
+        if a.seeks_partners and b.seeks_partners:
+            return "Beide zoeken partners"
+        return "Beide zoeken partners of plannen een aanbesteding"
+    return None

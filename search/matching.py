@@ -1,0 +1,795 @@
+"""Cross-province match suggestions with reasons: which initiatives should be done together.
+
+    engine = MatchEngine()
+    matches = engine.match_all(items)      # every pair worth suggesting
+    changed = engine.match_one(item)       # after a save: that item's pairs only
+    engine.remove(item_id)                 # after archiving or deleting
+
+The engine knows nothing about the database: callers pass `MatchItem`s
+(with their embedding) and persist the `Match`es they get back.
+
+**Candidates.** For each initiative the `neighbours` (20) nearest initiatives of
+*other* provinces by embedding, and the 20 nearest by distinctive terms
+(TF-IDF). A pair is a candidate when either side is among the other's
+neighbours. Same-province pairs are never candidates.
+
+**Features** (all in [0, 1], see `search/match_features.py`): semantic,
+lexical, themes, suppliers, technologies, categories (topic: do they work on
+the same thing?) and phase, timing, partners (context: is working together
+actionable now?).
+
+**Score** (`ScoreWeights`), in two steps:
+
+* direct = topic x (0.7 + 0.3 context), with topic = 0.40 semantic +
+  0.30 lexical + 0.05 themes + 0.10 suppliers + 0.10 technologies (weights
+  renormalised to sum 1) and context = 0.4 phase + 0.3 timing + 0.3 partners.
+  Topic decides whether two initiatives match at all; context reorders
+  matches by how actionable they are and never lifts an unrelated pair.
+  `categories` has weight 0: broad groups such as "sensornetwerken" tie
+  unrelated initiatives together (see the ablation in the README), so it
+  only serves the type rule and the reasons.
+* score = 0.5 direct + 0.5 corroboration, where corroboration is the
+  strongest third initiative c (in another province again) that matches
+  both directly: max over c of min(direct(a, c), direct(b, c)), counting only
+  direct scores of at least `CORROBORATION_FLOOR`. Work that three or more
+  provinces share is exactly what IDA looks for, and a pair that only
+  resembles each other by accident rarely has such a witness.
+
+A pair is suggested when its score is at least `min_score` (0.20). Once
+enough coordinator decisions exist, a fitted model replaces these weights
+(`search/match_learning.py`); corroboration still uses the direct score.
+
+**Type** (`match_type`), first rule that holds:
+
+1. `scaling_up`: one is proven (*opgeschaald*/*implementatie*) and the other
+   early (*idee*/*verkenning*/*pilot*), and it is the same thing: a common
+   supplier, or descriptions this close (semantic >= 0.4 or lexical >= 0.3).
+   A proven and an early initiative that only share a theme learn from each
+   other instead (rule 3).
+2. `joint_procurement`: neither is proven (both still have to buy) and there is
+   buying evidence: a common supplier or product category, or both have a
+   tender date. Seeking partners alone is not buying.
+3. `knowledge_exchange`: everything else: related work worth a conversation.
+
+**Incremental.** The engine keeps the vector matrix, the TF-IDF state, per
+initiative its nearest neighbours with a margin, and the graph of direct
+scores. `match_one` updates one row and recomputes only the pairs of that
+initiative, including those where it enters or leaves another initiative's
+neighbour list, so its result equals a full recompute for that initiative.
+Pairs of *other* initiatives keep their stored score until the next full
+run, even when the changed one now corroborates them. The vocabulary, IDF
+and semantic calibration are those of the last `match_all`/`prepare`;
+terms a new text introduces count from the next full run (`kennisbank match`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Literal, Protocol
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from .match_features import (
+    CONTEXT_FEATURES,
+    CORROBORATION,
+    DIRECT_FEATURES,
+    EARLY_PHASES,
+    FEATURES,
+    MAX_DOCUMENT_SHARE,
+    PROVEN_PHASES,
+    TERMS_PER_ITEM,
+    TOPIC_FEATURES,
+    ItemFacts,
+    TermAnalyzer,
+    interval_days,
+    pair_features,
+    product_categories,
+    tag_key,
+    technology_idf,
+)
+from .match_reasons import build_reasons
+
+MatchType = Literal["joint_procurement", "scaling_up", "knowledge_exchange"]
+MATCH_TYPES: tuple[str, ...] = ("joint_procurement", "scaling_up", "knowledge_exchange")
+MATCH_TYPE_LABELS: dict[str, str] = {
+    "joint_procurement": "Gezamenlijke inkoop",
+    "scaling_up": "Opschalen",
+    "knowledge_exchange": "Kennisuitwisseling",
+}
+
+DEFAULT_TOPIC_WEIGHTS: dict[str, float] = {
+    "semantic": 0.40, "lexical": 0.30, "themes": 0.05, "suppliers": 0.10, "technologies": 0.10, "categories": 0.0,
+}
+DEFAULT_CONTEXT_WEIGHTS: dict[str, float] = {"phase": 0.4, "timing": 0.3, "partners": 0.3}
+DEFAULT_CONTEXT_SHARE = 0.3
+DEFAULT_CORROBORATION_SHARE = 0.5
+#: Direct scores below this are not strong enough to corroborate another pair.
+CORROBORATION_FLOOR = 0.2
+DEFAULT_NEIGHBOURS = 20
+DEFAULT_MIN_SCORE = 0.20
+#: Shared distinctive terms named in a reason (and offered for highlighting).
+SHARED_TERMS_SHOWN = 5
+#: Kept per neighbour list beyond `neighbours`, so that most incremental
+#: updates can tell who drops out without recomputing the list.
+_NEIGHBOUR_MARGIN = 10
+#: Below this many initiatives every term counts (a document-share cut would drop them all).
+_MIN_ITEMS_FOR_DF_CUT = 40
+#: Words that only say where an initiative is, not what it is about.
+PROVINCE_WORDS: tuple[str, ...] = (
+    "provincie", "provincies", "provinciale", "provinciaal", "groningen", "groningse", "fryslan", "friesland",
+    "friese", "drenthe", "drentse", "overijssel", "overijsselse", "flevoland", "flevolandse", "gelderland",
+    "gelderse", "utrecht", "utrechtse", "holland", "hollandse", "noord", "zuid", "zeeland", "zeeuwse", "brabant",
+    "brabantse", "limburg", "limburgse",
+)
+
+
+@dataclass(frozen=True)
+class MatchItem:
+    """One initiative as the matcher sees it. `id` is any hashable, sortable key (the database id)."""
+
+    id: Hashable
+    province: str  # ISO 3166-2 code: pairs with equal codes are never matched
+    province_name: str  # for reasons: "Gelderland heeft dit opgeschaald"
+    kind: str
+    phase: str | None
+    themes: tuple[str, ...] = ()
+    technologies: tuple[str, ...] = ()
+    suppliers: tuple[str, ...] = ()
+    seeks_partners: bool = False
+    tender_date: date | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    title: str = ""
+    summary: str = ""
+    body: str = ""
+    vector: Sequence[float] | np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A suggested pair. `a` sorts before `b`; `features` are what `search/match_learning.py` learns from."""
+
+    a: Hashable
+    b: Hashable
+    score: float
+    type: MatchType
+    reasons: tuple[str, ...]
+    features: Mapping[str, float]
+    shared_terms: tuple[str, ...] = ()
+    witness: Hashable | None = None  # the third initiative that corroborates the pair
+
+    @property
+    def pair(self) -> tuple[Hashable, Hashable]:
+        return (self.a, self.b)
+
+
+class Scorer(Protocol):
+    """Turns a (pairs x FEATURES) matrix into scores in [0, 1]."""
+
+    def score(self, features: np.ndarray) -> np.ndarray: ...
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """Per pair and feature, how much that feature added (orders the reasons)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ScoreWeights:
+    """The documented weights (see the module docstring); used until a model is learned."""
+
+    topic: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_TOPIC_WEIGHTS))
+    context: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CONTEXT_WEIGHTS))
+    context_share: float = DEFAULT_CONTEXT_SHARE
+    corroboration_share: float = DEFAULT_CORROBORATION_SHARE
+
+    def _vectors(self) -> tuple[np.ndarray, np.ndarray, float]:
+        topic_total = sum(self.topic.values()) or 1.0
+        context_total = sum(self.context.values())
+        topic = np.array([self.topic.get(f, 0.0) / topic_total for f in FEATURES])
+        context = np.array([self.context.get(f, 0.0) / (context_total or 1.0) for f in FEATURES])
+        return topic, context, (self.context_share if context_total else 0.0)
+
+    def direct(self, features: np.ndarray) -> np.ndarray:
+        """The score from the pair's own features (corroboration ignored)."""
+        topic, context, share = self._vectors()
+        return np.clip((features @ topic) * (1.0 - share + share * (features @ context)), 0.0, 1.0)
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        beta = self.corroboration_share
+        corroboration = features[:, FEATURES.index(CORROBORATION)]
+        return np.clip((1.0 - beta) * self.direct(features) + beta * corroboration, 0.0, 1.0)
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        topic, context, share = self._vectors()
+        beta = self.corroboration_share
+        weights = (1.0 - beta) * (topic * (1.0 - share) + share * context)
+        weights[FEATURES.index(CORROBORATION)] = beta
+        return features * weights
+
+    def without(self, feature: str) -> ScoreWeights:
+        """The same rule with one feature left out (the others renormalised): for the ablation."""
+        if feature not in FEATURES:
+            raise ValueError(f"unknown feature {feature!r}")
+        if feature == CORROBORATION:
+            return replace(self, corroboration_share=0.0)
+        return replace(
+            self,
+            topic={k: v for k, v in self.topic.items() if k != feature},
+            context={k: v for k, v in self.context.items() if k != feature},
+        )
+
+
+#: What corroboration is computed from, whatever scorer ranks the matches.
+DIRECT_WEIGHTS = ScoreWeights()
+
+
+#: "The same thing" for scaling up, without a common supplier: descriptions this close.
+SAME_THING_SEMANTIC = 0.4
+SAME_THING_LEXICAL = 0.3
+
+
+def match_type(a: ItemFacts, b: ItemFacts, features: Mapping[str, float]) -> MatchType:
+    """The type rules of the module docstring."""
+    proven_and_early = (a.phase in PROVEN_PHASES and b.phase in EARLY_PHASES) or (
+        b.phase in PROVEN_PHASES and a.phase in EARLY_PHASES
+    )
+    same_thing = (
+        features["suppliers"] > 0
+        or features["semantic"] >= SAME_THING_SEMANTIC
+        or features["lexical"] >= SAME_THING_LEXICAL
+    )
+    if proven_and_early and same_thing:
+        return "scaling_up"
+    neither_proven = a.phase not in PROVEN_PHASES and b.phase not in PROVEN_PHASES
+    both_tender = not math.isnan(a.tender) and not math.isnan(b.tender)
+    if neither_proven and (features["suppliers"] > 0 or features["categories"] > 0 or both_tender):
+        return "joint_procurement"
+    return "knowledge_exchange"
+
+
+def _identity(stems: list[str]) -> list[str]:
+    return stems
+
+
+@dataclass
+class _Neighbours:
+    """Per row, the nearest rows of other provinces, best first, with a margin beyond `k`.
+
+    `complete[r]` says the list holds *every* valid row (few exist), so
+    removals can never leave it short of the truth.
+    """
+
+    ids: np.ndarray  # (n, width) int64, -1 padded
+    sims: np.ndarray  # (n, width) float64, -inf padded
+    length: np.ndarray  # (n,) int64
+    complete: np.ndarray  # (n,) bool
+
+    @classmethod
+    def empty(cls, n: int, width: int) -> _Neighbours:
+        return cls(np.full((n, width), -1, dtype=np.int64), np.full((n, width), -np.inf),
+                   np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+
+    def grow(self, n: int) -> None:
+        extra = n - len(self.length)
+        if extra > 0:
+            width = self.ids.shape[1]
+            self.ids = np.vstack([self.ids, np.full((extra, width), -1, dtype=np.int64)])
+            self.sims = np.vstack([self.sims, np.full((extra, width), -np.inf)])
+            self.length = np.concatenate([self.length, np.zeros(extra, dtype=np.int64)])
+            self.complete = np.concatenate([self.complete, np.ones(extra, dtype=bool)])
+
+    def set_row(self, row: int, sims: np.ndarray) -> None:
+        """Fill row `row` from its similarities to every row (-inf where not allowed)."""
+        self.set_block(np.array([row]), sims[None, :])
+
+    def set_block(self, rows: np.ndarray, block: np.ndarray) -> None:
+        """Fill `rows` from their similarity rows; one code path for full and incremental runs."""
+        width = self.ids.shape[1]
+        valid = (block > -np.inf).sum(axis=1)
+        if block.shape[1] > width:
+            top = np.argpartition(-block, width - 1, axis=1)[:, :width]
+        else:
+            top = np.broadcast_to(np.arange(block.shape[1]), (len(rows), block.shape[1]))
+        values = np.take_along_axis(block, top, axis=1)
+        order = np.lexsort((top, -values), axis=1)
+        top, values = np.take_along_axis(top, order, axis=1), np.take_along_axis(values, order, axis=1)
+        top = np.where(values > -np.inf, top, -1)
+        self.ids[rows] = -1
+        self.sims[rows] = -np.inf
+        self.ids[rows, : top.shape[1]] = top
+        self.sims[rows, : top.shape[1]] = values
+        self.length[rows] = np.minimum(valid, width)
+        self.complete[rows] = valid <= width
+
+    def top(self, row: int, k: int) -> np.ndarray:
+        return self.ids[row, : min(k, self.length[row])]
+
+
+class MatchEngine:
+    """Prepared matching state for a set of initiatives; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        neighbours: int = DEFAULT_NEIGHBOURS,
+        min_score: float = DEFAULT_MIN_SCORE,
+        scorer: Scorer | None = None,
+        block_size: int = 512,
+    ) -> None:
+        if neighbours < 1:
+            raise ValueError("neighbours must be at least 1")
+        self.neighbours = neighbours
+        self.min_score = min_score
+        self.scorer: Scorer = scorer or ScoreWeights()
+        self.block_size = block_size
+        self._reset()
+
+    # -- public API ------------------------------------------------------------------------------
+
+    @property
+    def items(self) -> dict[Hashable, MatchItem]:
+        return {item.id: item for item in self._items if item is not None}
+
+    def prepare(self, items: Iterable[MatchItem]) -> None:
+        """Build the whole state (vectors, TF-IDF, neighbour lists) from scratch."""
+        self._reset()
+        items = list(items)
+        ids = [item.id for item in items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("item ids must be unique")
+        self._items = list(items)
+        self._row = {item.id: row for row, item in enumerate(items)}
+        self._fit_text(items)
+        self._vectors, self._has_vector = self._stack_vectors(items)
+        self._facts = [self._item_facts(item) for item in items]
+        self._tech_idf = technology_idf([f.technologies for f in self._facts])
+        self._default_idf = math.log(1 + len(items)) + 1.0
+        self._province = np.array([f.province for f in self._facts], dtype=np.int64)
+        self._semantic_floor = self._calibrate_semantic()
+        self._build_neighbours()
+
+    def match_all(self, items: Iterable[MatchItem] | None = None) -> list[Match]:
+        """Every suggested pair (score >= min_score), best first. With `items`, prepare them first."""
+        if items is not None:
+            self.prepare(items)
+        n = len(self._items)
+        k = self.neighbours
+        pairs: list[np.ndarray] = []
+        for nbrs in (self._semantic_nbrs, self._lexical_nbrs):
+            width = min(k, nbrs.ids.shape[1])
+            cols = nbrs.ids[:, :width].reshape(-1)
+            rows = np.repeat(np.arange(n, dtype=np.int64), width)
+            keep = cols >= 0
+            pairs.append(np.stack([rows[keep], cols[keep]], axis=1))
+        a_rows, b_rows = self._canonical(np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64))
+        features = self._direct_features(a_rows, b_rows)
+        self._edges = {}
+        self._set_edges(a_rows, b_rows, DIRECT_WEIGHTS.direct(features))
+        return self._finish(a_rows, b_rows, features, self.min_score)
+
+    def match_one(self, item: MatchItem) -> list[Match]:
+        """Add or replace `item` and return its suggested pairs, best first."""
+        row = self._upsert(item)
+        partners, moved = self._refresh_neighbours(row)
+        self._drop_edges(row)
+        a_rows, b_rows = self._canonical(np.stack([np.full(len(partners), row, dtype=np.int64), partners], axis=1))
+        features = self._direct_features(a_rows, b_rows)
+        self._set_edges(a_rows, b_rows, DIRECT_WEIGHTS.direct(features))
+        self._repair_edges(moved)
+        return self._finish(a_rows, b_rows, features, self.min_score)
+
+    def remove(self, item_id: Hashable) -> None:
+        """Forget an initiative (archived or deleted): it leaves every neighbour list and the graph."""
+        row = self._row.pop(item_id, None)
+        if row is None:
+            return
+        self._items[row] = None
+        self._province[row] = -1
+        self._vectors[row] = 0.0
+        self._has_vector[row] = False
+        self._set_tfidf_row(row, sparse.csr_matrix((1, self._tfidf.shape[1])))
+        _, moved = self._refresh_neighbours(row)
+        self._drop_edges(row)
+        self._repair_edges(moved)
+
+    def score_pair(self, a_id: Hashable, b_id: Hashable) -> Match:
+        """The match record for any two initiatives of different provinces, candidate or not."""
+        a, b = self._row[a_id], self._row[b_id]
+        if self._province[a] == self._province[b]:
+            raise ValueError("initiatives of the same province are never matched")
+        a_rows, b_rows = self._canonical(np.array([[a, b]], dtype=np.int64))
+        return self._finish(a_rows, b_rows, self._direct_features(a_rows, b_rows), -1.0)[0]
+
+    def features_of(self, a_id: Hashable, b_id: Hashable) -> dict[str, float]:
+        return dict(self.score_pair(a_id, b_id).features)
+
+    # -- state -----------------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self._items: list[MatchItem | None] = []
+        self._row: dict[Hashable, int] = {}
+        self._facts: list[ItemFacts] = []
+        self._province_codes: dict[str, int] = {}
+        self._province = np.zeros(0, dtype=np.int64)
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._has_vector = np.zeros(0, dtype=bool)
+        self._analyzer = TermAnalyzer(PROVINCE_WORDS)
+        self._vectorizer: TfidfVectorizer | None = None
+        self._tfidf = sparse.csr_matrix((0, 0))
+        self._tech_idf: dict[str, float] = {}
+        self._default_idf = 1.0
+        self._semantic_floor = 0.0
+        self._edges: dict[int, dict[int, float]] = {}
+        width = self.neighbours + _NEIGHBOUR_MARGIN
+        self._semantic_nbrs = _Neighbours.empty(0, width)
+        self._lexical_nbrs = _Neighbours.empty(0, width)
+
+    def _item_facts(self, item: MatchItem) -> ItemFacts:
+        code = self._province_codes.setdefault(item.province, len(self._province_codes))
+        technologies = frozenset(map(tag_key, item.technologies))
+        return ItemFacts(
+            province=code,
+            phase=item.phase,
+            themes=frozenset(map(tag_key, item.themes)),
+            technologies=technologies,
+            suppliers=frozenset(map(tag_key, item.suppliers)),
+            categories=product_categories(item.technologies),
+            plans=bool(item.seeks_partners or item.tender_date is not None),
+            start=interval_days(item.start_date),
+            end=interval_days(item.end_date),
+            tender=interval_days(item.tender_date),
+        )
+
+    def _stack_vectors(self, items: Sequence[MatchItem]) -> tuple[np.ndarray, np.ndarray]:
+        dims = {len(item.vector) for item in items if item.vector is not None}
+        if len(dims) > 1:
+            raise ValueError(f"vectors of different dimensions: {sorted(dims)}")
+        d = dims.pop() if dims else 1
+        matrix = np.zeros((len(items), d), dtype=np.float32)
+        has = np.zeros(len(items), dtype=bool)
+        for row, item in enumerate(items):
+            unit = self._unit(item.vector, d)
+            if unit is not None:
+                matrix[row], has[row] = unit, True
+        return matrix, has
+
+    @staticmethod
+    def _unit(vector: Sequence[float] | np.ndarray | None, d: int) -> np.ndarray | None:
+        if vector is None:
+            return None
+        array = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if array.shape[0] != d:
+            raise ValueError(f"vector has {array.shape[0]} dimensions, the engine has {d}")
+        norm = float(np.linalg.norm(array))
+        return array / norm if norm > 0 else None
+
+    def _fit_text(self, items: Sequence[MatchItem]) -> None:
+        docs = [self._analyzer.analyze(item.title, item.summary, item.body) for item in items]
+        self._analyzer.learn_parts(docs)
+        docs = [self._analyzer.with_parts(doc) for doc in docs]
+        max_df = MAX_DOCUMENT_SHARE if len(docs) >= _MIN_ITEMS_FOR_DF_CUT else 1.0
+        self._vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, max_df=max_df, norm=None)
+        try:
+            raw = self._vectorizer.fit_transform(docs)
+        except ValueError:  # no terms at all
+            self._vectorizer = None
+            self._tfidf = sparse.csr_matrix((len(docs), 1))
+            return
+        self._terms = self._vectorizer.get_feature_names_out()
+        self._tfidf = _distinctive(sparse.csr_matrix(raw, dtype=np.float64))
+
+    def _transform(self, item: MatchItem) -> sparse.csr_matrix:
+        if self._vectorizer is None:
+            return sparse.csr_matrix((1, self._tfidf.shape[1]))
+        doc = self._analyzer.with_parts(self._analyzer.analyze(item.title, item.summary, item.body))
+        return _distinctive(sparse.csr_matrix(self._vectorizer.transform([doc]), dtype=np.float64))
+
+    def _set_tfidf_row(self, row: int, vector: sparse.csr_matrix) -> None:
+        n = self._tfidf.shape[0]
+        if row == n:
+            self._tfidf = sparse.vstack([self._tfidf, vector], format="csr")
+        else:
+            self._tfidf = sparse.vstack([self._tfidf[:row], vector, self._tfidf[row + 1 :]], format="csr")
+
+    def _calibrate_semantic(self) -> float:
+        """Median cosine of random cross-province pairs: the 0 of the semantic feature."""
+        rows = np.flatnonzero(self._has_vector)
+        if len(rows) < 2:
+            return 0.0
+        rng = np.random.default_rng(0)
+        a = rng.choice(rows, size=min(5000, len(rows) * 4))
+        b = rng.choice(rows, size=len(a))
+        keep = self._province[a] != self._province[b]
+        if not keep.any():
+            return 0.0
+        cos = np.einsum("ij,ij->i", self._vectors[a[keep]], self._vectors[b[keep]])
+        return float(min(np.median(cos), 0.99))
+
+    def _upsert(self, item: MatchItem) -> int:
+        if not self._items and self._vectorizer is None:
+            self.prepare([item])
+            return 0
+        row = self._row.get(item.id)
+        if row is None:
+            row = len(self._items)
+            self._items.append(item)
+            self._row[item.id] = row
+            self._facts.append(self._item_facts(item))
+            self._province = np.append(self._province, self._facts[row].province)
+            self._vectors = np.vstack([self._vectors, np.zeros((1, self._vectors.shape[1]), dtype=np.float32)])
+            self._has_vector = np.append(self._has_vector, False)
+            self._semantic_nbrs.grow(row + 1)
+            self._lexical_nbrs.grow(row + 1)
+        else:
+            self._items[row] = item
+            self._facts[row] = self._item_facts(item)
+            self._province[row] = self._facts[row].province
+        unit = self._unit(item.vector, self._vectors.shape[1])
+        self._vectors[row] = unit if unit is not None else 0.0
+        self._has_vector[row] = unit is not None
+        self._set_tfidf_row(row, self._transform(item))
+        return row
+
+    # -- neighbours ------------------------------------------------------------------------------
+
+    def _allowed(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), n) mask of the rows each may be matched with: alive, other province, not itself."""
+        prov = self._province
+        mask = (prov[None, :] != prov[rows][:, None]) & (prov[None, :] >= 0) & (prov[rows][:, None] >= 0)
+        return mask
+
+    def _semantic_block(self, rows: np.ndarray) -> np.ndarray:
+        sims = (self._vectors[rows] @ self._vectors.T).astype(np.float64)
+        ok = self._allowed(rows) & self._has_vector[None, :] & self._has_vector[rows][:, None]
+        sims[~ok] = -np.inf
+        return sims
+
+    def _lexical_block(self, rows: np.ndarray) -> np.ndarray:
+        sims = (self._tfidf[rows] @ self._tfidf.T).toarray()
+        sims[~(self._allowed(rows) & (sims > 0))] = -np.inf
+        return sims
+
+    def _build_neighbours(self) -> None:
+        n = len(self._items)
+        width = self.neighbours + _NEIGHBOUR_MARGIN
+        self._semantic_nbrs = _Neighbours.empty(n, width)
+        self._lexical_nbrs = _Neighbours.empty(n, width)
+        for start in range(0, n, self.block_size):
+            rows = np.arange(start, min(n, start + self.block_size))
+            self._semantic_nbrs.set_block(rows, self._semantic_block(rows))
+            self._lexical_nbrs.set_block(rows, self._lexical_block(rows))
+
+    def _refresh_neighbours(self, row: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """After row `row` changed: recompute its lists and move it in everyone else's.
+
+        Returns its partners (the rows it is now a candidate pair with) and the
+        pairs of *other* rows that entered or left a top-`neighbours` list as a
+        side effect, whose candidacy must be checked again.
+        """
+        partners: list[np.ndarray] = []
+        moved: list[tuple[int, int]] = []
+        rows = np.array([row])
+        for nbrs, block in ((self._semantic_nbrs, self._semantic_block), (self._lexical_nbrs, self._lexical_block)):
+            sims = block(rows)[0]
+            nbrs.set_row(row, sims)
+            partners.append(nbrs.top(row, self.neighbours))
+            partners.append(self._move_in_lists(nbrs, row, sims, block, moved))
+        if self._province[row] < 0:
+            return np.zeros(0, dtype=np.int64), moved
+        return np.unique(np.concatenate(partners)).astype(np.int64), moved
+
+    def _move_in_lists(self, nbrs: _Neighbours, row: int, sims: np.ndarray, block, moved: list) -> np.ndarray:
+        """Put `row` at its new place in every other list; the rows whose top `neighbours` now hold it."""
+        k = self.neighbours
+        width = nbrs.ids.shape[1]
+        holds = (nbrs.ids == row).any(axis=1)
+        last = np.where(nbrs.length > 0, nbrs.sims[np.arange(len(nbrs.length)), np.maximum(nbrs.length - 1, 0)],
+                        -np.inf)
+        valid = sims > -np.inf
+        affected = np.flatnonzero(holds | (valid & ((sims > last) | nbrs.complete)))
+        entered: list[int] = []
+        for other in affected.tolist():
+            if other == row:
+                continue
+            before = set(nbrs.top(other, k).tolist())
+            length = int(nbrs.length[other])
+            ids = nbrs.ids[other, :length]
+            values = nbrs.sims[other, :length]
+            if holds[other]:
+                keep = ids != row
+                ids, values = ids[keep], values[keep]
+            if valid[other]:
+                value = sims[other]
+                # An incomplete list is an exact prefix: `row` may only enter it above its last entry.
+                if nbrs.complete[other] or (len(ids) and value > values[-1]):
+                    at = int(np.searchsorted(-values, -value, side="right"))
+                    ids = np.insert(ids, at, row)
+                    values = np.insert(values, at, value)
+                    if len(ids) > width:
+                        ids, values = ids[:width], values[:width]
+                        nbrs.complete[other] = False
+            if len(ids) <= k and not nbrs.complete[other]:
+                nbrs.set_row(other, block(np.array([other]))[0])
+            else:
+                nbrs.ids[other] = -1
+                nbrs.sims[other] = -np.inf
+                nbrs.ids[other, : len(ids)] = ids
+                nbrs.sims[other, : len(ids)] = values
+                nbrs.length[other] = len(ids)
+            after = set(nbrs.top(other, k).tolist())
+            moved.extend((other, c) for c in (before ^ after) - {row})
+            if row in after:
+                entered.append(other)
+        return np.array(entered, dtype=np.int64)
+
+    def _is_candidate(self, a: int, b: int) -> bool:
+        k = self.neighbours
+        return any(
+            b in nbrs.top(a, k) or a in nbrs.top(b, k) for nbrs in (self._semantic_nbrs, self._lexical_nbrs)
+        )
+
+    # -- the graph of direct scores --------------------------------------------------------------
+
+    def _set_edges(self, a_rows: np.ndarray, b_rows: np.ndarray, direct: np.ndarray) -> None:
+        edges = self._edges
+        for a, b, value in zip(a_rows.tolist(), b_rows.tolist(), direct.tolist()):
+            if value >= CORROBORATION_FLOOR:
+                edges.setdefault(a, {})[b] = value
+                edges.setdefault(b, {})[a] = value
+            else:
+                edges.get(a, {}).pop(b, None)
+                edges.get(b, {}).pop(a, None)
+
+    def _drop_edges(self, row: int) -> None:
+        for other in self._edges.pop(row, {}):
+            self._edges.get(other, {}).pop(row, None)
+
+    def _repair_edges(self, moved: Iterable[tuple[int, int]]) -> None:
+        """Pairs whose candidacy may have changed: add or drop their edge as a full run would."""
+        add: set[tuple[int, int]] = set()
+        for a, b in moved:
+            if self._province[a] < 0 or self._province[b] < 0:
+                continue
+            if self._is_candidate(a, b):
+                add.add((min(a, b), max(a, b)))
+            else:
+                self._edges.get(a, {}).pop(b, None)
+                self._edges.get(b, {}).pop(a, None)
+        if add:
+            pairs = np.array(sorted(add), dtype=np.int64)
+            features = self._direct_features(pairs[:, 0], pairs[:, 1])
+            self._set_edges(pairs[:, 0], pairs[:, 1], DIRECT_WEIGHTS.direct(features))
+
+    def _witness(self, a: int, b: int) -> tuple[float, int]:
+        """(corroboration, the row that gives it, or -1) of the pair (a, b)."""
+        edges_a, edges_b = self._edges.get(a), self._edges.get(b)
+        if not edges_a or not edges_b:
+            return 0.0, -1
+        if len(edges_b) < len(edges_a):
+            edges_a, edges_b = edges_b, edges_a
+        best, witness = 0.0, -1
+        for c, value in edges_a.items():
+            other = edges_b.get(c)
+            if other is not None and c != a and c != b:
+                strength = value if value < other else other
+                if strength > best or (strength == best and witness >= 0 and c < witness):
+                    best, witness = strength, c
+        return best, witness
+
+    # -- scoring ---------------------------------------------------------------------------------
+
+    def _canonical(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Deduplicated (a_rows, b_rows), a < b, both alive and in different provinces."""
+        if not len(pairs):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        base = len(self._items) + 1
+        lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
+        keys = np.unique(lo * base + hi)
+        a_rows, b_rows = keys // base, keys % base
+        alive = (self._province[a_rows] >= 0) & (self._province[b_rows] >= 0)
+        alive &= self._province[a_rows] != self._province[b_rows]
+        return a_rows[alive], b_rows[alive]
+
+    def _direct_features(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
+        semantic = self._pair_semantic(a_rows, b_rows)
+        lexical = self._pair_lexical(a_rows, b_rows)
+        return pair_features(self._facts, a_rows, b_rows, semantic, lexical, self._tech_idf, self._default_idf)
+
+    def _finish(self, a_rows: np.ndarray, b_rows: np.ndarray, features: np.ndarray, threshold: float) -> list[Match]:
+        """Add corroboration, score, keep score >= threshold and build the matches, best first."""
+        column = FEATURES.index(CORROBORATION)
+        witnesses = np.full(len(a_rows), -1, dtype=np.int64)
+        for i, (a, b) in enumerate(zip(a_rows.tolist(), b_rows.tolist())):
+            features[i, column], witnesses[i] = self._witness(a, b)
+        scores = self.scorer.score(features) if len(features) else np.zeros(0)
+        chosen = np.flatnonzero(scores >= threshold)
+        chosen = chosen[np.lexsort((b_rows[chosen], a_rows[chosen], -scores[chosen]))]
+        contributions = self.scorer.contributions(features[chosen]) if len(chosen) else np.zeros((0, len(FEATURES)))
+        return [
+            self._match(int(a_rows[i]), int(b_rows[i]), float(scores[i]), features[i], contributions[j],
+                        int(witnesses[i]))
+            for j, i in enumerate(chosen.tolist())
+        ]
+
+    def _pair_semantic(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(a_rows))
+        for start in range(0, len(a_rows), 32768):
+            a, b = a_rows[start : start + 32768], b_rows[start : start + 32768]
+            out[start : start + len(a)] = np.einsum("ij,ij->i", self._vectors[a], self._vectors[b])
+        out[~(self._has_vector[a_rows] & self._has_vector[b_rows])] = -np.inf
+        floor = self._semantic_floor
+        return (out - floor) / (1.0 - floor)
+
+    def _pair_lexical(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(a_rows))
+        for start in range(0, len(a_rows), 32768):
+            a, b = a_rows[start : start + 32768], b_rows[start : start + 32768]
+            out[start : start + len(a)] = np.asarray(self._tfidf[a].multiply(self._tfidf[b]).sum(axis=1)).ravel()
+        return out
+
+    def _shared_terms(self, a: int, b: int) -> tuple[str, ...]:
+        matrix = self._tfidf
+        cols_a = matrix.indices[matrix.indptr[a] : matrix.indptr[a + 1]]
+        vals_a = matrix.data[matrix.indptr[a] : matrix.indptr[a + 1]]
+        cols_b = matrix.indices[matrix.indptr[b] : matrix.indptr[b + 1]]
+        vals_b = matrix.data[matrix.indptr[b] : matrix.indptr[b + 1]]
+        shared, ia, ib = np.intersect1d(cols_a, cols_b, assume_unique=True, return_indices=True)
+        if not len(shared):
+            return ()
+        order = np.argsort(-(vals_a[ia] * vals_b[ib]), kind="stable")[:SHARED_TERMS_SHOWN]
+        return tuple(self._analyzer.display(str(self._terms[shared[i]])) for i in order)
+
+    def _match(
+        self, a: int, b: int, score: float, features: np.ndarray, contributions: np.ndarray, witness: int
+    ) -> Match:
+        item_a, item_b = self._items[a], self._items[b]
+        assert item_a is not None and item_b is not None
+        if _sort_key(item_b.id) < _sort_key(item_a.id):
+            a, b, item_a, item_b = b, a, item_b, item_a
+        named = {name: round(float(value), 4) for name, value in zip(FEATURES, features)}
+        kind = match_type(self._facts[a], self._facts[b], named)
+        shared = self._shared_terms(a, b)
+        witness_item = self._items[witness] if witness >= 0 else None
+        reasons = build_reasons(item_a, item_b, named, dict(zip(FEATURES, contributions.tolist())), shared, kind,
+                                witness_item)
+        return Match(a=item_a.id, b=item_b.id, score=round(score, 4), type=kind, reasons=reasons,
+                     features=named, shared_terms=shared, witness=witness_item.id if witness_item else None)
+
+
+def _sort_key(value: Hashable) -> tuple[str, object]:
+    return (type(value).__name__, value)
+
+
+def _distinctive(raw: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Keep each row's TERMS_PER_ITEM heaviest terms and scale the row to unit length."""
+    raw = raw.tocsr()
+    raw.sort_indices()
+    indptr, indices, data = raw.indptr, raw.indices, raw.data
+    rows, cols, vals = [], [], []
+    for r in range(raw.shape[0]):
+        lo, hi = indptr[r], indptr[r + 1]
+        if hi - lo > TERMS_PER_ITEM:
+            top = lo + np.argpartition(-data[lo:hi], TERMS_PER_ITEM - 1)[:TERMS_PER_ITEM]
+        else:
+            top = np.arange(lo, hi)
+        values = data[top]
+        norm = float(np.sqrt((values**2).sum()))
+        if norm > 0:
+            rows.append(np.full(len(top), r))
+            cols.append(indices[top])
+            vals.append(values / norm)
+    if not rows:
+        return sparse.csr_matrix(raw.shape)
+    return sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=raw.shape)
+
+
+__all__ = [
+    "CONTEXT_FEATURES", "DEFAULT_CONTEXT_WEIGHTS", "DEFAULT_MIN_SCORE", "DEFAULT_TOPIC_WEIGHTS", "FEATURES",
+    "MATCH_TYPES", "MATCH_TYPE_LABELS", "Match", "MatchEngine", "MatchItem", "MatchType", "ScoreWeights",
+    "Scorer", "TOPIC_FEATURES", "match_type",
+]
