@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from kennisbank.taxonomy import find_province  # noqa: E402
 from search.embeddings import load_embedder, text_for_embedding  # noqa: E402
+from search.match_clusters import find_clusters  # noqa: E402
 from search.match_features import FEATURES  # noqa: E402
 from search.match_learning import Decision, evaluate_learning  # noqa: E402
 from search.matching import DEFAULT_MIN_SCORE, MatchEngine, MatchItem, ScoreWeights  # noqa: E402
@@ -171,6 +172,7 @@ def evaluate(model: str, cache_dir: Path) -> dict:
     }
     report["types"] = _type_accuracy(candidates, truth, family_types)
     report["thresholds"] = _threshold_table(candidates, truth)
+    report["clusters"] = _cluster_quality(find_clusters(suggested, {i.id: i for i in items}), truth)
     decisions = [Decision(dict(m.features), (m.a, m.b) in truth) for m in candidates]
     report["learning"] = evaluate_learning(decisions).as_dict()
     report["examples"] = [
@@ -183,6 +185,22 @@ def _cross_pairs(items: list[MatchItem]) -> int:
     per_province = Counter(item.province for item in items)
     n = len(items)
     return n * (n - 1) // 2 - sum(c * (c - 1) // 2 for c in per_province.values())
+
+
+def _cluster_quality(clusters, truth) -> dict:
+    """How well clusters follow the families: purity (share of members in the cluster's main family)."""
+    family_of = {member: family for pair, (family, _) in truth.items() for member in pair}
+    rows = []
+    for cluster in clusters:
+        families = Counter(family_of.get(item, "-") for item in cluster.items)
+        family, count = families.most_common(1)[0]
+        rows.append({"family": family, "members": len(cluster.items), "purity": count / len(cluster.items),
+                     "proposal": cluster.proposal, "label": cluster.label})
+    members = sum(r["members"] for r in rows)
+    return {
+        "clusters": len(rows), "families_found": len({r["family"] for r in rows if r["family"] != "-"}),
+        "purity": sum(r["purity"] * r["members"] for r in rows) / members if members else 0.0, "rows": rows,
+    }
 
 
 def _threshold_table(candidates, truth) -> list[dict]:
@@ -240,6 +258,12 @@ def print_report(report: dict) -> None:
         print(f"| {feature} | {ap:.3f} | {ap - quality['ap']:+.3f} |")
     for feature, ap in report["single_feature"].items():
         print(f"| ({feature} alone) | {ap:.3f} | {ap - quality['ap']:+.3f} |")
+    c = report["clusters"]
+    print(f"\nclusters (3+ provinces): {c['clusters']}, covering {c['families_found']} of 22 families, "
+          f"member-weighted purity {c['purity']:.3f}")
+    for row in c["rows"]:
+        print(f"  {row['family']} {row['members']} members, purity {row['purity']:.2f}, {row['proposal']}: "
+              f"{row['label'][:70]}")
     learning = report["learning"]
     print(f"\nlearned model on the family labels as if they were decisions: {learning}")
     print("\nTop suggestions:")

@@ -97,7 +97,7 @@ def _new_model() -> LogisticRegression:
 
 def learn_scorer(decisions: Iterable[Decision]) -> tuple[LearnedScorer | None, LearningReport]:
     """Fit a scorer when there are enough decisions; otherwise (None, why not)."""
-    from .matching import ScoreWeights
+    from .matching import ScoreWeights  # the engine imports this module
 
     decisions = list(decisions)
     x, y = _matrix(decisions)

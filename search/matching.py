@@ -92,6 +92,7 @@ from .match_features import (
     tag_key,
     technology_idf,
 )
+from .match_learning import Decision, LearningReport, learn_scorer
 from .match_reasons import build_reasons
 
 MatchType = Literal["joint_procurement", "scaling_up", "knowledge_exchange"]
@@ -405,8 +406,11 @@ class MatchEngine:
         a_rows, b_rows = self._canonical(np.array([[a, b]], dtype=np.int64))
         return self._finish(a_rows, b_rows, self._direct_features(a_rows, b_rows), -1.0)[0]
 
-    def features_of(self, a_id: Hashable, b_id: Hashable) -> dict[str, float]:
-        return dict(self.score_pair(a_id, b_id).features)
+    def learn(self, decisions: Iterable[Decision]) -> LearningReport:
+        """Score with a model fitted on coordinators' decisions when there are enough, else the weights."""
+        scorer, report = learn_scorer(decisions)
+        self.scorer = scorer if scorer is not None else ScoreWeights()
+        return report
 
     # -- state -----------------------------------------------------------------------------------
 
