@@ -12,14 +12,14 @@ from typing import Any, TypeVar
 import click
 from tqdm import tqdm
 
-from . import accounts, audit, demo_accounts, searching
-from .db import database
+from . import accounts, audit, demo_accounts, matches, searching
+from .db import database, migrate_database
 from .exporting import export
 from .importing import ImportFailed, import_file
 from .indexing import ReindexReport, open_embedder, open_search_index, reindex
 from .settings import Settings, SettingsError
 from .models import User
-from .taxonomy import Role
+from .taxonomy import MatchStatus, Role
 from .validation import InputError
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
@@ -233,3 +233,44 @@ def demo_accounts_command() -> None:
 
 def _dutch_errors(exc: InputError) -> str:
     return "\n".join(f"{field or 'algemeen'}: {' '.join(messages)}" for field, messages in exc.errors.items())
+
+
+@main.command(name="match")
+def match_command() -> None:
+    """Recompute every match suggestion (decisions are kept)."""
+    settings = _settings()
+
+    async def work() -> matches.RematchReport:
+        return await matches.Matcher(open_embedder(settings)).rematch_all()
+
+    report = _run(settings, work)
+    click.echo(f"Matches: {report.suggested} voorgesteld of bijgewerkt, {report.reopened} heropend, "
+               f"{report.withdrawn} ingetrokken. {report.learning.message}")
+
+
+@main.command(name="matches")
+@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON, like GET /api/v1/matches.")
+@click.option("--min-score", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--status", "statuses", multiple=True, type=click.Choice([s.value for s in MatchStatus]),
+              help="Repeat for several; default: voorgesteld.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+def matches_command(as_json: bool, min_score: float, statuses: tuple[str, ...], limit: int) -> None:
+    """List match suggestions, best first."""
+    settings = _settings()
+    filters = matches.MatchFilters(status=statuses or (MatchStatus.VOORGESTELD,), min_score=min_score)
+    page = _run(settings, lambda: matches.list_matches(filters, per_page=limit))
+    if as_json:
+        click.echo(json.dumps({"total": page.total, "items": [matches.as_json(m) for m in page.items]},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{page.total} matches")
+    for match in page.items:
+        click.echo(f"{match.score:.2f} {match.type:<18} {match.a.province.name} ↔ {match.b.province.name}: "
+                   f"{match.a.title} | {match.b.title}")
+
+
+@main.command(name="migrate")
+def migrate_command() -> None:
+    """Apply pending database migrations (the server and every command also do this when they start)."""
+    applied = asyncio.run(migrate_database(_settings()))
+    click.echo(f"Migraties toegepast: {', '.join(applied)}" if applied else "De database is bij: geen migraties open.")

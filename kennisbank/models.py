@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from .taxonomy import Kind, Phase, ProgrammeLine, Role, Status
+from .taxonomy import Kind, MatchStatus, Phase, ProgrammeLine, Role, Status
 
 
 class Province(Model):
@@ -179,3 +179,61 @@ class AuditEntry(Model):
     class Meta:
         table = "audit_entry"
         ordering = ["-at", "-id"]
+
+
+class MatchSuggestion(Model):
+    """A suggested pair of initiatives from different provinces, and the coordinators' decision on it.
+
+    Recomputing updates score, type, reasons and features but never the decision. The fingerprints
+    record both initiatives' matching-relevant content at the last decision: a rejected pair comes
+    back only when one of them changed materially.
+    """
+
+    id = fields.IntField(primary_key=True)
+    a: fields.ForeignKeyRelation[Initiative] = fields.ForeignKeyField(
+        "models.Initiative", related_name="matches_as_a", on_delete=fields.CASCADE
+    )
+    b: fields.ForeignKeyRelation[Initiative] = fields.ForeignKeyField(
+        "models.Initiative", related_name="matches_as_b", on_delete=fields.CASCADE
+    )
+    score = fields.FloatField()
+    type = fields.CharField(max_length=24)
+    reasons: list[str] = fields.JSONField(default=list)
+    features: dict[str, float] = fields.JSONField(default=dict)
+    shared_terms: list[str] = fields.JSONField(default=list)
+    status = fields.CharEnumField(MatchStatus, max_length=16, default=MatchStatus.VOORGESTELD)
+    reviewer: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="reviewed_matches", null=True, on_delete=fields.SET_NULL
+    )
+    note = fields.TextField(default="")
+    fingerprint_a = fields.CharField(max_length=64, default="")
+    fingerprint_b = fields.CharField(max_length=64, default="")
+    current = fields.BooleanField(default=True)  # False: the last computation no longer suggests the pair
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "match_suggestion"
+        unique_together = (("a", "b"),)
+        ordering = ["-score", "id"]
+
+
+class MatchEvent(Model):
+    """One change of a match's status, with who made it and their note: the match's history."""
+
+    id = fields.IntField(primary_key=True)
+    match: fields.ForeignKeyRelation[MatchSuggestion] = fields.ForeignKeyField(
+        "models.MatchSuggestion", related_name="events", on_delete=fields.CASCADE
+    )
+    at = fields.DatetimeField()
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="match_events", null=True, on_delete=fields.SET_NULL
+    )
+    from_status = fields.CharField(max_length=16)
+    to_status = fields.CharField(max_length=16)
+    note = fields.TextField(default="")
+
+    class Meta:
+        table = "match_event"
+        ordering = ["at", "id"]

@@ -132,6 +132,13 @@ class Role(StrEnum):
     BEHEERDER = "beheerder"  # administrator: manages accounts
 
 
+class MatchStatus(StrEnum):
+    VOORGESTELD = "voorgesteld"
+    GEACCEPTEERD = "geaccepteerd"
+    AFGEWEZEN = "afgewezen"
+    AANGEHOUDEN = "aangehouden"
+
+
 KIND_LABELS: dict[str, str] = {
     Kind.BEST_PRACTICE: "Goed voorbeeld",
     Kind.LIVING_LAB: "Living lab",
@@ -159,4 +166,10 @@ ROLE_LABELS: dict[str, str] = {
     Role.MEDEWERKER: "Medewerker provincie",
     Role.COORDINATOR: "IDA-coördinator",
     Role.BEHEERDER: "Beheerder",
+}
+MATCH_STATUS_LABELS: dict[str, str] = {
+    MatchStatus.VOORGESTELD: "Voorgesteld",
+    MatchStatus.GEACCEPTEERD: "Geaccepteerd",
+    MatchStatus.AFGEWEZEN: "Afgewezen",
+    MatchStatus.AANGEHOUDEN: "Aangehouden",
 }

@@ -20,6 +20,7 @@ from ..initiatives import add_change_listener, remove_change_listener
 from ..models import Initiative
 from ..settings import Settings
 from ..login_throttle import LoginThrottle
+from ..matches import Matcher
 from . import account_pages, admin_pages, api, pages
 from .auth import AuthenticationMiddleware
 from .csrf import CSRFMiddleware
@@ -48,11 +49,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
             except Exception:  # the initiative is saved; `kennisbank reindex` or the next start repairs the index
                 logger.exception("indexing initiative %s failed", initiative.id)
 
+        matcher = Matcher(embedder)
+        app.state.matcher = matcher
+        await matcher.rematch_all()
+
+        async def rematch_change(initiative: Initiative) -> None:
+            try:
+                await matcher.rematch(initiative)
+            except Exception:  # the initiative is saved; `kennisbank match` or the next start recomputes
+                logger.exception("matching initiative %s failed", initiative.id)
+
         add_change_listener(index_change)
+        add_change_listener(rematch_change)
         try:
             yield
         finally:
             remove_change_listener(index_change)
+            remove_change_listener(rematch_change)
             index.close()
             await close_database()
 

@@ -1,0 +1,253 @@
+"""Match suggestions in the platform: the engine of search/matching.py fed from the database, its
+suggestions persisted, and the coordinators' decisions on them.
+
+The database keeps every suggested pair (`MatchSuggestion`) with its history (`MatchEvent`). A
+recompute refreshes score, type, reasons and features, and never touches a decision: accepted and
+held pairs stay as they are, and a rejected pair stays rejected unless one of its two initiatives
+changed materially (its matching fingerprint differs from the one recorded at the decision), in
+which case it is proposed again with a history line saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import anyio.to_thread
+from tortoise import timezone
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from search.embeddings import Embedder
+from search.match_learning import Decision, LearningReport, learn_scorer
+from search.matching import Match, MatchEngine, MatchItem
+
+from . import audit, permissions
+from .audit import Actor
+from .embedding_cache import document_vectors, initiative_text
+from .models import Initiative, MatchEvent, MatchSuggestion
+from .taxonomy import MatchStatus, Status
+from .validation import InputError
+
+DECIDED = (MatchStatus.GEACCEPTEERD, MatchStatus.AFGEWEZEN, MatchStatus.AANGEHOUDEN)
+MAX_NOTE_LENGTH = 2000
+
+
+class MatchNotFound(Exception):
+    """No match with that id."""
+
+
+class NotAllowed(Exception):
+    """Only coordinators decide on matches."""
+
+
+def fingerprint(initiative: Initiative) -> str:
+    """A hash of what matching reads: a change here is a material change of the initiative."""
+    payload = json.dumps([initiative.title, initiative.summary, initiative.body_text, str(initiative.phase),
+                          str(initiative.kind), sorted(initiative.technologies), sorted(initiative.suppliers),
+                          sorted(t.name for t in initiative.themes), initiative.seeks_partners,
+                          str(initiative.tender_date)], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def to_item(initiative: Initiative, vector: Sequence[float] | None) -> MatchItem:
+    """The engine's view of an initiative (province and themes fetched)."""
+    return MatchItem(
+        id=initiative.id, province=initiative.province.code, province_name=initiative.province.name,
+        kind=str(initiative.kind), phase=str(initiative.phase), themes=tuple(t.name for t in initiative.themes),
+        technologies=tuple(initiative.technologies), suppliers=tuple(initiative.suppliers),
+        seeks_partners=initiative.seeks_partners, tender_date=initiative.tender_date,
+        start_date=initiative.start_date, end_date=initiative.end_date, title=initiative.title,
+        summary=initiative.summary, body=initiative.body_text, vector=vector,
+    )
+
+
+@dataclass(frozen=True)
+class RematchReport:
+    suggested: int
+    reopened: int
+    withdrawn: int
+    learning: LearningReport
+
+
+class Matcher:
+    """Keeps a prepared engine for one process, so saving an initiative rematches only that initiative."""
+
+    def __init__(self, embedder: Embedder | None) -> None:
+        self.embedder = embedder
+        self.engine = MatchEngine()
+        self.learning: LearningReport | None = None
+        self._prepared = False
+
+    async def _items(self, initiatives: Sequence[Initiative]) -> list[MatchItem]:
+        vectors: Sequence[Sequence[float] | None] = [None] * len(initiatives)
+        if self.embedder is not None and initiatives:
+            vectors = await document_vectors(self.embedder, [initiative_text(i) for i in initiatives])
+        return [to_item(i, v) for i, v in zip(initiatives, vectors, strict=True)]
+
+    async def rematch_all(self) -> RematchReport:
+        """Recompute every pair (``kennisbank match``, the nightly job, and at start-up)."""
+        scorer, learning = learn_scorer(await _decisions())
+        self.engine = MatchEngine(scorer=scorer)
+        self.learning = learning
+        published = await Initiative.filter(status=Status.GEPUBLICEERD).order_by("id").prefetch_related(
+            "province", "themes")
+        items = await self._items(published)
+        found = await anyio.to_thread.run_sync(self.engine.match_all, items)
+        self._prepared = True
+        by_id = {i.id: i for i in published}
+        suggested, reopened = await _store(found, by_id)
+        withdrawn = await MatchSuggestion.filter(status=MatchStatus.VOORGESTELD, current=True).exclude(
+            id__in=suggested).update(current=False)
+        return RematchReport(len(suggested), reopened, withdrawn, learning)
+
+    async def rematch(self, initiative: Initiative) -> int:
+        """Recompute one initiative's pairs right after it was saved; returns how many pairs it has."""
+        if not self._prepared:
+            await self.rematch_all()
+            return await MatchSuggestion.filter(Q(a_id=initiative.id) | Q(b_id=initiative.id), current=True).count()
+        if initiative.status != Status.GEPUBLICEERD:
+            await anyio.to_thread.run_sync(self.engine.remove, initiative.id)
+            await MatchSuggestion.filter(Q(a_id=initiative.id) | Q(b_id=initiative.id),
+                                         status=MatchStatus.VOORGESTELD).update(current=False)
+            return 0
+        [item] = await self._items([initiative])
+        found = await anyio.to_thread.run_sync(self.engine.match_one, item)
+        ids = {m.a for m in found} | {m.b for m in found} | {initiative.id}
+        by_id = {i.id: i for i in await Initiative.filter(id__in=list(ids)).prefetch_related("province", "themes")}
+        kept, _reopened = await _store(found, by_id)
+        await MatchSuggestion.filter(Q(a_id=initiative.id) | Q(b_id=initiative.id), status=MatchStatus.VOORGESTELD,
+                                     current=True).exclude(id__in=kept).update(current=False)
+        return len(kept)
+
+
+async def _decisions() -> list[Decision]:
+    rows = await MatchSuggestion.filter(status__in=[MatchStatus.GEACCEPTEERD, MatchStatus.AFGEWEZEN])
+    return [Decision(features=row.features, accepted=row.status == MatchStatus.GEACCEPTEERD) for row in rows]
+
+
+async def _store(found: Iterable[Match], initiatives: dict[int, Initiative]) -> tuple[list[int], int]:
+    """Upsert suggestions; decisions are kept, a rejected pair reopens only on a material change."""
+    kept: list[int] = []
+    reopened = 0
+    now = timezone.now()
+    async with in_transaction():
+        for match in found:
+            a, b = initiatives.get(match.a), initiatives.get(match.b)
+            if a is None or b is None:
+                continue
+            values = {"score": round(float(match.score), 4), "type": match.type, "reasons": list(match.reasons),
+                      "features": {k: round(float(v), 4) for k, v in match.features.items()},
+                      "shared_terms": list(match.shared_terms), "current": True}
+            existing = await MatchSuggestion.get_or_none(a_id=a.id, b_id=b.id)
+            if existing is None:
+                created = await MatchSuggestion.create(a_id=a.id, b_id=b.id, **values)
+                kept.append(created.id)
+                continue
+            if existing.status == MatchStatus.AFGEWEZEN:
+                if (existing.fingerprint_a, existing.fingerprint_b) == (fingerprint(a), fingerprint(b)):
+                    await MatchSuggestion.filter(id=existing.id).update(**{**values, "current": False})
+                    continue
+                values["status"] = MatchStatus.VOORGESTELD
+                await MatchEvent.create(match_id=existing.id, at=now, user=None, from_status=existing.status,
+                                        to_status=MatchStatus.VOORGESTELD,
+                                        note="Opnieuw voorgesteld: een van beide initiatieven is inhoudelijk gewijzigd.")
+                reopened += 1
+            await MatchSuggestion.filter(id=existing.id).update(**values)
+            kept.append(existing.id)
+    return kept, reopened
+
+
+async def decide(actor: Actor, match_id: int, status: str, note: str = "") -> MatchSuggestion:
+    """Record a coordinator's decision (accept, reject, hold, or back to proposed) with a note."""
+    if not permissions.can_review_matches(actor.user):
+        await audit.record(actor, "access_denied", result=audit.DENIED, object_type="match", object_id=match_id,
+                           detail={"attempt": "match_decide"})
+        raise NotAllowed(match_id)
+    if status not in {s.value for s in MatchStatus}:
+        raise InputError({"status": ["Kies geaccepteerd, afgewezen, aangehouden of voorgesteld."]})
+    note = note.strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise InputError({"note": [f"Gebruik maximaal {MAX_NOTE_LENGTH} tekens."]})
+    match = await get_match(match_id)
+    now = timezone.now()
+    async with in_transaction():
+        await MatchSuggestion.filter(id=match.id).update(
+            status=MatchStatus(status), note=note, reviewer_id=actor.user.id, decided_at=now,
+            fingerprint_a=fingerprint(match.a), fingerprint_b=fingerprint(match.b))
+        await MatchEvent.create(match_id=match.id, at=now, user=actor.user, from_status=match.status,
+                                to_status=status, note=note)
+    await audit.record(actor, "match_decide", object_type="match", object_id=match.id,
+                       detail={"from": str(match.status), "to": status})
+    return await get_match(match.id)
+
+
+async def get_match(match_id: int) -> MatchSuggestion:
+    match = await MatchSuggestion.get_or_none(id=match_id).prefetch_related(
+        "a__province", "a__themes", "b__province", "b__themes", "reviewer", "events__user")
+    if match is None:
+        raise MatchNotFound(match_id)
+    return match
+
+
+@dataclass(frozen=True)
+class MatchFilters:
+    status: tuple[str, ...] = (MatchStatus.VOORGESTELD,)
+    type: tuple[str, ...] = ()
+    province: tuple[str, ...] = ()
+    theme: tuple[str, ...] = ()  # theme names
+    min_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class MatchPage:
+    items: list[MatchSuggestion]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+async def list_matches(filters: MatchFilters, page: int = 1, per_page: int = 20) -> MatchPage:
+    """Matches best first. Suggestions the last computation withdrew are left out; decided ones never are."""
+    query = MatchSuggestion.filter(Q(current=True) | Q(status__in=list(DECIDED)))
+    if filters.status:
+        query = query.filter(status__in=list(filters.status))
+    if filters.type:
+        query = query.filter(type__in=list(filters.type))
+    if filters.province:
+        query = query.filter(Q(a__province_id__in=list(filters.province)) | Q(b__province_id__in=list(filters.province)))
+    if filters.theme:
+        query = query.filter(Q(a__themes__name__in=list(filters.theme)) | Q(b__themes__name__in=list(filters.theme)))
+    if filters.min_score:
+        query = query.filter(score__gte=filters.min_score)
+    query = query.distinct()
+    total = await query.count()
+    page = max(1, page)
+    items = await query.order_by("-score", "id").offset((page - 1) * per_page).limit(per_page).prefetch_related(
+        "a__province", "a__themes", "b__province", "b__themes", "reviewer")
+    return MatchPage(list(items), total, page, per_page)
+
+
+async def accepted_for(initiative_id: int) -> list[tuple[MatchSuggestion, Initiative]]:
+    """Accepted matches of one initiative, each with the other initiative: for its detail page."""
+    rows = await MatchSuggestion.filter(Q(a_id=initiative_id) | Q(b_id=initiative_id),
+                                        status=MatchStatus.GEACCEPTEERD).prefetch_related("a__province", "b__province")
+    return [(row, row.b if row.a_id == initiative_id else row.a) for row in rows]
+
+
+def as_json(match: MatchSuggestion) -> dict:
+    """A match as the API and ``kennisbank matches --json`` give it."""
+    def side(initiative: Initiative) -> dict:
+        return {"id": initiative.id, "external_id": initiative.external_id, "province": initiative.province.code,
+                "province_name": initiative.province.name, "title": initiative.title}
+
+    return {"id": match.id, "a": side(match.a), "b": side(match.b), "score": match.score, "type": match.type,
+            "reasons": list(match.reasons), "shared_terms": list(match.shared_terms), "status": str(match.status),
+            "note": match.note, "features": dict(match.features),
+            "decided_at": match.decided_at.isoformat() if match.decided_at else None}
