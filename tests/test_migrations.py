@@ -1,0 +1,132 @@
+"""Migrations own the schema: they must describe exactly what the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tortoise import Tortoise, connections
+
+from kennisbank import db
+from kennisbank.models import Initiative
+from kennisbank.settings import Settings
+from tests.conftest import run_cli
+from tests.databases import database_url_for, execute
+
+HOW_TO_FIX = ("the models changed without a migration: run "
+              "`.venv/bin/tortoise -c kennisbank.db.MIGRATIONS_CONFIG makemigrations --name <what_changed>`")
+
+
+def settings_for(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="none")
+
+
+async def read_schema() -> dict[str, object]:
+    """Tables with their columns, indexes and foreign keys, as the database reports them."""
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "sqlite":
+        _, tables = await connection.execute_query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND name != 'tortoise_migrations' ORDER BY name")
+        schema: dict[str, object] = {}
+        for table in (row["name"] for row in tables):
+            _, columns = await connection.execute_query(f'PRAGMA table_info("{table}")')
+            _, keys = await connection.execute_query(f'PRAGMA foreign_key_list("{table}")')
+            _, index_list = await connection.execute_query(f'PRAGMA index_list("{table}")')
+            indexes = set()
+            for index in index_list:
+                _, parts = await connection.execute_query(f'PRAGMA index_info("{index["name"]}")')
+                indexes.add((index["unique"], tuple(p["name"] for p in parts)))
+            schema[table] = (
+                sorted((c["name"], c["type"], c["notnull"], c["dflt_value"], c["pk"]) for c in columns),
+                sorted((k["table"], k["from"], k["to"], k["on_delete"]) for k in keys),
+                sorted(indexes),
+            )
+        return schema
+    _, columns = await connection.execute_query(
+        "SELECT table_name, column_name, data_type, character_maximum_length, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name != 'tortoise_migrations'")
+    _, indexes = await connection.execute_query(
+        "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+        "AND tablename != 'tortoise_migrations'")
+    _, constraints = await connection.execute_query(
+        "SELECT conrelid::regclass::text AS table_name, contype, pg_get_constraintdef(oid) AS definition "
+        "FROM pg_constraint WHERE connamespace = current_schema()::regnamespace "
+        "AND conrelid::regclass::text != 'tortoise_migrations'")
+    schema = {}
+    for row in columns:
+        schema.setdefault(row["table_name"], []).append(tuple(row.values()))
+    for table in schema:
+        schema[table] = (
+            sorted(schema[table]),
+            sorted(r["indexdef"] for r in indexes if r["tablename"] == table),
+            sorted((r["contype"], r["definition"]) for r in constraints if r["table_name"].strip('"') == table),
+        )
+    return schema
+
+
+async def schema_from_migrations(data_dir: Path) -> dict[str, object]:
+    async with db.database(settings_for(data_dir)):
+        return await read_schema()
+
+
+async def schema_from_models(data_dir: Path) -> dict[str, object]:
+    await db.connect(settings_for(data_dir))
+    try:
+        await Tortoise.generate_schemas()
+        return await read_schema()
+    finally:
+        await db.close_database()
+
+
+def test_models_and_migrations_agree():
+    """Fails when a model changed and nobody wrote the migration for it."""
+    async def pending() -> list[str]:
+        await Tortoise.init(config=db.MIGRATIONS_CONFIG)
+        try:
+            return await db.pending_model_changes()
+        finally:
+            await Tortoise.close_connections()
+
+    assert asyncio.run(pending()) == [], HOW_TO_FIX
+
+
+def test_the_migrated_schema_is_the_schema_the_models_describe(tmp_path):
+    """The same tables, columns, types, defaults, keys and indexes as Tortoise creates from the models."""
+    migrated = asyncio.run(schema_from_migrations(tmp_path / "migrated"))
+    expected = asyncio.run(schema_from_models(tmp_path / "generated"))
+    assert "initiative" in expected
+    assert migrated.keys() == expected.keys(), HOW_TO_FIX
+    for table in expected:
+        assert migrated[table] == expected[table], f"table {table}: {HOW_TO_FIX}"
+
+
+def test_migrate_applies_what_is_pending_once(data_dir):
+    first = run_cli(data_dir, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "Migraties toegepast: 0001_initial" in first.stdout
+    again = run_cli(data_dir, "migrate")
+    assert again.returncode == 0 and "geen migraties open" in again.stdout
+    assert execute(data_dir, "SELECT app, name FROM tortoise_migrations") == [("models", "0001_initial")]
+    assert execute(data_dir, "SELECT COUNT(*) FROM initiative") == [(0,)]
+
+
+def test_a_database_made_before_migrations_is_adopted_with_its_data(data_dir):
+    async def legacy_database() -> None:
+        await db.connect(settings_for(data_dir))
+        try:
+            await Tortoise.generate_schemas()
+            await db._load_reference_data()
+            await Initiative.create(external_id="GE-OUD", province_id="NL-GE", kind="living_lab", title="Van vroeger",
+                                    summary="Gemaakt voor er migraties waren.", phase="pilot")
+        finally:
+            await db.close_database()
+
+    asyncio.run(legacy_database())
+    execute(data_dir, "DROP TABLE audit_entry")  # a table added to the models later
+    result = run_cli(data_dir, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert execute(data_dir, "SELECT name FROM tortoise_migrations") == [("0001_initial",)]
+    assert execute(data_dir, "SELECT title FROM initiative") == [("Van vroeger",)]
+    assert execute(data_dir, "SELECT COUNT(*) FROM audit_entry") == [(0,)]
