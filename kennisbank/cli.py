@@ -16,6 +16,7 @@ from . import accounts, audit, demo_accounts, matches, searching
 from .db import database, migrate_database
 from .exporting import export
 from .importing import ImportFailed, import_file
+from .logs import logging_config
 from .indexing import ReindexReport, open_embedder, open_search_index, reindex
 from .settings import Settings, SettingsError
 from .models import User
@@ -65,7 +66,8 @@ def serve(host: str, port: int) -> None:
 
     settings = _settings()
     click.echo(f"Kennisbank draait op http://{host}:{port}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
+                log_config=logging_config(settings.log_level), access_log=False)
 
 
 def _import_files(paths: list[Path], label: str) -> None:

@@ -21,9 +21,10 @@ from ..models import Initiative
 from ..settings import Settings
 from ..login_throttle import LoginThrottle
 from ..matches import Matcher
-from . import account_pages, admin_pages, api, pages
+from . import account_pages, admin_pages, api, health, pages
 from .auth import AuthenticationMiddleware
 from .csrf import CSRFMiddleware
+from .request_id import RequestIdMiddleware
 from .problems import problem
 from .security_headers import SecurityHeadersMiddleware
 from .templating import STATIC_DIR, make_templates
@@ -85,9 +86,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return Response("Methode niet toegestaan", status_code=405)
 
     app = Starlette(
-        routes=[*pages.routes, *account_pages.routes, *admin_pages.routes, *api.routes,
+        routes=[*pages.routes, *account_pages.routes, *admin_pages.routes, *api.routes, *health.routes,
                 Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=[
+            Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware),
             Middleware(CSRFMiddleware, secure=settings.secure_cookies),
             Middleware(AuthenticationMiddleware, settings=settings),

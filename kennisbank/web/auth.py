@@ -27,6 +27,7 @@ from .problems import problem
 PUBLIC_PATHS = frozenset({"/inloggen", "/inloggen/oidc", "/inloggen/oidc/terug", "/toegankelijkheid",
                           "/api/v1/openapi.json", "/healthz", "/readyz"})
 PUBLIC_PREFIXES = ("/static/",)
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})  # no session lookup: they must answer while the database is down
 SECOND_STEP_PATHS = frozenset({"/inloggen/code", "/uitloggen"})
 ENROLMENT_PATHS = frozenset({"/account/tweestaps", "/uitloggen"})
 
@@ -47,7 +48,7 @@ class AuthenticationMiddleware:
         self.policy = session_policy(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
