@@ -13,6 +13,7 @@ import click
 from tqdm import tqdm
 
 from . import accounts, audit, demo_accounts, matches, searching
+from .backup import BackupError, make_backup, restore_backup
 from .db import database, migrate_database
 from .exporting import export
 from .importing import ImportFailed, import_file
@@ -276,3 +277,27 @@ def migrate_command() -> None:
     """Apply pending database migrations (the server and every command also do this when they start)."""
     applied = asyncio.run(migrate_database(_settings()))
     click.echo(f"Migraties toegepast: {', '.join(applied)}" if applied else "De database is bij: geen migraties open.")
+
+
+@main.command(name="backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Write a backup of the database to FILE (safe while the server runs)."""
+    try:
+        make_backup(_settings(), file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Reservekopie geschreven naar {file}")
+
+
+@main.command(name="restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(file: Path) -> None:
+    """Restore a backup into an empty database, then rebuild the search index from it."""
+    settings = _settings()
+    try:
+        restore_backup(settings, file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    report = _run(settings, lambda: _reindex(settings, full=True))
+    click.echo(f"Hersteld uit {file}; zoekindex: {report.indexed} initiatieven geïndexeerd")
