@@ -157,6 +157,24 @@ async def find_by_external_id(province_code: str, external_id: str) -> Initiativ
     return await Initiative.get_or_none(province_id=province_code, external_id=external_id)
 
 
+# What the digest counts as a material change: the content, not contact details or the status.
+MATERIAL_FIELDS = frozenset({"kind", "title", "summary", "description", "phase", "themes", "technologies",
+                             "suppliers", "results", "lessons_learned", "seeks_partners", "tender_date",
+                             "programme_line"})
+
+
+def _lifecycle(data: InitiativeInput, before: Initiative | None) -> dict[str, Any]:
+    """When it was first published and when its content last changed (province and themes of ``before`` fetched)."""
+    now = _now()
+    values: dict[str, Any] = {}
+    if data.status == Status.GEPUBLICEERD and (before is None or before.published_at is None):
+        values["published_at"] = now
+    old = InitiativeInput.model_validate(as_input_dict(before)).model_dump(include=MATERIAL_FIELDS) if before else None
+    if old != data.model_dump(include=MATERIAL_FIELDS):
+        values["material_change_at"] = now
+    return values
+
+
 def _columns(data: InitiativeInput) -> dict[str, Any]:
     values = data.model_dump(exclude={"province", "themes"})
     values["province_id"] = data.province
@@ -187,7 +205,7 @@ async def create_initiative(actor: Actor, data: InitiativeInput) -> Initiative:
     data = data.with_external_id()
     async with in_transaction():
         await _ensure_unique(data, own_id=None)
-        initiative = await Initiative.create(**_columns(data), created_by=actor.user)
+        initiative = await Initiative.create(**_columns(data), **_lifecycle(data, None), created_by=actor.user)
         await _set_themes(initiative, data.themes, replace=False)
     await audit.record(actor, "initiative_create", object_type="initiative", object_id=initiative.id,
                        detail={"province": data.province, "external_id": data.external_id})
@@ -209,7 +227,7 @@ async def update_initiative(
         await _deny(actor, "initiative_update", initiative_id,
                     f"wijzigen van {existing.province_id} naar {data.province}")
     async with in_transaction():
-        current = await Initiative.get_or_none(id=initiative_id)
+        current = await Initiative.get_or_none(id=initiative_id).prefetch_related("province", "themes")
         if current is None:
             raise NotFound(initiative_id)
         data = data if data.external_id else data.model_copy(update={"external_id": current.external_id})
@@ -217,7 +235,8 @@ async def update_initiative(
         query = Initiative.filter(id=initiative_id)
         if expected_version is not None:
             query = query.filter(version=expected_version)
-        changed = await query.update(**_columns(data), version=current.version + 1, updated_at=_now())
+        changed = await query.update(**_columns(data), **_lifecycle(data, current), version=current.version + 1,
+                                     updated_at=_now())
         if not changed:
             raise VersionConflict(current.version)
         await _set_themes(current, data.themes, replace=True)
@@ -257,7 +276,7 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = aud
             data = data.with_external_id()
             existing = await find_by_external_id(data.province, data.external_id)
             if existing is None:
-                initiative = await Initiative.create(**_columns(data))
+                initiative = await Initiative.create(**_columns(data), **_lifecycle(data, None))
                 await _set_themes(initiative, data.themes, replace=False)
                 created += 1
                 continue
@@ -266,7 +285,7 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = aud
                 unchanged += 1
             else:
                 await Initiative.filter(id=existing.id).update(
-                    **_columns(data), version=existing.version + 1, updated_at=_now()
+                    **_columns(data), **_lifecycle(data, existing), version=existing.version + 1, updated_at=_now()
                 )
                 await _set_themes(existing, data.themes, replace=True)
                 updated += 1

@@ -61,6 +61,8 @@ class Initiative(Model):
     seeks_partners = fields.BooleanField(default=False)
     tender_date = fields.DateField(null=True)
     version = fields.IntField(default=1)
+    published_at = fields.DatetimeField(null=True)  # first time it became gepubliceerd
+    material_change_at = fields.DatetimeField(null=True)  # last change of its content (not of contact or status)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="initiatives", null=True, on_delete=fields.SET_NULL
     )
@@ -109,6 +111,8 @@ class User(Model):
     totp_secret = fields.CharField(max_length=64, default="")  # set once two-factor login is confirmed
     totp_last_step = fields.BigIntField(default=0)  # the last time step used: each code works once
     active = fields.BooleanField(default=True)
+    digest_weekly = fields.BooleanField(default=True)  # the weekly digest mail; off: none
+    digest_related = fields.BooleanField(default=True)  # include initiatives elsewhere that match my province's
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
 
@@ -237,3 +241,48 @@ class MatchEvent(Model):
     class Meta:
         table = "match_event"
         ordering = ["at", "id"]
+
+
+class Subscription(Model):
+    """What a user wants to hear about in the weekly digest and in an Atom feed.
+
+    ``kind`` is theme, province, kind or search; ``value`` a theme slug, province code, initiative kind
+    or a search page's query string. ``feed_token`` makes the subscription's Atom feed URL: feed
+    readers cannot log in, so the unguessable URL is the credential (renewed by re-subscribing).
+    """
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="subscriptions", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=16)
+    value = fields.CharField(max_length=500)
+    label = fields.CharField(max_length=200)
+    feed_token = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "subscription"
+        unique_together = (("user", "kind", "value"),)
+        ordering = ["kind", "label"]
+
+
+class DigestDelivery(Model):
+    """One user's digest for one ISO week: claimed before sending, marked sent after, so it goes out once."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="digest_deliveries", on_delete=fields.CASCADE
+    )
+    period = fields.CharField(max_length=8)  # ISO week, e.g. 2026-W47
+    state = fields.CharField(max_length=12)  # geclaimd | verzonden | mislukt | leeg
+    attempts = fields.IntField(default=0)
+    items = fields.IntField(default=0)
+    error = fields.TextField(default="")
+    claimed_by = fields.CharField(max_length=80, default="")  # host:pid of the run that claimed it
+    claimed_at = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "digest_delivery"
+        unique_together = (("user", "period"),)

@@ -40,6 +40,13 @@ class Settings:
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
     oidc_label: str = "Inloggen met uw provincie-account"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Kennisbank provincies <kennisbank@localhost>"
+    smtp_starttls: bool = False
+    secret_key: str = ""  # signs unsubscribe links; when unset, kept in <data dir>/secret_key
 
     @property
     def oidc_enabled(self) -> bool:
@@ -115,6 +122,19 @@ class Settings:
                 problems.append(f"{PREFIX}OIDC_ISSUER is set, so {PREFIX}OIDC_CLIENT_ID and "
                                 f"{PREFIX}OIDC_CLIENT_SECRET must be set too")
 
+        smtp_host = env.get(f"{PREFIX}SMTP_HOST", "").strip()
+        smtp_port = _whole_number(env, "SMTP_PORT", 25, 1, 65535, problems)
+        smtp_from = env.get(f"{PREFIX}SMTP_FROM", Settings.smtp_from).strip()
+        if "@" not in smtp_from or "\n" in smtp_from or "\r" in smtp_from:
+            problems.append(f"{PREFIX}SMTP_FROM must be an e-mail address (optionally 'Name <address>'), "
+                            f"got {smtp_from!r}")
+        starttls_text = env.get(f"{PREFIX}SMTP_STARTTLS", "false").strip().lower()
+        if starttls_text not in {"true", "false", "1", "0", "yes", "no"}:
+            problems.append(f"{PREFIX}SMTP_STARTTLS must be true or false, got {starttls_text!r}")
+        secret_key = env.get(f"{PREFIX}SECRET_KEY", "")
+        if secret_key and len(secret_key) < 32:
+            problems.append(f"{PREFIX}SECRET_KEY must be at least 32 characters (or unset: one is generated)")
+
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -133,6 +153,13 @@ class Settings:
             oidc_client_id=oidc_client_id,
             oidc_client_secret=oidc_client_secret,
             oidc_label=env.get(f"{PREFIX}OIDC_LABEL", "").strip() or Settings.oidc_label,
+            smtp_host=smtp_host,
+            smtp_port=smtp_port,
+            smtp_user=env.get(f"{PREFIX}SMTP_USER", ""),
+            smtp_password=env.get(f"{PREFIX}SMTP_PASSWORD", ""),
+            smtp_from=smtp_from,
+            smtp_starttls=starttls_text in {"true", "1", "yes"},
+            secret_key=secret_key,
         )
 
 

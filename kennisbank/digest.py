@@ -1,0 +1,344 @@
+"""The weekly digest: per user, what happened in one ISO week that fits their subscriptions.
+
+A period is an ISO week, Monday 00:00 to Monday 00:00 in Europe/Amsterdam. An initiative counts when
+it was first published or its content changed materially in that week (`Initiative.published_at`,
+`Initiative.material_change_at`), it is published now, and the user did not post it. Items are
+grouped by the reason they are included (one subscription per group, then "related to my
+province"), newest first, each initiative once. Match news and, for coordinators, the state of the
+review queue follow.
+
+Sending (`send_digests`) goes out exactly once per user and week: a `DigestDelivery` row is claimed
+before the mail is handed to SMTP and marked sent right after. A second run skips what was sent; a
+run that died leaves its in-flight claim behind, which the next run takes over once the process
+that claimed it is gone; an SMTP failure is recorded for that user and retried by the next run,
+without stopping the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
+
+import anyio.to_thread
+from tortoise import timezone
+from tortoise.expressions import Q
+
+from search import SearchIndex
+
+from . import mail, searching
+from .models import DigestDelivery, Initiative, MatchSuggestion, Subscription, User
+from .settings import Settings
+from .taxonomy import (KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, MatchStatus, Role, Status)
+from .validation import InputError
+
+logger = logging.getLogger("kennisbank.digest")
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+MAX_ATTEMPTS = 5
+STALE_CLAIM = timedelta(minutes=30)
+SEARCH_LIMIT = 100
+MATCHES_SHOWN = 10
+
+OPEN, CLAIMED, SENT, EMPTY, FAILED = "open", "geclaimd", "verzonden", "leeg", "mislukt"
+
+_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+           "november", "december")
+
+
+@dataclass(frozen=True)
+class Period:
+    """An ISO week in Europe/Amsterdam."""
+
+    year: int
+    week: int
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """``2026-W47`` (also ``2026W47``); InputError in Dutch otherwise."""
+        cleaned = text.strip().upper().replace("W", "-W").replace("--", "-")
+        try:
+            year_text, week_text = cleaned.split("-W")
+            period = cls(int(year_text), int(week_text))
+            period.start  # validates the week number
+        except ValueError:
+            raise InputError({"week": [f"Geef een ISO-week zoals 2026-W47, niet “{text}”."]}) from None
+        return period
+
+    @classmethod
+    def containing(cls, moment: datetime) -> Period:
+        year, week, _ = moment.astimezone(AMSTERDAM).isocalendar()
+        return cls(year, week)
+
+    @classmethod
+    def last_complete(cls, now: datetime | None = None) -> Period:
+        """The week before the one ``now`` falls in: the default for the Monday-morning run."""
+        return cls.containing((now or datetime.now(UTC)) - timedelta(days=7))
+
+    @property
+    def key(self) -> str:
+        return f"{self.year}-W{self.week:02d}"
+
+    @property
+    def first_day(self) -> date:
+        return date.fromisocalendar(self.year, self.week, 1)
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first_day, datetime.min.time(), AMSTERDAM).astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.first_day + timedelta(days=7), datetime.min.time(), AMSTERDAM).astimezone(UTC)
+
+    @property
+    def label(self) -> str:
+        first, last = self.first_day, self.first_day + timedelta(days=6)
+        if first.month == last.month:
+            span = f"{first.day}–{last.day} {_MONTHS[last.month - 1]} {last.year}"
+        else:
+            span = f"{first.day} {_MONTHS[first.month - 1]} – {last.day} {_MONTHS[last.month - 1]} {last.year}"
+        return f"week {self.week} ({span})"
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    initiative: Initiative
+    new: bool  # first published this week; otherwise its content changed
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    title: str
+    items: list[DigestItem]
+
+
+@dataclass(frozen=True)
+class QueueState:
+    proposed: int
+    held: int
+    new_this_week: int
+    accepted_this_week: int
+    rejected_this_week: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    user: User
+    period: Period
+    sections: list[DigestSection] = field(default_factory=list)
+    matches: list[MatchSuggestion] = field(default_factory=list)
+    queue: QueueState | None = None
+
+    @property
+    def item_count(self) -> int:
+        return sum(len(s.items) for s in self.sections) + len(self.matches)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.item_count == 0 and (self.queue is None or self.queue.new_this_week == 0)
+
+
+def subscription_label(kind: str, value: str) -> str:
+    """The Dutch name of a subscription, shown as the heading of its group."""
+    if kind == "theme":
+        return f"Thema: {THEME_BY_SLUG[value].name}" if value in THEME_BY_SLUG else f"Thema: {value}"
+    if kind == "province":
+        return f"Provincie: {PROVINCE_BY_CODE[value].name}" if value in PROVINCE_BY_CODE else value
+    if kind == "kind":
+        return f"Soort: {KIND_LABELS.get(value, value)}"
+    query = parse_qs(value)
+    words = (query.get("q") or [""])[0]
+    return f"Zoekopdracht: “{words}”" if words else "Zoekopdracht met filters"
+
+
+async def changed_in(period: Period) -> list[Initiative]:
+    """Published initiatives first published or materially changed in the period, newest first."""
+    window = Q(published_at__gte=period.start, published_at__lt=period.end) | Q(
+        material_change_at__gte=period.start, material_change_at__lt=period.end)
+    found = await Initiative.filter(window, status=Status.GEPUBLICEERD).prefetch_related("province", "themes")
+    return sorted(found, key=lambda i: _moment(i, period), reverse=True)
+
+
+def _moment(initiative: Initiative, period: Period) -> datetime:
+    times = [t for t in (initiative.published_at, initiative.material_change_at)
+             if t is not None and period.start <= t < period.end]
+    return max(times) if times else initiative.updated_at
+
+
+def _is_new(initiative: Initiative, period: Period) -> bool:
+    return initiative.published_at is not None and period.start <= initiative.published_at < period.end
+
+
+async def _search_ids(index: SearchIndex | None, query_string: str) -> set[int]:
+    if index is None:
+        return set()
+    params = {k: v for k, v in parse_qs(query_string).items()}
+    params["per_page"] = [str(SEARCH_LIMIT)]
+    try:
+        query = searching.parse_query(params)
+    except InputError:
+        return set()
+    results = await anyio.to_thread.run_sync(index.search, query)
+    return {hit.id for hit in results.hits}
+
+
+def _fits(subscription: Subscription, initiative: Initiative) -> bool:
+    if subscription.kind == "theme":
+        return any(t.slug == subscription.value for t in initiative.themes)
+    if subscription.kind == "province":
+        return initiative.province_id == subscription.value
+    if subscription.kind == "kind":
+        return str(initiative.kind) == subscription.value
+    return False
+
+
+async def _related_to_province(province: str, candidates: Sequence[Initiative]) -> set[int]:
+    """Candidates elsewhere that matching pairs with an initiative of ``province`` (rejected pairs excluded)."""
+    ids = [i.id for i in candidates if i.province_id != province]
+    if not ids:
+        return set()
+    rows = await MatchSuggestion.filter(
+        (Q(a_id__in=ids) & Q(b__province_id=province)) | (Q(b_id__in=ids) & Q(a__province_id=province)),
+    ).exclude(status=MatchStatus.AFGEWEZEN).values_list("a_id", "b_id")
+    return {x for pair in rows for x in pair if x in set(ids)}
+
+
+async def compose(user: User, period: Period, index: SearchIndex | None) -> Digest:
+    """Everything ``user`` should hear about for ``period``; nothing they posted themselves."""
+    candidates = [i for i in await changed_in(period) if i.created_by_id != user.id]
+    taken: set[int] = set()
+    sections: list[DigestSection] = []
+
+    def add(title: str, chosen: Callable[[Initiative], bool]) -> None:
+        items = [DigestItem(i, _is_new(i, period), _moment(i, period)) for i in candidates
+                 if i.id not in taken and chosen(i)]
+        taken.update(item.initiative.id for item in items)
+        if items:
+            sections.append(DigestSection(title, items))
+
+    for subscription in await Subscription.filter(user_id=user.id).order_by("id"):
+        if subscription.kind == "search":
+            found = await _search_ids(index, subscription.value)
+            add(subscription.label, lambda i, found=found: i.id in found)
+        else:
+            add(subscription.label, lambda i, s=subscription: _fits(s, i))
+    if user.digest_related and user.province_id:
+        related = await _related_to_province(user.province_id, candidates)
+        add("Lijkt op initiatieven van uw provincie", lambda i: i.id in related)
+
+    matches = await _match_news(user, period)
+    queue = await _queue_state(period) if user.role == Role.COORDINATOR else None
+    return Digest(user, period, sections, matches, queue)
+
+
+async def _match_news(user: User, period: Period) -> list[MatchSuggestion]:
+    """New suggestions and newly accepted matches of the week involving the user's province (all, for coordinators)."""
+    news = (Q(created_at__gte=period.start, created_at__lt=period.end, status=MatchStatus.VOORGESTELD, current=True)
+            | Q(decided_at__gte=period.start, decided_at__lt=period.end, status=MatchStatus.GEACCEPTEERD))
+    query = MatchSuggestion.filter(news)
+    if user.role != Role.COORDINATOR:
+        if not user.province_id:
+            return []
+        query = query.filter(Q(a__province_id=user.province_id) | Q(b__province_id=user.province_id))
+    rows = await query.order_by("-score").limit(MATCHES_SHOWN).prefetch_related("a__province", "b__province")
+    return list(rows)
+
+
+async def _queue_state(period: Period) -> QueueState:
+    in_week = {"decided_at__gte": period.start, "decided_at__lt": period.end}
+    return QueueState(
+        proposed=await MatchSuggestion.filter(status=MatchStatus.VOORGESTELD, current=True).count(),
+        held=await MatchSuggestion.filter(status=MatchStatus.AANGEHOUDEN).count(),
+        new_this_week=await MatchSuggestion.filter(created_at__gte=period.start, created_at__lt=period.end,
+                                                   current=True).count(),
+        accepted_this_week=await MatchSuggestion.filter(status=MatchStatus.GEACCEPTEERD, **in_week).count(),
+        rejected_this_week=await MatchSuggestion.filter(status=MatchStatus.AFGEWEZEN, **in_week).count(),
+    )
+
+
+async def recipients() -> list[User]:
+    return list(await User.filter(active=True, digest_weekly=True).order_by("id"))
+
+
+# --- sending, exactly once ----------------------------------------------------------------------------
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    empty: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def _me() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claim_is_stale(delivery: DigestDelivery, now: datetime) -> bool:
+    host, _, pid = delivery.claimed_by.rpartition(":")
+    if delivery.claimed_at is None or now - delivery.claimed_at > STALE_CLAIM:
+        return True
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True  # the run that claimed it is gone
+    except PermissionError:
+        return False
+    return False
+
+
+async def _claim(user: User, period: Period) -> DigestDelivery | None:
+    """Take this user's delivery for the period, or None when it is done, given up on or being sent."""
+    now = timezone.now()
+    delivery, _ = await DigestDelivery.get_or_create(user_id=user.id, period=period.key,
+                                                     defaults={"state": OPEN, "attempts": 0})
+    if delivery.state in (SENT, EMPTY):
+        return None
+    if delivery.state == FAILED and delivery.attempts >= MAX_ATTEMPTS:
+        return None
+    if delivery.state == CLAIMED and not _claim_is_stale(delivery, now):
+        return None
+    taken = await DigestDelivery.filter(id=delivery.id, state=delivery.state, attempts=delivery.attempts).update(
+        state=CLAIMED, claimed_by=_me(), claimed_at=now, attempts=delivery.attempts + 1)
+    if not taken:  # another run claimed it in between
+        return None
+    return await DigestDelivery.get(id=delivery.id)
+
+
+async def send_digests(settings: Settings, period: Period, index: SearchIndex | None,
+                       sender: mail.Sender) -> SendReport:
+    """Send every subscriber's digest for ``period`` once; see the module docstring."""
+    report = SendReport()
+    for user in await recipients():
+        delivery = await _claim(user, period)
+        if delivery is None:
+            report.skipped += 1
+            continue
+        digest = await compose(user, period, index)
+        if digest.is_empty:
+            await DigestDelivery.filter(id=delivery.id).update(state=EMPTY, items=0, error="")
+            report.empty += 1
+            continue
+        message = mail.digest_message(settings, digest)
+        try:
+            await anyio.to_thread.run_sync(sender.send, message)
+        except mail.SendFailed as exc:
+            logger.warning("digest for user %s (%s) failed: %s", user.id, period.key, exc)
+            await DigestDelivery.filter(id=delivery.id).update(state=FAILED, error=str(exc)[:2000])
+            report.failed += 1
+            report.failures.append(f"{user.email}: {exc}")
+            continue
+        await DigestDelivery.filter(id=delivery.id).update(state=SENT, sent_at=timezone.now(),
+                                                            items=digest.item_count, error="")
+        report.sent += 1
+    return report
