@@ -22,13 +22,15 @@ is computed from the direct scores of the surrounding pairs. See
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .dutch import STOP_WORDS, fold, stem, terms
+from .dutch import STOP_WORDS, WORD_PATTERN, fold, stem
 from .text import plain_text
 
 TOPIC_FEATURES: tuple[str, ...] = ("semantic", "lexical", "themes", "suppliers", "technologies", "categories")
@@ -61,10 +63,15 @@ PRODUCT_CATEGORIES: dict[str, frozenset[str]] = {
 }
 _CATEGORY_OF_TAG: dict[str, str] = {tag: name for name, tags in PRODUCT_CATEGORIES.items() for tag in tags}
 
+_WORD = re.compile(WORD_PATTERN)
+
 #: Terms in more than this share of the initiatives are not distinctive.
 MAX_DOCUMENT_SHARE = 0.5
 #: Distinctive terms kept per initiative (the highest TF-IDF weights).
 TERMS_PER_ITEM = 100
+#: Heaviest terms per initiative used to *find* lexical neighbours (fewer than
+#: TERMS_PER_ITEM keeps the sparse products fast at 20k initiatives).
+INDEX_TERMS_PER_ITEM = 30
 #: Shortest stem that counts as a part of a compound.
 COMPOUND_PART_MIN = 4
 _TENDER_WINDOW_DAYS = 365.0
@@ -92,24 +99,33 @@ class TermAnalyzer:
 
     def __init__(self, extra_stop_words: Iterable[str] = ()) -> None:
         self.stop_words = STOP_WORDS | {fold(word) for word in extra_stop_words}
-        self._surface: Counter[tuple[str, str]] = Counter()
-        self._display: dict[str, str] = {}
-        self._dirty = False
+        self._keys: dict[str, str] = {}  # word -> stem, "" when the word does not count
+        self._surface: dict[tuple[str, str], int] = {}
+        self._best: dict[str, tuple[int, str]] = {}
         self._known: frozenset[str] = frozenset()
         self._parts: dict[str, tuple[str, ...]] = {}
 
     def analyze(self, title: str, summary: str, body: str) -> list[str]:
         """Stems of the text; the title counts twice because it names the subject."""
-        stems: list[str] = []
-        surface = self._surface
-        for text in (title, title, summary, plain_text(body)):
-            for term in terms(text):
-                if len(term) < 3 or term in self.stop_words or not term.isalpha():
-                    continue
-                key = stem(term)
+        keys = self._keys
+        text = unicodedata.normalize("NFC", f"{title}\n{title}\n{summary}\n{plain_text(body)}").lower()
+        words = _WORD.findall(text)
+        stems = []
+        for word in words:
+            key = keys.get(word)
+            if key is None:
+                folded = fold(word)
+                keep = len(folded) >= 3 and folded not in self.stop_words and folded.isalpha()
+                key = keys[word] = stem(folded) if keep else ""
+            if key:
                 stems.append(key)
-                surface[key, term] += 1
-        self._dirty = True
+        surface, best = self._surface, self._best
+        for word, count in Counter(words).items():
+            key = keys[word]
+            if key:
+                total = surface[key, word] = surface.get((key, word), 0) + count
+                if key not in best or (total, word) > best[key]:
+                    best[key] = (total, word)
         return stems
 
     def learn_parts(self, docs: Sequence[Sequence[str]]) -> None:
@@ -150,14 +166,8 @@ class TermAnalyzer:
 
     def display(self, key: str) -> str:
         """The form most often written for the stem `key` (the stem itself when never seen)."""
-        if self._dirty:
-            best: dict[str, tuple[int, str]] = {}
-            for (stem_key, form), count in self._surface.items():
-                if stem_key not in best or (count, form) > best[stem_key]:
-                    best[stem_key] = (count, form)
-            self._display = {stem_key: form for stem_key, (_, form) in best.items()}
-            self._dirty = False
-        return self._display.get(key, key)
+        best = self._best.get(key)
+        return best[1] if best else key
 
 
 @dataclass

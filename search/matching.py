@@ -80,6 +80,7 @@ from .match_features import (
     DIRECT_FEATURES,
     EARLY_PHASES,
     FEATURES,
+    INDEX_TERMS_PER_ITEM,
     MAX_DOCUMENT_SHARE,
     PROVEN_PHASES,
     TERMS_PER_ITEM,
@@ -269,11 +270,12 @@ class _Neighbours:
     sims: np.ndarray  # (n, width) float64, -inf padded
     length: np.ndarray  # (n,) int64
     complete: np.ndarray  # (n,) bool
+    mostly_empty: bool = False  # most similarities are -inf (lexical): selects the faster partition
 
     @classmethod
-    def empty(cls, n: int, width: int) -> _Neighbours:
+    def empty(cls, n: int, width: int, mostly_empty: bool = False) -> _Neighbours:
         return cls(np.full((n, width), -1, dtype=np.int64), np.full((n, width), -np.inf),
-                   np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
+                   np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool), mostly_empty)
 
     def grow(self, n: int) -> None:
         extra = n - len(self.length)
@@ -289,23 +291,28 @@ class _Neighbours:
         self.set_block(np.array([row]), sims[None, :])
 
     def set_block(self, rows: np.ndarray, block: np.ndarray) -> None:
-        """Fill `rows` from their similarity rows; one code path for full and incremental runs."""
+        """Fill `rows` from their similarity rows; one code path for full and incremental runs.
+
+        A list that ends in -inf holds every valid row: it is complete.
+        """
         width = self.ids.shape[1]
-        valid = (block > -np.inf).sum(axis=1)
-        if block.shape[1] > width:
-            top = np.argpartition(-block, width - 1, axis=1)[:, :width]
+        if block.shape[1] > width and self.mostly_empty:
+            top = np.argpartition(-block, width - 1, axis=1)[:, :width]  # faster when most values are -inf
+        elif block.shape[1] > width:
+            top = np.argpartition(block, block.shape[1] - width, axis=1)[:, -width:]
         else:
             top = np.broadcast_to(np.arange(block.shape[1]), (len(rows), block.shape[1]))
         values = np.take_along_axis(block, top, axis=1)
         order = np.lexsort((top, -values), axis=1)
         top, values = np.take_along_axis(top, order, axis=1), np.take_along_axis(values, order, axis=1)
-        top = np.where(values > -np.inf, top, -1)
+        finite = values > -np.inf
+        top = np.where(finite, top, -1)
         self.ids[rows] = -1
         self.sims[rows] = -np.inf
         self.ids[rows, : top.shape[1]] = top
         self.sims[rows, : top.shape[1]] = values
-        self.length[rows] = np.minimum(valid, width)
-        self.complete[rows] = valid <= width
+        self.length[rows] = finite.sum(axis=1)
+        self.complete[rows] = self.length[rows] < width
 
     def top(self, row: int, k: int) -> np.ndarray:
         return self.ids[row, : min(k, self.length[row])]
@@ -337,7 +344,7 @@ class MatchEngine:
         return {item.id: item for item in self._items if item is not None}
 
     def prepare(self, items: Iterable[MatchItem]) -> None:
-        """Build the whole state (vectors, TF-IDF, neighbour lists) from scratch."""
+        """Load `items` from scratch: vectors, vocabulary and IDF, semantic calibration."""
         self._reset()
         items = list(items)
         ids = [item.id for item in items]
@@ -352,12 +359,17 @@ class MatchEngine:
         self._default_idf = math.log(1 + len(items)) + 1.0
         self._province = np.array([f.province for f in self._facts], dtype=np.int64)
         self._semantic_floor = self._calibrate_semantic()
-        self._build_neighbours()
+        self._neighbours_built = False
 
     def match_all(self, items: Iterable[MatchItem] | None = None) -> list[Match]:
-        """Every suggested pair (score >= min_score), best first. With `items`, prepare them first."""
+        """Every suggested pair (score >= min_score), best first, from freshly computed neighbour lists.
+
+        With `items`, prepare them first (new vocabulary, IDF and calibration); without, the
+        current items are rematched on the prepared vocabulary.
+        """
         if items is not None:
             self.prepare(items)
+        self._build_neighbours()
         n = len(self._items)
         k = self.neighbours
         pairs: list[np.ndarray] = []
@@ -375,6 +387,8 @@ class MatchEngine:
 
     def match_one(self, item: MatchItem) -> list[Match]:
         """Add or replace `item` and return its suggested pairs, best first."""
+        if not self._neighbours_built:
+            self.match_all()
         row = self._upsert(item)
         partners, moved = self._refresh_neighbours(row)
         self._drop_edges(row)
@@ -386,14 +400,17 @@ class MatchEngine:
 
     def remove(self, item_id: Hashable) -> None:
         """Forget an initiative (archived or deleted): it leaves every neighbour list and the graph."""
-        row = self._row.pop(item_id, None)
-        if row is None:
+        if item_id not in self._row:
             return
+        if not self._neighbours_built:
+            self.match_all()
+        row = self._row.pop(item_id)
         self._items[row] = None
         self._province[row] = -1
         self._vectors[row] = 0.0
         self._has_vector[row] = False
-        self._set_tfidf_row(row, sparse.csr_matrix((1, self._tfidf.shape[1])))
+        empty = sparse.csr_matrix((1, self._tfidf.shape[1]))
+        self._set_tfidf_row(row, (empty, empty))
         _, moved = self._refresh_neighbours(row)
         self._drop_edges(row)
         self._repair_edges(moved)
@@ -424,14 +441,16 @@ class MatchEngine:
         self._has_vector = np.zeros(0, dtype=bool)
         self._analyzer = TermAnalyzer(PROVINCE_WORDS)
         self._vectorizer: TfidfVectorizer | None = None
-        self._tfidf = sparse.csr_matrix((0, 0))
+        self._tfidf = sparse.csr_matrix((0, 0))  # distinctive terms, for the lexical feature and reasons
+        self._index = sparse.csr_matrix((0, 0))  # fewer, heavier terms, for finding lexical neighbours
         self._tech_idf: dict[str, float] = {}
         self._default_idf = 1.0
         self._semantic_floor = 0.0
+        self._neighbours_built = False
         self._edges: dict[int, dict[int, float]] = {}
         width = self.neighbours + _NEIGHBOUR_MARGIN
         self._semantic_nbrs = _Neighbours.empty(0, width)
-        self._lexical_nbrs = _Neighbours.empty(0, width)
+        self._lexical_nbrs = _Neighbours.empty(0, width, mostly_empty=True)
 
     def _item_facts(self, item: MatchItem) -> ItemFacts:
         code = self._province_codes.setdefault(item.province, len(self._province_codes))
@@ -482,23 +501,25 @@ class MatchEngine:
             raw = self._vectorizer.fit_transform(docs)
         except ValueError:  # no terms at all
             self._vectorizer = None
-            self._tfidf = sparse.csr_matrix((len(docs), 1))
+            self._tfidf = self._index = sparse.csr_matrix((len(docs), 1))
             return
         self._terms = self._vectorizer.get_feature_names_out()
-        self._tfidf = _distinctive(sparse.csr_matrix(raw, dtype=np.float64))
+        raw = sparse.csr_matrix(raw, dtype=np.float64)
+        self._tfidf = _distinctive(raw, TERMS_PER_ITEM)
+        self._index = _distinctive(raw, INDEX_TERMS_PER_ITEM)
 
-    def _transform(self, item: MatchItem) -> sparse.csr_matrix:
+    def _transform(self, item: MatchItem) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """(feature row, index row) of the text of `item`."""
         if self._vectorizer is None:
-            return sparse.csr_matrix((1, self._tfidf.shape[1]))
+            empty = sparse.csr_matrix((1, self._tfidf.shape[1]))
+            return empty, empty
         doc = self._analyzer.with_parts(self._analyzer.analyze(item.title, item.summary, item.body))
-        return _distinctive(sparse.csr_matrix(self._vectorizer.transform([doc]), dtype=np.float64))
+        raw = sparse.csr_matrix(self._vectorizer.transform([doc]), dtype=np.float64)
+        return _distinctive(raw, TERMS_PER_ITEM), _distinctive(raw, INDEX_TERMS_PER_ITEM)
 
-    def _set_tfidf_row(self, row: int, vector: sparse.csr_matrix) -> None:
-        n = self._tfidf.shape[0]
-        if row == n:
-            self._tfidf = sparse.vstack([self._tfidf, vector], format="csr")
-        else:
-            self._tfidf = sparse.vstack([self._tfidf[:row], vector, self._tfidf[row + 1 :]], format="csr")
+    def _set_tfidf_row(self, row: int, rows: tuple[sparse.csr_matrix, sparse.csr_matrix]) -> None:
+        self._tfidf = _replace_row(self._tfidf, row, rows[0])
+        self._index = _replace_row(self._index, row, rows[1])
 
     def _calibrate_semantic(self) -> float:
         """Median cosine of random cross-province pairs: the 0 of the semantic feature."""
@@ -517,6 +538,7 @@ class MatchEngine:
     def _upsert(self, item: MatchItem) -> int:
         if not self._items and self._vectorizer is None:
             self.prepare([item])
+            self._build_neighbours()
             return 0
         row = self._row.get(item.id)
         if row is None:
@@ -541,32 +563,50 @@ class MatchEngine:
 
     # -- neighbours ------------------------------------------------------------------------------
 
-    def _allowed(self, rows: np.ndarray) -> np.ndarray:
-        """(len(rows), n) mask of the rows each may be matched with: alive, other province, not itself."""
-        prov = self._province
-        mask = (prov[None, :] != prov[rows][:, None]) & (prov[None, :] >= 0) & (prov[rows][:, None] >= 0)
-        return mask
+    def _mask(self, rows: np.ndarray, sims: np.ndarray) -> None:
+        """Set -inf where a row may not be matched: same province (itself included) or removed."""
+        province = self._province
+        block_province = province[rows]
+        for code in np.unique(block_province).tolist():
+            members = np.flatnonzero(block_province == code)
+            columns = self._province_rows(code)
+            sims[np.ix_(members, columns)] = -np.inf
+        dead = self._province_rows(-1)
+        if len(dead):
+            sims[:, dead] = -np.inf
+
+    def _province_rows(self, code: int) -> np.ndarray:
+        return np.flatnonzero(self._province == code)
 
     def _semantic_block(self, rows: np.ndarray) -> np.ndarray:
-        sims = (self._vectors[rows] @ self._vectors.T).astype(np.float64)
-        ok = self._allowed(rows) & self._has_vector[None, :] & self._has_vector[rows][:, None]
-        sims[~ok] = -np.inf
+        sims = self._vectors[rows] @ self._vectors.T
+        self._mask(rows, sims)
+        if not self._has_vector.all():
+            sims[:, ~self._has_vector] = -np.inf
+            sims[~self._has_vector[rows]] = -np.inf
         return sims
 
-    def _lexical_block(self, rows: np.ndarray) -> np.ndarray:
-        sims = (self._tfidf[rows] @ self._tfidf.T).toarray()
-        sims[~(self._allowed(rows) & (sims > 0))] = -np.inf
+    def _lexical_block(self, rows: np.ndarray, transposed: sparse.csr_matrix | None = None) -> np.ndarray:
+        """Index-term cosines of `rows` with every row; `transposed` (the index transposed) speeds up blocks."""
+        if transposed is None:
+            sims = np.asarray(self._index @ self._index[rows].toarray().T, dtype=np.float32).T.copy()
+        else:
+            sims = (self._index[rows] @ transposed).toarray().astype(np.float32)
+        sims[sims <= 0] = -np.inf
+        self._mask(rows, sims)
         return sims
 
     def _build_neighbours(self) -> None:
         n = len(self._items)
         width = self.neighbours + _NEIGHBOUR_MARGIN
         self._semantic_nbrs = _Neighbours.empty(n, width)
-        self._lexical_nbrs = _Neighbours.empty(n, width)
+        self._lexical_nbrs = _Neighbours.empty(n, width, mostly_empty=True)
+        self._neighbours_built = True
+        transposed = self._index.T.tocsr()
         for start in range(0, n, self.block_size):
             rows = np.arange(start, min(n, start + self.block_size))
             self._semantic_nbrs.set_block(rows, self._semantic_block(rows))
-            self._lexical_nbrs.set_block(rows, self._lexical_block(rows))
+            self._lexical_nbrs.set_block(rows, self._lexical_block(rows, transposed))
 
     def _refresh_neighbours(self, row: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """After row `row` changed: recompute its lists and move it in everyone else's.
@@ -611,7 +651,7 @@ class MatchEngine:
                 value = sims[other]
                 # An incomplete list is an exact prefix: `row` may only enter it above its last entry.
                 if nbrs.complete[other] or (len(ids) and value > values[-1]):
-                    at = int(np.searchsorted(-values, -value, side="right"))
+                    at = _position(ids, values, row, value)
                     ids = np.insert(ids, at, row)
                     values = np.insert(values, at, value)
                     if len(ids) > width:
@@ -769,16 +809,38 @@ def _sort_key(value: Hashable) -> tuple[str, object]:
     return (type(value).__name__, value)
 
 
-def _distinctive(raw: sparse.csr_matrix) -> sparse.csr_matrix:
-    """Keep each row's TERMS_PER_ITEM heaviest terms and scale the row to unit length."""
+def _position(ids: np.ndarray, values: np.ndarray, row: int, value: float) -> int:
+    """Where `row` goes in a list ordered by (-value, id), the order of `_Neighbours.set_block`."""
+    at = int(np.searchsorted(-values, -value, side="left"))
+    while at < len(ids) and values[at] == value and ids[at] < row:
+        at += 1
+    return at
+
+
+def _replace_row(matrix: sparse.csr_matrix, row: int, vector: sparse.csr_matrix) -> sparse.csr_matrix:
+    """`matrix` with row `row` replaced by (or, at the end, appended as) the one-row `vector`."""
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    n = matrix.shape[0]
+    lo, hi = (indptr[row], indptr[row + 1]) if row < n else (indptr[-1], indptr[-1])
+    size = vector.indptr[1] - vector.indptr[0]
+    new_indptr = np.concatenate([indptr[: row + 1], indptr[row + 1 :] - (hi - lo) + size])
+    if row == n:
+        new_indptr = np.append(indptr, indptr[-1] + size)
+    new_indices = np.concatenate([indices[:lo], vector.indices, indices[hi:]])
+    new_data = np.concatenate([data[:lo], vector.data, data[hi:]])
+    return sparse.csr_matrix((new_data, new_indices, new_indptr), shape=(max(n, row + 1), matrix.shape[1]))
+
+
+def _distinctive(raw: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
+    """Keep each row's `keep` heaviest terms and scale the row to unit length."""
     raw = raw.tocsr()
     raw.sort_indices()
     indptr, indices, data = raw.indptr, raw.indices, raw.data
     rows, cols, vals = [], [], []
     for r in range(raw.shape[0]):
         lo, hi = indptr[r], indptr[r + 1]
-        if hi - lo > TERMS_PER_ITEM:
-            top = lo + np.argpartition(-data[lo:hi], TERMS_PER_ITEM - 1)[:TERMS_PER_ITEM]
+        if hi - lo > keep:
+            top = lo + np.argpartition(-data[lo:hi], keep - 1)[:keep]
         else:
             top = np.arange(lo, hi)
         values = data[top]

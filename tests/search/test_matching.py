@@ -1,0 +1,306 @@
+"""The matching engine on small synthetic initiatives: fast, no encoder (vectors are built by hand)."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+from datetime import date
+
+import numpy as np
+import pytest
+
+from search.dutch import fold, stem, terms
+from search.match_clusters import find_clusters
+from search.match_features import FEATURES, ItemFacts
+from search.match_fingerprint import material_fingerprint
+from search.match_learning import MIN_DECISIONS, Decision, LearnedScorer
+from search.matching import MatchEngine, MatchItem, ScoreWeights, match_type
+
+DIMS = 16
+PROVINCE_NAMES = {
+    "NL-GE": "Gelderland", "NL-NB": "Noord-Brabant", "NL-FR": "Fryslân", "NL-LI": "Limburg",
+    "NL-UT": "Utrecht", "NL-ZE": "Zeeland", "NL-GR": "Groningen", "NL-DR": "Drenthe",
+}
+TOPICS = {
+    "wegdek": ("Scheurdetectie in het wegdek met camera's",
+               "Camera's op dienstauto's herkennen scheuren, gaten en rafeling in het asfalt van provinciale wegen.",
+               "Het algoritme koppelt elke scheurdetectie aan het beheersysteem voor wegdekonderhoud."),
+    "chatbot": ("Chatbot voor vragen van inwoners",
+                "Een virtuele assistent beantwoordt veelgestelde vragen over subsidies en vergunningen.",
+                "De chatbot gebruikt een taalmodel en verwijst door naar het klantcontactcentrum."),
+    "stikstof": ("Stikstofmonitor per natuurgebied",
+                 "Een dashboard toont de stikstofdepositie en het natuurherstel per Natura 2000-gebied.",
+                 "Gemeenten en boeren zien de voortgang van de gebiedsprocessen in één overzicht."),
+    "erfgoed": ("Digitalisering van cultureel erfgoed",
+                "Vrijwilligers scannen archieven en collecties van kleine musea in 3D.",
+                "De collecties komen online als linked data voor onderwijs en onderzoek."),
+}
+
+
+def topic_vector(topic: str, seed: int) -> np.ndarray:
+    """The topic's own direction plus a little noise: same topic ~0.95 cosine, other topics ~0."""
+    base = np.zeros(DIMS)
+    base[list(TOPICS).index(topic) * 4] = 1.0
+    noise = np.random.default_rng(seed).standard_normal(DIMS) * 0.08
+    return base + noise
+
+
+EXTRA_WORDS = ("fietspad provincieweg veiligheid onderhoud begroting gemeenten inwoners planning kaartlaag"
+               " meetnet rapportage werkgroep bestuur aanbesteding privacy sensoren archief portaal").split()
+
+
+def own_words(item_id: int) -> str:
+    """A few extra words per initiative, so that no two texts (and no two similarities) are identical."""
+    return " ".join(random.Random(item_id).sample(EXTRA_WORDS, 4))
+
+
+def make_item(item_id: int, province: str, topic: str, **changes) -> MatchItem:
+    title, summary, body = TOPICS[topic]
+    body = f"{body} {own_words(item_id)}"
+    fields = dict(
+        id=item_id, province=province, province_name=PROVINCE_NAMES[province], kind="portfolio_project",
+        phase="verkenning", themes=("mobiliteit",), technologies=(), suppliers=(), seeks_partners=False,
+        tender_date=None, start_date=date(2025, 1, 1), end_date=date(2026, 12, 31),
+        title=title, summary=summary, body=body, vector=topic_vector(topic, item_id),
+    )
+    fields.update(changes)
+    return MatchItem(**fields)
+
+
+def corpus() -> list[MatchItem]:
+    provinces = list(PROVINCE_NAMES)
+    items = []
+    for t, topic in enumerate(TOPICS):
+        for k in range(5):
+            items.append(make_item(len(items), provinces[(t + k) % len(provinces)], topic))
+    # A second initiative of one province on the same topic: must never be paired with its neighbour.
+    items.append(make_item(len(items), items[0].province, "wegdek"))
+    return items
+
+
+def pairs_of(matches, item_id):
+    return {(m.a, m.b): m for m in matches if item_id in (m.a, m.b)}
+
+
+def test_same_province_pairs_never_appear():
+    items = corpus()
+    by_id = {item.id: item for item in items}
+    engine = MatchEngine(min_score=0.0)
+    matches = engine.match_all(items)
+    assert matches, "identical topics in other provinces must match"
+    assert all(by_id[m.a].province != by_id[m.b].province for m in matches)
+    twin = items[-1]
+    changed = engine.match_one(replace(twin, summary=twin.summary + " Nu ook met scheurdetectie op fietspaden."))
+    assert changed and all(by_id[m.a].province != by_id[m.b].province for m in changed)
+    with pytest.raises(ValueError):
+        engine.score_pair(items[0].id, twin.id)
+
+
+def test_reasons_name_the_shared_supplier_and_the_real_phases():
+    gelderland = make_item(1, "NL-GE", "wegdek", phase="opgeschaald", suppliers=("RoadSense",),
+                           technologies=("computer vision",))
+    brabant = make_item(2, "NL-NB", "wegdek", phase="pilot", suppliers=("roadsense", "Asfaltoog BV"),
+                        technologies=("Computer Vision", "machine learning"))
+    zeeland = make_item(3, "NL-ZE", "wegdek", phase="pilot", suppliers=("Asfaltoog BV",))
+    engine = MatchEngine(min_score=0.0)
+    engine.match_all([gelderland, brabant, zeeland])
+    match = engine.score_pair(1, 2)
+    assert "Beide werken met leverancier RoadSense" in match.reasons
+    assert "Gelderland heeft dit opgeschaald; Noord-Brabant zit in de pilotfase" in match.reasons
+    assert "Beide gebruiken computer vision" in match.reasons
+    assert match.type == "scaling_up"
+    other = engine.score_pair(1, 3)
+    assert not any("leverancier" in reason for reason in other.reasons)
+    assert "Beide werken met leverancier Asfaltoog BV" in engine.score_pair(2, 3).reasons
+    assert "Beide zitten in de pilotfase" in engine.score_pair(2, 3).reasons
+
+
+def test_shared_terms_occur_in_both_texts():
+    engine = MatchEngine(min_score=0.0)
+    matches = engine.match_all(corpus())
+    items = engine.items
+    named = [m for m in matches if m.shared_terms]
+    assert named
+    for match in named:
+        for term in match.shared_terms:
+            for item in (items[match.a], items[match.b]):
+                # The word itself, its singular or plural, or a part of a compound in the text.
+                text_stems = {stem(word) for word in terms(f"{item.title} {item.summary} {item.body}")}
+                assert any(stem(fold(term)) in text_stem for text_stem in text_stems), (term, item.title)
+        assert f"Gedeelde kernbegrippen: {', '.join(match.shared_terms)}" in match.reasons
+
+
+def facts(phase, *, tender=math.nan, plans=False):
+    return ItemFacts(province=0, phase=phase, themes=frozenset(), technologies=frozenset(), suppliers=frozenset(),
+                     categories=frozenset(), plans=plans, start=math.nan, end=math.nan, tender=tender)
+
+
+def features(**values):
+    return {name: values.get(name, 0.0) for name in FEATURES}
+
+
+@pytest.mark.parametrize("a, b, feature_values, expected", [
+    (facts("opgeschaald"), facts("pilot"), {"suppliers": 1.0, "semantic": 0.2}, "scaling_up"),
+    (facts("implementatie"), facts("idee"), {"semantic": 0.5}, "scaling_up"),
+    (facts("opgeschaald"), facts("pilot"), {"themes": 1.0, "semantic": 0.2}, "knowledge_exchange"),
+    (facts("verkenning", tender=1.0), facts("idee", tender=2.0), {"semantic": 0.5}, "joint_procurement"),
+    (facts("pilot"), facts("verkenning"), {"categories": 1.0}, "joint_procurement"),
+    (facts("pilot", plans=True), facts("verkenning", plans=True), {"semantic": 0.6}, "knowledge_exchange"),
+    (facts("opgeschaald"), facts("implementatie"), {"suppliers": 1.0}, "knowledge_exchange"),
+])
+def test_type_rules(a, b, feature_values, expected):
+    assert match_type(a, b, features(**feature_values)) == expected
+    assert match_type(b, a, features(**feature_values)) == expected
+
+
+def larger_corpus(count: int, seed: int) -> list[MatchItem]:
+    rng = random.Random(seed)
+    topics, provinces = list(TOPICS), list(PROVINCE_NAMES)
+    return [make_item(i, rng.choice(provinces), rng.choice(topics), phase=rng.choice(["idee", "pilot", "opgeschaald"]),
+                      suppliers=rng.sample(["RoadSense", "Asfaltoog BV", "Praatpaal"], rng.randint(0, 1)))
+            for i in range(count)]
+
+
+def test_incremental_equals_full_for_the_changed_item():
+    """Neighbour lists of 2 (plus the margin) over 80 initiatives force initiatives in and out of each
+    other's lists; after every incremental update, the changed item's matches equal a full recompute on
+    the same prepared state (same vocabulary and calibration)."""
+    rng = random.Random(5)
+    items = larger_corpus(80, seed=3)
+    engine = MatchEngine(neighbours=2, min_score=0.0)
+    engine.match_all(items)
+    topics = list(TOPICS)
+    for step in range(40):
+        target = rng.choice(items)
+        topic = rng.choice(topics)
+        title, summary, body = TOPICS[topic]
+        changed = replace(target, title=title, summary=summary, body=f"{body} {own_words(target.id)}",
+                          vector=topic_vector(topic, 100 + step),
+                          phase=rng.choice(["idee", "pilot", "opgeschaald"]))
+        items[items.index(target)] = changed
+        incremental = engine.match_one(changed)
+        full = pairs_of(engine.match_all(), changed.id)
+        assert set(full) == {(m.a, m.b) for m in incremental}
+        for match in incremental:
+            assert match.score == pytest.approx(full[match.pair].score, abs=1e-4)
+            assert match.type == full[match.pair].type
+            assert match.reasons == full[match.pair].reasons
+
+
+def test_incremental_updates_in_a_row_keep_the_state_of_a_full_run():
+    """Many updates without a full run in between: the neighbour lists and the graph of direct scores
+    end up as a full recompute would build them, so the next incremental result is right too."""
+    rng = random.Random(8)
+    # Random directions make similarities continuous, so list boundaries fall between close values.
+    items = [replace(item, vector=np.random.default_rng(item.id).standard_normal(DIMS))
+             for item in larger_corpus(80, seed=4)]
+    engine = MatchEngine(neighbours=2, min_score=0.0)
+    engine.match_all(items)
+    for step in range(30):
+        target = rng.choice(items)
+        topic = rng.choice(list(TOPICS))
+        changed = replace(target, vector=np.random.default_rng(500 + step).standard_normal(DIMS),
+                          title=TOPICS[topic][0])
+        items[items.index(target)] = changed
+        engine.match_one(changed)
+    lists = [(n.ids.copy(), n.length.copy()) for n in (engine._semantic_nbrs, engine._lexical_nbrs)]
+    edges = {(a, b): value for a, row in engine._edges.items() for b, value in row.items()}
+    engine.match_all()
+    for (ids, lengths), nbrs in zip(lists, (engine._semantic_nbrs, engine._lexical_nbrs)):
+        for row, length in enumerate(lengths.tolist()):
+            # Each kept list is an exact prefix of the rebuilt one, and long enough for the top 2.
+            assert length >= min(2, nbrs.length[row])
+            assert ids[row, :length].tolist() == nbrs.ids[row, :length].tolist()
+    rebuilt = {(a, b): value for a, row in engine._edges.items() for b, value in row.items()}
+    assert set(edges) == set(rebuilt)
+    assert all(edges[key] == pytest.approx(rebuilt[key], abs=1e-6) for key in edges)
+
+
+def test_a_new_and_a_removed_item():
+    items = corpus()
+    engine = MatchEngine(min_score=0.0)
+    engine.match_all(items)
+    new = make_item(99, "NL-DR", "chatbot")
+    added = engine.match_one(new)
+    chatbot_ids = {item.id for item in items if item.title == TOPICS["chatbot"][0]}
+    top_partners = {m.a if m.b == 99 else m.b for m in added[:3]}
+    assert top_partners <= chatbot_ids
+    engine.remove(99)
+    assert all(99 not in m.pair for m in engine.match_all())
+
+
+def test_clusters_need_three_provinces_and_respect_rejections():
+    wegdek = [make_item(i, p, "wegdek", tender_date=date(2027, 3, 1), suppliers=("RoadSense",))
+              for i, p in enumerate(["NL-GE", "NL-FR", "NL-NB", "NL-LI"])]
+    chatbot = [make_item(10 + i, p, "chatbot") for i, p in enumerate(["NL-UT", "NL-ZE"])]
+    items = {item.id: item for item in wegdek + chatbot}
+    engine = MatchEngine(min_score=0.0)
+    matches = engine.match_all(items.values())
+    clusters = find_clusters(matches, items)
+    assert len(clusters) == 1
+    cluster = clusters[0]
+    assert set(cluster.items) == {0, 1, 2, 3}
+    assert cluster.proposal == "joint_tender"
+    assert "4 provincies werken hieraan: " in cluster.reasons[0]
+    assert "4 van de 4 initiatieven werken met leverancier RoadSense" in cluster.reasons
+    # Rejecting every pair of Limburg's initiative takes it out; two provinces left are no cluster.
+    without_limburg = find_clusters(matches, items, rejected=[(3, 0), (3, 1), (3, 2)])
+    assert [set(c.items) for c in without_limburg] == [{0, 1, 2}]
+    assert find_clusters(matches, items, rejected=[(3, 0), (3, 1), (3, 2), (0, 1), (0, 2)]) == []
+
+
+def test_clusters_include_accepted_pairs_below_the_threshold():
+    items = {i: make_item(i, p, t) for i, (p, t) in enumerate([("NL-GE", "wegdek"), ("NL-UT", "chatbot"),
+                                                                ("NL-ZE", "stikstof")])}
+    engine = MatchEngine(min_score=0.0)
+    engine.prepare(items.values())
+    matches = [engine.score_pair(a, b) for a, b in ((0, 1), (1, 2))]
+    assert find_clusters(matches, items) == []
+    clusters = find_clusters(matches, items, accepted=[(0, 1), (1, 2)])
+    assert len(clusters) == 1 and clusters[0].proposal == "joint_ida_project"
+
+
+def decisions_preferring_timing(count: int, seed: int = 1) -> list[Decision]:
+    """A coordinator who accepts exactly the pairs whose timing overlaps, whatever the text says."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        timing = float(i % 2)
+        values = features(semantic=rng.uniform(0.2, 0.8), lexical=rng.uniform(0, 0.4), timing=timing)
+        out.append(Decision(values, accepted=timing == 1.0))
+    return out
+
+
+def test_learning_falls_back_with_too_few_decisions():
+    engine = MatchEngine()
+    report = engine.learn(decisions_preferring_timing(MIN_DECISIONS - 1))
+    assert not report.used_model and isinstance(engine.scorer, ScoreWeights)
+    assert "Te weinig beoordelingen" in report.message
+    one_class = [Decision(features(semantic=0.5), accepted=True) for _ in range(50)]
+    assert not engine.learn(one_class).used_model
+
+
+def test_learning_uses_the_model_with_enough_decisions():
+    engine = MatchEngine()
+    report = engine.learn(decisions_preferring_timing(60))
+    assert report.used_model and isinstance(engine.scorer, LearnedScorer)
+    assert report.roc_auc is not None and report.roc_auc > 0.95
+    assert report.coefficients["timing"] > abs(report.coefficients["semantic"])
+    close_in_time = np.array([list(features(semantic=0.3, timing=1.0).values())])
+    similar_text = np.array([list(features(semantic=0.7, timing=0.0).values())])
+    assert engine.scorer.score(close_in_time)[0] > engine.scorer.score(similar_text)[0]
+    assert ScoreWeights().score(close_in_time)[0] < ScoreWeights().score(similar_text)[0]
+
+
+def test_fingerprint_changes_on_material_change_only():
+    item = make_item(1, "NL-GE", "wegdek", suppliers=("RoadSense",), body="**Aanpak**\n\nWe meten scheuren.")
+    same = material_fingerprint(item)
+    assert material_fingerprint(replace(item, body="Aanpak: we METEN scheuren!")) == same
+    assert material_fingerprint(replace(item, title=item.title.upper())) == same
+    assert material_fingerprint(replace(item, vector=np.ones(DIMS))) == same
+    assert material_fingerprint(replace(item, suppliers=(" roadsense ",))) == same
+    for change in (dict(body="We meten scheuren en gaten."), dict(suppliers=("Asfaltoog BV",)),
+                   dict(phase="opgeschaald"), dict(tender_date=date(2027, 1, 1)), dict(themes=("water",)),
+                   dict(seeks_partners=True)):
+        assert material_fingerprint(replace(item, **change)) != same, change
