@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 from tqdm import tqdm
 
-from . import accounts, audit, demo_accounts, matches, searching
+from . import accounts, audit, demo_accounts, digest, mail, matches, searching
 from .backup import BackupError, make_backup, restore_backup
 from .db import database, migrate_database
 from .exporting import export
@@ -77,6 +77,7 @@ def _import_files(paths: list[Path], label: str) -> None:
     async def work() -> list[Any]:
         reports = [await import_file(path, _progress(f"{label} {path.name}", " rijen")) for path in paths]
         await _reindex(settings)
+        await matches.Matcher(open_embedder(settings)).rematch_all()  # derived, like the index
         return reports
 
     try:
@@ -301,3 +302,51 @@ def restore_command(file: Path) -> None:
         raise click.ClickException(str(exc)) from None
     report = _run(settings, lambda: _reindex(settings, full=True))
     click.echo(f"Hersteld uit {file}; zoekindex: {report.indexed} initiatieven geïndexeerd")
+
+
+@main.command(name="digest")
+@click.option("--week", default=None, help="ISO week such as 2026-W47; default: the last complete week.")
+@click.option("--dry-run", is_flag=True, help="Only show who would get how many items (the default).")
+@click.option("--send", is_flag=True, help="Send the digests over SMTP (each user at most once per week).")
+def digest_command(week: str | None, dry_run: bool, send: bool) -> None:
+    """Compose, and with --send deliver, the weekly digest."""
+    settings = _settings()
+    if send and dry_run:
+        raise click.UsageError("Kies --send of --dry-run, niet allebei.")
+    try:
+        period = digest.Period.parse(week) if week else digest.Period.last_complete()
+    except InputError as exc:
+        raise click.ClickException(_dutch_errors(exc)) from None
+
+    async def work() -> None:
+        index = open_search_index(settings)
+        try:
+            if send:
+                sender = mail.SMTPSender(settings)
+                try:
+                    report = await digest.send_digests(settings, period, index, sender)
+                finally:
+                    sender.close()
+                click.echo(f"Overzicht {period.key}: {report.sent} verzonden, {report.empty} leeg, "
+                           f"{report.skipped} al gedaan of bezig, {report.failed} mislukt")
+                for failure in report.failures:
+                    click.echo(f"  mislukt: {failure}", err=True)
+                return
+            for user in await digest.recipients():
+                composed = await digest.compose(user, period, index)
+                click.echo(f"{user.email:<40} {composed.item_count} items")
+        finally:
+            index.close()
+
+    _run(settings, work)
+
+
+@main.command(name="worker")
+def worker_command() -> None:
+    """Run the scheduled jobs: the weekly digest on Monday morning and the nightly rematch and reindex."""
+    from .worker import run_worker
+
+    settings = _settings()
+    click.echo("Kennisbank-worker: overzicht op maandag 07:00, matches en zoekindex elke nacht om 02:30 "
+               "(Europe/Amsterdam)")
+    asyncio.run(run_worker(settings))

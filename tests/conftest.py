@@ -169,12 +169,19 @@ def as_form(data: dict[str, Any]) -> dict[str, Any]:
     return form
 
 
-def run_cli(data_dir: Path, *args: str, stdin: str | None = None,
-            embedding_model: str = "none") -> subprocess.CompletedProcess[str]:
+def cli_env(data_dir: Path, embedding_model: str = "none", **settings: str) -> dict[str, str]:
+    """The environment of a ``kennisbank`` subprocess on this data directory; ``settings`` are
+    further KENNISBANK_* values without the prefix (smtp_host="127.0.0.1")."""
+    return {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": embedding_model,
+            "KENNISBANK_DATABASE_URL": database_url_for(data_dir),
+            **{f"KENNISBANK_{name.upper()}": value for name, value in settings.items()}}
+
+
+def run_cli(data_dir: Path, *args: str, stdin: str | None = None, embedding_model: str = "none",
+            **settings: str) -> subprocess.CompletedProcess[str]:
     """Run the real ``kennisbank`` command in a subprocess against the given data directory."""
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": embedding_model,
-           "KENNISBANK_DATABASE_URL": database_url_for(data_dir)}
     return subprocess.run(
         [sys.executable, "-m", "kennisbank", *args],
-        cwd=REPO, env=env, input=stdin, capture_output=True, text=True, timeout=120,
+        cwd=REPO, env=cli_env(data_dir, embedding_model, **settings), input=stdin, capture_output=True, text=True,
+        timeout=120,
     )

@@ -46,10 +46,14 @@ def csrf_token(request: Request) -> str:
     return request.scope.get("state", {}).get("csrf_token", "")
 
 
+def _escaped(template_name: str | None) -> bool:
+    return not (template_name or "").endswith(".txt")
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
     env = templates.env
-    env.autoescape = True
+    env.autoescape = _escaped  # everything but plain-text mail
     env.filters.update(markdown=render_markdown, dutch_date=dutch_date, euro=euro)
     env.globals.update(
         kind_labels=taxonomy.KIND_LABELS,

@@ -1,0 +1,74 @@
+"""The scheduled jobs of the `worker` service, run by APScheduler (cron triggers in Europe/Amsterdam).
+
+- Monday 07:00: the weekly digest of the week that just ended (`digest.send_digests`: exactly once per
+  user, so a restart or a second worker cannot send twice).
+- Every night 02:30: recompute all match suggestions and reconcile the search index with the
+  database (it repairs what a crash or a search-server outage left behind).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from . import digest, mail
+from .db import database
+from .indexing import open_embedder, open_search_index, reindex
+from .matches import Matcher
+from .settings import Settings
+
+logger = logging.getLogger("kennisbank.worker")
+AMSTERDAM_TZ = "Europe/Amsterdam"
+
+
+async def weekly_digest(settings: Settings) -> digest.SendReport:
+    period = digest.Period.last_complete()
+    index = open_search_index(settings)
+    sender = mail.SMTPSender(settings)
+    try:
+        report = await digest.send_digests(settings, period, index, sender)
+    finally:
+        sender.close()
+        index.close()
+    logger.info("digest %s: %s sent, %s empty, %s failed", period.key, report.sent, report.empty, report.failed)
+    return report
+
+
+async def nightly_maintenance(settings: Settings) -> None:
+    embedder = open_embedder(settings)
+    index = open_search_index(settings)
+    try:
+        indexed = await reindex(index, embedder)
+        matched = await Matcher(embedder).rematch_all()
+    finally:
+        index.close()
+    logger.info("nightly: %s reindexed, %s matches suggested", indexed.indexed, matched.suggested)
+
+
+def schedule(scheduler: AsyncIOScheduler, settings: Settings) -> None:
+    """Register the jobs; `coalesce` runs a missed job once, not once per missed time."""
+    scheduler.add_job(weekly_digest, CronTrigger(day_of_week="mon", hour=7, minute=0, timezone=AMSTERDAM_TZ),
+                      args=[settings], id="weekly_digest", coalesce=True, max_instances=1,
+                      misfire_grace_time=6 * 3600)
+    scheduler.add_job(nightly_maintenance, CronTrigger(hour=2, minute=30, timezone=AMSTERDAM_TZ), args=[settings],
+                      id="nightly_maintenance", coalesce=True, max_instances=1, misfire_grace_time=3600)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, with the database open."""
+    async with database(settings):
+        scheduler = AsyncIOScheduler(timezone=AMSTERDAM_TZ)
+        schedule(scheduler, settings)
+        scheduler.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
