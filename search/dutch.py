@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 from pathlib import Path
+from typing import Any
 
 _WORD = re.compile(r"[^\W_]+")
 WORD_PATTERN = _WORD.pattern
@@ -64,18 +66,64 @@ def fold_same_length(text: str) -> str | None:
     return folded if len(folded) == len(text) else None
 
 
+class _Memo(dict):
+    """A per-key cache that is cheaper per lookup than `lru_cache` (used as
+    `map(memo.__getitem__, words)`). A text has far fewer distinct words than
+    tokens, so analysing each distinct word once is what makes indexing fast."""
+
+    def __init__(self, compute: Callable[[str], Any], max_size: int = 500_000) -> None:
+        super().__init__()
+        self._compute = compute
+        self._max_size = max_size
+
+    def __missing__(self, key: str) -> Any:
+        if len(self) >= self._max_size:
+            self.clear()
+        value = self[key] = self._compute(key)
+        return value
+
+
 def tokenize(text: str) -> list[Token]:
     """Split `text` (NFC, see `terms`) into folded terms with offsets into `text`."""
     return [Token(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+#: UTF-8 bytes: ASCII letters and digits lowercased, other ASCII bytes (never
+#: part of a word) to spaces, non-ASCII bytes untouched.
+_ASCII_WORD_BYTES = bytes(
+    (ord(chr(b).lower()) if chr(b).isalnum() else 0x20) if b < 0x80 else b for b in range(256)
+)
+
+
+def _chunk_terms(chunk: str) -> tuple[str, ...]:
+    """The folded terms of a chunk that holds no ASCII separator."""
+    if chunk.isascii():
+        return (chunk,)
+    return tuple(fold(word) for word in _WORD.findall(chunk))
+
+
+_CHUNK_TERMS = _Memo(_chunk_terms)
 
 
 def terms(text: str) -> list[str]:
     """The folded terms of `text`, in order (stop words included).
 
     NFC first: in decomposed text ("a" + combining accent) the accent
-    would otherwise split the word.
+    would otherwise split the word. Same result as folding every match of
+    `WORD_PATTERN`, but splits on ASCII separators with byte operations
+    first (the bulk of the work when indexing) and only looks up each
+    distinct chunk that holds non-ASCII letters.
     """
-    return [fold(m.group()) for m in _WORD.finditer(unicodedata.normalize("NFC", text))]
+    text = unicodedata.normalize("NFC", text)
+    chunks = (
+        text.encode("utf-8", "surrogatepass")
+        .translate(_ASCII_WORD_BYTES)
+        .decode("utf-8", "surrogatepass")
+        .split()
+    )
+    if text.isascii():
+        return chunks
+    return list(chain.from_iterable(map(_CHUNK_TERMS.__getitem__, chunks)))
 
 
 @lru_cache(maxsize=65536)
@@ -103,6 +151,14 @@ def stem(term: str) -> str:
     if len(word) >= 4 and word[-1] == "e" and word[-2] not in _VOWELS:
         word = word[:-1]  # gemeente(n) → gemeent, drone(s) → dron
     return _shorten_long_vowel(word)
+
+
+_STEMS = _Memo(stem)
+
+
+def stems(words: Iterable[str]) -> list[str]:
+    """`stem` of each folded word, in order (memoised per distinct word)."""
+    return list(map(_STEMS.__getitem__, words))
 
 
 def _is_plural_s(word: str) -> bool:

@@ -30,7 +30,6 @@ any of its variants (OR). Stop words are dropped from the query.
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import shutil
@@ -47,7 +46,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from .documents import FACET_FIELDS, SearchDocument, SearchHit, SearchQuery, SearchResults, Vector
-from .dutch import Concept, Synonyms, default_synonyms, stem, terms
+from .dutch import Concept, Synonyms, default_synonyms, stem, stems, terms
 from .fusion import FUSIONS
 from .highlight import TermMatcher, crop, fuzzy_distance, highlight, snippet
 from .text import plain_text
@@ -55,7 +54,7 @@ from .vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 #: Boosts per field for a term or phrase of the query.
 EXACT_TITLE, STEM_TITLE, EXACT_TEXT, STEM_TEXT = 3.0, 2.0, 1.0, 0.8
@@ -67,6 +66,9 @@ SUFFIX_MIN = 5  # shortest stem that is expanded to compounds ending in it
 COMPOUND_MIN_EXTRA = 3  # a compound adds at least this many letters
 MAX_EXPANSIONS = 64
 MAX_TERM_LENGTH = 40
+
+#: The texts stored for highlighting, each in a `stored_<part>` field.
+SOURCE_PARTS = ("title", "summary", "body")
 
 SUMMARY_CHARS = 300
 SNIPPET_CHARS = 220
@@ -400,7 +402,11 @@ class TantivyIndex:
         found = searcher.search(Query.term_set_query(self._schema, "id", ids), limit=len(ids))
         by_id = {}
         for (_, address), doc_id in zip(found.hits, _ids(searcher, found.hits), strict=True):
-            by_id[doc_id] = json.loads(searcher.doc(address).get_first("source"))
+            stored = searcher.doc(address)
+            by_id[doc_id] = {
+                part: stored.get_first(f"stored_{part}").decode("utf-8", "surrogatepass")
+                for part in SOURCE_PARTS
+            }
         return [by_id.get(i, {"title": "", "summary": "", "body": ""}) for i in ids]
 
     def _facet_counts(
@@ -476,7 +482,10 @@ def _schema() -> tantivy.Schema:
         builder.add_text_field(name, tokenizer_name="raw", fast=True)
     builder.add_date_field("updated_at", indexed=True, fast=True)
     builder.add_text_field("content_hash", stored=True, tokenizer_name="raw")
-    builder.add_text_field("source", stored=True, tokenizer_name="raw", index_option="basic")
+    # Stored, not indexed (bytes): an indexed raw text field turns every whole text into one
+    # giant term, which cost more than all the other fields together when indexing.
+    for part in SOURCE_PARTS:
+        builder.add_bytes_field(f"stored_{part}", stored=True, indexed=False)
     return builder.build()
 
 
@@ -495,18 +504,18 @@ def _to_tantivy(doc: SearchDocument) -> tantivy.Document:
     out = tantivy.Document()
     out.add_integer("id", doc.id)
     out.add_text("title", " ".join(title_terms))
-    out.add_text("title_stem", " ".join(stem(t) for t in title_terms))
+    out.add_text("title_stem", " ".join(stems(title_terms)))
     out.add_text("text", " ".join(text_terms))
-    stems = [stem(t) for t in text_terms]
-    out.add_text("text_stem", " ".join(stems))
-    out.add_text("rev", " ".join(s[::-1] for s in set(stems)))
+    text_stems = stems(text_terms)
+    out.add_text("text_stem", " ".join(text_stems))
+    out.add_text("rev", " ".join(set(text_stems))[::-1])  # every stem reversed (order is irrelevant)
     for name in FACET_FIELDS:
         for value in doc.facet_values(name):
             out.add_text(name, value)
     out.add_date("updated_at", doc.updated_at_utc)
     out.add_text("content_hash", doc.content_hash)
-    source = {"title": _nfc(doc.title), "summary": _nfc(doc.summary), "body": body}
-    out.add_text("source", json.dumps(source, ensure_ascii=False))
+    for part, text in zip(SOURCE_PARTS, (_nfc(doc.title), _nfc(doc.summary), body), strict=True):
+        out.add_bytes(f"stored_{part}", text.encode("utf-8", "surrogatepass"))
     return out
 
 
@@ -516,7 +525,10 @@ def _nfc(text: str) -> str:
 
 
 def _index_terms(text: str) -> list[str]:
-    return [t for t in terms(text) if len(t) <= MAX_TERM_LENGTH]
+    found = terms(text)
+    if found and max(map(len, found)) > MAX_TERM_LENGTH:
+        return [t for t in found if len(t) <= MAX_TERM_LENGTH]
+    return found
 
 
 def _all_of(queries: list[Query]) -> Query:

@@ -63,27 +63,19 @@ class VectorStore:
 
     def write(self, upserts: Mapping[int, Vector | None], deletes: Iterable[int] = ()) -> None:
         """Set (or, for None, remove) vectors and remove `deletes`. Caller holds the write lock."""
+        new_ids, new_rows = _unit_rows(upserts)
         with self._lock:
             self._reload_if_changed()
-            vectors = {int(i): self._matrix[p] for i, p in self._positions.items()}
-            for doc_id in deletes:
-                vectors.pop(doc_id, None)
-            for doc_id, vector in upserts.items():
-                unit = _unit(vector) if vector is not None else None
-                if unit is None:
-                    vectors.pop(doc_id, None)
-                else:
-                    vectors[doc_id] = unit
-            dims = {v.shape[0] for v in vectors.values()}
+            replaced = np.fromiter([*upserts, *deletes], dtype=np.int64)
+            keep = ~np.isin(self._ids, replaced)
+            ids = np.concatenate([self._ids[keep], new_ids])
+            parts = [m for m in (self._matrix[keep], new_rows) if len(m)]
+            dims = sorted({m.shape[1] for m in parts})
             if len(dims) > 1:
-                raise ValueError(f"vectors of different dimensions in one index: {sorted(dims)}")
-            ids = np.array(sorted(vectors), dtype=np.int64)
-            matrix = (
-                np.stack([vectors[i] for i in ids]).astype(np.float32)
-                if len(ids)
-                else np.zeros((0, 0), dtype=np.float32)
-            )
-            self._save(ids, matrix)
+                raise ValueError(f"vectors of different dimensions in one index: {dims}")
+            matrix = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+            order = np.argsort(ids, kind="stable")
+            self._save(ids[order], matrix[order])
 
     def clear(self) -> None:
         with self._lock:
@@ -120,6 +112,22 @@ class VectorStore:
                 ids, matrix = data["ids"], data["vectors"]
         self._ids, self._matrix, self._stamp = ids, matrix, stamp
         self._positions = {int(i): p for p, i in enumerate(ids)}
+
+
+def _unit_rows(vectors: Mapping[int, Vector | None]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, unit rows) of the non-zero vectors among `vectors`, normalised in one go."""
+    given = {doc_id: v for doc_id, v in vectors.items() if v is not None}
+    if not given:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+    if len({len(v) for v in given.values()}) > 1:
+        raise ValueError(f"vectors of different dimensions in one index: {sorted({len(v) for v in given.values()})}")
+    rows = np.asarray(list(given.values()), dtype=np.float32)
+    if rows.ndim != 2 or not rows.shape[1]:
+        raise ValueError("a vector must be a non-empty sequence of floats")
+    norms = np.linalg.norm(rows, axis=1)
+    nonzero = norms > 0
+    ids = np.fromiter(given, dtype=np.int64, count=len(given))
+    return ids[nonzero], rows[nonzero] / norms[nonzero, None]
 
 
 def _unit(vector: Vector) -> np.ndarray | None:
