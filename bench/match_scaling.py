@@ -132,8 +132,8 @@ def main() -> None:
     prepared = time.perf_counter() - started
     matches = engine.match_all()
     full = time.perf_counter() - started
-    print(f"full rematch: {full:.1f} s (prepare: vectors, TF-IDF, neighbour lists {prepared:.1f} s; "
-          f"scoring and reasons {full - prepared:.1f} s), {len(matches)} suggested pairs")
+    print(f"full rematch: {full:.1f} s (prepare: vectors, TF-IDF {prepared:.1f} s; "
+          f"neighbour lists, scoring and reasons {full - prepared:.1f} s), {len(matches)} suggested pairs")
 
     rng = random.Random(11)
     update_times, add_times = [], []

@@ -116,6 +116,8 @@ DEFAULT_NEIGHBOURS = 20
 DEFAULT_MIN_SCORE = 0.20
 #: Shared distinctive terms named in a reason (and offered for highlighting).
 SHARED_TERMS_SHOWN = 5
+#: Below this many pairs the lexical feature is computed pair by pair instead of on the stacked matrix.
+_STACK_FOR_PAIRS = 2000
 #: Kept per neighbour list beyond `neighbours`, so that most incremental
 #: updates can tell who drops out without recomputing the list.
 _NEIGHBOUR_MARGIN = 10
@@ -409,7 +411,7 @@ class MatchEngine:
         self._province[row] = -1
         self._vectors[row] = 0.0
         self._has_vector[row] = False
-        empty = sparse.csr_matrix((1, self._tfidf.shape[1]))
+        empty = sparse.csr_matrix((1, self._index.shape[1]))
         self._set_tfidf_row(row, (empty, empty))
         _, moved = self._refresh_neighbours(row)
         self._drop_edges(row)
@@ -441,7 +443,10 @@ class MatchEngine:
         self._has_vector = np.zeros(0, dtype=bool)
         self._analyzer = TermAnalyzer(PROVINCE_WORDS)
         self._vectorizer: TfidfVectorizer | None = None
-        self._tfidf = sparse.csr_matrix((0, 0))  # distinctive terms, for the lexical feature and reasons
+        # Distinctive terms per row (sorted term ids, weights), for the lexical feature and reasons: a
+        # list, so that replacing one row costs nothing; `_tfidf` stacks them for full runs.
+        self._term_rows: list[tuple[np.ndarray, np.ndarray]] = []
+        self._tfidf_stacked: sparse.csr_matrix | None = None
         self._index = sparse.csr_matrix((0, 0))  # fewer, heavier terms, for finding lexical neighbours
         self._tech_idf: dict[str, float] = {}
         self._default_idf = 1.0
@@ -501,24 +506,32 @@ class MatchEngine:
             raw = self._vectorizer.fit_transform(docs)
         except ValueError:  # no terms at all
             self._vectorizer = None
-            self._tfidf = self._index = sparse.csr_matrix((len(docs), 1))
+            self._index = sparse.csr_matrix((len(docs), 1))
+            self._term_rows = [_row_arrays(self._index, r) for r in range(len(docs))]
+            self._tfidf_stacked = None
             return
         self._terms = self._vectorizer.get_feature_names_out()
         raw = sparse.csr_matrix(raw, dtype=np.float64)
-        self._tfidf = _distinctive(raw, TERMS_PER_ITEM)
+        features = _distinctive(raw, TERMS_PER_ITEM)
+        self._term_rows = [_row_arrays(features, r) for r in range(features.shape[0])]
+        self._tfidf_stacked = features
         self._index = _distinctive(raw, INDEX_TERMS_PER_ITEM)
 
     def _transform(self, item: MatchItem) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """(feature row, index row) of the text of `item`."""
         if self._vectorizer is None:
-            empty = sparse.csr_matrix((1, self._tfidf.shape[1]))
+            empty = sparse.csr_matrix((1, self._index.shape[1]))
             return empty, empty
         doc = self._analyzer.with_parts(self._analyzer.analyze(item.title, item.summary, item.body))
         raw = sparse.csr_matrix(self._vectorizer.transform([doc]), dtype=np.float64)
         return _distinctive(raw, TERMS_PER_ITEM), _distinctive(raw, INDEX_TERMS_PER_ITEM)
 
     def _set_tfidf_row(self, row: int, rows: tuple[sparse.csr_matrix, sparse.csr_matrix]) -> None:
-        self._tfidf = _replace_row(self._tfidf, row, rows[0])
+        if row == len(self._term_rows):
+            self._term_rows.append(_row_arrays(rows[0], 0))
+        else:
+            self._term_rows[row] = _row_arrays(rows[0], 0)
+        self._tfidf_stacked = None
         self._index = _replace_row(self._index, row, rows[1])
 
     def _calibrate_semantic(self) -> float:
@@ -769,19 +782,33 @@ class MatchEngine:
         floor = self._semantic_floor
         return (out - floor) / (1.0 - floor)
 
+    @property
+    def _tfidf(self) -> sparse.csr_matrix:
+        if self._tfidf_stacked is None:
+            rows = self._term_rows
+            indptr = np.concatenate([[0], np.cumsum([len(cols) for cols, _ in rows])]).astype(np.int64)
+            indices = np.concatenate([cols for cols, _ in rows]) if rows else np.zeros(0, dtype=np.int32)
+            data = np.concatenate([vals for _, vals in rows]) if rows else np.zeros(0)
+            self._tfidf_stacked = sparse.csr_matrix((data, indices, indptr), shape=(len(rows), self._index.shape[1]))
+        return self._tfidf_stacked
+
     def _pair_lexical(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
         out = np.zeros(len(a_rows))
+        if len(a_rows) < _STACK_FOR_PAIRS:
+            rows = self._term_rows
+            for i, (a, b) in enumerate(zip(a_rows.tolist(), b_rows.tolist())):
+                _, ia, ib = np.intersect1d(rows[a][0], rows[b][0], assume_unique=True, return_indices=True)
+                out[i] = float(np.dot(rows[a][1][ia], rows[b][1][ib]))
+            return out
+        matrix = self._tfidf
         for start in range(0, len(a_rows), 32768):
             a, b = a_rows[start : start + 32768], b_rows[start : start + 32768]
-            out[start : start + len(a)] = np.asarray(self._tfidf[a].multiply(self._tfidf[b]).sum(axis=1)).ravel()
+            out[start : start + len(a)] = np.asarray(matrix[a].multiply(matrix[b]).sum(axis=1)).ravel()
         return out
 
     def _shared_terms(self, a: int, b: int) -> tuple[str, ...]:
-        matrix = self._tfidf
-        cols_a = matrix.indices[matrix.indptr[a] : matrix.indptr[a + 1]]
-        vals_a = matrix.data[matrix.indptr[a] : matrix.indptr[a + 1]]
-        cols_b = matrix.indices[matrix.indptr[b] : matrix.indptr[b + 1]]
-        vals_b = matrix.data[matrix.indptr[b] : matrix.indptr[b + 1]]
+        cols_a, vals_a = self._term_rows[a]
+        cols_b, vals_b = self._term_rows[b]
         shared, ia, ib = np.intersect1d(cols_a, cols_b, assume_unique=True, return_indices=True)
         if not len(shared):
             return ()
@@ -815,6 +842,14 @@ def _position(ids: np.ndarray, values: np.ndarray, row: int, value: float) -> in
     while at < len(ids) and values[at] == value and ids[at] < row:
         at += 1
     return at
+
+
+def _row_arrays(matrix: sparse.csr_matrix, row: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted column ids, values) of one row."""
+    lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+    cols, vals = matrix.indices[lo:hi], matrix.data[lo:hi]
+    order = np.argsort(cols, kind="stable")
+    return cols[order].copy(), vals[order].astype(np.float64)
 
 
 def _replace_row(matrix: sparse.csr_matrix, row: int, vector: sparse.csr_matrix) -> sparse.csr_matrix:
