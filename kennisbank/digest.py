@@ -158,17 +158,30 @@ def subscription_label(kind: str, value: str) -> str:
     return f"Zoekopdracht: “{words}”" if words else "Zoekopdracht met filters"
 
 
-async def changed_in(period: Period) -> list[Initiative]:
-    """Published initiatives first published or materially changed in the period, newest first."""
-    window = Q(published_at__gte=period.start, published_at__lt=period.end) | Q(
-        material_change_at__gte=period.start, material_change_at__lt=period.end)
+async def changed_between(start: datetime, end: datetime) -> list[Initiative]:
+    """Published initiatives first published or materially changed in [start, end), newest first."""
+    window = Q(published_at__gte=start, published_at__lt=end) | Q(material_change_at__gte=start,
+                                                                   material_change_at__lt=end)
     found = await Initiative.filter(window, status=Status.GEPUBLICEERD).prefetch_related("province", "themes")
-    return sorted(found, key=lambda i: _moment(i, period), reverse=True)
+    return sorted(found, key=lambda i: _moment(i, start, end), reverse=True)
 
 
-def _moment(initiative: Initiative, period: Period) -> datetime:
-    times = [t for t in (initiative.published_at, initiative.material_change_at)
-             if t is not None and period.start <= t < period.end]
+async def changed_in(period: Period) -> list[Initiative]:
+    return await changed_between(period.start, period.end)
+
+
+async def fitting(subscription: Subscription, since: datetime, index: SearchIndex | None,
+                  limit: int = 50) -> list[Initiative]:
+    """What a subscription's feed shows: initiatives new or changed since ``since`` that fit it, newest first."""
+    candidates = await changed_between(since, datetime.now(UTC) + timedelta(minutes=1))
+    if subscription.kind == "search":
+        found = await _search_ids(index, subscription.value)
+        return [i for i in candidates if i.id in found][:limit]
+    return [i for i in candidates if _fits(subscription, i)][:limit]
+
+
+def _moment(initiative: Initiative, start: datetime, end: datetime) -> datetime:
+    times = [t for t in (initiative.published_at, initiative.material_change_at) if t is not None and start <= t < end]
     return max(times) if times else initiative.updated_at
 
 
@@ -217,7 +230,7 @@ async def compose(user: User, period: Period, index: SearchIndex | None) -> Dige
     sections: list[DigestSection] = []
 
     def add(title: str, chosen: Callable[[Initiative], bool]) -> None:
-        items = [DigestItem(i, _is_new(i, period), _moment(i, period)) for i in candidates
+        items = [DigestItem(i, _is_new(i, period), _moment(i, period.start, period.end)) for i in candidates
                  if i.id not in taken and chosen(i)]
         taken.update(item.initiative.id for item in items)
         if items:

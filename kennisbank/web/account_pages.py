@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import accounts, audit, sessions
+from .. import accounts, audit, sessions, subscriptions
 from ..audit import Actor
 from ..models import User
 from ..permissions import requires_second_factor
@@ -118,6 +118,7 @@ async def account(request: Request, *, new_token: accounts.NewToken | None = Non
     user = current_user(request)
     assert user is not None
     context = {"user": user, "tokens": await accounts.list_tokens(user), "new_token": new_token,
+               "subscriptions": await subscriptions.subscriptions_of(user),
                "errors": errors or {}, "notice": notice or _notice(request),
                "sessions": await sessions.count_for(user.id)}
     return _render(request, "account/account.html", context, status_code=status_code)
@@ -125,7 +126,9 @@ async def account(request: Request, *, new_token: accounts.NewToken | None = Non
 
 def _notice(request: Request) -> str:
     notices = {"wachtwoord": "Uw wachtwoord is gewijzigd.", "tweestaps": "Tweestapsverificatie staat aan.",
-               "tweestaps-uit": "Tweestapsverificatie staat uit.", "ingetrokken": "Het API-token is ingetrokken."}
+               "tweestaps-uit": "Tweestapsverificatie staat uit.", "ingetrokken": "Het API-token is ingetrokken.",
+               "overzicht": "Uw instellingen voor het wekelijkse overzicht zijn opgeslagen.",
+               "abonnement": "Het abonnement is toegevoegd.", "abonnement-weg": "Het abonnement is verwijderd."}
     return notices.get(request.query_params.get("gedaan", ""), "")
 
 

@@ -26,6 +26,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_FIELD = "csrf_token"
 HEADER = "x-csrf-token"
 MAX_FORM_BYTES = 2 * 1024 * 1024
+# Reached from a mail: the RFC 8058 one-click unsubscribe is POSTed by the mail provider, without our
+# cookie and possibly cross-site. The signed token in its URL is the credential, and the only thing it
+# can do is turn the weekly mail off, so neither check applies there.
+TOKEN_AUTHORISED_PATHS = frozenset({"/digest/afmelden"})
 
 
 def cookie_name(secure: bool) -> str:
@@ -49,7 +53,7 @@ class CSRFMiddleware:
         token = existing or secrets.token_urlsafe(32)
         scope.setdefault("state", {})["csrf_token"] = token
 
-        if scope["method"] not in SAFE_METHODS:
+        if scope["method"] not in SAFE_METHODS and scope["path"] not in TOKEN_AUTHORISED_PATHS:
             if headers.get("sec-fetch-site") == "cross-site":
                 await _forbidden(scope, receive, send)
                 return

@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from search.matching import MATCH_TYPE_LABELS
+
 from .. import permissions, taxonomy
 from ..richtext import render_markdown
 from ..accounts import ACCOUNT_FIELD_LABELS
@@ -71,6 +73,7 @@ def make_templates() -> Jinja2Templates:
         csp_nonce=csp_nonce,
         current_user=current_user,
         role_labels=taxonomy.ROLE_LABELS,
+        match_type_labels=MATCH_TYPE_LABELS,
         can_create=permissions.can_create,
         can_edit=permissions.can_edit,
         can_manage_accounts=permissions.can_manage_accounts,

@@ -1,0 +1,56 @@
+"""The digest in the browser: a preview of my digest, and unsubscribing from the mail's link."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import digest, signing, subscriptions
+from ..mail import UNSUBSCRIBE_PURPOSE
+from ..validation import InputError
+from .auth import current_user
+
+
+def _render(request: Request, name: str, context: dict, status_code: int = 200) -> Response:
+    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+async def preview(request: Request) -> Response:
+    """What my digest holds for a week (default: this week so far)."""
+    week = request.query_params.get("week", "")
+    errors: dict[str, list[str]] = {}
+    period = digest.Period.containing(datetime.now(UTC))
+    if week:
+        try:
+            period = digest.Period.parse(week)
+        except InputError as exc:
+            errors = exc.errors
+    composed = await digest.compose(current_user(request), period, request.app.state.search_index)
+    previous = digest.Period.containing(period.start - timedelta(days=3))
+    following = digest.Period.containing(period.end + timedelta(days=3))
+    this_week = digest.Period.containing(datetime.now(UTC))
+    return _render(request, "digest/preview.html", {
+        "digest": composed, "errors": errors, "previous": previous,
+        "following": following if following.start <= this_week.start else None,
+    })
+
+
+async def unsubscribe(request: Request) -> Response:
+    """GET asks for confirmation (mail scanners follow links); POST, also RFC 8058's one-click, turns the mail off."""
+    token = request.query_params.get("token", "")
+    user_id = signing.unsign(request.app.state.settings, UNSUBSCRIBE_PURPOSE, token)
+    if user_id is None or not user_id.isdigit():
+        return _render(request, "digest/unsubscribe.html", {"invalid": True}, status_code=400)
+    if request.method == "GET":
+        return _render(request, "digest/unsubscribe.html", {"token": token})
+    await subscriptions.stop_digest(int(user_id))
+    return _render(request, "digest/unsubscribe.html", {"done": True})
+
+
+routes = [
+    Route("/digest/voorbeeld", preview, name="digest_preview"),
+    Route("/digest/afmelden", unsubscribe, methods=["GET", "POST"], name="digest_unsubscribe"),
+]
