@@ -251,3 +251,21 @@ def test_the_worker_schedules_the_digest_on_monday_morning_and_maintenance_every
     jobs = {job.id: job.trigger.get_next_fire_time(None, tuesday) for job in scheduler.get_jobs()}
     assert jobs["weekly_digest"] == datetime(2026, 11, 30, 7, 0, tzinfo=digest.AMSTERDAM)
     assert jobs["nightly_maintenance"] == datetime(2026, 11, 25, 2, 30, tzinfo=digest.AMSTERDAM)
+
+
+def test_a_saved_search_for_stikstof_brings_a_nitrogen_initiative_from_another_province(anonymous, data_dir,
+                                                                                      mailbox):
+    handler, port = mailbox
+    reader = subscriber(anonymous, "stikstof@gelderland.example", "NL-GE")
+    anonymous.run(subscriptions.subscribe, reader, "search", "q=stikstof")
+    anonymous.run(subscriptions.set_digest, reader, weekly=True, related=False)
+    anonymous.create_initiative(external_id="LI-N", province="NL-LI", themes=["natuur en biodiversiteit"],
+                                title="Stikstofdepositie meten rond Natura 2000-gebieden", suppliers=[])
+    anonymous.create_initiative(external_id="ZE-W", province="NL-ZE", themes=["water"],
+                                title="Zoetwatervoorziening op de Zeeuwse eilanden", suppliers=[])
+    assert run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", **smtp(port)).returncode == 0
+    [message] = handler.to("stikstof@gelderland.example")
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "== Zoekopdracht: “stikstof” ==\n" in text
+    assert "- Stikstofdepositie meten rond Natura 2000-gebieden (Limburg, nieuw)" in text
+    assert "Zoetwatervoorziening" not in text
