@@ -134,8 +134,10 @@ def _reasons(members: list[MatchItem], pairs: list[Match], proposal: Proposal) -
     proven = [item.province_name for item in members if item.phase in PROVEN_PHASES]
     early = [item for item in members if item.phase not in PROVEN_PHASES]
     if proven and early:
-        reasons.append(f"{dutch_list(list(dict.fromkeys(proven)))} heeft dit al in gebruik; "
-                       f"{len(early)} andere initiatieven kunnen daarop voortbouwen")
+        names = list(dict.fromkeys(proven))
+        verb = "heeft" if len(names) == 1 else "hebben"
+        followers = "één ander initiatief kan" if len(early) == 1 else f"{len(early)} andere initiatieven kunnen"
+        reasons.append(f"{dutch_list(names)} {verb} dit al in gebruik; {followers} daarop voortbouwen")
     if proposal == "joint_tender":
         reasons.append("Voorstel: één gezamenlijke aanbesteding in plaats van een aanbesteding per provincie")
     else:
