@@ -12,9 +12,10 @@ negative (that includes the deliberate near-misses in `initiatives_other.jsonl`)
 The ranking is every candidate pair the engine generates, by score; positives
 that never become a candidate count as missed (precision 0) in the AP.
 
-Type accuracy is measured on every labelled pair among the candidates: pairs in joint-procurement and knowledge-exchange families must get
-that type; in scaling-up families the pairs with the proven member must be
-`scaling_up` (pairs of two followers have no label and are reported apart).
+Type accuracy is measured on every labelled pair among the candidates: pairs in
+joint-procurement and knowledge-exchange families must get that type; in
+scaling-up families the pairs with the proven member must be `scaling_up`
+(pairs of two followers have no label and are reported apart).
 """
 
 from __future__ import annotations

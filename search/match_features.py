@@ -1,22 +1,30 @@
 """The explainable pair features of matching, each a number in [0, 1].
 
-| feature | what it measures |
-|---|---|
-| `semantic` | cosine of the two text embeddings, rescaled so that the median of random cross-province pairs is 0 and identical texts are 1 |
-| `lexical` | cosine of the two TF-IDF vectors over *distinctive* terms (stemmed Dutch with compounds also split into their parts; stop words, province names and terms in more than half of the initiatives dropped; at most 100 terms per initiative) |
-| `themes` | Jaccard overlap of the themes |
-| `suppliers` | 1 when the two name a common supplier |
-| `technologies` | IDF-weighted Jaccard overlap of the technologies (sharing "ivri" says more than sharing "open data") |
-| `categories` | 1 when the technologies fall into a common product category (`PRODUCT_CATEGORIES`), such as a chatbot and a language model |
-| `phase` | 1 when one is proven (*opgeschaald*/*implementatie*) and the other early (*idee*/*verkenning*/*pilot*) |
-| `timing` | 1 when both plan to tender within a year of each other or their periods overlap, falling to 0 at two years apart |
-| `partners` | 1 when both seek partners or plan to tender, 0.5 when one does |
-| `corroboration` | how strongly a third initiative, in yet another province, matches both: max over c of min(direct(a, c), direct(b, c)) |
+Topic: do the two work on the *same thing*?
 
-The first six say whether the two work on the *same thing* (topic), the next
-three whether working together is *actionable now* (context); corroboration
-is computed from the direct scores of the surrounding pairs. See
-`search/matching.py` for how they combine into a score and a type.
+* `semantic`: cosine of the text embeddings, rescaled so that the median of
+  random cross-province pairs is 0 and identical texts are 1;
+* `lexical`: cosine of the TF-IDF vectors over *distinctive* terms: stemmed
+  Dutch, compounds also split into their parts, stop words, province names and
+  terms in more than half of the initiatives dropped, at most 100 terms each;
+* `themes`: Jaccard overlap of the themes;
+* `suppliers`: 1 when they name a common supplier;
+* `technologies`: IDF-weighted Jaccard overlap of the technologies (sharing
+  "ivri" says more than sharing "open data");
+* `categories`: 1 when their technologies fall into a common product category
+  (`PRODUCT_CATEGORIES`), such as a chatbot and a language model.
+
+Context: is working together *actionable now*?
+
+* `phase`: 1 when one is proven (*opgeschaald*/*implementatie*) and the other
+  early (*idee*/*verkenning*/*pilot*);
+* `timing`: 1 when both plan to tender within a year of each other or their
+  periods overlap, falling to 0 at two years apart;
+* `partners`: 1 when both seek partners or plan to tender, 0.5 when one does.
+
+And `corroboration`, computed by the engine from the direct scores of the
+surrounding pairs: max over a third initiative c of min(direct(a, c),
+direct(b, c)). See `search/matching.py` for how they combine.
 """
 
 from __future__ import annotations

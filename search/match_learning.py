@@ -86,7 +86,8 @@ def _dutch_number(value: float) -> str:
 
 
 def _matrix(decisions: list[Decision]) -> tuple[np.ndarray, np.ndarray]:
-    x = np.array([[float(d.features.get(name, 0.0)) for name in FEATURES] for d in decisions]).reshape(-1, len(FEATURES))
+    rows = [[float(d.features.get(name, 0.0)) for name in FEATURES] for d in decisions]
+    x = np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))
     y = np.array([bool(d.accepted) for d in decisions], dtype=int)
     return x, y
 

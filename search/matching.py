@@ -77,7 +77,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from .match_features import (
     CONTEXT_FEATURES,
     CORROBORATION,
-    DIRECT_FEATURES,
     EARLY_PHASES,
     FEATURES,
     INDEX_TERMS_PER_ITEM,
@@ -890,7 +889,7 @@ def _distinctive(raw: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
 
 
 __all__ = [
-    "CONTEXT_FEATURES", "DEFAULT_CONTEXT_WEIGHTS", "DEFAULT_MIN_SCORE", "DEFAULT_TOPIC_WEIGHTS", "FEATURES",
-    "MATCH_TYPES", "MATCH_TYPE_LABELS", "Match", "MatchEngine", "MatchItem", "MatchType", "ScoreWeights",
-    "Scorer", "TOPIC_FEATURES", "match_type",
+    "CONTEXT_FEATURES", "CORROBORATION_FLOOR", "DEFAULT_CONTEXT_WEIGHTS", "DEFAULT_MIN_SCORE", "DEFAULT_TOPIC_WEIGHTS",
+    "DIRECT_WEIGHTS", "FEATURES", "MATCH_TYPES", "MATCH_TYPE_LABELS", "Match", "MatchEngine", "MatchItem", "MatchType",
+    "ScoreWeights", "Scorer", "TOPIC_FEATURES", "match_type",
 ]
