@@ -6,7 +6,8 @@
     engine.remove(item_id)                 # after archiving or deleting
 
 The engine knows nothing about the database: callers pass `MatchItem`s
-(with their embedding) and persist the `Match`es they get back.
+(with their embedding) and persist the `Match`es they get back. It is not
+thread-safe: serialise calls (one lock around the engine).
 
 **Candidates.** For each initiative the `neighbours` (20) nearest initiatives of
 *other* provinces by embedding, and the 20 nearest by distinctive terms
