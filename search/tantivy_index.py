@@ -489,7 +489,9 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-def _to_tantivy(doc: SearchDocument) -> tantivy.Document:
+def analyse(doc: SearchDocument) -> tuple[dict[str, str], str]:
+    """The Dutch analysis of one document: (text field → space-separated terms as
+    tantivy receives them, the body as plain text)."""
     body = plain_text(doc.body)
     extra = [
         doc.external_id,
@@ -501,14 +503,23 @@ def _to_tantivy(doc: SearchDocument) -> tantivy.Document:
     ]
     title_terms = _index_terms(doc.title)
     text_terms = title_terms + _index_terms(" \n".join([doc.summary, body, *extra]))
+    text_stems = stems(text_terms)
+    fields = {
+        "title": " ".join(title_terms),
+        "title_stem": " ".join(stems(title_terms)),
+        "text": " ".join(text_terms),
+        "text_stem": " ".join(text_stems),
+        "rev": " ".join(set(text_stems))[::-1],  # every stem reversed (their order is irrelevant)
+    }
+    return fields, body
+
+
+def _to_tantivy(doc: SearchDocument) -> tantivy.Document:
+    fields, body = analyse(doc)
     out = tantivy.Document()
     out.add_integer("id", doc.id)
-    out.add_text("title", " ".join(title_terms))
-    out.add_text("title_stem", " ".join(stems(title_terms)))
-    out.add_text("text", " ".join(text_terms))
-    text_stems = stems(text_terms)
-    out.add_text("text_stem", " ".join(text_stems))
-    out.add_text("rev", " ".join(set(text_stems))[::-1])  # every stem reversed (order is irrelevant)
+    for name, analysed in fields.items():
+        out.add_text(name, analysed)
     for name in FACET_FIELDS:
         for value in doc.facet_values(name):
             out.add_text(name, value)
