@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
 
-from search.dutch import STOP_WORDS, Synonyms, default_synonyms, fold, stem, terms, tokenize
+from search.dutch import (
+    STOP_WORDS,
+    WORD_PATTERN,
+    Synonyms,
+    default_synonyms,
+    fold,
+    stem,
+    stems,
+    terms,
+    tokenize,
+)
 
 
 @pytest.mark.parametrize(
@@ -111,3 +124,33 @@ def test_synonym_file_format():
 def test_decomposed_accents_do_not_split_words():
     decomposed = "Frysla\u0302n"
     assert terms(decomposed) == ["fryslan"]
+
+
+TRICKY_TEXTS = [
+    "Financiën\u2013ideeën voor de coöperatie",  # en dash between words
+    "Fryslân\u00a0en\u2009Zeeland",  # no-break and thin space
+    "‘Slimme’ sensoren, “digitale” tweeling",  # curly quotes
+    "İstanbul en ĲSSEL in één Straße",  # letters that lowercase or fold to two characters
+    "data_lab 2½ km² ﬁets",  # underscore, vulgar fraction, superscript, ligature
+    "Frysla\u0302n q\u0303x",  # decomposed accents, one that has no precomposed form
+    "日本語 and Ωmega 😀 emoji",
+    "",
+    "   \n\t ",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_terms_equal_folding_every_word_match(text):
+    """`terms` takes byte-level shortcuts; it must still mean: fold each regex word of the NFC text."""
+    nfc = unicodedata.normalize("NFC", text)
+    assert terms(text) == [fold(word) for word in re.findall(WORD_PATTERN, nfc)]
+
+
+def test_terms_of_non_ascii_text():
+    assert terms("Financiën\u2013ideeën in Fryslân\u00a0‘slim’") == ["financien", "ideeen", "in", "fryslan", "slim"]
+
+
+def test_stems_equal_stem_of_each_term():
+    words = terms("Fietspaden, wegen en datalabs; de datalabs en één weg")
+    assert stems(words) == [stem(w) for w in words]
+    assert stems(words)[:3] == ["fietspad", "weg", "en"]
