@@ -29,12 +29,14 @@ actionable now?).
   `categories` has weight 0: broad groups such as "sensornetwerken" tie
   unrelated initiatives together (see the ablation in the README), so it
   only serves the type rule and the reasons.
-* score = 0.5 direct + 0.5 corroboration, where corroboration is the
-  strongest third initiative c (in another province again) that matches
-  both directly: max over c of min(direct(a, c), direct(b, c)), counting only
-  direct scores of at least `CORROBORATION_FLOOR`. Work that three or more
-  provinces share is exactly what IDA looks for, and a pair that only
-  resembles each other by accident rarely has such a witness.
+* score = max(0.8 direct, 0.5 direct + 0.5 corroboration), where
+  corroboration is the strongest third initiative c (in another province
+  again) that matches both directly: max over c of min(direct(a, c),
+  direct(b, c)), counting only direct scores of at least
+  `CORROBORATION_FLOOR`. Work that three or more provinces share is exactly
+  what IDA looks for, and a pair that only resembles each other by accident
+  rarely has such a witness; a pair of just two provinces keeps 80% of its
+  direct score, so a strong match between two is still suggested.
 
 A pair is suggested when its score is at least `min_score` (0.20). Once
 enough coordinator decisions exist, a fitted model replaces these weights
@@ -110,6 +112,7 @@ DEFAULT_TOPIC_WEIGHTS: dict[str, float] = {
 DEFAULT_CONTEXT_WEIGHTS: dict[str, float] = {"phase": 0.4, "timing": 0.3, "partners": 0.3}
 DEFAULT_CONTEXT_SHARE = 0.3
 DEFAULT_CORROBORATION_SHARE = 0.5
+DEFAULT_UNCORROBORATED_SHARE = 0.8
 #: Direct scores below this are not strong enough to corroborate another pair.
 CORROBORATION_FLOOR = 0.2
 DEFAULT_NEIGHBOURS = 20
@@ -190,6 +193,7 @@ class ScoreWeights:
     context: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CONTEXT_WEIGHTS))
     context_share: float = DEFAULT_CONTEXT_SHARE
     corroboration_share: float = DEFAULT_CORROBORATION_SHARE
+    uncorroborated_share: float = DEFAULT_UNCORROBORATED_SHARE
 
     def _vectors(self) -> tuple[np.ndarray, np.ndarray, float]:
         topic_total = sum(self.topic.values()) or 1.0
@@ -205,8 +209,9 @@ class ScoreWeights:
 
     def score(self, features: np.ndarray) -> np.ndarray:
         beta = self.corroboration_share
-        corroboration = features[:, FEATURES.index(CORROBORATION)]
-        return np.clip((1.0 - beta) * self.direct(features) + beta * corroboration, 0.0, 1.0)
+        direct = self.direct(features)
+        corroborated = (1.0 - beta) * direct + beta * features[:, FEATURES.index(CORROBORATION)]
+        return np.clip(np.maximum(self.uncorroborated_share * direct, corroborated), 0.0, 1.0)
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
         topic, context, share = self._vectors()
@@ -220,7 +225,7 @@ class ScoreWeights:
         if feature not in FEATURES:
             raise ValueError(f"unknown feature {feature!r}")
         if feature == CORROBORATION:
-            return replace(self, corroboration_share=0.0)
+            return replace(self, corroboration_share=0.0, uncorroborated_share=1.0)
         return replace(
             self,
             topic={k: v for k, v in self.topic.items() if k != feature},
