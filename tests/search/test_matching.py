@@ -15,7 +15,7 @@ from search.match_clusters import find_clusters
 from search.match_features import FEATURES, ItemFacts
 from search.match_fingerprint import material_fingerprint
 from search.match_learning import MIN_DECISIONS, Decision, LearnedScorer
-from search.matching import MatchEngine, MatchItem, ScoreWeights, match_type
+from search.matching import DIRECT_WEIGHTS, MatchEngine, MatchItem, ScoreWeights, match_type
 
 DIMS = 16
 PROVINCE_NAMES = {
@@ -304,3 +304,23 @@ def test_fingerprint_changes_on_material_change_only():
                    dict(phase="opgeschaald"), dict(tender_date=date(2027, 1, 1)), dict(themes=("water",)),
                    dict(seeks_partners=True)):
         assert material_fingerprint(replace(item, **change)) != same, change
+
+
+def test_a_third_province_corroborates_and_is_named():
+    items = [make_item(1, "NL-GE", "stikstof"), make_item(2, "NL-NB", "stikstof"), make_item(3, "NL-ZE", "stikstof")]
+    engine = MatchEngine()
+    matches = {m.pair: m for m in engine.match_all(items)}
+    match = matches[(1, 2)]
+    assert match.witness == 3 and match.features["corroboration"] > 0
+    assert f"Beide lijken sterk op ‘{items[2].title}’ (Zeeland)" in match.reasons
+
+
+def test_a_strong_pair_of_two_provinces_is_suggested_without_a_witness():
+    items = [make_item(1, "NL-GE", "chatbot", suppliers=("Praatpaal",)),
+             make_item(2, "NL-UT", "chatbot", suppliers=("Praatpaal",))]
+    matches = MatchEngine().match_all(items)
+    assert [m.pair for m in matches] == [(1, 2)]
+    match = matches[0]
+    assert match.witness is None and match.features["corroboration"] == 0
+    direct = DIRECT_WEIGHTS.direct(np.array([[match.features[f] for f in FEATURES]]))[0]
+    assert match.score == pytest.approx(0.8 * direct, abs=1e-3)
