@@ -22,6 +22,10 @@ if [ -z "$(pg_bin)" ]; then
     echo "Installing Debian's postgresql for the PostgreSQL test run"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    # The package creates and may start a default cluster: we use our own, so leave nothing running.
+    pg_lsclusters --no-header 2>/dev/null | awk '$4 == "online" {print $1, $2}' | while read -r version name; do
+        pg_ctlcluster "$version" "$name" stop || true
+    done
 fi
 BIN="$(pg_bin)"
 
