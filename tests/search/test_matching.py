@@ -14,6 +14,7 @@ from search.dutch import fold, stem, terms
 from search.match_clusters import find_clusters
 from search.match_features import FEATURES, ItemFacts
 from search.match_fingerprint import material_fingerprint
+from search.match_highlight import shared_term_spans
 from search.match_learning import MIN_DECISIONS, Decision, LearnedScorer
 from search.matching import DIRECT_WEIGHTS, MatchEngine, MatchItem, ScoreWeights, match_type
 
@@ -324,3 +325,19 @@ def test_a_strong_pair_of_two_provinces_is_suggested_without_a_witness():
     assert match.witness is None and match.features["corroboration"] == 0
     direct = DIRECT_WEIGHTS.direct(np.array([[match.features[f] for f in FEATURES]]))[0]
     assert match.score == pytest.approx(0.8 * direct, abs=1e-3)
+
+
+def test_shared_terms_are_found_in_both_texts_for_highlighting():
+    gelderland = make_item(1, "NL-GE", "wegdek", body="De wegdekinspectie vindt scheuren en gaten in het asfalt.")
+    brabant = make_item(2, "NL-NB", "wegdek", summary="Een camera ziet elke scheur in het wegdek.")
+    match = MatchEngine(min_score=0.0).match_all([gelderland, brabant])[0]
+    assert match.shared_terms
+    for item in (gelderland, brabant):
+        text = f"{item.title} {item.summary} {item.body}"
+        marked = {text[start:end].lower() for start, end in shared_term_spans(text, match.shared_terms)}
+        assert marked, item.title
+        for word in marked:
+            assert any(stem(fold(term)) in stem(fold(word)) for term in match.shared_terms), word
+    text = "De wegdekinspectie vindt scheuren; het wegdek en de weg."
+    marked = [text[s:e] for s, e in shared_term_spans(text, ["wegdek", "scheur"])]
+    assert marked == ["wegdekinspectie", "scheuren", "wegdek"]
