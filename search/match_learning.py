@@ -9,7 +9,10 @@ with at least `MIN_PER_CLASS` (10) accepted *and* 10 rejected: with fewer, a
 9-feature logistic regression mostly learns noise, and the documented weights
 of `ScoreWeights` are the better bet. The model is a class-balanced logistic
 regression on the feature values (all already in [0, 1], so the coefficients
-are comparable); its predicted acceptance probability becomes the score.
+are comparable); its predicted probability that a coordinator accepts the pair
+becomes the score. The classes are not re-weighted, so that probability keeps
+its meaning and `min_score` stays a sensible floor ("at least a 20% chance of
+being accepted").
 
 Its quality is reported by stratified k-fold cross-validation (k = 5, fewer
 when a class is smaller): ROC AUC and average precision of out-of-fold
@@ -93,7 +96,7 @@ def _matrix(decisions: list[Decision]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _new_model() -> LogisticRegression:
-    return LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+    return LogisticRegression(C=1.0, max_iter=1000)
 
 
 def learn_scorer(decisions: Iterable[Decision]) -> tuple[LearnedScorer | None, LearningReport]:
