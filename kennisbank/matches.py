@@ -10,8 +10,6 @@ which case it is proposed again with a history line saying why.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from search.embeddings import Embedder
 from search.match_learning import Decision, LearningReport, learn_scorer
+from search.match_fingerprint import material_fingerprint
 from search.matching import Match, MatchEngine, MatchItem
 
 from . import audit, permissions
@@ -44,12 +43,8 @@ class NotAllowed(Exception):
 
 
 def fingerprint(initiative: Initiative) -> str:
-    """A hash of what matching reads: a change here is a material change of the initiative."""
-    payload = json.dumps([initiative.title, initiative.summary, initiative.body_text, str(initiative.phase),
-                          str(initiative.kind), sorted(initiative.technologies), sorted(initiative.suppliers),
-                          sorted(t.name for t in initiative.themes), initiative.seeks_partners,
-                          str(initiative.tender_date)], ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """The matching fingerprint of an initiative (province and themes fetched): a change is material."""
+    return material_fingerprint(to_item(initiative, None))
 
 
 def to_item(initiative: Initiative, vector: Sequence[float] | None) -> MatchItem:
@@ -80,6 +75,7 @@ class Matcher:
         self.engine = MatchEngine()
         self.learning: LearningReport | None = None
         self._prepared = False
+        self._lock = anyio.Lock()  # the engine is not thread-safe: one computation at a time
 
     async def _items(self, initiatives: Sequence[Initiative]) -> list[MatchItem]:
         vectors: Sequence[Sequence[float] | None] = [None] * len(initiatives)
@@ -89,6 +85,10 @@ class Matcher:
 
     async def rematch_all(self) -> RematchReport:
         """Recompute every pair (``kennisbank match``, the nightly job, and at start-up)."""
+        async with self._lock:
+            return await self._rematch_all()
+
+    async def _rematch_all(self) -> RematchReport:
         scorer, learning = learn_scorer(await _decisions())
         self.engine = MatchEngine(scorer=scorer)
         self.learning = learning
@@ -105,8 +105,12 @@ class Matcher:
 
     async def rematch(self, initiative: Initiative) -> int:
         """Recompute one initiative's pairs right after it was saved; returns how many pairs it has."""
+        async with self._lock:
+            return await self._rematch(initiative)
+
+    async def _rematch(self, initiative: Initiative) -> int:
         if not self._prepared:
-            await self.rematch_all()
+            await self._rematch_all()
             return await MatchSuggestion.filter(Q(a_id=initiative.id) | Q(b_id=initiative.id), current=True).count()
         if initiative.status != Status.GEPUBLICEERD:
             await anyio.to_thread.run_sync(self.engine.remove, initiative.id)
