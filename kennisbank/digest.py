@@ -155,7 +155,12 @@ def subscription_label(kind: str, value: str) -> str:
         return f"Soort: {KIND_LABELS.get(value, value)}"
     query = parse_qs(value)
     words = (query.get("q") or [""])[0]
-    return f"Zoekopdracht: “{words}”" if words else "Zoekopdracht met filters"
+    names = {"province": {c: p.name for c, p in PROVINCE_BY_CODE.items()}, "kind": KIND_LABELS,
+             "theme": {slug: t.name for slug, t in THEME_BY_SLUG.items()}}
+    filters = [names.get(name, {}).get(v, v) for name in ("province", "kind", "theme", "phase", "programme_line", "year")
+               for v in query.get(name, [])]
+    label = f"Zoekopdracht: “{words}”" if words else "Zoekopdracht"
+    return f"{label} ({', '.join(filters)})" if filters else label
 
 
 async def changed_between(start: datetime, end: datetime) -> list[Initiative]:
