@@ -14,8 +14,8 @@ import sqlite3
 import subprocess
 from contextlib import closing
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+from .db import postgres_dsn, sqlite_file
 from .settings import Settings
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -31,11 +31,12 @@ def make_backup(settings: Settings, target: Path) -> None:
     interrupted leaves no file that looks like a good one."""
     partial = target.with_name(target.name + ".partial")
     try:
-        if _on_sqlite(settings):
-            _sqlite_backup(_sqlite_file(settings), partial)
+        source = sqlite_file(settings)
+        if source is not None:
+            _sqlite_backup(source, partial)
         else:
             _run_tool("pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}",
-                      f"--dbname={_libpq_url(settings)}")
+                      f"--dbname={postgres_dsn(settings)}")
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -44,11 +45,12 @@ def make_backup(settings: Settings, target: Path) -> None:
 def restore_backup(settings: Settings, source: Path) -> None:
     """Load a backup into the configured database, which must be empty (a new data dir or database).
     Afterwards open the database as usual (it applies newer migrations) and rebuild the search index."""
-    header = source.read_bytes()[:16]
-    if _on_sqlite(settings):
+    with source.open("rb") as file:
+        header = file.read(16)
+    target = sqlite_file(settings)
+    if target is not None:
         if not header.startswith(SQLITE_HEADER):
             raise BackupError(f"{source} is geen reservekopie van een SQLite-database.")
-        target = _sqlite_file(settings)
         if _sqlite_has_tables(target):
             raise BackupError(f"De database {target} is niet leeg. Herstel in een lege datamap.")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -57,21 +59,13 @@ def restore_backup(settings: Settings, source: Path) -> None:
         return
     if not header.startswith(PG_DUMP_HEADER):
         raise BackupError(f"{source} is geen reservekopie van pg_dump (formaat custom).")
-    url = _libpq_url(settings)
+    url = postgres_dsn(settings)
     tables = _run_tool("psql", "-qAt", "-c", "SELECT count(*) FROM information_schema.tables "
                        "WHERE table_schema = current_schema()", url)
     if tables.strip() != "0":
         raise BackupError("De PostgreSQL-database is niet leeg. Herstel in een lege database.")
     _run_tool("pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
               f"--dbname={url}", str(source))
-
-
-def _on_sqlite(settings: Settings) -> bool:
-    return settings.effective_database_url.startswith("sqlite://")
-
-
-def _sqlite_file(settings: Settings) -> Path:
-    return Path(settings.effective_database_url.removeprefix("sqlite://").split("?", 1)[0])
 
 
 def _sqlite_has_tables(path: Path) -> bool:
@@ -88,17 +82,11 @@ def _sqlite_backup(source: Path, target: Path) -> None:
         database.backup(backup)
 
 
-def _libpq_url(settings: Settings) -> str:
-    """The database URL as the PostgreSQL tools read it: Tortoise's pool options are not theirs."""
-    parts = urlsplit(settings.effective_database_url)
-    return urlunsplit(parts._replace(scheme="postgresql", query=""))
-
-
 def _run_tool(name: str, *args: str) -> str:
-    program = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))[-1:]), None)
+    program = shutil.which(name)
     if program is None:
         raise BackupError(f"{name} is niet gevonden: installeer de PostgreSQL-clientprogramma's (postgresql-client).")
-    result = subprocess.run([str(program), *args], capture_output=True, text=True)
+    result = subprocess.run([program, *args], capture_output=True, text=True)
     if result.returncode != 0:
         raise BackupError(f"{name} is mislukt: {result.stderr.strip()}")
     return result.stdout

@@ -1,18 +1,23 @@
 """Opening the database: connect, bring the schema up to date with the migrations, load the reference data.
 
 The schema is owned by the migrations in ``kennisbank/migrations`` (Tortoise's built-in migration
-system: its operations are dialect-neutral, so one set serves SQLite and PostgreSQL). After a model
-change, write the next migration with::
+system: its operations are database-neutral, so one set serves SQLite and PostgreSQL). After a
+model change, write the next migration with::
 
     .venv/bin/tortoise -c kennisbank.db.MIGRATIONS_CONFIG makemigrations --name what_changed
 """
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import anyio.to_thread
+import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor
@@ -22,7 +27,8 @@ from .settings import Settings
 from .taxonomy import PROVINCES, THEMES
 
 APP = "models"
-MIGRATIONS_MODULE = "kennisbank.migrations"
+APP_CONFIG = {"models": ["kennisbank.models"], "default_connection": "default", "migrations": "kennisbank.migrations"}
+MIGRATION_LOCK_KEY = 0x6B62_6D69  # PostgreSQL advisory lock held while migrating ("kbmi")
 
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
@@ -30,13 +36,8 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
 
 
 def _config(database_url: str) -> dict[str, Any]:
-    return {
-        "connections": {"default": database_url},
-        "apps": {APP: {"models": ["kennisbank.models"], "default_connection": "default",
-                       "migrations": MIGRATIONS_MODULE}},
-        "use_tz": True,
-        "timezone": "UTC",
-    }
+    return {"connections": {"default": database_url}, "apps": {APP: dict(APP_CONFIG)}, "use_tz": True,
+            "timezone": "UTC"}
 
 
 # For Tortoise's own command line (``tortoise -c kennisbank.db.MIGRATIONS_CONFIG makemigrations``):
@@ -44,49 +45,77 @@ def _config(database_url: str) -> dict[str, Any]:
 MIGRATIONS_CONFIG = _config("sqlite://:memory:")
 
 
+def sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite database file, or None on PostgreSQL."""
+    url = settings.effective_database_url
+    if not url.startswith("sqlite://"):
+        return None
+    return Path(url.removeprefix("sqlite://").split("?", 1)[0])
+
+
+def postgres_dsn(settings: Settings) -> str:
+    """The database URL as libpq and asyncpg read it: Tortoise's pool options are not theirs."""
+    return urlunsplit(urlsplit(settings.effective_database_url)._replace(scheme="postgresql", query=""))
+
+
 async def open_database(settings: Settings) -> None:
     """Connect, apply pending migrations and make sure provinces and themes are present."""
     await connect(settings)
-    await migrate()
+    await migrate(settings)
     await _load_reference_data()
 
 
 async def connect(settings: Settings) -> None:
-    if settings.effective_database_url.startswith("sqlite://"):
+    if sqlite_file(settings) is not None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 
-async def migrate() -> list[str]:
+async def migrate(settings: Settings) -> list[str]:
     """Apply the migrations this database lacks, each in its own transaction; return their names.
 
-    A database made before there were migrations (by ``generate_schemas``) is adopted: the tables
-    it lacks are created and the initial migration is recorded as applied.
+    One process migrates at a time (the server and the worker may start together on a new
+    database). A database made before there were migrations (by ``generate_schemas``) is adopted:
+    the tables it lacks are created and the initial migration is recorded as applied.
     """
-    connection = connections.get("default")
-    executor = MigrationExecutor(connection, {APP: tortoise_config_apps()})
-    if await _predates_migrations(executor):
-        await Tortoise.generate_schemas(safe=True)
-        await executor.migrate(fake=True)
-        return []
-    applied: list[str] = []
+    async with _exclusive(settings):
+        executor = MigrationExecutor(connections.get("default"), {APP: APP_CONFIG})
+        if await _predates_migrations(executor):
+            await Tortoise.generate_schemas(safe=True)
+            await executor.migrate(fake=True)
+            return []
+        applied: list[str] = []
 
-    def progress(event: str, _app: str, name: str) -> None:
-        if event == "apply_done":
-            applied.append(name)
+        def progress(event: str, _app: str, name: str) -> None:
+            if event == "apply_done":
+                applied.append(name)
 
-    await executor.migrate(progress=progress)
-    return applied
+        await executor.migrate(progress=progress)
+        return applied
 
 
 async def pending_model_changes() -> list[str]:
-    """What ``makemigrations`` would write: the model changes no migration covers yet (empty when in step)."""
-    autodetector = MigrationAutodetector(Tortoise.apps, {APP: tortoise_config_apps()})
+    """What ``makemigrations`` would write: model changes no migration covers yet (empty when in step)."""
+    autodetector = MigrationAutodetector(Tortoise.apps, {APP: APP_CONFIG})
     return [operation.describe() for writer in await autodetector.changes() for operation in writer.operations]
 
 
-def tortoise_config_apps() -> dict[str, Any]:
-    return MIGRATIONS_CONFIG["apps"][APP]
+@asynccontextmanager
+async def _exclusive(settings: Settings) -> AsyncIterator[None]:
+    """Hold the migration lock: a lock file beside the SQLite file, or a PostgreSQL advisory lock held
+    by a session of its own (closing it releases the lock, also when the process dies)."""
+    database_file = sqlite_file(settings)
+    if database_file is not None:
+        with database_file.with_name(database_file.name + ".migrating").open("w") as lock:
+            await anyio.to_thread.run_sync(fcntl.flock, lock, fcntl.LOCK_EX)
+            yield
+        return
+    session = await asyncpg.connect(postgres_dsn(settings))
+    try:
+        await session.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        yield
+    finally:
+        await session.close()
 
 
 async def _predates_migrations(executor: MigrationExecutor) -> bool:
@@ -96,7 +125,8 @@ async def _predates_migrations(executor: MigrationExecutor) -> bool:
     if connection.capabilities.dialect == "sqlite":
         query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'initiative'"
     else:
-        query = "SELECT 1 FROM information_schema.tables WHERE table_name = 'initiative' AND table_schema = current_schema()"
+        query = ("SELECT 1 FROM information_schema.tables WHERE table_name = 'initiative' "
+                 "AND table_schema = current_schema()")
     _, rows = await connection.execute_query(query)
     return bool(rows)
 
@@ -108,13 +138,13 @@ async def close_database() -> None:
 async def migrate_database(settings: Settings) -> list[str]:
     """Connect, apply pending migrations, close: ``kennisbank migrate``."""
     async with _connected(settings):
-        return await migrate()
+        return await migrate(settings)
 
 
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[None]:
     async with _connected(settings):
-        await migrate()
+        await migrate(settings)
         await _load_reference_data()
         yield
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 from tortoise import Tortoise, connections
@@ -10,7 +12,7 @@ from tortoise import Tortoise, connections
 from kennisbank import db
 from kennisbank.models import Initiative
 from kennisbank.settings import Settings
-from tests.conftest import run_cli
+from tests.conftest import REPO, cli_env, run_cli
 from tests.databases import database_url_for, execute
 
 HOW_TO_FIX = ("the models changed without a migration: run "
@@ -130,3 +132,13 @@ def test_a_database_made_before_migrations_is_adopted_with_its_data(data_dir):
     assert execute(data_dir, "SELECT name FROM tortoise_migrations") == [("0001_initial",)]
     assert execute(data_dir, "SELECT title FROM initiative") == [("Van vroeger",)]
     assert execute(data_dir, "SELECT COUNT(*) FROM audit_entry") == [(0,)]
+
+
+def test_processes_starting_together_on_a_new_database_migrate_one_at_a_time(data_dir):
+    """Like the server and the worker of docker-compose starting at once: each waits for the other."""
+    starting = [subprocess.Popen([sys.executable, "-m", "kennisbank", "migrate"], cwd=REPO, env=cli_env(data_dir),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outcomes = [(process.wait(timeout=120), *process.communicate()) for process in starting]
+    assert [code for code, _, _ in outcomes] == [0, 0, 0], outcomes
+    assert sum("Migraties toegepast: 0001_initial" in out for _, out, _ in outcomes) == 1
+    assert execute(data_dir, "SELECT name FROM tortoise_migrations") == [("0001_initial",)]
