@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -20,7 +19,7 @@ from kennisbank.indexing import content_hash
 from kennisbank.models import Initiative
 from kennisbank.settings import Settings
 from search.tantivy_index import TantivyIndex
-from tests.conftest import REPO, run_cli, valid_initiative
+from tests.conftest import REPO, cli_env, run_cli, valid_initiative
 from tests.databases import database_url_for, execute, on_postgres, run_sql
 
 BULK_ROWS = 3000
@@ -28,9 +27,7 @@ SEED_ROWS = 175
 
 
 def start_cli(data_dir: Path, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": "none",
-           "KENNISBANK_DATABASE_URL": database_url_for(data_dir)}
-    return subprocess.Popen([sys.executable, "-m", "kennisbank", *args], cwd=REPO, env=env,
+    return subprocess.Popen([sys.executable, "-m", "kennisbank", *args], cwd=REPO, env=cli_env(data_dir),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -119,14 +116,14 @@ def test_sigkill_during_bulk_import_and_reindex_loses_nothing_and_reindex_repair
     assert len(after_import) == SEED_ROWS + BULK_ROWS and after_import[:SEED_ROWS] == before
     assert index_hashes(data_dir) == database_hashes(data_dir)
 
-    # 3. Killed while a full reindex has rebuilt only part of the index: the database is untouched,
-    #    the index is not, and the next reindex makes them equal again (same ids, same content hashes).
+    # 3. Killed while a full reindex has emptied the index and not yet rebuilt it all: the database is
+    #    untouched, the index is not, and the next reindex makes them equal again (same ids, same hashes).
     reindexer = start_cli(data_dir, "reindex", "--full")
     total = SEED_ROWS + BULK_ROWS
-    kill_when(reindexer, lambda: 0 < _count(data_dir) < total - 500, "a half-built index")
+    kill_when(reindexer, lambda: 0 <= _count(data_dir) < total, "a partly rebuilt index")
     assert initiative_rows(data_dir) == after_import
     partial = index_hashes(data_dir)
-    assert 0 < len(partial) < total
+    assert len(partial) < total
     result = run_cli(data_dir, "reindex")
     assert result.returncode == 0, result.stderr
     assert f"{total - len(partial)} bijgewerkt" in result.stdout

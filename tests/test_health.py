@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -13,7 +12,7 @@ import time
 import httpx
 from tortoise import connections
 
-from tests.conftest import REPO
+from tests.conftest import REPO, cli_env
 from tests.databases import database_url_for, on_postgres, run_sql
 
 
@@ -74,15 +73,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _env(data_dir, **settings: str) -> dict[str, str]:
-    return {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": "none",
-            "KENNISBANK_DATABASE_URL": database_url_for(data_dir), **settings}
-
-
 def test_the_server_logs_json_lines_with_the_request_id(data_dir):
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "kennisbank", "serve", "--port", str(port)], cwd=REPO,
-                              env=_env(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              env=cli_env(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(300):
             try:
@@ -106,8 +100,7 @@ def test_the_server_logs_json_lines_with_the_request_id(data_dir):
 def test_serve_lists_every_invalid_setting_and_exits_non_zero(data_dir):
     result = subprocess.run(
         [sys.executable, "-m", "kennisbank", "serve"], cwd=REPO, capture_output=True, text=True, timeout=60,
-        env=_env(data_dir, KENNISBANK_PAGE_SIZE="0", KENNISBANK_LOG_LEVEL="LUID",
-                 KENNISBANK_BASE_URL="ftp://kennisbank"))
+        env=cli_env(data_dir, page_size="0", log_level="LUID", base_url="ftp://kennisbank"))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     for setting in ("KENNISBANK_PAGE_SIZE", "KENNISBANK_LOG_LEVEL", "KENNISBANK_BASE_URL"):
