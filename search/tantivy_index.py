@@ -73,7 +73,8 @@ SOURCE_PARTS = ("title", "summary", "body")
 SUMMARY_CHARS = 300
 SNIPPET_CHARS = 220
 
-_WRITER_HEAP = 32_000_000
+#: Large enough that a write of 5000 documents is one segment (32 MB made several, then merged them).
+_WRITER_HEAP = 128_000_000
 _WRITER_RETRY_SECONDS = 30.0
 
 
