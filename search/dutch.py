@@ -69,9 +69,10 @@ def fold_same_length(text: str) -> str | None:
 class _Memo(dict):
     """A per-key cache that is cheaper per lookup than `lru_cache` (used as
     `map(memo.__getitem__, words)`). A text has far fewer distinct words than
-    tokens, so analysing each distinct word once is what makes indexing fast."""
+    tokens, so analysing each distinct word once is what makes indexing fast.
+    Emptied when full, so a long-running process holds at most ~15 MB per memo."""
 
-    def __init__(self, compute: Callable[[str], Any], max_size: int = 500_000) -> None:
+    def __init__(self, compute: Callable[[str], Any], max_size: int = 100_000) -> None:
         super().__init__()
         self._compute = compute
         self._max_size = max_size
