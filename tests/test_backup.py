@@ -1,4 +1,5 @@
-"""`kennisbank backup` while the platform is in use, `kennisbank restore` into an empty data dir."""
+"""`kennisbank backup` while the platform is in use, `kennisbank restore` into an empty data dir: every
+initiative, account and match decision comes back."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+from kennisbank import audit, matches
+from kennisbank.models import MatchSuggestion
 from tests.conftest import run_cli
 from tests.databases import execute, on_postgres
 
@@ -34,6 +37,10 @@ def search(data_dir: Path, query: str) -> dict:
 
 def test_a_backup_made_during_use_restores_every_row_and_the_same_search_results(client, data_dir, tmp_path):
     assert run_cli(data_dir, "seed").returncode == 0
+    assert run_cli(data_dir, "match").returncode == 0
+    coordinator = audit.Actor(client.make_user("coordinator", None))
+    suggestion = client.run(MatchSuggestion.first)
+    client.run(matches.decide, coordinator, suggestion.id, "geaccepteerd", "Samen aanbesteden in 2027.")
     client.create_initiative(external_id="GE-BK-0")
     written: list[int] = []
     failures: list[BaseException] = []
@@ -82,7 +89,10 @@ def test_a_backup_made_during_use_restores_every_row_and_the_same_search_results
     assert restored.returncode == 0, restored.stderr
     assert f"zoekindex: {176 + len(written)} initiatieven" in restored.stdout
     original = every_row(data_dir)
-    assert {"initiative", "user", "api_token", "audit_entry", "tortoise_migrations"} <= original.keys()
+    assert {"initiative", "user", "api_token", "audit_entry", "match_suggestion", "match_event",
+            "tortoise_migrations"} <= original.keys()
+    decided = "SELECT status, note FROM match_suggestion WHERE id = ?"
+    assert execute(empty, decided, suggestion.id) == [("geaccepteerd", "Samen aanbesteden in 2027.")]
     assert len(original["initiative"]) == 176 + len(written)
     assert every_row(empty) == original
     for query in QUERIES:
