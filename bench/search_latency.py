@@ -58,6 +58,8 @@ WORDS = """
     arbeidsmarkt innovatie bedrijven mkb regio netwerk platform portaal
     financiën ideeën coöperatie Fryslân café reëel privé geïnteresseerd
 """.split()
+#: Multi-word vocabulary entries, so that phrase queries (synonym groups) have matches.
+PHRASES = ["digitale tweeling", "kunstmatige intelligentie", "wet open overheid"]
 GLUE = "de het een van en in op met voor door naar bij als dat die we zijn wordt".split()
 THEMES = ["data en AI", "mobiliteit", "stikstof", "energie", "water", "natuur", "wonen", "open overheid"]
 PROVINCES = [f"NL-{code}" for code in "GE OV UT NB FR LI ZH NH DR ZE GR FL".split()]
@@ -78,9 +80,9 @@ SYLLABLES = """
 
 
 def vocabulary(rng: random.Random, size: int = 20_000) -> tuple[list[str], list[float]]:
-    """Zipf-distributed words: pseudo-words plus the domain words at mid ranks."""
+    """Zipf-distributed words: pseudo-words plus the domain words and phrases at mid ranks."""
     words = list(dict.fromkeys("".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) for _ in range(size)))
-    for word in WORDS:
+    for word in [*WORDS, *PHRASES]:
         words.insert(rng.randint(20, 2000), word)
     return words, [1.0 / (rank + 10) for rank in range(len(words))]
 
