@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from . import audit, permissions
 from .audit import Actor
 from .models import Initiative, Province, Theme, User
+from .pagination import Page
 from .filters import read_filters
 from .taxonomy import Status
 from .validation import InitiativeInput, InputError
@@ -83,18 +84,6 @@ class InitiativeFilters:
 
 
 @dataclass(frozen=True)
-class Page:
-    items: list[Initiative]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-@dataclass(frozen=True)
 class Overview:
     """Numbers for the home page."""
 
@@ -123,7 +112,7 @@ def _filtered(filters: InitiativeFilters, viewer: User | None):
 
 
 async def list_initiatives(filters: InitiativeFilters, viewer: User | None, page: int = 1,
-                           per_page: int = 20) -> Page:
+                           per_page: int = 20) -> Page[Initiative]:
     """One page of the initiatives ``viewer`` may see (concepts only of their own province) that pass the filters."""
     page = max(1, page)
     query = _filtered(filters, viewer)

@@ -27,6 +27,7 @@ from . import audit, permissions
 from .audit import Actor
 from .embedding_cache import document_vectors, initiative_text
 from .models import Initiative, MatchEvent, MatchSuggestion
+from .pagination import Page
 from .taxonomy import MatchStatus, Status
 from .validation import InputError
 
@@ -205,19 +206,7 @@ class MatchFilters:
     min_score: float = 0.0
 
 
-@dataclass(frozen=True)
-class MatchPage:
-    items: list[MatchSuggestion]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-async def list_matches(filters: MatchFilters, page: int = 1, per_page: int = 20) -> MatchPage:
+async def list_matches(filters: MatchFilters, page: int = 1, per_page: int = 20) -> Page[MatchSuggestion]:
     """Matches best first. Suggestions the last computation withdrew are left out; decided ones never are."""
     query = MatchSuggestion.filter(Q(current=True) | Q(status__in=list(DECIDED)))
     if filters.status:
@@ -235,7 +224,7 @@ async def list_matches(filters: MatchFilters, page: int = 1, per_page: int = 20)
     page = max(1, page)
     items = await query.order_by("-score", "id").offset((page - 1) * per_page).limit(per_page).prefetch_related(
         "a__province", "a__themes", "b__province", "b__themes", "reviewer")
-    return MatchPage(list(items), total, page, per_page)
+    return Page(list(items), total, page, per_page)
 
 
 async def accepted_for(initiative_id: int) -> list[tuple[MatchSuggestion, Initiative]]:
