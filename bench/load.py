@@ -5,8 +5,9 @@
 
 Starts the real server (`kennisbank serve`) on a free loopback port with a fresh data directory and
 one medewerker account per province, then runs `--clients` logged-in clients for `--duration`
-seconds: each creates initiatives of its own province and edits them with `If-Match`, and one in
-ten searches instead. Bounded in time and count; traffic goes to 127.0.0.1 only.
+seconds: each creates initiatives of its own province and edits its province's initiatives with
+`If-Match` (clients of one province race for the same ones, so stale versions must get 412), and one
+in ten searches instead. Bounded in time and count; traffic goes to 127.0.0.1 only.
 
 Checks, printed at the end (exit 1 when one fails): no 5xx; the number of initiatives equals the
 number of 201 responses; no lost update (every initiative's version is 1 plus the edits that got
@@ -102,34 +103,37 @@ async def search_once(client: httpx.AsyncClient, stats: Stats | None = None) -> 
     return elapsed
 
 
-async def worker(url: str, number: int, deadline: float, stats: Stats) -> None:
+async def worker(url: str, number: int, deadline: float, stats: Stats, pools: dict[str, list[list[int]]]) -> None:
+    """Create initiatives of the client's province, or edit one of that province's (possibly with a stale
+    version, since several clients share a province: the server must then answer 412, never overwrite)."""
     province = PROVINCES[number % len(PROVINCES)]
+    pool = pools.setdefault(province, [])  # [id, version last seen], shared by the province's clients
     async with httpx.AsyncClient(base_url=url, timeout=30, follow_redirects=False) as client:
         await log_in(client, f"load.{province.lower()}@load.example")
-        mine: list[tuple[int, int]] = []  # (id, version)
         n = 0
         while time.monotonic() < deadline:
             n += 1
             if number % 10 == 0:
                 await search_once(client, stats)
                 continue
-            if mine and random.random() < 0.5:
-                index = random.randrange(len(mine))
-                initiative_id, version = mine[index]
-                response = await client.patch(f"/api/v1/initiatives/{initiative_id}",
+            if pool and random.random() < 0.5:
+                entry = random.choice(pool)
+                response = await client.patch(f"/api/v1/initiatives/{entry[0]}",
                                               json={"summary": f"Bijgewerkt {n} door client {number}, onder last."},
-                                              headers={"If-Match": f'"{version}"'})
+                                              headers={"If-Match": f'"{entry[1]}"'})
                 stats.status[response.status_code] += 1
                 if response.status_code == 200:
-                    stats.created[initiative_id] += 1
-                    mine[index] = (initiative_id, response.json()["version"])
+                    stats.created[entry[0]] += 1
+                    entry[1] = response.json()["version"]
+                elif response.status_code == 412:
+                    entry[1] = (await client.get(f"/api/v1/initiatives/{entry[0]}")).json()["version"]
             else:
                 response = await client.post("/api/v1/initiatives", json=initiative(province, n))
                 stats.status[response.status_code] += 1
                 if response.status_code == 201:
                     body = response.json()
                     stats.created[body["id"]] = 0
-                    mine.append((body["id"], body["version"]))
+                    pool.append([body["id"], body["version"]])
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -196,9 +200,9 @@ def main() -> int:
                 await log_in(idle_client, "load.nl-ut@load.example")
                 idle = [await search_once(idle_client) for _ in range(100)]
                 before = await published_total(idle_client)
-            stats = Stats()
+            stats, pools = Stats(), {}
             deadline = time.monotonic() + args.duration
-            await asyncio.gather(*(worker(url, n, deadline, stats) for n in range(args.clients)))
+            await asyncio.gather(*(worker(url, n, deadline, stats, pools) for n in range(args.clients)))
             return idle, stats, await check(url, stats, before)
 
         idle, stats, problems = asyncio.run(run())
