@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from search.embeddings import Embedder
 from search.match_learning import Decision, LearningReport, learn_scorer
+from search.match_clusters import Cluster, find_clusters
 from search.match_fingerprint import material_fingerprint
 from search.matching import Match, MatchEngine, MatchItem
 
@@ -244,3 +245,25 @@ def as_json(match: MatchSuggestion) -> dict:
             "reasons": list(match.reasons), "shared_terms": list(match.shared_terms), "status": str(match.status),
             "note": match.note, "features": dict(match.features),
             "decided_at": match.decided_at.isoformat() if match.decided_at else None}
+
+
+@dataclass(frozen=True)
+class ProposedCluster:
+    cluster: Cluster
+    initiatives: list[Initiative]  # in the cluster's order
+
+
+async def clusters() -> list[ProposedCluster]:
+    """Groups of three or more provinces working on the same thing, from the current and accepted pairs."""
+    rows = await MatchSuggestion.filter(Q(current=True) | Q(status=MatchStatus.GEACCEPTEERD)).prefetch_related(
+        "a__province", "a__themes", "b__province", "b__themes")
+    initiatives = {i.id: i for row in rows for i in (row.a, row.b)}
+    items = {i.id: to_item(i, None) for i in initiatives.values()}
+    found = [Match(a=row.a_id, b=row.b_id, score=row.score, type=row.type, reasons=tuple(row.reasons),
+                   features=row.features, shared_terms=tuple(row.shared_terms))
+             for row in rows if row.status != MatchStatus.AFGEWEZEN]
+    accepted = [(row.a_id, row.b_id) for row in rows if row.status == MatchStatus.GEACCEPTEERD]
+    rejected = [(row.a_id, row.b_id) for row in rows if row.status == MatchStatus.AFGEWEZEN]
+    result = await anyio.to_thread.run_sync(
+        lambda: find_clusters(found, items, accepted=accepted, rejected=rejected))
+    return [ProposedCluster(c, [initiatives[i] for i in c.items]) for c in result]

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.browser
 PASSWORD = "een lange zin als wachtwoord"
 UTRECHT = "medewerker@utrecht.example"
 GELDERLAND = "medewerker@gelderland.example"
-ACCOUNTS = [(UTRECHT, "medewerker", "NL-UT"), (GELDERLAND, "medewerker", "NL-GE")]
+COORDINATOR = "coordinator@ida.example"
+ACCOUNTS = [(UTRECHT, "medewerker", "NL-UT"), (GELDERLAND, "medewerker", "NL-GE"), (COORDINATOR, "coordinator", None)]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -39,7 +40,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     assert run_cli(data_dir, "seed").returncode == 0
     for email, role, province in ACCOUNTS:
-        created = run_cli(data_dir, "user", "create", "--email", email, "--role", role, "--province", province,
+        where = ["--province", province] if province else []
+        created = run_cli(data_dir, "user", "create", "--email", email, "--role", role, *where,
                           "--password", PASSWORD)
         assert created.returncode == 0, created.stderr
     port = _free_port()
@@ -191,4 +193,28 @@ def test_a_gelderland_medewerker_cannot_edit_a_limburg_initiative(server, browse
     tab.locator(".card h3 a").first.click()
     tab.wait_for_url("**/initiatieven/*")
     assert tab.locator("a", has_text="Bewerken").count() == 1
+    context.close()
+
+
+def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_on_both_pages(server, browser):
+    context = browser.new_context(locale="nl-NL")
+    tab = context.new_page()
+    log_in(tab, server, COORDINATOR)
+    tab.goto(server + "/matches")
+    tab.locator(".results .card h3 a").first.click()
+    tab.wait_for_url("**/matches/*")
+    ids = [href.rsplit("/", 1)[1] for href in tab.locator(".side-by-side h2 a").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))")]
+    tab.evaluate("window.__notReloaded = true")
+    tab.focus("#veld-note")
+    tab.keyboard.type("Samen verder in het IDA-programma")
+    tab.keyboard.press("Tab")  # to the Accepteren button
+    assert tab.evaluate("document.activeElement.textContent.trim()") == "Accepteren"
+    tab.keyboard.press("Enter")
+    tab.locator("#beoordeling-status", has_text="Geaccepteerd").wait_for()
+    assert tab.evaluate("window.__notReloaded") is True
+    for initiative_id in ids:
+        tab.goto(f"{server}/initiatieven/{initiative_id}")
+        section = tab.locator("section", has=tab.locator("#samenwerking"))
+        assert "Samen verder in het IDA-programma" in section.inner_text()
     context.close()

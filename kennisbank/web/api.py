@@ -24,8 +24,8 @@ MAX_PER_PAGE = 100
 async def list_initiatives(request: Request) -> Response:
     params = multi_params(request)
     filters, errors = service.InitiativeFilters.parse(params)
-    page, errors = _int_param(request, "page", 1, 1, 1_000_000, errors)
-    per_page, errors = _int_param(request, "per_page", 20, 1, MAX_PER_PAGE, errors)
+    page, errors = int_param(request, "page", 1, 1, 1_000_000, errors)
+    per_page, errors = int_param(request, "per_page", 20, 1, MAX_PER_PAGE, errors)
     if errors:
         return problem(400, "Ongeldige parameters", errors=errors)
     result = await service.list_initiatives(filters, current_user(request), page, per_page)
@@ -38,7 +38,7 @@ async def list_initiatives(request: Request) -> Response:
 
 
 async def create_initiative(request: Request) -> Response:
-    body = await _json_object(request)
+    body = await json_object(request)
     if isinstance(body, Response):
         return body
     if not permissions.can_create(current_user(request)):
@@ -64,7 +64,7 @@ async def get_initiative(request: Request) -> Response:
 
 async def update_initiative(request: Request) -> Response:
     """Partial update: fields left out keep their value. ``If-Match: "<version>"`` guards against lost updates."""
-    body = await _json_object(request)
+    body = await json_object(request)
     if isinstance(body, Response):
         return body
     try:
@@ -124,7 +124,7 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
 
-async def _json_object(request: Request) -> dict[str, Any] | Response:
+async def json_object(request: Request) -> dict[str, Any] | Response:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return problem(415, "Verkeerd inhoudstype", "Stuur de gegevens als application/json.")
     try:
@@ -149,7 +149,7 @@ def _not_found() -> Response:
     return problem(404, "Niet gevonden", "Er is geen initiatief met dit nummer.")
 
 
-def _int_param(request: Request, name: str, default: int, low: int, high: int,
+def int_param(request: Request, name: str, default: int, low: int, high: int,
                errors: dict[str, list[str]]) -> tuple[int, dict[str, list[str]]]:
     text = request.query_params.get(name)
     if text is None:

@@ -21,7 +21,8 @@ from ..models import Initiative
 from ..settings import Settings
 from ..login_throttle import LoginThrottle
 from ..matches import Matcher
-from . import account_pages, admin_pages, api, digest_pages, health, pages, subscription_pages
+from . import (account_pages, admin_pages, api, digest_pages, health, match_api, match_pages, pages,
+               subscription_pages)
 from .auth import AuthenticationMiddleware
 from .csrf import CSRFMiddleware
 from .request_id import RequestIdMiddleware
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[*pages.routes, *account_pages.routes, *admin_pages.routes, *subscription_pages.routes,
-                *digest_pages.routes, *api.routes, *health.routes,
+                *digest_pages.routes, *match_pages.routes, *api.routes, *match_api.routes, *health.routes,
                 Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=[
             Middleware(RequestIdMiddleware),

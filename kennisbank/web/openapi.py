@@ -49,6 +49,7 @@ def openapi_document() -> dict[str, Any]:
         "additionalProperties": False,
     }
     id_param = {"name": "initiative_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    match_id_param = {"name": "match_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Kennisbank API", "version": "1.0.0",
@@ -134,6 +135,44 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            "/api/v1/matches": {
+                "get": {
+                    "summary": "Matchvoorstellen tussen provincies, sterkste eerst (alleen IDA-coördinatoren)",
+                    "parameters": [
+                        _filter_param("status", "voorgesteld (standaard), geaccepteerd, afgewezen of aangehouden"),
+                        _filter_param("type", "joint_procurement, scaling_up of knowledge_exchange"),
+                        _filter_param("province", "ISO-code of naam: matches waarin deze provincie voorkomt"),
+                        _filter_param("theme", "Themanaam of slug"),
+                        {"name": "min_score", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": 1}},
+                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                        {"name": "per_page", "in": "query",
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                    ],
+                    "responses": {"200": _json_response("Eén pagina matches", _ref("MatchPage")),
+                                  "400": _problem_response("Ongeldige parameters"),
+                                  "403": _problem_response("Geen IDA-coördinator")},
+                },
+            },
+            "/api/v1/matches/{match_id}": {
+                "get": {
+                    "summary": "Eén match",
+                    "parameters": [match_id_param],
+                    "responses": {"200": _json_response("De match", _ref("Match")),
+                                  "403": _problem_response("Geen IDA-coördinator"),
+                                  "404": _problem_response("Niet gevonden")},
+                },
+            },
+            "/api/v1/matches/{match_id}/decision": {
+                "post": {
+                    "summary": "Een match beoordelen: accepteren, afwijzen, aanhouden of terug naar voorgesteld",
+                    "parameters": [match_id_param],
+                    "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("MatchDecision")}}},
+                    "responses": {"200": _json_response("De beoordeelde match", _ref("Match")),
+                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                                  "403": _problem_response("Geen IDA-coördinator"),
+                                  "404": _problem_response("Niet gevonden")},
+                },
+            },
             "/api/v1/provinces": {"get": {"summary": "De twaalf provincies", "responses": {
                 "200": _json_response("Provincies", _ref("ProvinceList"))}}},
             "/api/v1/themes": {"get": {"summary": "Maatschappelijke opgaven", "responses": {
@@ -170,6 +209,28 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "required": ["total", "hits", "facets", "took_ms"],
                 },
+                "MatchSide": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "external_id": {"type": "string"}, "province": {"type": "string"},
+                    "province_name": {"type": "string"}, "title": {"type": "string"}},
+                    "required": ["id", "external_id", "province", "title"]},
+                "Match": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "a": _ref("MatchSide"), "b": _ref("MatchSide"),
+                    "score": {"type": "number", "minimum": 0, "maximum": 1},
+                    "type": {"enum": ["joint_procurement", "scaling_up", "knowledge_exchange"]},
+                    "reasons": {"type": "array", "items": {"type": "string"}},
+                    "shared_terms": {"type": "array", "items": {"type": "string"}},
+                    "status": {"enum": ["voorgesteld", "geaccepteerd", "afgewezen", "aangehouden"]},
+                    "note": {"type": "string"},
+                    "features": {"type": "object", "additionalProperties": {"type": "number"}},
+                    "decided_at": {"type": ["string", "null"], "format": "date-time"}},
+                    "required": ["id", "a", "b", "score", "type", "reasons", "status"]},
+                "MatchPage": {"type": "object", "properties": {
+                    "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                    "items": {"type": "array", "items": _ref("Match")}},
+                    "required": ["total", "page", "per_page", "items"]},
+                "MatchDecision": {"type": "object", "additionalProperties": False, "properties": {
+                    "status": {"enum": ["voorgesteld", "geaccepteerd", "afgewezen", "aangehouden"]},
+                    "note": {"type": "string", "maxLength": 2000}}, "required": ["status"]},
                 "ProvinceList": {"type": "object", "properties": {"items": {"type": "array", "items": {
                     "type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
                     "required": ["code", "name"]}}}},

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import initiatives as service
-from .. import permissions, searching
+from .. import matches, permissions, searching
 from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
@@ -53,7 +53,8 @@ async def initiative_detail(request: Request) -> Response:
         return _not_found(request)
     similar = await searching.similar_initiatives(request.app.state.search_index, request.app.state.embedder,
                                                   initiative)
-    return _render(request, "initiatives/detail.html", {"initiative": initiative, "similar": similar})
+    return _render(request, "initiatives/detail.html", {"initiative": initiative, "similar": similar,
+                                                        "accepted_matches": await matches.accepted_for(initiative.id)})
 
 
 async def initiative_new(request: Request) -> Response:

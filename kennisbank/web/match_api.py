@@ -1,0 +1,75 @@
+"""Match suggestions in the JSON API: list, get and decide, for coordinators only."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .. import matches, permissions
+from ..taxonomy import MatchStatus
+from ..validation import InputError
+from .api import MAX_PER_PAGE, int_param, json_object
+from .auth import actor, current_user, refuse
+from .match_pages import parse_filters
+from .params import multi_params
+from .problems import problem
+
+
+async def list_matches(request: Request) -> Response:
+    if not permissions.can_review_matches(current_user(request)):
+        return await refuse(request, object_type="match", what="matches bekijken")
+    filters, errors = parse_filters(multi_params(request))
+    page, errors = int_param(request, "page", 1, 1, 1_000_000, errors)
+    per_page, errors = int_param(request, "per_page", 20, 1, MAX_PER_PAGE, errors)
+    if errors:
+        return problem(400, "Ongeldige parameters", errors=errors)
+    result = await matches.list_matches(filters, page, per_page)
+    return JSONResponse({"total": result.total, "page": result.page, "per_page": result.per_page,
+                         "items": [matches.as_json(m) for m in result.items]})
+
+
+async def get_match(request: Request) -> Response:
+    if not permissions.can_review_matches(current_user(request)):
+        return await refuse(request, object_type="match", object_id=request.path_params["match_id"],
+                            what="match bekijken")
+    try:
+        match = await matches.get_match(request.path_params["match_id"])
+    except matches.MatchNotFound:
+        return _not_found()
+    return JSONResponse(matches.as_json(match))
+
+
+async def decide(request: Request) -> Response:
+    match_id = request.path_params["match_id"]
+    if not permissions.can_review_matches(current_user(request)):
+        return await refuse(request, object_type="match", object_id=match_id, what="match beoordelen")
+    body = await json_object(request)
+    if isinstance(body, Response):
+        return body
+    unknown = sorted(set(body) - {"status", "note"})
+    errors: dict[str, list[str]] = {name: ["Onbekend veld."] for name in unknown}
+    if body.get("status") not in {s.value for s in MatchStatus}:
+        errors["status"] = ["Verplicht: geaccepteerd, afgewezen, aangehouden of voorgesteld."]
+    if not isinstance(body.get("note", ""), str):
+        errors["note"] = ["Een notitie is tekst."]
+    if errors:
+        return problem(400, "Ongeldige invoer", errors=errors)
+    try:
+        match = await matches.decide(actor(request), match_id, body["status"], body.get("note", ""))
+    except matches.MatchNotFound:
+        return _not_found()
+    except InputError as exc:
+        return problem(400, "Ongeldige invoer", errors=exc.errors)
+    return JSONResponse(matches.as_json(match))
+
+
+def _not_found() -> Response:
+    return problem(404, "Niet gevonden", "Er is geen match met dit nummer.")
+
+
+routes = [
+    Route("/api/v1/matches", list_matches, methods=["GET"]),
+    Route("/api/v1/matches/{match_id:int}", get_match, methods=["GET"]),
+    Route("/api/v1/matches/{match_id:int}/decision", decide, methods=["POST"]),
+]

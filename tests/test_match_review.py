@@ -1,0 +1,159 @@
+"""Match suggestions in the platform: persistence, the coordinators' review (pages, API, CLI) and its rules."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import jsonschema
+import pyotp
+import pytest
+
+from kennisbank.models import AuditEntry, MatchEvent, MatchSuggestion
+from tests.conftest import Browser, run_cli
+from tests.test_api import schema_for
+
+ROAD = dict(suppliers=["RoadSense"], technologies=["computer vision"], themes=["mobiliteit"], phase="pilot",
+            summary="Camera's op onderhoudsvoertuigen herkennen scheuren en gaten in het asfalt van provinciale wegen.")
+
+
+@pytest.fixture
+def pair(anonymous: Browser) -> tuple[Browser, dict, dict]:
+    """A coordinator's browser and two matching initiatives of Gelderland and Limburg (one shared supplier)."""
+    gelderland = anonymous.create_initiative(external_id="GE-1", province="NL-GE", **ROAD,
+                                             title="Wegdekinspectie met camera's in Gelderland")
+    limburg = anonymous.create_initiative(external_id="LI-1", province="NL-LI", **ROAD,
+                                          title="Scheurdetectie in het wegdek met camera's in Limburg")
+    anonymous.create_initiative(external_id="GE-2", province="NL-GE", suppliers=["RoadSense"],
+                                title="Tweede Gelders wegdekproject met camera's", summary=ROAD["summary"])
+    anonymous.login_as("coordinator", None)
+    return anonymous, gelderland, limburg
+
+
+def enrol_totp(client: Browser) -> None:
+    page = client.get("/account/tweestaps").text
+    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
+    done = client.submit("/account/tweestaps", {"secret": secret, "code": pyotp.TOTP(secret).now()},
+                         follow_redirects=False)
+    assert done.status_code == 303
+
+
+def stored(client: Browser) -> list[MatchSuggestion]:
+    return client.run(lambda: MatchSuggestion.all().prefetch_related("a", "b"))
+
+
+def the_match(client: Browser, a: dict, b: dict) -> MatchSuggestion:
+    ids = sorted((a["id"], b["id"]))
+    return client.run(MatchSuggestion.get, a_id=ids[0], b_id=ids[1])
+
+
+def test_saving_suggests_cross_province_pairs_only_with_reasons_naming_real_evidence(pair):
+    client, gelderland, limburg = pair
+    matches = stored(client)
+    assert matches and all(m.a.province_id != m.b.province_id for m in matches)
+    match = the_match(client, gelderland, limburg)
+    supplier_reasons = [r for r in match.reasons if "leverancier" in r]
+    assert supplier_reasons and "RoadSense" in supplier_reasons[0]
+    assert match.type in {"joint_procurement", "scaling_up", "knowledge_exchange"} and 0 < match.score <= 1
+
+
+def test_a_coordinator_accepts_with_a_note_and_both_initiatives_show_it(pair):
+    client, gelderland, limburg = pair
+    match = the_match(client, gelderland, limburg)
+    queue = client.get("/matches").text
+    assert f'href="/matches/{match.id}"' in queue
+    detail = client.get(f"/matches/{match.id}").text
+    assert "<mark>" in detail and "Waarom deze match" in detail
+    response = client.submit(f"/matches/{match.id}/beoordeling", {"status": "geaccepteerd", "note": "Samen inkopen"},
+                             headers={"HX-Request": "true"})
+    assert response.status_code == 200 and response.text.lstrip().startswith('<section id="beoordeling"')
+    assert "<html" not in response.text and "Geaccepteerd" in response.text
+    for initiative in (gelderland, limburg):
+        page = client.get(f"/initiatieven/{initiative['id']}").text
+        assert "Samenwerking (geaccepteerde matches)" in page and "Samen inkopen" in page
+    [event] = client.run(MatchEvent.filter, match_id=match.id)
+    assert (event.from_status, event.to_status, event.note) == ("voorgesteld", "geaccepteerd", "Samen inkopen")
+    assert client.run(AuditEntry.filter(action="match_decide", object_id=str(match.id)).count) == 1
+
+
+def test_decisions_survive_a_full_rematch(pair, data_dir):
+    client, gelderland, limburg = pair
+    match = the_match(client, gelderland, limburg)
+    client.post(f"/api/v1/matches/{match.id}/decision", json={"status": "aangehouden", "note": "Na de zomer"})
+    assert run_cli(data_dir, "match").returncode == 0
+    after = the_match(client, gelderland, limburg)
+    assert (after.status, after.note) == ("aangehouden", "Na de zomer")
+
+
+def test_a_rejected_pair_stays_rejected_unless_an_initiative_changes_materially(pair, data_dir):
+    client, gelderland, limburg = pair
+    match = the_match(client, gelderland, limburg)
+    client.post(f"/api/v1/matches/{match.id}/decision", json={"status": "afgewezen", "note": "Ander wegtype"})
+    assert run_cli(data_dir, "match").returncode == 0
+    assert the_match(client, gelderland, limburg).status == "afgewezen"
+    headers = client.bearer("NL-LI")
+    client.patch(f"/api/v1/initiatives/{limburg['id']}", json={"contact_name": "Iemand anders"}, headers=headers)
+    assert the_match(client, gelderland, limburg).status == "afgewezen"  # not material
+    client.patch(f"/api/v1/initiatives/{limburg['id']}",
+                 json={"summary": ROAD["summary"] + " Nu ook met lasermetingen van spoorvorming."}, headers=headers)
+    reopened = the_match(client, gelderland, limburg)
+    assert reopened.status == "voorgesteld"
+    events = client.run(MatchEvent.filter, match_id=match.id)
+    assert [e.to_status for e in events] == ["afgewezen", "voorgesteld"] and "gewijzigd" in events[-1].note
+
+
+@pytest.mark.parametrize("role,province", [("medewerker", "NL-GE"), ("beheerder", None)])
+def test_only_coordinators_see_and_decide_matches(pair, role, province):
+    client, gelderland, limburg = pair
+    match = the_match(client, gelderland, limburg)
+    client.login_as(role, province)
+    if role == "beheerder":
+        enrol_totp(client)  # beheerders reach nothing else before two-step login is set up
+    assert client.get("/matches").status_code == 403
+    assert client.submit(f"/matches/{match.id}/beoordeling", {"status": "geaccepteerd"}).status_code == 403
+    api = client.post(f"/api/v1/matches/{match.id}/decision", json={"status": "geaccepteerd"})
+    assert api.status_code == 403 and api.headers["content-type"] == "application/problem+json"
+    assert client.get("/api/v1/matches").status_code == 403
+    assert the_match(client, gelderland, limburg).status == "voorgesteld"
+    refused = client.run(AuditEntry.filter(action="access_denied", object_type="match").count)
+    assert refused >= 3
+
+
+def test_the_api_lists_gets_and_validates_decisions(pair):
+    client, gelderland, limburg = pair
+    document = client.get("/api/v1/openapi.json").json()
+    listing = client.get("/api/v1/matches", params={"province": "Limburg"}).json()
+    jsonschema.validate(listing, schema_for(document, "MatchPage"))
+    assert listing["total"] >= 1
+    assert all("NL-LI" in (m["a"]["province"], m["b"]["province"]) for m in listing["items"])
+    match_id = listing["items"][0]["id"]
+    one = client.get(f"/api/v1/matches/{match_id}").json()
+    jsonschema.validate(one, schema_for(document, "Match"))
+    assert one["id"] == match_id
+    bad = client.post(f"/api/v1/matches/{match_id}/decision", json={"status": "misschien", "extra": 1})
+    assert bad.status_code == 400
+    assert {e["field"] for e in bad.json()["errors"]} == {"status", "extra"}
+    assert client.get("/api/v1/matches/999999").status_code == 404
+    assert client.get("/api/v1/matches", params={"min_score": "veel"}).status_code == 400
+
+
+def test_cli_matches_json_has_the_documented_shape(anonymous, data_dir):
+    anonymous.create_initiative(external_id="GE-1", province="NL-GE", **ROAD, title="Wegdek Gelderland")
+    anonymous.create_initiative(external_id="LI-1", province="NL-LI", **ROAD, title="Wegdek Limburg")
+    result = run_cli(data_dir, "matches", "--json", "--min-score", "0.1", "--limit", "5")
+    assert result.returncode == 0, result.stderr
+    items = json.loads(result.stdout)["items"]
+    assert items
+    for item in items:
+        assert {"a", "b", "score", "type", "reasons", "status"} <= item.keys()
+        assert {"external_id", "province", "title"} <= item["a"].keys() and item["a"]["province"] != item["b"]["province"]
+        assert item["score"] >= 0.1
+
+
+def test_clusters_page_lists_groups_of_three_or_more_provinces(anonymous):
+    for code in ("NL-GE", "NL-LI", "NL-ZE", "NL-UT"):
+        anonymous.create_initiative(external_id=f"{code}-W", province=code, **ROAD,
+                                    title=f"Wegdekinspectie met camera's en RoadSense ({code})")
+    anonymous.login_as("coordinator", None)
+    html = anonymous.get("/matches/clusters").text
+    assert re.search(r"[3-4] provincies", html), html
