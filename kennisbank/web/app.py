@@ -27,7 +27,7 @@ from .auth import AuthenticationMiddleware
 from .csrf import CSRFMiddleware
 from .request_id import RequestIdMiddleware
 from .problems import problem
-from .security_headers import SecurityHeadersMiddleware
+from .security_headers import SecurityHeadersMiddleware, add_security_headers
 from .templating import STATIC_DIR, make_templates
 
 logger = logging.getLogger("kennisbank")
@@ -78,8 +78,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def server_error(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/api/"):
-            return problem(500, "Interne fout", "Er ging iets mis aan onze kant. Probeer het later opnieuw.")
-        return request.app.state.templates.TemplateResponse(request, "500.html", {}, status_code=500)
+            response = problem(500, "Interne fout", "Er ging iets mis aan onze kant. Probeer het later opnieuw.")
+        else:
+            response = request.app.state.templates.TemplateResponse(request, "500.html", {}, status_code=500)
+        return add_security_headers(response, request)
 
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/api/"):

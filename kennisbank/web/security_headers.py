@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_VERSION = "1"
@@ -29,6 +30,15 @@ def content_security_policy(nonce: str) -> bytes:
 def csp_nonce(request: HTTPConnection) -> str:
     """The nonce of this response's CSP: put it on every <script> the page itself includes."""
     return request.scope.get("state", {}).get("csp_nonce", "")
+
+
+def add_security_headers(response: Response, request: HTTPConnection) -> Response:
+    """The same headers on a response this middleware never sees: Starlette's ServerErrorMiddleware sits
+    outside every other middleware, so the 500 page must add them itself."""
+    nonce = csp_nonce(request) or secrets.token_urlsafe(16)
+    for name, value in [*_FIXED_HEADERS, (b"content-security-policy", content_security_policy(nonce))]:
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
 class SecurityHeadersMiddleware:
