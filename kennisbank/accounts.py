@@ -295,7 +295,7 @@ async def accounts_csv() -> str:
                      "laatst_ingelogd_utc"])
     for user in await list_users():
         province = PROVINCE_BY_CODE[user.province_id].name if user.province_id else ""
-        writer.writerow([user.email, _csv_safe(user.name), ROLE_LABELS[user.role], province,
+        writer.writerow([_csv_safe(user.email), _csv_safe(user.name), ROLE_LABELS[user.role], province,
                          "ja" if user.active else "nee", "ja" if user.totp_enabled else "nee",
                          user.created_at.isoformat(), user.last_login_at.isoformat() if user.last_login_at else ""])
     return out.getvalue()

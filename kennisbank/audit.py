@@ -107,6 +107,12 @@ def entries_csv(rows: list[AuditEntry]) -> str:
     writer = csv.writer(out)
     writer.writerow(["tijdstip_utc", "actor", "actie", "object", "object_id", "ip", "resultaat"])
     for row in rows:
-        writer.writerow([row.at.isoformat(), row.actor_email, row.action, row.object_type, row.object_id,
-                         row.ip, row.result])
+        writer.writerow([row.at.isoformat(), *(csv_safe(value) for value in (
+            row.actor_email, row.action, row.object_type, row.object_id, row.ip, row.result))])
     return out.getvalue()
+
+
+def csv_safe(value: str) -> str:
+    """Stop a spreadsheet from running a cell as a formula (CSV injection): a failed login records
+    whatever e-mail address a visitor typed."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
