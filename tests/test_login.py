@@ -395,3 +395,20 @@ def test_accounts_csv_lists_every_account_and_role(anonymous: Browser):
     assert rows["beheerder.ida@test.example"]["tweestapsverificatie"] == "ja"
     assert rows["medewerker@test.example"]["naam"].startswith("'=")  # no formula runs in a spreadsheet
     assert "password" not in response.text and "$argon2" not in response.text
+
+
+def test_what_an_anonymous_visitor_types_cannot_become_a_formula_or_markup_in_the_audit_log(anonymous: Browser):
+    """A failed login records the typed e-mail address; a beheerder later opens the log in a browser and
+    the CSV export in a spreadsheet."""
+    typed = '=HYPERLINK("http://aanvaller.example","klik")<script>alert(1)</script>'
+    assert anonymous.login(typed, "wat dan ook").status_code == 401
+    login_beheerder(anonymous)
+    page = anonymous.get("/beheer/audit").text
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    rows = list(csv.reader(io.StringIO(anonymous.get("/beheer/audit.csv").text)))
+    cells = [cell for row in rows for cell in row]
+    assert any("hyperlink" in cell.lower() for cell in cells)
+    assert not any(cell[:1] in ("=", "+", "-", "@") for cell in cells if "hyperlink" in cell.lower())
+    db(anonymous, lambda: User.create(email="=1+2@test.example", role="coordinator"))
+    accounts_rows = list(csv.reader(io.StringIO(anonymous.get("/beheer/gebruikers.csv").text)))
+    assert ["'=1+2@test.example"] == [row[0] for row in accounts_rows if "1+2" in row[0]]
