@@ -309,3 +309,13 @@ def test_not_found_and_wrong_method_pages_show_no_internals(client: Browser):
                      client.put("/initiatieven/nieuw", data={"csrf_token": client.csrf()})):
         assert response.status_code in (404, 405)
         assert "Traceback" not in response.text and "starlette" not in response.text.lower()
+
+
+@pytest.mark.parametrize("path, param", [("/zoeken", "q"), ("/initiatieven", "province"), ("/zoeken", "province"),
+                                         ("/initiatieven/lijkt-op", "title"), ("/inloggen", "volgende")])
+def test_what_a_link_puts_in_the_query_is_not_reflected_as_markup(client: Browser, path: str, param: str):
+    """Reflected XSS: a crafted link sent to a logged-in colleague."""
+    client.create_initiative()
+    response = client.get(path, params={param: "/" + PAYLOAD})
+    for raw in RAW:
+        assert raw not in response.text, f"{raw!r} reflected by {path}"
