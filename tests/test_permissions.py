@@ -15,7 +15,8 @@ import pytest
 
 from kennisbank import accounts, sessions
 from kennisbank.audit import SYSTEM, Actor
-from kennisbank.models import ApiToken, AuditEntry, Initiative, Subscription, User, UserSession
+from kennisbank.models import (ApiToken, AuditEntry, Initiative, MatchSuggestion, Subscription, User,
+                               UserSession)
 from tests.conftest import TEST_PASSWORD, Browser, as_form, valid_initiative
 
 ROLES = {  # name: (role, province)
@@ -64,6 +65,7 @@ async def snapshot() -> dict[str, list]:
         "tokens": await ApiToken.all().order_by("id").values_list("id", "user_id", "revoked_at"),
         "sessions": await UserSession.all().order_by("id").values_list("id", "user_id"),
         "subscriptions": await Subscription.all().order_by("id").values_list("id", "user_id", "kind", "value"),
+        "matches": await MatchSuggestion.all().order_by("id").values_list("id", "status", "note"),
     }
 
 
@@ -72,6 +74,7 @@ class World:
     gelderland: int  # a published Gelderland initiative
     victim: User  # another account, with a session and an API token
     victim_token: int
+    match: int = 0  # a suggested match between Gelderland and Limburg (made only for the cases that need it)
 
 
 def make_world(browser: Browser) -> World:
@@ -83,6 +86,13 @@ def make_world(browser: Browser) -> World:
     return World(initiative["id"], victim, token.record.id)
 
 
+def make_match(browser: Browser, world: World) -> int:
+    """The twin of the Gelderland initiative in Limburg: matching suggests the pair by itself."""
+    browser.create_initiative(province="NL-LI", external_id="LI-1")
+    match = browser.run(MatchSuggestion.get, status="voorgesteld")
+    return match.id
+
+
 @dataclass(frozen=True)
 class Case:
     method: str
@@ -92,6 +102,7 @@ class Case:
     success: int
     refused: int = 403
     form: bool = True  # a web form (CSRF token in the body) or a JSON API call
+    needs_match: bool = False
 
 
 def _edit_form(world: World) -> dict[str, Any]:
@@ -130,6 +141,12 @@ CASES = {
         "POST", lambda w: f"/account/tokens/{w.victim_token}/intrekken", lambda w: {}, frozenset(), 0, refused=404),
     "web: overzicht-instellingen": Case(
         "POST", lambda w: "/account/overzicht", lambda w: {"weekly": "nee"}, LOGGED_IN, 303),
+    "web: match beoordelen": Case(
+        "POST", lambda w: f"/matches/{w.match}/beoordeling", lambda w: {"status": "geaccepteerd", "note": "ja"},
+        frozenset({"coordinator"}), 303, needs_match=True),
+    "api: POST /matches/{id}/decision": Case(
+        "POST", lambda w: f"/api/v1/matches/{w.match}/decision", lambda w: {"status": "afgewezen"},
+        frozenset({"coordinator"}), 200, form=False, needs_match=True),
     "api: POST /initiatives": Case(
         "POST", lambda w: "/api/v1/initiatives", lambda w: valid_initiative(external_id="GE-API"),
         frozenset({"medewerker_eigen"}), 201, form=False),
@@ -155,6 +172,8 @@ def send(browser: Browser, case: Case, world: World, headers: dict[str, str] | N
 def test_who_may_change_what(anonymous: Browser, name: str, who: str):
     case = CASES[name]
     world = make_world(anonymous)
+    if case.needs_match:
+        world.match = make_match(anonymous, world)
     user = log_in_as(anonymous, who)
     before = anonymous.run(snapshot)
 
