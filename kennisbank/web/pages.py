@@ -53,8 +53,11 @@ async def initiative_detail(request: Request) -> Response:
         return _not_found(request)
     similar = await searching.similar_initiatives(request.app.state.search_index, request.app.state.embedder,
                                                   initiative)
+    # The other side may have gone back to concept since the match was accepted: show only what the viewer may see.
+    accepted = [(match, other) for match, other in await matches.accepted_for(initiative.id)
+                if permissions.can_view(current_user(request), other)]
     return _render(request, "initiatives/detail.html", {"initiative": initiative, "similar": similar,
-                                                        "accepted_matches": await matches.accepted_for(initiative.id)})
+                                                        "accepted_matches": accepted})
 
 
 async def initiative_new(request: Request) -> Response:
