@@ -338,3 +338,26 @@ def test_a_crafted_post_on_another_provinces_initiative_is_refused_and_audited(a
         "geweigerd", user.id, user.email, "initiative", str(limburg["id"]))
     assert entry.ip == "testclient"
     assert current(anonymous, limburg["id"]).title == limburg["title"]
+
+
+def test_an_accepted_match_does_not_reveal_an_initiative_that_went_back_to_concept(anonymous: Browser):
+    """Matched and accepted while both were published; then Gelderland turns theirs back into a concept.
+    Limburg's detail page lists accepted matches, but must no longer name Gelderland's concept."""
+    world = make_world(anonymous)
+    match_id = make_match(anonymous, world)
+    limburg = anonymous.run(MatchSuggestion.get, id=match_id)
+    limburg_id = limburg.b_id if limburg.a_id == world.gelderland else limburg.a_id
+    anonymous.login_as("coordinator", None)
+    assert anonymous.submit(f"/matches/{match_id}/beoordeling", {"status": "geaccepteerd"},
+                            follow_redirects=False).status_code == 303
+    anonymous.cookies.clear()
+    anonymous.login_as("medewerker", "NL-GE")
+    secret_title = "Vertrouwelijk herzien plan"
+    patched = anonymous.patch(f"/api/v1/initiatives/{world.gelderland}", json={"status": "concept",
+                                                                                "title": secret_title})
+    assert patched.status_code == 200
+    anonymous.cookies.clear()
+    anonymous.login_as("medewerker", "NL-LI")
+    page = anonymous.get(f"/initiatieven/{limburg_id}")
+    assert page.status_code == 200
+    assert secret_title not in page.text and f'href="/initiatieven/{world.gelderland}"' not in page.text
