@@ -31,7 +31,7 @@ from tortoise.expressions import Q
 
 from search import SearchIndex
 
-from . import mail, searching
+from . import mail, permissions, searching
 from .models import DigestDelivery, Initiative, MatchSuggestion, Subscription, User
 from .settings import Settings
 from .taxonomy import (KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, MatchStatus, Role, Status)
@@ -266,7 +266,8 @@ async def _match_news(user: User, period: Period) -> list[MatchSuggestion]:
             return []
         query = query.filter(Q(a__province_id=user.province_id) | Q(b__province_id=user.province_id))
     rows = await query.order_by("-score").limit(MATCHES_SHOWN).prefetch_related("a__province", "b__province")
-    return list(rows)
+    # Either side may have gone back to concept since the match was accepted: name only what the user may see.
+    return [row for row in rows if permissions.can_view(user, row.a) and permissions.can_view(user, row.b)]
 
 
 async def _queue_state(period: Period) -> QueueState:
