@@ -342,7 +342,7 @@ def test_a_crafted_post_on_another_provinces_initiative_is_refused_and_audited(a
 
 def test_an_accepted_match_does_not_reveal_an_initiative_that_went_back_to_concept(anonymous: Browser):
     """Matched and accepted while both were published; then Gelderland turns theirs back into a concept.
-    Limburg's detail page lists accepted matches, but must no longer name Gelderland's concept."""
+    Limburg's detail page and weekly digest list accepted matches, but must no longer name Gelderland's concept."""
     world = make_world(anonymous)
     match_id = make_match(anonymous, world)
     limburg = anonymous.run(MatchSuggestion.get, id=match_id)
@@ -361,3 +361,5 @@ def test_an_accepted_match_does_not_reveal_an_initiative_that_went_back_to_conce
     page = anonymous.get(f"/initiatieven/{limburg_id}")
     assert page.status_code == 200
     assert secret_title not in page.text and f'href="/initiatieven/{world.gelderland}"' not in page.text
+    digest = anonymous.get("/digest/voorbeeld")  # the weekly mail's "newly accepted matches" of this week
+    assert digest.status_code == 200 and secret_title not in digest.text
