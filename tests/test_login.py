@@ -412,3 +412,15 @@ def test_what_an_anonymous_visitor_types_cannot_become_a_formula_or_markup_in_th
     db(anonymous, lambda: User.create(email="=1+2@test.example", role="coordinator"))
     accounts_rows = list(csv.reader(io.StringIO(anonymous.get("/beheer/gebruikers.csv").text)))
     assert ["'=1+2@test.example"] == [row[0] for row in accounts_rows if "1+2" in row[0]]
+
+
+@pytest.mark.parametrize("target, lands", [("/initiatieven?province=NL-GE", "/initiatieven?province=NL-GE"),
+                                           ("//aanvaller.example", "/"), ("https://aanvaller.example/", "/"),
+                                           ("/\\aanvaller.example", "/"), ("javascript:alert(1)", "/")])
+def test_after_login_only_a_path_on_this_site_is_followed(anonymous: Browser, target: str, lands: str):
+    """No open redirect through the ?volgende= of a login link."""
+    user = anonymous.make_user()
+    anonymous.get("/inloggen", params={"volgende": target})
+    response = anonymous.post("/inloggen", params={"volgende": target}, follow_redirects=False,
+                              data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": anonymous.csrf()})
+    assert response.status_code == 303 and response.headers["location"] == lands
