@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import anyio.to_thread
 from markupsafe import Markup
 
-from search import FACET_FIELDS, SearchHit, SearchIndex, SearchQuery, SearchResults
+from search import FACET_FIELDS, SearchHit, SearchIndex, SearchQuery, SearchResults, SearchUnavailable
 from search.embeddings import Embedder
 
 from .embedding_cache import document_vectors, initiative_text, query_vector
@@ -18,6 +19,8 @@ from .models import Initiative
 from .taxonomy import (KIND_LABELS, PHASE_LABELS, PROGRAMME_LINE_LABELS, PROVINCE_BY_CODE, STATUS_LABELS,
                        THEME_BY_SLUG, Status)
 from .validation import InputError
+
+logger = logging.getLogger("kennisbank.search")
 
 MAX_QUERY_LENGTH = 200
 MIN_DRAFT_LENGTH = 20
@@ -147,8 +150,8 @@ async def similar_initiatives(index: SearchIndex, embedder: Embedder | None, ini
     if embedder is None:
         return []
     [vector] = await document_vectors(embedder, [initiative_text(initiative)])
-    pairs = await anyio.to_thread.run_sync(lambda: index.similar(
-        vector, limit=limit * 3, filters={"status": (Status.GEPUBLICEERD,)}, exclude_ids=(initiative.id,)))
+    pairs = await _similar_or_none(index, vector, limit=limit * 3, filters={"status": (Status.GEPUBLICEERD,)},
+                                   exclude_ids=(initiative.id,))
     ranked = await _in_order([doc_id for doc_id, _score in pairs])
     own = initiative.province.code
     return sorted(ranked, key=lambda other: other.province.code == own)[:limit]
@@ -163,9 +166,17 @@ async def similar_to_draft(index: SearchIndex, embedder: Embedder | None, text: 
         return []
     matrix = await anyio.to_thread.run_sync(embedder.embed_documents, [text])
     vector = tuple(float(x) for x in matrix[0])
-    pairs = await anyio.to_thread.run_sync(lambda: index.similar(
-        vector, limit=limit, filters={"status": (Status.GEPUBLICEERD,)}))
+    pairs = await _similar_or_none(index, vector, limit=limit, filters={"status": (Status.GEPUBLICEERD,)})
     return await _in_order([doc_id for doc_id, _score in pairs])
+
+
+async def _similar_or_none(index: SearchIndex, vector: tuple[float, ...], **options: Any) -> list[tuple[int, float]]:
+    """Nearest neighbours, or none while the search server is down: they only add to a page."""
+    try:
+        return await anyio.to_thread.run_sync(lambda: index.similar(vector, **options))
+    except SearchUnavailable:
+        logger.warning("similar initiatives left out: the search server is unavailable", exc_info=True)
+        return []
 
 
 async def _in_order(ids: Sequence[int]) -> list[Initiative]:

@@ -19,6 +19,7 @@ from .documents import (
     Vector,
 )
 from .dutch import Synonyms, default_synonyms
+from .errors import SearchUnavailable
 from .index import SearchIndex, open_index
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "SearchIndex",
     "SearchQuery",
     "SearchResults",
+    "SearchUnavailable",
     "Synonyms",
     "Vector",
     "default_synonyms",

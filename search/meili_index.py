@@ -8,20 +8,27 @@ removed, as in the embedded backend). Synonyms are registered both as
 written and in stemmed form for the same reason.
 
 Every write waits for its task, so the next search sees it.
+
+When the server is down or does not answer within `REQUEST_TIMEOUT_SECONDS`, every method raises
+`SearchUnavailable`; the index settings are applied on the first call that reaches the server, so
+the app can start while Meilisearch is still down.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import meilisearch
-from meilisearch.errors import MeilisearchApiError
+from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationError, MeilisearchTimeoutError
 
 from .documents import FACET_FIELDS, SearchDocument, SearchHit, SearchQuery, SearchResults, Vector
 from .dutch import STOP_WORDS, Concept, Synonyms, default_synonyms, stem, terms
+from .errors import SearchUnavailable
 from .highlight import from_sentinels
 from .text import plain_text
 
@@ -29,6 +36,10 @@ EMBEDDER = "default"
 MARK_START, MARK_END = "\ue000", "\ue001"  # private-use sentinels, escaped later
 TASK_TIMEOUT_MS = 120_000
 MAX_HITS = 100_000
+#: Per HTTP request (connect, then read): a search page must not hang on a server that is gone.
+REQUEST_TIMEOUT_SECONDS = 5
+
+logger = logging.getLogger("kennisbank.search")
 
 SEARCHABLE = [
     "title",
@@ -43,6 +54,21 @@ SEARCHABLE = [
     "suppliers",
     "external_id",
 ]
+
+
+def _reachable(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Apply the index settings first if that has not happened yet, and turn "no server" into
+    `SearchUnavailable`."""
+
+    @functools.wraps(method)
+    def wrapper(self: MeiliIndex, *args: Any, **kwargs: Any) -> Any:
+        try:
+            self._set_up()
+            return method(self, *args, **kwargs)
+        except (MeilisearchCommunicationError, MeilisearchTimeoutError) as error:
+            raise SearchUnavailable(f"Meilisearch at {self._url} is unavailable: {error}") from error
+
+    return wrapper
 
 
 class MeiliIndex:
@@ -63,13 +89,21 @@ class MeiliIndex:
         client: meilisearch.Client | None = None,
     ) -> None:
         self.synonyms = synonyms or default_synonyms()
-        self._client = client or meilisearch.Client(url, api_key, timeout=30)
+        self._client = client or meilisearch.Client(url, api_key, timeout=REQUEST_TIMEOUT_SECONDS)
+        self._url = url
         self._name = index_name
         self._index = self._client.index(index_name)
-        self._dimensions = self._ensure_index(embedding_dimensions)
+        self._wanted_dimensions = embedding_dimensions
+        self._dimensions: int | None = None
+        self._ready = False
+        try:
+            self.count()
+        except SearchUnavailable:
+            logger.warning("Meilisearch at %s is unavailable; the index is set up once it answers", url)
 
     # -- writing -------------------------------------------------------
 
+    @_reachable
     def upsert(self, docs: Iterable[SearchDocument]) -> None:
         latest = list({doc.id: doc for doc in docs}.values())
         if not latest:
@@ -85,11 +119,13 @@ class MeiliIndex:
         payload = [meili_document(doc, with_vectors=bool(self._dimensions)) for doc in latest]
         self._wait(self._index.add_documents(payload, primary_key="id"))
 
+    @_reachable
     def delete(self, ids: Iterable[int]) -> None:
         ids = [int(i) for i in ids]
         if ids:
             self._wait(self._index.delete_documents(filter=f"id IN [{', '.join(map(str, ids))}]"))
 
+    @_reachable
     def clear(self) -> None:
         self._wait(self._index.delete_all_documents())
 
@@ -98,9 +134,11 @@ class MeiliIndex:
 
     # -- reading -------------------------------------------------------
 
+    @_reachable
     def count(self) -> int:
         return self._index.get_stats().number_of_documents
 
+    @_reachable
     def hashes(self) -> dict[int, str]:
         found: dict[int, str] = {}
         offset, page = 0, 1000
@@ -113,6 +151,7 @@ class MeiliIndex:
             if offset >= batch.total:
                 return found
 
+    @_reachable
     def similar(
         self,
         vector: Vector,
@@ -141,6 +180,7 @@ class MeiliIndex:
         ]
         return sorted(scored, key=lambda item: (-item[1], item[0]))[:limit]
 
+    @_reachable
     def search(self, query: SearchQuery) -> SearchResults:
         started = time.perf_counter()
         concepts = self.synonyms.concepts(query.text)
@@ -160,6 +200,11 @@ class MeiliIndex:
         return SearchResults(total, hits, facets, _ms_since(started))
 
     # -- setup ---------------------------------------------------------
+
+    def _set_up(self) -> None:
+        if not self._ready:
+            self._dimensions = self._ensure_index(self._wanted_dimensions)
+            self._ready = True
 
     def _ensure_index(self, dimensions: int | None) -> int | None:
         """Create the index if needed, apply settings, return the embedder's dimensions."""
