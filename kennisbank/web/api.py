@@ -9,6 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from search import SearchUnavailable
+
 from .. import initiatives as service
 from .. import permissions, searching
 from ..taxonomy import PROVINCES, THEMES
@@ -107,8 +109,12 @@ async def search(request: Request) -> Response:
         query = searching.restrict_to_viewer(query, permissions.visible_concept_provinces(current_user(request)))
     except InputError as exc:
         return problem(400, "Ongeldige zoekopdracht", errors=exc.errors)
-    result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
-                                         request.app.state.settings.semantic_ratio)
+    try:
+        result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
+                                             request.app.state.settings.semantic_ratio)
+    except SearchUnavailable:
+        return problem(503, "Zoeken niet beschikbaar",
+                       "Zoeken is tijdelijk niet beschikbaar. Probeer het over een paar minuten opnieuw.")
     return JSONResponse(searching.as_json(result))
 
 

@@ -14,6 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from search import SearchUnavailable
+
 from ..db import close_database, open_database
 from ..indexing import open_embedder, open_search_index, reindex, to_documents
 from ..initiatives import add_change_listener, remove_change_listener
@@ -42,7 +44,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         index = open_search_index(settings)
         embedder = open_embedder(settings)
         app.state.search_index, app.state.embedder = index, embedder
-        await reindex(index, embedder)  # repairs whatever a crash between a save and its indexing left behind
+        try:
+            await reindex(index, embedder)  # repairs whatever a crash between a save and its indexing left behind
+        except SearchUnavailable:  # serve anyway; `kennisbank reindex` or the nightly reindex catches up
+            logger.warning("start-up reindex skipped: the search server is unavailable", exc_info=True)
 
         async def index_change(initiative: Initiative) -> None:
             try:

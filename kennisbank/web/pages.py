@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+
+from search import SearchUnavailable
 
 from .. import initiatives as service
 from .. import matches, permissions, searching
@@ -14,6 +17,8 @@ from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
 from .params import multi_params
+
+logger = logging.getLogger("kennisbank.web")
 
 
 OWN_PROVINCE_ONLY = "U kunt alleen initiatieven van uw eigen provincie toevoegen en wijzigen."
@@ -160,9 +165,15 @@ async def search_page(request: Request) -> Response:
         errors: dict[str, list[str]] = {}
     except InputError as exc:
         query, errors = searching.parse_query({}), exc.errors
-    result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
-                                         request.app.state.settings.semantic_ratio)
-    context = {"result": result, "errors": errors, "facet_titles": searching.FACET_TITLES}
+    try:
+        result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
+                                             request.app.state.settings.semantic_ratio)
+        unavailable = False
+    except SearchUnavailable:
+        logger.warning("search page without results: the search server is unavailable", exc_info=True)
+        result, unavailable = searching.SearchPage(query=query, total=0, items=[]), True
+    context = {"result": result, "errors": errors, "facet_titles": searching.FACET_TITLES,
+               "search_unavailable": unavailable}
     template = "search/_results.html" if request.headers.get("hx-request") else "search/page.html"
     return _render(request, template, context)
 
