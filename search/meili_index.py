@@ -97,7 +97,7 @@ class MeiliIndex:
         self._dimensions: int | None = None
         self._ready = False
         try:
-            self.count()
+            self._connect()
         except SearchUnavailable:
             logger.warning("Meilisearch at %s is unavailable; the index is set up once it answers", url)
 
@@ -200,6 +200,10 @@ class MeiliIndex:
         return SearchResults(total, hits, facets, _ms_since(started))
 
     # -- setup ---------------------------------------------------------
+
+    @_reachable
+    def _connect(self) -> None:
+        """Set the index up now if the server answers (`_reachable` does the work)."""
 
     def _set_up(self) -> None:
         if not self._ready:
