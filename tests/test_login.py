@@ -18,7 +18,7 @@ from kennisbank.models import ApiToken, AuditEntry, User
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app
 from tests.conftest import TEST_PASSWORD, Browser, as_form, run_cli, valid_initiative
-from tests.test_permissions import db, login_beheerder
+from tests.test_permissions import db, login_beheerder, make_match, make_world
 
 PASSWORD_RULES = [  # (password, accepted)
     ("kort123", False),  # 7 characters
@@ -424,3 +424,15 @@ def test_after_login_only_a_path_on_this_site_is_followed(anonymous: Browser, ta
     response = anonymous.post("/inloggen", params={"volgende": target}, follow_redirects=False,
                               data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": anonymous.csrf()})
     assert response.status_code == 303 and response.headers["location"] == lands
+
+
+def test_a_match_decision_is_audited(anonymous: Browser):
+    world = make_world(anonymous)
+    match_id = make_match(anonymous, world)
+    coordinator = anonymous.login_as("coordinator", None)
+    response = anonymous.post(f"/api/v1/matches/{match_id}/decision", json={"status": "geaccepteerd",
+                                                                             "note": "Samen inkopen"})
+    assert response.status_code == 200
+    entry = anonymous.run(AuditEntry.get, action="match_decide")
+    assert (entry.actor_email, entry.object_type, entry.object_id, entry.result) == (
+        coordinator.email, "match", str(match_id), "ok")

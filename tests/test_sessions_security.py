@@ -235,7 +235,7 @@ def test_csp_nonce_matches_the_script_tags_and_changes_per_request(client: Brows
 
 
 @pytest.mark.parametrize("path", ["/", "/inloggen", "/api/v1/initiatives", "/api/v1/openapi.json", "/bestaat-niet",
-                                  "/initiatieven/999"])
+                                  "/initiatieven/999", "/static/kennisbank.css", "/healthz"])
 def test_security_headers_on_every_response(client: Browser, path: str):
     headers = client.get(path, follow_redirects=False).headers
     csp = headers["content-security-policy"]
