@@ -3,7 +3,8 @@
 Failures are counted per (account, client address) and per client address. After a few free
 attempts each further failure doubles the wait before the next attempt is heard, up to a cap. Keying
 on the address as well as the account means an attacker elsewhere cannot lock the real user out:
-the user's own address has its own count. A success clears the count for that account and address.
+the user's own address has its own count. A success clears the count for that account and address,
+and a failure more than `forget_after` after the previous one starts counting afresh.
 
 Counts live in memory: one process serves the app (uvicorn with one worker); a restart forgets them,
 which only ever helps the user.
@@ -45,6 +46,8 @@ class LoginThrottle:
         self._forget_old(now)
         for key in ((account.lower(), address), ("*", address)):
             record = self._records.setdefault(key, _Record())
+            if now - record.last_failure > self.forget_after:  # a new burst: old typos do not add up
+                record.failures = 0
             record.failures += 1
             record.last_failure = now
 
