@@ -436,3 +436,16 @@ def test_a_match_decision_is_audited(anonymous: Browser):
     entry = anonymous.run(AuditEntry.get, action="match_decide")
     assert (entry.actor_email, entry.object_type, entry.object_id, entry.result) == (
         coordinator.email, "match", str(match_id), "ok")
+
+
+def test_old_failures_are_forgotten_so_typos_over_months_lock_nobody_out():
+    """An office behind one address mistypes now and then; weeks of ordinary typos must not add up
+    to a 15-minute wait for everyone there (the count is about guessing in a burst)."""
+    clock = FrozenClock()
+    throttle = LoginThrottle(clock=clock)
+    for day in range(80):
+        throttle.failed(f"collega{day % 7}@provincie.example", "10.0.0.1")
+        clock.now += 24 * 3600
+    throttle.failed("collega1@provincie.example", "10.0.0.1")  # today's single typo
+    assert throttle.retry_after("collega2@provincie.example", "10.0.0.1") == 0
+    assert throttle.retry_after("collega1@provincie.example", "10.0.0.1") == 0
