@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 import click
 from tqdm import tqdm
 
+from search import SearchUnavailable
+
 from . import accounts, audit, demo_accounts, digest, mail, matches, searching
 from .backup import BackupError, make_backup, restore_backup
 from .db import database, migrate_database
@@ -118,7 +120,11 @@ async def _reindex(settings: Settings, full: bool = False) -> ReindexReport:
 def reindex_command(full: bool) -> None:
     """Rebuild the search index from the database (the source of truth)."""
     settings = _settings()
-    report = _run(settings, lambda: _reindex(settings, full))
+    try:
+        report = _run(settings, lambda: _reindex(settings, full))
+    except SearchUnavailable as exc:
+        raise click.ClickException(f"Zoekindex niet bijgewerkt, de zoekserver is niet bereikbaar ({exc}). "
+                                   "Draai kennisbank reindex opnieuw zodra hij weer draait.") from None
     click.echo(f"Zoekindex: {report.indexed} bijgewerkt, {report.removed} verwijderd, {report.unchanged} ongewijzigd")
 
 

@@ -6,19 +6,23 @@ The Meilisearch URL points at a closed port on localhost, so every request to it
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
+from meilisearch.errors import MeilisearchCommunicationError
 
+from kennisbank.indexing import content_hash, reindex
 from kennisbank.models import Initiative
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app
 from search import SearchQuery, SearchUnavailable
 from search.meili_index import MeiliIndex
-from tests.conftest import Browser, as_form, valid_initiative
+from tests.conftest import Browser, as_form, run_cli, valid_initiative
 
 UNAVAILABLE = "Zoeken is tijdelijk niet beschikbaar"
 
@@ -98,3 +102,88 @@ def test_detail_page_renders_without_similar_initiatives_when_the_encoder_is_on(
     assert response.status_code == 200
     assert "Slimme verkeerslichten in Arnhem" in response.text
     assert "Slimme verkeerslichten in Nijmegen" not in response.text
+
+
+def test_reindex_command_fails_with_a_clear_message_while_the_server_is_down(data_dir):
+    result = run_cli(data_dir, "reindex", meili_url=closed_port_url())
+    assert result.returncode == 1
+    assert "de zoekserver is niet bereikbaar" in result.stderr and "kennisbank reindex" in result.stderr
+
+
+class FlakyMeilisearch:
+    """An in-memory stand-in for a Meilisearch server that can be switched off (no server can run
+    here): while `up` is False every call fails the way the real client does when nothing listens."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.documents: dict[int, dict] = {}
+        self.settings: dict = {}
+
+    def _reach(self) -> None:
+        if not self.up:
+            raise MeilisearchCommunicationError("Connection refused")
+
+    def _task(self):
+        self._reach()
+        return SimpleNamespace(task_uid=1)
+
+    # client
+    def index(self, name):
+        return self
+
+    def wait_for_task(self, uid, timeout_in_ms=None):
+        self._reach()
+        return SimpleNamespace(uid=uid, status="succeeded", type="x", error=None)
+
+    # index
+    def get_settings(self):
+        self._reach()
+        return self.settings
+
+    def update_settings(self, settings):
+        self.settings = settings
+        return self._task()
+
+    def add_documents(self, documents, primary_key=None):
+        task = self._task()
+        self.documents.update({doc["id"]: doc for doc in documents})
+        return task
+
+    def delete_documents(self, filter):
+        task = self._task()
+        for doc_id in re.findall(r"\d+", filter):
+            self.documents.pop(int(doc_id), None)
+        return task
+
+    def get_stats(self):
+        self._reach()
+        return SimpleNamespace(number_of_documents=len(self.documents))
+
+    def get_documents(self, params):
+        self._reach()
+        rows = sorted(self.documents.values(), key=lambda doc: doc["id"])
+        page = rows[params["offset"]:params["offset"] + params["limit"]]
+        return SimpleNamespace(results=[SimpleNamespace(id=d["id"], content_hash=d["content_hash"]) for d in page],
+                               total=len(rows))
+
+
+def test_reindex_brings_the_index_in_line_once_the_server_is_back(client):
+    """Saves made during the outage reach the index with the next reindex, which compares content hashes."""
+    server = FlakyMeilisearch()
+    index = MeiliIndex("http://meilisearch.invalid", None, "kennisbank", client=server)
+    first = client.create_initiative(title="Stikstofmonitor met sensoren")
+    second = client.create_initiative(title="Slimme verkeerslichten", external_id="tweede")
+    with pytest.raises(SearchUnavailable):
+        client.run(reindex, index)
+
+    server.up = True
+    report = client.run(reindex, index)
+    assert report.indexed == 2 and server.settings["filterableAttributes"]
+
+    async def database_hashes() -> dict[int, str]:
+        rows = await Initiative.all().prefetch_related("province", "themes")
+        return {row.id: content_hash(row) for row in rows}
+
+    assert index.hashes() == client.run(database_hashes)
+    assert set(index.hashes()) == {first["id"], second["id"]}
+    assert client.run(reindex, index).unchanged == 2
