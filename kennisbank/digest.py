@@ -29,7 +29,7 @@ import anyio.to_thread
 from tortoise import timezone
 from tortoise.expressions import Q
 
-from search import SearchIndex
+from search import SearchIndex, SearchUnavailable
 
 from . import mail, permissions, searching
 from .models import DigestDelivery, Initiative, MatchSuggestion, Subscription, User
@@ -343,7 +343,13 @@ async def send_digests(settings: Settings, period: Period, index: SearchIndex | 
         if delivery is None:
             report.skipped += 1
             continue
-        digest = await compose(user, period, index)
+        try:
+            digest = await compose(user, period, index)
+        except SearchUnavailable as exc:  # saved searches need the index: try this user again next run
+            await DigestDelivery.filter(id=delivery.id).update(state=FAILED, error=f"zoekindex: {exc}"[:2000])
+            report.failed += 1
+            report.failures.append(f"{user.email}: zoekindex niet bereikbaar")
+            continue
         if digest.is_empty:
             await DigestDelivery.filter(id=delivery.id).update(state=EMPTY, items=0, error="")
             report.empty += 1

@@ -15,6 +15,8 @@ import signal
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from search import SearchUnavailable
+
 from . import digest, mail
 from .db import database
 from .indexing import open_embedder, open_search_index, reindex
@@ -42,11 +44,15 @@ async def nightly_maintenance(settings: Settings) -> None:
     embedder = open_embedder(settings)
     index = open_search_index(settings)
     try:
-        indexed = await reindex(index, embedder)
+        try:
+            indexed = (await reindex(index, embedder)).indexed
+        except SearchUnavailable:  # the rematch needs only the database; the next night reconciles the index
+            logger.warning("nightly: search index unreachable, reindex skipped")
+            indexed = 0
         matched = await Matcher(embedder).rematch_all()
     finally:
         index.close()
-    logger.info("nightly: %s reindexed, %s matches suggested", indexed.indexed, matched.suggested)
+    logger.info("nightly: %s reindexed, %s matches suggested", indexed, matched.suggested)
 
 
 def schedule(scheduler: AsyncIOScheduler, settings: Settings) -> None:

@@ -269,3 +269,19 @@ def test_a_saved_search_for_stikstof_brings_a_nitrogen_initiative_from_another_p
     assert "== Zoekopdracht: “stikstof” ==\n" in text
     assert "- Stikstofdepositie meten rond Natura 2000-gebieden (Limburg, nieuw)" in text
     assert "Zoetwatervoorziening" not in text
+
+
+def test_with_the_search_server_down_saved_search_digests_wait_for_the_next_run(anonymous, data_dir, mailbox):
+    handler, port = mailbox
+    searcher = subscriber(anonymous, "zoeker@test.example", "NL-GE")
+    anonymous.run(subscriptions.subscribe, searcher, "search", "q=water")
+    subscriber(anonymous, "thema@test.example", "NL-GE", theme="water")
+    anonymous.create_initiative(external_id="LI-1", province="NL-LI", themes=["water"], title="Water in Limburg")
+    closed = f"http://127.0.0.1:{_free_port()}"  # nothing listens there: Meilisearch is down
+    down = run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", meili_url=closed, **smtp(port))
+    assert down.returncode == 0 and "1 verzonden" in down.stdout and "1 mislukt" in down.stdout, down.stdout
+    assert handler.to("thema@test.example") and not handler.to("zoeker@test.example")
+    assert anonymous.run(_delivery, "zoeker@test.example").state == digest.FAILED
+    back = run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", **smtp(port))
+    assert "1 verzonden" in back.stdout
+    assert [len(handler.to(a)) for a in ("zoeker@test.example", "thema@test.example")] == [1, 1]

@@ -8,6 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from search import SearchUnavailable
+
 from .. import digest, signing, subscriptions
 from ..mail import UNSUBSCRIBE_PURPOSE
 from ..validation import InputError
@@ -28,7 +30,10 @@ async def preview(request: Request) -> Response:
             period = digest.Period.parse(week)
         except InputError as exc:
             errors = exc.errors
-    composed = await digest.compose(current_user(request), period, request.app.state.search_index)
+    try:
+        composed = await digest.compose(current_user(request), period, request.app.state.search_index)
+    except SearchUnavailable:
+        return _render(request, "digest/unavailable.html", {}, status_code=503)
     previous = digest.Period.containing(period.start - timedelta(days=3))
     following = digest.Period.containing(period.end + timedelta(days=3))
     this_week = digest.Period.containing(datetime.now(UTC))

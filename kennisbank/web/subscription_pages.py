@@ -8,6 +8,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from search import SearchUnavailable
+
 from .. import digest, feeds, subscriptions
 from ..validation import InputError
 from .account_pages import account
@@ -51,7 +53,11 @@ async def feed(request: Request) -> Response:
     if subscription is None:
         return Response("Deze feed bestaat niet (meer).", status_code=404, media_type="text/plain; charset=utf-8")
     since = datetime.now(UTC) - timedelta(weeks=FEED_WEEKS)
-    initiatives = await digest.fitting(subscription, since, request.app.state.search_index)
+    try:
+        initiatives = await digest.fitting(subscription, since, request.app.state.search_index)
+    except SearchUnavailable:
+        return Response("Zoeken is tijdelijk niet beschikbaar; probeer het later opnieuw.", status_code=503,
+                        media_type="text/plain; charset=utf-8", headers={"Retry-After": "300"})
     settings = request.app.state.settings
     body = feeds.atom_feed(title=f"Kennisbank – {subscription.label}",
                            feed_url=f"{settings.base_url}/feeds/{subscription.feed_token}.atom",
