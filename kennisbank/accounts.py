@@ -146,7 +146,8 @@ async def logged_in(actor: Actor, *, method: str = "wachtwoord") -> None:
     await audit.record(actor, "login", object_type="user", object_id=actor.user.id, detail={"method": method})
 
 
-async def change_password(actor: Actor, current: str, new: str) -> None:
+async def change_password(actor: Actor, current: str, new: str, *, session_token: str = "") -> None:
+    """Change one's own password; every other session of the account ends (a thief's too)."""
     user = actor.user
     assert user is not None
     errors: dict[str, list[str]] = {}
@@ -159,7 +160,9 @@ async def change_password(actor: Actor, current: str, new: str) -> None:
         await audit.record(actor, "password_change", result=audit.FAILED, object_type="user", object_id=user.id)
         raise InputError(errors)
     await User.filter(id=user.id).update(password_hash=hash_password(new))
-    await audit.record(actor, "password_change", object_type="user", object_id=user.id)
+    ended = await sessions.end_all(user.id, keep=session_token)
+    await audit.record(actor, "password_change", object_type="user", object_id=user.id,
+                       detail={"other_sessions_ended": ended})
 
 
 async def set_password(actor: Actor, user_id: int, password: str) -> None:
@@ -208,10 +211,17 @@ async def verify_totp(user: User, code: str) -> bool:
     return claimed == 1
 
 
-async def enable_totp(actor: Actor, secret: str, code: str) -> bool:
-    """Turn on two-step login once the user proves their app produces codes for ``secret``."""
+async def enable_totp(actor: Actor, secret: str, code: str, current_code: str = "") -> bool:
+    """Turn on two-step login once the user proves their app produces codes for ``secret``.
+
+    Replacing a device that is already set up also needs a code from the current one, so that
+    someone holding only a session cannot swap in their own device."""
     user = actor.user
     assert user is not None
+    if user.totp_enabled and not await verify_totp(user, current_code):
+        await audit.record(actor, "totp_enable", result=audit.FAILED, object_type="user", object_id=user.id,
+                           detail={"reason": "huidige code ontbreekt of klopt niet"})
+        return False
     step = _matching_step(secret, code)
     if step is None:
         await audit.record(actor, "totp_enable", result=audit.FAILED, object_type="user", object_id=user.id)

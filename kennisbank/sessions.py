@@ -76,9 +76,13 @@ async def end(token: str) -> None:
     await UserSession.filter(id=token_hash(token)).delete()
 
 
-async def end_all(user_id: int) -> int:
-    """End every session of a user (account disabled, role changed, or a beheerder's "end sessions")."""
-    return await UserSession.filter(user_id=user_id).delete()
+async def end_all(user_id: int, *, keep: str = "") -> int:
+    """End every session of a user (account disabled, role changed, a beheerder's "end sessions",
+    a new password); ``keep`` is the token of a session to leave open (the one changing the password)."""
+    query = UserSession.filter(user_id=user_id)
+    if keep:
+        query = query.exclude(id=token_hash(keep))
+    return await query.delete()
 
 
 async def count_for(user_id: int) -> int:

@@ -449,3 +449,34 @@ def test_old_failures_are_forgotten_so_typos_over_months_lock_nobody_out():
     throttle.failed("collega1@provincie.example", "10.0.0.1")  # today's single typo
     assert throttle.retry_after("collega2@provincie.example", "10.0.0.1") == 0
     assert throttle.retry_after("collega1@provincie.example", "10.0.0.1") == 0
+
+
+def test_replacing_the_two_step_device_needs_a_code_from_the_current_one(client: Browser):
+    email = "medewerker.nl-ge@test.example"
+    old_secret = enrol(client)
+    page = client.get("/account/tweestaps").text
+    assert 'name="current_code"' in page
+    new_secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
+    new_code = pyotp.TOTP(new_secret).now()
+    refused = client.submit("/account/tweestaps", {"secret": new_secret, "code": new_code, "current_code": ""})
+    assert refused.status_code == 422 and stored_user(client, email).totp_secret == old_secret
+    swapped = client.submit("/account/tweestaps", {"secret": new_secret, "code": new_code,
+                                                    "current_code": next_code(old_secret)}, follow_redirects=False)
+    assert swapped.status_code == 303 and stored_user(client, email).totp_secret == new_secret
+
+
+def test_a_new_password_ends_the_other_sessions_but_not_this_one(client: Browser):
+    email = "medewerker.nl-ge@test.example"
+    phone = client.cookies["kb_session"]  # the session of the login in the fixture: another device
+    client.cookies.clear()
+    assert client.login(email).status_code == 303
+    laptop = client.cookies["kb_session"]
+    changed = client.submit("/account/wachtwoord", {"current_password": TEST_PASSWORD,
+                                                    "new_password": "een heel nieuw wachtwoord"},
+                            follow_redirects=False)
+    assert changed.status_code == 303
+    assert client.get("/account", follow_redirects=False).status_code == 200  # this session goes on
+    client.cookies.clear()
+    client.cookies.set("kb_session", phone)
+    assert client.get("/account", follow_redirects=False).status_code == 303  # the other one has ended
+    assert laptop != phone

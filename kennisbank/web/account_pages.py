@@ -140,7 +140,7 @@ async def change_password(request: Request) -> Response:
     form = await request.form()
     try:
         await accounts.change_password(actor(request), str(form.get("current_password", "")),
-                                       str(form.get("new_password", "")))
+                                       str(form.get("new_password", "")), session_token=session_token(request))
     except InputError as exc:
         return await account(request, errors=exc.errors, status_code=422)
     return RedirectResponse("/account?gedaan=wachtwoord", status_code=303)
@@ -156,7 +156,8 @@ async def totp_setup(request: Request) -> Response:
                        {"user": user, "secret": secret, "uri": accounts.totp_uri(user, secret)})
     form = await request.form()
     secret = str(form.get("secret", ""))
-    if not await accounts.enable_totp(Actor(user, client_ip(request)), secret, str(form.get("code", ""))):
+    if not await accounts.enable_totp(Actor(user, client_ip(request)), secret, str(form.get("code", "")),
+                                      str(form.get("current_code", ""))):
         return _render(request, "account/totp_setup.html",
                        {"user": user, "secret": secret, "uri": accounts.totp_uri(user, secret), "error": WRONG_CODE},
                        status_code=422)
