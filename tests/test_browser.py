@@ -217,6 +217,8 @@ def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_
     tab.keyboard.press("Enter")
     tab.locator("#beoordeling-status", has_text="Geaccepteerd").wait_for()
     assert tab.evaluate("window.__notReloaded") is True
+    assert "Geaccepteerd" in tab.locator("#beoordeling-melding[aria-live=polite]").text_content()
+    assert tab.evaluate("document.activeElement.id") == "knop-geaccepteerd"  # focus survives the swap
     for initiative_id in ids:
         tab.goto(f"{server}/initiatieven/{initiative_id}")
         section = tab.locator("section", has=tab.locator("#samenwerking"))

@@ -156,6 +156,22 @@ def test_a_plain_form_decision_redirects_records_history_and_a_bad_status_change
                                                                     ("aangehouden", "voorgesteld")]
 
 
+def test_the_htmx_decision_returns_the_decision_area_and_announces_it_in_the_page_live_region(coordinator):
+    match = all_matches(coordinator)[0]
+    page = coordinator.get(f"/matches/{match.id}").text
+    assert re.search(r'<p id="beoordeling-melding"[^>]*role="status" aria-live="polite"></p>', page)
+    assert 'hx-post="/matches/%d/beoordeling"' % match.id in page and 'name="csrf_token"' in page
+    response = coordinator.submit(f"/matches/{match.id}/beoordeling", {"status": "afgewezen", "note": "Te verschillend"},
+                                  headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "<html" not in response.text
+    fragment = response.text.strip()
+    assert fragment.startswith('<section id="beoordeling"') and fragment.count("<section") == 1
+    assert re.search(r'<p id="beoordeling-melding" hx-swap-oob="innerHTML">Opgeslagen\. Status: Afgewezen\.</p>$',
+                     fragment)
+    assert coordinator.run(MatchSuggestion.get, id=match.id).status == "afgewezen"
+    coordinator.post(f"/api/v1/matches/{match.id}/decision", json={"status": "voorgesteld"})
+
+
 def test_anonymous_visitors_are_sent_to_the_login_page(seeded_dir):
     settings = Settings(data_dir=seeded_dir, database_url=database_url_for(seeded_dir), embedding_model="none")
     with Browser(create_app(settings)) as client:
