@@ -169,6 +169,12 @@ def test_the_htmx_decision_returns_the_decision_area_and_announces_it_in_the_pag
     assert re.search(r'<p id="beoordeling-melding" hx-swap-oob="innerHTML">Opgeslagen\. Status: Afgewezen\.</p>$',
                      fragment)
     assert coordinator.run(MatchSuggestion.get, id=match.id).status == "afgewezen"
+    too_long = coordinator.submit(f"/matches/{match.id}/beoordeling", {"status": "geaccepteerd", "note": "x" * 2001},
+                                  headers={"HX-Request": "true"})
+    assert too_long.status_code == 200  # htmx swaps only 2xx responses: the error must be shown in place
+    assert too_long.text.lstrip().startswith('<section id="beoordeling"') and 'role="alert"' in too_long.text
+    assert "Gebruik maximaal 2000 tekens." in too_long.text and "beoordeling-melding" not in too_long.text
+    assert coordinator.run(MatchSuggestion.get, id=match.id).status == "afgewezen"
     coordinator.post(f"/api/v1/matches/{match.id}/decision", json={"status": "voorgesteld"})
 
 

@@ -114,8 +114,9 @@ async def decide(request: Request) -> Response:
         return _render(request, "404.html", {}, status_code=404)
     except InputError as exc:
         current = await matches.get_match(match_id)
-        template = "matches/_decision.html" if htmx else "matches/detail.html"
-        return _render(request, template, _detail_context(current, errors=exc.errors), status_code=422)
+        if htmx:  # htmx does not swap a 4xx response, so the error summary would never show
+            return _render(request, "matches/_decision.html", _detail_context(current, errors=exc.errors))
+        return _render(request, "matches/detail.html", _detail_context(current, errors=exc.errors), status_code=422)
     if htmx:
         return _render(request, "matches/_decision.html", _detail_context(match, just_decided=True))
     return RedirectResponse(f"/matches/{match.id}?beoordeeld=1", status_code=303)
