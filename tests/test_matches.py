@@ -178,6 +178,23 @@ def test_the_htmx_decision_returns_the_decision_area_and_announces_it_in_the_pag
     coordinator.post(f"/api/v1/matches/{match.id}/decision", json={"status": "voorgesteld"})
 
 
+def test_an_accepted_match_shows_on_both_pages_for_a_medewerker_of_a_third_province(coordinator):
+    match = all_matches(coordinator)[1]
+    accepted = coordinator.post(f"/api/v1/matches/{match.id}/decision", json={"status": "geaccepteerd",
+                                                                              "note": "Samen <b>inkopen</b>"})
+    assert accepted.status_code == 200
+    third = next(code for code in ("NL-UT", "NL-FR", "NL-GR", "NL-DR") if code not in (match.a.province_id,
+                                                                                       match.b.province_id))
+    coordinator.login_as("medewerker", third)
+    for this, other in ((match.a, match.b), (match.b, match.a)):
+        page = coordinator.get(f"/initiatieven/{this.id}").text
+        section = page.split('<h2 id="samenwerking">Samenwerking (geaccepteerde matches)</h2>')[1].split("</section>")[0]
+        assert f'href="/initiatieven/{other.id}"' in section and other.province.name in section
+        assert "Samen &lt;b&gt;inkopen&lt;/b&gt;" in section
+    coordinator.login_as("coordinator", None)
+    coordinator.post(f"/api/v1/matches/{match.id}/decision", json={"status": "voorgesteld"})
+
+
 def test_anonymous_visitors_are_sent_to_the_login_page(seeded_dir):
     settings = Settings(data_dir=seeded_dir, database_url=database_url_for(seeded_dir), embedding_model="none")
     with Browser(create_app(settings)) as client:
@@ -187,13 +204,22 @@ def test_anonymous_visitors_are_sent_to_the_login_page(seeded_dir):
         assert client.get("/api/v1/matches").status_code == 401
 
 
-def test_the_clusters_page_lists_three_or_more_provinces_with_a_proposal(coordinator):
+def test_accepting_two_pairs_that_share_an_initiative_across_three_provinces_makes_a_cluster(coordinator):
+    found = all_matches(coordinator)
+    first, second = next((m, n) for m in found for n in found if m.id < n.id and {m.a_id, m.b_id} & {n.a_id, n.b_id}
+                         and len({m.a.province_id, m.b.province_id, n.a.province_id, n.b.province_id}) >= 3)
+    for match in (first, second):
+        coordinator.post(f"/api/v1/matches/{match.id}/decision", json={"status": "geaccepteerd"})
     html = coordinator.get("/matches/clusters").text
-    assert "<h1>Clusters" in html
-    counts = [int(n) for n in re.findall(r"· (\d+) provincies ·", html)]
-    assert all(n >= 3 for n in counts)
-    if counts:
-        assert "Gezamenlijke aanbesteding" in html or "Gezamenlijk IDA-project" in html
+    sections = html.split('<section aria-labelledby="cluster-')[1:]
+    members = {first.a.title, first.b.title, second.a.title, second.b.title}
+    ours = [s for s in sections if all(str(highlight(t, [])) in s for t in members)]
+    assert len(ours) == 1
+    assert int(re.search(r"· (\d+) provincies ·", ours[0]).group(1)) >= 3
+    assert "Gezamenlijke aanbesteding" in ours[0] or "Gezamenlijk IDA-project" in ours[0]
+    assert all(int(n) >= 3 for n in re.findall(r"· (\d+) provincies ·", html))
+    for match in (first, second):
+        coordinator.post(f"/api/v1/matches/{match.id}/decision", json={"status": "voorgesteld"})
 
 
 def test_the_api_pages_like_the_queue_and_lists_every_invalid_parameter(coordinator):
