@@ -232,6 +232,15 @@ def test_the_api_pages_like_the_queue_and_lists_every_invalid_parameter(coordina
     bad = coordinator.get("/api/v1/matches", params={"per_page": 0, "page": "x", "min_score": 2})
     assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
     assert {e["field"] for e in bad.json()["errors"]} == {"per_page", "page", "min_score"}
+    match_id = first["items"][0]["id"]
+    wrong = coordinator.post(f"/api/v1/matches/{match_id}/decision",
+                             json={"status": "ja", "note": "x" * 2001, "reviewer": "ik"})
+    assert wrong.status_code == 400 and wrong.headers["content-type"] == "application/problem+json"
+    assert {e["field"] for e in wrong.json()["errors"]} == {"status", "note", "reviewer"}
+    assert "Gebruik maximaal 2000 tekens." in json.dumps(wrong.json(), ensure_ascii=False)
+    assert coordinator.post(f"/api/v1/matches/{match_id}/decision", json=["geaccepteerd"]).status_code == 400
+    assert coordinator.post("/api/v1/matches/999999/decision", json={"status": "geaccepteerd"}).status_code == 404
+    assert coordinator.get(f"/api/v1/matches/{match_id}").json()["status"] == first["items"][0]["status"]
 
 
 def test_cli_json_matches_the_api(coordinator, seeded_dir):

@@ -53,6 +53,8 @@ async def decide(request: Request) -> Response:
         errors["status"] = ["Verplicht: geaccepteerd, afgewezen, aangehouden of voorgesteld."]
     if not isinstance(body.get("note", ""), str):
         errors["note"] = ["Een notitie is tekst."]
+    elif len(body.get("note", "").strip()) > matches.MAX_NOTE_LENGTH:
+        errors["note"] = [f"Gebruik maximaal {matches.MAX_NOTE_LENGTH} tekens."]
     if errors:
         return problem(400, "Ongeldige invoer", errors=errors)
     try:
