@@ -112,7 +112,8 @@ def test_the_htmx_filter_request_gets_only_the_results_and_bad_filters_are_expla
     fragment = coordinator.get("/matches", params={"status": "voorgesteld"}, headers={"HX-Request": "true"}).text
     assert fragment.lstrip().startswith('<section id="matchgebied"') and "<html" not in fragment
     bad = coordinator.get("/matches", params={"status": "misschien", "type": "vriendschap"}).text
-    assert "Kies voorgesteld, geaccepteerd, afgewezen of aangehouden." in bad
+    assert "Status: Kies voorgesteld, geaccepteerd, afgewezen of aangehouden." in bad
+    assert "Soort samenwerking: Kies" in bad
     assert "Kies joint_procurement, scaling_up of knowledge_exchange." in bad
 
 

@@ -24,6 +24,8 @@ from .auth import actor, current_user, refuse
 from .params import multi_params
 
 MATCH_TYPES = ("joint_procurement", "scaling_up", "knowledge_exchange")
+FILTER_LABELS = {"status": "Status", "type": "Soort samenwerking", "province": "Provincie", "theme": "Thema",
+                 "min_score": "Minimale score"}
 
 
 def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -79,7 +81,7 @@ async def queue(request: Request) -> Response:
     filters, errors = parse_filters(multi_params(request))
     page = await matches.list_matches(filters, _page_number(request), request.app.state.settings.page_size)
     context = {"page": page, "filters": filters, "errors": errors, "types": MATCH_TYPES,
-               "status_labels_match": MATCH_STATUS_LABELS}
+               "status_labels_match": MATCH_STATUS_LABELS, "filter_labels": FILTER_LABELS}
     template = "matches/_queue_results.html" if request.headers.get("hx-request") else "matches/queue.html"
     return _render(request, template, context)
 
