@@ -157,3 +157,9 @@ def test_clusters_page_lists_groups_of_three_or_more_provinces(anonymous):
     anonymous.login_as("coordinator", None)
     html = anonymous.get("/matches/clusters").text
     assert re.search(r"[3-4] provincies", html), html
+
+
+def test_the_queue_says_how_the_score_is_made_and_how_well_learning_does(pair):
+    client, _gelderland, _limburg = pair
+    html = client.get("/matches").text
+    assert 'id="score-uitleg"' in html and "Te weinig beoordelingen om van te leren" in html

@@ -81,6 +81,7 @@ async def queue(request: Request) -> Response:
     filters, errors = parse_filters(multi_params(request))
     page = await matches.list_matches(filters, _page_number(request), request.app.state.settings.page_size)
     context = {"page": page, "filters": filters, "errors": errors, "types": MATCH_TYPES,
+               "learning": request.app.state.matcher.learning,
                "status_labels_match": MATCH_STATUS_LABELS, "filter_labels": FILTER_LABELS}
     template = "matches/_queue_results.html" if request.headers.get("hx-request") else "matches/queue.html"
     return _render(request, template, context)
