@@ -25,8 +25,8 @@ test: $(BIN)/kennisbank
 	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/python -m pytest
-	@echo "Second run: the suite against a throwaway PostgreSQL server (the browser tests ran once, above)"
-	.ci/postgres.sh $(BIN)/python -m pytest -m "not browser"
+	@echo "Second run: the suite against a throwaway PostgreSQL server (browser tests and the database-free tests/search ran once, above)"
+	.ci/postgres.sh $(BIN)/python -m pytest -m "not browser" --ignore=tests/search
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -40,41 +40,41 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await open_database(settings)
-        index = open_search_index(settings)
-        embedder = open_embedder(settings)
-        app.state.search_index, app.state.embedder = index, embedder
-        try:
-            await reindex(index, embedder)  # repairs whatever a crash between a save and its indexing left behind
-        except SearchUnavailable:  # serve anyway; `kennisbank reindex` or the nightly reindex catches up
-            logger.warning("start-up reindex skipped: the search server is unavailable", exc_info=True)
-
-        async def index_change(initiative: Initiative) -> None:
+        # Everything opened is closed again, also when start-up fails halfway (Tortoise allows one
+        # open database context per process).
+        async with AsyncExitStack() as cleanup:
+            await open_database(settings)
+            cleanup.push_async_callback(close_database)
+            index = open_search_index(settings)
+            cleanup.callback(index.close)
+            embedder = open_embedder(settings)
+            app.state.search_index, app.state.embedder = index, embedder
             try:
-                documents = await to_documents([initiative], embedder)
-                await anyio.to_thread.run_sync(index.upsert, documents)
-            except Exception:  # the initiative is saved; `kennisbank reindex` or the next start repairs the index
-                logger.exception("indexing initiative %s failed", initiative.id)
+                await reindex(index, embedder)  # repairs what a crash between a save and its indexing left behind
+            except SearchUnavailable:  # serve anyway; `kennisbank reindex` or the nightly reindex catches up
+                logger.warning("start-up reindex skipped: the search server is unavailable", exc_info=True)
 
-        matcher = Matcher(embedder)
-        app.state.matcher = matcher
-        await matcher.rematch_all()
+            async def index_change(initiative: Initiative) -> None:
+                try:
+                    documents = await to_documents([initiative], embedder)
+                    await anyio.to_thread.run_sync(index.upsert, documents)
+                except Exception:  # the initiative is saved; `kennisbank reindex` or the next start repairs it
+                    logger.exception("indexing initiative %s failed", initiative.id)
 
-        async def rematch_change(initiative: Initiative) -> None:
-            try:
-                await matcher.rematch(initiative)
-            except Exception:  # the initiative is saved; `kennisbank match` or the next start recomputes
-                logger.exception("matching initiative %s failed", initiative.id)
+            matcher = Matcher(embedder)
+            app.state.matcher = matcher
+            await matcher.rematch_all()
 
-        add_change_listener(index_change)
-        add_change_listener(rematch_change)
-        try:
+            async def rematch_change(initiative: Initiative) -> None:
+                try:
+                    await matcher.rematch(initiative)
+                except Exception:  # the initiative is saved; `kennisbank match` or the next start recomputes
+                    logger.exception("matching initiative %s failed", initiative.id)
+
+            for listener in (index_change, rematch_change):
+                add_change_listener(listener)
+                cleanup.callback(remove_change_listener, listener)
             yield
-        finally:
-            remove_change_listener(index_change)
-            remove_change_listener(rematch_change)
-            index.close()
-            await close_database()
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/api/"):
