@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tomllib
 from dataclasses import fields
-from pathlib import Path
 
 import pytest
 import yaml

@@ -12,12 +12,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import Message
 from email.policy import default as default_policy
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from kennisbank import audit, digest, signing, subscriptions
+from kennisbank import digest, signing, subscriptions
 from kennisbank.mail import UNSUBSCRIBE_PURPOSE
 from kennisbank.models import DigestDelivery, User
 from tests.conftest import REPO, TEST_PASSWORD, Browser, cli_env, run_cli

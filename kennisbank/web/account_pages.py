@@ -16,20 +16,18 @@ from ..permissions import requires_second_factor
 from ..validation import InputError
 from .auth import (actor, clear_session_cookie, client_ip, current_user, safe_next, session_token,
                    set_session_cookie)
+from .templating import render
 
 WRONG_CREDENTIALS = "Het e-mailadres of het wachtwoord klopt niet."
 WRONG_CODE = "Deze code klopt niet of is al gebruikt. Wacht op de volgende code van uw app en probeer het opnieuw."
 
-
-def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def _too_many(request: Request, template: str, seconds: int, context: dict[str, Any]) -> Response:
     minutes = "minuut" if seconds <= 60 else f"{-(-seconds // 60)} minuten"
     wait = f"{seconds} seconden" if seconds < 60 else minutes
     message = f"Te veel mislukte pogingen. Probeer het over {wait} opnieuw."
-    response = _render(request, template, {**context, "error": message}, status_code=429)
+    response = render(request, template, {**context, "error": message}, status_code=429)
     response.headers["Retry-After"] = str(seconds)
     return response
 
@@ -39,7 +37,7 @@ async def login(request: Request) -> Response:
     target = safe_next(request.query_params.get("volgende"))
     context = {"next": target, "email": "", "oidc_label": settings.oidc_label if settings.oidc_enabled else ""}
     if request.method == "GET":
-        return _render(request, "account/login.html", context)
+        return render(request, "account/login.html", context)
     form = await request.form()
     email = accounts.normalise_email(str(form.get("email", "")))
     password = str(form.get("password", ""))
@@ -54,7 +52,7 @@ async def login(request: Request) -> Response:
     user = await accounts.authenticate(Actor(None, ip), email, password)
     if user is None:
         throttle.failed(email, ip)
-        return _render(request, "account/login.html", {**context, "error": WRONG_CREDENTIALS}, status_code=401)
+        return render(request, "account/login.html", {**context, "error": WRONG_CREDENTIALS}, status_code=401)
     throttle.succeeded(email, ip)
     return await start_session(request, user, target, method="wachtwoord")
 
@@ -80,7 +78,7 @@ async def second_step(request: Request) -> Response:
         return RedirectResponse("/inloggen", status_code=303)
     context = {"next": target}
     if request.method == "GET":
-        return _render(request, "account/login_code.html", context)
+        return render(request, "account/login_code.html", context)
     form = await request.form()
     target = safe_next(str(form.get("next", "")) or target)
     throttle = request.app.state.login_throttle
@@ -92,7 +90,7 @@ async def second_step(request: Request) -> Response:
         throttle.failed(key, ip)
         await audit.record(Actor(user, ip), "login_second_factor", result=audit.FAILED, object_type="user",
                            object_id=user.id)
-        return _render(request, "account/login_code.html", {**context, "error": WRONG_CODE}, status_code=401)
+        return render(request, "account/login_code.html", {**context, "error": WRONG_CODE}, status_code=401)
     throttle.succeeded(key, ip)
     token = await sessions.start(user, ip=ip, second_factor_done=True, replaces=session_token(request))
     await accounts.logged_in(Actor(user, ip), method="wachtwoord en code")
@@ -121,7 +119,7 @@ async def account(request: Request, *, new_token: accounts.NewToken | None = Non
                "subscriptions": await subscriptions.subscriptions_of(user),
                "errors": errors or {}, "notice": notice or _notice(request),
                "sessions": await sessions.count_for(user.id)}
-    return _render(request, "account/account.html", context, status_code=status_code)
+    return render(request, "account/account.html", context, status_code=status_code)
 
 
 def _notice(request: Request) -> str:
@@ -152,13 +150,13 @@ async def totp_setup(request: Request) -> Response:
     assert user is not None
     if request.method == "GET":
         secret = accounts.new_totp_secret()
-        return _render(request, "account/totp_setup.html",
+        return render(request, "account/totp_setup.html",
                        {"user": user, "secret": secret, "uri": accounts.totp_uri(user, secret)})
     form = await request.form()
     secret = str(form.get("secret", ""))
     if not await accounts.enable_totp(Actor(user, client_ip(request)), secret, str(form.get("code", "")),
                                       str(form.get("current_code", ""))):
-        return _render(request, "account/totp_setup.html",
+        return render(request, "account/totp_setup.html",
                        {"user": user, "secret": secret, "uri": accounts.totp_uri(user, secret), "error": WRONG_CODE},
                        status_code=422)
     return RedirectResponse("/account?gedaan=tweestaps", status_code=303)

@@ -13,13 +13,11 @@ from starlette.routing import Route
 from .. import accounts, audit, permissions
 from ..validation import InputError
 from .auth import actor, current_user, refuse
+from .templating import render
 
 AUDIT_PAGE_SIZE = 50
 AUDIT_CSV_LIMIT = 100_000
 
-
-def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def _allowed(request: Request) -> bool:
@@ -29,7 +27,7 @@ def _allowed(request: Request) -> bool:
 async def users(request: Request) -> Response:
     if not _allowed(request):
         return await refuse(request, object_type="user", what="accounts bekijken")
-    return _render(request, "admin/users.html", {"users": await accounts.list_users(),
+    return render(request, "admin/users.html", {"users": await accounts.list_users(),
                                                  "notice": request.query_params.get("gedaan", "")})
 
 
@@ -43,7 +41,7 @@ async def user_new(request: Request) -> Response:
     if not _allowed(request):
         return await refuse(request, object_type="user", what="account aanmaken")
     if request.method == "GET":
-        return _render(request, "admin/user_form.html", {"values": {"role": "medewerker", "active": True},
+        return render(request, "admin/user_form.html", {"values": {"role": "medewerker", "active": True},
                                                          "errors": {}, "account": None})
     form = await request.form()
     values = _user_form_values(form)
@@ -52,7 +50,7 @@ async def user_new(request: Request) -> Response:
                                           province=values["province"], name=values["name"],
                                           password=str(form.get("password", "")))
     except InputError as exc:
-        return _render(request, "admin/user_form.html", {"values": values, "errors": exc.errors, "account": None},
+        return render(request, "admin/user_form.html", {"values": values, "errors": exc.errors, "account": None},
                        status_code=422)
     return RedirectResponse(f"/beheer/gebruikers?gedaan=aangemaakt&id={user.id}", status_code=303)
 
@@ -64,17 +62,17 @@ async def user_edit(request: Request) -> Response:
     try:
         account = await accounts.get_user(request.path_params["user_id"])
     except accounts.AccountNotFound:
-        return _render(request, "404.html", {}, status_code=404)
+        return render(request, "404.html", {}, status_code=404)
     if request.method == "GET":
         values = {"email": account.email, "name": account.name, "role": str(account.role),
                   "province": account.province_id, "active": account.active}
-        return _render(request, "admin/user_form.html", {"values": values, "errors": {}, "account": account})
+        return render(request, "admin/user_form.html", {"values": values, "errors": {}, "account": account})
     values = {**_user_form_values(await request.form()), "email": account.email}
     try:
         await accounts.update_user(actor(request), account.id, role=values["role"], province=values["province"],
                                    name=values["name"], active=values["active"])
     except InputError as exc:
-        return _render(request, "admin/user_form.html", {"values": values, "errors": exc.errors, "account": account},
+        return render(request, "admin/user_form.html", {"values": values, "errors": exc.errors, "account": account},
                        status_code=422)
     return RedirectResponse("/beheer/gebruikers?gedaan=gewijzigd", status_code=303)
 
@@ -86,7 +84,7 @@ async def user_end_sessions(request: Request) -> Response:
     try:
         await accounts.end_sessions(actor(request), request.path_params["user_id"])
     except accounts.AccountNotFound:
-        return _render(request, "404.html", {}, status_code=404)
+        return render(request, "404.html", {}, status_code=404)
     return RedirectResponse("/beheer/gebruikers?gedaan=sessies", status_code=303)
 
 
@@ -124,7 +122,7 @@ async def audit_log(request: Request) -> Response:
     page_text = request.query_params.get("pagina", "1")
     page = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
     rows, total = await audit.entries(filters, page, AUDIT_PAGE_SIZE)
-    return _render(request, "admin/audit.html", {"rows": rows, "total": total, "page": page, "raw": raw,
+    return render(request, "admin/audit.html", {"rows": rows, "total": total, "page": page, "raw": raw,
                                                  "pages": max(1, -(-total // AUDIT_PAGE_SIZE)),
                                                  "action_labels": audit.ACTION_LABELS})
 

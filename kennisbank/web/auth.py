@@ -20,7 +20,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import accounts, audit, sessions
 from ..audit import Actor
 from ..models import User
-from ..permissions import requires_second_factor
 from ..settings import Settings
 from .problems import problem
 

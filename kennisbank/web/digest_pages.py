@@ -14,10 +14,8 @@ from .. import digest, signing, subscriptions
 from ..mail import UNSUBSCRIBE_PURPOSE
 from ..validation import InputError
 from .auth import current_user
+from .templating import render
 
-
-def _render(request: Request, name: str, context: dict, status_code: int = 200) -> Response:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 async def preview(request: Request) -> Response:
@@ -33,11 +31,11 @@ async def preview(request: Request) -> Response:
     try:
         composed = await digest.compose(current_user(request), period, request.app.state.search_index)
     except SearchUnavailable:
-        return _render(request, "digest/unavailable.html", {}, status_code=503)
+        return render(request, "digest/unavailable.html", {}, status_code=503)
     previous = digest.Period.containing(period.start - timedelta(days=3))
     following = digest.Period.containing(period.end + timedelta(days=3))
     this_week = digest.Period.containing(datetime.now(UTC))
-    return _render(request, "digest/preview.html", {
+    return render(request, "digest/preview.html", {
         "digest": composed, "errors": errors, "previous": previous,
         "following": following if following.start <= this_week.start else None,
     })
@@ -48,11 +46,11 @@ async def unsubscribe(request: Request) -> Response:
     token = request.query_params.get("token", "")
     user_id = signing.unsign(request.app.state.settings, UNSUBSCRIBE_PURPOSE, token)
     if user_id is None or not user_id.isdigit():
-        return _render(request, "digest/unsubscribe.html", {"invalid": True}, status_code=400)
+        return render(request, "digest/unsubscribe.html", {"invalid": True}, status_code=400)
     if request.method == "GET":
-        return _render(request, "digest/unsubscribe.html", {"token": token})
+        return render(request, "digest/unsubscribe.html", {"token": token})
     await subscriptions.stop_digest(int(user_id))
-    return _render(request, "digest/unsubscribe.html", {"done": True})
+    return render(request, "digest/unsubscribe.html", {"done": True})
 
 
 routes = [

@@ -22,14 +22,12 @@ from ..taxonomy import MATCH_STATUS_LABELS, THEME_BY_SLUG, MatchStatus
 from ..validation import InputError
 from .auth import actor, current_user, refuse
 from .params import multi_params
+from .templating import render
 
 MATCH_TYPES = ("joint_procurement", "scaling_up", "knowledge_exchange")
 FILTER_LABELS = {"status": "Status", "type": "Soort samenwerking", "province": "Provincie", "theme": "Thema",
                  "min_score": "Minimale score"}
 
-
-def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def highlight(text: str, terms: list[str]) -> Markup:
@@ -84,7 +82,7 @@ async def queue(request: Request) -> Response:
                "learning": request.app.state.matcher.learning,
                "status_labels_match": MATCH_STATUS_LABELS, "filter_labels": FILTER_LABELS}
     template = "matches/_queue_results.html" if request.headers.get("hx-request") else "matches/queue.html"
-    return _render(request, template, context)
+    return render(request, template, context)
 
 
 async def detail(request: Request) -> Response:
@@ -94,8 +92,8 @@ async def detail(request: Request) -> Response:
     try:
         match = await matches.get_match(request.path_params["match_id"])
     except matches.MatchNotFound:
-        return _render(request, "404.html", {}, status_code=404)
-    return _render(request, "matches/detail.html", _detail_context(match))
+        return render(request, "404.html", {}, status_code=404)
+    return render(request, "matches/detail.html", _detail_context(match))
 
 
 def _detail_context(match: Any, **extra: Any) -> dict[str, Any]:
@@ -114,21 +112,21 @@ async def decide(request: Request) -> Response:
     try:
         match = await matches.decide(actor(request), match_id, str(form.get("status", "")), str(form.get("note", "")))
     except matches.MatchNotFound:
-        return _render(request, "404.html", {}, status_code=404)
+        return render(request, "404.html", {}, status_code=404)
     except InputError as exc:
         current = await matches.get_match(match_id)
         if htmx:  # htmx does not swap a 4xx response, so the error summary would never show
-            return _render(request, "matches/_decision.html", _detail_context(current, errors=exc.errors))
-        return _render(request, "matches/detail.html", _detail_context(current, errors=exc.errors), status_code=422)
+            return render(request, "matches/_decision.html", _detail_context(current, errors=exc.errors))
+        return render(request, "matches/detail.html", _detail_context(current, errors=exc.errors), status_code=422)
     if htmx:
-        return _render(request, "matches/_decision.html", _detail_context(match, just_decided=True))
+        return render(request, "matches/_decision.html", _detail_context(match, just_decided=True))
     return RedirectResponse(f"/matches/{match.id}?beoordeeld=1", status_code=303)
 
 
 async def cluster_page(request: Request) -> Response:
     if not permissions.can_review_matches(current_user(request)):
         return await refuse(request, object_type="match", what="clusters bekijken")
-    return _render(request, "matches/clusters.html", {"clusters": await matches.clusters()})
+    return render(request, "matches/clusters.html", {"clusters": await matches.clusters()})
 
 
 routes = [

@@ -17,19 +17,13 @@ from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
 from .params import multi_params
+from .templating import render
 
 logger = logging.getLogger("kennisbank.web")
 
 
 OWN_PROVINCE_ONLY = "U kunt alleen initiatieven van uw eigen provincie toevoegen en wijzigen."
 
-
-def _templates(request: Request):
-    return request.app.state.templates
-
-
-def _render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
-    return _templates(request).TemplateResponse(request, name, context, status_code=status_code)
 
 
 def _page_number(request: Request) -> int:
@@ -39,7 +33,7 @@ def _page_number(request: Request) -> int:
 
 async def home(request: Request) -> Response:
     context = {"overview": await service.overview(), "recent": await service.recent_initiatives()}
-    return _render(request, "home.html", context)
+    return render(request, "home.html", context)
 
 
 async def initiative_list(request: Request) -> Response:
@@ -49,7 +43,7 @@ async def initiative_list(request: Request) -> Response:
                                           request.app.state.settings.page_size)
     context = {"page": page, "filters": filters, "filter_errors": filter_errors}
     template = "_results.html" if request.headers.get("hx-request") else "initiatives/list.html"
-    return _render(request, template, context)
+    return render(request, template, context)
 
 
 async def initiative_detail(request: Request) -> Response:
@@ -61,7 +55,7 @@ async def initiative_detail(request: Request) -> Response:
     # The other side may have gone back to concept since the match was accepted: show only what the viewer may see.
     accepted = [(match, other) for match, other in await matches.accepted_for(initiative.id)
                 if permissions.can_view(current_user(request), other)]
-    return _render(request, "initiatives/detail.html", {"initiative": initiative, "similar": similar,
+    return render(request, "initiatives/detail.html", {"initiative": initiative, "similar": similar,
                                                         "accepted_matches": accepted})
 
 
@@ -124,13 +118,13 @@ async def initiative_archive(request: Request) -> Response:
 
 
 async def accessibility(request: Request) -> Response:
-    return _render(request, "toegankelijkheid.html", {})
+    return render(request, "toegankelijkheid.html", {})
 
 
 def _form(request: Request, *, values: dict[str, Any], errors: dict[str, list[str]],
           initiative: Any = None, version: int | None = None, status_code: int = 200) -> Response:
     context = {"values": values, "errors": errors, "initiative": initiative, "version": version}
-    return _render(request, "initiatives/form.html", context, status_code=status_code)
+    return render(request, "initiatives/form.html", context, status_code=status_code)
 
 
 async def _load(request: Request):
@@ -141,7 +135,7 @@ async def _load(request: Request):
 
 
 def _not_found(request: Request) -> Response:
-    return _render(request, "404.html", {}, status_code=404)
+    return render(request, "404.html", {}, status_code=404)
 
 
 routes = [
@@ -175,14 +169,14 @@ async def search_page(request: Request) -> Response:
     context = {"result": result, "errors": errors, "facet_titles": searching.FACET_TITLES,
                "search_unavailable": unavailable}
     template = "search/_results.html" if request.headers.get("hx-request") else "search/page.html"
-    return _render(request, template, context)
+    return render(request, template, context)
 
 
 async def draft_hint(request: Request) -> Response:
     """The live "does this exist already?" hint under the title and summary of a new initiative."""
     text = f"{request.query_params.get('title', '')}\n{request.query_params.get('summary', '')}"[:2000]
     similar = await searching.similar_to_draft(request.app.state.search_index, request.app.state.embedder, text)
-    return _render(request, "initiatives/_draft_hint.html", {"similar": similar})
+    return render(request, "initiatives/_draft_hint.html", {"similar": similar})
 
 
 routes.append(Route("/zoeken", search_page, name="search"))

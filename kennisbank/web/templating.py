@@ -6,7 +6,10 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
+from typing import Any
+
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from search.matching import MATCH_TYPE_LABELS
@@ -42,6 +45,11 @@ def query_with(request: Request, **changes: object) -> str:
     items = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
     items += [(k, str(v)) for k, v in changes.items() if v is not None]
     return "?" + urlencode(items) if items else "?"
+
+
+def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    """A page from the app's templates: the one way every route renders HTML."""
+    return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
 def csrf_token(request: Request) -> str:
