@@ -225,7 +225,8 @@ async def _related_to_province(province: str, candidates: Sequence[Initiative]) 
     rows = await MatchSuggestion.filter(
         (Q(a_id__in=ids) & Q(b__province_id=province)) | (Q(b_id__in=ids) & Q(a__province_id=province)),
     ).exclude(status=MatchStatus.AFGEWEZEN).values_list("a_id", "b_id")
-    return {x for pair in rows for x in pair if x in set(ids)}
+    wanted = set(ids)
+    return {x for pair in rows for x in pair if x in wanted}
 
 
 async def compose(user: User, period: Period, index: SearchIndex | None) -> Digest:

@@ -134,20 +134,33 @@ async def _decisions() -> list[Decision]:
     return [Decision(features=row.features, accepted=row.status == MatchStatus.GEACCEPTEERD) for row in rows]
 
 
+LOOKUP_BATCH = 1000  # ids per IN (...) query: far below SQLite's and PostgreSQL's parameter limits
+
+
+async def _stored_pairs(a_ids: set[int]) -> dict[tuple[int, int], MatchSuggestion]:
+    """The stored suggestions whose first initiative is one of ``a_ids``, by pair, in a few queries."""
+    ordered = sorted(a_ids)
+    stored: dict[tuple[int, int], MatchSuggestion] = {}
+    for start in range(0, len(ordered), LOOKUP_BATCH):
+        for row in await MatchSuggestion.filter(a_id__in=ordered[start:start + LOOKUP_BATCH]):
+            stored[(row.a_id, row.b_id)] = row
+    return stored
+
+
 async def _store(found: Iterable[Match], initiatives: dict[int, Initiative]) -> tuple[list[int], int]:
     """Upsert suggestions; decisions are kept, a rejected pair reopens only on a material change."""
     kept: list[int] = []
     reopened = 0
     now = timezone.now()
+    found = [m for m in found if m.a in initiatives and m.b in initiatives]
+    stored = await _stored_pairs({m.a for m in found})
     async with in_transaction():
         for match in found:
-            a, b = initiatives.get(match.a), initiatives.get(match.b)
-            if a is None or b is None:
-                continue
+            a, b = initiatives[match.a], initiatives[match.b]
             values = {"score": round(float(match.score), 4), "type": match.type, "reasons": list(match.reasons),
                       "features": {k: round(float(v), 4) for k, v in match.features.items()},
                       "shared_terms": list(match.shared_terms), "current": True}
-            existing = await MatchSuggestion.get_or_none(a_id=a.id, b_id=b.id)
+            existing = stored.get((a.id, b.id))
             if existing is None:
                 created = await MatchSuggestion.create(a_id=a.id, b_id=b.id, **values)
                 kept.append(created.id)
