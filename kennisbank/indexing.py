@@ -17,6 +17,7 @@ import anyio.to_thread
 
 from search import SearchDocument, SearchIndex, open_index
 from search.embeddings import Embedder, load_embedder
+from search.semantic_floor import background_vectors
 from search.tantivy_index import TantivyIndex
 
 from .embedding_cache import document_vectors, initiative_text
@@ -30,11 +31,20 @@ from .settings import Settings
 SEMANTIC_CANDIDATES = 20
 
 
-def open_search_index(settings: Settings) -> SearchIndex:
-    """Meilisearch when a server is configured, else the embedded tantivy index in the data dir."""
+def open_search_index(settings: Settings, embedder: Embedder | None = None) -> SearchIndex:
+    """Meilisearch when a server is configured, else the embedded tantivy index in the data dir.
+
+    With the `embedder` of the semantic search, the index learns the background its semantic
+    neighbours must stand out from (search/semantic_floor.py), so that a query about nothing the
+    platform holds finds nothing."""
+    index: SearchIndex
     if settings.meili_url:
-        return open_index(None, settings.meili_url, settings.meili_key or None)
-    return TantivyIndex(settings.data_dir / "kennisbank", semantic_limit=SEMANTIC_CANDIDATES)
+        index = open_index(None, settings.meili_url, settings.meili_key or None)
+    else:
+        index = TantivyIndex(settings.data_dir / "kennisbank", semantic_limit=SEMANTIC_CANDIDATES)
+    if embedder is not None:
+        index.set_background(background_vectors(embedder))
+    return index
 
 
 def open_embedder(settings: Settings) -> Embedder | None:

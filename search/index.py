@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 from .documents import SearchDocument, SearchQuery, SearchResults, Vector
 
 
@@ -35,6 +37,10 @@ class SearchIndex(Protocol):
     ) -> list[tuple[int, float]]:
         """Nearest neighbours of `vector` by cosine similarity, best first,
         among documents that pass `filters` (same semantics as SearchQuery)."""
+
+    def set_background(self, vectors: np.ndarray | None) -> None:
+        """Embeddings of queries about nothing the corpus holds (`search.semantic_floor`): semantic
+        neighbours then count only when they come clearly closer than those."""
 
     def hashes(self) -> dict[int, str]:
         """id → content_hash of every indexed document (to reconcile with the DB)."""

@@ -72,6 +72,8 @@ PRODUCT_CATEGORIES: dict[str, frozenset[str]] = {
 _CATEGORY_OF_TAG: dict[str, str] = {tag: name for name, tags in PRODUCT_CATEGORIES.items() for tag in tags}
 
 _WORD = re.compile(WORD_PATTERN)
+#: The category tags as words, the way `product_categories` reads a text ("e-depot" is "e depot").
+_CATEGORY_OF_TAG_WORDS: dict[str, str] = {" ".join(_WORD.findall(tag)): name for tag, name in _CATEGORY_OF_TAG.items()}
 
 #: Terms in more than this share of the initiatives are not distinctive.
 MAX_DOCUMENT_SHARE = 0.5
@@ -91,9 +93,17 @@ def tag_key(tag: str) -> str:
     return " ".join(fold(tag).split())
 
 
-def product_categories(technologies: Iterable[str]) -> frozenset[str]:
-    """The product categories (`PRODUCT_CATEGORIES`) the given technology tags fall into."""
-    return frozenset(_CATEGORY_OF_TAG[key] for key in map(tag_key, technologies) if key in _CATEGORY_OF_TAG)
+def product_categories(technologies: Iterable[str], text: str = "") -> frozenset[str]:
+    """The product categories (`PRODUCT_CATEGORIES`) the given technology tags fall into, and those
+    whose tags `text` names: a terse portfolio row often has no tags, only "chatbot" in its title."""
+    found = {_CATEGORY_OF_TAG[key] for key in map(tag_key, technologies) if key in _CATEGORY_OF_TAG}
+    if text:
+        words = " ".join(_WORD.findall(fold(text)))
+        padded = f" {words} "
+        for tag, name in _CATEGORY_OF_TAG_WORDS.items():
+            if name not in found and (f" {tag} " in padded or f" {tag}s " in padded or f" {tag}en " in padded):
+                found.add(name)
+    return frozenset(found)
 
 
 class TermAnalyzer:

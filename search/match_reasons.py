@@ -62,9 +62,13 @@ def month(value: date) -> str:
 def build_reasons(
     a: MatchItem, b: MatchItem, features: Mapping[str, float], contributions: Mapping[str, float],
     shared_terms: Sequence[str], match_type: str, witness: MatchItem | None = None,
+    standout: float | None = None,
 ) -> tuple[str, ...]:
-    """The reasons for the pair (a, b), strongest first."""
-    candidates: list[tuple[float, str]] = []
+    """The reasons for the pair (a, b), strongest first; the first says why it has its type.
+
+    `standout` is given when the pair was suggested for standing out above both initiatives'
+    other similarities (see search/matching.py)."""
+    candidates: list[tuple[float, str]] = [(float("inf"), _type_reason(a, b, match_type))]
 
     def add(feature: str, text: str) -> None:
         candidates.append((contributions.get(feature, 0.0), text))
@@ -76,7 +80,7 @@ def build_reasons(
     technologies = shared_tags(a.technologies, b.technologies)
     if technologies:
         add("technologies", f"Beide gebruiken {dutch_list(technologies)}")
-    categories = sorted(product_categories(a.technologies) & product_categories(b.technologies))
+    categories = sorted(_categories(a) & _categories(b))
     if categories and not technologies:
         add("categories", f"Zelfde soort product: {dutch_list(categories)}")
     if shared_terms:
@@ -98,10 +102,33 @@ def build_reasons(
     partners = _partners_reason(a, b)
     if partners:
         add("partners", partners)
+    if standout is not None:
+        add("semantic", "Deze twee lijken veel meer op elkaar dan op de initiatieven van andere provincies "
+                        f"(gemiddeld {standout:.1f} standaardafwijkingen boven wat ze met andere delen)".replace(".", ",", 1))
     if witness is not None and features.get("corroboration", 0.0) > 0:
         add("corroboration", f"Beide lijken sterk op ‘{witness.title}’ ({witness.province_name})")
     candidates.sort(key=lambda pair: -pair[0])
     return tuple(text for _, text in candidates)
+
+
+def _categories(item: MatchItem) -> frozenset[str]:
+    return product_categories(item.technologies, f"{item.title}\n{item.summary}")
+
+
+def _type_reason(a: MatchItem, b: MatchItem, match_type: str) -> str:
+    """Why the pair has its type, in IDA's words (see `match_type` in search/matching.py)."""
+    if match_type == "scaling_up":
+        proven, early = (a, b) if a.phase in PROVEN_PHASES else (b, a)
+        return (f"Opschalen: {proven.province_name} {PHASE_PHRASES.get(proven.phase or '', 'past dit toe')}, "
+                f"{early.province_name} {PHASE_PHRASES.get(early.phase or '', 'begint ermee')}; hetzelfde doel "
+                f"met dezelfde aanpak")
+    if match_type == "joint_procurement":
+        in_use = a.phase in PROVEN_PHASES and b.phase in PROVEN_PHASES
+        if in_use:
+            return ("Gezamenlijke inkoop: beide gebruiken al hetzelfde soort product of dienst; bundel de "
+                    "contracten bij verlenging of deel een raamcontract")
+        return "Gezamenlijke inkoop: beide hebben hetzelfde soort product of dezelfde dienst nodig"
+    return "Kennisuitwisseling: hetzelfde doel, elk met een eigen aanpak"
 
 
 def _phase_reason(a: MatchItem, b: MatchItem) -> str | None:

@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 import meilisearch
 from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationError, MeilisearchTimeoutError
 
@@ -150,6 +152,11 @@ class MeiliIndex:
             offset += page
             if offset >= batch.total:
                 return found
+
+    def set_background(self, vectors: np.ndarray | None) -> None:
+        """Kept for the protocol; Meilisearch ranks its hybrid search on the server, so the semantic
+        floor of the embedded index is not applied there (see README, Search)."""
+        self._background = vectors
 
     @_reachable
     def similar(

@@ -86,12 +86,26 @@ class _KeywordPlan:
     typo_words: set[str] = field(default_factory=set)
 
 
+#: The standout (`VectorStore.standouts`) a semantic neighbour must reach, and how much more the best
+#: one must reach when no word of the query matched; chosen on the seed's relevance queries,
+#: answerable and unanswerable, for the most answerable queries at >= 90 % of the unanswerable ones
+#: finding nothing (bench/relevance.py).
+DEFAULT_MIN_STANDOUT = 2.5
+GATE_MARGIN = 3.25
+
+
 class TantivyIndex:
     """`SearchIndex` stored in `path`.
 
     `fusion` picks how hybrid search blends rankings ("rrf" or "score", see
     fusion.py). Semantic candidates are the `semantic_limit` nearest
-    documents whose cosine similarity is at least `min_similarity`.
+    documents whose cosine similarity is at least `min_similarity`; once
+    `set_background` gave it queries about nothing the corpus holds, also
+    a standout of at least `min_standout` (`VectorStore.standouts`), and
+    when no word of the query matched, the best must reach `GATE_MARGIN`
+    more. Keyword matches always count, so a query
+    about nothing the platform holds finds nothing instead of the nearest
+    noise, in a unit that carries over to another corpus or encoder.
     """
 
     def __init__(
@@ -102,6 +116,7 @@ class TantivyIndex:
         fusion: str = "rrf",
         semantic_limit: int = 100,
         min_similarity: float = 0.3,
+        min_standout: float | None = DEFAULT_MIN_STANDOUT,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {sorted(FUSIONS)}")
@@ -110,6 +125,7 @@ class TantivyIndex:
         self.fusion = fusion
         self.semantic_limit = semantic_limit
         self.min_similarity = min_similarity
+        self.min_standout = min_standout
         self._thread_lock = threading.Lock()
         self._meta_stamp: int | None = None
         self._expansion_cache: dict[str, frozenset[str]] = {}
@@ -203,6 +219,9 @@ class TantivyIndex:
             found[doc.get_first("id")] = doc.get_first("content_hash")
         return found
 
+    def set_background(self, vectors: np.ndarray | None) -> None:
+        self._vectors.set_background(vectors)
+
     def similar(
         self,
         vector: Vector,
@@ -213,7 +232,8 @@ class TantivyIndex:
     ) -> list[tuple[int, float]]:
         searcher = self._searcher()
         return self._neighbours(
-            searcher, vector, self._filter_clauses(filters or {}), limit, set(exclude_ids)
+            searcher, vector, self._filter_clauses(filters or {}), limit, set(exclude_ids),
+            min_standout=self.min_standout,
         )
 
     def search(self, query: SearchQuery) -> SearchResults:
@@ -225,8 +245,12 @@ class TantivyIndex:
         keyword = _all_of([self._concept_query(searcher, c, plan) for c in concepts]) if concepts else None
         semantic: list[tuple[int, float]] = []
         if query.uses_vector:
+            # Words of the query found: it is about something here, and its neighbours in meaning count
+            # from the floor. Found nothing: only a neighbour that stands out shows it is.
+            gated = keyword is None or searcher.search(_all_of([*filters, keyword]), limit=1).count == 0
             semantic = self._neighbours(
-                searcher, query.vector, filters, self.semantic_limit, set(), self.min_similarity
+                searcher, query.vector, filters, self.semantic_limit, set(), self.min_similarity,
+                self.min_standout, gated=gated,
             )
 
         matching = _matching(query, keyword, _id_query(self._schema, semantic))
@@ -366,14 +390,20 @@ class TantivyIndex:
         limit: int,
         exclude: set[int],
         min_similarity: float = -1.0,
+        min_standout: float | None = None,
+        gated: bool = True,
     ) -> list[tuple[int, float]]:
-        """Top `limit` by cosine among indexed documents passing `filters`.
+        """Top `limit` by cosine among indexed documents passing `filters`, none under the floor.
 
         Scans every vector, then checks the best candidates against the
         filters in growing batches, so a selective filter still fills the list.
         """
-        ids, scores = self._vectors.cosine(vector)
+        ids, scores, standouts = self._vectors.standouts(vector)
         keep = scores >= min_similarity
+        if min_standout is not None and standouts is not None and len(standouts):
+            if gated and standouts.max() < min_standout + GATE_MARGIN:
+                return []  # nothing stands out: the query is about something the corpus does not hold
+            keep &= standouts >= min_standout
         if exclude:
             keep &= ~np.isin(ids, np.fromiter(exclude, dtype=np.int64))
         ids, scores = ids[keep], scores[keep]

@@ -24,6 +24,10 @@ import numpy as np
 from .documents import Vector
 
 
+#: Below this many documents there is no crowd to stand out from: every semantic neighbour counts.
+MIN_DOCUMENTS_FOR_STANDOUT = 20
+
+
 class VectorStore:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -32,6 +36,9 @@ class VectorStore:
         self._ids = np.zeros(0, dtype=np.int64)
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._positions: dict[int, int] = {}
+        self._background: np.ndarray | None = None
+        self._calibration: dict[int, tuple[float, float]] = {}  # id -> background mean, spread
+        self._calibrated: tuple[tuple[int, int, int] | None, np.ndarray] | None = None
 
     @property
     def dimensions(self) -> int | None:
@@ -63,6 +70,44 @@ class VectorStore:
         # BLAS matvec had a p95 of ~9 ms whenever the other core was busy (bench/search_latency.py).
         return ids, np.einsum("ij,j->i", matrix, query)
 
+    def set_background(self, background: np.ndarray | None) -> None:
+        """Unit vectors of queries about nothing the corpus holds (see `standouts`)."""
+        with self._lock:
+            self._background = None if background is None or not len(background) else np.asarray(
+                background, dtype=np.float32)
+            self._calibration, self._calibrated = {}, None
+
+    def standouts(self, vector: Vector) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(ids, cosines with `vector`, standouts), standouts None without a background.
+
+        A document's standout is how many standard deviations its cosine lies above those of the
+        background queries with the same document, plus how many it lies above the query's mean
+        cosine with the whole corpus. The first asks "is this query closer to the document than
+        queries that are surely not about it?" — a short text is close to everything and needs a
+        closer query than one that is close to nothing; the second "does the document stand out for
+        this query?" — an English query is further from every Dutch text. Both are in units that do
+        not depend on the encoder; their sum separated the answerable from the unanswerable seed
+        queries better than either (bench/relevance.py)."""
+        ids, cosines = self.cosine(vector)
+        with self._lock:
+            if self._background is None or len(ids) < MIN_DOCUMENTS_FOR_STANDOUT:
+                return ids, cosines, None
+            if self._calibrated is None or self._calibrated[0] != self._stamp:
+                self._calibrated = (self._stamp, self._calibrate())
+            table = self._calibrated[1]
+        spread = float(cosines.std()) or 1.0
+        return ids, cosines, (cosines - table[:, 0]) / table[:, 1] + (cosines - float(cosines.mean())) / spread
+
+    def _calibrate(self) -> np.ndarray:
+        """Per stored row: mean and spread of its cosines with the background; computed once per id."""
+        assert self._background is not None
+        missing = [p for p, doc_id in enumerate(self._ids.tolist()) if doc_id not in self._calibration]
+        if missing and self._matrix.shape[1] == self._background.shape[1]:
+            sims = self._background @ self._matrix[missing].T
+            for p, mean, spread in zip(missing, sims.mean(axis=0).tolist(), sims.std(axis=0).tolist()):
+                self._calibration[int(self._ids[p])] = (mean, max(spread, 1e-3))
+        return np.array([self._calibration.get(int(i), (1.0, 1.0)) for i in self._ids.tolist()]).reshape(-1, 2)
+
     def write(self, upserts: Mapping[int, Vector | None], deletes: Iterable[int] = ()) -> None:
         """Set (or, for None, remove) vectors and remove `deletes`. Caller holds the write lock."""
         new_ids, new_rows = _unit_rows(upserts)
@@ -71,6 +116,8 @@ class VectorStore:
             replaced = np.fromiter([*upserts, *deletes], dtype=np.int64)
             keep = ~np.isin(self._ids, replaced)
             ids = np.concatenate([self._ids[keep], new_ids])
+            for doc_id in replaced.tolist():
+                self._calibration.pop(doc_id, None)
             parts = [m for m in (self._matrix[keep], new_rows) if len(m)]
             dims = sorted({m.shape[1] for m in parts})
             if len(dims) > 1:

@@ -14,6 +14,7 @@ import pytest
 
 from kennisbank.models import MatchEvent, MatchSuggestion
 from kennisbank.settings import Settings
+from kennisbank.taxonomy import THEME_NAMES
 from kennisbank.web.app import create_app
 from kennisbank.web.match_pages import highlight
 from search.match_reasons import dutch_list
@@ -46,8 +47,16 @@ def all_matches(client: Browser) -> list[MatchSuggestion]:
 
 
 def names_in(reason: str, prefix: str) -> list[str]:
-    """The names a reason lists after its prefix ('a', 'a en b', 'a, b en c')."""
+    """The names a reason lists after its prefix ('a', 'a en b', 'a, b en c'); names that contain
+    ' en ' themselves (the theme 'data en AI') are kept whole."""
     rest = reason.removeprefix(prefix)
+    for name in THEME_NAMES:
+        if name in rest:
+            rest = rest.replace(name, name.replace(" en ", "\0"))
+    return [n.replace("\0", " en ") for n in _split_list(rest)]
+
+
+def _split_list(rest: str) -> list[str]:
     head, _, last = rest.rpartition(" en ")
     return [*(n.strip() for n in head.split(",") if n.strip()), last.strip()] if head else [rest.strip()]
 

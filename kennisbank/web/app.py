@@ -45,9 +45,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with AsyncExitStack() as cleanup:
             await open_database(settings)
             cleanup.push_async_callback(close_database)
-            index = open_search_index(settings)
-            cleanup.callback(index.close)
             embedder = open_embedder(settings)
+            index = open_search_index(settings, embedder)
+            cleanup.callback(index.close)
             app.state.search_index, app.state.embedder = index, embedder
             try:
                 await reindex(index, embedder)  # repairs what a crash between a save and its indexing left behind

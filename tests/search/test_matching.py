@@ -148,7 +148,14 @@ def features(**values):
     (facts("verkenning", tender=1.0), facts("idee", tender=2.0), {"semantic": 0.5}, "joint_procurement"),
     (facts("pilot"), facts("verkenning"), {"categories": 1.0}, "joint_procurement"),
     (facts("pilot", plans=True), facts("verkenning", plans=True), {"semantic": 0.6}, "knowledge_exchange"),
-    (facts("opgeschaald"), facts("implementatie"), {"suppliers": 1.0}, "knowledge_exchange"),
+    # The same product, both already in use: bundle the contracts at renewal (IDA calls it joint procurement).
+    (facts("opgeschaald"), facts("implementatie"), {"suppliers": 1.0}, "joint_procurement"),
+    (facts("implementatie"), facts("implementatie"), {"categories": 1.0, "semantic": 0.3}, "joint_procurement"),
+    # Proven in one, early in the other, the same means: scaling up, also without a supplier.
+    (facts("opgeschaald"), facts("verkenning"), {"suppliers": 1.0}, "scaling_up"),
+    (facts("implementatie"), facts("pilot"), {"categories": 1.0}, "scaling_up"),
+    # Both proven, the same purpose by different means: knowledge exchange.
+    (facts("opgeschaald"), facts("implementatie"), {"semantic": 0.6, "themes": 1.0}, "knowledge_exchange"),
 ])
 def test_type_rules(a, b, feature_values, expected):
     assert match_type(a, b, features(**feature_values)) == expected
