@@ -348,3 +348,69 @@ def test_shared_terms_are_found_in_both_texts_for_highlighting():
     text = "De wegdekinspectie vindt scheuren; het wegdek en de weg."
     marked = [text[s:e] for s, e in shared_term_spans(text, ["wegdek", "scheur"])]
     assert marked == ["wegdekinspectie", "scheuren", "wegdek"]
+
+
+SYLLABLES = "ba de ko lu mi ne po ra si tu ve wo ga hi jo ke".split()
+
+
+def terse_corpus(count: int, twins: int, seed: int) -> tuple[list[MatchItem], set[tuple[int, int]]]:
+    """`count` terse portfolio rows (a title of three words, no tags), among them `twins` planted pairs in
+    two provinces that say the same in other words: their vectors are close, their words are not."""
+    rng = np.random.default_rng(seed)
+    provinces = list(PROVINCE_NAMES)
+    items, pairs = [], set()
+
+    def row(item_id: int, vector: np.ndarray) -> MatchItem:
+        words = " ".join("".join(rng.choice(SYLLABLES, 4)) for _ in range(3))  # pseudo-words: no shared terms
+        return MatchItem(id=item_id, province=provinces[item_id % len(provinces)],
+                         province_name=PROVINCE_NAMES[provinces[item_id % len(provinces)]], kind="portfolio_project",
+                         phase="verkenning", title=words.capitalize(), summary="", vector=vector)
+
+    for t in range(twins):
+        base = rng.standard_normal(384)
+        a, b = 2 * t, 2 * t + 1
+        items += [row(a, base + rng.standard_normal(384) * 0.9), row(b, base + rng.standard_normal(384) * 0.9)]
+        pairs.add((a, b))
+    items += [row(i, rng.standard_normal(384)) for i in range(2 * twins, count)]
+    return items, pairs
+
+
+def test_the_suggestions_follow_the_corpus_not_its_size():
+    """The same planted twins are suggested among 40 initiatives and among 800: a twin's score is below
+    the absolute floor (terse texts share no word), but it stands out above both initiatives' backgrounds.
+    The queue grows with the corpus, not faster."""
+    counts = {}
+    for count in (40, 800):
+        items, twins = terse_corpus(count, twins=6, seed=11)
+        suggested = MatchEngine().match_all(items)
+        found = {m.pair for m in suggested}
+        assert twins <= found, (count, twins - found)
+        assert all(m.score < 0.2 for m in suggested if m.pair in twins)  # the standout made them
+        assert all(any("meer op elkaar dan op de initiatieven van andere provincies" in r for r in m.reasons)
+                   for m in suggested if m.pair in twins)
+        counts[count] = len(suggested) / count
+    assert counts[800] <= 2 * counts[40] + 0.05, counts
+
+
+def test_the_same_product_in_use_on_both_sides_is_joint_procurement_with_its_reason():
+    gelderland = make_item(1, "NL-GE", "chatbot", phase="implementatie", suppliers=("Praatpaal",))
+    zeeland = make_item(2, "NL-ZE", "chatbot", phase="opgeschaald", suppliers=("Praatpaal",))
+    engine = MatchEngine(min_score=0.0)
+    engine.match_all([gelderland, zeeland, make_item(3, "NL-LI", "erfgoed")])
+    match = engine.score_pair(1, 2)
+    assert match.type == "joint_procurement"
+    assert match.reasons[0].startswith("Gezamenlijke inkoop: beide gebruiken al")
+    assert "raamcontract" in match.reasons[0]
+
+
+def test_a_product_named_in_a_terse_title_counts_as_the_same_kind_of_product():
+    a = replace(make_item(1, "NL-GE", "chatbot", phase="pilot"), technologies=(), title="Chatbot voor inwoners",
+                summary="", body="")
+    b = replace(make_item(2, "NL-UT", "chatbot", phase="verkenning"), technologies=(),
+                title="Digitale assistent met een taalmodel", summary="", body="")
+    engine = MatchEngine(min_score=0.0)
+    engine.match_all([a, b, make_item(3, "NL-LI", "erfgoed")])
+    match = engine.score_pair(1, 2)
+    assert match.features["categories"] == 1.0
+    assert match.type == "joint_procurement"
+    assert "Zelfde soort product: chatbots en taalmodellen" in match.reasons
