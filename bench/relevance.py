@@ -113,16 +113,17 @@ def main() -> None:
     parser.add_argument("--min-similarity", type=float, default=0.3)
     parser.add_argument("--min-standout", type=float, default=DEFAULT_MIN_STANDOUT,
                         help="semantic neighbours must be this many standard deviations above the corpus mean")
-    parser.add_argument("--gate-margin", type=float, default=None, help="override GATE_MARGIN (exploration)")
+    parser.add_argument("--best-standout", type=float, default=None,
+                        help="override BEST_STANDOUT, what the best neighbour must reach (exploration)")
     parser.add_argument("--set", choices=[*SETS, "all"], default="all")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="keep the database here so embeddings are computed only once across runs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.gate_margin is not None:
+    if args.best_standout is not None:
         import search.tantivy_index
 
-        search.tantivy_index.GATE_MARGIN = args.gate_margin
+        search.tantivy_index.BEST_STANDOUT = args.best_standout
     names = list(SETS) if args.set == "all" else [args.set]
     reports = {name: asyncio.run(evaluate(args, name)) for name in names}
     print(f"model={args.model} ratio={args.ratio} fusion={args.fusion} semantic_limit={args.semantic_limit} "

@@ -86,12 +86,16 @@ class _KeywordPlan:
     typo_words: set[str] = field(default_factory=set)
 
 
-#: The standout (`VectorStore.standouts`) a semantic neighbour must reach, and how much more the best
-#: one must reach when no word of the query matched; chosen on the seed's relevance queries,
+#: The standout (`VectorStore.standouts`) a semantic neighbour must reach, and what the best one must
+#: reach when no word of the query matched; chosen on the seed's relevance queries,
 #: answerable and unanswerable, for the most answerable queries at >= 90 % of the unanswerable ones
 #: finding nothing (bench/relevance.py).
 DEFAULT_MIN_STANDOUT = 2.5
-GATE_MARGIN = 3.25
+BEST_STANDOUT = 5.75
+#: The standout a neighbour of a whole initiative or draft must reach ("Vergelijkbare initiatieven",
+#: "Bestaat dit al?"): two descriptions are closer to each other than a query is to either, so the
+#: same floor would let almost everything through; chosen on the seed families (bench/similar_floor.py).
+SIMILAR_MIN_STANDOUT = 5.0
 
 
 class TantivyIndex:
@@ -101,11 +105,12 @@ class TantivyIndex:
     fusion.py). Semantic candidates are the `semantic_limit` nearest
     documents whose cosine similarity is at least `min_similarity`; once
     `set_background` gave it queries about nothing the corpus holds, also
-    a standout of at least `min_standout` (`VectorStore.standouts`), and
-    when no word of the query matched, the best must reach `GATE_MARGIN`
-    more. Keyword matches always count, so a query
-    about nothing the platform holds finds nothing instead of the nearest
-    noise, in a unit that carries over to another corpus or encoder.
+    a standout of at least `min_standout` (`VectorStore.standouts`; for
+    `similar`, `similar_min_standout`), and when no word of the query
+    matched, the best must reach `BEST_STANDOUT`. Keyword matches always
+    count, so a query about nothing the platform holds finds nothing
+    instead of the nearest noise, in a unit that carries over to another
+    corpus or encoder.
     """
 
     def __init__(
@@ -117,6 +122,7 @@ class TantivyIndex:
         semantic_limit: int = 100,
         min_similarity: float = 0.3,
         min_standout: float | None = DEFAULT_MIN_STANDOUT,
+        similar_min_standout: float | None = SIMILAR_MIN_STANDOUT,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {sorted(FUSIONS)}")
@@ -126,6 +132,7 @@ class TantivyIndex:
         self.semantic_limit = semantic_limit
         self.min_similarity = min_similarity
         self.min_standout = min_standout
+        self.similar_min_standout = similar_min_standout
         self._thread_lock = threading.Lock()
         self._meta_stamp: int | None = None
         self._expansion_cache: dict[str, frozenset[str]] = {}
@@ -233,7 +240,7 @@ class TantivyIndex:
         searcher = self._searcher()
         return self._neighbours(
             searcher, vector, self._filter_clauses(filters or {}), limit, set(exclude_ids),
-            min_standout=self.min_standout,
+            min_standout=self.similar_min_standout,
         )
 
     def search(self, query: SearchQuery) -> SearchResults:
@@ -401,7 +408,7 @@ class TantivyIndex:
         ids, scores, standouts = self._vectors.standouts(vector)
         keep = scores >= min_similarity
         if min_standout is not None and standouts is not None and len(standouts):
-            if gated and standouts.max() < min_standout + GATE_MARGIN:
+            if gated and standouts.max() < max(min_standout, BEST_STANDOUT):
                 return []  # nothing stands out: the query is about something the corpus does not hold
             keep &= standouts >= min_standout
         if exclude:

