@@ -113,34 +113,43 @@ def test_only_an_argon2id_hash_is_stored(anonymous: Browser):
 
 # --- throttling ---------------------------------------------------------------------------------------------
 
-def test_throttle_waits_grow_and_a_success_resets_them():
+def test_throttle_waits_grow_and_a_success_resets_them(anonymous: Browser):
     clock = FrozenClock()
     throttle = LoginThrottle(clock=clock)
+    run = anonymous.run
     for _ in range(5):  # a few free attempts: a user who mistypes is not slowed
-        assert throttle.retry_after("a@x.nl", "10.0.0.1") == 0
-        throttle.failed("a@x.nl", "10.0.0.1")
+        assert run(throttle.claim, "a@x.nl", "10.0.0.1") == 0
+        run(throttle.failed, "a@x.nl", "10.0.0.1")
     waits = []
     for _ in range(5):
-        waits.append(throttle.retry_after("a@x.nl", "10.0.0.1"))
+        waits.append(run(throttle.claim, "a@x.nl", "10.0.0.1"))  # refused, and not counted
         clock.now += waits[-1]
-        assert throttle.retry_after("a@x.nl", "10.0.0.1") == 0  # once the wait is over, one more try is heard
-        throttle.failed("a@x.nl", "10.0.0.1")
+        assert run(throttle.claim, "a@x.nl", "10.0.0.1") == 0  # once the wait is over, one more try is heard
+        run(throttle.failed, "a@x.nl", "10.0.0.1")
     assert waits == [1, 2, 4, 8, 16]
-    assert throttle.retry_after("A@X.nl", "10.0.0.1") == 32  # the e-mail address is case-insensitive
-    assert throttle.retry_after("a@x.nl", "10.9.9.9") == 0  # the real user elsewhere is not locked out
+    assert run(throttle.retry_after, "A@X.nl", "10.0.0.1") == 32  # the e-mail address is case-insensitive
+    assert run(throttle.retry_after, "a@x.nl", "10.9.9.9") == 0  # the real user elsewhere is not locked out
     for _ in range(20):
-        throttle.failed("a@x.nl", "10.0.0.1")
-    assert throttle.retry_after("a@x.nl", "10.0.0.1") == 900  # capped at 15 minutes
-    throttle.succeeded("a@x.nl", "10.0.0.1")
-    assert throttle.retry_after("a@x.nl", "10.0.0.1") == 0
+        clock.now += 900
+        run(throttle.claim, "a@x.nl", "10.0.0.1")
+    assert run(throttle.retry_after, "a@x.nl", "10.0.0.1") == 900  # capped at 15 minutes
+    run(throttle.succeeded, "a@x.nl", "10.0.0.1")
+    assert run(throttle.retry_after, "a@x.nl", "10.0.0.1") == 0
 
 
-def test_throttle_slows_an_address_that_tries_many_accounts():
-    throttle = LoginThrottle(clock=FrozenClock())
+def test_throttle_slows_an_address_that_tries_many_accounts_but_never_blocks_it(anonymous: Browser):
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    throttle = LoginThrottle(clock=FrozenClock(), sleep=sleep)
     for n in range(50):
-        throttle.failed(f"user{n}@x.nl", "10.0.0.1")
-    assert throttle.retry_after("nog-een@x.nl", "10.0.0.1") > 0
-    assert throttle.retry_after("nog-een@x.nl", "10.0.0.2") == 0
+        anonymous.run(throttle.failed, f"user{n}@x.nl", "10.0.0.1")
+    assert anonymous.run(throttle.address_delay, "10.0.0.1") > 0
+    assert anonymous.run(throttle.address_delay, "10.0.0.2") == 0
+    assert anonymous.run(throttle.claim, "nog-een@x.nl", "10.0.0.1") == 0  # heard, after a short wait
+    assert slept and 0 < slept[0] <= throttle.per_address_max_delay
 
 
 def test_login_is_throttled_with_a_dutch_429_but_the_user_elsewhere_gets_in(settings: Settings):
@@ -438,17 +447,20 @@ def test_a_match_decision_is_audited(anonymous: Browser):
         coordinator.email, "match", str(match_id), "ok")
 
 
-def test_old_failures_are_forgotten_so_typos_over_months_lock_nobody_out():
+def test_old_failures_are_forgotten_so_typos_over_months_lock_nobody_out(anonymous: Browser):
     """An office behind one address mistypes now and then; weeks of ordinary typos must not add up
     to a 15-minute wait for everyone there (the count is about guessing in a burst)."""
     clock = FrozenClock()
     throttle = LoginThrottle(clock=clock)
     for day in range(80):
-        throttle.failed(f"collega{day % 7}@provincie.example", "10.0.0.1")
+        anonymous.run(throttle.claim, f"collega{day % 7}@provincie.example", "10.0.0.1")
+        anonymous.run(throttle.failed, f"collega{day % 7}@provincie.example", "10.0.0.1")
         clock.now += 24 * 3600
-    throttle.failed("collega1@provincie.example", "10.0.0.1")  # today's single typo
-    assert throttle.retry_after("collega2@provincie.example", "10.0.0.1") == 0
-    assert throttle.retry_after("collega1@provincie.example", "10.0.0.1") == 0
+    anonymous.run(throttle.claim, "collega1@provincie.example", "10.0.0.1")  # today's single typo
+    anonymous.run(throttle.failed, "collega1@provincie.example", "10.0.0.1")
+    assert anonymous.run(throttle.retry_after, "collega2@provincie.example", "10.0.0.1") == 0
+    assert anonymous.run(throttle.retry_after, "collega1@provincie.example", "10.0.0.1") == 0
+    assert anonymous.run(throttle.address_delay, "10.0.0.1") == 0
 
 
 def test_replacing_the_two_step_device_needs_a_code_from_the_current_one(client: Browser):

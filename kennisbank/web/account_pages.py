@@ -45,15 +45,15 @@ async def login(request: Request) -> Response:
     context.update(email=email, next=target)
     throttle = request.app.state.login_throttle
     ip = client_ip(request)
-    wait = throttle.retry_after(email, ip)
+    wait = await throttle.claim(email, ip)  # counted before the password is checked: no race buys extra tries
     if wait:
         await audit.record(Actor(None, ip), "login", result=audit.DENIED, email=email, detail={"reason": "te vaak"})
         return _too_many(request, "account/login.html", wait, context)
     user = await accounts.authenticate(Actor(None, ip), email, password)
     if user is None:
-        throttle.failed(email, ip)
+        await throttle.failed(email, ip)
         return render(request, "account/login.html", {**context, "error": WRONG_CREDENTIALS}, status_code=401)
-    throttle.succeeded(email, ip)
+    await throttle.succeeded(email, ip)
     return await start_session(request, user, target, method="wachtwoord")
 
 
@@ -83,15 +83,15 @@ async def second_step(request: Request) -> Response:
     target = safe_next(str(form.get("next", "")) or target)
     throttle = request.app.state.login_throttle
     ip, key = client_ip(request), f"code:{user.email}"
-    wait = throttle.retry_after(key, ip)
+    wait = await throttle.claim(key, ip)
     if wait:
         return _too_many(request, "account/login_code.html", wait, context)
     if not await accounts.verify_totp(user, str(form.get("code", ""))):
-        throttle.failed(key, ip)
+        await throttle.failed(key, ip)
         await audit.record(Actor(user, ip), "login_second_factor", result=audit.FAILED, object_type="user",
                            object_id=user.id)
         return render(request, "account/login_code.html", {**context, "error": WRONG_CODE}, status_code=401)
-    throttle.succeeded(key, ip)
+    await throttle.succeeded(key, ip)
     token = await sessions.start(user, ip=ip, second_factor_done=True, replaces=session_token(request))
     await accounts.logged_in(Actor(user, ip), method="wachtwoord en code")
     response = RedirectResponse(target, status_code=303)
