@@ -174,15 +174,16 @@ def test_login_is_throttled_with_a_dutch_429_but_the_user_elsewhere_gets_in(sett
 
 # --- two-step login ---------------------------------------------------------------------------------------------
 
-def enrol(browser: Browser) -> str:
+def enrol(browser: Browser, password: str = TEST_PASSWORD) -> str:
     """Set up two-step login on /account/tweestaps as a user would; returns the secret."""
     page = browser.get("/account/tweestaps")
     assert page.status_code == 200
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text).group(1)
-    wrong = browser.submit("/account/tweestaps", {"secret": secret, "code": "000000"}, follow_redirects=False)
+    wrong = browser.submit("/account/tweestaps", {"secret": secret, "code": "000000", "current_password": password},
+                           follow_redirects=False)
     assert wrong.status_code == 422
-    response = browser.submit("/account/tweestaps", {"secret": secret, "code": pyotp.TOTP(secret).now()},
-                              follow_redirects=False)
+    response = browser.submit("/account/tweestaps", {"secret": secret, "code": pyotp.TOTP(secret).now(),
+                                                     "current_password": password}, follow_redirects=False)
     assert response.status_code == 303, response.text
     return secret
 
@@ -270,8 +271,8 @@ def test_a_medewerker_can_switch_two_step_login_off(client: Browser):
 
 # --- API tokens -------------------------------------------------------------------------------------------------
 
-def create_token(browser: Browser, name: str = "mijn script") -> str:
-    response = browser.submit("/account/tokens", {"name": name})
+def create_token(browser: Browser, name: str = "mijn script", password: str = TEST_PASSWORD) -> str:
+    response = browser.submit("/account/tokens", {"name": name, "current_password": password})
     assert response.status_code == 201
     return re.search(r"\bkb_[A-Za-z0-9_-]{20,}", response.text).group(0)
 
@@ -324,7 +325,7 @@ def test_audited_actions_are_logged_and_no_secret_ever_is(anonymous: Browser):
     token_id = browser.run(ApiToken.get, name="script").id
     browser.submit(f"/account/tokens/{token_id}/intrekken", {})
     browser.submit("/account/wachtwoord", {"current_password": TEST_PASSWORD, "new_password": changed_password})
-    secret = enrol(browser)
+    secret = enrol(browser, changed_password)
     initiative = browser.post("/api/v1/initiatives", json=valid_initiative()).json()
     browser.submit(f"/initiatieven/{initiative['id']}/bewerken",
                    {**as_form(valid_initiative(title="Nieuwe titel")), "version": "1"})
@@ -470,10 +471,12 @@ def test_replacing_the_two_step_device_needs_a_code_from_the_current_one(client:
     assert 'name="current_code"' in page
     new_secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
     new_code = pyotp.TOTP(new_secret).now()
-    refused = client.submit("/account/tweestaps", {"secret": new_secret, "code": new_code, "current_code": ""})
+    refused = client.submit("/account/tweestaps", {"secret": new_secret, "code": new_code, "current_code": "",
+                                                    "current_password": TEST_PASSWORD})
     assert refused.status_code == 422 and stored_user(client, email).totp_secret == old_secret
     swapped = client.submit("/account/tweestaps", {"secret": new_secret, "code": new_code,
-                                                    "current_code": next_code(old_secret)}, follow_redirects=False)
+                                                    "current_code": next_code(old_secret),
+                                                    "current_password": TEST_PASSWORD}, follow_redirects=False)
     assert swapped.status_code == 303 and stored_user(client, email).totp_secret == new_secret
 
 
