@@ -127,7 +127,8 @@ async def account(request: Request, *, new_token: accounts.NewToken | None = Non
 
 def _notice(request: Request) -> str:
     notices = {"wachtwoord": "Uw wachtwoord is gewijzigd. Uw andere sessies zijn beëindigd en al uw API-tokens "
-                             "zijn ingetrokken: maak zo nodig een nieuw token aan voor uw scripts.", "tweestaps": "Tweestapsverificatie staat aan.",
+                             "zijn ingetrokken: maak zo nodig een nieuw token aan voor uw scripts.",
+               "tweestaps": "Tweestapsverificatie staat aan.",
                "tweestaps-uit": "Tweestapsverificatie staat uit.", "ingetrokken": "Het API-token is ingetrokken.",
                "overzicht": "Uw instellingen voor het wekelijkse overzicht zijn opgeslagen.",
                "abonnement": "Het abonnement is toegevoegd.", "abonnement-weg": "Het abonnement is verwijderd."}
