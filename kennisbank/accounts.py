@@ -14,6 +14,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pyotp
 from tortoise import timezone
@@ -31,7 +32,8 @@ TOKEN_PREFIX = "kb_"
 TOTP_ISSUER = "Kennisbank provincies"
 ACCOUNT_FIELD_LABELS = {"email": "E-mailadres", "name": "Naam", "role": "Rol", "password": "Wachtwoord",
                         "current_password": "Huidig wachtwoord", "new_password": "Nieuw wachtwoord",
-                        "totp": "Tweestapsverificatie", "tokens": "API-tokens"}
+                        "totp": "Tweestapsverificatie", "tokens": "API-tokens",
+                        "token_password": "Huidig wachtwoord"}
 
 
 class AccountNotFound(Exception):
@@ -111,6 +113,8 @@ async def update_user(actor: Actor, user_id: int, *, role: str, province: str | 
                                          active=active)
     if {"role", "province", "active"} & changes.keys():
         await sessions.end_all(user.id)
+    if not active and "active" in changes:
+        await revoke_all_tokens(actor, user.id, reason="account geblokkeerd")
     action = "account_update"
     if "active" in changes:
         action = "account_enable" if active else "account_disable"
@@ -140,6 +144,33 @@ async def authenticate(actor: Actor, email: str, password: str) -> User | None:
     return user
 
 
+REAUTH_FRESH = timedelta(minutes=10)  # an account without a password re-authenticates by logging in anew
+WRONG_CURRENT_PASSWORD = "Het huidige wachtwoord klopt niet."
+NO_PASSWORD_LOG_IN_AGAIN = ("Uw account heeft geen wachtwoord. Log opnieuw in via uw organisatie en doe dit "
+                            "daarna binnen 10 minuten.")
+
+
+async def confirm_password(actor: Actor, password: str, *, purpose: str,
+                           session_started: datetime | None = None) -> str:
+    """Re-authentication before a sensitive change (two-step login, API tokens): "" when ``password`` is the
+    account's current password, otherwise the Dutch reason. Someone holding only a session (or a token)
+    cannot make the change. An account without a password (login through the identity provider only)
+    passes when its session began less than `REAUTH_FRESH` ago. A failure is audited, never the password."""
+    user = actor.user
+    assert user is not None
+    if user.password_hash:
+        if verify_password(user.password_hash, password):
+            return ""
+        reason = WRONG_CURRENT_PASSWORD
+    elif session_started is not None and timezone.now() - session_started <= REAUTH_FRESH:
+        return ""
+    else:
+        reason = NO_PASSWORD_LOG_IN_AGAIN
+    await audit.record(actor, "reauthenticate", result=audit.FAILED, object_type="user", object_id=user.id,
+                       detail={"purpose": purpose})
+    return reason
+
+
 async def logged_in(actor: Actor, *, method: str = "wachtwoord") -> None:
     assert actor.user is not None
     await User.filter(id=actor.user.id).update(last_login_at=timezone.now())
@@ -147,7 +178,8 @@ async def logged_in(actor: Actor, *, method: str = "wachtwoord") -> None:
 
 
 async def change_password(actor: Actor, current: str, new: str, *, session_token: str = "") -> None:
-    """Change one's own password; every other session of the account ends (a thief's too)."""
+    """Change one's own password; every other session of the account ends and every API token is revoked
+    (a thief's too)."""
     user = actor.user
     assert user is not None
     errors: dict[str, list[str]] = {}
@@ -161,19 +193,23 @@ async def change_password(actor: Actor, current: str, new: str, *, session_token
         raise InputError(errors)
     await User.filter(id=user.id).update(password_hash=hash_password(new))
     ended = await sessions.end_all(user.id, keep=session_token)
+    revoked = await revoke_all_tokens(actor, user.id, reason="wachtwoord gewijzigd")
     await audit.record(actor, "password_change", object_type="user", object_id=user.id,
-                       detail={"other_sessions_ended": ended})
+                       detail={"other_sessions_ended": ended, "api_keys_revoked": revoked})
 
 
 async def set_password(actor: Actor, user_id: int, password: str) -> None:
-    """Set a password from the CLI or by a beheerder (the rules still apply)."""
+    """Set a password from the CLI or by a beheerder (the rules still apply); ends every session and revokes
+    every API token of the account."""
     user = await get_user(user_id)
     problems = password_problems(password, email=user.email)
     if problems:
         raise InputError({"password": problems})
     await User.filter(id=user.id).update(password_hash=hash_password(password))
-    await sessions.end_all(user.id)
-    await audit.record(actor, "password_change", object_type="user", object_id=user.id)
+    ended = await sessions.end_all(user.id)
+    revoked = await revoke_all_tokens(actor, user.id, reason="wachtwoord gewijzigd")
+    await audit.record(actor, "password_change", object_type="user", object_id=user.id,
+                       detail={"sessions_ended": ended, "api_keys_revoked": revoked})
 
 
 # --- two-step login (TOTP, RFC 6238) -------------------------------------------------------------------
@@ -280,6 +316,18 @@ async def revoke_token(actor: Actor, token_id: int) -> bool:
     if revoked:
         await audit.record(actor, "token_revoke", object_type="api_token", object_id=token_id)
     return bool(revoked)
+
+
+async def revoke_all_tokens(actor: Actor, user_id: int, *, reason: str) -> int:
+    """Revoke every live API token of an account (a new password, a blocked account); each is audited."""
+    ids = await ApiToken.filter(user_id=user_id, revoked_at=None).values_list("id", flat=True)
+    if not ids:
+        return 0
+    revoked = await ApiToken.filter(id__in=list(ids), revoked_at=None).update(revoked_at=timezone.now())
+    for token_id in ids:
+        await audit.record(actor, "token_revoke", object_type="api_token", object_id=token_id,
+                           detail={"reason": reason, "user_id": user_id})
+    return revoked
 
 
 async def user_for_token(token: str) -> User | None:

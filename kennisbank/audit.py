@@ -36,6 +36,7 @@ ACTION_LABELS: dict[str, str] = {
     "sessions_end": "Sessies beëindigd",
     "token_create": "API-token aangemaakt",
     "token_revoke": "API-token ingetrokken",
+    "reauthenticate": "Wachtwoord bevestigen voor een wijziging",
     "initiative_create": "Initiatief aangemaakt",
     "initiative_update": "Initiatief gewijzigd",
     "initiative_archive": "Initiatief gearchiveerd",

@@ -70,7 +70,15 @@ def serve(host: str, port: int) -> None:
     settings = _settings()
     click.echo(f"Kennisbank draait op http://{host}:{port}")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                log_config=logging_config(settings.log_level), access_log=False)
+                log_config=logging_config(settings.log_level), access_log=False, **proxy_options(settings))
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn believes X-Forwarded-For only from KENNISBANK_TRUSTED_PROXIES; by default from nobody
+    (uvicorn's own default trusts 127.0.0.1, and so whoever reaches the port through a local proxy)."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False, "forwarded_allow_ips": []}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
 def _import_files(paths: list[Path], label: str) -> None:
@@ -201,7 +209,7 @@ def user_create(email: str, role: str, province: str | None, name: str, password
 @click.option("--email", required=True)
 @click.option("--password", default=None, help="Prompted for (hidden, twice) when left out.")
 def user_set_password(email: str, password: str | None) -> None:
-    """Set a new password for an account and end its sessions."""
+    """Set a new password for an account, end its sessions and revoke its API tokens."""
     settings = _settings()
     if password is None:
         password = click.prompt("Nieuw wachtwoord", hide_input=True, confirmation_prompt="Herhaal het wachtwoord")
@@ -216,7 +224,7 @@ def user_set_password(email: str, password: str | None) -> None:
         _run(settings, work)
     except InputError as exc:
         raise click.ClickException(_dutch_errors(exc)) from None
-    click.echo("Wachtwoord gewijzigd; bestaande sessies zijn beëindigd.")
+    click.echo("Wachtwoord gewijzigd; bestaande sessies zijn beëindigd en API-tokens ingetrokken.")
 
 
 @user_group.command(name="list")

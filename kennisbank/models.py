@@ -286,3 +286,18 @@ class DigestDelivery(Model):
     class Meta:
         table = "digest_delivery"
         unique_together = (("user", "period"),)
+
+
+class LoginThrottleEntry(Model):
+    """Failed login attempts for one key: an account from an address, or an address.
+
+    Changed only by compare-and-set on ``version`` or an atomic increment, so concurrent requests and
+    processes cannot buy extra attempts (kennisbank/login_throttle.py)."""
+
+    key = fields.CharField(primary_key=True, max_length=64)  # sha256 hex of kind, account and address
+    failures = fields.IntField(default=0)
+    last_failure = fields.FloatField(default=0.0)  # seconds since the epoch (the same clock in every process)
+    version = fields.IntField(default=0)
+
+    class Meta:
+        table = "login_throttle"

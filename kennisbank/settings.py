@@ -5,6 +5,7 @@ Every problem is reported at once, so an operator fixes a broken configuration i
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +48,9 @@ class Settings:
     smtp_from: str = "Kennisbank provincies <kennisbank@localhost>"
     smtp_starttls: bool = False
     secret_key: str = ""  # signs unsubscribe links; when unset, kept in <data dir>/secret_key
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDR networks).
+    # Empty: none, the client address is the TCP peer (a forged header from anyone else changes nothing).
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def oidc_enabled(self) -> bool:
@@ -135,6 +139,8 @@ class Settings:
         if secret_key and len(secret_key) < 32:
             problems.append(f"{PREFIX}SECRET_KEY must be at least 32 characters (or unset: one is generated)")
 
+        trusted_proxies = _networks(env, "TRUSTED_PROXIES", problems)
+
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -160,6 +166,7 @@ class Settings:
             smtp_from=smtp_from,
             smtp_starttls=starttls_text in {"true", "1", "yes"},
             secret_key=secret_key,
+            trusted_proxies=trusted_proxies,
         )
 
 
@@ -170,3 +177,21 @@ def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, hig
         problems.append(f"{PREFIX}{name} must be a whole number from {low} to {high}, got {text!r}")
         return default
     return int(text)
+
+
+def _networks(env: Mapping[str, str], name: str, problems: list[str]) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses and CIDR networks, normalised (``10.0.0.1/32`` → ``10.0.0.1``)."""
+    text = env.get(f"{PREFIX}{name}", "")
+    networks: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            network = ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            problems.append(f"{PREFIX}{name} must be comma-separated IP addresses or CIDR networks "
+                            f"(such as 10.0.0.5 or 172.18.0.0/16), got {part!r}")
+            continue
+        whole = network.num_addresses == 1
+        networks.append(str(network.network_address) if whole else str(network))
+    return tuple(networks)

@@ -113,34 +113,43 @@ def test_only_an_argon2id_hash_is_stored(anonymous: Browser):
 
 # --- throttling ---------------------------------------------------------------------------------------------
 
-def test_throttle_waits_grow_and_a_success_resets_them():
+def test_throttle_waits_grow_and_a_success_resets_them(anonymous: Browser):
     clock = FrozenClock()
     throttle = LoginThrottle(clock=clock)
+    run = anonymous.run
     for _ in range(5):  # a few free attempts: a user who mistypes is not slowed
-        assert throttle.retry_after("a@x.nl", "10.0.0.1") == 0
-        throttle.failed("a@x.nl", "10.0.0.1")
+        assert run(throttle.claim, "a@x.nl", "10.0.0.1") == 0
+        run(throttle.failed, "a@x.nl", "10.0.0.1")
     waits = []
     for _ in range(5):
-        waits.append(throttle.retry_after("a@x.nl", "10.0.0.1"))
+        waits.append(run(throttle.claim, "a@x.nl", "10.0.0.1"))  # refused, and not counted
         clock.now += waits[-1]
-        assert throttle.retry_after("a@x.nl", "10.0.0.1") == 0  # once the wait is over, one more try is heard
-        throttle.failed("a@x.nl", "10.0.0.1")
+        assert run(throttle.claim, "a@x.nl", "10.0.0.1") == 0  # once the wait is over, one more try is heard
+        run(throttle.failed, "a@x.nl", "10.0.0.1")
     assert waits == [1, 2, 4, 8, 16]
-    assert throttle.retry_after("A@X.nl", "10.0.0.1") == 32  # the e-mail address is case-insensitive
-    assert throttle.retry_after("a@x.nl", "10.9.9.9") == 0  # the real user elsewhere is not locked out
+    assert run(throttle.retry_after, "A@X.nl", "10.0.0.1") == 32  # the e-mail address is case-insensitive
+    assert run(throttle.retry_after, "a@x.nl", "10.9.9.9") == 0  # the real user elsewhere is not locked out
     for _ in range(20):
-        throttle.failed("a@x.nl", "10.0.0.1")
-    assert throttle.retry_after("a@x.nl", "10.0.0.1") == 900  # capped at 15 minutes
-    throttle.succeeded("a@x.nl", "10.0.0.1")
-    assert throttle.retry_after("a@x.nl", "10.0.0.1") == 0
+        clock.now += 900
+        run(throttle.claim, "a@x.nl", "10.0.0.1")
+    assert run(throttle.retry_after, "a@x.nl", "10.0.0.1") == 900  # capped at 15 minutes
+    run(throttle.succeeded, "a@x.nl", "10.0.0.1")
+    assert run(throttle.retry_after, "a@x.nl", "10.0.0.1") == 0
 
 
-def test_throttle_slows_an_address_that_tries_many_accounts():
-    throttle = LoginThrottle(clock=FrozenClock())
+def test_throttle_slows_an_address_that_tries_many_accounts_but_never_blocks_it(anonymous: Browser):
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    throttle = LoginThrottle(clock=FrozenClock(), sleep=sleep)
     for n in range(50):
-        throttle.failed(f"user{n}@x.nl", "10.0.0.1")
-    assert throttle.retry_after("nog-een@x.nl", "10.0.0.1") > 0
-    assert throttle.retry_after("nog-een@x.nl", "10.0.0.2") == 0
+        anonymous.run(throttle.failed, f"user{n}@x.nl", "10.0.0.1")
+    assert anonymous.run(throttle.address_delay, "10.0.0.1") > 0
+    assert anonymous.run(throttle.address_delay, "10.0.0.2") == 0
+    assert anonymous.run(throttle.claim, "nog-een@x.nl", "10.0.0.1") == 0  # heard, after a short wait
+    assert slept and 0 < slept[0] <= throttle.per_address_max_delay
 
 
 def test_login_is_throttled_with_a_dutch_429_but_the_user_elsewhere_gets_in(settings: Settings):
@@ -165,15 +174,16 @@ def test_login_is_throttled_with_a_dutch_429_but_the_user_elsewhere_gets_in(sett
 
 # --- two-step login ---------------------------------------------------------------------------------------------
 
-def enrol(browser: Browser) -> str:
+def enrol(browser: Browser, password: str = TEST_PASSWORD) -> str:
     """Set up two-step login on /account/tweestaps as a user would; returns the secret."""
     page = browser.get("/account/tweestaps")
     assert page.status_code == 200
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text).group(1)
-    wrong = browser.submit("/account/tweestaps", {"secret": secret, "code": "000000"}, follow_redirects=False)
+    wrong = browser.submit("/account/tweestaps", {"secret": secret, "code": "000000", "current_password": password},
+                           follow_redirects=False)
     assert wrong.status_code == 422
-    response = browser.submit("/account/tweestaps", {"secret": secret, "code": pyotp.TOTP(secret).now()},
-                              follow_redirects=False)
+    response = browser.submit("/account/tweestaps", {"secret": secret, "code": pyotp.TOTP(secret).now(),
+                                                     "current_password": password}, follow_redirects=False)
     assert response.status_code == 303, response.text
     return secret
 
@@ -261,8 +271,8 @@ def test_a_medewerker_can_switch_two_step_login_off(client: Browser):
 
 # --- API tokens -------------------------------------------------------------------------------------------------
 
-def create_token(browser: Browser, name: str = "mijn script") -> str:
-    response = browser.submit("/account/tokens", {"name": name})
+def create_token(browser: Browser, name: str = "mijn script", password: str = TEST_PASSWORD) -> str:
+    response = browser.submit("/account/tokens", {"name": name, "current_password": password})
     assert response.status_code == 201
     return re.search(r"\bkb_[A-Za-z0-9_-]{20,}", response.text).group(0)
 
@@ -315,7 +325,7 @@ def test_audited_actions_are_logged_and_no_secret_ever_is(anonymous: Browser):
     token_id = browser.run(ApiToken.get, name="script").id
     browser.submit(f"/account/tokens/{token_id}/intrekken", {})
     browser.submit("/account/wachtwoord", {"current_password": TEST_PASSWORD, "new_password": changed_password})
-    secret = enrol(browser)
+    secret = enrol(browser, changed_password)
     initiative = browser.post("/api/v1/initiatives", json=valid_initiative()).json()
     browser.submit(f"/initiatieven/{initiative['id']}/bewerken",
                    {**as_form(valid_initiative(title="Nieuwe titel")), "version": "1"})
@@ -438,17 +448,20 @@ def test_a_match_decision_is_audited(anonymous: Browser):
         coordinator.email, "match", str(match_id), "ok")
 
 
-def test_old_failures_are_forgotten_so_typos_over_months_lock_nobody_out():
+def test_old_failures_are_forgotten_so_typos_over_months_lock_nobody_out(anonymous: Browser):
     """An office behind one address mistypes now and then; weeks of ordinary typos must not add up
     to a 15-minute wait for everyone there (the count is about guessing in a burst)."""
     clock = FrozenClock()
     throttle = LoginThrottle(clock=clock)
     for day in range(80):
-        throttle.failed(f"collega{day % 7}@provincie.example", "10.0.0.1")
+        anonymous.run(throttle.claim, f"collega{day % 7}@provincie.example", "10.0.0.1")
+        anonymous.run(throttle.failed, f"collega{day % 7}@provincie.example", "10.0.0.1")
         clock.now += 24 * 3600
-    throttle.failed("collega1@provincie.example", "10.0.0.1")  # today's single typo
-    assert throttle.retry_after("collega2@provincie.example", "10.0.0.1") == 0
-    assert throttle.retry_after("collega1@provincie.example", "10.0.0.1") == 0
+    anonymous.run(throttle.claim, "collega1@provincie.example", "10.0.0.1")  # today's single typo
+    anonymous.run(throttle.failed, "collega1@provincie.example", "10.0.0.1")
+    assert anonymous.run(throttle.retry_after, "collega2@provincie.example", "10.0.0.1") == 0
+    assert anonymous.run(throttle.retry_after, "collega1@provincie.example", "10.0.0.1") == 0
+    assert anonymous.run(throttle.address_delay, "10.0.0.1") == 0
 
 
 def test_replacing_the_two_step_device_needs_a_code_from_the_current_one(client: Browser):
@@ -458,10 +471,12 @@ def test_replacing_the_two_step_device_needs_a_code_from_the_current_one(client:
     assert 'name="current_code"' in page
     new_secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
     new_code = pyotp.TOTP(new_secret).now()
-    refused = client.submit("/account/tweestaps", {"secret": new_secret, "code": new_code, "current_code": ""})
+    refused = client.submit("/account/tweestaps", {"secret": new_secret, "code": new_code, "current_code": "",
+                                                    "current_password": TEST_PASSWORD})
     assert refused.status_code == 422 and stored_user(client, email).totp_secret == old_secret
     swapped = client.submit("/account/tweestaps", {"secret": new_secret, "code": new_code,
-                                                    "current_code": next_code(old_secret)}, follow_redirects=False)
+                                                    "current_code": next_code(old_secret),
+                                                    "current_password": TEST_PASSWORD}, follow_redirects=False)
     assert swapped.status_code == 303 and stored_user(client, email).totp_secret == new_secret
 
 

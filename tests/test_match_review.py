@@ -10,7 +10,7 @@ import pyotp
 import pytest
 
 from kennisbank.models import AuditEntry, MatchEvent, MatchSuggestion
-from tests.conftest import Browser, run_cli
+from tests.conftest import TEST_PASSWORD, Browser, run_cli
 from tests.test_api import schema_for
 
 ROAD = dict(suppliers=["RoadSense"], technologies=["computer vision"], themes=["mobiliteit"], phase="pilot",
@@ -33,8 +33,8 @@ def pair(anonymous: Browser) -> tuple[Browser, dict, dict]:
 def enrol_totp(client: Browser) -> None:
     page = client.get("/account/tweestaps").text
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
-    done = client.submit("/account/tweestaps", {"secret": secret, "code": pyotp.TOTP(secret).now()},
-                         follow_redirects=False)
+    done = client.submit("/account/tweestaps", {"secret": secret, "code": pyotp.TOTP(secret).now(),
+                                                "current_password": TEST_PASSWORD}, follow_redirects=False)
     assert done.status_code == 303
 
 

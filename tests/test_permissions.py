@@ -136,7 +136,8 @@ CASES = {
         "POST", lambda w: "/account/wachtwoord",
         lambda w: {"current_password": TEST_PASSWORD, "new_password": "een heel ander wachtwoord"}, LOGGED_IN, 303),
     "web: API-token aanmaken": Case(
-        "POST", lambda w: "/account/tokens", lambda w: {"name": "script"}, LOGGED_IN, 201),
+        "POST", lambda w: "/account/tokens", lambda w: {"name": "script", "current_password": TEST_PASSWORD},
+        LOGGED_IN, 201),
     "web: token van een ander intrekken": Case(
         "POST", lambda w: f"/account/tokens/{w.victim_token}/intrekken", lambda w: {}, frozenset(), 0, refused=404),
     "web: overzicht-instellingen": Case(

@@ -23,11 +23,14 @@ WRONG_CODE = "Deze code klopt niet of is al gebruikt. Wacht op de volgende code 
 
 
 
-def _too_many(request: Request, template: str, seconds: int, context: dict[str, Any]) -> Response:
+def _wait_message(seconds: int) -> str:
     minutes = "minuut" if seconds <= 60 else f"{-(-seconds // 60)} minuten"
     wait = f"{seconds} seconden" if seconds < 60 else minutes
-    message = f"Te veel mislukte pogingen. Probeer het over {wait} opnieuw."
-    response = render(request, template, {**context, "error": message}, status_code=429)
+    return f"Te veel mislukte pogingen. Probeer het over {wait} opnieuw."
+
+
+def _too_many(request: Request, template: str, seconds: int, context: dict[str, Any]) -> Response:
+    response = render(request, template, {**context, "error": _wait_message(seconds)}, status_code=429)
     response.headers["Retry-After"] = str(seconds)
     return response
 
@@ -45,15 +48,15 @@ async def login(request: Request) -> Response:
     context.update(email=email, next=target)
     throttle = request.app.state.login_throttle
     ip = client_ip(request)
-    wait = throttle.retry_after(email, ip)
+    wait = await throttle.claim(email, ip)  # counted before the password is checked: no race buys extra tries
     if wait:
         await audit.record(Actor(None, ip), "login", result=audit.DENIED, email=email, detail={"reason": "te vaak"})
         return _too_many(request, "account/login.html", wait, context)
     user = await accounts.authenticate(Actor(None, ip), email, password)
     if user is None:
-        throttle.failed(email, ip)
+        await throttle.failed(email, ip)
         return render(request, "account/login.html", {**context, "error": WRONG_CREDENTIALS}, status_code=401)
-    throttle.succeeded(email, ip)
+    await throttle.succeeded(email, ip)
     return await start_session(request, user, target, method="wachtwoord")
 
 
@@ -83,15 +86,15 @@ async def second_step(request: Request) -> Response:
     target = safe_next(str(form.get("next", "")) or target)
     throttle = request.app.state.login_throttle
     ip, key = client_ip(request), f"code:{user.email}"
-    wait = throttle.retry_after(key, ip)
+    wait = await throttle.claim(key, ip)
     if wait:
         return _too_many(request, "account/login_code.html", wait, context)
     if not await accounts.verify_totp(user, str(form.get("code", ""))):
-        throttle.failed(key, ip)
+        await throttle.failed(key, ip)
         await audit.record(Actor(user, ip), "login_second_factor", result=audit.FAILED, object_type="user",
                            object_id=user.id)
         return render(request, "account/login_code.html", {**context, "error": WRONG_CODE}, status_code=401)
-    throttle.succeeded(key, ip)
+    await throttle.succeeded(key, ip)
     token = await sessions.start(user, ip=ip, second_factor_done=True, replaces=session_token(request))
     await accounts.logged_in(Actor(user, ip), method="wachtwoord en code")
     response = RedirectResponse(target, status_code=303)
@@ -123,7 +126,9 @@ async def account(request: Request, *, new_token: accounts.NewToken | None = Non
 
 
 def _notice(request: Request) -> str:
-    notices = {"wachtwoord": "Uw wachtwoord is gewijzigd.", "tweestaps": "Tweestapsverificatie staat aan.",
+    notices = {"wachtwoord": "Uw wachtwoord is gewijzigd. Uw andere sessies zijn beëindigd en al uw API-tokens "
+                             "zijn ingetrokken: maak zo nodig een nieuw token aan voor uw scripts.",
+               "tweestaps": "Tweestapsverificatie staat aan.",
                "tweestaps-uit": "Tweestapsverificatie staat uit.", "ingetrokken": "Het API-token is ingetrokken.",
                "overzicht": "Uw instellingen voor het wekelijkse overzicht zijn opgeslagen.",
                "abonnement": "Het abonnement is toegevoegd.", "abonnement-weg": "Het abonnement is verwijderd."}
@@ -144,21 +149,43 @@ async def change_password(request: Request) -> Response:
     return RedirectResponse("/account?gedaan=wachtwoord", status_code=303)
 
 
+async def confirm_password(request: Request, user: User, password: str, *, purpose: str) -> tuple[str, int]:
+    """Re-authentication before a sensitive change: ("", 0) when the current password is right, otherwise
+    the Dutch message for next to the field and the status (422, or 429 while guesses are throttled)."""
+    throttle = request.app.state.login_throttle
+    ip, key = client_ip(request), f"reauth:{user.email}"
+    wait = await throttle.claim(key, ip)
+    if wait:
+        return _wait_message(wait), 429
+    reason = await accounts.confirm_password(Actor(user, ip), password, purpose=purpose,
+                                             session_started=request.scope["state"].get("session_started"))
+    if reason:
+        await throttle.failed(key, ip)
+        return reason, 422
+    await throttle.succeeded(key, ip)
+    return "", 0
+
+
 async def totp_setup(request: Request) -> Response:
-    """Set up two-step login: show a new secret, then turn it on once the user types a code from their app."""
+    """Set up two-step login: show a new secret, then turn it on once the user confirms their password and
+    types a code from their app."""
     user = request.scope["state"].get("user") or request.scope["state"].get("pending_user")
     assert user is not None
     if request.method == "GET":
         secret = accounts.new_totp_secret()
         return render(request, "account/totp_setup.html",
-                       {"user": user, "secret": secret, "uri": accounts.totp_uri(user, secret)})
+                       {"user": user, "secret": secret, "uri": accounts.totp_uri(user, secret), "errors": {}})
     form = await request.form()
     secret = str(form.get("secret", ""))
+    context = {"user": user, "secret": secret, "uri": accounts.totp_uri(user, secret), "errors": {}}
+    refusal, status = await confirm_password(request, user, str(form.get("current_password", "")),
+                                             purpose="tweestapsverificatie instellen")
+    if refusal:
+        return render(request, "account/totp_setup.html", {**context, "errors": {"current_password": [refusal]}},
+                      status_code=status)
     if not await accounts.enable_totp(Actor(user, client_ip(request)), secret, str(form.get("code", "")),
                                       str(form.get("current_code", ""))):
-        return render(request, "account/totp_setup.html",
-                       {"user": user, "secret": secret, "uri": accounts.totp_uri(user, secret), "error": WRONG_CODE},
-                       status_code=422)
+        return render(request, "account/totp_setup.html", {**context, "error": WRONG_CODE}, status_code=422)
     return RedirectResponse("/account?gedaan=tweestaps", status_code=303)
 
 
@@ -171,6 +198,12 @@ async def totp_disable(request: Request) -> Response:
 
 async def token_create(request: Request) -> Response:
     form = await request.form()
+    user = current_user(request)
+    assert user is not None
+    refusal, status = await confirm_password(request, user, str(form.get("current_password", "")),
+                                             purpose="API-token aanmaken")
+    if refusal:
+        return await account(request, errors={"token_password": [refusal]}, status_code=status)
     try:
         new_token = await accounts.create_token(actor(request), str(form.get("name", "")))
     except InputError as exc:

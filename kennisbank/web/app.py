@@ -101,8 +101,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware),
-            Middleware(CSRFMiddleware, secure=settings.secure_cookies),
+            # Authentication first: the CSRF check needs to know whether a valid API token authenticated
+            # the request, and an anonymous API request gets its 401 before any CSRF question arises.
             Middleware(AuthenticationMiddleware, settings=settings),
+            Middleware(CSRFMiddleware, secure=settings.secure_cookies),
         ],
         exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error},
         lifespan=lifespan,

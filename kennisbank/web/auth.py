@@ -2,9 +2,10 @@
 
 Kennisbank is an internal platform: every page and API endpoint needs a login, except the few in
 `PUBLIC_PATHS`. The middleware resolves the user once per request (a server-side session from the
-cookie, or a bearer API token) and puts it on ``request.state.user``. A session whose second login
-step is still open, or a beheerder who has not yet set up two-step login, may reach only the pages
-that finish that step.
+cookie, or a bearer API token on ``/api/`` only) and puts it on ``request.state.user``; a request
+authenticated by a token has ``token_auth`` set, which the CSRF layer (inside this one) relies on. A
+session whose second login step is still open, or a beheerder who has not yet set up two-step login,
+may reach only the pages that finish that step.
 """
 
 from __future__ import annotations
@@ -53,19 +54,21 @@ class AuthenticationMiddleware:
             return
         connection = HTTPConnection(scope)
         state = scope.setdefault("state", {})
-        user, token_auth, stage = None, False, "anonymous"
-        bearer = _bearer_token(connection.headers)
+        user, token_auth, stage, session_started = None, False, "anonymous", None
+        # A personal API token is for scripts on the API only: on pages and forms it counts for nothing,
+        # so it can neither skip the second login step nor satisfy the CSRF check there.
+        bearer = _bearer_token(connection.headers) if scope["path"].startswith("/api/") else None
         if bearer is not None:
             user = await accounts.user_for_token(bearer)
-            token_auth, stage = True, ("complete" if user else "anonymous")
             if user is None:
                 await problem(401, "Niet ingelogd", "Het API-token is onbekend of ingetrokken.",
                               headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})(scope, receive, send)
                 return
+            token_auth, stage = True, "complete"  # the session cookie, if any, is ignored entirely
         else:
             active = await sessions.resume(connection.cookies.get(self.cookie, ""), self.policy)
             if active is not None:
-                user = active.user
+                user, session_started = active.user, active.session.created_at
                 if not active.complete:
                     stage = "second_step"
                 elif user.role == "beheerder" and not user.totp_enabled:
@@ -73,7 +76,7 @@ class AuthenticationMiddleware:
                 else:
                     stage = "complete"
         state.update(user=user if stage == "complete" else None, pending_user=user, token_auth=token_auth,
-                     login_stage=stage)
+                     login_stage=stage, session_started=session_started)
 
         path = scope["path"]
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):

@@ -5,10 +5,12 @@ Double-submit token: each browser gets a random token in a cookie; every form ca
 through only when the submitted token equals the cookie, and never when the browser says the
 request came from another site. Checked here, centrally, so no route can forget it.
 
-API requests that carry their own credentials (``Authorization: Bearer <token>``) are exempt from the
-token: a browser never adds that header by itself, so another site cannot forge one. An API request
-that relies on the session cookie needs the ``X-CSRF-Token`` header like htmx does. No request is
-exempt from the cross-site check.
+An API request that the authentication layer (outside this one) authenticated by a valid personal API
+token (``Authorization: Bearer kb_…``) is exempt from the token: a browser never adds that header by
+itself, so another site cannot forge one, and such a request ignores the session cookie entirely.
+Any other request — an ``Authorization`` header of another scheme included — relies on the session
+cookie and needs the token (the ``X-CSRF-Token`` header on the API, like htmx sends). On the API a
+refusal is ``application/problem+json``. No request is exempt from the cross-site check.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .problems import problem
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_FIELD = "csrf_token"
@@ -57,11 +61,14 @@ class CSRFMiddleware:
             if headers.get("sec-fetch-site") == "cross-site":
                 await _forbidden(scope, receive, send)
                 return
-            carries_credentials = scope["path"].startswith(self.exempt_prefixes) and "authorization" in headers
-            if not carries_credentials:
+            token_authenticated = (scope["path"].startswith(self.exempt_prefixes)
+                                   and scope["state"].get("token_auth") is True)
+            if not token_authenticated:
                 body, receive = await _buffer_body(receive)
                 if body is None:
-                    await PlainTextResponse("Het verzoek is te groot.", status_code=413)(scope, receive, send)
+                    too_large = ("Het verzoek is te groot.", 413)
+                    await (problem(413, "Te groot", too_large[0]) if scope["path"].startswith("/api/")
+                           else PlainTextResponse(*too_large))(scope, receive, send)
                     return
                 submitted = headers.get(HEADER) or _form_token(headers, body)
                 if not existing or not submitted or not hmac.compare_digest(submitted, existing):
@@ -118,9 +125,16 @@ def _form_token(headers: Headers, body: bytes) -> str:
 
 
 async def _forbidden(scope: Scope, receive: Receive, send: Send) -> None:
-    response = PlainTextResponse(
-        "Dit verzoek is geweigerd: de beveiligingscode van het formulier ontbreekt of is verlopen. "
-        "Laad de pagina opnieuw en probeer het nog eens.",
-        status_code=403,
-    )
+    response: Response
+    if scope["path"].startswith("/api/"):
+        response = problem(403, "Verzoek geweigerd",
+                           "De CSRF-beveiligingscode ontbreekt of klopt niet. Stuur bij een wijziging met de "
+                           "sessiecookie de header X-CSRF-Token mee, of gebruik een API-token "
+                           "(Authorization: Bearer …).")
+    else:
+        response = PlainTextResponse(
+            "Dit verzoek is geweigerd: de beveiligingscode van het formulier ontbreekt of is verlopen. "
+            "Laad de pagina opnieuw en probeer het nog eens.",
+            status_code=403,
+        )
     await response(scope, receive, send)
