@@ -57,10 +57,12 @@ EARLY_PHASES = frozenset({"idee", "verkenning", "pilot"})
 #: or "api" belong to no group on purpose.
 PRODUCT_CATEGORIES: dict[str, frozenset[str]] = {
     "beeldherkenning": frozenset({"computer vision", "beeldherkenning", "camera", "cameravallen"}),
-    "chatbots en taalmodellen": frozenset({"chatbot", "taalmodel", "spraakherkenning", "generatieve ai"}),
+    "chatbots en taalmodellen": frozenset({"chatbot", "taalmodel", "spraakherkenning", "generatieve ai",
+                                           "digitale assistent", "virtuele assistent", "chatassistent"}),
     "drones": frozenset({"drones", "drone", "fotogrammetrie"}),
     "verkeersregelinstallaties": frozenset({"ivri", "v2x", "verkeersregelinstallatie"}),
-    "archivering en e-depot": frozenset({"e-depot", "archivering", "records management"}),
+    "archivering en e-depot": frozenset({"e-depot", "archivering", "records management", "archiefsysteem",
+                                         "digitaal archief"}),
     "documentmanagement": frozenset({"documentmanagement", "zaaksysteem", "zaakgericht werken"}),
     "GIS en kaartdiensten": frozenset({"gis", "kaartviewer", "webkaart"}),
     "3D-modellen en digital twins": frozenset({"digital twin", "3d-model", "hoogtemodel"}),
@@ -68,6 +70,7 @@ PRODUCT_CATEGORIES: dict[str, frozenset[str]] = {
     "dashboards en BI": frozenset({"power bi", "dashboard", "datawarehouse"}),
     "subsidiesystemen": frozenset({"subsidieportaal", "formulierenbouwer"}),
     "e-learning": frozenset({"e-learning", "leerplatform"}),
+    "laadinfrastructuur": frozenset({"laadpaal", "laadpalen", "laadpunt", "laadinfrastructuur"}),
 }
 _CATEGORY_OF_TAG: dict[str, str] = {tag: name for name, tags in PRODUCT_CATEGORIES.items() for tag in tags}
 

@@ -103,8 +103,7 @@ def build_reasons(
     if partners:
         add("partners", partners)
     if standout is not None:
-        add("semantic", "Deze twee lijken veel meer op elkaar dan op de initiatieven van andere provincies "
-                        f"(gemiddeld {standout:.1f} standaardafwijkingen boven wat ze met andere delen)".replace(".", ",", 1))
+        add("semantic", "Deze twee lijken veel meer op elkaar dan op de initiatieven van andere provincies")
     if witness is not None and features.get("corroboration", 0.0) > 0:
         add("corroboration", f"Beide lijken sterk op ‘{witness.title}’ ({witness.province_name})")
     candidates.sort(key=lambda pair: -pair[0])
@@ -118,17 +117,15 @@ def _categories(item: MatchItem) -> frozenset[str]:
 def _type_reason(a: MatchItem, b: MatchItem, match_type: str) -> str:
     """Why the pair has its type, in IDA's words (see `match_type` in search/matching.py)."""
     if match_type == "scaling_up":
-        proven, early = (a, b) if a.phase in PROVEN_PHASES else (b, a)
-        return (f"Opschalen: {proven.province_name} {PHASE_PHRASES.get(proven.phase or '', 'past dit toe')}, "
-                f"{early.province_name} {PHASE_PHRASES.get(early.phase or '', 'begint ermee')}; hetzelfde doel "
-                f"met dezelfde aanpak")
+        proven = a if a.phase in PROVEN_PHASES else b
+        return f"Opschalen: hetzelfde doel en dezelfde aanpak, en {proven.province_name} heeft de ervaring al"
     if match_type == "joint_procurement":
         in_use = a.phase in PROVEN_PHASES and b.phase in PROVEN_PHASES
         if in_use:
             return ("Gezamenlijke inkoop: beide gebruiken al hetzelfde soort product of dienst; bundel de "
                     "contracten bij verlenging of deel een raamcontract")
         return "Gezamenlijke inkoop: beide hebben hetzelfde soort product of dezelfde dienst nodig"
-    return "Kennisuitwisseling: hetzelfde doel, elk met een eigen aanpak"
+    return "Kennisuitwisseling: verwant werk, om van elkaar te leren"
 
 
 def _phase_reason(a: MatchItem, b: MatchItem) -> str | None:
