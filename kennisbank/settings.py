@@ -47,6 +47,7 @@ class Settings:
     smtp_from: str = "Kennisbank provincies <kennisbank@localhost>"
     smtp_starttls: bool = False
     secret_key: str = ""  # signs unsubscribe links; when unset, kept in <data dir>/secret_key
+    import_max_rows: int = 50_000  # an import file with more rows is refused before anything is written
 
     @property
     def oidc_enabled(self) -> bool:
@@ -135,6 +136,8 @@ class Settings:
         if secret_key and len(secret_key) < 32:
             problems.append(f"{PREFIX}SECRET_KEY must be at least 32 characters (or unset: one is generated)")
 
+        import_max_rows = _whole_number(env, "IMPORT_MAX_ROWS", 50_000, 1, 10_000_000, problems)
+
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -160,13 +163,14 @@ class Settings:
             smtp_from=smtp_from,
             smtp_starttls=starttls_text in {"true", "1", "yes"},
             secret_key=secret_key,
+            import_max_rows=import_max_rows,
         )
 
 
 def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int,
                   problems: list[str]) -> int:
     text = env.get(f"{PREFIX}{name}", str(default)).strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         problems.append(f"{PREFIX}{name} must be a whole number from {low} to {high}, got {text!r}")
         return default
     return int(text)
