@@ -227,3 +227,19 @@ def test_openapi_declares_security_and_401_403_on_every_operation(anonymous: Bro
         operation = document["paths"][path][method]
         assert {"412", "428"} <= set(operation["responses"])
         assert next(p for p in operation["parameters"] if p["name"] == "If-Match")["required"] is True
+
+
+def test_a_feed_stays_valid_xml_with_control_characters_stored_before_validation(client: Browser):
+    from xml.etree import ElementTree
+
+    from tests.test_digest_web import ATOM, feed_url
+
+    client.submit("/account/abonnementen", {"choice": "province:NL-LI"})
+    created = client.create_initiative(external_id="LI-X", province="NL-LI", title="Kwallen tellen")
+    # A row from before validation refused control characters (written straight to the database).
+    client.run(Initiative.filter(id=created["id"]).update, title="Kwallen\x0b tellen\x00",
+               summary="Oude\x1b samenvatting van voor de controle.")
+    response = client.get(feed_url(client, "Provincie: Limburg"))
+    assert response.status_code == 200
+    [entry] = ElementTree.fromstring(response.content).findall(f"{ATOM}entry")
+    assert entry.find(f"{ATOM}title").text == "Kwallen tellen"

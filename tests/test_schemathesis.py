@@ -56,7 +56,6 @@ def test_every_operation_answers_as_documented(anonymous: Browser, who: str):
             case.validate_response(response, checks=CHECKS)
 
         check()
-    print(who, {f"{m} {p}": sorted(s) for (m, p), s in seen.items()})
     assert set(seen) == set(OPERATIONS)
     if who == "anonymous":
         assert all(statuses <= {401, 403, 400} for statuses in seen.values()), seen
