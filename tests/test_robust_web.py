@@ -236,8 +236,9 @@ def test_a_feed_stays_valid_xml_with_control_characters_stored_before_validation
 
     client.submit("/account/abonnementen", {"choice": "province:NL-LI"})
     created = client.create_initiative(external_id="LI-X", province="NL-LI", title="Kwallen tellen")
-    # A row from before validation refused control characters (written straight to the database).
-    client.run(Initiative.filter(id=created["id"]).update, title="Kwallen\x0b tellen\x00",
+    # A row from before validation refused control characters (written straight to the database;
+    # PostgreSQL cannot store NUL at all, so it is left out).
+    client.run(Initiative.filter(id=created["id"]).update, title="Kwallen\x0b tellen\x07",
                summary="Oude\x1b samenvatting van voor de controle.")
     response = client.get(feed_url(client, "Provincie: Limburg"))
     assert response.status_code == 200
