@@ -244,3 +244,8 @@ def test_a_feed_stays_valid_xml_with_control_characters_stored_before_validation
     assert response.status_code == 200
     [entry] = ElementTree.fromstring(response.content).findall(f"{ATOM}entry")
     assert entry.find(f"{ATOM}title").text == "Kwallen tellen"
+
+
+def test_a_year_filter_takes_ascii_digits_only(client: Browser):
+    response = client.get("/api/v1/search", params={"year": SUPER_TWO * 4})
+    assert is_problem_400(response) and response.json()["errors"][0]["field"] == "year"
