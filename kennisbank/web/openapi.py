@@ -9,7 +9,7 @@ from ..validation import InitiativeInput
 
 _JSON = "application/json"
 _PROBLEM = "application/problem+json"
-_ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}  # the id columns are 32-bit on PostgreSQL
 VERSION_MISSING = "Geen If-Match meegestuurd: de versie is verplicht bij wijzigen en archiveren"
 VERSION_STALE = "Intussen door iemand anders gewijzigd, of If-Match noemt geen geldige versie"
 

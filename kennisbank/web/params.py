@@ -2,7 +2,8 @@
 
 Every number a client sends (query parameters, path ids, the ``If-Match`` version, the version in
 an edit form) is parsed here. ``str.isdigit`` is not enough: it accepts ``²`` and ``①``, which
-``int`` refuses, and a path id above 2^63 overflows the database driver. A bad value raises
+``int`` refuses, and an id or version beyond the column overflows the database driver (SQLite at
+2^63, PostgreSQL's ``integer`` columns already at 2^31). A bad value raises
 `BadRequest`, which the app answers with 400: problem+json on the API, a Dutch error page otherwise.
 """
 
@@ -15,8 +16,9 @@ from typing import Any
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 
-#: The largest id a database column (64-bit signed) holds.
-MAX_ID = 2**63 - 1
+#: The largest id or version the database holds: the columns are ``integer`` (32-bit signed on
+#: PostgreSQL; schemathesis found 2^31 overflowing asyncpg).
+MAX_ID = 2**31 - 1
 #: Longest JSON nesting a request body may have (an initiative is two levels deep).
 MAX_JSON_DEPTH = 32
 
@@ -98,7 +100,7 @@ def if_match_version(request: Request) -> int:
     if header is None or not header.strip():
         raise VersionMissing()
     match = re.fullmatch(r'\s*"([0-9]{1,18})"\s*', header)
-    if match is None:
+    if match is None or int(match.group(1)) > MAX_ID:
         raise VersionMalformed()
     return int(match.group(1))
 
@@ -158,7 +160,7 @@ def _depth(text: str) -> int:
 
 
 class IdConvertor(Convertor[int]):
-    """``{name:int}`` in every route: a database id, so at most 2^63 - 1. A longer number is a
+    """``{name:int}`` in every route: a database id, so at most `MAX_ID`. A larger number is a
     BadRequest (400) instead of an OverflowError deep in the database driver (500)."""
 
     regex = "[0-9]+"
@@ -171,7 +173,7 @@ class IdConvertor(Convertor[int]):
 
     def to_string(self, value: int) -> str:
         value = int(value)
-        assert 0 <= value <= MAX_ID, "an id is not negative and fits 64 bits"
+        assert 0 <= value <= MAX_ID, "an id is not negative and fits its column"
         return str(value)
 
 
