@@ -113,7 +113,18 @@ def entries_csv(rows: list[AuditEntry]) -> str:
     return out.getvalue()
 
 
+#: What a spreadsheet takes as the start of a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_safe(value: str) -> str:
     """Stop a spreadsheet from running a cell as a formula (CSV injection): a failed login records
-    whatever e-mail address a visitor typed."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    whatever e-mail address a visitor typed. A leading apostrophe makes it text. A value that already
+    starts with apostrophes before a formula character gets one more, so `csv_unsafe` restores every
+    value exactly."""
+    return "'" + value if value.lstrip("'")[:1] in FORMULA_STARTS else value
+
+
+def csv_unsafe(value: str) -> str:
+    """The value `csv_safe` was given (for re-importing an exported CSV)."""
+    return value[1:] if value[:1] == "'" and value.lstrip("'")[:1] in FORMULA_STARTS else value

@@ -85,7 +85,8 @@ def _import_files(paths: list[Path], label: str) -> None:
     settings = _settings()
 
     async def work() -> list[Any]:
-        reports = [await import_file(path, _progress(f"{label} {path.name}", " rijen")) for path in paths]
+        reports = [await import_file(path, _progress(f"{label} {path.name}", " rijen"), settings.import_max_rows)
+                   for path in paths]
         await _reindex(settings)
         await matches.Matcher(open_embedder(settings)).rematch_all()  # derived, like the index
         return reports
@@ -93,9 +94,15 @@ def _import_files(paths: list[Path], label: str) -> None:
     try:
         reports = _run(settings, work)
     except ImportFailed as exc:
-        click.echo(f"Niets geïmporteerd: {len(exc.problems)} probleem/problemen gevonden.", err=True)
+        if exc.about_file:
+            click.echo(f"Niets geïmporteerd: {exc.problems[0]}.", err=True)
+            sys.exit(1)
+        click.echo(f"Niets geïmporteerd: {exc.total} probleem/problemen gevonden.", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
+        if exc.more:
+            click.echo(f"  … en nog {exc.more} probleem/problemen (alleen de eerste {len(exc.problems)} staan hier).",
+                       err=True)
         sys.exit(1)
     for path, report in zip(paths, reports, strict=True):
         click.echo(f"{path.name}: {report.created} nieuw, {report.updated} bijgewerkt, {report.unchanged} ongewijzigd")

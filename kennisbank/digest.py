@@ -51,6 +51,10 @@ _MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augu
            "november", "december")
 
 
+#: Weeks a digest can be about (further out, the weeks around it overflow the calendar).
+MIN_YEAR, MAX_YEAR = 2000, 2999
+
+
 @dataclass(frozen=True)
 class Period:
     """An ISO week in Europe/Amsterdam."""
@@ -64,10 +68,15 @@ class Period:
         cleaned = text.strip().upper().replace("W", "-W").replace("--", "-")
         try:
             year_text, week_text = cleaned.split("-W")
+            if not (year_text.isascii() and year_text.isdigit() and week_text.isascii() and week_text.isdigit()):
+                raise ValueError(text)
             period = cls(int(year_text), int(week_text))
+            if not MIN_YEAR <= period.year <= MAX_YEAR:
+                raise ValueError(text)
             period.start  # validates the week number
         except ValueError:
-            raise InputError({"week": [f"Geef een ISO-week zoals 2026-W47, niet “{text}”."]}) from None
+            raise InputError({"week": [f"Geef een ISO-week zoals 2026-W47 (jaar {MIN_YEAR} tot en met {MAX_YEAR}), "
+                                       f"niet “{text[:20]}”."]}) from None
         return period
 
     @classmethod

@@ -1,4 +1,10 @@
-"""Exporting every initiative as JSON Lines (re-imports without loss) or CSV (for spreadsheets)."""
+"""Exporting every initiative as JSON Lines (re-imports without loss) or CSV (for spreadsheets).
+
+CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
+carriage return) get a leading apostrophe, the same neutralising as the accounts and audit exports
+(`audit.csv_safe`); the importer takes it off again (`audit.csv_unsafe`), so an exported CSV
+re-imports to the same initiatives. JSON Lines are written as stored.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any, TextIO
 
 from . import initiatives as service
+from .audit import csv_safe
 from .importing import LIST_FIELDS
 from .models import Initiative
 from .validation import InitiativeInput
@@ -40,7 +47,9 @@ async def export(out: TextIO, fmt: str) -> int:
 
 def _cell(name: str, value: Any) -> Any:
     if name in LIST_FIELDS:
-        return "; ".join(value)
+        return csv_safe("; ".join(value))
     if isinstance(value, bool):
         return "ja" if value else "nee"
+    if isinstance(value, str):
+        return csv_safe(value)
     return "" if value is None else value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from xml.etree import ElementTree
@@ -10,11 +11,20 @@ from .models import Initiative
 
 ATOM = "http://www.w3.org/2005/Atom"
 
+#: What XML 1.0 cannot hold at all (control characters but tab and line breaks, surrogates, U+FFFE/F).
+#: Validation refuses them in new input; texts stored before that are cleaned here, so one old row
+#: cannot make a whole feed unreadable.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
 
 def _element(parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str) -> ElementTree.Element:
     element = ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 

@@ -25,7 +25,7 @@ RESOLVERS: dict[str, Resolver] = {
     "phase": _member_of(Phase),
     "programme_line": _member_of(ProgrammeLine),
     "status": _member_of(Status),
-    "year": lambda raw: raw if raw.isdigit() and len(raw) == 4 else None,
+    "year": lambda raw: raw if raw.isascii() and raw.isdigit() and len(raw) == 4 else None,
 }
 
 

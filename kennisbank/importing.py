@@ -8,20 +8,28 @@ same file twice updates instead of duplicating.
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import json
-from collections.abc import Callable, Iterator
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from . import initiatives as service
+from .audit import csv_unsafe
 from .validation import FIELD_LABELS, InitiativeInput, InputError, parse_initiative
 
 LIST_FIELDS = ("themes", "technologies", "suppliers", "links")
 _TRUE = {"ja", "j", "yes", "y", "true", "waar", "1", "x"}
 _FALSE = {"nee", "n", "no", "false", "onwaar", "0", ""}
+
+#: Problems listed one by one; past this many only their number is given.
+MAX_PROBLEMS_LISTED = 100
+DEFAULT_MAX_ROWS = 50_000
+_SNIFF_CHARS = 4096
 
 Row = tuple[int, dict[str, Any]]
 
@@ -32,71 +40,189 @@ class RowProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"regel {self.line}: {self.message}"
+        return f"regel {self.line}: {self.message}" if self.line else self.message
 
 
 class ImportFailed(Exception):
-    """The file was not imported; nothing changed. ``problems`` lists every bad row."""
+    """The file was not imported; nothing changed. ``problems`` lists the first bad rows (at most
+    `MAX_PROBLEMS_LISTED`), ``more`` counts the problems left out. A problem with line 0 is about the
+    whole file (it cannot be read), and is then the only one."""
 
-    def __init__(self, problems: list[RowProblem]) -> None:
+    def __init__(self, problems: list[RowProblem], more: int = 0) -> None:
         self.problems = problems
+        self.more = more
         super().__init__("\n".join(str(p) for p in problems))
 
+    @property
+    def total(self) -> int:
+        return len(self.problems) + self.more
 
-def read_rows(path: Path) -> Iterator[Row]:
-    """Rows of a file with the line number a person sees in an editor or spreadsheet."""
+    @property
+    def about_file(self) -> bool:
+        return len(self.problems) == 1 and self.problems[0].line == 0 and not self.more
+
+
+def _file_problem(message: str) -> ImportFailed:
+    return ImportFailed([RowProblem(0, message)])
+
+
+def read_rows(path: Path, max_rows: int = DEFAULT_MAX_ROWS) -> Iterator[Row]:
+    """Rows of a file with the line number a person sees in an editor or spreadsheet.
+
+    Reads as it goes, so memory stays bounded; raises ImportFailed (about the whole file) when the
+    file cannot be read, or once it holds more than `max_rows` rows."""
     readers: dict[str, Callable[[Path], Iterator[Row]]] = {
         ".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".csv": _read_csv, ".xlsx": _read_xlsx,
     }
     reader = readers.get(path.suffix.lower())
     if reader is None:
-        raise ImportFailed([RowProblem(0, f"onbekend bestandstype “{path.suffix}”; gebruik .jsonl, .csv of .xlsx")])
-    return reader(path)
+        raise _file_problem(f"onbekend bestandstype “{path.suffix}”; gebruik .jsonl, .csv of .xlsx")
+    return _capped(reader(path), max_rows)
+
+
+def _capped(rows: Iterator[Row], max_rows: int) -> Iterator[Row]:
+    for count, row in enumerate(rows, start=1):
+        if count > max_rows:
+            limit = f"{max_rows:,}".replace(",", ".")
+            raise _file_problem(f"het bestand heeft meer dan {limit} rijen (KENNISBANK_IMPORT_MAX_ROWS); "
+                                "splits het in kleinere bestanden")
+        yield row
+
+
+def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 file (a BOM is allowed), checked line by line."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _file_problem(f"regel {number} is geen geldige UTF-8-tekst; sla het bestand op als "
+                                    "UTF-8 (in Excel: CSV UTF-8)") from None
 
 
 def _read_jsonl(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, {"__error__": f"geen geldige JSON ({exc.msg}, kolom {exc.colno})"}
-                continue
-            yield number, value if isinstance(value, dict) else {"__error__": "verwacht een JSON-object"}
+    for number, line in _text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, {"__error__": f"geen geldige JSON ({exc.msg}, kolom {exc.colno})"}
+            continue
+        except RecursionError:
+            yield number, {"__error__": "geen geldige JSON (te diep genest)"}
+            continue
+        except ValueError:  # an integer of more than 4,300 digits
+            yield number, {"__error__": "geen geldige JSON (een getal is te lang)"}
+            continue
+        yield number, value if isinstance(value, dict) else {"__error__": "verwacht een JSON-object"}
 
 
 def _read_csv(path: Path) -> Iterator[Row]:
-    text = path.read_text(encoding="utf-8-sig")
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    # Numbered as a spreadsheet shows them (header is row 1), also when a cell holds line breaks.
-    for number, record in enumerate(reader, start=2):
-        if any((v or "").strip() for v in record.values() if isinstance(v, str)):
-            yield number, _from_cells(record)
+    lines = (line for _, line in _text_lines(path))
+    head: list[str] = []
+    for line in lines:
+        head.append(line)
+        if sum(map(len, head)) >= _SNIFF_CHARS:
+            break
+    sample = "".join(head)
+    if not sample.strip():
+        return
+    try:
+        dialect = csv.Sniffer().sniff(sample[:_SNIFF_CHARS], delimiters=",;\t")
+    except csv.Error:
+        raise _file_problem("kan het scheidingsteken niet bepalen; gebruik een komma, puntkomma of tab "
+                            "tussen de kolommen") from None
+    reader = csv.DictReader(itertools.chain(head, lines), dialect=dialect)
+    try:
+        _check_header(reader.fieldnames or [])
+        # Numbered as a spreadsheet shows them (header is row 1), also when a cell holds line breaks.
+        for number, record in enumerate(reader, start=2):
+            if any((v or "").strip() for v in record.values() if isinstance(v, str)):
+                yield number, _from_cells(record, spreadsheet_text=True)
+    except csv.Error as exc:
+        raise _file_problem(f"geen geldig CSV-bestand rond regel {reader.line_num} ({_csv_reason(exc)})") from None
+
+
+def _csv_reason(error: csv.Error) -> str:
+    text = str(error)
+    if "field larger than field limit" in text:
+        return "een cel is te lang"
+    return "onverwacht teken of aanhalingsteken"
+
+
+def _check_header(header: Sequence[Any]) -> None:
+    names = {str(name).strip() for name in header if name is not None}
+    if not names & set(InitiativeInput.model_fields):
+        shown = ", ".join(sorted(n for n in names if n)[:5])[:200]
+        raise _file_problem(f"de kopregel bevat geen bekende kolomnamen (gevonden: {shown or 'geen'}); "
+                            "gebruik de kolommen van kennisbank export --format csv, gescheiden door een komma, "
+                            "puntkomma of tab")
 
 
 def _read_xlsx(path: Path) -> Iterator[Row]:
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
+    _refuse_unsafe_xlsx(path)
     try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        for number, cells in enumerate(rows, start=2):
-            if all(c is None or str(c).strip() == "" for c in cells):
-                continue
-            yield number, _from_cells(dict(zip(header, cells, strict=False)))
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # not a zip, not a workbook, or broken inside: the file is unreadable as such
+        raise _file_problem("geen geldig Excel-bestand (.xlsx); sla het op als Excel-werkmap of als CSV UTF-8") \
+            from None
+    try:
+        try:
+            sheet = workbook.worksheets[0]
+            rows = sheet.iter_rows(values_only=True)
+            header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+            _check_header(header)
+            for number, cells in enumerate(rows, start=2):
+                if all(c is None or str(c).strip() == "" for c in cells):
+                    continue
+                yield number, _from_cells(dict(zip(header, cells, strict=False)))
+        except ImportFailed:
+            raise
+        except Exception:  # the sheet's XML is broken (read lazily, row by row)
+            raise _file_problem("het Excel-bestand is beschadigd en kan niet gelezen worden") from None
     finally:
         workbook.close()
 
 
-def _from_cells(record: dict[str | None, Any]) -> dict[str, Any]:
-    """Spreadsheet cells to typed values: ;-separated lists, ja/nee booleans, dates and whole numbers."""
+def _refuse_unsafe_xlsx(path: Path) -> None:
+    """An .xlsx holds no DTD: one that declares a document type or entities is an XML attack
+    (entity expansion, external entities) and is refused before any XML parser sees it."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        raise _file_problem("geen geldig Excel-bestand (.xlsx); sla het op als Excel-werkmap of als CSV UTF-8") \
+            from None
+    with archive:
+        for member in archive.infolist():
+            if not member.filename.endswith((".xml", ".rels", ".vml")):
+                continue
+            try:
+                with archive.open(member) as handle:
+                    tail = b""
+                    while chunk := handle.read(1 << 16):
+                        window = tail + chunk
+                        if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                            raise _file_problem("het Excel-bestand bevat een XML-documenttype (DTD) en wordt "
+                                                "uit veiligheid geweigerd")
+                        tail = chunk[-16:]
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError):
+                raise _file_problem("het Excel-bestand is beschadigd en kan niet gelezen worden") from None
+
+
+def _from_cells(record: dict[str | None, Any], *, spreadsheet_text: bool = False) -> dict[str, Any]:
+    """Spreadsheet cells to typed values: ;-separated lists, ja/nee booleans, dates and whole numbers.
+
+    `spreadsheet_text`: the cells are CSV text that our export may have neutralised against formula
+    injection (a leading apostrophe, `audit.csv_safe`); it is taken off again."""
     row: dict[str, Any] = {}
     for key, value in record.items():
+        if spreadsheet_text and isinstance(value, str):
+            value = csv_unsafe(value)
         if key is None:
             row["__error__"] = "meer kolommen dan in de kopregel"
             continue
@@ -134,36 +260,48 @@ def _split_list(value: Any) -> list[str] | Any:
 
 
 def validate_rows(rows: Iterator[Row]) -> list[InitiativeInput]:
-    """Validate every row; raise ImportFailed listing all problems, or return the clean rows."""
+    """Validate every row; raise ImportFailed listing the problems (the first `MAX_PROBLEMS_LISTED`,
+    then how many more), or return the clean rows."""
     problems: list[RowProblem] = []
+    more = 0
     clean: list[InitiativeInput] = []
     seen: dict[tuple[str, str], int] = {}
+
+    def report(problem: RowProblem) -> None:
+        nonlocal more
+        if len(problems) < MAX_PROBLEMS_LISTED:
+            problems.append(problem)
+        else:
+            more += 1
+
     for number, raw in rows:
         if "__error__" in raw:
-            problems.append(RowProblem(number, raw["__error__"]))
+            report(RowProblem(number, raw["__error__"]))
             continue
         try:
             data = parse_initiative(raw)
         except InputError as exc:
             for field, messages in exc.errors.items():
                 label = FIELD_LABELS.get(field, field) if field else "rij"
-                problems.append(RowProblem(number, f"{label} ({field or '-'}): {' '.join(messages)}"))
+                report(RowProblem(number, f"{label} ({field or '-'}): {' '.join(messages)}"))
             continue
         if data.external_id:
             key = (data.province, data.external_id)
             if key in seen:
-                problems.append(RowProblem(number, f"kenmerk {data.external_id} staat ook op regel {seen[key]}"))
+                report(RowProblem(number, f"kenmerk {data.external_id} staat ook op regel {seen[key]}"))
                 continue
             seen[key] = number
-        clean.append(data)
+        if not problems:  # once one row is bad nothing is imported: keep no more rows than needed
+            clean.append(data)
     if problems:
-        raise ImportFailed(problems)
+        raise ImportFailed(problems, more)
     if not clean:
-        raise ImportFailed([RowProblem(0, "het bestand bevat geen initiatieven")])
+        raise _file_problem("het bestand bevat geen initiatieven")
     return clean
 
 
-async def import_file(path: Path, progress: Callable[[Iterator[Row]], Iterator[Row]] | None = None) -> service.UpsertReport:
-    rows = read_rows(path)
+async def import_file(path: Path, progress: Callable[[Iterator[Row]], Iterator[Row]] | None = None,
+                      max_rows: int = DEFAULT_MAX_ROWS) -> service.UpsertReport:
+    rows = read_rows(path, max_rows)
     clean = validate_rows(progress(rows) if progress else rows)
     return await service.upsert_initiatives(clean)

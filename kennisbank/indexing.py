@@ -2,7 +2,8 @@
 
 Every saved initiative is re-indexed right after its transaction commits. If the process dies in
 between, the initiative is safe in the database and ``kennisbank reindex`` (which compares content
-hashes) repairs the index.
+hashes, and counts a document without its vector as stale) repairs the index; the server runs the
+same reconcile at start-up.
 """
 
 from __future__ import annotations
@@ -115,7 +116,14 @@ async def reindex(index: SearchIndex, embedder: Embedder | None = None, *, full:
     """Bring the index in line with the database: add missing or changed initiatives, drop extra ones."""
     if full:
         index.clear()
-    indexed_hashes = index.hashes()
+    all_hashes = index.hashes()
+    indexed_hashes = all_hashes
+    # The embedded backend keeps vectors in a file of their own: a document whose vector is missing
+    # (a crash between the two writes) is stale whatever its hash says. Meilisearch stores them together.
+    vector_ids = getattr(index, "vector_ids", None)
+    with_vector: set[int] | None = vector_ids() if vector_ids is not None and embedder is not None else None
+    if with_vector is not None:
+        indexed_hashes = {i: h for i, h in all_hashes.items() if i in with_vector}
     ids = [row[0] for row in await Initiative.all().order_by("id").values_list("id")]
     indexed = unchanged = 0
     pending: list[SearchDocument] = []
@@ -133,7 +141,10 @@ async def reindex(index: SearchIndex, embedder: Embedder | None = None, *, full:
     if pending:
         await anyio.to_thread.run_sync(index.upsert, pending)
         indexed += len(pending)
-    extra = set(indexed_hashes) - set(ids)
+    known = set(ids)
+    extra = set(all_hashes) - known
+    if vector_ids is not None:
+        extra |= vector_ids() - known  # vectors whose document is gone (a crash inside a delete)
     if extra:
         index.delete(extra)
     return ReindexReport(indexed=indexed, removed=len(extra), unchanged=unchanged)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from tortoise import timezone
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import F, Q, Subquery
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
@@ -221,31 +221,50 @@ async def update_initiative(
             raise NotFound(initiative_id)
         data = data if data.external_id else data.model_copy(update={"external_id": current.external_id})
         await _ensure_unique(data, own_id=initiative_id)
+        # One statement checks and bumps the version (UPDATE … SET version = version + 1 WHERE id = ?
+        # AND version = ?): a save that read an older version changes nothing, whoever committed between.
         query = Initiative.filter(id=initiative_id)
         if expected_version is not None:
             query = query.filter(version=expected_version)
-        changed = await query.update(**_columns(data), **_lifecycle(data, current), version=current.version + 1,
+        changed = await query.update(**_columns(data), **_lifecycle(data, current), version=F("version") + 1,
                                      updated_at=_now())
         if not changed:
-            raise VersionConflict(current.version)
+            raise VersionConflict(await _current_version(initiative_id))
         await _set_themes(current, data.themes, replace=True)
+    updated = await get_initiative(initiative_id)
     await audit.record(actor, "initiative_update", object_type="initiative", object_id=initiative_id,
-                       detail={"version": current.version + 1})
-    return await _changed(await get_initiative(initiative_id))
+                       detail={"version": updated.version})
+    return await _changed(updated)
 
 
-async def archive_initiative(actor: Actor, initiative_id: int) -> Initiative:
-    """Archive instead of delete: the initiative leaves listings but its history stays."""
+async def _current_version(initiative_id: int) -> int:
+    rows = await Initiative.filter(id=initiative_id).values_list("version", flat=True)
+    if not rows:
+        raise NotFound(initiative_id)
+    return int(rows[0])
+
+
+async def archive_initiative(actor: Actor, initiative_id: int, expected_version: int | None = None) -> Initiative:
+    """Archive instead of delete: the initiative leaves listings but its history stays.
+
+    With ``expected_version`` it fails (VersionConflict) when someone saved in between; archiving an
+    archived initiative changes nothing, but a stale version is still a conflict."""
     initiative = await get_initiative(initiative_id)
     if actor.user is not None and not permissions.can_edit(actor.user, initiative):
         await _deny(actor, "initiative_archive", initiative_id, f"archiveren in {initiative.province_id}")
-    if initiative.status != Status.GEARCHIVEERD:
-        await Initiative.filter(id=initiative_id).update(
-            status=Status.GEARCHIVEERD, version=initiative.version + 1, updated_at=_now()
-        )
+    query = Initiative.filter(id=initiative_id)
+    if expected_version is not None:
+        query = query.filter(version=expected_version)
+    changed = await query.exclude(status=Status.GEARCHIVEERD).update(
+        status=Status.GEARCHIVEERD, version=F("version") + 1, updated_at=_now()
+    )
+    if changed:
         await audit.record(actor, "initiative_archive", object_type="initiative", object_id=initiative_id)
         return await _changed(await get_initiative(initiative_id))
-    return initiative
+    current = await get_initiative(initiative_id)
+    if expected_version is not None and current.version != expected_version:
+        raise VersionConflict(current.version)
+    return current
 
 
 @dataclass(frozen=True)
@@ -274,7 +293,7 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = aud
                 unchanged += 1
             else:
                 await Initiative.filter(id=existing.id).update(
-                    **_columns(data), **_lifecycle(data, existing), version=existing.version + 1, updated_at=_now()
+                    **_columns(data), **_lifecycle(data, existing), version=F("version") + 1, updated_at=_now()
                 )
                 await _set_themes(existing, data.themes, replace=True)
                 updated += 1

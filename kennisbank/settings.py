@@ -51,6 +51,7 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDR networks).
     # Empty: none, the client address is the TCP peer (a forged header from anyone else changes nothing).
     trusted_proxies: tuple[str, ...] = ()
+    import_max_rows: int = 50_000  # an import file with more rows is refused before anything is written
 
     @property
     def oidc_enabled(self) -> bool:
@@ -140,6 +141,7 @@ class Settings:
             problems.append(f"{PREFIX}SECRET_KEY must be at least 32 characters (or unset: one is generated)")
 
         trusted_proxies = _networks(env, "TRUSTED_PROXIES", problems)
+        import_max_rows = _whole_number(env, "IMPORT_MAX_ROWS", 50_000, 1, 10_000_000, problems)
 
         if problems:
             raise SettingsError(problems)
@@ -167,13 +169,14 @@ class Settings:
             smtp_starttls=starttls_text in {"true", "1", "yes"},
             secret_key=secret_key,
             trusted_proxies=trusted_proxies,
+            import_max_rows=import_max_rows,
         )
 
 
 def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int,
                   problems: list[str]) -> int:
     text = env.get(f"{PREFIX}{name}", str(default)).strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         problems.append(f"{PREFIX}{name} must be a whole number from {low} to {high}, got {text!r}")
         return default
     return int(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from datetime import date
 from typing import Annotated, Any
 
@@ -73,6 +74,34 @@ def _clean_tags(values: list[str], *, lower: bool) -> list[str]:
 
 Text = Annotated[str, Field(max_length=20_000)]
 
+#: Texts of several lines (textareas): they keep tab and line breaks (CR LF becomes LF).
+LONG_TEXT_FIELDS = ("summary", "description", "lessons_learned", "results")
+
+
+def forbidden_character(value: str, *, multiline: bool = False) -> str | None:
+    """A Dutch description of the first character no text may hold, or None.
+
+    Control characters (C0, DEL, C1; tab and line feed only in texts of several lines), lone
+    surrogates and the non-characters U+FFFE/U+FFFF: they cannot be stored as UTF-8, break XML (the
+    Atom feeds) or hide text."""
+    for char in value:
+        if multiline and char in "\t\n":
+            continue
+        category = unicodedata.category(char)
+        if category == "Cc" or category == "Cs" or char in "\ufffe\uffff":
+            what = ("een ongeldig half teken (surrogaat)" if category == "Cs" else
+                    "een stuurteken" if category == "Cc" else "geen geldig teken")
+            return f"Bevat een niet-toegestaan teken (U+{ord(char):04X}, {what}). Verwijder het en probeer het opnieuw."
+    return None
+
+
+def check_text(value: str, *, multiline: bool = False) -> str:
+    """`value`, or PydanticCustomError when it holds a `forbidden_character`."""
+    problem = forbidden_character(value, multiline=multiline)
+    if problem:
+        raise _error("invalid_character", problem)
+    return value
+
 
 class InitiativeInput(BaseModel):
     """A complete initiative as submitted by a person or a file."""
@@ -112,6 +141,23 @@ class InitiativeInput(BaseModel):
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return "" if value is None else value
+
+    @field_validator(*LONG_TEXT_FIELDS, mode="before")
+    @classmethod
+    def _one_kind_of_line_break(cls, value: Any) -> Any:
+        return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        multiline = info.field_name in LONG_TEXT_FIELDS
+        if isinstance(value, str):
+            check_text(value, multiline=multiline)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str):
+                    check_text(item)
+        return value
 
     @field_validator("technologies", "suppliers", "links", mode="before")
     @classmethod
@@ -208,6 +254,7 @@ _MESSAGES: dict[str, str] = {
     "too_long": "Maximaal {max_length} items.",
     "enum": "Kies een van: {expected}.",
     "int_parsing": "Vul een heel getal in (zonder punten of euroteken).",
+    "int_parsing_size": "Het getal is te groot.",
     "int_from_float": "Vul een heel getal in.",
     "int_type": "Vul een heel getal in.",
     "greater_than_equal": "Het getal mag niet negatief zijn.",
@@ -219,6 +266,7 @@ _MESSAGES: dict[str, str] = {
     "bool_parsing": "Kies ja of nee.",
     "bool_type": "Kies ja of nee.",
     "string_type": "Vul tekst in.",
+    "string_unicode": "Bevat een ongeldig teken (een half surrogaatpaar). Verwijder het en probeer het opnieuw.",
     "list_type": "Geef een lijst.",
     "extra_forbidden": "Onbekend veld.",
     "model_type": "Verwacht een object met velden.",

@@ -149,17 +149,22 @@ class TantivyIndex:
             return
         self._vectors.check_dimensions(doc.vector for doc in latest.values())
         with self._writer() as writer:
+            # Vectors first, then the documents with their content hashes: a crash in between leaves
+            # the old hash (or no document) beside the new vector, which the next reindex sees as stale.
+            # The other order left a new hash without its vector, which looked up to date for good.
+            self._vectors.write({doc.id: doc.vector for doc in latest.values()})
             for doc in latest.values():
                 writer.delete_documents_by_term("id", doc.id)
                 writer.add_document(_to_tantivy(doc))
             writer.commit()
-            self._vectors.write({doc.id: doc.vector for doc in latest.values()})
 
     def delete(self, ids: Iterable[int]) -> None:
         ids = list(ids)
         if not ids:
             return
         with self._writer() as writer:
+            # Documents first: a crash in between leaves only vectors without a document, which no
+            # search returns and the next reindex removes.
             for doc_id in ids:
                 writer.delete_documents_by_term("id", doc_id)
             writer.commit()
@@ -167,9 +172,10 @@ class TantivyIndex:
 
     def clear(self) -> None:
         with self._writer() as writer:
+            # Vectors first: a crash in between leaves documents without vectors, which reindex redoes.
+            self._vectors.clear()
             writer.delete_all_documents()
             writer.commit()
-            self._vectors.clear()
 
     def close(self) -> None:
         """Nothing to release: writers are held only while writing."""
@@ -214,6 +220,11 @@ class TantivyIndex:
 
     def count(self) -> int:
         return self._searcher().num_docs
+
+    def vector_ids(self) -> set[int]:
+        """Ids that have a vector stored (beside the index, so they can disagree after a crash)."""
+        ids, _ = self._vectors.snapshot()
+        return {int(i) for i in ids}
 
     def hashes(self) -> dict[int, str]:
         searcher = self._searcher()
@@ -486,6 +497,10 @@ class TantivyIndex:
                 (self.path / "vectors.npz").unlink(missing_ok=True)
             directory.mkdir(exist_ok=True)
             version_file.write_text(SCHEMA_VERSION + "\n")
+            # Writers hold this lock, so a temporary vector file seen now was left by a killed one.
+            for stray in self.path.glob(".vectors-*.npz"):
+                log.warning("removing %s, left by an interrupted write", stray)
+                stray.unlink(missing_ok=True)
             return tantivy.Index(self._schema, path=str(directory), reuse=True)
 
 

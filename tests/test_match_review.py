@@ -92,10 +92,12 @@ def test_a_rejected_pair_stays_rejected_unless_an_initiative_changes_materially(
     assert run_cli(data_dir, "match").returncode == 0
     assert the_match(client, gelderland, limburg).status == "afgewezen"
     headers = client.bearer("NL-LI")
-    client.patch(f"/api/v1/initiatives/{limburg['id']}", json={"contact_name": "Iemand anders"}, headers=headers)
+    client.patch(f"/api/v1/initiatives/{limburg['id']}", json={"contact_name": "Iemand anders"},
+                 headers={**headers, "If-Match": '"1"'})
     assert the_match(client, gelderland, limburg).status == "afgewezen"  # not material
     client.patch(f"/api/v1/initiatives/{limburg['id']}",
-                 json={"summary": ROAD["summary"] + " Nu ook met lasermetingen van spoorvorming."}, headers=headers)
+                 json={"summary": ROAD["summary"] + " Nu ook met lasermetingen van spoorvorming."},
+                 headers={**headers, "If-Match": '"2"'})
     reopened = the_match(client, gelderland, limburg)
     assert reopened.status == "voorgesteld"
     events = client.run(MatchEvent.filter, match_id=match.id)

@@ -103,6 +103,7 @@ class Case:
     refused: int = 403
     form: bool = True  # a web form (CSRF token in the body) or a JSON API call
     needs_match: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _edit_form(world: World) -> dict[str, Any]:
@@ -153,15 +154,16 @@ CASES = {
         frozenset({"medewerker_eigen"}), 201, form=False),
     "api: PATCH /initiatives/{id}": Case(
         "PATCH", lambda w: f"/api/v1/initiatives/{w.gelderland}", lambda w: {"title": "Via de API gewijzigd"},
-        frozenset({"medewerker_eigen"}), 200, form=False),
+        frozenset({"medewerker_eigen"}), 200, form=False, headers=(("If-Match", '"1"'),)),
     "api: POST /initiatives/{id}/archive": Case(
         "POST", lambda w: f"/api/v1/initiatives/{w.gelderland}/archive", lambda w: {},
-        frozenset({"medewerker_eigen"}), 200, form=False),
+        frozenset({"medewerker_eigen"}), 200, form=False, headers=(("If-Match", '"1"'),)),
 }
 
 
 def send(browser: Browser, case: Case, world: World, headers: dict[str, str] | None = None):
     url, body = case.url(world), case.body(world)
+    headers = {**dict(case.headers), **(headers or {})}
     if case.form:
         return browser.request(case.method, url, data={**body, "csrf_token": browser.csrf()},
                                headers=headers, follow_redirects=False)
@@ -224,7 +226,8 @@ def current(browser: Browser, initiative_id: int) -> Initiative:
 
 def test_a_medewerker_cannot_move_their_initiative_to_another_province(client: Browser):
     initiative = client.create_initiative()
-    patched = client.patch(f"/api/v1/initiatives/{initiative['id']}", json={"province": "NL-LI"})
+    patched = client.patch(f"/api/v1/initiatives/{initiative['id']}", json={"province": "NL-LI"},
+                           headers={"If-Match": '"1"'})
     assert patched.status_code == 403
     form = {**as_form(valid_initiative(province="NL-LI")), "version": "1", "csrf_token": client.csrf()}
     edited = client.post(f"/initiatieven/{initiative['id']}/bewerken", data=form, follow_redirects=False)
@@ -255,7 +258,8 @@ def test_a_medewerker_cannot_set_another_provinces_status(client: Browser, statu
 @pytest.mark.parametrize("field, value", [("id", 999), ("version", 40), ("created_by", 1), ("province_name", "x")])
 def test_bookkeeping_fields_cannot_be_assigned(client: Browser, field: str, value: Any):
     initiative = client.create_initiative()
-    response = client.patch(f"/api/v1/initiatives/{initiative['id']}", json={field: value, "title": "Nieuwe titel"})
+    response = client.patch(f"/api/v1/initiatives/{initiative['id']}", json={field: value, "title": "Nieuwe titel"},
+                            headers={"If-Match": '"1"'})
     assert response.status_code == 400
     stored = current(client, initiative["id"])
     assert (stored.id, stored.version, stored.title) == (initiative["id"], 1, initiative["title"])
@@ -354,8 +358,10 @@ def test_an_accepted_match_does_not_reveal_an_initiative_that_went_back_to_conce
     anonymous.cookies.clear()
     anonymous.login_as("medewerker", "NL-GE")
     secret_title = "Vertrouwelijk herzien plan"
+    version = anonymous.get(f"/api/v1/initiatives/{world.gelderland}").headers["ETag"]
     patched = anonymous.patch(f"/api/v1/initiatives/{world.gelderland}", json={"status": "concept",
-                                                                                "title": secret_title})
+                                                                                "title": secret_title},
+                              headers={"If-Match": version})
     assert patched.status_code == 200
     anonymous.cookies.clear()
     anonymous.login_as("medewerker", "NL-LI")

@@ -59,7 +59,7 @@ def test_embeddings_are_cached_and_never_recomputed_for_unchanged_text(semantic_
             client.create_initiative(**initiative)
         created = client.get("/api/v1/initiatives", params={"province": "NL-GE"}).json()["items"][0]
         client.patch(f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"},  # text unchanged
-                     headers=client.bearer("NL-GE"))
+                     headers={**client.bearer("NL-GE"), "If-Match": f'"{created["version"]}"'})
 
     def cached():
         return execute(data_dir, "SELECT model, COUNT(*) FROM embedding GROUP BY model")

@@ -14,6 +14,7 @@ from .. import accounts, audit, permissions
 from ..validation import InputError
 from .auth import actor, current_user, refuse
 from .templating import render
+from .params import page_param
 
 AUDIT_PAGE_SIZE = 50
 AUDIT_CSV_LIMIT = 100_000
@@ -119,8 +120,7 @@ async def audit_log(request: Request) -> Response:
     if not _allowed(request):
         return await refuse(request, object_type="audit", what="auditlog bekijken")
     filters, raw = _audit_filters(request)
-    page_text = request.query_params.get("pagina", "1")
-    page = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
+    page = page_param(request)
     rows, total = await audit.entries(filters, page, AUDIT_PAGE_SIZE)
     return render(request, "admin/audit.html", {"rows": rows, "total": total, "page": page, "raw": raw,
                                                  "pages": max(1, -(-total // AUDIT_PAGE_SIZE)),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -17,10 +16,13 @@ from ..taxonomy import PROVINCES, THEMES
 from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .openapi import openapi_document
-from .params import multi_params
+from .params import (VersionMalformed, VersionMissing, check_numbers, if_match_version, int_param, multi_params,
+                     parse_json)
 from .problems import problem
 
 MAX_PER_PAGE = 100
+#: Whole-number parameters of a search, checked before searching.parse_query reads them.
+SEARCH_NUMBERS = {"page": (1, 10_000), "pagina": (1, 10_000), "per_page": (1, MAX_PER_PAGE)}
 
 
 async def list_initiatives(request: Request) -> Response:
@@ -64,8 +66,29 @@ async def get_initiative(request: Request) -> Response:
     return JSONResponse(service.as_resource(initiative), headers={"ETag": f'"{initiative.version}"'})
 
 
+def _version_required(request: Request, what: str) -> int | Response:
+    """The version ``If-Match`` names, or the 428/412 problem that answers a change without a usable one."""
+    try:
+        return if_match_version(request)
+    except VersionMissing:
+        return problem(428, "Versie vereist",
+                       f"Stuur bij {what} de header If-Match met de versie die u hebt opgehaald "
+                       '(de ETag van GET, bijvoorbeeld If-Match: "3"), zodat u geen wijziging van een ander '
+                       "overschrijft.")
+    except VersionMalformed:
+        return problem(412, "Ongeldige versie",
+                       'If-Match moet één versie van dit initiatief noemen, zoals If-Match: "3" (de ETag van GET).')
+
+
+def _conflict(conflict: service.VersionConflict) -> Response:
+    return problem(412, "Versieconflict",
+                   f"Het initiatief is intussen gewijzigd (nu versie {conflict.current_version}). "
+                   "Haal het opnieuw op en pas uw wijziging daarop toe.",
+                   headers={"ETag": f'"{conflict.current_version}"'})
+
+
 async def update_initiative(request: Request) -> Response:
-    """Partial update: fields left out keep their value. ``If-Match: "<version>"`` guards against lost updates."""
+    """Partial update: fields left out keep their value. ``If-Match: "<version>"`` is required (lost updates)."""
     body = await json_object(request)
     if isinstance(body, Response):
         return body
@@ -75,7 +98,9 @@ async def update_initiative(request: Request) -> Response:
         return _not_found()
     if not permissions.can_edit(current_user(request), current):
         return await refuse(request, object_type="initiative", object_id=current.id, what="initiatief wijzigen")
-    expected = _if_match_version(request)
+    expected = _version_required(request, "een wijziging")
+    if isinstance(expected, Response):
+        return expected
     merged = {**service.as_input_dict(current), **body}
     try:
         updated = await service.update_initiative(actor(request), current.id, parse_initiative(merged),
@@ -85,9 +110,7 @@ async def update_initiative(request: Request) -> Response:
     except service.PermissionDenied:
         return _own_province_only()
     except service.VersionConflict as conflict:
-        return problem(412, "Versieconflict",
-                       f"Het initiatief is intussen gewijzigd (nu versie {conflict.current_version}). "
-                       "Haal het opnieuw op en pas uw wijziging daarop toe.")
+        return _conflict(conflict)
     return JSONResponse(service.as_resource(updated), headers={"ETag": f'"{updated.version}"'})
 
 
@@ -98,17 +121,26 @@ async def archive_initiative(request: Request) -> Response:
         return _not_found()
     if not permissions.can_edit(current_user(request), current):
         return await refuse(request, object_type="initiative", object_id=current.id, what="archiveren")
-    initiative = await service.archive_initiative(actor(request), current.id)
-    return JSONResponse(service.as_resource(initiative))
+    expected = _version_required(request, "archiveren")
+    if isinstance(expected, Response):
+        return expected
+    try:
+        initiative = await service.archive_initiative(actor(request), current.id, expected_version=expected)
+    except service.VersionConflict as conflict:
+        return _conflict(conflict)
+    return JSONResponse(service.as_resource(initiative), headers={"ETag": f'"{initiative.version}"'})
 
 
 async def search(request: Request) -> Response:
     params = multi_params(request)
+    errors = check_numbers(params, SEARCH_NUMBERS)  # before parse_query, which would call int() on them
     try:
-        query = searching.parse_query(params)
+        query = searching.parse_query({k: v for k, v in params.items() if k not in errors})
         query = searching.restrict_to_viewer(query, permissions.visible_concept_provinces(current_user(request)))
     except InputError as exc:
-        return problem(400, "Ongeldige zoekopdracht", errors=exc.errors)
+        errors = {**exc.errors, **errors}
+    if errors:
+        return problem(400, "Ongeldige zoekopdracht", errors=errors)
     try:
         result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
                                              request.app.state.settings.semantic_ratio)
@@ -134,8 +166,8 @@ async def json_object(request: Request) -> dict[str, Any] | Response:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return problem(415, "Verkeerd inhoudstype", "Stuur de gegevens als application/json.")
     try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        body = parse_json(await request.body())
+    except ValueError as exc:
         return problem(400, "Ongeldige JSON", f"De inhoud is geen geldige JSON: {exc}.")
     if not isinstance(body, dict):
         return problem(400, "Ongeldige JSON", "Verwacht een JSON-object met de velden van een initiatief.")
@@ -153,21 +185,6 @@ def _own_province_only() -> Response:
 
 def _not_found() -> Response:
     return problem(404, "Niet gevonden", "Er is geen initiatief met dit nummer.")
-
-
-def int_param(request: Request, name: str, default: int, low: int, high: int,
-               errors: dict[str, list[str]]) -> tuple[int, dict[str, list[str]]]:
-    text = request.query_params.get(name)
-    if text is None:
-        return default, errors
-    if not text.isdigit() or not low <= int(text) <= high:
-        return default, {**errors, name: [f"Geef een heel getal van {low} tot en met {high}."]}
-    return int(text), errors
-
-
-def _if_match_version(request: Request) -> int | None:
-    value = request.headers.get("if-match", "").strip().strip('"')
-    return int(value) if value.isdigit() else None
 
 
 routes = [

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from search import SearchUnavailable
@@ -28,6 +28,7 @@ from . import (account_pages, admin_pages, api, digest_pages, health, match_api,
 from .auth import AuthenticationMiddleware
 from .csrf import CSRFMiddleware
 from .request_id import RequestIdMiddleware
+from .params import BadRequest
 from .problems import problem
 from .security_headers import SecurityHeadersMiddleware, add_security_headers
 from .templating import STATIC_DIR, make_templates
@@ -89,9 +90,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return add_security_headers(response, request)
 
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        allow = {"Allow": ", ".join(_allowed_methods(request))}
         if request.url.path.startswith("/api/"):
-            return problem(405, "Methode niet toegestaan")
-        return Response("Methode niet toegestaan", status_code=405)
+            return problem(405, "Methode niet toegestaan",
+                           f"Dit adres accepteert alleen {allow['Allow']}.", headers=allow)
+        return Response("Methode niet toegestaan", status_code=405, headers=allow)
+
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BadRequest)
+        if request.url.path.startswith("/api/"):
+            return problem(400, exc.title, "Een of meer parameters zijn ongeldig.", errors=exc.errors)
+        return request.app.state.templates.TemplateResponse(request, "400.html", {"errors": exc.errors},
+                                                            status_code=400)
 
     app = Starlette(
         routes=[*pages.routes, *account_pages.routes, *admin_pages.routes, *subscription_pages.routes,
@@ -106,10 +116,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(AuthenticationMiddleware, settings=settings),
             Middleware(CSRFMiddleware, secure=settings.secure_cookies),
         ],
-        exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error},
+        exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error, BadRequest: bad_request},
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.templates = make_templates()
     app.state.login_throttle = LoginThrottle()
     return app
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts on this path (one path can have a route per method)."""
+    probe = {**request.scope, "method": "\x00"}  # no route accepts it, so a matching path is a partial match
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.matches(probe)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods)

@@ -38,7 +38,7 @@ async def preview(request: Request) -> Response:
     return render(request, "digest/preview.html", {
         "digest": composed, "errors": errors, "previous": previous,
         "following": following if following.start <= this_week.start else None,
-    })
+    }, status_code=400 if errors else 200)
 
 
 async def unsubscribe(request: Request) -> Response:

@@ -8,11 +8,11 @@ from starlette.routing import Route
 
 from .. import matches, permissions
 from ..taxonomy import MatchStatus
-from ..validation import InputError
-from .api import MAX_PER_PAGE, int_param, json_object
+from ..validation import InputError, forbidden_character
+from .api import MAX_PER_PAGE, json_object
 from .auth import actor, current_user, refuse
 from .match_pages import parse_filters
-from .params import multi_params
+from .params import int_param, multi_params
 from .problems import problem
 
 
@@ -55,6 +55,8 @@ async def decide(request: Request) -> Response:
         errors["note"] = ["Een notitie is tekst."]
     elif len(body.get("note", "").strip()) > matches.MAX_NOTE_LENGTH:
         errors["note"] = [f"Gebruik maximaal {matches.MAX_NOTE_LENGTH} tekens."]
+    elif (bad := forbidden_character(body.get("note", ""), multiline=True)) is not None:
+        errors["note"] = [bad]
     if errors:
         return problem(400, "Ongeldige invoer", errors=errors)
     try:

@@ -21,7 +21,7 @@ from ..filters import read_filters
 from ..taxonomy import MATCH_STATUS_LABELS, THEME_BY_SLUG, MatchStatus
 from ..validation import InputError
 from .auth import actor, current_user, refuse
-from .params import multi_params
+from .params import multi_params, page_param
 from .templating import render
 
 MATCH_TYPES = ("joint_procurement", "scaling_up", "knowledge_exchange")
@@ -68,16 +68,11 @@ def parse_filters(params: dict[str, list[str]]) -> tuple[matches.MatchFilters, d
                                 min_score=min_score), errors
 
 
-def _page_number(request: Request) -> int:
-    text = request.query_params.get("pagina", "1")
-    return int(text) if text.isdigit() and int(text) > 0 else 1
-
-
 async def queue(request: Request) -> Response:
     if not permissions.can_review_matches(current_user(request)):
         return await refuse(request, object_type="match", what="matches bekijken")
     filters, errors = parse_filters(multi_params(request))
-    page = await matches.list_matches(filters, _page_number(request), request.app.state.settings.page_size)
+    page = await matches.list_matches(filters, page_param(request), request.app.state.settings.page_size)
     context = {"page": page, "filters": filters, "errors": errors, "types": MATCH_TYPES,
                "learning": request.app.state.matcher.learning,
                "status_labels_match": MATCH_STATUS_LABELS, "filter_labels": FILTER_LABELS}

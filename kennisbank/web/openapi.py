@@ -9,6 +9,9 @@ from ..validation import InitiativeInput
 
 _JSON = "application/json"
 _PROBLEM = "application/problem+json"
+_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}  # the id columns are 32-bit on PostgreSQL
+VERSION_MISSING = "Geen If-Match meegestuurd: de versie is verplicht bij wijzigen en archiveren"
+VERSION_STALE = "Intussen door iemand anders gewijzigd, of If-Match noemt geen geldige versie"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -26,6 +29,45 @@ def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 def _filter_param(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "description": description,
             "schema": {"type": "array", "items": {"type": "string"}}, "style": "form", "explode": True}
+
+
+#: Who may call an operation: an API token, or the session cookie of a logged-in browser (changes then
+#: also need the X-CSRF-Token header, double-submitted from the kb_csrf cookie).
+SECURITY_SCHEMES = {
+    "bearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "kb_…",
+                    "description": "Persoonlijk API-token (Authorization: Bearer kb_…), aan te maken op /account."},
+    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "kb_session",
+                      "description": "De sessie van een ingelogde browser (__Host-kb_session onder https)."},
+    "csrfHeader": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                   "description": "Bij een sessie: de waarde van de cookie kb_csrf, verplicht bij elke wijziging."},
+}
+_READ_SECURITY = [{"bearerToken": []}, {"sessionCookie": []}]
+_WRITE_SECURITY = [{"bearerToken": []}, {"sessionCookie": [], "csrfHeader": []}]
+
+
+def _forbidden_response() -> dict[str, Any]:
+    return {"description": "Geen toegang: deze rol of provincie mag dit niet (problem+json), of bij een sessie "
+                           "zonder geldige X-CSRF-Token een weigering als platte tekst",
+            "content": {_PROBLEM: {"schema": _ref("Problem")}, "text/plain": {"schema": {"type": "string"}}}}
+
+
+def _secure(paths: dict[str, Any]) -> None:
+    """Every operation names its security and documents 401/403, and for a path id the 400 of a
+    number that no id can be; changes that need a version document 428 and 412."""
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            writes = method in {"post", "patch", "put", "delete"}
+            operation.setdefault("security", _WRITE_SECURITY if writes else _READ_SECURITY)
+            responses.setdefault("401", _problem_response("Niet ingelogd: stuur een API-token of log in"))
+            responses["403"] = _forbidden_response() | (
+                {"description": responses["403"]["description"] + "; " + _forbidden_response()["description"]}
+                if "403" in responses else {})
+            if "{" in path:
+                responses.setdefault("400", _problem_response("Ongeldige invoer of een nummer buiten bereik"))
+            if writes and "requestBody" in operation:
+                responses.setdefault("400", _problem_response("Ongeldige invoer"))
+                responses.setdefault("415", _problem_response("Geen application/json"))
 
 
 @cache
@@ -48,9 +90,13 @@ def openapi_document() -> dict[str, Any]:
         "required": ["id", *input_schema["properties"], "province_name", "version", "created_at", "updated_at"],
         "additionalProperties": False,
     }
-    id_param = {"name": "initiative_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-    match_id_param = {"name": "match_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-    return {
+    id_param = {"name": "initiative_id", "in": "path", "required": True, "schema": _ID}
+    match_id_param = {"name": "match_id", "in": "path", "required": True, "schema": _ID}
+    if_match = {"name": "If-Match", "in": "header", "required": True,
+                "description": 'De versie als ETag van GET, bijvoorbeeld "3". Zonder: 428; verouderd of ongeldig '
+                               '(ook W/"3"): 412.',
+                "schema": {"type": "string", "pattern": '^"[0-9]{1,18}"$'}}
+    document = {
         "openapi": "3.1.0",
         "info": {"title": "Kennisbank API", "version": "1.0.0",
                  "description": "Initiatieven van de twaalf provincies. Fouten volgen RFC 9457 (problem+json)."},
@@ -92,25 +138,26 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "patch": {
                     "summary": "Initiatief wijzigen (alleen de meegegeven velden)",
-                    "parameters": [id_param, {"name": "If-Match", "in": "header", "required": False,
-                                              "description": "De versie als ETag, bijvoorbeeld \"3\"",
-                                              "schema": {"type": "string"}}],
+                    "parameters": [id_param, if_match],
                     "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("InitiativePatch")}}},
                     "responses": {
                         "200": _json_response("Gewijzigd", _ref("Initiative")),
                         "400": _problem_response("Ongeldige invoer"),
                         "404": _problem_response("Niet gevonden"),
-                        "412": _problem_response("Intussen door iemand anders gewijzigd"),
+                        "412": _problem_response(VERSION_STALE),
                         "415": _problem_response("Geen application/json"),
+                        "428": _problem_response(VERSION_MISSING),
                     },
                 },
             },
             "/api/v1/initiatives/{initiative_id}/archive": {
                 "post": {
                     "summary": "Initiatief archiveren (in plaats van verwijderen)",
-                    "parameters": [id_param],
+                    "parameters": [id_param, if_match],
                     "responses": {"200": _json_response("Gearchiveerd", _ref("Initiative")),
-                                  "404": _problem_response("Niet gevonden")},
+                                  "404": _problem_response("Niet gevonden"),
+                                  "412": _problem_response(VERSION_STALE),
+                                  "428": _problem_response(VERSION_MISSING)},
                 },
             },
             "/api/v1/search": {
@@ -132,6 +179,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": _json_response("Resultaten met facetten", _ref("SearchResult")),
                         "400": _problem_response("Ongeldige zoekopdracht"),
+                        "503": _problem_response("De zoekserver is tijdelijk niet bereikbaar"),
                     },
                 },
             },
@@ -248,6 +296,10 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "required": ["title", "status"],
                 },
-            }
+            },
+            "securitySchemes": SECURITY_SCHEMES,
         },
+        "security": _READ_SECURITY,
     }
+    _secure(document["paths"])
+    return document

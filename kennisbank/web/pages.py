@@ -16,7 +16,8 @@ from .. import matches, permissions, searching
 from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
-from .params import multi_params
+from .api import SEARCH_NUMBERS
+from .params import BadRequest, check_numbers, form_version, multi_params, page_param
 from .templating import render
 
 logger = logging.getLogger("kennisbank.web")
@@ -24,11 +25,6 @@ logger = logging.getLogger("kennisbank.web")
 
 OWN_PROVINCE_ONLY = "U kunt alleen initiatieven van uw eigen provincie toevoegen en wijzigen."
 
-
-
-def _page_number(request: Request) -> int:
-    text = request.query_params.get("pagina", "1")
-    return int(text) if text.isdigit() and int(text) > 0 else 1
 
 
 async def home(request: Request) -> Response:
@@ -39,7 +35,7 @@ async def home(request: Request) -> Response:
 async def initiative_list(request: Request) -> Response:
     params = multi_params(request)
     filters, filter_errors = service.InitiativeFilters.parse(params)
-    page = await service.list_initiatives(filters, current_user(request), _page_number(request),
+    page = await service.list_initiatives(filters, current_user(request), page_param(request),
                                           request.app.state.settings.page_size)
     context = {"page": page, "filters": filters, "filter_errors": filter_errors}
     template = "_results.html" if request.headers.get("hx-request") else "initiatives/list.html"
@@ -88,8 +84,7 @@ async def initiative_edit(request: Request) -> Response:
         return _form(request, values=values, errors={}, initiative=initiative, version=initiative.version)
     form = await request.form()
     raw = form_to_input(form)
-    version_text = str(form.get("version", ""))
-    version = int(version_text) if version_text.isdigit() else None
+    version = form_version(form.get("version"))
     try:
         updated = await service.update_initiative(actor(request), initiative.id, parse_initiative(raw),
                                                   expected_version=version)
@@ -113,7 +108,11 @@ async def initiative_archive(request: Request) -> Response:
         return _not_found(request)
     if not permissions.can_edit(current_user(request), initiative):
         return await refuse(request, object_type="initiative", object_id=initiative.id, what="archiveren")
-    await service.archive_initiative(actor(request), initiative.id)
+    version = form_version((await request.form()).get("version"))
+    try:
+        await service.archive_initiative(actor(request), initiative.id, expected_version=version)
+    except service.VersionConflict:
+        return render(request, "initiatives/conflict.html", {"initiative": initiative}, status_code=409)
     return RedirectResponse(f"/initiatieven/{initiative.id}?gearchiveerd=1", status_code=303)
 
 
@@ -153,6 +152,9 @@ routes = [
 
 async def search_page(request: Request) -> Response:
     params = multi_params(request)
+    number_errors = check_numbers(params, SEARCH_NUMBERS)
+    if number_errors:
+        raise BadRequest(number_errors)
     try:
         query = searching.parse_query(params, request.app.state.settings.page_size)
         query = searching.restrict_to_viewer(query, permissions.visible_concept_provinces(current_user(request)))
