@@ -225,7 +225,7 @@ def totp_uri(user: User, secret: str) -> str:
 def _matching_step(secret: str, code: str, now: float | None = None) -> int | None:
     """The time step whose code equals ``code`` (allowing one step of clock drift), or None."""
     code = re.sub(r"\s", "", code)
-    if not code.isdigit():
+    if not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     now = time.time() if now is None else now
@@ -353,12 +353,9 @@ async def accounts_csv() -> str:
                      "laatst_ingelogd_utc"])
     for user in await list_users():
         province = PROVINCE_BY_CODE[user.province_id].name if user.province_id else ""
-        writer.writerow([_csv_safe(user.email), _csv_safe(user.name), ROLE_LABELS[user.role], province,
+        writer.writerow([audit.csv_safe(user.email), audit.csv_safe(user.name), ROLE_LABELS[user.role], province,
                          "ja" if user.active else "nee", "ja" if user.totp_enabled else "nee",
                          user.created_at.isoformat(), user.last_login_at.isoformat() if user.last_login_at else ""])
     return out.getvalue()
 
 
-def _csv_safe(value: str) -> str:
-    """Stop a spreadsheet from running a cell as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

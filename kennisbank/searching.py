@@ -95,7 +95,7 @@ def _whole(params: Mapping[str, Sequence[str]], name: str, low: int, high: int,
     values = params.get(name)
     if not values or not values[0]:
         return None
-    if not values[0].isdigit() or not low <= int(values[0]) <= high:
+    if not (values[0].isascii() and values[0].isdigit()) or not low <= int(values[0]) <= high:
         errors[name] = [f"Geef een heel getal van {low} tot en met {high}."]
         return None
     return int(values[0])

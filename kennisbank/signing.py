@@ -46,4 +46,4 @@ def unsign(settings: Settings, purpose: str, token: str) -> str | None:
     if not value or not signature:
         return None
     expected = _mac(secret_key(settings), purpose, value)
-    return value if hmac.compare_digest(expected, signature) else None
+    return value if hmac.compare_digest(expected.encode(), signature.encode()) else None

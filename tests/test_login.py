@@ -495,3 +495,19 @@ def test_a_new_password_ends_the_other_sessions_but_not_this_one(client: Browser
     client.cookies.set("kb_session", phone)
     assert client.get("/account", follow_redirects=False).status_code == 303  # the other one has ended
     assert laptop != phone
+
+
+def test_non_ascii_in_a_code_a_csrf_token_or_a_signed_link_is_refused_not_a_500(client: Browser):
+    """hmac.compare_digest raises TypeError on non-ASCII text: '²²²²²²' passes str.isdigit(), a forged
+    header or link can hold anything. Each is an ordinary refusal."""
+    email = "medewerker.nl-ge@test.example"
+    enrol(client)
+    log_out(client)
+    assert client.login(email).status_code == 303
+    refused = client.submit("/inloggen/code", {"code": "²²²²²²"}, follow_redirects=False)
+    assert refused.status_code in (400, 401, 422) and "Traceback" not in refused.text
+    token = client.csrf()
+    forged = client.post("/uitloggen", headers={"X-CSRF-Token": ("é" + token[1:]).encode()}, follow_redirects=False)
+    assert forged.status_code == 403
+    link = client.get("/digest/afmelden", params={"token": "1.é"})
+    assert link.status_code == 400

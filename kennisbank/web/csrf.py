@@ -71,7 +71,7 @@ class CSRFMiddleware:
                            else PlainTextResponse(*too_large))(scope, receive, send)
                     return
                 submitted = headers.get(HEADER) or _form_token(headers, body)
-                if not existing or not submitted or not hmac.compare_digest(submitted, existing):
+                if not existing or not submitted or not hmac.compare_digest(submitted.encode(), existing.encode()):
                     await _forbidden(scope, receive, send)
                     return
 

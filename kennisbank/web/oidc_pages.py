@@ -87,7 +87,7 @@ async def callback(request: Request) -> Response:
     reason = ""
     if unpacked is None:
         reason = "inlogpoging onbekend of verlopen"
-    elif not hmac.compare_digest(params.get("state", ""), unpacked[0].state):
+    elif not hmac.compare_digest(params.get("state", "").encode(), unpacked[0].state.encode()):
         reason = "state klopt niet"
     elif params.get("error"):
         reason = f"identity provider meldt: {params.get('error', '')[:100]}"
