@@ -195,8 +195,8 @@ def test_blocking_an_account_revokes_its_tokens_for_good(anonymous: Browser):
 def test_another_authorization_scheme_does_not_skip_csrf_for_a_session(client: Browser):
     initiative = client.post("/api/v1/initiatives", json=valid_initiative()).json()
     client.send_csrf_header = False
-    response = client.post(f"/api/v1/initiatives/{initiative['id']}/archive",
-                           headers={"Authorization": "Basic Zm9vOmJhcg=="})
+    response = client.post(f"/api/v1/initiatives/{initiative['id']}/archive",  # If-Match: only CSRF may stop it
+                           headers={"Authorization": "Basic Zm9vOmJhcg==", "If-Match": f'"{initiative["version"]}"'})
     assert response.status_code == 403 and response.headers["content-type"].startswith(PROBLEM)
     assert "CSRF" in response.json()["detail"]
     assert client.run(Initiative.get, id=initiative["id"]).status == "gepubliceerd"
@@ -205,7 +205,8 @@ def test_another_authorization_scheme_does_not_skip_csrf_for_a_session(client: B
 def test_an_invalid_bearer_token_with_a_session_is_401_not_the_session(client: Browser):
     initiative = client.post("/api/v1/initiatives", json=valid_initiative()).json()
     response = client.post(f"/api/v1/initiatives/{initiative['id']}/archive",
-                           headers={"Authorization": "Bearer kb_geraden", "X-CSRF-Token": client.csrf()})
+                           headers={"Authorization": "Bearer kb_geraden", "X-CSRF-Token": client.csrf(),
+                                    "If-Match": f'"{initiative["version"]}"'})
     assert response.status_code == 401 and response.headers["content-type"].startswith(PROBLEM)
     assert client.run(Initiative.get, id=initiative["id"]).status == "gepubliceerd"
 
@@ -213,12 +214,14 @@ def test_an_invalid_bearer_token_with_a_session_is_401_not_the_session(client: B
 def test_a_valid_bearer_token_ignores_the_session_cookie(client: Browser):
     """The session is a Gelderland medewerker's, the token a Limburg one's: the token decides."""
     initiative = client.post("/api/v1/initiatives", json=valid_initiative()).json()
+    version = {"If-Match": f'"{initiative["version"]}"'}
     limburg = client.bearer("NL-LI")
-    response = client.post(f"/api/v1/initiatives/{initiative['id']}/archive", headers=limburg)
+    response = client.post(f"/api/v1/initiatives/{initiative['id']}/archive", headers={**limburg, **version})
     assert response.status_code == 403 and response.headers["content-type"].startswith(PROBLEM)
     gelderland = client.bearer("NL-GE")
     client.cookies.clear()
-    assert client.post(f"/api/v1/initiatives/{initiative['id']}/archive", headers=gelderland).status_code == 200
+    archived = client.post(f"/api/v1/initiatives/{initiative['id']}/archive", headers={**gelderland, **version})
+    assert archived.status_code == 200
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
