@@ -35,6 +35,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -99,14 +100,16 @@ def tag_key(tag: str) -> str:
 def product_categories(technologies: Iterable[str], text: str = "") -> frozenset[str]:
     """The product categories (`PRODUCT_CATEGORIES`) the given technology tags fall into, and those
     whose tags `text` names: a terse portfolio row often has no tags, only "chatbot" in its title."""
-    found = {_CATEGORY_OF_TAG[key] for key in map(tag_key, technologies) if key in _CATEGORY_OF_TAG}
-    if text:
-        words = " ".join(_WORD.findall(fold(text)))
-        padded = f" {words} "
-        for tag, name in _CATEGORY_OF_TAG_WORDS.items():
-            if name not in found and (f" {tag} " in padded or f" {tag}s " in padded or f" {tag}en " in padded):
-                found.add(name)
-    return frozenset(found)
+    found = frozenset(_CATEGORY_OF_TAG[key] for key in map(tag_key, technologies) if key in _CATEGORY_OF_TAG)
+    return found | _categories_named_in(text) if text else found
+
+
+@lru_cache(maxsize=1 << 16)
+def _categories_named_in(text: str) -> frozenset[str]:
+    """The categories whose tags `text` names (cached: the reasons of every pair ask again)."""
+    padded = f" {' '.join(_WORD.findall(fold(text)))} "
+    return frozenset(name for tag, name in _CATEGORY_OF_TAG_WORDS.items()
+                     if f" {tag} " in padded or f" {tag}s " in padded or f" {tag}en " in padded)
 
 
 class TermAnalyzer:
