@@ -61,14 +61,7 @@ class VectorStore:
     def cosine(self, vector: Vector) -> tuple[np.ndarray, np.ndarray]:
         """(ids, cosine similarity of each stored vector with `vector`)."""
         ids, matrix = self.snapshot()
-        query = _unit(vector)
-        if not len(ids) or query is None:
-            return ids[:0], np.zeros(0, dtype=np.float32)
-        if matrix.shape[1] != query.shape[0]:
-            raise ValueError(f"query vector has {query.shape[0]} dimensions, the index has {matrix.shape[1]}")
-        # numpy's own loop, not BLAS: ~1 ms at 20k x 384 on one core, where a multi-threaded
-        # BLAS matvec had a p95 of ~9 ms whenever the other core was busy (bench/search_latency.py).
-        return ids, np.einsum("ij,j->i", matrix, query)
+        return _cosines(ids, matrix, vector)
 
     def set_background(self, background: np.ndarray | None) -> None:
         """Unit vectors of queries about nothing the corpus holds (see `standouts`)."""
@@ -88,13 +81,17 @@ class VectorStore:
         this query?" — an English query is further from every Dutch text. Both are in units that do
         not depend on the encoder; their sum separated the answerable from the unanswerable seed
         queries better than either (bench/relevance.py)."""
-        ids, cosines = self.cosine(vector)
-        with self._lock:
-            if self._background is None or len(ids) < MIN_DOCUMENTS_FOR_STANDOUT:
-                return ids, cosines, None
-            if self._calibrated is None or self._calibrated[0] != self._stamp:
-                self._calibrated = (self._stamp, self._calibrate())
-            table = self._calibrated[1]
+        with self._lock:  # one snapshot for the cosines and the calibration, also when a writer replaces the file
+            self._reload_if_changed()
+            ids, matrix = self._ids, self._matrix
+            table = None
+            if self._background is not None and len(ids) >= MIN_DOCUMENTS_FOR_STANDOUT:
+                if self._calibrated is None or self._calibrated[0] != self._stamp:
+                    self._calibrated = (self._stamp, self._calibrate())
+                table = self._calibrated[1]
+        ids, cosines = _cosines(ids, matrix, vector)
+        if table is None or not len(ids):
+            return ids, cosines, None
         spread = float(cosines.std()) or 1.0
         return ids, cosines, (cosines - table[:, 0]) / table[:, 1] + (cosines - float(cosines.mean())) / spread
 
@@ -177,6 +174,17 @@ def _unit_rows(vectors: Mapping[int, Vector | None]) -> tuple[np.ndarray, np.nda
     nonzero = norms > 0
     ids = np.fromiter(given, dtype=np.int64, count=len(given))
     return ids[nonzero], rows[nonzero] / norms[nonzero, None]
+
+
+def _cosines(ids: np.ndarray, matrix: np.ndarray, vector: Vector) -> tuple[np.ndarray, np.ndarray]:
+    query = _unit(vector)
+    if not len(ids) or query is None:
+        return ids[:0], np.zeros(0, dtype=np.float32)
+    if matrix.shape[1] != query.shape[0]:
+        raise ValueError(f"query vector has {query.shape[0]} dimensions, the index has {matrix.shape[1]}")
+    # numpy's own loop, not BLAS: ~1 ms at 20k x 384 on one core, where a multi-threaded
+    # BLAS matvec had a p95 of ~9 ms whenever the other core was busy (bench/search_latency.py).
+    return ids, np.einsum("ij,j->i", matrix, query)
 
 
 def _unit(vector: Vector) -> np.ndarray | None:
