@@ -104,6 +104,11 @@ def product_categories(technologies: Iterable[str], text: str = "") -> frozenset
     return found | _categories_named_in(text) if text else found
 
 
+def item_categories(technologies: Iterable[str], title: str, summary: str) -> frozenset[str]:
+    """The product categories of an initiative: from its tags and as named in its title or summary."""
+    return product_categories(technologies, f"{title}\n{summary}")
+
+
 @lru_cache(maxsize=1 << 16)
 def _categories_named_in(text: str) -> frozenset[str]:
     """The categories whose tags `text` names (cached: the reasons of every pair ask again)."""

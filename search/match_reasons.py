@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from .match_features import EARLY_PHASES, PROVEN_PHASES, product_categories, tag_key
+from .match_features import EARLY_PHASES, PROVEN_PHASES, item_categories, tag_key
 
 if TYPE_CHECKING:
     from .matching import MatchItem
@@ -80,7 +80,8 @@ def build_reasons(
     technologies = shared_tags(a.technologies, b.technologies)
     if technologies:
         add("technologies", f"Beide gebruiken {dutch_list(technologies)}")
-    categories = sorted(_categories(a) & _categories(b))
+    categories = sorted(item_categories(a.technologies, a.title, a.summary)
+                        & item_categories(b.technologies, b.title, b.summary))
     if categories and not technologies:
         add("categories", f"Zelfde soort product: {dutch_list(categories)}")
     if shared_terms:
@@ -108,10 +109,6 @@ def build_reasons(
         add("corroboration", f"Beide lijken sterk op ‘{witness.title}’ ({witness.province_name})")
     candidates.sort(key=lambda pair: -pair[0])
     return tuple(text for _, text in candidates)
-
-
-def _categories(item: MatchItem) -> frozenset[str]:
-    return product_categories(item.technologies, f"{item.title}\n{item.summary}")
 
 
 def _type_reason(a: MatchItem, b: MatchItem, match_type: str) -> str:

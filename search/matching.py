@@ -107,8 +107,8 @@ from .match_features import (
     ItemFacts,
     TermAnalyzer,
     interval_days,
+    item_categories,
     pair_features,
-    product_categories,
     tag_key,
     technology_idf,
 )
@@ -504,7 +504,7 @@ class MatchEngine:
             themes=frozenset(map(tag_key, item.themes)),
             technologies=technologies,
             suppliers=frozenset(map(tag_key, item.suppliers)),
-            categories=product_categories(item.technologies, f"{item.title}\n{item.summary}"),
+            categories=item_categories(item.technologies, item.title, item.summary),
             plans=bool(item.seeks_partners or item.tender_date is not None),
             start=interval_days(item.start_date),
             end=interval_days(item.end_date),
@@ -811,7 +811,7 @@ class MatchEngine:
 
     def _refresh_backgrounds(self, row: int) -> None:
         """After `row` changed: its own background, and everyone's when it is a reference row."""
-        if row in set(self._reference.tolist()):
+        if (self._reference == row).any():
             self._measure_backgrounds(np.arange(len(self._items), dtype=np.int64))
         else:
             self._measure_backgrounds(np.array([row], dtype=np.int64))
