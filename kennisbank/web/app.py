@@ -36,6 +36,13 @@ from .templating import STATIC_DIR, make_templates
 logger = logging.getLogger("kennisbank")
 
 
+async def _prepare_matcher(matcher: Matcher) -> None:
+    try:
+        await matcher.rematch_all()
+    except Exception:  # serve anyway: the first save, `kennisbank match` or the nightly job retries
+        logger.exception("preparing the match engine failed")
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
 
@@ -64,7 +71,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
             matcher = Matcher(embedder)
             app.state.matcher = matcher
-            await matcher.rematch_all()
+            # The engine is prepared after start-up, not before it: at 20,000 initiatives a full rematch
+            # takes most of a minute, and the stored suggestions (from `kennisbank match`, the seed or
+            # the nightly job) serve the queue meanwhile. A save in that time waits for the engine's lock.
+            background = await cleanup.enter_async_context(anyio.create_task_group())
+            cleanup.callback(background.cancel_scope.cancel)
+            background.start_soon(_prepare_matcher, matcher)
 
             async def rematch_change(initiative: Initiative) -> None:
                 try:
