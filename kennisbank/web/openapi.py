@@ -137,13 +137,14 @@ def as_openapi_30(node: Any) -> Any:
 
 def _document_operations(paths: dict[str, Any]) -> None:
     """Every operation gets its id, tag and description, a 400 (ADR /core/error-handling/invalid-input),
-    and the API-Version header on every 2xx response."""
+    the 406 of `api_transport`, and the API-Version header on every 2xx response."""
     for path, operations in paths.items():
         for method, operation in operations.items():
             operation_id, tag, description = _OPERATIONS[(method, path)]
             operation.update(operationId=operation_id, tags=[tag], description=description)
             if path != "/openapi.json":
                 operation["responses"].setdefault("400", _problem_response("Ongeldige parameters"))
+            operation["responses"]["406"] = _problem_response("De Accept-header laat geen JSON toe")
             for status, response in operation["responses"].items():
                 if status.startswith("2"):
                     response.setdefault("headers", {})["API-Version"] = _VERSION_HEADER
@@ -430,7 +431,7 @@ def openapi_document() -> dict[str, Any]:
                             "field": {"type": ["string", "null"]},
                             "messages": {"type": "array", "items": {"type": "string"}}}}},
                     },
-                    "required": ["title", "status"],
+                    "required": ["title", "status", "detail"],
                 },
             },
             "headers": _HEADERS,
