@@ -24,9 +24,12 @@ run: $(BIN)/kennisbank
 test: $(BIN)/kennisbank
 	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v npm >/dev/null && command -v node >/dev/null || { echo "Installing Debian's nodejs and npm for Spectral (the ADR linter)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	$(BIN)/python -m tests.spectral
 	$(BIN)/python -m pytest
 	@echo "Second run: the suite against a throwaway PostgreSQL server (browser tests and the database-free tests/search ran once, above)"
 	.ci/postgres.sh $(BIN)/python -m pytest -m "not browser" --ignore=tests/search
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache .tools

@@ -136,7 +136,7 @@ def test_the_api_lists_gets_and_validates_decisions(pair):
     assert bad.status_code == 400
     assert {e["field"] for e in bad.json()["errors"]} == {"status", "extra"}
     assert client.get("/api/v1/matches/999999").status_code == 404
-    assert client.get("/api/v1/matches", params={"min_score": "veel"}).status_code == 400
+    assert client.get("/api/v1/matches", params={"minScore": "veel"}).status_code == 400
 
 
 def test_cli_matches_json_has_the_documented_shape(anonymous, data_dir):

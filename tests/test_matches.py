@@ -233,15 +233,15 @@ def test_accepting_two_pairs_that_share_an_initiative_across_three_provinces_mak
 
 
 def test_the_api_pages_like_the_queue_and_lists_every_invalid_parameter(coordinator):
-    everything = coordinator.get("/api/v1/matches", params={"per_page": 100}).json()
-    first = coordinator.get("/api/v1/matches", params={"per_page": 3, "page": 1}).json()
-    second = coordinator.get("/api/v1/matches", params={"per_page": 3, "page": 2}).json()
+    everything = coordinator.get("/api/v1/matches", params={"perPage": 100}).json()
+    first = coordinator.get("/api/v1/matches", params={"perPage": 3, "page": 1}).json()
+    second = coordinator.get("/api/v1/matches", params={"perPage": 3, "page": 2}).json()
     assert first["total"] == second["total"] == everything["total"] > 3
     assert (first["page"], first["per_page"], len(first["items"])) == (1, 3, 3)
     assert [m["id"] for m in first["items"] + second["items"]] == [m["id"] for m in everything["items"][:6]]
-    bad = coordinator.get("/api/v1/matches", params={"per_page": 0, "page": "x", "min_score": 2})
+    bad = coordinator.get("/api/v1/matches", params={"perPage": 0, "page": "x", "minScore": 2})
     assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
-    assert {e["field"] for e in bad.json()["errors"]} == {"per_page", "page", "min_score"}
+    assert {e["field"] for e in bad.json()["errors"]} == {"perPage", "page", "minScore"}
     match_id = first["items"][0]["id"]
     wrong = coordinator.post(f"/api/v1/matches/{match_id}/decision",
                              json={"status": "ja", "note": "x" * 2001, "reviewer": "ik"})
@@ -257,7 +257,7 @@ def test_cli_json_matches_the_api(coordinator, seeded_dir):
     result = run_cli(seeded_dir, "matches", "--json", "--status", "voorgesteld", "--limit", "100")
     assert result.returncode == 0, result.stderr
     items = json.loads(result.stdout)["items"]
-    api = coordinator.get("/api/v1/matches", params={"per_page": 100, "status": "voorgesteld"}).json()
+    api = coordinator.get("/api/v1/matches", params={"perPage": 100, "status": "voorgesteld"}).json()
     assert [(i["a"]["external_id"], i["b"]["external_id"]) for i in items] == \
         [(i["a"]["external_id"], i["b"]["external_id"]) for i in api["items"]]
     for item in items:

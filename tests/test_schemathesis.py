@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from kennisbank.web.openapi import openapi_document
+from kennisbank.web.openapi import SERVER_URL, openapi_document
 from tests.conftest import Browser
 
 EXAMPLES = int(__import__("os").environ.get("KB_ST_EXAMPLES", "12"))
@@ -32,7 +32,7 @@ def send(browser: Browser, case: Any, headers: dict[str, str]):
                               "headers": {**{k: str(v) for k, v in (case.headers or {}).items()}, **headers}}
     if case.body is not None and not isinstance(case.body, type(schemathesis.core.NOT_SET)):
         kwargs["json"] = case.body
-    return browser.request(case.method, case.formatted_path, follow_redirects=False, **kwargs)
+    return browser.request(case.method, SERVER_URL + case.formatted_path, follow_redirects=False, **kwargs)
 
 
 @pytest.mark.parametrize("who", ["medewerker", "anonymous"])
@@ -58,5 +58,5 @@ def test_every_operation_answers_as_documented(anonymous: Browser, who: str):
         check()
     assert set(seen) == set(OPERATIONS)
     if who == "anonymous":
-        assert all(statuses <= {401, 403, 400} for statuses in seen.values()), seen
+        assert all(statuses <= {401, 403, 400} for (_, path), statuses in seen.items() if path != "/openapi.json"), seen
     assert time.monotonic() - started < 60

@@ -54,18 +54,18 @@ def test_filtering_on_a_province_updates_the_other_facet_counts(seeded):
 
 def test_search_api_shape_and_problem_json(seeded):
     client, _ = seeded
-    body = client.get("/api/v1/search", params={"q": "digitale tweeling", "per_page": 3}).json()
+    body = client.get("/api/v1/search", params={"q": "digitale tweeling", "perPage": 3}).json()
     assert set(body) >= {"total", "hits", "facets", "took_ms"}
     assert len(body["hits"]) <= 3
     assert set(body["hits"][0]) >= {"external_id", "province", "title", "kind", "score", "highlight"}
-    bad = client.get("/api/v1/search", params={"province": "Atlantis", "per_page": "999"})
+    bad = client.get("/api/v1/search", params={"province": "Atlantis", "perPage": "999"})
     assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
-    assert {e["field"] for e in bad.json()["errors"]} == {"province", "per_page"}
+    assert {e["field"] for e in bad.json()["errors"]} == {"province", "perPage"}
 
 
 def test_cli_search_returns_the_same_hits_as_the_api(seeded):
     client, data_dir = seeded
-    api = client.get("/api/v1/search", params={"q": "datalab", "per_page": 5}).json()
+    api = client.get("/api/v1/search", params={"q": "datalab", "perPage": 5}).json()
     cli = json.loads(run_cli(data_dir, "search", "datalab", "--json", "--limit", "5").stdout)
     assert [h["external_id"] for h in cli["hits"]] == [h["external_id"] for h in api["hits"]]
     assert cli["total"] == api["total"] > 0

@@ -13,6 +13,7 @@ from tortoise import timezone
 
 from kennisbank import sessions
 from kennisbank.models import Initiative, User, UserSession
+from kennisbank.web.security_headers import API_VERSION
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app
 from tests.conftest import TEST_PASSWORD, Browser, as_form, valid_initiative
@@ -246,14 +247,14 @@ def test_security_headers_on_every_response(client: Browser, path: str):
     assert int(headers["strict-transport-security"].split("=")[1].split(";")[0]) >= 15552000
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] in {"same-origin", "no-referrer", "strict-origin-when-cross-origin"}
-    assert headers["api-version"] == "1"
+    assert headers["api-version"] == API_VERSION
 
 
 def test_headers_also_on_refusals_and_redirects(anonymous: Browser):
     for response in (anonymous.get("/", follow_redirects=False), anonymous.get("/api/v1/initiatives"),
                      anonymous.post("/initiatieven/nieuw", data={})):
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-        assert response.headers["api-version"] == "1"
+        assert response.headers["api-version"] == API_VERSION
 
 
 def set_cookies(response: httpx.Response) -> dict[str, str]:

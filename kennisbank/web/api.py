@@ -16,8 +16,8 @@ from ..taxonomy import PROVINCES, THEMES
 from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .openapi import openapi_document
-from .params import (VersionMalformed, VersionMissing, check_numbers, if_match_version, int_param, multi_params,
-                     parse_json)
+from .params import (VersionMalformed, VersionMissing, api_errors, api_params, check_numbers, if_match_version,
+                     int_param, parse_json)
 from .problems import problem
 
 MAX_PER_PAGE = 100
@@ -26,12 +26,11 @@ SEARCH_NUMBERS = {"page": (1, 10_000), "pagina": (1, 10_000), "per_page": (1, MA
 
 
 async def list_initiatives(request: Request) -> Response:
-    params = multi_params(request)
-    filters, errors = service.InitiativeFilters.parse(params)
+    filters, errors = service.InitiativeFilters.parse(api_params(request))
     page, errors = int_param(request, "page", 1, 1, 1_000_000, errors)
-    per_page, errors = int_param(request, "per_page", 20, 1, MAX_PER_PAGE, errors)
+    per_page, errors = int_param(request, "perPage", 20, 1, MAX_PER_PAGE, errors)
     if errors:
-        return problem(400, "Ongeldige parameters", errors=errors)
+        return problem(400, "Ongeldige parameters", "Een of meer parameters zijn ongeldig.", errors=errors)
     result = await service.list_initiatives(filters, current_user(request), page, per_page)
     return JSONResponse({
         "total": result.total,
@@ -132,7 +131,7 @@ async def archive_initiative(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    params = multi_params(request)
+    params = api_params(request)
     errors = check_numbers(params, SEARCH_NUMBERS)  # before parse_query, which would call int() on them
     try:
         query = searching.parse_query({k: v for k, v in params.items() if k not in errors})
@@ -140,7 +139,8 @@ async def search(request: Request) -> Response:
     except InputError as exc:
         errors = {**exc.errors, **errors}
     if errors:
-        return problem(400, "Ongeldige zoekopdracht", errors=errors)
+        return problem(400, "Ongeldige zoekopdracht", "Een of meer zoekparameters zijn ongeldig.",
+                       errors=api_errors(errors))
     try:
         result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
                                              request.app.state.settings.semantic_ratio)
@@ -159,7 +159,8 @@ async def list_themes(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    return JSONResponse(openapi_document())
+    """Readable from any origin, so tools in a browser can load it (ADR /core/publish-openapi)."""
+    return JSONResponse(openapi_document(), headers={"Access-Control-Allow-Origin": "*"})
 
 
 async def json_object(request: Request) -> dict[str, Any] | Response:

@@ -25,6 +25,7 @@ from ..login_throttle import LoginThrottle
 from ..matches import Matcher
 from . import (account_pages, admin_pages, api, digest_pages, health, match_api, match_pages, oidc_pages, pages,
                subscription_pages)
+from .api_transport import ApiTransportMiddleware
 from .auth import AuthenticationMiddleware
 from .csrf import CSRFMiddleware
 from .request_id import RequestIdMiddleware
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if request.url.path.startswith("/api/"):
-            return problem(404, "Niet gevonden")
+            return problem(404, "Niet gevonden", "Dit adres bestaat niet in de API.")
         return request.app.state.templates.TemplateResponse(request, "404.html", {}, status_code=404)
 
     async def server_error(request: Request, exc: Exception) -> Response:
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware),
+            Middleware(ApiTransportMiddleware),
             # Authentication first: the CSRF check needs to know whether a valid API token authenticated
             # the request, and an anonymous API request gets its 401 before any CSRF question arises.
             Middleware(AuthenticationMiddleware, settings=settings),

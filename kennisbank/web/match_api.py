@@ -12,18 +12,18 @@ from ..validation import InputError, forbidden_character
 from .api import MAX_PER_PAGE, json_object
 from .auth import actor, current_user, refuse
 from .match_pages import parse_filters
-from .params import int_param, multi_params
+from .params import api_errors, api_params, int_param
 from .problems import problem
 
 
 async def list_matches(request: Request) -> Response:
     if not permissions.can_review_matches(current_user(request)):
         return await refuse(request, object_type="match", what="matches bekijken")
-    filters, errors = parse_filters(multi_params(request))
-    page, errors = int_param(request, "page", 1, 1, 1_000_000, errors)
-    per_page, errors = int_param(request, "per_page", 20, 1, MAX_PER_PAGE, errors)
+    filters, errors = parse_filters(api_params(request))
+    page, errors = int_param(request, "page", 1, 1, 1_000_000, api_errors(errors))
+    per_page, errors = int_param(request, "perPage", 20, 1, MAX_PER_PAGE, errors)
     if errors:
-        return problem(400, "Ongeldige parameters", errors=errors)
+        return problem(400, "Ongeldige parameters", "Een of meer parameters zijn ongeldig.", errors=errors)
     result = await matches.list_matches(filters, page, per_page)
     return JSONResponse({"total": result.total, "page": result.page, "per_page": result.per_page,
                          "items": [matches.as_json(m) for m in result.items]})
@@ -58,13 +58,13 @@ async def decide(request: Request) -> Response:
     elif (bad := forbidden_character(body.get("note", ""), multiline=True)) is not None:
         errors["note"] = [bad]
     if errors:
-        return problem(400, "Ongeldige invoer", errors=errors)
+        return problem(400, "Ongeldige invoer", "Een of meer velden zijn niet goed ingevuld.", errors=errors)
     try:
         match = await matches.decide(actor(request), match_id, body["status"], body.get("note", ""))
     except matches.MatchNotFound:
         return _not_found()
     except InputError as exc:
-        return problem(400, "Ongeldige invoer", errors=exc.errors)
+        return problem(400, "Ongeldige invoer", "Een of meer velden zijn niet goed ingevuld.", errors=exc.errors)
     return JSONResponse(matches.as_json(match))
 
 

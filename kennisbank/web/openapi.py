@@ -1,11 +1,17 @@
-"""The OpenAPI 3.1 document of /api/v1, built from the same pydantic model that validates input."""
+"""The OpenAPI 3.0 document of /api/v1, built from the same pydantic model that validates input.
+
+OpenAPI 3.0.3, not 3.1: the ADR 2.1 linter accepts 3.0 only, and ADR 2.2 any 3.x. pydantic writes JSON
+Schema 2020-12 (``anyOf`` with ``null``), which `as_openapi_30` turns into 3.0's ``nullable``."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
+from ..taxonomy import PROVINCES, THEMES, Kind, MatchStatus, Phase, ProgrammeLine, Status
 from ..validation import InitiativeInput
+from .security_headers import API_VERSION
 
 _JSON = "application/json"
 _PROBLEM = "application/problem+json"
@@ -26,9 +32,122 @@ def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {_JSON: {"schema": schema}}}
 
 
-def _filter_param(name: str, description: str) -> dict[str, Any]:
+def _filter_param(name: str, description: str, values: list[str] | None = None) -> dict[str, Any]:
+    items: dict[str, Any] = {"type": "string"} | ({"enum": values} if values else {})
     return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": {"type": "array", "items": {"type": "string"}}, "style": "form", "explode": True}
+            "schema": {"type": "array", "items": items}, "style": "form", "explode": True}
+
+
+def _values(members: type[StrEnum]) -> list[str]:
+    return [member.value for member in members]
+
+
+#: The fixed values a filter accepts (the parsers also take other spellings: any case, short codes, aliases).
+_PROVINCE_VALUES = [p.code for p in PROVINCES] + [p.name for p in PROVINCES]
+_THEME_VALUES = list(dict.fromkeys([t.slug for t in THEMES] + [t.name for t in THEMES]))
+_MATCH_TYPES = ["joint_procurement", "scaling_up", "knowledge_exchange"]
+_PER_PAGE = {"name": "perPage", "in": "query", "description": "Aantal per pagina",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}
+_PAGE = {"name": "page", "in": "query", "description": "Paginanummer, vanaf 1",
+         "schema": {"type": "integer", "minimum": 1, "default": 1}}
+
+#: Who answers questions about this API (ADR /core/doc-openapi-contact). The operator of an
+#: installation replaces these with its own service desk.
+CONTACT = {"name": "Beheer Kennisbank (IDA), in te vullen door de beheerder",
+           "email": "kennisbank@example.org", "url": "https://example.org/kennisbank"}
+#: The base of every path in the document (ADR /core/uri-version: the major version in the URI).
+SERVER_URL = "/api/v1"
+
+#: operationId, tag and description per operation (ADR 2.1's spectral:oas warnings ask for all three).
+_OPERATIONS: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("get", "/initiatives"): ("listInitiatives", "Initiatieven",
+                              "Initiatieven die de aanroeper mag zien, gefilterd en per pagina."),
+    ("post", "/initiatives"): ("createInitiative", "Initiatieven",
+                               "Een nieuw initiatief van de eigen provincie; de velden worden gevalideerd."),
+    ("get", "/initiatives/{initiative_id}"): ("getInitiative", "Initiatieven",
+                                              "Eén initiatief, met zijn versie als ETag."),
+    ("patch", "/initiatives/{initiative_id}"): ("updateInitiative", "Initiatieven",
+                                                "Alleen de meegestuurde velden wijzigen; If-Match is verplicht."),
+    ("post", "/initiatives/{initiative_id}/archive"): (
+        "archiveInitiative", "Initiatieven", "Archiveren in plaats van verwijderen; If-Match is verplicht."),
+    ("get", "/search"): ("searchInitiatives", "Zoeken",
+                         "Trefwoorden en betekenis (hybride zoeken), met filters, facetten en markeringen."),
+    ("get", "/matches"): ("listMatches", "Matches", "Matchvoorstellen, sterkste eerst; alleen IDA-coördinatoren."),
+    ("get", "/matches/{match_id}"): ("getMatch", "Matches", "Eén matchvoorstel met zijn redenen."),
+    ("post", "/matches/{match_id}/decision"): ("decideMatch", "Matches",
+                                               "Een match accepteren, afwijzen, aanhouden of terugzetten."),
+    ("get", "/provinces"): ("listProvinces", "Naslag", "De twaalf provincies met hun ISO-code."),
+    ("get", "/themes"): ("listThemes", "Naslag", "De maatschappelijke opgaven met hun slug."),
+    ("get", "/openapi.json"): ("getOpenApiDocument", "Naslag", "Dit OpenAPI-document."),
+}
+_TAGS = [{"name": "Initiatieven", "description": "Initiatieven van de provincies"},
+         {"name": "Zoeken", "description": "Zoeken in de initiatieven"},
+         {"name": "Matches", "description": "Matchvoorstellen tussen provincies"},
+         {"name": "Naslag", "description": "Vaste lijsten en dit document"}]
+_VERSION_HEADER = {"$ref": "#/components/headers/API-Version"}
+_HEADERS = {"API-Version": {"description": "De volledige versie van de API (ADR /core/version-header)",
+                            "schema": {"type": "string", "example": API_VERSION}}}
+
+
+def as_openapi_30(node: Any) -> Any:
+    """A JSON Schema 2020-12 schema (as pydantic writes it) as an OpenAPI 3.0 schema object: a null
+    option becomes ``nullable``, a type list one type, ``const`` an enum, ``examples`` one example,
+    and a ``$ref`` with siblings an ``allOf``."""
+    if isinstance(node, list):
+        return [as_openapi_30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in {"properties", "$defs", "patternProperties"}:  # names, not schemas
+            converted[key] = {name: as_openapi_30(schema) for name, schema in value.items()}
+        else:
+            converted[key] = as_openapi_30(value)
+    for key in ("anyOf", "oneOf"):
+        options = converted.get(key)
+        if isinstance(options, list) and {"type": "null"} in options:
+            rest = [option for option in options if option != {"type": "null"}]
+            del converted[key]
+            if len(rest) == 1 and "$ref" not in rest[0]:
+                converted = {**rest[0], **converted}
+            elif len(rest) == 1:
+                converted["allOf"] = rest
+            else:
+                converted[key] = rest
+            converted["nullable"] = True
+    if isinstance(converted.get("type"), list):
+        listed = converted.pop("type")
+        types = [t for t in listed if t != "null"]
+        if len(types) < len(listed):
+            converted["nullable"] = True
+        if len(types) == 1:
+            converted["type"] = types[0]
+        else:
+            converted["anyOf"] = [{"type": t} for t in types]
+    if "$ref" in converted and len(converted) > 1:  # 3.0 ignores a $ref's siblings (a default, say)
+        converted = {"allOf": [{"$ref": converted.pop("$ref")}], **converted}
+    if "const" in converted:
+        converted["enum"] = [converted.pop("const")]
+    if "examples" in converted:
+        converted["example"] = converted.pop("examples")[0]
+    if converted.get("default", ...) is None:
+        converted["nullable"] = True
+    return converted
+
+
+def _document_operations(paths: dict[str, Any]) -> None:
+    """Every operation gets its id, tag and description, a 400 (ADR /core/error-handling/invalid-input),
+    the 406 of `api_transport`, and the API-Version header on every 2xx response."""
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            operation_id, tag, description = _OPERATIONS[(method, path)]
+            operation.update(operationId=operation_id, tags=[tag], description=description)
+            if path != "/openapi.json":
+                operation["responses"].setdefault("400", _problem_response("Ongeldige parameters"))
+            operation["responses"]["406"] = _problem_response("De Accept-header laat geen JSON toe")
+            for status, response in operation["responses"].items():
+                if status.startswith("2"):
+                    response.setdefault("headers", {})["API-Version"] = _VERSION_HEADER
 
 
 #: Who may call an operation: an API token, or the session cookie of a logged-in browser (changes then
@@ -55,6 +174,8 @@ def _secure(paths: dict[str, Any]) -> None:
     """Every operation names its security and documents 401/403, and for a path id the 400 of a
     number that no id can be; changes that need a version document 428 and 412."""
     for path, operations in paths.items():
+        if path == "/openapi.json":  # public: anyone may read how to call the API
+            continue
         for method, operation in operations.items():
             responses = operation["responses"]
             writes = method in {"post", "patch", "put", "delete"}
@@ -74,7 +195,7 @@ def _secure(paths: dict[str, Any]) -> None:
 def openapi_document() -> dict[str, Any]:
     input_schema = InitiativeInput.model_json_schema(ref_template="#/components/schemas/{model}")
     definitions = input_schema.pop("$defs", {})
-    patch_schema = {**input_schema, "required": [], "title": "InitiativePatch",
+    patch_schema = {**{k: v for k, v in input_schema.items() if k != "required"}, "title": "InitiativePatch",
                     "description": "Any subset of the initiative's fields; the rest keeps its value."}
     resource_schema = {
         "type": "object",
@@ -97,22 +218,36 @@ def openapi_document() -> dict[str, Any]:
                                '(ook W/"3"): 412.',
                 "schema": {"type": "string", "pattern": '^"[0-9]{1,18}"$'}}
     document = {
-        "openapi": "3.1.0",
-        "info": {"title": "Kennisbank API", "version": "1.0.0",
-                 "description": "Initiatieven van de twaalf provincies. Fouten volgen RFC 9457 (problem+json)."},
+        "openapi": "3.0.3",
+        "info": {"title": "Kennisbank API", "version": API_VERSION, "contact": CONTACT,
+                 "description": "Initiatieven van de twaalf provincies. Fouten volgen RFC 9457 (problem+json). "
+                                "Volgt de API Design Rules 2.1.0 van Logius (en 2.2.0-rc.1)."},
+        "servers": [{"url": SERVER_URL, "description": "Deze installatie"}],
+        "tags": _TAGS,
         "paths": {
-            "/api/v1/initiatives": {
+            "/openapi.json": {
+                "get": {
+                    "summary": "Het OpenAPI-document",
+                    "security": [],
+                    "responses": {"200": {
+                        "description": "Dit document",
+                        "headers": {"access-control-allow-origin": {  # the ADR 2.1 rule reads this spelling
+                            "description": "Altijd *: iedereen mag het document lezen (ADR /core/publish-openapi)",
+                            "schema": {"type": "string", "enum": ["*"]}}},
+                        "content": {_JSON: {"schema": {"type": "object"}}}}},
+                },
+            },
+            "/initiatives": {
                 "get": {
                     "summary": "Initiatieven zoeken op filters",
                     "parameters": [
-                        _filter_param("province", "ISO-code of naam; herhaal voor meer provincies"),
-                        _filter_param("kind", "best_practice, living_lab of portfolio_project"),
-                        _filter_param("theme", "Themanaam of slug"),
-                        _filter_param("phase", "idee, verkenning, pilot, implementatie of opgeschaald"),
-                        _filter_param("status", "concept, gepubliceerd of gearchiveerd (standaard gepubliceerd)"),
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-                        {"name": "per_page", "in": "query",
-                         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                        _filter_param("province", "ISO-code of naam; herhaal voor meer provincies", _PROVINCE_VALUES),
+                        _filter_param("kind", "Soort initiatief", _values(Kind)),
+                        _filter_param("theme", "Themanaam of slug", _THEME_VALUES),
+                        _filter_param("phase", "Fase", _values(Phase)),
+                        _filter_param("status", "Standaard gepubliceerd", _values(Status)),
+                        _PAGE,
+                        _PER_PAGE,
                     ],
                     "responses": {
                         "200": _json_response("Eén pagina initiatieven", _ref("InitiativePage")),
@@ -129,7 +264,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
-            "/api/v1/initiatives/{initiative_id}": {
+            "/initiatives/{initiative_id}": {
                 "get": {
                     "summary": "Eén initiatief",
                     "parameters": [id_param],
@@ -150,7 +285,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
-            "/api/v1/initiatives/{initiative_id}/archive": {
+            "/initiatives/{initiative_id}/archive": {
                 "post": {
                     "summary": "Initiatief archiveren (in plaats van verwijderen)",
                     "parameters": [id_param, if_match],
@@ -160,21 +295,22 @@ def openapi_document() -> dict[str, Any]:
                                   "428": _problem_response(VERSION_MISSING)},
                 },
             },
-            "/api/v1/search": {
+            "/search": {
                 "get": {
                     "summary": "Zoeken: trefwoorden met Nederlandse taalkennis, filters, facetten en markeringen",
                     "parameters": [
                         {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}},
-                        _filter_param("province", "ISO-code of naam"),
-                        _filter_param("theme", "Themanaam of slug"),
-                        _filter_param("kind", "Soort initiatief"),
-                        _filter_param("phase", "Fase"),
-                        _filter_param("programme_line", "IDA-programmalijn"),
+                        _filter_param("province", "ISO-code of naam", _PROVINCE_VALUES),
+                        _filter_param("theme", "Themanaam of slug", _THEME_VALUES),
+                        _filter_param("kind", "Soort initiatief", _values(Kind)),
+                        _filter_param("phase", "Fase", _values(Phase)),
+                        _filter_param("programmeLine", "IDA-programmalijn", _values(ProgrammeLine)),
                         _filter_param("year", "Startjaar (JJJJ)"),
-                        _filter_param("status", "Standaard gepubliceerd"),
-                        {"name": "sort", "in": "query", "schema": {"enum": ["relevance", "date"]}},
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                        _filter_param("status", "Standaard gepubliceerd", _values(Status)),
+                        {"name": "sort", "in": "query", "description": "Volgorde: relevantie of datum",
+                         "schema": {"type": "string", "enum": ["relevance", "date"], "default": "relevance"}},
+                        {**_PAGE, "schema": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1}},
+                        _PER_PAGE,
                     ],
                     "responses": {
                         "200": _json_response("Resultaten met facetten", _ref("SearchResult")),
@@ -183,25 +319,26 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
-            "/api/v1/matches": {
+            "/matches": {
                 "get": {
                     "summary": "Matchvoorstellen tussen provincies, sterkste eerst (alleen IDA-coördinatoren)",
                     "parameters": [
-                        _filter_param("status", "voorgesteld (standaard), geaccepteerd, afgewezen of aangehouden"),
-                        _filter_param("type", "joint_procurement, scaling_up of knowledge_exchange"),
-                        _filter_param("province", "ISO-code of naam: matches waarin deze provincie voorkomt"),
-                        _filter_param("theme", "Themanaam of slug"),
-                        {"name": "min_score", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": 1}},
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-                        {"name": "per_page", "in": "query",
-                         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                        _filter_param("status", "Standaard voorgesteld", _values(MatchStatus)),
+                        _filter_param("type", "Soort samenwerking", _MATCH_TYPES),
+                        _filter_param("province", "ISO-code of naam: matches waarin deze provincie voorkomt",
+                                      _PROVINCE_VALUES),
+                        _filter_param("theme", "Themanaam of slug", _THEME_VALUES),
+                        {"name": "minScore", "in": "query", "description": "Minimale score, van 0 tot en met 1",
+                         "schema": {"type": "number", "minimum": 0, "maximum": 1}},
+                        _PAGE,
+                        _PER_PAGE,
                     ],
                     "responses": {"200": _json_response("Eén pagina matches", _ref("MatchPage")),
                                   "400": _problem_response("Ongeldige parameters"),
                                   "403": _problem_response("Geen IDA-coördinator")},
                 },
             },
-            "/api/v1/matches/{match_id}": {
+            "/matches/{match_id}": {
                 "get": {
                     "summary": "Eén match",
                     "parameters": [match_id_param],
@@ -210,7 +347,7 @@ def openapi_document() -> dict[str, Any]:
                                   "404": _problem_response("Niet gevonden")},
                 },
             },
-            "/api/v1/matches/{match_id}/decision": {
+            "/matches/{match_id}/decision": {
                 "post": {
                     "summary": "Een match beoordelen: accepteren, afwijzen, aanhouden of terug naar voorgesteld",
                     "parameters": [match_id_param],
@@ -221,9 +358,9 @@ def openapi_document() -> dict[str, Any]:
                                   "404": _problem_response("Niet gevonden")},
                 },
             },
-            "/api/v1/provinces": {"get": {"summary": "De twaalf provincies", "responses": {
+            "/provinces": {"get": {"summary": "De twaalf provincies", "responses": {
                 "200": _json_response("Provincies", _ref("ProvinceList"))}}},
-            "/api/v1/themes": {"get": {"summary": "Maatschappelijke opgaven", "responses": {
+            "/themes": {"get": {"summary": "Maatschappelijke opgaven", "responses": {
                 "200": _json_response("Thema's", _ref("ThemeList"))}}},
         },
         "components": {
@@ -264,7 +401,7 @@ def openapi_document() -> dict[str, Any]:
                 "Match": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "a": _ref("MatchSide"), "b": _ref("MatchSide"),
                     "score": {"type": "number", "minimum": 0, "maximum": 1},
-                    "type": {"enum": ["joint_procurement", "scaling_up", "knowledge_exchange"]},
+                    "type": {"type": "string", "enum": _MATCH_TYPES},
                     "reasons": {"type": "array", "items": {"type": "string"}},
                     "shared_terms": {"type": "array", "items": {"type": "string"}},
                     "status": {"enum": ["voorgesteld", "geaccepteerd", "afgewezen", "aangehouden"]},
@@ -294,12 +431,15 @@ def openapi_document() -> dict[str, Any]:
                             "field": {"type": ["string", "null"]},
                             "messages": {"type": "array", "items": {"type": "string"}}}}},
                     },
-                    "required": ["title", "status"],
+                    "required": ["title", "status", "detail"],
                 },
             },
+            "headers": _HEADERS,
             "securitySchemes": SECURITY_SCHEMES,
         },
         "security": _READ_SECURITY,
     }
     _secure(document["paths"])
+    _document_operations(document["paths"])
+    document["components"]["schemas"] = as_openapi_30(document["components"]["schemas"])
     return document

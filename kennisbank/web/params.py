@@ -39,6 +39,24 @@ def multi_params(request: Request) -> dict[str, list[str]]:
     return {key: request.query_params.getlist(key) for key in request.query_params}
 
 
+#: Query keys of the JSON API in camelCase (ADR /core/query-keys-camel-case), and the name the shared
+#: parsers (which the HTML pages use with their own, unchanged keys) know each one by.
+API_QUERY_KEYS = {"perPage": "per_page", "programmeLine": "programme_line", "minScore": "min_score"}
+_INTERNAL_KEYS = {internal: key for key, internal in API_QUERY_KEYS.items()}
+
+
+def api_params(request: Request) -> dict[str, list[str]]:
+    """The API's query parameters under the names the shared parsers read: ``perPage`` becomes
+    ``per_page``; a ``per_page`` sent as such is not an API key and is dropped like any unknown key."""
+    params = multi_params(request)
+    return {API_QUERY_KEYS.get(key, key): values for key, values in params.items() if key not in _INTERNAL_KEYS}
+
+
+def api_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Errors keyed by the parsers' names, renamed to the query keys the API client sent."""
+    return {_INTERNAL_KEYS.get(name, name): messages for name, messages in errors.items()}
+
+
 def whole_number(text: str, low: int, high: int) -> int | None:
     """`text` as a whole number from `low` to `high` (ASCII digits only), else None."""
     text = text.strip()

@@ -8,7 +8,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-API_VERSION = "1"
+#: The full version of the API (ADR /core/version-header), also info.version of the OpenAPI document.
+API_VERSION = "1.0.0"
 
 _FIXED_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
