@@ -18,7 +18,7 @@ from .auth import actor, current_user, refuse
 from .openapi import openapi_document
 from .params import (VersionMalformed, VersionMissing, api_errors, api_params, check_numbers, if_match_version,
                      int_param, parse_json)
-from .problems import problem
+from .problems import invalid_input, invalid_parameters, problem
 
 MAX_PER_PAGE = 100
 #: Whole-number parameters of a search, checked before searching.parse_query reads them.
@@ -30,7 +30,7 @@ async def list_initiatives(request: Request) -> Response:
     page, errors = int_param(request, "page", 1, 1, 1_000_000, errors)
     per_page, errors = int_param(request, "perPage", 20, 1, MAX_PER_PAGE, errors)
     if errors:
-        return problem(400, "Ongeldige parameters", "Een of meer parameters zijn ongeldig.", errors=errors)
+        return invalid_parameters(errors)
     result = await service.list_initiatives(filters, current_user(request), page, per_page)
     return JSONResponse({
         "total": result.total,
@@ -176,7 +176,7 @@ async def json_object(request: Request) -> dict[str, Any] | Response:
 
 
 def _invalid(exc: InputError) -> Response:
-    return problem(400, "Ongeldige invoer", "Een of meer velden zijn niet goed ingevuld.", errors=exc.errors)
+    return invalid_input(exc.errors)
 
 
 def _own_province_only() -> Response:

@@ -30,7 +30,7 @@ from .auth import AuthenticationMiddleware
 from .csrf import CSRFMiddleware
 from .request_id import RequestIdMiddleware
 from .params import BadRequest
-from .problems import problem
+from .problems import invalid_input, invalid_parameters, problem
 from .security_headers import SecurityHeadersMiddleware, add_security_headers
 from .templating import STATIC_DIR, make_templates
 
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def bad_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BadRequest)
         if request.url.path.startswith("/api/"):
-            return problem(400, exc.title, "Een of meer parameters zijn ongeldig.", errors=exc.errors)
+            return invalid_parameters(exc.errors, exc.title)
         return request.app.state.templates.TemplateResponse(request, "400.html", {"errors": exc.errors},
                                                             status_code=400)
 

@@ -13,7 +13,7 @@ from .api import MAX_PER_PAGE, json_object
 from .auth import actor, current_user, refuse
 from .match_pages import parse_filters
 from .params import api_errors, api_params, int_param
-from .problems import problem
+from .problems import invalid_input, invalid_parameters, problem
 
 
 async def list_matches(request: Request) -> Response:
@@ -23,7 +23,7 @@ async def list_matches(request: Request) -> Response:
     page, errors = int_param(request, "page", 1, 1, 1_000_000, api_errors(errors))
     per_page, errors = int_param(request, "perPage", 20, 1, MAX_PER_PAGE, errors)
     if errors:
-        return problem(400, "Ongeldige parameters", "Een of meer parameters zijn ongeldig.", errors=errors)
+        return invalid_parameters(errors)
     result = await matches.list_matches(filters, page, per_page)
     return JSONResponse({"total": result.total, "page": result.page, "per_page": result.per_page,
                          "items": [matches.as_json(m) for m in result.items]})
@@ -58,13 +58,13 @@ async def decide(request: Request) -> Response:
     elif (bad := forbidden_character(body.get("note", ""), multiline=True)) is not None:
         errors["note"] = [bad]
     if errors:
-        return problem(400, "Ongeldige invoer", "Een of meer velden zijn niet goed ingevuld.", errors=errors)
+        return invalid_input(errors)
     try:
         match = await matches.decide(actor(request), match_id, body["status"], body.get("note", ""))
     except matches.MatchNotFound:
         return _not_found()
     except InputError as exc:
-        return problem(400, "Ongeldige invoer", "Een of meer velden zijn niet goed ingevuld.", errors=exc.errors)
+        return invalid_input(exc.errors)
     return JSONResponse(matches.as_json(match))
 
 

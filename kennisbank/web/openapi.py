@@ -9,6 +9,8 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
+from search.matching import MATCH_TYPES
+
 from ..taxonomy import PROVINCES, THEMES, Kind, MatchStatus, Phase, ProgrammeLine, Status
 from ..validation import InitiativeInput
 from .security_headers import API_VERSION
@@ -45,7 +47,7 @@ def _values(members: type[StrEnum]) -> list[str]:
 #: The fixed values a filter accepts (the parsers also take other spellings: any case, short codes, aliases).
 _PROVINCE_VALUES = [p.code for p in PROVINCES] + [p.name for p in PROVINCES]
 _THEME_VALUES = list(dict.fromkeys([t.slug for t in THEMES] + [t.name for t in THEMES]))
-_MATCH_TYPES = ["joint_procurement", "scaling_up", "knowledge_exchange"]
+_MATCH_TYPES = list(MATCH_TYPES)
 _PER_PAGE = {"name": "perPage", "in": "query", "description": "Aantal per pagina",
              "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}
 _PAGE = {"name": "page", "in": "query", "description": "Paginanummer, vanaf 1",

@@ -14,3 +14,13 @@ def problem(status: int, title: str, detail: str = "", errors: dict[str, list[st
     if errors:
         body["errors"] = [{"field": field or None, "messages": messages} for field, messages in errors.items()]
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+
+
+def invalid_parameters(errors: dict[str, list[str]], title: str = "Ongeldige parameters") -> JSONResponse:
+    """400 for query parameters that do not parse, each error under its parameter."""
+    return problem(400, title, "Een of meer parameters zijn ongeldig.", errors=errors)
+
+
+def invalid_input(errors: dict[str, list[str]]) -> JSONResponse:
+    """400 for a request body whose fields do not validate, each error under its field."""
+    return problem(400, "Ongeldige invoer", "Een of meer velden zijn niet goed ingevuld.", errors=errors)
