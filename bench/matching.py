@@ -41,6 +41,7 @@ from search.embeddings import load_embedder, text_for_embedding  # noqa: E402
 from search.match_clusters import find_clusters  # noqa: E402
 from search.match_features import FEATURES  # noqa: E402
 from search.match_learning import Decision, evaluate_learning  # noqa: E402
+from search.match_model import load_match_model  # noqa: E402
 from search.matching import (DEFAULT_MIN_SCORE, DEFAULT_MIN_STANDOUT, MatchEngine, MatchItem,  # noqa: E402
                              ScoreWeights)
 
@@ -52,6 +53,7 @@ THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35)
 #: developed on; `holdout` was written by someone who never saw the engine and is only reported.
 DATASETS: dict[str, tuple[Path, str, Path]] = {
     "seed": (REPO / "seed", "*.jsonl", REPO / "seed" / "families.json"),
+    "devset": (REPO / "bench" / "devset", "initiatives.jsonl", REPO / "bench" / "devset" / "families.json"),
     "holdout": (REPO / "bench" / "holdout", "initiatives.jsonl", REPO / "bench" / "holdout" / "families.json"),
 }
 
@@ -170,14 +172,16 @@ def ranking_quality(scores: np.ndarray, labels: np.ndarray, total_positives: int
 
 def suggested_by_default(candidates, min_score: float = DEFAULT_MIN_SCORE,
                          min_standout: float = DEFAULT_MIN_STANDOUT) -> list:
-    """The candidates the engine suggests with its default rule (score or standout)."""
+    """The candidates the engine suggests with its rule (score, or for the weights also standout)."""
     return [m for m in candidates if m.score >= min_score or m.standout >= min_standout]
 
 
-def evaluate(model: str, cache_dir: Path, dataset: str = "seed", style: str = "full") -> dict:
+def evaluate(model: str, cache_dir: Path, dataset: str = "seed", style: str = "full", fitted: bool = True) -> dict:
+    """The engine on one labelled corpus: with the shipped fitted model (`fitted`), else the documented weights."""
     items = seed_items(model, cache_dir, dataset, style)
     truth, family_types = labelled_pairs(dataset)
-    engine = MatchEngine(min_score=0.0)
+    default = MatchEngine() if fitted else MatchEngine(model=None)
+    engine = MatchEngine(min_score=0.0) if fitted else MatchEngine(model=None, min_score=0.0)
     started = time.perf_counter()
     candidates = engine.match_all(items)
     seconds = time.perf_counter() - started
@@ -188,24 +192,25 @@ def evaluate(model: str, cache_dir: Path, dataset: str = "seed", style: str = "f
     report: dict = {
         "items": len(items), "cross_province_pairs": _cross_pairs(items), "positive_pairs": positives,
         "candidates": len(candidates), "positives_in_candidates": int(labels.sum()),
-        "match_all_seconds": round(seconds, 3),
+        "match_all_seconds": round(seconds, 3), "scorer": "fitted model" if fitted else "documented weights",
     }
-    report["all_features"] = ranking_quality(weights.score(features), labels, positives)
-    suggested = suggested_by_default(candidates)
+    report["all_features"] = ranking_quality(np.array([m.score for m in candidates]), labels, positives)
+    suggested = suggested_by_default(candidates, default.min_score, default.min_standout)
     hits = sum((m.a, m.b) in truth for m in suggested)
     report["suggested"] = {
-        "min_score": DEFAULT_MIN_SCORE, "min_standout": DEFAULT_MIN_STANDOUT, "pairs": len(suggested),
+        "min_score": default.min_score, "min_standout": default.min_standout, "pairs": len(suggested),
         "positives": hits, "precision": hits / len(suggested) if suggested else 0.0, "recall": hits / positives,
-        "by_score_only": sum(m.score >= DEFAULT_MIN_SCORE for m in suggested),
+        "by_score_only": sum(m.score >= default.min_score for m in suggested),
     }
     report["suggested_types"] = _type_accuracy(suggested, truth, family_types)
-    report["ablation"] = {
-        feature: ranking_quality(weights.without(feature).score(features), labels, positives)["ap"]
-        for feature in FEATURES
-    }
+    if not fitted:
+        report["ablation"] = {
+            feature: ranking_quality(weights.without(feature).score(features), labels, positives)["ap"]
+            for feature in FEATURES if feature in weights.topic or feature in weights.context or feature == "corroboration"
+        }
     report["single_feature"] = {
         feature: ranking_quality(features[:, FEATURES.index(feature)], labels, positives)["ap"]
-        for feature in ("semantic", "lexical")
+        for feature in ("semantic", "lexical", "semantic_z", "semantic_gap")
     }
     report["types"] = _type_accuracy(candidates, truth, family_types)
     report["thresholds"] = _threshold_table(candidates, truth)
@@ -292,8 +297,9 @@ def print_report(report: dict) -> None:
     for row in report["thresholds"]:
         print(f"| {row['min_score']:.2f} | {row['suggested']} | {row['in_a_family']} | {row['precision']:.3f} "
               f"| {row['recall']:.3f} |")
+    print(f"\nscored by the {report['scorer']}")
     print("\n| score without | AP | change |\n|---|---|---|")
-    for feature, ap in report["ablation"].items():
+    for feature, ap in report.get("ablation", {}).items():
         print(f"| {feature} | {ap:.3f} | {ap - quality['ap']:+.3f} |")
     for feature, ap in report["single_feature"].items():
         print(f"| ({feature} alone) | {ap:.3f} | {ap - quality['ap']:+.3f} |")
@@ -367,26 +373,45 @@ def cross_validate_rule(model: str, cache_dir: Path) -> dict:
     }
 
 
-SUMMARY_SETS = (("seed", "full"), ("seed", "short"), ("seed", "bare"), ("holdout", "full"))
+HELD_OUT_SETS = (("holdout", "full"), ("holdout", "short"))
+WEIGHT_SETS = (("seed", "full"), ("seed", "short"), ("seed", "bare"), ("devset", "full"), ("holdout", "full"))
+
+
+def _summary_row(name: str, r: dict) -> str:
+    s, t = r["suggested"], r["suggested_types"]
+    return (f"| {name} | {r['items']} | {r['positive_pairs']} | {s['pairs']} | {s['positives']} | "
+            f"{s['precision']:.3f} | {s['recall']:.3f} | {r['all_features']['ap']:.3f} | "
+            f"{t['accuracy']:.3f} ({t['pairs']}) |")
+
+
+_HEADER = ("| set | initiatives | true pairs | suggested | true among them | precision | recall | AP | "
+           "type accuracy (suggested) |\n|---|---|---|---|---|---|---|---|---|")
 
 
 def print_summary(model: str, cache_dir: Path) -> None:
-    print("| set | initiatives | true pairs | suggested | true among them | precision | recall | AP | "
-          "type accuracy (suggested) |\n|---|---|---|---|---|---|---|---|---|")
-    for dataset, style in SUMMARY_SETS:
-        r = evaluate(model, cache_dir, dataset, style)
-        s, t = r["suggested"], r["suggested_types"]
+    shipped = load_match_model()
+    if shipped is not None:
+        report = shipped.report
+        print(f"## The shipped model (search/match_model.json), cross-validated\n\nFitted on "
+              f"{', '.join(report['fitted_on'])}; {report['folds']}-fold cross-validation grouped by family; "
+              f"threshold {shipped.threshold}. Figures on the folds each pair was *not* fitted on "
+              f"(type accuracy on the labelled pairs):\n")
+        print("| corpus | AP | suggested | true | precision | recall | type accuracy |\n|---|---|---|---|---|---|---|")
+        for name, row in report["out_of_fold"].items():
+            print(f"| {name} | {row['ap']:.3f} | {row['suggested']} | {row['true']} | {row['precision']:.3f} | "
+                  f"{row['recall']:.3f} | {row['type_accuracy']} ({row['typed_pairs']}) |")
+        print("\n## The shipped model on the held-out set (never used to fit or choose anything)\n")
+        print(_HEADER)
+        for dataset, style in HELD_OUT_SETS:
+            name = dataset if style == "full" else f"{dataset}, {style}"
+            print(_summary_row(name, evaluate(model, cache_dir, dataset, style)))
+    print("\n## For comparison: the documented weights and standout rule (no model)\n")
+    print(_HEADER)
+    for dataset, style in WEIGHT_SETS:
+        if not DATASETS[dataset][2].exists():
+            continue
         name = dataset if style == "full" else f"{dataset}, {style}"
-        print(f"| {name} | {r['items']} | {r['positive_pairs']} | {s['pairs']} | {s['positives']} | "
-              f"{s['precision']:.3f} | {s['recall']:.3f} | {r['all_features']['ap']:.3f} | "
-              f"{t['accuracy']:.3f} ({t['pairs']}) |")
-    cv = cross_validate_rule(model, cache_dir)
-    print(f"\nSuggestion rule chosen by {CV_FOLDS}-fold cross-validation grouped by seed family (largest recall "
-          f"at precision >= 0.6, pooled over the three styles); per fold (min_score, min_standout): {cv['chosen']}; "
-          f"default ({DEFAULT_MIN_SCORE}, {DEFAULT_MIN_STANDOUT}).\n")
-    print("| seed style | held-out folds: suggested | true | precision | recall |\n|---|---|---|---|---|")
-    for style, row in cv["held_out"].items():
-        print(f"| {style} | {row['suggested']} | {row['true']} | {row['precision']:.3f} | {row['recall']:.3f} |")
+        print(_summary_row(name, evaluate(model, cache_dir, dataset, style, fitted=False)))
 
 
 def main() -> None:
@@ -397,11 +422,12 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--set", choices=sorted(DATASETS), default="seed", help="the set the details are for")
     parser.add_argument("--style", choices=STYLES, default="full")
+    parser.add_argument("--weights", action="store_true", help="details for the documented weights, not the model")
     args = parser.parse_args()
     if not args.json:
         print_summary(args.model, args.cache_dir)
         print(f"\n## Details: {args.set} ({args.style})\n")
-    report = evaluate(args.model, args.cache_dir, args.set, args.style)
+    report = evaluate(args.model, args.cache_dir, args.set, args.style, fitted=not args.weights)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:

@@ -22,6 +22,19 @@ Context: is working together *actionable now*?
   periods overlap, falling to 0 at two years apart;
 * `partners`: 1 when both seek partners or plan to tender, 0.5 when one does.
 
+Relative: how far the pair stands out *in this corpus*, whatever the encoder and text length.
+
+* `semantic_z`: the raw cosine of the pair, in standard deviations above each
+  initiative's cosines with a fixed sample of other provinces' initiatives
+  (averaged over the two sides), divided by 10 and capped to [0, 1]. Terse
+  portfolio rows sit close to everything and long reports far from everything;
+  the absolute cosine mixes that up with relatedness, the z-score does not.
+* `semantic_gap`: the same, measured from each initiative's ten nearest
+  neighbours of other provinces instead of the background (0.5 + gap / 10,
+  capped to [0, 1]): in a large corpus every initiative has some neighbour
+  far above the background by chance, a true twin also stands above the
+  initiative's other near neighbours.
+
 And `corroboration`, computed by the engine from the direct scores of the
 surrounding pairs: max over a third initiative c of min(direct(a, c),
 direct(b, c)). See `search/matching.py` for how they combine.
@@ -46,7 +59,8 @@ TOPIC_FEATURES: tuple[str, ...] = ("semantic", "lexical", "themes", "suppliers",
 CONTEXT_FEATURES: tuple[str, ...] = ("phase", "timing", "partners")
 #: Computed from the other pairs, after the direct features (see `search/matching.py`).
 CORROBORATION = "corroboration"
-DIRECT_FEATURES: tuple[str, ...] = TOPIC_FEATURES + CONTEXT_FEATURES
+RELATIVE_FEATURES: tuple[str, ...] = ("semantic_z", "semantic_gap")
+DIRECT_FEATURES: tuple[str, ...] = TOPIC_FEATURES + CONTEXT_FEATURES + RELATIVE_FEATURES
 FEATURES: tuple[str, ...] = DIRECT_FEATURES + (CORROBORATION,)
 
 PROVEN_PHASES = frozenset({"opgeschaald", "implementatie"})
@@ -213,6 +227,24 @@ class ItemFacts:
     start: float  # days since 1970, nan when unknown
     end: float
     tender: float
+    buying: float = 0.0  # how much the text speaks of buying: `buying_words`, capped to [0, 1]
+
+
+#: Words of buying and contracts (Dutch and English): a product or service bought from the market is
+#: what joint procurement bundles, an approach proven in-house is what scaling up spreads.
+_BUYING_WORDS = re.compile(
+    r"\b(?:inkoop\w*|inkopen|ingekocht|aanbested\w*|aanbesteding\w*|\w*contract\w*|leverancier\w*|licentie\w*|"
+    r"marktpartij\w*|marktconsultatie|uitvraag|tender\w*|procurement|supplier\w*|vendor\w*|abonnement\w*|saas|"
+    r"softwarepakket\w*|pakket|concessie\w*|dienstverlener\w*|verlenging|verlengen|purchas\w*|aanschaf\w*|"
+    r"gunning|gegund|offerte\w*|bestek|framework|licen[cs]e\w*)\b"
+)
+#: Buying words that saturate the `buying` fact.
+_BUYING_SATURATION = 4
+
+
+def buying_words(text: str) -> float:
+    """How much `text` speaks of buying a product or service, in [0, 1]."""
+    return min(len(_BUYING_WORDS.findall(fold(text))), _BUYING_SATURATION) / _BUYING_SATURATION
 
 
 def interval_days(value: object) -> float:
@@ -237,16 +269,23 @@ def pair_features(
     lexical: np.ndarray,
     tech_idf: dict[str, float],
     default_idf: float,
+    semantic_z: np.ndarray | None = None,
+    semantic_gap: np.ndarray | None = None,
 ) -> np.ndarray:
     """The (pairs x FEATURES) matrix for the pairs (a_rows[i], b_rows[i]), corroboration left 0.
 
-    `semantic` (already rescaled) and `lexical` come from the candidate
-    search, which computed them anyway; everything else is read from `facts`.
+    `semantic` (already rescaled), `lexical`, `semantic_z` and `semantic_gap`
+    (in standard deviations) come from the engine, which computed them anyway; everything
+    else is read from `facts`.
     """
     m = len(a_rows)
     out = np.zeros((m, len(FEATURES)), dtype=np.float64)
     out[:, 0] = np.clip(semantic, 0.0, 1.0)
     out[:, 1] = np.clip(lexical, 0.0, 1.0)
+    if semantic_z is not None:
+        out[:, FEATURES.index("semantic_z")] = np.clip(semantic_z / 10.0, 0.0, 1.0)
+    if semantic_gap is not None:
+        out[:, FEATURES.index("semantic_gap")] = np.clip(0.5 + semantic_gap / 10.0, 0.0, 1.0)
     idf = tech_idf.get
     for i, (a, b) in enumerate(zip(a_rows.tolist(), b_rows.tolist())):
         fa, fb = facts[a], facts[b]
@@ -270,6 +309,48 @@ def pair_features(
         out[i, 7] = _timing(fa, fb)
         out[i, 8] = (fa.plans + fb.plans) / 2.0
     return out
+
+
+#: What the type model (`search/match_model.py`) reads of a pair.
+TYPE_FEATURES: tuple[str, ...] = (
+    "proven_and_early", "both_proven", "both_early", "common_supplier", "suppliers_named", "common_category",
+    "tenders", "buying_least", "buying_most", "semantic_z", "lexical", "technologies",
+)
+
+
+def type_features(fa: ItemFacts, fb: ItemFacts, features: dict[str, float]) -> np.ndarray:
+    """The TYPE_FEATURES of a pair, from its facts and its pair features."""
+    proven_a, proven_b = fa.phase in PROVEN_PHASES, fb.phase in PROVEN_PHASES
+    early_a, early_b = fa.phase in EARLY_PHASES, fb.phase in EARLY_PHASES
+    return np.array([
+        float((proven_a and early_b) or (proven_b and early_a)),
+        float(proven_a and proven_b),
+        float(early_a and early_b),
+        float(features.get("suppliers", 0.0) > 0),
+        (bool(fa.suppliers) + bool(fb.suppliers)) / 2.0,
+        float(features.get("categories", 0.0) > 0),
+        (0.0 if math.isnan(fa.tender) else 0.5) + (0.0 if math.isnan(fb.tender) else 0.5),
+        min(fa.buying, fb.buying),
+        max(fa.buying, fb.buying),
+        features.get("semantic_z", 0.0),
+        features.get("lexical", 0.0),
+        features.get("technologies", 0.0),
+    ], dtype=np.float64)
+
+
+def allowed_types(fa: ItemFacts, fb: ItemFacts, features: dict[str, float]) -> tuple[str, ...]:
+    """The types IDA's definitions leave open for a pair; the type model chooses among them.
+
+    Scaling up needs one side that has done it (implementatie/opgeschaald) and one that has not.
+    When it cannot be scaling up, a common supplier or kind of product makes it joint procurement:
+    the same product or service need, whether still to be bought or already in use.
+    """
+    one_proven = (fa.phase in PROVEN_PHASES) != (fb.phase in PROVEN_PHASES)
+    if one_proven:
+        return ("joint_procurement", "scaling_up", "knowledge_exchange")
+    if features.get("suppliers", 0.0) > 0 or features.get("categories", 0.0) > 0:
+        return ("joint_procurement",)
+    return ("joint_procurement", "knowledge_exchange")
 
 
 def _timing(fa: ItemFacts, fb: ItemFacts) -> float:

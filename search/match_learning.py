@@ -110,7 +110,7 @@ def learn_scorer(decisions: Iterable[Decision]) -> tuple[LearnedScorer | None, L
     if len(y) < MIN_DECISIONS or min(accepted, rejected) < MIN_PER_CLASS:
         message = (f"Te weinig beoordelingen om van te leren ({accepted} geaccepteerd, {rejected} afgewezen; "
                    f"nodig: minstens {MIN_DECISIONS} met elk minstens {MIN_PER_CLASS}). "
-                   "De score gebruikt de vaste gewichten.")
+                   "De score blijft de standaardscore (het meegeleverde model, of de vaste gewichten zonder embeddings).")
         return None, LearningReport(used_model=False, message=message, **counts)
     folds = min(CV_FOLDS, accepted, rejected)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)

@@ -33,6 +33,9 @@ _MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augu
            "oktober", "november", "december")
 #: A semantic feature at least this high is worth a reason of its own.
 SEMANTIC_REASON_AT = 0.5
+#: A `semantic_gap` this high (two standard deviations above both initiatives' other nearest
+#: neighbours) says the two resemble each other far more than anything else.
+STANDS_OUT_AT = 0.7
 
 
 def dutch_list(words: Sequence[str]) -> str:
@@ -103,8 +106,9 @@ def build_reasons(
     partners = _partners_reason(a, b)
     if partners:
         add("partners", partners)
-    if standout is not None:
-        add("semantic", "Deze twee lijken veel meer op elkaar dan op de initiatieven van andere provincies")
+    if standout is not None or features.get("semantic_gap", 0.0) >= STANDS_OUT_AT:
+        add("semantic_gap" if standout is None else "semantic",
+            "Deze twee lijken veel meer op elkaar dan op de initiatieven van andere provincies")
     if witness is not None and features.get("corroboration", 0.0) > 0:
         add("corroboration", f"Beide lijken sterk op ‘{witness.title}’ ({witness.province_name})")
     candidates.sort(key=lambda pair: -pair[0])

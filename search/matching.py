@@ -106,12 +106,16 @@ from .match_features import (
     TOPIC_FEATURES,
     ItemFacts,
     TermAnalyzer,
+    allowed_types,
+    buying_words,
     interval_days,
     item_categories,
     pair_features,
     tag_key,
     technology_idf,
+    type_features,
 )
+from .match_model import MatchModel, load_match_model
 from .match_learning import Decision, LearningReport, learn_scorer
 from .match_reasons import build_reasons
 
@@ -140,6 +144,8 @@ DEFAULT_MIN_STANDOUT = 4.0
 BACKGROUND_SIZE = 64
 #: The smallest spread a background is given: an initiative that shares nothing with anyone has none.
 _MIN_SPREAD = 0.02
+#: An initiative's nearest neighbours of other provinces that the `semantic_gap` feature compares with.
+LOCAL_NEIGHBOURS = 10
 #: Shared distinctive terms named in a reason (and offered for highlighting).
 SHARED_TERMS_SHOWN = 5
 #: Below this many pairs the lexical feature is computed pair by pair instead of on the stacked matrix.
@@ -356,19 +362,36 @@ class MatchEngine:
         self,
         *,
         neighbours: int = DEFAULT_NEIGHBOURS,
-        min_score: float = DEFAULT_MIN_SCORE,
-        min_standout: float = DEFAULT_MIN_STANDOUT,
+        min_score: float | None = None,
+        min_standout: float | None = None,
         scorer: Scorer | None = None,
+        model: MatchModel | None | Literal["shipped"] = "shipped",
         block_size: int = 512,
     ) -> None:
+        """`model` scores and types pairs (the shipped `search/match_model.json` by default; None for the
+        documented weights and type rules); an explicit `scorer` (learned from decisions) scores instead.
+        `min_score` defaults to the model's threshold, else DEFAULT_MIN_SCORE; the standout rule
+        (`min_standout`) applies only to the documented weights."""
         if neighbours < 1:
             raise ValueError("neighbours must be at least 1")
         self.neighbours = neighbours
-        self.min_score = min_score
-        self.min_standout = min_standout
-        self.scorer: Scorer = scorer or ScoreWeights()
+        self._shipped = load_match_model() if model == "shipped" else model
+        self._explicit = (scorer, min_score, min_standout)
+        self._use_model(True)
         self.block_size = block_size
         self._reset()
+
+    def _use_model(self, with_vectors: bool) -> None:
+        """Score with the fitted model when there is one and the corpus has vectors: it was fitted with
+        embeddings, so with the encoder off (no vectors) the documented weights and type rules apply."""
+        scorer, min_score, min_standout = self._explicit
+        self.model: MatchModel | None = self._shipped if with_vectors else None
+        fitted = self.model is not None and scorer is None
+        self.scorer: Scorer = scorer or self.model or ScoreWeights()
+        self.min_score = min_score if min_score is not None else (
+            self.model.threshold if fitted and self.model is not None else DEFAULT_MIN_SCORE)
+        self.min_standout = min_standout if min_standout is not None else (
+            math.inf if fitted else DEFAULT_MIN_STANDOUT)
 
     # -- public API ------------------------------------------------------------------------------
 
@@ -387,6 +410,7 @@ class MatchEngine:
         self._row = {item.id: row for row, item in enumerate(items)}
         self._fit_text(items)
         self._vectors, self._has_vector = self._stack_vectors(items)
+        self._use_model(bool(self._has_vector.any()) or not items)
         self._facts = [self._item_facts(item) for item in items]
         self._tech_idf = technology_idf([f.technologies for f in self._facts])
         self._default_idf = math.log(1 + len(items)) + 1.0
@@ -464,7 +488,8 @@ class MatchEngine:
     def learn(self, decisions: Iterable[Decision]) -> LearningReport:
         """Score with a model fitted on coordinators' decisions when there are enough, else the weights."""
         scorer, report = learn_scorer(decisions)
-        self.scorer = scorer if scorer is not None else ScoreWeights()
+        self._explicit = (scorer, *self._explicit[1:])
+        self._use_model(bool(self._has_vector.any()) or not len(self._has_vector))
         return report
 
     # -- state -----------------------------------------------------------------------------------
@@ -509,6 +534,7 @@ class MatchEngine:
             start=interval_days(item.start_date),
             end=interval_days(item.end_date),
             tender=interval_days(item.tender_date),
+            buying=buying_words(f"{item.title}\n{item.summary}\n{item.body}"),
         )
 
     def _stack_vectors(self, items: Sequence[MatchItem]) -> tuple[np.ndarray, np.ndarray]:
@@ -840,9 +866,51 @@ class MatchEngine:
         return a_rows[alive], b_rows[alive]
 
     def _direct_features(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
-        semantic = self._pair_semantic(a_rows, b_rows)
+        cosine = self._pair_cosine(a_rows, b_rows)
+        floor = self._semantic_floor
+        semantic = (cosine - floor) / (1.0 - floor)
         lexical = self._pair_lexical(a_rows, b_rows)
-        return pair_features(self._facts, a_rows, b_rows, semantic, lexical, self._tech_idf, self._default_idf)
+        z, gap = self._relative_semantic(a_rows, b_rows, cosine)
+        return pair_features(self._facts, a_rows, b_rows, semantic, lexical, self._tech_idf, self._default_idf,
+                             semantic_z=z, semantic_gap=gap)
+
+    def _relative_semantic(self, a_rows: np.ndarray, b_rows: np.ndarray,
+                           cosine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per pair, in standard deviations of both sides' backgrounds (cosines with the reference rows):
+        how far its cosine lies above those backgrounds (z), and above each side's own nearest
+        neighbours of other provinces (gap: the mean of its top `LOCAL_NEIGHBOURS` cosines).
+
+        z says "closer than usual", gap says "closer than this initiative's other best partners": in a
+        large corpus every initiative has some neighbour far above the background by chance, but a
+        true twin also stands above the initiative's other near neighbours. Both are computed afresh
+        from the vectors and the neighbour lists, so an incremental update leaves nothing stale.
+        """
+        if not len(a_rows):
+            return np.zeros(0), np.zeros(0)
+        rows, inverse = np.unique(np.concatenate([a_rows, b_rows]), return_inverse=True)
+        reference = self._reference[(self._province[self._reference] >= 0) & self._has_vector[self._reference]]
+        mean = np.zeros(len(rows))
+        spread = np.full(len(rows), _MIN_SPREAD)
+        if len(reference):
+            sims = self._vectors[rows] @ self._vectors[reference].T
+            valid = self._province[rows][:, None] != self._province[reference][None, :]
+            counts = valid.sum(axis=1)
+            has = counts > 0
+            mean[has] = np.where(valid, sims, 0.0).sum(axis=1)[has] / counts[has]
+            squares = np.where(valid, sims**2, 0.0).sum(axis=1)
+            variance = np.divide(squares, counts, out=np.zeros(len(rows)), where=has) - mean**2
+            spread = np.maximum(np.sqrt(np.maximum(variance, 0.0)), _MIN_SPREAD)
+        local = mean.copy()
+        nbrs = self._semantic_nbrs
+        if len(nbrs.length) >= len(self._items):
+            top = nbrs.sims[rows, :LOCAL_NEIGHBOURS]
+            finite = np.isfinite(top)
+            count = finite.sum(axis=1)
+            local = np.where(count > 0, np.where(finite, top, 0.0).sum(axis=1) / np.maximum(count, 1), mean)
+        a, b = inverse[: len(a_rows)], inverse[len(a_rows):]
+        z = ((cosine - mean[a]) / spread[a] + (cosine - mean[b]) / spread[b]) / 2.0
+        gap = ((cosine - local[a]) / spread[a] + (cosine - local[b]) / spread[b]) / 2.0
+        return np.where(np.isfinite(z), z, 0.0), np.where(np.isfinite(gap), gap, -10.0)
 
     def _finish(self, a_rows: np.ndarray, b_rows: np.ndarray, features: np.ndarray, threshold: float) -> list[Match]:
         """Add corroboration, score, keep score >= threshold and build the matches, best first."""
@@ -861,14 +929,14 @@ class MatchEngine:
             for j, i in enumerate(chosen.tolist())
         ]
 
-    def _pair_semantic(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
+    def _pair_cosine(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
+        """Raw cosine of each pair; -inf where a side has no vector."""
         out = np.zeros(len(a_rows))
         for start in range(0, len(a_rows), 32768):
             a, b = a_rows[start : start + 32768], b_rows[start : start + 32768]
             out[start : start + len(a)] = np.einsum("ij,ij->i", self._vectors[a], self._vectors[b])
         out[~(self._has_vector[a_rows] & self._has_vector[b_rows])] = -np.inf
-        floor = self._semantic_floor
-        return (out - floor) / (1.0 - floor)
+        return out
 
     @property
     def _tfidf(self) -> sparse.csr_matrix:
@@ -912,7 +980,12 @@ class MatchEngine:
         if _sort_key(item_b.id) < _sort_key(item_a.id):
             a, b, item_a, item_b = b, a, item_b, item_a
         named = {name: round(float(value), 4) for name, value in zip(FEATURES, features)}
-        kind = match_type(self._facts[a], self._facts[b], named)
+        if self.model is not None:
+            fa, fb = self._facts[a], self._facts[b]
+            kind = self.model.type_of(type_features(fa, fb, named),  # type: ignore[assignment]
+                                      allowed_types(fa, fb, named))
+        else:
+            kind = match_type(self._facts[a], self._facts[b], named)
         shared = self._shared_terms(a, b)
         witness_item = self._items[witness] if witness >= 0 else None
         reasons = build_reasons(item_a, item_b, named, dict(zip(FEATURES, contributions.tolist())), shared, kind,

@@ -1,0 +1,108 @@
+"""The fitted pair model that scores and types matches: logistic regressions shipped as JSON.
+
+    model = load_match_model()            # search/match_model.json, or None when absent
+    scores = model.score(features)        # (pairs x FEATURES) -> probability of a true pair
+    kind = model.type_of(type_features)   # "joint_procurement" | "scaling_up" | "knowledge_exchange"
+
+`bench/train_matching.py` fits both on labelled sets (the seed in three text
+styles and the independent development set `bench/devset/`), chooses the
+regularisation and the suggestion threshold by cross-validation grouped by
+family, and writes this file with its cross-validated figures. The held-out
+set (`bench/holdout/`) is never read there. Inference needs only numpy: the
+file holds the standardisation, the coefficients and the threshold, so a
+score is reproducible from the file alone.
+
+Why a fitted model rather than hand-set weights: the hand-set weights were
+chosen on the seed and held poorly on texts in other styles (short portfolio
+rows, long reports, English); the model is fitted on several styles at once
+and on corpus-relative features (`semantic_z`), and its figures are measured
+on families it was not fitted on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MODEL_FILE = Path(__file__).resolve().parent / "match_model.json"
+
+
+@dataclass(frozen=True)
+class _Logistic:
+    """A standardised (multinomial or binary) logistic regression."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray  # (classes or 1, features)
+    intercept: np.ndarray
+
+    @classmethod
+    def from_dict(cls, data: dict) -> _Logistic:
+        return cls(tuple(data["features"]), np.asarray(data["mean"], dtype=np.float64),
+                   np.asarray(data["scale"], dtype=np.float64), np.atleast_2d(np.asarray(data["coef"], dtype=np.float64)),
+                   np.atleast_1d(np.asarray(data["intercept"], dtype=np.float64)))
+
+    def columns(self, names: Sequence[str]) -> np.ndarray:
+        return np.array([list(names).index(f) for f in self.features], dtype=np.int64)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.scale) @ self.coef.T + self.intercept
+
+
+@dataclass(frozen=True)
+class MatchModel:
+    """Pair score (probability that a coordinator would call the pair a match) and type."""
+
+    pair: _Logistic
+    pair_columns: np.ndarray  # where the pair model's features sit in the FEATURES matrix
+    threshold: float  # suggest a pair whose probability reaches this (chosen by grouped CV)
+    type_model: _Logistic
+    type_columns: np.ndarray  # where the type model's features sit in TYPE_FEATURES
+    type_classes: tuple[str, ...]
+    report: dict  # what it was fitted on and its cross-validated figures
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        if not len(features):
+            return np.zeros(0)
+        logits = self.pair.logits(features[:, self.pair_columns])[:, 0]
+        return 1.0 / (1.0 + np.exp(-logits))
+
+    def contributions(self, features: np.ndarray) -> np.ndarray:
+        """Per feature, its standardised push towards a match (orders the reasons)."""
+        out = np.zeros_like(features, dtype=np.float64)
+        if len(features):
+            pushes = (features[:, self.pair_columns] - self.pair.mean) / self.pair.scale * self.pair.coef[0]
+            out[:, self.pair_columns] = np.maximum(pushes, 0.0)
+        return out
+
+    def type_of(self, type_features: np.ndarray, allowed: Sequence[str] | None = None) -> str:
+        """The most likely type among `allowed` (all when None)."""
+        logits = self.type_model.logits(type_features[self.type_columns][None, :])[0]
+        for index in np.argsort(-logits, kind="stable").tolist():
+            if allowed is None or self.type_classes[index] in allowed:
+                return self.type_classes[index]
+        raise ValueError("no allowed type")
+
+
+def match_model_from_dict(data: dict, feature_names: Sequence[str], type_feature_names: Sequence[str]) -> MatchModel:
+    pair = _Logistic.from_dict(data["pair"])
+    type_model = _Logistic.from_dict(data["type"])
+    return MatchModel(pair=pair, pair_columns=pair.columns(feature_names), threshold=float(data["threshold"]),
+                      type_model=type_model, type_columns=type_model.columns(type_feature_names),
+                      type_classes=tuple(data["type"]["classes"]), report=data.get("report", {}))
+
+
+@lru_cache(maxsize=4)
+def load_match_model(path: Path = MODEL_FILE) -> MatchModel | None:
+    """The shipped model, or None when the file is absent (the documented weights then apply)."""
+    from .match_features import FEATURES, TYPE_FEATURES
+
+    if not path.exists():
+        return None
+    return match_model_from_dict(json.loads(path.read_text(encoding="utf-8")), FEATURES, TYPE_FEATURES)
