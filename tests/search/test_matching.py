@@ -12,11 +12,12 @@ import pytest
 
 from search.dutch import fold, stem, terms
 from search.match_clusters import find_clusters
-from search.match_features import FEATURES, ItemFacts
+from search.match_features import FEATURES, TYPE_FEATURES, ItemFacts
 from search.match_fingerprint import material_fingerprint
 from search.match_highlight import shared_term_spans
 from search.match_learning import MIN_DECISIONS, Decision, LearnedScorer
-from search.matching import DIRECT_WEIGHTS, MatchEngine, MatchItem, ScoreWeights, match_type
+from search.match_model import load_match_model
+from search.matching import DIRECT_WEIGHTS, MATCH_TYPES, Match, MatchEngine, MatchItem, ScoreWeights, match_type
 
 DIMS = 16
 PROVINCE_NAMES = {
@@ -420,3 +421,36 @@ def test_a_product_named_in_a_terse_title_counts_as_the_same_kind_of_product():
     assert match.features["categories"] == 1.0
     assert match.type == "joint_procurement"
     assert "Zelfde soort product: chatbots en taalmodellen" in match.reasons
+
+
+def test_the_shipped_model_reads_every_feature_the_engine_computes():
+    """A feature added to FEATURES or TYPE_FEATURES without refitting (bench/train_matching.py) fails here."""
+    model = load_match_model()
+    assert model is not None
+    assert model.pair.features == FEATURES and model.type_model.features == TYPE_FEATURES
+    assert set(model.type_classes) == set(MATCH_TYPES) and 0 < model.threshold < 1
+    assert {"seed/full", "devset/full"} <= set(model.report["out_of_fold"])
+
+
+def _typed(a: MatchItem, b: MatchItem) -> Match:
+    engine = MatchEngine(min_score=0.0)
+    assert engine.model is not None
+    engine.match_all([a, b, make_item(3, "NL-LI", "erfgoed"), make_item(4, "NL-DR", "stikstof")])
+    return engine.score_pair(a.id, b.id)
+
+
+def test_the_model_types_each_kind_of_pair_as_ida_means_it():
+    proven = make_item(1, "NL-GE", "wegdek", phase="opgeschaald",
+                       summary="Onze eigen werkwijze voor scheurdetectie draait provinciebreed.")
+    early = make_item(2, "NL-ZE", "wegdek", phase="idee", summary="Wij willen scheuren in het wegdek vroeg zien.")
+    assert _typed(proven, early).type == "scaling_up"
+
+    buying = dict(phase="verkenning", suppliers=("Asfaltoog BV",),
+                  summary="We willen camera's voor wegdekinspectie inkopen; de aanbesteding volgt in 2026.")
+    assert _typed(make_item(1, "NL-GE", "wegdek", **buying), make_item(2, "NL-UT", "wegdek", **buying)).type \
+        == "joint_procurement"
+
+    in_use = dict(phase="implementatie", suppliers=("Praatpaal",),
+                  summary="De chatbot van Praatpaal draait; het contract loopt in 2026 af.")
+    both = _typed(make_item(1, "NL-GE", "chatbot", **in_use), make_item(2, "NL-ZE", "chatbot", **in_use))
+    assert both.type == "joint_procurement" and "raamcontract" in both.reasons[0]
