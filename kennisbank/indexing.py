@@ -164,6 +164,15 @@ async def reindex(index: SearchIndex, embedder: Embedder | None = None, *, full:
     return ReindexReport(indexed=indexed, removed=len(extra), unchanged=unchanged, queued=len(queued))
 
 
+async def document_without_encoder(initiative: Initiative, embedder: Embedder | None) -> SearchDocument:
+    """An initiative's document right after a save: with its vector when the cache has its text (an
+    edit that kept the text), else keyword-only until its job embeds it."""
+    if embedder is None:
+        return to_document(initiative)
+    documents, _missing = await _documents_from_cache([(initiative, content_hash(initiative, embedder))], embedder)
+    return documents[0]
+
+
 async def _documents_from_cache(stale: Sequence[tuple[Initiative, str]],
                                 embedder: Embedder) -> tuple[list[SearchDocument], list[int]]:
     """Documents of stale initiatives with the vectors the cache has; the ids of those it lacks."""

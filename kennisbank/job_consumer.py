@@ -19,7 +19,7 @@ from search.embeddings import Embedder
 from . import embedding_jobs
 from .indexing import to_documents
 from .matches import Matcher
-from .models import Initiative
+from .models import EmbeddingJob, Initiative
 from .settings import Settings
 
 logger = logging.getLogger("kennisbank.jobs")
@@ -64,16 +64,25 @@ class JobConsumer:
 
         A failed batch keeps its claim, so it is retried when the lease expires, by whichever consumer."""
         jobs = await embedding_jobs.claim(self.batch_size, self.lease_seconds, initiative_ids)
-        if not jobs:
-            return 0
+        if jobs:
+            await self._do(jobs)
+        return len(jobs)
+
+    async def work_now(self, initiative_id: int) -> bool:
+        """Do one initiative's queued work at once (a save without an encoder to wait for); False when
+        it was not done here (another consumer holds it, or it failed and stays queued)."""
+        jobs = await embedding_jobs.claim(self.batch_size, self.lease_seconds, [initiative_id])
+        return bool(jobs) and await self._do(jobs)
+
+    async def _do(self, jobs: Sequence[EmbeddingJob]) -> bool:
         try:
             await self._work(sorted({job.initiative_id for job in jobs}))
         except Exception as exc:
             logger.exception("semantic jobs %s failed; retried after the lease", [j.id for j in jobs])
             await embedding_jobs.fail(jobs, f"{type(exc).__name__}: {exc}")
-            return len(jobs)
+            return False
         await embedding_jobs.complete(jobs)
-        return len(jobs)
+        return True
 
     async def _work(self, ids: list[int]) -> None:
         initiatives = await Initiative.filter(id__in=ids).prefetch_related("province", "themes")

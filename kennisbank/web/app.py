@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from search import SearchUnavailable
 
 from ..db import close_database, open_database
-from ..indexing import open_embedder, open_search_index, reindex, to_document
+from ..indexing import document_without_encoder, open_embedder, open_search_index, reindex
 from ..job_consumer import JobConsumer
 from ..initiatives import add_change_listener, remove_change_listener
 from ..models import Initiative
@@ -73,16 +73,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             except SearchUnavailable:  # serve anyway; `kennisbank reindex` or the nightly reindex catches up
                 logger.warning("start-up reindex skipped: the search server is unavailable", exc_info=True)
 
-            async def index_change(initiative: Initiative) -> None:
-                """Keyword-searchable at once; its vector follows from its job."""
-                try:
-                    await anyio.to_thread.run_sync(index.upsert, [to_document(initiative)])
-                except Exception:  # the initiative is saved; `kennisbank reindex` or the next start repairs it
-                    logger.exception("indexing initiative %s failed", initiative.id)
-
             matcher = Matcher(embedder)
             app.state.matcher = matcher
             consumer = JobConsumer.from_settings(settings, embedder, index, matcher)
+            app.state.job_consumer = consumer
             # The engine is prepared after start-up, not before it: at 20,000 initiatives a full rematch
             # takes most of a minute, and the stored suggestions (from `kennisbank match`, the seed or
             # the nightly job) serve the queue meanwhile. A save in that time waits for the engine's lock.
@@ -100,18 +94,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
             else:
                 background.start_soon(consumer.run)
 
-            async def semantic_change(initiative: Initiative) -> None:
-                if not inline:
-                    consumer.notify()
-                    return
+            async def index_change(initiative: Initiative) -> None:
+                """Keyword-searchable at once; the vector and matches follow from its job (done here
+                when inline)."""
                 try:
-                    await consumer.run_batch([initiative.id])
-                except Exception:  # the job stays queued; the background consumer retries it
-                    logger.exception("semantic work for initiative %s failed", initiative.id)
+                    if inline and await consumer.work_now(initiative.id):
+                        return
+                    document = await document_without_encoder(initiative, embedder)
+                    await anyio.to_thread.run_sync(index.upsert, [document])
+                except Exception:  # saved with its job: the queue, `kennisbank reindex` or the next start repair it
+                    logger.exception("indexing initiative %s failed", initiative.id)
+                consumer.notify()
 
-            for listener in (index_change, semantic_change):
-                add_change_listener(listener)
-                cleanup.callback(remove_change_listener, listener)
+            add_change_listener(index_change)
+            cleanup.callback(remove_change_listener, index_change)
             yield
 
     async def not_found(request: Request, exc: Exception) -> Response:
