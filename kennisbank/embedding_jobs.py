@@ -91,7 +91,7 @@ async def pending_ids(initiative_ids: Iterable[int]) -> set[int]:
     found: set[int] = set()
     for start in range(0, len(wanted), LOOKUP_BATCH):
         found |= set(await EmbeddingJob.filter(initiative_id__in=wanted[start:start + LOOKUP_BATCH])
-                     .distinct().values_list("initiative_id", flat=True))
+                     .order_by("initiative_id").distinct().values_list("initiative_id", flat=True))
     return found
 
 
@@ -101,4 +101,5 @@ async def is_pending(initiative_id: int) -> bool:
 
 async def pending_count() -> int:
     """Initiatives with work queued (several saves of one initiative count once)."""
-    return len(await EmbeddingJob.all().distinct().values_list("initiative_id", flat=True))
+    # ordered by the selected column: PostgreSQL refuses DISTINCT ordered by another (the model's id)
+    return len(await EmbeddingJob.all().order_by("initiative_id").distinct().values_list("initiative_id", flat=True))
