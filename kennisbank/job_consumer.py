@@ -25,6 +25,7 @@ from .settings import Settings
 logger = logging.getLogger("kennisbank.jobs")
 
 DEFAULT_BATCH = 32
+UNENCODED_BATCH = 1000
 DEFAULT_LEASE_SECONDS = 300.0
 #: How long an idle consumer sleeps before looking again; a save in the same process wakes it at once.
 POLL_SECONDS = 2.0
@@ -52,7 +53,9 @@ class JobConsumer:
     @classmethod
     def from_settings(cls, settings: Settings, embedder: Embedder | None, index: SearchIndex, matcher: Matcher, *,
                       rematch_when_idle: bool = False) -> JobConsumer:
-        return cls(embedder, index, matcher, batch_size=settings.job_batch,
+        # Without an encoder a batch costs an index commit and no embedding: take more at a time.
+        batch_size = settings.job_batch if embedder is not None else max(settings.job_batch, UNENCODED_BATCH)
+        return cls(embedder, index, matcher, batch_size=batch_size,
                    lease_seconds=float(settings.job_lease_seconds), rematch_when_idle=rematch_when_idle)
 
     def notify(self) -> None:
