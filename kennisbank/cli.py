@@ -14,13 +14,14 @@ from tqdm import tqdm
 
 from search import SearchUnavailable
 
-from . import accounts, audit, demo_accounts, digest, mail, matches, searching
+from . import accounts, audit, demo_accounts, digest, embedding_jobs, mail, matches, searching
 from .backup import BackupError, make_backup, restore_backup
 from .db import database, migrate_database
 from .exporting import export
 from .importing import ImportFailed, import_file
 from .logs import logging_config
 from .indexing import ReindexReport, open_embedder, open_search_index, reindex
+from .job_consumer import JobConsumer
 from .settings import Settings, SettingsError
 from .models import User
 from .taxonomy import MatchStatus, Role
@@ -81,14 +82,21 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
     return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
-def _import_files(paths: list[Path], label: str) -> None:
+def _import_files(paths: list[Path], label: str, wait: bool = True) -> None:
+    """Commit the rows, make them keyword-searchable, then (unless `wait` is off) work off the queued
+    embeddings and matches with a progress bar; without waiting the server or `kennisbank worker` does."""
     settings = _settings()
 
     async def work() -> list[Any]:
         reports = [await import_file(path, _progress(f"{label} {path.name}", " rijen"), settings.import_max_rows)
                    for path in paths]
-        await _reindex(settings)
-        await matches.Matcher(open_embedder(settings)).rematch_all()  # derived, like the index
+        await _reindex(settings, embed=False)  # keyword-searchable now; embeddings are queued
+        if wait:
+            await _work_off_queue(settings)
+        else:
+            waiting = await embedding_jobs.pending_count()
+            click.echo(f"Doorzoekbaar op woorden. {waiting} initiatieven wachten op embedding en matches; "
+                       "de server of kennisbank worker verwerkt ze.")
         return reports
 
     try:
@@ -110,9 +118,12 @@ def _import_files(paths: list[Path], label: str) -> None:
 
 @main.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_command(file: Path) -> None:
+@click.option("--no-wait", is_flag=True,
+              help="Return once the rows are saved and keyword-searchable; embeddings and matches follow "
+                   "from the job queue (the server or kennisbank worker).")
+def import_command(file: Path, no_wait: bool) -> None:
     """Import initiatives from a .jsonl, .csv or .xlsx file (all rows or none)."""
-    _import_files([file], "Importeren")
+    _import_files([file], "Importeren", wait=not no_wait)
 
 
 @main.command()
@@ -121,13 +132,33 @@ def seed() -> None:
     _import_files(sorted(SEED_DIR.glob("*.jsonl")), "Voorbeelddata")
 
 
-async def _reindex(settings: Settings, full: bool = False) -> ReindexReport:
+async def _reindex(settings: Settings, full: bool = False, embed: bool = True) -> ReindexReport:
     index = open_search_index(settings)
     try:
         return await reindex(index, open_embedder(settings), full=full,
-                             progress=_progress("Index bijwerken", " initiatieven"))
+                             progress=_progress("Index bijwerken", " initiatieven"), embed=embed)
     finally:
         index.close()
+
+
+async def _work_off_queue(settings: Settings) -> int:
+    """Embed, index and match what the job queue holds, in batches, with a progress bar on a terminal
+    and a closing line; returns the number of jobs done."""
+    embedder = open_embedder(settings)
+    index = open_search_index(settings)
+    try:
+        consumer = JobConsumer.from_settings(settings, embedder, index, matches.Matcher(embedder),
+                                             rematch_when_idle=True)
+        total = await embedding_jobs.pending_count()
+        with tqdm(total=total, desc="Embeddings en matches", unit=" initiatieven", leave=False,
+                  disable=not sys.stderr.isatty()) as bar:
+            done = await consumer.drain(bar.update)
+        await consumer.matcher.ensure_prepared()  # derived, like the index: a full rematch when none ran
+    finally:
+        index.close()
+    left = await embedding_jobs.pending_count()
+    click.echo(f"Embeddings en matches: {done} verwerkt" + (f", {left} nog in de wachtrij" if left else ""))
+    return done
 
 
 @main.command(name="reindex")
@@ -135,12 +166,22 @@ async def _reindex(settings: Settings, full: bool = False) -> ReindexReport:
 def reindex_command(full: bool) -> None:
     """Rebuild the search index from the database (the source of truth)."""
     settings = _settings()
+
+    async def work() -> ReindexReport:
+        report = await _reindex(settings, full, embed=False)
+        click.echo(f"Zoekindex: {report.indexed} bijgewerkt, {report.removed} verwijderd, "
+                   f"{report.unchanged} ongewijzigd")
+        if report.queued:
+            click.echo(f"{report.queued} initiatieven zonder embedding in de wachtrij gezet")
+        if await embedding_jobs.pending_count():
+            await _work_off_queue(settings)
+        return report
+
     try:
-        report = _run(settings, lambda: _reindex(settings, full))
+        _run(settings, work)
     except SearchUnavailable as exc:
         raise click.ClickException(f"Zoekindex niet bijgewerkt, de zoekserver is niet bereikbaar ({exc}). "
                                    "Draai kennisbank reindex opnieuw zodra hij weer draait.") from None
-    click.echo(f"Zoekindex: {report.indexed} bijgewerkt, {report.removed} verwijderd, {report.unchanged} ongewijzigd")
 
 
 @main.command(name="search")
@@ -365,10 +406,11 @@ def digest_command(week: str | None, dry_run: bool, send: bool) -> None:
 
 @main.command(name="worker")
 def worker_command() -> None:
-    """Run the scheduled jobs: the weekly digest on Monday morning and the nightly rematch and reindex."""
+    """Run the job queue (embeddings and matches of saves) and the scheduled jobs: the weekly digest on
+    Monday morning and the nightly rematch and reindex."""
     from .worker import run_worker
 
     settings = _settings()
-    click.echo("Kennisbank-worker: overzicht op maandag 07:00, matches en zoekindex elke nacht om 02:30 "
-               "(Europe/Amsterdam)")
+    click.echo("Kennisbank-worker: verwerkt de wachtrij van embeddings en matches; overzicht op maandag 07:00, "
+               "matches en zoekindex elke nacht om 02:30 (Europe/Amsterdam)")
     asyncio.run(run_worker(settings))

@@ -47,6 +47,17 @@ async def document_vectors(embedder: Embedder, texts: Sequence[str]) -> list[tup
     return [tuple(np.frombuffer(cached[h], dtype="<f4").tolist()) for h in hashes]
 
 
+async def cached_vectors(embedder: Embedder, texts: Sequence[str]) -> list[tuple[float, ...] | None]:
+    """One vector per text from the cache, None where it was never embedded: never runs the encoder,
+    so a request can ask."""
+    hashes = [_hash(t) for t in texts]
+    cached = {
+        row.text_hash: row.vector
+        for row in await Embedding.filter(model=embedder.name, text_hash__in=list(set(hashes)))
+    }
+    return [tuple(np.frombuffer(cached[h], dtype="<f4").tolist()) if h in cached else None for h in hashes]
+
+
 async def query_vector(embedder: Embedder, text: str) -> tuple[float, ...]:
     matrix = await anyio.to_thread.run_sync(embedder.embed_queries, [text])
     return tuple(np.asarray(matrix[0], dtype=np.float32).tolist())

@@ -1,9 +1,10 @@
 """Keeping the search index in line with the database, which stays the source of truth.
 
-Every saved initiative is re-indexed right after its transaction commits. If the process dies in
-between, the initiative is safe in the database and ``kennisbank reindex`` (which compares content
+Every saved initiative is re-indexed by keyword right after its transaction commits; its vector
+follows from the job queue (kennisbank/embedding_jobs.py). If the process dies in between, the
+initiative and its job are safe in the database and ``kennisbank reindex`` (which compares content
 hashes, and counts a document without its vector as stale) repairs the index; the server runs the
-same reconcile at start-up.
+same reconcile at start-up, without the encoder: what has no embedding yet is queued.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from search.embeddings import Embedder, load_embedder
 from search.semantic_floor import background_vectors
 from search.tantivy_index import TantivyIndex
 
-from .embedding_cache import document_vectors, initiative_text
+from . import embedding_jobs
+from .embedding_cache import cached_vectors, document_vectors, initiative_text
 from .initiatives import as_input_dict
 from .models import Initiative
 from .settings import Settings
@@ -103,6 +105,7 @@ class ReindexReport:
     indexed: int
     removed: int
     unchanged: int
+    queued: int = 0  # initiatives without an embedding, handed to the job queue
 
 
 BATCH = 500  # initiatives read from the database at a time
@@ -112,8 +115,12 @@ UPSERT_BATCH = 5000
 
 
 async def reindex(index: SearchIndex, embedder: Embedder | None = None, *, full: bool = False,
-                  progress: Callable[[Iterable[int]], Iterable[int]] | None = None) -> ReindexReport:
-    """Bring the index in line with the database: add missing or changed initiatives, drop extra ones."""
+                  progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+                  embed: bool = True) -> ReindexReport:
+    """Bring the index in line with the database: add missing or changed initiatives, drop extra ones.
+
+    With ``embed=False`` the encoder does not run: a stale initiative gets its cached vector, or, when
+    its text was never embedded, a keyword-only document and a job in the queue (unless one waits)."""
     if full:
         index.clear()
     all_hashes = index.hashes()
@@ -127,13 +134,18 @@ async def reindex(index: SearchIndex, embedder: Embedder | None = None, *, full:
     ids = [row[0] for row in await Initiative.all().order_by("id").values_list("id")]
     indexed = unchanged = 0
     pending: list[SearchDocument] = []
+    unembedded: list[int] = []
     for batch in _batches(list(progress(ids) if progress else ids), BATCH):
         initiatives = await Initiative.filter(id__in=batch).prefetch_related("province", "themes")
         hashes = [content_hash(i, embedder) for i in initiatives]
         stale = [(i, h) for i, h in zip(initiatives, hashes, strict=True) if indexed_hashes.get(i.id) != h]
         unchanged += len(initiatives) - len(stale)
-        if stale:
+        if stale and (embed or embedder is None):
             pending.extend(await to_documents([i for i, _ in stale], embedder, [h for _, h in stale]))
+        elif stale:
+            documents, missing = await _documents_from_cache(stale, embedder)
+            pending.extend(documents)
+            unembedded.extend(missing)
         if len(pending) >= UPSERT_BATCH:
             await anyio.to_thread.run_sync(index.upsert, pending)
             indexed += len(pending)
@@ -147,7 +159,33 @@ async def reindex(index: SearchIndex, embedder: Embedder | None = None, *, full:
         extra |= vector_ids() - known  # vectors whose document is gone (a crash inside a delete)
     if extra:
         index.delete(extra)
-    return ReindexReport(indexed=indexed, removed=len(extra), unchanged=unchanged)
+    queued = sorted(set(unembedded) - await embedding_jobs.pending_ids(unembedded))
+    await embedding_jobs.enqueue(queued)
+    return ReindexReport(indexed=indexed, removed=len(extra), unchanged=unchanged, queued=len(queued))
+
+
+async def document_without_encoder(initiative: Initiative, embedder: Embedder | None) -> SearchDocument:
+    """An initiative's document right after a save: with its vector when the cache has its text (an
+    edit that kept the text), else keyword-only until its job embeds it."""
+    if embedder is None:
+        return to_document(initiative)
+    documents, _missing = await _documents_from_cache([(initiative, content_hash(initiative, embedder))], embedder)
+    return documents[0]
+
+
+async def _documents_from_cache(stale: Sequence[tuple[Initiative, str]],
+                                embedder: Embedder) -> tuple[list[SearchDocument], list[int]]:
+    """Documents of stale initiatives with the vectors the cache has; the ids of those it lacks."""
+    vectors = await cached_vectors(embedder, [initiative_text(i) for i, _ in stale])
+    documents: list[SearchDocument] = []
+    missing: list[int] = []
+    for (initiative, known_hash), vector in zip(stale, vectors, strict=True):
+        if vector is None:
+            documents.append(to_document(initiative))  # hashed without a model: stale until embedded
+            missing.append(initiative.id)
+        else:
+            documents.append(to_document(initiative, embedder, vector, known_hash))
+    return documents, missing
 
 
 def _batches(items: list[int], size: int) -> Iterator[list[int]]:

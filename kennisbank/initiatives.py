@@ -16,7 +16,7 @@ from tortoise.expressions import F, Q, Subquery
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from . import audit, permissions
+from . import audit, embedding_jobs, permissions
 from .audit import Actor
 from .models import Initiative, Province, Theme, User
 from .pagination import Page
@@ -196,6 +196,7 @@ async def create_initiative(actor: Actor, data: InitiativeInput) -> Initiative:
         await _ensure_unique(data, own_id=None)
         initiative = await Initiative.create(**_columns(data), **_lifecycle(data, None), created_by=actor.user)
         await _set_themes(initiative, data.themes, replace=False)
+        await embedding_jobs.enqueue([initiative.id])
     await audit.record(actor, "initiative_create", object_type="initiative", object_id=initiative.id,
                        detail={"province": data.province, "external_id": data.external_id})
     return await _changed(await get_initiative(initiative.id))
@@ -231,6 +232,7 @@ async def update_initiative(
         if not changed:
             raise VersionConflict(await _current_version(initiative_id))
         await _set_themes(current, data.themes, replace=True)
+        await embedding_jobs.enqueue([initiative_id])
     updated = await get_initiative(initiative_id)
     await audit.record(actor, "initiative_update", object_type="initiative", object_id=initiative_id,
                        detail={"version": updated.version})
@@ -255,9 +257,12 @@ async def archive_initiative(actor: Actor, initiative_id: int, expected_version:
     query = Initiative.filter(id=initiative_id)
     if expected_version is not None:
         query = query.filter(version=expected_version)
-    changed = await query.exclude(status=Status.GEARCHIVEERD).update(
-        status=Status.GEARCHIVEERD, version=F("version") + 1, updated_at=_now()
-    )
+    async with in_transaction():
+        changed = await query.exclude(status=Status.GEARCHIVEERD).update(
+            status=Status.GEARCHIVEERD, version=F("version") + 1, updated_at=_now()
+        )
+        if changed:  # its vector leaves the matches and its index entry says archived
+            await embedding_jobs.enqueue([initiative_id])
     if changed:
         await audit.record(actor, "initiative_archive", object_type="initiative", object_id=initiative_id)
         return await _changed(await get_initiative(initiative_id))
@@ -279,6 +284,7 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = aud
 
     Imports run from the operator's command line, so they are not bound to one province."""
     created = updated = unchanged = 0
+    changed_ids: list[int] = []
     async with in_transaction():
         for data in rows:
             data = data.with_external_id()
@@ -286,6 +292,7 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = aud
             if existing is None:
                 initiative = await Initiative.create(**_columns(data), **_lifecycle(data, None))
                 await _set_themes(initiative, data.themes, replace=False)
+                changed_ids.append(initiative.id)
                 created += 1
                 continue
             await existing.fetch_related("province", "themes")
@@ -296,7 +303,9 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = aud
                     **_columns(data), **_lifecycle(data, existing), version=F("version") + 1, updated_at=_now()
                 )
                 await _set_themes(existing, data.themes, replace=True)
+                changed_ids.append(existing.id)
                 updated += 1
+        await embedding_jobs.enqueue(changed_ids)
     if created or updated:
         await audit.record(actor, "initiative_import", object_type="initiative",
                            detail={"created": created, "updated": updated, "unchanged": unchanged})

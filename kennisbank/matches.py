@@ -85,6 +85,19 @@ class Matcher:
             vectors = await document_vectors(self.embedder, [initiative_text(i) for i in initiatives])
         return [to_item(i, v) for i, v in zip(initiatives, vectors, strict=True)]
 
+    @property
+    def prepared(self) -> bool:
+        """True once a full rematch has loaded every published initiative into the engine."""
+        return self._prepared
+
+    async def ensure_prepared(self) -> bool:
+        """Run the full rematch unless one has; True when it ran now."""
+        async with self._lock:
+            if self._prepared:
+                return False
+            await self._rematch_all()
+            return True
+
     async def rematch_all(self) -> RematchReport:
         """Recompute every pair (``kennisbank match``, the nightly job, and at start-up)."""
         async with self._lock:

@@ -97,6 +97,28 @@ class Embedding(Model):
         unique_together = (("model", "text_hash"),)
 
 
+class EmbeddingJob(Model):
+    """Semantic work queued by a save: the initiative's embedding, index vector and matches.
+
+    The durable queue behind every save (kennisbank/embedding_jobs.py). Written in the transaction of the save, so a committed save always has its job. A consumer claims
+    rows (``claimed_by``, ``claimed_at``); a claim older than the lease belongs to a process that died
+    and is claimed again. A row is deleted when its work is done."""
+
+    id = fields.IntField(primary_key=True)
+    initiative: fields.ForeignKeyRelation[Initiative] = fields.ForeignKeyField(
+        "models.Initiative", related_name="embedding_jobs", on_delete=fields.CASCADE
+    )
+    enqueued_at = fields.DatetimeField()
+    claimed_by = fields.CharField(max_length=80, default="")  # host:pid:nonce of the claim
+    claimed_at = fields.DatetimeField(null=True)
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(default="")
+
+    class Meta:
+        table = "embedding_job"
+        ordering = ["id"]
+
+
 class User(Model):
     """An account. Personal data is kept to what the platform needs: e-mail, a display name, province, role."""
 

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from search import FACET_FIELDS, SearchHit, SearchIndex, SearchQuery, SearchResults, SearchUnavailable
 from search.embeddings import Embedder
 
-from .embedding_cache import document_vectors, initiative_text, query_vector
+from .embedding_cache import cached_vectors, initiative_text, query_vector
 from .filters import read_filters
 from .models import Initiative
 from .taxonomy import (KIND_LABELS, PHASE_LABELS, PROGRAMME_LINE_LABELS, PROVINCE_BY_CODE, STATUS_LABELS,
@@ -144,12 +144,17 @@ def as_json(result: SearchPage) -> dict[str, Any]:
 
 
 async def similar_initiatives(index: SearchIndex, embedder: Embedder | None, initiative: Initiative,
-                              limit: int = 5) -> list[Initiative]:
+                              limit: int = 5) -> list[Initiative] | None:
     """Published initiatives closest in meaning, other provinces first: they are what a province
-    can learn from or team up with; its own related work comes after."""
+    can learn from or team up with; its own related work comes after.
+
+    None while the initiative's text has no embedding yet (its job is queued): a page never waits
+    for the encoder."""
     if embedder is None:
         return []
-    [vector] = await document_vectors(embedder, [initiative_text(initiative)])
+    [vector] = await cached_vectors(embedder, [initiative_text(initiative)])
+    if vector is None:
+        return None
     pairs = await _similar_or_none(index, vector, limit=limit * 3, filters={"status": (Status.GEPUBLICEERD,)},
                                    exclude_ids=(initiative.id,))
     ranked = await _in_order([doc_id for doc_id, _score in pairs])

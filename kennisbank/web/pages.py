@@ -12,7 +12,7 @@ from starlette.routing import Route
 from search import SearchUnavailable
 
 from .. import initiatives as service
-from .. import matches, permissions, searching
+from .. import embedding_jobs, matches, permissions, searching
 from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
@@ -48,11 +48,12 @@ async def initiative_detail(request: Request) -> Response:
         return _not_found(request)
     similar = await searching.similar_initiatives(request.app.state.search_index, request.app.state.embedder,
                                                   initiative)
+    pending = await embedding_jobs.is_pending(initiative.id)
     # The other side may have gone back to concept since the match was accepted: show only what the viewer may see.
     accepted = [(match, other) for match, other in await matches.accepted_for(initiative.id)
                 if permissions.can_view(current_user(request), other)]
     return render(request, "initiatives/detail.html", {"initiative": initiative, "similar": similar,
-                                                        "accepted_matches": accepted})
+                                                        "accepted_matches": accepted, "pending": pending})
 
 
 async def initiative_new(request: Request) -> Response:
@@ -178,7 +179,8 @@ async def draft_hint(request: Request) -> Response:
     """The live "does this exist already?" hint under the title and summary of a new initiative."""
     text = f"{request.query_params.get('title', '')}\n{request.query_params.get('summary', '')}"[:2000]
     similar = await searching.similar_to_draft(request.app.state.search_index, request.app.state.embedder, text)
-    return render(request, "initiatives/_draft_hint.html", {"similar": similar})
+    pending = await embedding_jobs.pending_count() if request.app.state.embedder is not None else 0
+    return render(request, "initiatives/_draft_hint.html", {"similar": similar, "pending": pending})
 
 
 routes.append(Route("/zoeken", search_page, name="search"))
