@@ -72,8 +72,8 @@ def test_every_number_matches_the_hand_computed_fixture(loaded):
     page = loaded.get("/dashboard")
     assert page.status_code == 200 and page.text.count("Definitie:") == 7
     initiatives = {row[0]: row[1:] for row in table(loaded, "initiatieven")[1:]}
-    assert initiatives["Gelderland"] == ["1", "1", "0", "2"]  # living lab, goed voorbeeld, portfolioproject, total
-    assert initiatives["Limburg"] == ["1", "0", "0", "1"]
+    assert initiatives["Gelderland"] == ["1", "1", "0", "2"]  # goed voorbeeld, living lab, portfolioproject, total
+    assert initiatives["Limburg"] == ["0", "1", "0", "1"]
     assert initiatives["Utrecht"] == ["0", "0", "0", "0"]  # its concept is not counted for a coordinator
     heat = table(loaded, "provincie-thema")
     assert heat[0] == ["Provincie", "mobiliteit", "data en AI"]
@@ -103,7 +103,7 @@ def test_concepts_count_only_for_their_own_province(loaded):
 def test_filters_narrow_the_figures_and_bad_ones_are_explained(loaded):
     loaded.login_as("coordinator", None)
     limburg = {row[0]: row[1:] for row in table(loaded, "initiatieven", "?province=Limburg")[1:]}
-    assert limburg["Gelderland"] == ["0", "0", "0", "0"] and limburg["Limburg"] == ["1", "0", "0", "1"]
+    assert limburg["Gelderland"] == ["0", "0", "0", "0"] and limburg["Limburg"] == ["0", "1", "0", "1"]
     assert table(loaded, "matches", "?year=2025")[1:] == [["Totaal", "0", "0", "0", "–"]]
     bad = loaded.get("/dashboard?year=twintig")
     assert bad.status_code == 400 and "Geef een jaartal" in bad.text
