@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from tortoise import timezone
 from tortoise.expressions import F, Q
@@ -346,6 +346,23 @@ async def list_for(actor: Actor, filters: CollaborationFilters) -> list[Collabor
 async def of_match(match_id: int) -> Collaboration | None:
     """The collaboration an accepted match led to, if any."""
     return await Collaboration.filter(matches__id=match_id).order_by("-id").first()
+
+
+async def overdue_owned_by(user: User, today: date) -> list[Collaboration]:
+    """A coordinator's open collaborations whose next action was due before ``today`` (for the digest)."""
+    if not permissions.can_manage_collaborations(user):
+        return []
+    return list(await Collaboration.filter(owner_id=user.id, next_action_due__lt=today).exclude(
+        stage__in=list(CLOSED)).order_by("next_action_due", "id"))
+
+
+async def stage_changes_for(user: User, start: datetime, end: datetime) -> list[CollaborationEvent]:
+    """Stage changes in [start, end) of collaborations the user's province takes part in (for the digest)."""
+    if not (permissions.is_active(user) and user.role == Role.MEDEWERKER and user.province_id):
+        return []
+    ids = await Collaboration.filter(initiatives__province_id=user.province_id).distinct().values_list("id", flat=True)
+    return list(await CollaborationEvent.filter(collaboration_id__in=list(ids) or [0], kind="fase", at__gte=start,
+                                                at__lt=end).order_by("at", "id").prefetch_related("collaboration"))
 
 
 @dataclass(frozen=True)
