@@ -21,6 +21,7 @@ from .exporting import export
 from .importing import ImportFailed, import_file
 from .logs import logging_config
 from .indexing import ReindexReport, open_embedder, open_search_index, reindex
+from .seed_collaborations import seed_collaborations
 from .settings import Settings, SettingsError
 from .models import User
 from .taxonomy import MatchStatus, Role
@@ -119,6 +120,9 @@ def import_command(file: Path) -> None:
 def seed() -> None:
     """Load the example initiatives from seed/ (safe to run again: it updates, never duplicates)."""
     _import_files(sorted(SEED_DIR.glob("*.jsonl")), "Voorbeelddata")
+    created = _run(_settings(), seed_collaborations)
+    if created:
+        click.echo(f"Voorbeeldsamenwerkingen: {created} nieuw")
 
 
 async def _reindex(settings: Settings, full: bool = False) -> ReindexReport:

@@ -119,6 +119,9 @@ def test_a_coordinator_takes_a_match_to_in_gesprek_with_the_keyboard_only(smtp_a
 
     tab.goto(server + "/samenwerkingen")
     assert "Gezamenlijk programma van eisen opstellen" in tab.inner_text("main")
+    for stage in ("afspraken_gemaakt", "gestart", "afgerond", "gestopt"):  # the seed's examples
+        assert tab.locator(f"section:has(#fase-{stage}) li").count() >= 1, stage
+    assert "te laat" in tab.inner_text("main")
     problems += no_axe_violations(tab)
     tab.goto(server + "/dashboard")
     problems += no_axe_violations(tab)
