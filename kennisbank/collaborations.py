@@ -337,7 +337,7 @@ async def list_for(actor: Actor, filters: CollaborationFilters) -> list[Collabor
         query = query.filter(owner_id=filters.owner)
     if filters.overdue:
         query = query.filter(next_action_due__lt=timezone.now().date()).exclude(stage__in=list(CLOSED))
-    ids = await query.distinct().values_list("id", flat=True)
+    ids = await query.distinct().order_by("id").values_list("id", flat=True)
     rows = await Collaboration.filter(id__in=list(ids)).order_by("next_action_due", "-updated_at", "id"
                                                                  ).prefetch_related("initiatives__province", "owner")
     return list(rows)
@@ -360,7 +360,8 @@ async def stage_changes_for(user: User, start: datetime, end: datetime) -> list[
     """Stage changes in [start, end) of collaborations the user's province takes part in (for the digest)."""
     if not (permissions.is_active(user) and user.role == Role.MEDEWERKER and user.province_id):
         return []
-    ids = await Collaboration.filter(initiatives__province_id=user.province_id).distinct().values_list("id", flat=True)
+    ids = await Collaboration.filter(initiatives__province_id=user.province_id).distinct().order_by("id").values_list(
+        "id", flat=True)
     return list(await CollaborationEvent.filter(collaboration_id__in=list(ids) or [0], kind="fase", at__gte=start,
                                                 at__lt=end).order_by("at", "id").prefetch_related("collaboration"))
 
