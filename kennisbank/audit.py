@@ -42,6 +42,15 @@ ACTION_LABELS: dict[str, str] = {
     "initiative_archive": "Initiatief gearchiveerd",
     "initiative_import": "Initiatieven geïmporteerd",
     "match_decide": "Match beoordeeld",
+    "collaboration_create": "Samenwerking gestart",
+    "collaboration_update": "Samenwerking uitgebreid",
+    "collaboration_stage": "Fase van samenwerking gewijzigd",
+    "collaboration_next_action": "Volgende actie van samenwerking gezet",
+    "collaboration_owner": "Eigenaar van samenwerking gewijzigd",
+    "collaboration_note": "Notitie bij samenwerking",
+    "collaboration_link": "Link bij samenwerking",
+    "introduction_send": "Introductiemail verstuurd",
+    "introduction_skip": "Introductiemail overgeslagen",
     "access_denied": "Toegang geweigerd",
 }
 

@@ -22,6 +22,7 @@ from .importing import ImportFailed, import_file
 from .logs import logging_config
 from .indexing import ReindexReport, open_embedder, open_search_index, reindex
 from .job_consumer import JobConsumer
+from .seed_collaborations import seed_collaborations
 from .settings import Settings, SettingsError
 from .models import User
 from .taxonomy import MatchStatus, Role
@@ -130,6 +131,9 @@ def import_command(file: Path, no_wait: bool) -> None:
 def seed() -> None:
     """Load the example initiatives from seed/ (safe to run again: it updates, never duplicates)."""
     _import_files(sorted(SEED_DIR.glob("*.jsonl")), "Voorbeelddata")
+    created = _run(_settings(), seed_collaborations)
+    if created:
+        click.echo(f"Voorbeeldsamenwerkingen: {created} nieuw")
 
 
 async def _reindex(settings: Settings, full: bool = False, embed: bool = True) -> ReindexReport:

@@ -5,7 +5,8 @@ it was first published or its content changed materially in that week (`Initiati
 `Initiative.material_change_at`), it is published now, and the user did not post it. Items are
 grouped by the reason they are included (one subscription per group, then "related to my
 province"), newest first, each initiative once. Match news and, for coordinators, the state of the
-review queue follow.
+review queue and their collaborations with an overdue next action follow; medewerkers read the stage
+changes of the collaborations their province takes part in.
 
 Sending (`send_digests`) goes out exactly once per user and week: a `DigestDelivery` row is claimed
 before the mail is handed to SMTP and marked sent right after. A second run skips what was sent; a
@@ -31,8 +32,9 @@ from tortoise.expressions import Q
 
 from search import SearchIndex, SearchUnavailable
 
-from . import mail, permissions, searching
-from .models import DigestDelivery, Initiative, MatchSuggestion, Subscription, User
+from . import collaborations, mail, permissions, searching
+from .models import (Collaboration, CollaborationEvent, DigestDelivery, Initiative, MatchSuggestion, Subscription,
+                     User)
 from .settings import Settings
 from .taxonomy import (KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, MatchStatus, Role, Status)
 from .validation import InputError
@@ -144,10 +146,13 @@ class Digest:
     sections: list[DigestSection] = field(default_factory=list)
     matches: list[MatchSuggestion] = field(default_factory=list)
     queue: QueueState | None = None
+    overdue: list[Collaboration] = field(default_factory=list)  # coordinators: their late next actions
+    stage_changes: list[CollaborationEvent] = field(default_factory=list)  # participants: their collaborations
 
     @property
     def item_count(self) -> int:
-        return sum(len(s.items) for s in self.sections) + len(self.matches)
+        return (sum(len(s.items) for s in self.sections) + len(self.matches) + len(self.overdue)
+                + len(self.stage_changes))
 
     @property
     def is_empty(self) -> bool:
@@ -263,7 +268,9 @@ async def compose(user: User, period: Period, index: SearchIndex | None) -> Dige
 
     matches = await _match_news(user, period)
     queue = await _queue_state(period) if user.role == Role.COORDINATOR else None
-    return Digest(user, period, sections, matches, queue)
+    overdue = await collaborations.overdue_owned_by(user, period.end.astimezone(AMSTERDAM).date())
+    stage_changes = await collaborations.stage_changes_for(user, period.start, period.end)
+    return Digest(user, period, sections, matches, queue, overdue, stage_changes)
 
 
 async def _match_news(user: User, period: Period) -> list[MatchSuggestion]:

@@ -24,7 +24,7 @@ from search.match_clusters import Cluster, find_clusters
 from search.match_fingerprint import material_fingerprint
 from search.matching import Match, MatchEngine, MatchItem
 
-from . import audit, permissions
+from . import audit, collaborations, permissions
 from .audit import Actor
 from .embedding_cache import document_vectors, initiative_text
 from .models import Initiative, MatchEvent, MatchSuggestion
@@ -213,6 +213,8 @@ async def decide(actor: Actor, match_id: int, status: str, note: str = "") -> Ma
                                 to_status=status, note=note)
     await audit.record(actor, "match_decide", object_type="match", object_id=match.id,
                        detail={"from": str(match.status), "to": status})
+    if status == MatchStatus.GEACCEPTEERD and match.status != MatchStatus.GEACCEPTEERD:
+        await collaborations.from_accepted_match(actor, match)
     return await get_match(match.id)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from .taxonomy import Kind, MatchStatus, Phase, ProgrammeLine, Role, Status
+from .taxonomy import CollaborationStage, CollaborationType, Kind, MatchStatus, Phase, ProgrammeLine, Role, Status
 
 
 class Province(Model):
@@ -323,3 +323,110 @@ class LoginThrottleEntry(Model):
 
     class Meta:
         table = "login_throttle"
+
+
+class Collaboration(Model):
+    """Initiatives of several provinces working together after a match: from first talk to joint result.
+
+    ``version`` guards the collaboration's own fields (stage, owner, next action) like an initiative's;
+    notes and links are appended and need no version. Everything that happens is a `CollaborationEvent`.
+    """
+
+    id = fields.IntField(primary_key=True)
+    title = fields.CharField(max_length=200)
+    type = fields.CharEnumField(CollaborationType, max_length=24)
+    stage = fields.CharEnumField(CollaborationStage, max_length=24, default=CollaborationStage.VOORGESTELD)
+    stop_reason = fields.TextField(default="")
+    owner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="owned_collaborations", null=True, on_delete=fields.SET_NULL
+    )
+    initiatives: fields.ManyToManyRelation[Initiative] = fields.ManyToManyField(
+        "models.Initiative", related_name="collaborations", through="collaboration_initiative"
+    )
+    matches: fields.ManyToManyRelation[MatchSuggestion] = fields.ManyToManyField(
+        "models.MatchSuggestion", related_name="collaborations", through="collaboration_match"
+    )
+    next_action = fields.CharField(max_length=300, default="")
+    next_action_due = fields.DateField(null=True)
+    introduction = fields.CharField(max_length=12, default="open")  # open | verzonden | overgeslagen
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField()
+    stage_changed_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "collaboration"
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CollaborationEvent(Model):
+    """One line of a collaboration's timeline: created, a stage change, a note, a link, a next action."""
+
+    id = fields.IntField(primary_key=True)
+    collaboration: fields.ForeignKeyRelation[Collaboration] = fields.ForeignKeyField(
+        "models.Collaboration", related_name="events", on_delete=fields.CASCADE
+    )
+    at = fields.DatetimeField()
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="collaboration_events", null=True, on_delete=fields.SET_NULL
+    )
+    kind = fields.CharField(max_length=16)  # aangemaakt | fase | notitie | link | actie | deelnemer | introductie
+    from_stage = fields.CharField(max_length=24, default="")
+    to_stage = fields.CharField(max_length=24, default="")
+    text = fields.TextField(default="")
+
+    class Meta:
+        table = "collaboration_event"
+        ordering = ["at", "id"]
+
+
+class CollaborationLink(Model):
+    """A document of a collaboration elsewhere: tender documents, agreements."""
+
+    id = fields.IntField(primary_key=True)
+    collaboration: fields.ForeignKeyRelation[Collaboration] = fields.ForeignKeyField(
+        "models.Collaboration", related_name="links", on_delete=fields.CASCADE
+    )
+    url = fields.CharField(max_length=500)
+    label = fields.CharField(max_length=200)
+    added_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="collaboration_links", null=True, on_delete=fields.SET_NULL
+    )
+    added_at = fields.DatetimeField()
+
+    class Meta:
+        table = "collaboration_link"
+        ordering = ["added_at", "id"]
+
+
+class IntroductionDelivery(Model):
+    """The introduction mail of one collaboration to one contact address: claimed, then sent, once."""
+
+    id = fields.IntField(primary_key=True)
+    collaboration: fields.ForeignKeyRelation[Collaboration] = fields.ForeignKeyField(
+        "models.Collaboration", related_name="introductions", on_delete=fields.CASCADE
+    )
+    email = fields.CharField(max_length=254)  # lower-cased contact address of one of its initiatives
+    state = fields.CharField(max_length=12)  # open | geclaimd | verzonden | mislukt | afgemeld
+    attempts = fields.IntField(default=0)
+    error = fields.TextField(default="")
+    claimed_by = fields.CharField(max_length=80, default="")
+    claimed_at = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "introduction_delivery"
+        unique_together = (("collaboration", "email"),)
+
+
+class IntroductionOptOut(Model):
+    """A contact address that asked not to receive introduction mails (a signed one-click link)."""
+
+    email = fields.CharField(primary_key=True, max_length=254)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "introduction_opt_out"

@@ -4,9 +4,15 @@
   initiatives of their own province only, and cannot move one to another province.
 - coordinator (IDA): reads everything, including concepts; reviews matches; edits no initiative.
 - beheerder: manages accounts and reads the audit log; reads published initiatives.
+
+Collaborations: coordinators manage every one (create, stage, owner, next action, introductions);
+medewerkers of a participating province read it and add notes and links; everyone else only sees
+that a published initiative takes part in one (its title and stage, on the initiative's page).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from .models import Initiative, User
 from .taxonomy import Role, Status
@@ -51,6 +57,24 @@ def can_review_matches(user: User | None) -> bool:
 
 def can_manage_accounts(user: User | None) -> bool:
     return is_active(user) and user.role == Role.BEHEERDER
+
+
+def can_manage_collaborations(user: User | None) -> bool:
+    return is_active(user) and user.role == Role.COORDINATOR
+
+
+def can_contribute_to_collaboration(user: User | None, provinces: Iterable[str]) -> bool:
+    """Read the whole collaboration and add notes and links: coordinators, and medewerkers of a participant."""
+    if can_manage_collaborations(user):
+        return True
+    return is_active(user) and user.role == Role.MEDEWERKER and bool(user.province_id) and (
+        user.province_id in set(provinces))
+
+
+def can_see_collaboration_exists(user: User | None, initiative: Initiative) -> bool:
+    """Whether the initiative's page may say which collaborations it takes part in."""
+    return can_view(user, initiative) and (initiative.status != Status.CONCEPT or _own_province(
+        user, initiative.province_id) or user.role == Role.COORDINATOR)
 
 
 def requires_second_factor(user: User) -> bool:

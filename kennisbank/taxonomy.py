@@ -173,3 +173,41 @@ MATCH_STATUS_LABELS: dict[str, str] = {
     MatchStatus.AFGEWEZEN: "Afgewezen",
     MatchStatus.AANGEHOUDEN: "Aangehouden",
 }
+
+
+class CollaborationType(StrEnum):
+    GEZAMENLIJKE_INKOOP = "gezamenlijke_inkoop"
+    OPSCHALEN = "opschalen"
+    KENNISUITWISSELING = "kennisuitwisseling"
+
+
+class CollaborationStage(StrEnum):
+    """The way from a match to a joint result; `GESTOPT` may follow any stage and needs a reason."""
+
+    VOORGESTELD = "voorgesteld"
+    IN_GESPREK = "in_gesprek"
+    AFSPRAKEN_GEMAAKT = "afspraken_gemaakt"
+    GESTART = "gestart"  # gezamenlijke aanbesteding of opschaling gestart
+    AFGEROND = "afgerond"
+    GESTOPT = "gestopt"
+
+
+COLLABORATION_TYPE_LABELS: dict[str, str] = {
+    CollaborationType.GEZAMENLIJKE_INKOOP: "Gezamenlijke inkoop",
+    CollaborationType.OPSCHALEN: "Opschalen",
+    CollaborationType.KENNISUITWISSELING: "Kennisuitwisseling",
+}
+COLLABORATION_STAGE_LABELS: dict[str, str] = {
+    CollaborationStage.VOORGESTELD: "Voorgesteld",
+    CollaborationStage.IN_GESPREK: "In gesprek",
+    CollaborationStage.AFSPRAKEN_GEMAAKT: "Afspraken gemaakt",
+    CollaborationStage.GESTART: "Gezamenlijke aanbesteding of opschaling gestart",
+    CollaborationStage.AFGEROND: "Afgerond",
+    CollaborationStage.GESTOPT: "Gestopt",
+}
+#: The collaboration type a match type leads to (the engine's types in search/matching.py).
+COLLABORATION_TYPE_FOR_MATCH: dict[str, str] = {
+    "joint_procurement": CollaborationType.GEZAMENLIJKE_INKOOP,
+    "scaling_up": CollaborationType.OPSCHALEN,
+    "knowledge_exchange": CollaborationType.KENNISUITWISSELING,
+}

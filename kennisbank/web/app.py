@@ -24,7 +24,9 @@ from ..models import Initiative
 from ..settings import Settings
 from ..login_throttle import LoginThrottle
 from ..matches import Matcher
-from . import (account_pages, admin_pages, api, digest_pages, health, match_api, match_pages, oidc_pages, pages,
+from . import (account_pages, admin_pages, api, collaboration_api, collaboration_pages, dashboard_pages,
+               digest_pages,
+               introduction_pages, health, match_api, match_pages, oidc_pages, pages,
                subscription_pages)
 from .api_transport import ApiTransportMiddleware
 from .auth import AuthenticationMiddleware
@@ -138,7 +140,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[*pages.routes, *account_pages.routes, *admin_pages.routes, *subscription_pages.routes,
-                *digest_pages.routes, *match_pages.routes, *api.routes, *match_api.routes, *health.routes,
+                *digest_pages.routes, *match_pages.routes, *collaboration_pages.routes, *introduction_pages.routes,
+                *dashboard_pages.routes, *api.routes, *match_api.routes, *collaboration_api.routes, *health.routes,
                 *oidc_pages.routes,
                 Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=[

@@ -25,7 +25,8 @@ from ..settings import Settings
 from .problems import problem
 
 PUBLIC_PATHS = frozenset({"/inloggen", "/inloggen/oidc", "/inloggen/oidc/terug", "/toegankelijkheid",
-                          "/api/v1/openapi.json", "/healthz", "/readyz", "/digest/afmelden"})
+                          "/api/v1/openapi.json", "/healthz", "/readyz", "/digest/afmelden",
+                          "/introductie/afmelden"})
 # Feed readers cannot log in: a feed's unguessable token is its credential (kennisbank/subscriptions.py).
 PUBLIC_PREFIXES = ("/static/", "/feeds/")
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})  # no session lookup: they must answer while the database is down

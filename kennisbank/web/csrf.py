@@ -33,7 +33,7 @@ MAX_FORM_BYTES = 2 * 1024 * 1024
 # Reached from a mail: the RFC 8058 one-click unsubscribe is POSTed by the mail provider, without our
 # cookie and possibly cross-site. The signed token in its URL is the credential, and the only thing it
 # can do is turn the weekly mail off, so neither check applies there.
-TOKEN_AUTHORISED_PATHS = frozenset({"/digest/afmelden"})
+TOKEN_AUTHORISED_PATHS = frozenset({"/digest/afmelden", "/introductie/afmelden"})
 
 
 def cookie_name(secure: bool) -> str:

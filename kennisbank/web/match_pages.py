@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from search.match_highlight import shared_term_spans
 
-from .. import matches, permissions
+from .. import collaborations, matches, permissions
 from ..filters import read_filters
 from ..taxonomy import MATCH_STATUS_LABELS, THEME_BY_SLUG, MatchStatus
 from ..validation import InputError
@@ -88,7 +88,8 @@ async def detail(request: Request) -> Response:
         match = await matches.get_match(request.path_params["match_id"])
     except matches.MatchNotFound:
         return render(request, "404.html", {}, status_code=404)
-    return render(request, "matches/detail.html", _detail_context(match))
+    return render(request, "matches/detail.html", _detail_context(
+        match, collaboration=await collaborations.of_match(match.id)))
 
 
 def _detail_context(match: Any, **extra: Any) -> dict[str, Any]:
@@ -114,7 +115,8 @@ async def decide(request: Request) -> Response:
             return render(request, "matches/_decision.html", _detail_context(current, errors=exc.errors))
         return render(request, "matches/detail.html", _detail_context(current, errors=exc.errors), status_code=422)
     if htmx:
-        return render(request, "matches/_decision.html", _detail_context(match, just_decided=True))
+        return render(request, "matches/_decision.html", _detail_context(
+            match, just_decided=True, collaboration=await collaborations.of_match(match.id)))
     return RedirectResponse(f"/matches/{match.id}?beoordeeld=1", status_code=303)
 
 

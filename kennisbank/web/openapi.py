@@ -11,7 +11,8 @@ from typing import Any
 
 from search.matching import MATCH_TYPES
 
-from ..taxonomy import PROVINCES, THEMES, Kind, MatchStatus, Phase, ProgrammeLine, Status
+from ..taxonomy import (PROVINCES, THEMES, CollaborationStage, CollaborationType, Kind, MatchStatus, Phase,
+                        ProgrammeLine, Status)
 from ..validation import InitiativeInput
 from .security_headers import API_VERSION
 
@@ -78,6 +79,16 @@ _OPERATIONS: dict[tuple[str, str], tuple[str, str, str]] = {
     ("get", "/matches/{match_id}"): ("getMatch", "Matches", "Eén matchvoorstel met zijn redenen."),
     ("post", "/matches/{match_id}/decision"): ("decideMatch", "Matches",
                                                "Een match accepteren, afwijzen, aanhouden of terugzetten."),
+    ("get", "/collaborations"): ("listCollaborations", "Samenwerkingen",
+                                 "Samenwerkingen die de aanroeper helemaal mag zien, gefilterd."),
+    ("post", "/collaborations"): ("createCollaboration", "Samenwerkingen",
+                                  "Een samenwerking starten tussen initiatieven van minstens twee provincies."),
+    ("get", "/collaborations/{collaboration_id}"): ("getCollaboration", "Samenwerkingen",
+                                                    "Eén samenwerking met tijdlijn en links, met haar versie als ETag."),
+    ("post", "/collaborations/{collaboration_id}/stage"): (
+        "changeCollaborationStage", "Samenwerkingen", "De fase wijzigen; If-Match is verplicht."),
+    ("post", "/collaborations/{collaboration_id}/notes"): (
+        "addCollaborationNote", "Samenwerkingen", "Een notitie op de tijdlijn zetten."),
     ("get", "/provinces"): ("listProvinces", "Naslag", "De twaalf provincies met hun ISO-code."),
     ("get", "/themes"): ("listThemes", "Naslag", "De maatschappelijke opgaven met hun slug."),
     ("get", "/openapi.json"): ("getOpenApiDocument", "Naslag", "Dit OpenAPI-document."),
@@ -85,6 +96,7 @@ _OPERATIONS: dict[tuple[str, str], tuple[str, str, str]] = {
 _TAGS = [{"name": "Initiatieven", "description": "Initiatieven van de provincies"},
          {"name": "Zoeken", "description": "Zoeken in de initiatieven"},
          {"name": "Matches", "description": "Matchvoorstellen tussen provincies"},
+         {"name": "Samenwerkingen", "description": "Samenwerkingen na een geaccepteerde match"},
          {"name": "Naslag", "description": "Vaste lijsten en dit document"}]
 _VERSION_HEADER = {"$ref": "#/components/headers/API-Version"}
 _HEADERS = {"API-Version": {"description": "De volledige versie van de API (ADR /core/version-header)",
@@ -193,6 +205,50 @@ def _secure(paths: dict[str, Any]) -> None:
                 responses.setdefault("415", _problem_response("Geen application/json"))
 
 
+def _collaboration_schemas() -> dict[str, Any]:
+    stages, types = _values(CollaborationStage), _values(CollaborationType)
+    nullable_date = {"type": ["string", "null"], "format": "date"}
+    summary = {"id": {"type": "integer"}, "title": {"type": "string"}, "type": {"type": "string", "enum": types},
+               "stage": {"type": "string", "enum": stages}, "next_action": {"type": "string"},
+               "next_action_due": nullable_date, "version": {"type": "integer"}}
+    return {
+        "CollaborationSummary": {"type": "object", "properties": {
+            **summary, "provinces": {"type": "array", "items": {"type": "string"}}},
+            "required": [*summary, "provinces"]},
+        "CollaborationList": {"type": "object", "properties": {
+            "total": {"type": "integer"}, "items": {"type": "array", "items": _ref("CollaborationSummary")}},
+            "required": ["total", "items"]},
+        "Collaboration": {"type": "object", "properties": {
+            **summary, "stop_reason": {"type": "string"},
+            "owner": {"type": ["object", "null"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+            "initiatives": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "title": {"type": "string"}, "province": {"type": "string"}},
+                "required": ["id", "title", "province"]}},
+            "created_at": {"type": "string", "format": "date-time"},
+            "timeline": {"type": "array", "items": {"type": "object", "properties": {
+                "at": {"type": "string", "format": "date-time"}, "kind": {"type": "string"},
+                "by": {"type": ["string", "null"]}, "from_stage": {"type": ["string", "null"]},
+                "to_stage": {"type": ["string", "null"]}, "text": {"type": "string"}},
+                "required": ["at", "kind", "text"]}},
+            "links": {"type": "array", "items": {"type": "object", "properties": {
+                "url": {"type": "string"}, "label": {"type": "string"}}, "required": ["url", "label"]}}},
+            "required": [*summary, "stop_reason", "owner", "initiatives", "timeline", "links"]},
+        "CollaborationInput": {"type": "object", "additionalProperties": False, "properties": {
+            "initiatives": {"type": "array", "minItems": 2, "items": _ID,
+                            "description": "Gepubliceerde initiatieven van minstens twee provincies"},
+            "type": {"type": "string", "enum": types},
+            "title": {"type": "string", "maxLength": 200},
+            "owner": {**_ID, "description": "Nummer van een IDA-coördinator; standaard de aanroeper"}},
+            "required": ["initiatives", "type"]},
+        "CollaborationStageChange": {"type": "object", "additionalProperties": False, "properties": {
+            "stage": {"type": "string", "enum": stages},
+            "reason": {"type": "string", "maxLength": 2000, "description": "Verplicht bij gestopt"}},
+            "required": ["stage"]},
+        "CollaborationNote": {"type": "object", "additionalProperties": False, "properties": {
+            "note": {"type": "string", "minLength": 1, "maxLength": 4000}}, "required": ["note"]},
+    }
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     input_schema = InitiativeInput.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -214,6 +270,7 @@ def openapi_document() -> dict[str, Any]:
         "additionalProperties": False,
     }
     id_param = {"name": "initiative_id", "in": "path", "required": True, "schema": _ID}
+    collaboration_id_param = {"name": "collaboration_id", "in": "path", "required": True, "schema": _ID}
     match_id_param = {"name": "match_id", "in": "path", "required": True, "schema": _ID}
     if_match = {"name": "If-Match", "in": "header", "required": True,
                 "description": 'De versie als ETag van GET, bijvoorbeeld "3". Zonder: 428; verouderd of ongeldig '
@@ -360,6 +417,64 @@ def openapi_document() -> dict[str, Any]:
                                   "404": _problem_response("Niet gevonden")},
                 },
             },
+            "/collaborations": {
+                "get": {
+                    "summary": "Samenwerkingen (IDA-coördinatoren: alle; medewerkers: die van hun provincie)",
+                    "parameters": [
+                        _filter_param("type", "Soort samenwerking", _values(CollaborationType)),
+                        _filter_param("stage", "Fase", _values(CollaborationStage)),
+                        _filter_param("province", "ISO-code of naam: samenwerkingen waarin deze provincie meedoet",
+                                      _PROVINCE_VALUES),
+                        _filter_param("theme", "Themanaam of slug", _THEME_VALUES),
+                        {"name": "owner", "in": "query", "description": "Nummer van de eigenaar (een coördinator)",
+                         "schema": _ID},
+                        {"name": "overdue", "in": "query", "description": "1: alleen met een te late volgende actie",
+                         "schema": {"type": "string", "enum": ["0", "1"]}},
+                    ],
+                    "responses": {"200": _json_response("De samenwerkingen", _ref("CollaborationList")),
+                                  "400": _problem_response("Ongeldige parameters")},
+                },
+                "post": {
+                    "summary": "Samenwerking starten (alleen IDA-coördinatoren)",
+                    "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("CollaborationInput")}}},
+                    "responses": {"201": _json_response("Gestart", _ref("Collaboration")),
+                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                                  "403": _problem_response("Geen IDA-coördinator")},
+                },
+            },
+            "/collaborations/{collaboration_id}": {
+                "get": {
+                    "summary": "Eén samenwerking",
+                    "parameters": [collaboration_id_param],
+                    "responses": {"200": _json_response("De samenwerking", _ref("Collaboration")),
+                                  "403": _problem_response("Geen deelnemer of IDA-coördinator"),
+                                  "404": _problem_response("Niet gevonden")},
+                },
+            },
+            "/collaborations/{collaboration_id}/stage": {
+                "post": {
+                    "summary": "Fase wijzigen (alleen IDA-coördinatoren); stoppen vraagt een reden",
+                    "parameters": [collaboration_id_param, if_match],
+                    "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("CollaborationStageChange")}}},
+                    "responses": {"200": _json_response("De samenwerking in haar nieuwe fase", _ref("Collaboration")),
+                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                                  "403": _problem_response("Geen IDA-coördinator"),
+                                  "404": _problem_response("Niet gevonden"),
+                                  "412": _problem_response(VERSION_STALE),
+                                  "428": _problem_response(VERSION_MISSING)},
+                },
+            },
+            "/collaborations/{collaboration_id}/notes": {
+                "post": {
+                    "summary": "Notitie toevoegen (coördinatoren en medewerkers van een deelnemende provincie)",
+                    "parameters": [collaboration_id_param],
+                    "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("CollaborationNote")}}},
+                    "responses": {"201": _json_response("De samenwerking met de notitie", _ref("Collaboration")),
+                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                                  "403": _problem_response("Geen deelnemer of IDA-coördinator"),
+                                  "404": _problem_response("Niet gevonden")},
+                },
+            },
             "/provinces": {"get": {"summary": "De twaalf provincies", "responses": {
                 "200": _json_response("Provincies", _ref("ProvinceList"))}}},
             "/themes": {"get": {"summary": "Maatschappelijke opgaven", "responses": {
@@ -418,6 +533,7 @@ def openapi_document() -> dict[str, Any]:
                 "MatchDecision": {"type": "object", "additionalProperties": False, "properties": {
                     "status": {"enum": ["voorgesteld", "geaccepteerd", "afgewezen", "aangehouden"]},
                     "note": {"type": "string", "maxLength": 2000}}, "required": ["status"]},
+                **_collaboration_schemas(),
                 "ProvinceList": {"type": "object", "properties": {"items": {"type": "array", "items": {
                     "type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
                     "required": ["code", "name"]}}}},

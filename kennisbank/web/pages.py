@@ -12,7 +12,7 @@ from starlette.routing import Route
 from search import SearchUnavailable
 
 from .. import initiatives as service
-from .. import embedding_jobs, matches, permissions, searching
+from .. import collaborations, embedding_jobs, matches, permissions, searching
 from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
@@ -52,8 +52,10 @@ async def initiative_detail(request: Request) -> Response:
     # The other side may have gone back to concept since the match was accepted: show only what the viewer may see.
     accepted = [(match, other) for match, other in await matches.accepted_for(initiative.id)
                 if permissions.can_view(current_user(request), other)]
+    participations = await collaborations.for_initiative(actor(request), initiative)
     return render(request, "initiatives/detail.html", {"initiative": initiative, "similar": similar,
-                                                        "accepted_matches": accepted, "pending": pending})
+                                                        "accepted_matches": accepted, "pending": pending,
+                                                        "participations": participations})
 
 
 async def initiative_new(request: Request) -> Response:

@@ -17,6 +17,7 @@ from search.matching import MATCH_TYPE_LABELS
 from .. import permissions, taxonomy
 from ..richtext import render_markdown
 from ..accounts import ACCOUNT_FIELD_LABELS
+from ..collaborations import FIELD_LABELS as COLLABORATION_FIELD_LABELS
 from ..validation import FIELD_LABELS
 from .auth import current_user
 from .security_headers import csp_nonce
@@ -74,7 +75,7 @@ def make_templates() -> Jinja2Templates:
         themes=taxonomy.THEMES,
         province_options=[(p.code, p.name) for p in taxonomy.PROVINCES],
         theme_options=[(t.slug, t.name) for t in taxonomy.THEMES],
-        field_labels={**FIELD_LABELS, **ACCOUNT_FIELD_LABELS},
+        field_labels={**FIELD_LABELS, **ACCOUNT_FIELD_LABELS, **COLLABORATION_FIELD_LABELS},
         province_names={p.code: p.name for p in taxonomy.PROVINCES},
         query_with=query_with,
         csrf_token=csrf_token,
@@ -86,5 +87,8 @@ def make_templates() -> Jinja2Templates:
         can_edit=permissions.can_edit,
         can_manage_accounts=permissions.can_manage_accounts,
         can_review_matches=permissions.can_review_matches,
+        can_manage_collaborations=permissions.can_manage_collaborations,
+        collaboration_stage_labels=taxonomy.COLLABORATION_STAGE_LABELS,
+        collaboration_type_labels=taxonomy.COLLABORATION_TYPE_LABELS,
     )
     return templates

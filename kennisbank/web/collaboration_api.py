@@ -1,0 +1,159 @@
+"""Collaborations in the JSON API: list, get, create, change stage, add a note.
+
+Who may do what is the service's question (kennisbank/collaborations.py); a refusal is a 403
+problem, a stage change needs ``If-Match`` with the version, like changing an initiative.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .. import collaborations as service
+from ..validation import InputError
+from .api import json_object
+from .auth import actor
+from .collaboration_pages import MAX_ID, parse_filters
+from .params import VersionMalformed, VersionMissing, api_errors, api_params, if_match_version
+from .problems import invalid_input, invalid_parameters, problem
+
+CREATE_FIELDS = {"initiatives", "type", "title", "owner"}
+STAGE_FIELDS = {"stage", "reason"}
+NOTE_FIELDS = {"note"}
+
+
+def _forbidden() -> Response:
+    return problem(403, "Geen toegang", "U hebt geen rechten voor deze samenwerking.")
+
+
+def _not_found() -> Response:
+    return problem(404, "Niet gevonden", "Er is geen samenwerking met dit nummer.")
+
+
+def _with_etag(collaboration: Any, status_code: int = 200) -> Response:
+    return JSONResponse(service.as_json(collaboration), status_code=status_code,
+                        headers={"ETag": f'"{collaboration.version}"'})
+
+
+def _unknown(body: dict[str, Any], allowed: set[str]) -> dict[str, list[str]]:
+    return {name: ["Onbekend veld."] for name in sorted(set(body) - allowed)}
+
+
+def _string(body: dict[str, Any], name: str, errors: dict[str, list[str]], *, required: bool = False) -> str:
+    value = body.get(name, "")
+    if not isinstance(value, str):
+        errors[name] = ["Verwacht tekst."]
+        return ""
+    if required and not value.strip():
+        errors[name] = ["Verplicht veld."]
+    return value
+
+
+async def list_collaborations(request: Request) -> Response:
+    params = api_params(request)
+    filters, errors = parse_filters(params)
+    if errors:
+        return invalid_parameters(api_errors(errors))
+    try:
+        rows = await service.list_for(actor(request), filters)
+    except service.CollaborationDenied:
+        return _forbidden()
+    return JSONResponse({"total": len(rows), "items": [service.summary_json(row) for row in rows]})
+
+
+async def get_collaboration(request: Request) -> Response:
+    try:
+        collaboration = await service.get_for(actor(request), request.path_params["collaboration_id"])
+    except service.CollaborationNotFound:
+        return _not_found()
+    except service.CollaborationDenied:
+        return _forbidden()
+    return _with_etag(collaboration)
+
+
+async def create_collaboration(request: Request) -> Response:
+    body = await json_object(request)
+    if isinstance(body, Response):
+        return body
+    errors = _unknown(body, CREATE_FIELDS)
+    ids = body.get("initiatives")
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID
+                                            for i in ids):
+        errors["initiatives"] = ["Verplicht: een lijst van nummers van initiatieven."]
+    kind = _string(body, "type", errors, required=True)
+    title = _string(body, "title", errors)
+    owner = body.get("owner")
+    if owner is not None and not (isinstance(owner, int) and not isinstance(owner, bool) and 1 <= owner <= MAX_ID):
+        errors["owner"] = ["Het nummer van een IDA-coördinator."]
+    if errors:
+        return invalid_input(errors)
+    try:
+        collaboration = await service.create(actor(request), ids, kind, title=title, owner_id=owner)
+    except service.CollaborationDenied:
+        return _forbidden()
+    except InputError as exc:
+        return invalid_input(exc.errors)
+    return _with_etag(collaboration, 201)
+
+
+async def change_stage(request: Request) -> Response:
+    collaboration_id = request.path_params["collaboration_id"]
+    try:
+        version = if_match_version(request)
+    except VersionMissing:
+        return problem(428, "Versie ontbreekt", "Stuur If-Match mee met de versie (de ETag van GET).")
+    except VersionMalformed:
+        return problem(412, "Versieconflict", "If-Match noemt geen geldige versie van deze samenwerking.")
+    body = await json_object(request)
+    if isinstance(body, Response):
+        return body
+    errors = _unknown(body, STAGE_FIELDS)
+    stage = _string(body, "stage", errors, required=True)
+    reason = _string(body, "reason", errors)
+    if errors:
+        return invalid_input(errors)
+    try:
+        collaboration = await service.change_stage(actor(request), collaboration_id, stage, reason=reason,
+                                                   expected_version=version)
+    except service.CollaborationNotFound:
+        return _not_found()
+    except service.CollaborationDenied:
+        return _forbidden()
+    except service.CollaborationConflict as conflict:
+        return problem(412, "Versieconflict", f"De samenwerking is intussen gewijzigd (nu versie "
+                       f"{conflict.current_version}). Haal haar opnieuw op.",
+                       headers={"ETag": f'"{conflict.current_version}"'})
+    except InputError as exc:
+        return invalid_input(exc.errors)
+    return _with_etag(collaboration)
+
+
+async def add_note(request: Request) -> Response:
+    body = await json_object(request)
+    if isinstance(body, Response):
+        return body
+    errors = _unknown(body, NOTE_FIELDS)
+    note = _string(body, "note", errors, required=True)
+    if errors:
+        return invalid_input(errors)
+    try:
+        collaboration = await service.add_note(actor(request), request.path_params["collaboration_id"], note)
+    except service.CollaborationNotFound:
+        return _not_found()
+    except service.CollaborationDenied:
+        return _forbidden()
+    except InputError as exc:
+        return invalid_input(exc.errors)
+    return _with_etag(collaboration, 201)
+
+
+routes = [
+    Route("/api/v1/collaborations", list_collaborations, methods=["GET"]),
+    Route("/api/v1/collaborations", create_collaboration, methods=["POST"]),
+    Route("/api/v1/collaborations/{collaboration_id:int}", get_collaboration, methods=["GET"]),
+    Route("/api/v1/collaborations/{collaboration_id:int}/stage", change_stage, methods=["POST"]),
+    Route("/api/v1/collaborations/{collaboration_id:int}/notes", add_note, methods=["POST"]),
+]

@@ -1,0 +1,189 @@
+"""The collaborations board, a collaboration's page with its timeline, and the forms that change it.
+
+Every form is a plain POST (CSRF token, redirect after success) so the pages work without
+JavaScript; the service decides who may do what (kennisbank/collaborations.py, permissions.py).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .. import collaborations as service
+from ..filters import read_filters
+from ..models import User
+from ..taxonomy import (COLLABORATION_STAGE_LABELS, COLLABORATION_TYPE_LABELS, CollaborationStage,
+                        CollaborationType, Role)
+from ..validation import InputError
+from .auth import actor
+from .params import form_version, multi_params, whole_number
+from .templating import render
+
+MAX_ID = 2**31 - 1
+
+
+def parse_filters(params: dict[str, list[str]], owner_key: str = "owner"
+                  ) -> tuple[service.CollaborationFilters, dict[str, list[str]]]:
+    """Board and API filters (type, stage, province, theme, owner, overdue); Dutch errors per field."""
+    values, errors = read_filters(params, ("province", "theme"))
+    types = tuple(v for v in params.get("type", []) if v)
+    if any(t not in {c.value for c in CollaborationType} for t in types):
+        errors["type"] = ["Kies gezamenlijke_inkoop, opschalen of kennisuitwisseling."]
+        types = ()
+    stages = tuple(v for v in params.get("stage", []) if v)
+    if any(s not in {c.value for c in CollaborationStage} for s in stages):
+        errors["stage"] = ["Kies een bestaande fase."]
+        stages = ()
+    owner = None
+    owner_text = (params.get(owner_key) or [""])[0].strip()
+    if owner_text:
+        owner = whole_number(owner_text, 1, MAX_ID)
+        if owner is None:
+            errors[owner_key] = ["Kies een eigenaar uit de lijst."]
+    overdue_text = (params.get("overdue") or [""])[0].strip().lower()
+    if overdue_text not in {"", "1", "true", "ja", "on", "0", "false", "nee"}:
+        errors["overdue"] = ["Gebruik 1 (alleen te laat) of laat het leeg."]
+    return service.CollaborationFilters(
+        type=types, stage=stages, province=tuple(values.get("province", ())), theme=tuple(values.get("theme", ())),
+        owner=owner, overdue=overdue_text in {"1", "true", "ja", "on"}), errors
+
+
+def _denied(request: Request) -> Response:
+    return render(request, "403.html", {"message": "U hebt geen rechten voor deze handeling."}, status_code=403)
+
+
+def _not_found(request: Request) -> Response:
+    return render(request, "404.html", {}, status_code=404)
+
+
+def _labels() -> dict[str, Any]:
+    return {"stage_labels": COLLABORATION_STAGE_LABELS, "type_labels": COLLABORATION_TYPE_LABELS,
+            "stages": list(CollaborationStage), "is_overdue": service.is_overdue}
+
+
+async def board(request: Request) -> Response:
+    filters, errors = parse_filters(multi_params(request))
+    try:
+        rows = await service.list_for(actor(request), filters)
+    except service.CollaborationDenied:
+        return _denied(request)
+    by_stage = {stage: [row for row in rows if row.stage == stage] for stage in CollaborationStage}
+    owners = await User.filter(role=Role.COORDINATOR, active=True).order_by("name", "email")
+    return render(request, "collaborations/board.html", {
+        "by_stage": by_stage, "filters": filters, "errors": errors, "owners": owners, "total": len(rows),
+        **_labels()})
+
+
+async def _detail(request: Request, collaboration_id: int, *, errors: dict[str, list[str]] | None = None,
+                  status_code: int = 200, message: str = "") -> Response:
+    try:
+        collaboration = await service.get_for(actor(request), collaboration_id)
+    except service.CollaborationNotFound:
+        return _not_found(request)
+    except service.CollaborationDenied:
+        return _denied(request)
+    return render(request, "collaborations/detail.html", {
+        "collaboration": collaboration, "errors": errors or {}, "message": message,
+        "owners": await User.filter(role=Role.COORDINATOR, active=True).order_by("name", "email"), **_labels()},
+        status_code=status_code)
+
+
+async def detail(request: Request) -> Response:
+    notice = {"gestart": "De samenwerking is gestart.", "opgeslagen": "Opgeslagen.",
+              "verzonden": "De introductiemail is verstuurd.",
+              "overgeslagen": "De introductiemail is overgeslagen."}.get(request.query_params.get("melding", ""), "")
+    return await _detail(request, request.path_params["collaboration_id"], message=notice)
+
+
+def _due(text: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError({"next_action_due": ["Geef een datum als JJJJ-MM-DD."]}) from None
+
+
+async def _change(request: Request, change: Any) -> Response:
+    """Run one change from a form; errors come back on the page next to the form, a conflict as 409."""
+    collaboration_id = request.path_params["collaboration_id"]
+    form = await request.form()
+    try:
+        await change(form, form_version(form.get("version")))
+    except service.CollaborationNotFound:
+        return _not_found(request)
+    except service.CollaborationDenied:
+        return _denied(request)
+    except service.CollaborationConflict:
+        return await _detail(request, collaboration_id, status_code=409, errors={"": [
+            "Iemand anders heeft de samenwerking intussen gewijzigd. Bekijk de nieuwe stand en probeer het opnieuw."]})
+    except InputError as exc:
+        return await _detail(request, collaboration_id, errors=exc.errors, status_code=422)
+    return RedirectResponse(f"/samenwerkingen/{collaboration_id}?melding=opgeslagen", status_code=303)
+
+
+async def change_stage(request: Request) -> Response:
+    who, cid = actor(request), request.path_params["collaboration_id"]
+    return await _change(request, lambda form, version: service.change_stage(
+        who, cid, str(form.get("stage", "")), reason=str(form.get("reason", "")), expected_version=version))
+
+
+async def set_next_action(request: Request) -> Response:
+    who, cid = actor(request), request.path_params["collaboration_id"]
+
+    async def change(form: Any, version: int | None) -> None:
+        await service.set_next_action(who, cid, str(form.get("next_action", "")),
+                                      _due(str(form.get("next_action_due", ""))), expected_version=version)
+    return await _change(request, change)
+
+
+async def set_owner(request: Request) -> Response:
+    who, cid = actor(request), request.path_params["collaboration_id"]
+
+    async def change(form: Any, version: int | None) -> None:
+        owner = whole_number(str(form.get("owner", "")), 1, MAX_ID)
+        if owner is None:
+            raise InputError({"owner": ["Kies een eigenaar uit de lijst."]})
+        await service.set_owner(who, cid, owner, expected_version=version)
+    return await _change(request, change)
+
+
+async def add_note(request: Request) -> Response:
+    who, cid = actor(request), request.path_params["collaboration_id"]
+    return await _change(request, lambda form, version: service.add_note(who, cid, str(form.get("note", ""))))
+
+
+async def add_link(request: Request) -> Response:
+    who, cid = actor(request), request.path_params["collaboration_id"]
+    return await _change(request, lambda form, version: service.add_link(
+        who, cid, str(form.get("url", "")), str(form.get("label", ""))))
+
+
+async def start_from_cluster(request: Request) -> Response:
+    """"Start samenwerking" on the clusters page: the cluster's initiatives as one collaboration."""
+    form = await request.form()
+    ids = [n for n in (whole_number(str(v), 1, MAX_ID) for v in form.getlist("initiative")) if n is not None]
+    try:
+        collaboration = await service.from_cluster(actor(request), ids, str(form.get("type", "")))
+    except service.CollaborationDenied:
+        return _denied(request)
+    except InputError as exc:
+        return render(request, "400.html", {"errors": exc.errors}, status_code=400)
+    return RedirectResponse(f"/samenwerkingen/{collaboration.id}?melding=gestart", status_code=303)
+
+
+routes = [
+    Route("/samenwerkingen", board, name="collaboration_board"),
+    Route("/samenwerkingen/start", start_from_cluster, methods=["POST"], name="collaboration_start"),
+    Route("/samenwerkingen/{collaboration_id:int}", detail, name="collaboration_detail"),
+    Route("/samenwerkingen/{collaboration_id:int}/fase", change_stage, methods=["POST"]),
+    Route("/samenwerkingen/{collaboration_id:int}/actie", set_next_action, methods=["POST"]),
+    Route("/samenwerkingen/{collaboration_id:int}/eigenaar", set_owner, methods=["POST"]),
+    Route("/samenwerkingen/{collaboration_id:int}/notitie", add_note, methods=["POST"]),
+    Route("/samenwerkingen/{collaboration_id:int}/link", add_link, methods=["POST"]),
+]
