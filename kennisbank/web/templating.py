@@ -52,6 +52,26 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
     return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
+def wants_fragment(request: Request) -> bool:
+    """An htmx update asks for the changed part only; a history restore (Back after a cache miss) and every
+    ordinary navigation get the whole page."""
+    return (request.headers.get("hx-request") == "true"
+            and request.headers.get("hx-history-restore-request") != "true")
+
+
+def render_page_or_fragment(request: Request, page: str, fragment: str, context: dict[str, Any]) -> Response:
+    """The full page or, for an htmx update, only its fragment, on the same URL.
+
+    The browser must never show a stored fragment as the page for that URL (Back after leaving the page
+    would show it bare): both variants say they vary on HX-Request, and a fragment is never stored."""
+    fragment_wanted = wants_fragment(request)
+    response = render(request, fragment if fragment_wanted else page, context)
+    response.headers.append("Vary", "HX-Request")
+    if fragment_wanted:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def csrf_token(request: Request) -> str:
     return request.scope.get("state", {}).get("csrf_token", "")
 
