@@ -22,7 +22,11 @@ PASSWORD = "een lange zin als wachtwoord"
 UTRECHT = "medewerker@utrecht.example"
 GELDERLAND = "medewerker@gelderland.example"
 COORDINATOR = "coordinator@ida.example"
-ACCOUNTS = [(UTRECHT, "medewerker", "NL-UT"), (GELDERLAND, "medewerker", "NL-GE"), (COORDINATOR, "coordinator", None)]
+BEHEERDER = "beheerder@ida.example"
+# A long address, as some provinces hand out: it must wrap on the account page instead of widening it.
+LONG_EMAIL = "a.van.der.heijden-de.groot.projectleider.digitalisering@provincie-utrecht.example"
+ACCOUNTS = [(UTRECHT, "medewerker", "NL-UT"), (GELDERLAND, "medewerker", "NL-GE"), (COORDINATOR, "coordinator", None),
+            (LONG_EMAIL, "medewerker", "NL-UT"), (BEHEERDER, "beheerder", None)]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -223,4 +227,45 @@ def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_
         tab.goto(f"{server}/initiatieven/{initiative_id}")
         section = tab.locator("section", has=tab.locator("#samenwerking"))
         assert "Samen verder in het IDA-programma" in section.inner_text()
+    context.close()
+
+
+@pytest.mark.parametrize("start, change, result_link", [
+    ("/zoeken?q=stikstf", "#facet-province-NL-GE", ".results h3 a"),
+    ("/initiatieven", "#f-province-5", ".card h3 a"),
+])
+def test_back_after_an_htmx_update_shows_the_whole_page(server, page, start, change, result_link):
+    page.goto(server + start)
+    before = page.inner_text(".count")
+    page.check(change)
+    page.wait_for_function("before => document.querySelector('.count').innerText !== before", arg=before)
+    updated_url = page.url
+    page.locator(result_link).first.click()
+    page.wait_for_url("**/initiatieven/*")
+    page.go_back()
+    page.wait_for_url(updated_url)
+    page.locator("main h1").wait_for()
+    assert page.evaluate("document.documentElement.lang") == "nl"
+    assert page.locator("header.site-header nav").is_visible()
+    assert page.title().endswith("Kennisbank provincies")
+    assert page.is_checked(change)
+
+
+def test_back_after_filtering_the_match_queue_shows_the_whole_page(server, browser):
+    context = browser.new_context(locale="nl-NL")
+    tab = context.new_page()
+    log_in(tab, server, COORDINATOR)
+    tab.goto(server + "/matches")
+    before = tab.inner_text(".count")
+    tab.select_option("#f-province", "NL-GE")
+    tab.wait_for_function("before => document.querySelector('.count').innerText !== before", arg=before)
+    updated_url = tab.url
+    tab.locator(".results .card h3 a").first.click()
+    tab.wait_for_url("**/matches/*")
+    tab.go_back()
+    tab.wait_for_url(updated_url)
+    tab.locator("main h1").wait_for()
+    assert tab.evaluate("document.documentElement.lang") == "nl"
+    assert tab.locator("header.site-header nav").is_visible()
+    assert tab.input_value("#f-province") == "NL-GE"
     context.close()
