@@ -140,7 +140,7 @@ def test_filters_update_results_in_place_and_in_the_url(server, page):
 def test_keyboard_user_reaches_content_with_the_skip_link(server, page):
     page.goto(server + "/")
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert page.evaluate("document.activeElement.classList.contains('skip-link')")
     assert page.locator(".skip-link").is_visible()
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "inhoud"
