@@ -108,6 +108,7 @@ def test_missing_title_shows_dutch_error_next_to_title_and_keeps_the_form(server
     page.fill("#veld-suppliers", "SnuffelTech")
     page.click("main button[type=submit]")
 
+    assert page.evaluate("document.activeElement.id") == "foutoverzicht"  # focus on the error summary
     title_field = page.locator("div.field", has=page.locator("#veld-title"))
     assert "Fout: Dit veld is verplicht." in title_field.inner_text()
     assert page.locator("#veld-title").get_attribute("aria-invalid") == "true"
@@ -269,3 +270,32 @@ def test_back_after_filtering_the_match_queue_shows_the_whole_page(server, brows
     assert tab.locator("header.site-header nav").is_visible()
     assert tab.input_value("#f-province") == "NL-GE"
     context.close()
+
+
+@pytest.mark.parametrize("start, change", [("/zoeken?q=stikstof", "#facet-province-NL-GE"),
+                                           ("/initiatieven", "#f-province-5")])
+def test_the_new_count_is_announced_by_a_live_region_that_the_update_keeps(server, page, start, change):
+    page.goto(server + start)
+    assert page.locator("#resultaten[aria-live], #zoekgebied[aria-live]").count() == 0  # not the whole block
+    page.evaluate("document.getElementById('aantal-melding').dataset.kept = 'ja'")
+    before = page.inner_text(".count")
+    page.check(change)
+    page.wait_for_function("before => document.querySelector('.count').innerText !== before", arg=before)
+    region = page.locator("#aantal-melding")
+    assert region.get_attribute("role") == "status" and region.get_attribute("aria-live") == "polite"
+    assert region.get_attribute("data-kept") == "ja"  # the same node: a region inserted by the swap may go unread
+    assert region.text_content().strip() == page.inner_text(".count").strip()
+
+
+def test_a_skip_link_takes_the_keyboard_from_the_search_field_past_the_facets(server, page):
+    page.goto(server + "/zoeken?q=stikstof")
+    page.focus("#q")
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Direct naar de resultaten":
+            break
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Direct naar de resultaten"
+    assert page.locator("a[href='#resultaten-kop']").is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "resultaten-kop"
+    assert page.locator("details.facet-group:not([open])").count() >= 3  # the other facet groups are folded

@@ -65,7 +65,7 @@ def render_page_or_fragment(request: Request, page: str, fragment: str, context:
     The browser must never show a stored fragment as the page for that URL (Back after leaving the page
     would show it bare): both variants say they vary on HX-Request, and a fragment is never stored."""
     fragment_wanted = wants_fragment(request)
-    response = render(request, fragment if fragment_wanted else page, context)
+    response = render(request, fragment if fragment_wanted else page, {**context, "fragment": fragment_wanted})
     response.headers.append("Vary", "HX-Request")
     if fragment_wanted:
         response.headers["Cache-Control"] = "no-store"
