@@ -110,7 +110,7 @@ def test_missing_title_shows_dutch_error_next_to_title_and_keeps_the_form(server
 
     assert page.evaluate("document.activeElement.id") == "foutoverzicht"  # focus on the error summary
     title_field = page.locator("div.field", has=page.locator("#veld-title"))
-    assert "Fout: Dit veld is verplicht." in title_field.inner_text()
+    assert "Fout: Vul ‘Titel’ in; dit veld is verplicht." in title_field.inner_text()
     assert page.locator("#veld-title").get_attribute("aria-invalid") == "true"
     assert page.title().startswith("Fout:")
     assert page.input_value("#veld-summary") == "Sensoren op fietsen meten de luchtkwaliteit in de stad."

@@ -59,7 +59,7 @@ async def initiative_new(request: Request) -> Response:
     if not permissions.can_create(user):
         return await refuse(request, object_type="initiative", what="initiatief aanmaken")
     if request.method == "GET":
-        return _form(request, values={"status": "gepubliceerd", "themes": [], "province": user.province_id},
+        return _form(request, values={"status": "concept", "themes": [], "province": user.province_id},
                      errors={})
     raw = form_to_input(await request.form())
     try:

@@ -34,10 +34,37 @@ def dutch_date(value: date | datetime | None) -> str:
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
+def dutch_number(value: float | int | None, decimals: int = 0) -> str:
+    """The one Dutch number format of the interface: 1.234,5 (point between thousands, decimal comma)."""
+    if value is None:
+        return ""
+    english = f"{value:,.{decimals}f}"
+    return english.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
 def euro(value: int | None) -> str:
     if value is None:
         return ""
-    return "€ " + f"{value:,}".replace(",", ".")
+    return "€ " + dutch_number(value)
+
+
+def score(value: float | None) -> str:
+    """A match score (0-1 in the engine) as a coordinator reads it: a whole number out of 100."""
+    if value is None:
+        return ""
+    return f"{dutch_number(round(value * 100))} van 100"
+
+
+#: Human names for what the audit log records; the stored values stay as they are.
+AUDIT_OBJECT_LABELS = {"user": "Account", "initiative": "Initiatief", "match": "Match", "token": "API-token",
+                       "api_key": "API-token", "subscription": "Abonnement", "session": "Sessie"}
+AUDIT_RESULT_LABELS = {"ok": "Gelukt", "geweigerd": "Geweigerd", "mislukt": "Mislukt"}
+REQUIRED_MESSAGE = "Dit veld is verplicht."
+
+
+def field_message(message: str, label: str) -> str:
+    """A field's error as shown next to it: the generic "required" message names the field."""
+    return f"Vul ‘{label}’ in; dit veld is verplicht." if message == REQUIRED_MESSAGE else message
 
 
 def query_with(request: Request, **changes: object) -> str:
@@ -84,7 +111,8 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
     env = templates.env
     env.autoescape = _escaped  # everything but plain-text mail
-    env.filters.update(markdown=render_markdown, dutch_date=dutch_date, euro=euro)
+    env.filters.update(markdown=render_markdown, dutch_date=dutch_date, euro=euro, number=dutch_number,
+                       score=score, field_message=field_message)
     env.globals.update(
         kind_labels=taxonomy.KIND_LABELS,
         phase_labels=taxonomy.PHASE_LABELS,
@@ -97,6 +125,8 @@ def make_templates() -> Jinja2Templates:
         field_labels={**FIELD_LABELS, **ACCOUNT_FIELD_LABELS},
         province_names={p.code: p.name for p in taxonomy.PROVINCES},
         query_with=query_with,
+        audit_object_labels=AUDIT_OBJECT_LABELS,
+        audit_result_labels=AUDIT_RESULT_LABELS,
         csrf_token=csrf_token,
         csp_nonce=csp_nonce,
         current_user=current_user,
