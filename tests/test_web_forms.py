@@ -182,7 +182,7 @@ def test_unknown_initiative_is_a_dutch_404(client):
 def test_pages_have_skip_link_landmarks_and_labels(client):
     html = client.get("/initiatieven/nieuw").text
     assert '<html lang="nl"' in html
-    assert 'class="skip-link" href="#inhoud"' in html and 'id="inhoud"' in html
+    assert 'href="#inhoud">Direct naar de inhoud' in html and 'id="inhoud"' in html
     for field_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html):
         assert f'for="{field_id}"' in html, f"field {field_id} has no label"
 
