@@ -22,7 +22,11 @@ PASSWORD = "een lange zin als wachtwoord"
 UTRECHT = "medewerker@utrecht.example"
 GELDERLAND = "medewerker@gelderland.example"
 COORDINATOR = "coordinator@ida.example"
-ACCOUNTS = [(UTRECHT, "medewerker", "NL-UT"), (GELDERLAND, "medewerker", "NL-GE"), (COORDINATOR, "coordinator", None)]
+BEHEERDER = "beheerder@ida.example"
+# A long address, as some provinces hand out: it must wrap on the account page instead of widening it.
+LONG_EMAIL = "a.van.der.heijden-de.groot.projectleider.digitalisering@provincie-utrecht.example"
+ACCOUNTS = [(UTRECHT, "medewerker", "NL-UT"), (GELDERLAND, "medewerker", "NL-GE"), (COORDINATOR, "coordinator", None),
+            (LONG_EMAIL, "medewerker", "NL-UT"), (BEHEERDER, "beheerder", None)]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -104,8 +108,9 @@ def test_missing_title_shows_dutch_error_next_to_title_and_keeps_the_form(server
     page.fill("#veld-suppliers", "SnuffelTech")
     page.click("main button[type=submit]")
 
+    assert page.evaluate("document.activeElement.id") == "foutoverzicht"  # focus on the error summary
     title_field = page.locator("div.field", has=page.locator("#veld-title"))
-    assert "Fout: Dit veld is verplicht." in title_field.inner_text()
+    assert "Fout: Vul ‘Titel’ in; dit veld is verplicht." in title_field.inner_text()
     assert page.locator("#veld-title").get_attribute("aria-invalid") == "true"
     assert page.title().startswith("Fout:")
     assert page.input_value("#veld-summary") == "Sensoren op fietsen meten de luchtkwaliteit in de stad."
@@ -136,7 +141,7 @@ def test_filters_update_results_in_place_and_in_the_url(server, page):
 def test_keyboard_user_reaches_content_with_the_skip_link(server, page):
     page.goto(server + "/")
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert page.evaluate("document.activeElement.classList.contains('skip-link')")
     assert page.locator(".skip-link").is_visible()
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "inhoud"
@@ -224,3 +229,73 @@ def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_
         section = tab.locator("section", has=tab.locator("#samenwerking"))
         assert "Samen verder in het IDA-programma" in section.inner_text()
     context.close()
+
+
+@pytest.mark.parametrize("start, change, result_link", [
+    ("/zoeken?q=stikstf", "#facet-province-NL-GE", ".results h3 a"),
+    ("/initiatieven", "#f-province-5", ".card h3 a"),
+])
+def test_back_after_an_htmx_update_shows_the_whole_page(server, page, start, change, result_link):
+    page.goto(server + start)
+    before = page.inner_text(".count")
+    page.check(change)
+    page.wait_for_function("before => document.querySelector('.count').innerText !== before", arg=before)
+    updated_url = page.url
+    page.locator(result_link).first.click()
+    page.wait_for_url("**/initiatieven/*")
+    page.go_back()
+    page.wait_for_url(updated_url)
+    page.locator("main h1").wait_for()
+    assert page.evaluate("document.documentElement.lang") == "nl"
+    assert page.locator("header.site-header nav").is_visible()
+    assert page.title().endswith("Kennisbank provincies")
+    assert page.is_checked(change)
+
+
+def test_back_after_filtering_the_match_queue_shows_the_whole_page(server, browser):
+    context = browser.new_context(locale="nl-NL")
+    tab = context.new_page()
+    log_in(tab, server, COORDINATOR)
+    tab.goto(server + "/matches")
+    before = tab.inner_text(".count")
+    tab.select_option("#f-province", "NL-GE")
+    tab.wait_for_function("before => document.querySelector('.count').innerText !== before", arg=before)
+    updated_url = tab.url
+    tab.locator(".results .card h3 a").first.click()
+    tab.wait_for_url("**/matches/*")
+    tab.go_back()
+    tab.wait_for_url(updated_url)
+    tab.locator("main h1").wait_for()
+    assert tab.evaluate("document.documentElement.lang") == "nl"
+    assert tab.locator("header.site-header nav").is_visible()
+    assert tab.input_value("#f-province") == "NL-GE"
+    context.close()
+
+
+@pytest.mark.parametrize("start, change", [("/zoeken?q=stikstof", "#facet-province-NL-GE"),
+                                           ("/initiatieven", "#f-province-5")])
+def test_the_new_count_is_announced_by_a_live_region_that_the_update_keeps(server, page, start, change):
+    page.goto(server + start)
+    assert page.locator("#resultaten[aria-live], #zoekgebied[aria-live]").count() == 0  # not the whole block
+    page.evaluate("document.getElementById('aantal-melding').dataset.kept = 'ja'")
+    before = page.inner_text(".count")
+    page.check(change)
+    page.wait_for_function("before => document.querySelector('.count').innerText !== before", arg=before)
+    region = page.locator("#aantal-melding")
+    assert region.get_attribute("role") == "status" and region.get_attribute("aria-live") == "polite"
+    assert region.get_attribute("data-kept") == "ja"  # the same node: a region inserted by the swap may go unread
+    assert region.text_content().strip() == page.inner_text(".count").strip()
+
+
+def test_a_skip_link_takes_the_keyboard_from_the_search_field_past_the_facets(server, page):
+    page.goto(server + "/zoeken?q=stikstof")
+    page.focus("#q")
+    for _ in range(3):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Direct naar de resultaten":
+            break
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Direct naar de resultaten"
+    assert page.locator("a[href='#resultaten-kop']").is_visible()
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "resultaten-kop"
+    assert page.locator("details.facet-group:not([open])").count() >= 3  # the other facet groups are folded

@@ -126,3 +126,15 @@ def test_reindex_repairs_what_a_crash_left_behind(tmp_path):
     assert hits("kwelderherstel") == [changed]
     assert indexed_total(second["title"]) == stale_total - 1
     assert "0 bijgewerkt, 0 verwijderd" in run_cli(data_dir, "reindex").stdout
+
+
+@pytest.mark.parametrize("path", ["/zoeken?q=stikstf", "/initiatieven?province=NL-GE"])
+def test_a_fragment_is_never_stored_as_the_page_and_a_history_restore_gets_the_whole_page(seeded, path):
+    client, _ = seeded
+    page = client.get(path)
+    fragment = client.get(path, headers={"HX-Request": "true"})
+    restore = client.get(path, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "HX-Request" in page.headers["vary"] and "HX-Request" in fragment.headers["vary"]
+    assert fragment.headers["cache-control"] == "no-store"
+    assert "<html" not in fragment.text and '<html lang="nl"' in page.text
+    assert '<html lang="nl"' in restore.text and "no-store" not in restore.headers.get("cache-control", "")

@@ -24,7 +24,7 @@ def test_missing_title_shows_dutch_error_next_to_title_and_keeps_the_rest(client
     response = client.submit("/initiatieven/nieuw", form)
     assert response.status_code == 422
     title = field_block(response.text, "title")
-    assert "Fout: Dit veld is verplicht." in title
+    assert "Fout: Vul ‘Titel’ in; dit veld is verplicht." in title
     assert 'aria-invalid="true"' in title and 'aria-describedby="hint-title fout-title"' in title
     assert 'href="#veld-title">Titel: Dit veld is verplicht.' in response.text
     summary = field_block(response.text, "summary")
@@ -76,7 +76,7 @@ def test_edit_validation_error_keeps_typed_values(client):
     form["version"] = "1"
     response = client.submit(f"/initiatieven/{initiative_id}/bewerken", form)
     assert response.status_code == 422
-    assert "Dit veld is verplicht." in field_block(response.text, "title")
+    assert "dit veld is verplicht." in field_block(response.text, "title")
     assert "Een heel andere samenvatting die ik net typte" in response.text
 
 
@@ -181,8 +181,8 @@ def test_unknown_initiative_is_a_dutch_404(client):
 
 def test_pages_have_skip_link_landmarks_and_labels(client):
     html = client.get("/initiatieven/nieuw").text
-    assert '<html lang="nl">' in html
-    assert 'class="skip-link" href="#inhoud"' in html and 'id="inhoud"' in html
+    assert '<html lang="nl"' in html
+    assert 'href="#inhoud">Direct naar de inhoud' in html and 'id="inhoud"' in html
     for field_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', html):
         assert f'for="{field_id}"' in html, f"field {field_id} has no label"
 
@@ -192,3 +192,10 @@ def test_security_headers_are_set(client):
     assert "object-src 'none'" in headers["content-security-policy"]
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_new_initiative_starts_as_concept_so_one_click_does_not_publish_it(client):
+    client.login_as("medewerker", "NL-GE")
+    html = client.get("/initiatieven/nieuw").text
+    assert re.search(r'<option value="concept"\s+selected', html)
+    assert not re.search(r'<option value="gepubliceerd"\s+selected', html)

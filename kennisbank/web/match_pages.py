@@ -22,7 +22,7 @@ from ..taxonomy import MATCH_STATUS_LABELS, THEME_BY_SLUG, MatchStatus
 from ..validation import InputError
 from .auth import actor, current_user, refuse
 from .params import multi_params, page_param
-from .templating import render
+from .templating import render, render_page_or_fragment
 
 MATCH_TYPES = ("joint_procurement", "scaling_up", "knowledge_exchange")
 FILTER_LABELS = {"status": "Status", "type": "Soort samenwerking", "province": "Provincie", "theme": "Thema",
@@ -76,8 +76,7 @@ async def queue(request: Request) -> Response:
     context = {"page": page, "filters": filters, "errors": errors, "types": MATCH_TYPES,
                "learning": request.app.state.matcher.learning,
                "status_labels_match": MATCH_STATUS_LABELS, "filter_labels": FILTER_LABELS}
-    template = "matches/_queue_results.html" if request.headers.get("hx-request") else "matches/queue.html"
-    return render(request, template, context)
+    return render_page_or_fragment(request, "matches/queue.html", "matches/_queue_results.html", context)
 
 
 async def detail(request: Request) -> Response:

@@ -18,7 +18,7 @@ from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
 from .api import SEARCH_NUMBERS
 from .params import BadRequest, check_numbers, form_version, multi_params, page_param
-from .templating import render
+from .templating import render, render_page_or_fragment
 
 logger = logging.getLogger("kennisbank.web")
 
@@ -38,8 +38,7 @@ async def initiative_list(request: Request) -> Response:
     page = await service.list_initiatives(filters, current_user(request), page_param(request),
                                           request.app.state.settings.page_size)
     context = {"page": page, "filters": filters, "filter_errors": filter_errors}
-    template = "_results.html" if request.headers.get("hx-request") else "initiatives/list.html"
-    return render(request, template, context)
+    return render_page_or_fragment(request, "initiatives/list.html", "_results.html", context)
 
 
 async def initiative_detail(request: Request) -> Response:
@@ -63,7 +62,7 @@ async def initiative_new(request: Request) -> Response:
     if not permissions.can_create(user):
         return await refuse(request, object_type="initiative", what="initiatief aanmaken")
     if request.method == "GET":
-        return _form(request, values={"status": "gepubliceerd", "themes": [], "province": user.province_id},
+        return _form(request, values={"status": "concept", "themes": [], "province": user.province_id},
                      errors={})
     raw = form_to_input(await request.form())
     try:
@@ -173,8 +172,7 @@ async def search_page(request: Request) -> Response:
         result, unavailable = searching.SearchPage(query=query, total=0, items=[]), True
     context = {"result": result, "errors": errors, "facet_titles": searching.FACET_TITLES,
                "search_unavailable": unavailable}
-    template = "search/_results.html" if request.headers.get("hx-request") else "search/page.html"
-    return render(request, template, context)
+    return render_page_or_fragment(request, "search/page.html", "search/_results.html", context)
 
 
 async def draft_hint(request: Request) -> Response:

@@ -35,10 +35,37 @@ def dutch_date(value: date | datetime | None) -> str:
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
+def dutch_number(value: float | int | None, decimals: int = 0) -> str:
+    """The one Dutch number format of the interface: 1.234,5 (point between thousands, decimal comma)."""
+    if value is None:
+        return ""
+    english = f"{value:,.{decimals}f}"
+    return english.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
 def euro(value: int | None) -> str:
     if value is None:
         return ""
-    return "€ " + f"{value:,}".replace(",", ".")
+    return "€ " + dutch_number(value)
+
+
+def score(value: float | None) -> str:
+    """A match score (0-1 in the engine) as a coordinator reads it: a whole number out of 100."""
+    if value is None:
+        return ""
+    return f"{dutch_number(round(value * 100))} van 100"
+
+
+#: Human names for what the audit log records; the stored values stay as they are.
+AUDIT_OBJECT_LABELS = {"user": "Account", "initiative": "Initiatief", "match": "Match", "token": "API-token",
+                       "api_key": "API-token", "subscription": "Abonnement", "session": "Sessie"}
+AUDIT_RESULT_LABELS = {"ok": "Gelukt", "geweigerd": "Geweigerd", "mislukt": "Mislukt"}
+REQUIRED_MESSAGE = "Dit veld is verplicht."
+
+
+def field_message(message: str, label: str) -> str:
+    """A field's error as shown next to it: the generic "required" message names the field."""
+    return f"Vul ‘{label}’ in; dit veld is verplicht." if message == REQUIRED_MESSAGE else message
 
 
 def query_with(request: Request, **changes: object) -> str:
@@ -53,6 +80,26 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
     return request.app.state.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
+def wants_fragment(request: Request) -> bool:
+    """An htmx update asks for the changed part only; a history restore (Back after a cache miss) and every
+    ordinary navigation get the whole page."""
+    return (request.headers.get("hx-request") == "true"
+            and request.headers.get("hx-history-restore-request") != "true")
+
+
+def render_page_or_fragment(request: Request, page: str, fragment: str, context: dict[str, Any]) -> Response:
+    """The full page or, for an htmx update, only its fragment, on the same URL.
+
+    The browser must never show a stored fragment as the page for that URL (Back after leaving the page
+    would show it bare): both variants say they vary on HX-Request, and a fragment is never stored."""
+    fragment_wanted = wants_fragment(request)
+    response = render(request, fragment if fragment_wanted else page, {**context, "fragment": fragment_wanted})
+    response.headers.append("Vary", "HX-Request")
+    if fragment_wanted:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def csrf_token(request: Request) -> str:
     return request.scope.get("state", {}).get("csrf_token", "")
 
@@ -65,7 +112,8 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
     env = templates.env
     env.autoescape = _escaped  # everything but plain-text mail
-    env.filters.update(markdown=render_markdown, dutch_date=dutch_date, euro=euro)
+    env.filters.update(markdown=render_markdown, dutch_date=dutch_date, euro=euro, number=dutch_number,
+                       score=score, field_message=field_message)
     env.globals.update(
         kind_labels=taxonomy.KIND_LABELS,
         phase_labels=taxonomy.PHASE_LABELS,
@@ -78,6 +126,8 @@ def make_templates() -> Jinja2Templates:
         field_labels={**FIELD_LABELS, **ACCOUNT_FIELD_LABELS, **COLLABORATION_FIELD_LABELS},
         province_names={p.code: p.name for p in taxonomy.PROVINCES},
         query_with=query_with,
+        audit_object_labels=AUDIT_OBJECT_LABELS,
+        audit_result_labels=AUDIT_RESULT_LABELS,
         csrf_token=csrf_token,
         csp_nonce=csp_nonce,
         current_user=current_user,
