@@ -266,3 +266,12 @@ def _normalised(grouped: list[list[tuple[np.ndarray, int]]]) -> np.ndarray:
         vector = (np.stack([vector for vector, _ in windows]) * weights[:, None]).sum(axis=0) / weights.sum()
         out[row] = vector / max(float(np.linalg.norm(vector)), 1e-6)
     return out
+
+
+def main() -> None:
+    """`python -m search.ct2_encoder`: build (if missing) and verify the default encoder's model."""
+    print(ensure_model())
+
+
+if __name__ == "__main__":
+    main()

