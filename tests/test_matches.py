@@ -68,7 +68,7 @@ def folded(values) -> set[str]:
 def queue_cards(html: str) -> list[tuple[int, str, float]]:
     """(match id, meta line, score) of each card in the queue, in order."""
     cards = re.findall(r'<a href="/matches/(\d+)">.*?</a></h3>\s*<p class="meta">(.*?)</p>', html, re.S)
-    return [(int(i), meta, float(re.search(r"score (\d\.\d\d)", meta).group(1))) for i, meta in cards]
+    return [(int(i), meta, int(re.search(r"score (\d+) van 100", meta).group(1)) / 100) for i, meta in cards]
 
 
 def test_every_stored_pair_spans_two_provinces_and_its_reasons_name_shared_evidence(coordinator):
