@@ -92,25 +92,32 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[LogisticRegression, np
 
 
 def _folds(groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Fold membership by family name across corpora (a family's pairs in every style stay together)."""
-    families = np.array(sorted(set(g.split(":", 1)[0] + ":" + g.split(":", 1)[1] for g in groups)))
+    """Fold membership by group (`set:family`) across corpora: a family's pairs in every style stay together."""
+    families = np.array(sorted(set(groups)))
     splitter = GroupKFold(n_splits=FOLDS)
     return [(families[train], families[test]) for train, test in splitter.split(families, groups=families)]
 
 
-def out_of_fold_pairs(corpora: list[dict], c: float) -> list[np.ndarray]:
-    all_groups = np.concatenate([k["groups"] for k in corpora])
-    predictions = [np.zeros(len(k["y"])) for k in corpora]
+def _out_of_fold(corpora: list[dict], x_key: str, y_key: str, group_key: str, c: float, predict) -> list[np.ndarray]:
+    """Per corpus, `predict(model, standardised x, corpus, test mask)` for each row, fitted on the other folds."""
+    all_groups = np.concatenate([k[group_key] for k in corpora])
+    predictions = [np.empty(len(k[y_key]), dtype=object) for k in corpora]
     for train_families, test_families in _folds(all_groups):
-        train = [np.isin(k["groups"], train_families) for k in corpora]
-        x = np.vstack([k["x"][m] for k, m in zip(corpora, train)])
-        y = np.concatenate([k["y"][m] for k, m in zip(corpora, train)])
+        train = [np.isin(k[group_key], train_families) for k in corpora]
+        x = np.vstack([k[x_key][m] for k, m in zip(corpora, train)])
+        y = np.concatenate([k[y_key][m] for k, m in zip(corpora, train)])
         model, mean, scale = _fit(x, y, c)
         for k, out in zip(corpora, predictions):
-            test = np.isin(k["groups"], test_families)
+            test = np.isin(k[group_key], test_families)
             if test.any():
-                out[test] = model.predict_proba((k["x"][test] - mean) / scale)[:, 1]
+                out[test] = predict(model, (k[x_key][test] - mean) / scale, k, test)
     return predictions
+
+
+def out_of_fold_pairs(corpora: list[dict], c: float) -> list[np.ndarray]:
+    predictions = _out_of_fold(corpora, "x", "y", "groups", c,
+                               lambda model, x, k, test: model.predict_proba(x)[:, 1])
+    return [p.astype(np.float64) for p in predictions]
 
 
 def _allowed_argmax(probabilities: np.ndarray, classes: np.ndarray, allowed: list[tuple[str, ...]]) -> np.ndarray:
@@ -122,19 +129,8 @@ def _allowed_argmax(probabilities: np.ndarray, classes: np.ndarray, allowed: lis
 
 
 def out_of_fold_types(corpora: list[dict], c: float) -> list[np.ndarray]:
-    all_groups = np.concatenate([k["tgroups"] for k in corpora])
-    predictions = [np.empty(len(k["ty"]), dtype=object) for k in corpora]
-    for train_families, test_families in _folds(all_groups):
-        train = [np.isin(k["tgroups"], train_families) for k in corpora]
-        x = np.vstack([k["tx"][m] for k, m in zip(corpora, train)])
-        y = np.concatenate([k["ty"][m] for k, m in zip(corpora, train)])
-        model, mean, scale = _fit(x, y, c)
-        for k, out in zip(corpora, predictions):
-            test = np.isin(k["tgroups"], test_families)
-            if test.any():
-                out[test] = _allowed_argmax(model.predict_proba((k["tx"][test] - mean) / scale), model.classes_,
-                                            [k["allowed"][i] for i in np.flatnonzero(test)])
-    return predictions
+    return _out_of_fold(corpora, "tx", "ty", "tgroups", c, lambda model, x, k, test: _allowed_argmax(
+        model.predict_proba(x), model.classes_, [k["allowed"][i] for i in np.flatnonzero(test)]))
 
 
 def _ap(scores: np.ndarray, labels: np.ndarray, positives: int) -> float:
