@@ -121,8 +121,8 @@ def test_a_coordinator_takes_a_match_to_in_gesprek_with_the_keyboard_only(smtp_a
     tab.keyboard.type("2030-12-31")  # the date field, JJJJ-MM-DD as its label says
     assert tab.input_value("#veld-next_action_due") == "2030-12-31"
     tab_to(tab, "el.textContent.trim() === 'Volgende actie opslaan'")
-    tab.keyboard.press("Enter")
-    tab.wait_for_url("**melding=opgeslagen")
+    with tab.expect_navigation(url="**melding=opgeslagen"):  # the URL already ends so: wait for the new load
+        tab.keyboard.press("Enter")
     assert "Gezamenlijk programma van eisen opstellen, uiterlijk 31 december 2030" in tab.inner_text("main")
     assert "fase van “Voorgesteld” naar “In gesprek”" in tab.inner_text("main")
     problems += no_axe_violations(tab)
