@@ -13,13 +13,15 @@ from typing import Any, TypeVar
 
 import pytest
 
-from kennisbank import accounts, audit, embedding_jobs
+from argon2 import PasswordHasher
+
+from kennisbank import accounts, audit, embedding_jobs, passwords
 from kennisbank.models import User
 from kennisbank.settings import Settings
 from kennisbank.taxonomy import find_province
 from kennisbank.web.app import create_app
 from starlette.testclient import TestClient
-from tests.databases import database_url_for, dropped_afterwards
+from tests.databases import database_url_for, dropped_afterwards, migrated_database_url_for
 
 REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -34,7 +36,19 @@ def data_dir(tmp_path: Path) -> Path:
 def settings(data_dir: Path) -> Settings:
     """Keyword search only: embedding every test's initiatives would make the suite slow.
     The hybrid tests (test_semantic_search.py) use the default encoder explicitly."""
-    return Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="none")
+    return Settings(data_dir=data_dir, database_url=migrated_database_url_for(data_dir), embedding_model="none")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Real argon2id at its lowest cost inside the test process: the recommended cost (~130 ms a hash)
+    spent on every test's logins made minutes of the suite. Subprocesses (the CLI, the browser tests'
+    server) hash at the production cost, which test_login.py checks."""
+    saved = passwords._hasher, passwords._DUMMY_HASH
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._DUMMY_HASH = passwords._hasher.hash("kennisbank-dummy-password")
+    yield
+    passwords._hasher, passwords._DUMMY_HASH = saved
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import re
+import subprocess
+import sys
 import time
 
 import pyotp
@@ -102,6 +104,19 @@ def test_changing_the_password_needs_the_current_one(client: Browser):
     response = client.submit("/account/wachtwoord", {"current_password": "niet mijn wachtwoord",
                                                      "new_password": "een heel nieuw wachtwoord"})
     assert response.status_code == 422 and stored_user(client, email).password_hash == before
+
+
+def test_the_server_hashes_at_the_argon2_librarys_recommended_cost():
+    """The tests hash cheaply in-process (conftest.py); a real process must use the recommended cost."""
+    from argon2 import Parameters, extract_parameters, profiles
+
+    result = subprocess.run([sys.executable, "-c", "from kennisbank.passwords import hash_password; "
+                                                   "print(hash_password('een wachtzin'))"],
+                            capture_output=True, text=True, check=True, timeout=60)
+    parameters: Parameters = extract_parameters(result.stdout.strip())
+    recommended = profiles.RFC_9106_LOW_MEMORY
+    assert (parameters.time_cost, parameters.memory_cost, parameters.parallelism) == (
+        recommended.time_cost, recommended.memory_cost, recommended.parallelism)
 
 
 def test_only_an_argon2id_hash_is_stored(anonymous: Browser):
