@@ -59,17 +59,22 @@ _SECRET_WORDS = ("password", "wachtwoord", "token", "secret", "totp", "otp_code"
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting and from where: the logged-in user (or None) and the client address."""
+    """Who is acting and from where: the logged-in user, or no one, and the client address.
+
+    ``user=None`` is an anonymous actor, which every service refuses (``permissions.allowed``).
+    The command line and the worker act as ``SYSTEM``: trusted, and acting for no user.
+    """
 
     user: User | None
     ip: str = ""
+    system: bool = False
 
     @property
     def email(self) -> str:
         return self.user.email if self.user else ""
 
 
-SYSTEM = Actor(None, "")
+SYSTEM = Actor(None, "", system=True)
 
 
 async def record(actor: Actor, action: str, *, result: str = OK, object_type: str = "", object_id: Any = "",

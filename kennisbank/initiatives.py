@@ -189,7 +189,7 @@ async def _ensure_unique(data: InitiativeInput, own_id: int | None) -> None:
 
 async def create_initiative(actor: Actor, data: InitiativeInput) -> Initiative:
     """Create an initiative; a logged-in user may only do so for their own province."""
-    if actor.user is not None and not permissions.can_create_in(actor.user, data.province):
+    if not permissions.allowed(actor, permissions.can_create_in, data.province):
         await _deny(actor, "initiative_create", None, f"aanmaken voor provincie {data.province}")
     data = data.with_external_id()
     async with in_transaction():
@@ -212,8 +212,8 @@ async def update_initiative(
     existing = await Initiative.get_or_none(id=initiative_id)
     if existing is None:
         raise NotFound(initiative_id)
-    if actor.user is not None and not (permissions.can_edit(actor.user, existing)
-                                       and permissions.can_create_in(actor.user, data.province)):
+    if not (permissions.allowed(actor, permissions.can_edit, existing)
+            and permissions.allowed(actor, permissions.can_create_in, data.province)):
         await _deny(actor, "initiative_update", initiative_id,
                     f"wijzigen van {existing.province_id} naar {data.province}")
     async with in_transaction():
@@ -252,7 +252,7 @@ async def archive_initiative(actor: Actor, initiative_id: int, expected_version:
     With ``expected_version`` it fails (VersionConflict) when someone saved in between; archiving an
     archived initiative changes nothing, but a stale version is still a conflict."""
     initiative = await get_initiative(initiative_id)
-    if actor.user is not None and not permissions.can_edit(actor.user, initiative):
+    if not permissions.allowed(actor, permissions.can_edit, initiative):
         await _deny(actor, "initiative_archive", initiative_id, f"archiveren in {initiative.province_id}")
     query = Initiative.filter(id=initiative_id)
     if expected_version is not None:

@@ -12,10 +12,25 @@ that a published initiative takes part in one (its title and stage, on the initi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Concatenate, ParamSpec
 
 from .models import Initiative, User
 from .taxonomy import Role, Status
+
+if TYPE_CHECKING:
+    from .audit import Actor
+
+P = ParamSpec("P")
+
+
+def allowed(actor: Actor, rule: Callable[Concatenate[User | None, P], bool], *args: P.args, **kwargs: P.kwargs) -> bool:
+    """Whether `actor` may do what `rule` decides for a user: the system actor (the command line and
+    the worker) always, an anonymous actor never, a user as the rule says. Services ask this, so an
+    anonymous actor is refused even when a route forgot to check."""
+    if actor.system:
+        return True
+    return actor.user is not None and rule(actor.user, *args, **kwargs)
 
 
 def is_active(user: User | None) -> bool:

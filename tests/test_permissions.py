@@ -13,7 +13,7 @@ from typing import Any
 import pyotp
 import pytest
 
-from kennisbank import accounts, sessions
+from kennisbank import accounts, audit, sessions
 from kennisbank.audit import SYSTEM, Actor
 from kennisbank.models import (ApiToken, AuditEntry, Initiative, MatchSuggestion, Subscription, User,
                                UserSession)
@@ -370,3 +370,22 @@ def test_an_accepted_match_does_not_reveal_an_initiative_that_went_back_to_conce
     assert secret_title not in page.text and f'href="/initiatieven/{world.gelderland}"' not in page.text
     digest = anonymous.get("/digest/voorbeeld")  # the weekly mail's "newly accepted matches" of this week
     assert digest.status_code == 200 and secret_title not in digest.text
+
+
+def test_the_initiative_services_refuse_an_anonymous_actor_and_serve_the_system_actor(anonymous: Browser):
+    """Safety must not rest on the middleware: a service called without a user refuses, and audits it."""
+    from kennisbank import initiatives as service
+    from kennisbank.validation import parse_initiative
+
+    data = parse_initiative(valid_initiative())
+    nobody = Actor(None, "192.0.2.7")
+    with pytest.raises(service.PermissionDenied):
+        anonymous.run(service.create_initiative, nobody, data)
+    created = anonymous.run(service.create_initiative, SYSTEM, data)  # the command line's import
+    with pytest.raises(service.PermissionDenied):
+        anonymous.run(service.update_initiative, nobody, created.id, data)
+    with pytest.raises(service.PermissionDenied):
+        anonymous.run(service.archive_initiative, nobody, created.id)
+    denied = anonymous.run(AuditEntry.filter(action="access_denied", result=audit.DENIED).count)
+    assert denied == 3
+    assert anonymous.run(Initiative.filter(id=created.id).values_list, "status", flat=True) == ["gepubliceerd"]
