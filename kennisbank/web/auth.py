@@ -23,7 +23,7 @@ from ..models import User
 from ..settings import Settings
 from .problems import problem
 
-PUBLIC_PATHS = frozenset({"/inloggen", "/inloggen/oidc", "/inloggen/oidc/terug", "/toegankelijkheid",
+PUBLIC_PATHS = frozenset({"/inloggen", "/inloggen/oidc", "/inloggen/oidc/terug", "/toegankelijkheid", "/privacy",
                           "/api/v1/openapi.json", "/healthz", "/readyz", "/digest/afmelden",
                           "/introductie/afmelden"})
 # Feed readers cannot log in: a feed's unguessable token is its credential (kennisbank/subscriptions.py).
