@@ -113,3 +113,12 @@ def test_expired_sessions_are_removed_with_their_ip_address(anonymous, settings)
     removed, left = anonymous.run(scenario)
     assert removed == 2
     assert left == {"192.0.2.1"}
+
+
+def test_the_contact_address_setting_is_validated():
+    from kennisbank.settings import Settings, SettingsError
+
+    assert Settings.from_env({"KENNISBANK_CONTACT_EMAIL": " kennisbank@ida.example "}).contact_email == \
+        "kennisbank@ida.example"
+    with pytest.raises(SettingsError, match="KENNISBANK_CONTACT_EMAIL"):
+        Settings.from_env({"KENNISBANK_CONTACT_EMAIL": "IDA <kennisbank@ida.example>"})
