@@ -25,7 +25,7 @@ from .audit import Actor
 from .models import ApiToken, User
 from .passwords import hash_password, needs_rehash, password_problems, verify_password
 from .taxonomy import PROVINCE_BY_CODE, ROLE_LABELS, Role, find_province
-from .validation import InputError
+from .validation import InputError, required_message
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOKEN_PREFIX = "kb_"
@@ -46,9 +46,13 @@ def normalise_email(email: str) -> str:
 
 def _check_profile(email: str, role: str, province: str | None) -> tuple[dict[str, list[str]], str | None]:
     errors: dict[str, list[str]] = {}
-    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+    if not email:
+        errors["email"] = [required_message(ACCOUNT_FIELD_LABELS["email"])]
+    elif not EMAIL_PATTERN.match(email) or len(email) > 254:
         errors["email"] = ["Vul een geldig e-mailadres in, zoals naam@provincie.nl."]
-    if role not in {r.value for r in Role}:
+    if not role:
+        errors["role"] = [required_message(ACCOUNT_FIELD_LABELS["role"])]
+    elif role not in {r.value for r in Role}:
         errors["role"] = ["Kies een rol: medewerker, coordinator of beheerder."]
     code = None
     if province:
@@ -69,7 +73,8 @@ async def create_user(actor: Actor, *, email: str, role: str, province: str | No
     email = normalise_email(email)
     errors, province_code = _check_profile(email, role, province)
     if password is not None:
-        problems = password_problems(password, email=email)
+        problems = [required_message(ACCOUNT_FIELD_LABELS["password"])] if not password else password_problems(
+            password, email=email)
         if problems:
             errors["password"] = problems
     if not errors and await User.filter(email=email).exists():
@@ -161,7 +166,7 @@ async def confirm_password(actor: Actor, password: str, *, purpose: str,
     if user.password_hash:
         if verify_password(user.password_hash, password):
             return ""
-        reason = WRONG_CURRENT_PASSWORD
+        reason = WRONG_CURRENT_PASSWORD if password else required_message(ACCOUNT_FIELD_LABELS["current_password"])
     elif session_started is not None and timezone.now() - session_started <= REAUTH_FRESH:
         return ""
     else:
@@ -183,9 +188,12 @@ async def change_password(actor: Actor, current: str, new: str, *, session_token
     user = actor.user
     assert user is not None
     errors: dict[str, list[str]] = {}
-    if user.password_hash and not verify_password(user.password_hash, current):
+    if user.password_hash and not current:
+        errors["current_password"] = [required_message(ACCOUNT_FIELD_LABELS["current_password"])]
+    elif user.password_hash and not verify_password(user.password_hash, current):
         errors["current_password"] = ["Het huidige wachtwoord klopt niet."]
-    problems = password_problems(new, email=user.email)
+    problems = [required_message(ACCOUNT_FIELD_LABELS["new_password"])] if not new else password_problems(
+        new, email=user.email)
     if problems:
         errors["new_password"] = problems
     if errors:

@@ -25,7 +25,7 @@ from .audit import Actor
 from .models import Collaboration, CollaborationEvent, CollaborationLink, Initiative, MatchSuggestion, User
 from .taxonomy import (COLLABORATION_STAGE_LABELS, COLLABORATION_TYPE_FOR_MATCH, COLLABORATION_TYPE_LABELS,
                        CollaborationStage, CollaborationType, Role, Status)
-from .validation import InputError, forbidden_character
+from .validation import InputError, forbidden_character, required_message
 
 CLOSED = (CollaborationStage.AFGEROND, CollaborationStage.GESTOPT)
 MAX_NOTE = 4000
@@ -85,7 +85,7 @@ async def _require_manager(actor: Actor, action: str, object_id: object = None) 
 def _text(field: str, value: str, limit: int, *, required: bool = True, multiline: bool = False) -> str:
     value = value.strip()
     if required and not value:
-        raise InputError({field: ["Vul dit veld in."]})
+        raise InputError({field: [required_message(FIELD_LABELS.get(field, field))]})
     if len(value) > limit:
         raise InputError({field: [f"Gebruik maximaal {limit} tekens."]})
     problem = forbidden_character(value, multiline=multiline)

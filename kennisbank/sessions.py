@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from tortoise import timezone
+from tortoise.expressions import Q
 
 from .models import User, UserSession
+from .settings import Settings
 
 # Writing last_seen_at on every request would make each page view a write; a minute of slack is harmless.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -30,6 +32,11 @@ def token_hash(token: str) -> str:
 class SessionPolicy:
     idle: timedelta
     absolute: timedelta
+
+
+def policy(settings: Settings) -> SessionPolicy:
+    return SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
+                         absolute=timedelta(hours=settings.session_max_hours))
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,14 @@ async def end_all(user_id: int, *, keep: str = "") -> int:
     if keep:
         query = query.exclude(id=token_hash(keep))
     return await query.delete()
+
+
+async def remove_expired(session_policy: SessionPolicy) -> int:
+    """Delete the sessions that can no longer be resumed, with their IP addresses: a session that is
+    never used again would otherwise stay in the database (the worker runs this every night)."""
+    now = timezone.now()
+    return await UserSession.filter(Q(last_seen_at__lt=now - session_policy.idle)
+                                    | Q(created_at__lt=now - session_policy.absolute)).delete()
 
 
 async def count_for(user_id: int) -> int:

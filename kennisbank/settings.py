@@ -50,6 +50,9 @@ class Settings:
     smtp_from: str = "Kennisbank provincies <kennisbank@localhost>"
     smtp_starttls: bool = False
     secret_key: str = ""  # signs unsubscribe links; when unset, kept in <data dir>/secret_key
+    # Where users report accessibility problems and privacy requests (the statements at /toegankelijkheid
+    # and /privacy show it); empty: the statements send them to IDA's programme office without an address.
+    contact_email: str = ""
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDR networks).
     # Empty: none, the client address is the TCP peer (a forged header from anyone else changes nothing).
     trusted_proxies: tuple[str, ...] = ()
@@ -149,6 +152,9 @@ class Settings:
         if secret_key and len(secret_key) < 32:
             problems.append(f"{PREFIX}SECRET_KEY must be at least 32 characters (or unset: one is generated)")
 
+        contact_email = env.get(f"{PREFIX}CONTACT_EMAIL", "").strip()
+        if contact_email and (contact_email.count("@") != 1 or any(c.isspace() or c in "<>\"" for c in contact_email)):
+            problems.append(f"{PREFIX}CONTACT_EMAIL must be one e-mail address, got {contact_email!r}")
         trusted_proxies = _networks(env, "TRUSTED_PROXIES", problems)
         import_max_rows = _whole_number(env, "IMPORT_MAX_ROWS", 50_000, 1, 10_000_000, problems)
         job_batch = _whole_number(env, "JOB_BATCH", 32, 1, 1000, problems)
@@ -182,6 +188,7 @@ class Settings:
             smtp_from=smtp_from,
             smtp_starttls=starttls_text in {"true", "1", "yes"},
             secret_key=secret_key,
+            contact_email=contact_email,
             trusted_proxies=trusted_proxies,
             import_max_rows=import_max_rows,
             job_batch=job_batch,

@@ -246,8 +246,15 @@ class InitiativeInput(BaseModel):
         return self.model_copy(update={"external_id": f"KB-{secrets.token_hex(4).upper()}"})
 
 
+def required_message(label: str) -> str:
+    """The one message for an empty required field, on every form, in the API and in import reports.
+
+    It names the field, so it is clear on its own: in the error summary, read out by a screen reader, or
+    in a list of import errors."""
+    return f"Vul ‘{label}’ in; dit veld is verplicht."
+
+
 _MESSAGES: dict[str, str] = {
-    "missing": "Dit veld is verplicht.",
     "string_too_short": "Vul minimaal {min_length} tekens in.",
     "string_too_long": "Gebruik maximaal {max_length} tekens.",
     "too_short": "Kies er minimaal {min_length}.",
@@ -292,7 +299,9 @@ def translate_errors(error: ValidationError) -> dict[str, list[str]]:
         if not kind.startswith(_OWN_ERROR_PREFIXES) and _is_blank(item.get("input")):
             kind = "missing"
         template = _MESSAGES.get(kind)
-        if template is not None:
+        if kind == "missing":
+            message = required_message(FIELD_LABELS.get(field, field))
+        elif template is not None:
             message = template.format(**{k: _dutch_expected(v) for k, v in context.items()})
         else:
             message = item["msg"]

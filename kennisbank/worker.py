@@ -5,6 +5,7 @@
 - Every night 02:30: recompute all match suggestions and reconcile the search index with the
   database (it repairs what a crash or a search-server outage left behind; what lacks an embedding
   is queued).
+- Every night 02:30 as well: delete the login sessions that have expired (and the IP address each holds).
 - All the time: the semantic job queue (embeddings, vectors, matches of saved initiatives), shared
   with the server's own consumer (kennisbank/job_consumer.py).
 """
@@ -20,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from search import SearchUnavailable
 
-from . import digest, mail
+from . import digest, mail, sessions
 from .db import database
 from .indexing import open_embedder, open_search_index, reindex
 from .job_consumer import JobConsumer
@@ -45,6 +46,8 @@ async def weekly_digest(settings: Settings) -> digest.SendReport:
 
 
 async def nightly_maintenance(settings: Settings) -> None:
+    expired = await sessions.remove_expired(sessions.policy(settings))
+    logger.info("nightly: %s expired sessions removed", expired)
     embedder = open_embedder(settings)
     index = open_search_index(settings)
     try:

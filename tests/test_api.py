@@ -32,7 +32,7 @@ def test_invalid_input_is_problem_json_listing_every_field(client):
     assert problem["status"] == 400 and problem["title"] == "Ongeldige invoer"
     fields = {e["field"]: e["messages"] for e in problem["errors"]}
     assert set(fields) == {"title", "phase", "links"}
-    assert fields["title"] == ["Dit veld is verplicht."]
+    assert fields["title"] == ["Vul ‘Titel’ in; dit veld is verplicht."]
     assert client.get("/api/v1/initiatives").json()["total"] == 0
 
 

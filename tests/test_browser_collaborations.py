@@ -16,13 +16,14 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+from kennisbank.statements import AXE_CORE_VERSION
 from tests.conftest import REPO, run_cli
 from tests.test_browser import CHROMIUM_FLAGS, COORDINATOR, PASSWORD, _free_port, browser, log_in  # noqa: F401
 from tests.test_digest import Mailbox
 
 pytestmark = pytest.mark.browser
 
-AXE_SCRIPT = (Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js").read_text() + "\n;true"
+AXE_SCRIPT = (Path(__file__).parent / "vendor" / f"axe-core-{AXE_CORE_VERSION}.min.js").read_text() + "\n;true"
 
 
 @pytest.fixture(scope="module")

@@ -98,7 +98,7 @@ def test_one_bad_row_imports_nothing_and_names_the_line(tmp_path, data_dir, writ
     result = run_cli(data_dir, "import", str(writer(tmp_path / f"bad.{suffix}", records)))
     assert result.returncode == 1
     line = 3 if writer is write_jsonl else 4  # spreadsheets count their header row
-    assert f"regel {line}: Titel (title): Dit veld is verplicht." in result.stderr
+    assert f"regel {line}: Titel (title): Vul ‘Titel’ in; dit veld is verplicht." in result.stderr
     assert "Niets geïmporteerd" in result.stderr
     assert db_rows(data_dir) == before
 

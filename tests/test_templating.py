@@ -1,6 +1,6 @@
 """The interface's one Dutch number format and the match score a coordinator reads."""
 
-from kennisbank.web.templating import dutch_number, euro, field_message, score
+from kennisbank.web.templating import dutch_number, euro, score
 
 
 def test_numbers_have_a_decimal_comma_and_a_thousands_point():
@@ -14,7 +14,3 @@ def test_a_match_score_reads_as_a_whole_number_out_of_100():
     assert score(0.46) == "46 van 100"
     assert score(1.0) == "100 van 100"
 
-
-def test_the_generic_required_message_names_its_field():
-    assert field_message("Dit veld is verplicht.", "Titel") == "Vul ‘Titel’ in; dit veld is verplicht."
-    assert field_message("Te lang.", "Titel") == "Te lang."

@@ -1,7 +1,7 @@
 import pytest
 
 from kennisbank.taxonomy import PROVINCES, find_province, find_theme
-from kennisbank.validation import InputError, parse_initiative
+from kennisbank.validation import FIELD_LABELS, InputError, parse_initiative, required_message
 from tests.conftest import valid_initiative
 
 
@@ -49,11 +49,12 @@ def test_missing_required_fields_are_reported_in_dutch():
         parse_initiative({})
     errors = caught.value.errors
     for field in ("province", "kind", "title", "summary", "themes", "phase"):
-        assert errors[field] == ["Dit veld is verplicht."], field
+        assert errors[field] == [required_message(FIELD_LABELS[field])], field
+    assert errors["themes"] == ["Vul ‘Thema's’ in; dit veld is verplicht."]
 
 
 def test_empty_title_is_required_not_too_short():
-    assert errors_of(title="  ")["title"] == ["Dit veld is verplicht."]
+    assert errors_of(title="  ")["title"] == ["Vul ‘Titel’ in; dit veld is verplicht."]
     assert errors_of(title="ab")["title"] == ["Vul minimaal 3 tekens in."]
 
 
@@ -62,7 +63,7 @@ def test_empty_title_is_required_not_too_short():
     ("kind", "hackathon", "Kies een van"),
     ("phase", "klaar", "Kies een van"),
     ("themes", ["ruimtevaart"], "Onbekend thema: “ruimtevaart”"),
-    ("themes", [], "Dit veld is verplicht."),
+    ("themes", [], "Vul ‘Thema's’ in; dit veld is verplicht."),
     ("budget_eur", "twee ton", "heel getal"),
     ("budget_eur", -5, "niet negatief"),
     ("start_date", "31-12-2025", "Geen geldige datum"),

@@ -26,7 +26,7 @@ def test_missing_title_shows_dutch_error_next_to_title_and_keeps_the_rest(client
     title = field_block(response.text, "title")
     assert "Fout: Vul ‘Titel’ in; dit veld is verplicht." in title
     assert 'aria-invalid="true"' in title and 'aria-describedby="hint-title fout-title"' in title
-    assert 'href="#veld-title">Titel: Dit veld is verplicht.' in response.text
+    assert 'href="#veld-title">Titel: Vul ‘Titel’ in; dit veld is verplicht.' in response.text
     summary = field_block(response.text, "summary")
     assert "Camera&#39;s op onderhoudsvoertuigen" in summary and "Fout:" not in summary
     assert 'value="RoadSense"' in field_block(response.text, "suppliers")

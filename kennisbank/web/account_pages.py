@@ -13,7 +13,7 @@ from .. import accounts, audit, sessions, subscriptions
 from ..audit import Actor
 from ..models import User
 from ..permissions import requires_second_factor
-from ..validation import InputError
+from ..validation import InputError, required_message
 from .auth import (actor, clear_session_cookie, client_ip, current_user, safe_next, session_token,
                    set_session_cookie)
 from .templating import render
@@ -46,6 +46,11 @@ async def login(request: Request) -> Response:
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "")) or target)
     context.update(email=email, next=target)
+    missing = [accounts.ACCOUNT_FIELD_LABELS[name] for name, value in (("email", email), ("password", password))
+               if not value]
+    if missing:
+        return render(request, "account/login.html", {**context, "error": " ".join(map(required_message, missing))},
+                      status_code=422)
     throttle = request.app.state.login_throttle
     ip = client_ip(request)
     wait = await throttle.claim(email, ip)  # counted before the password is checked: no race buys extra tries

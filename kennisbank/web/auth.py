@@ -10,7 +10,6 @@ may reach only the pages that finish that step.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import quote
 
 from starlette.datastructures import Headers
@@ -24,7 +23,7 @@ from ..models import User
 from ..settings import Settings
 from .problems import problem
 
-PUBLIC_PATHS = frozenset({"/inloggen", "/inloggen/oidc", "/inloggen/oidc/terug", "/toegankelijkheid",
+PUBLIC_PATHS = frozenset({"/inloggen", "/inloggen/oidc", "/inloggen/oidc/terug", "/toegankelijkheid", "/privacy",
                           "/api/v1/openapi.json", "/healthz", "/readyz", "/digest/afmelden",
                           "/introductie/afmelden"})
 # Feed readers cannot log in: a feed's unguessable token is its credential (kennisbank/subscriptions.py).
@@ -39,8 +38,7 @@ def session_cookie_name(secure: bool) -> str:
 
 
 def session_policy(settings: Settings) -> sessions.SessionPolicy:
-    return sessions.SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
-                                  absolute=timedelta(hours=settings.session_max_hours))
+    return sessions.policy(settings)
 
 
 class AuthenticationMiddleware:

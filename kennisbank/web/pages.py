@@ -12,7 +12,7 @@ from starlette.routing import Route
 from search import SearchUnavailable
 
 from .. import initiatives as service
-from .. import collaborations, embedding_jobs, matches, permissions, searching
+from .. import collaborations, embedding_jobs, matches, permissions, searching, statements
 from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
@@ -119,7 +119,12 @@ async def initiative_archive(request: Request) -> Response:
 
 
 async def accessibility(request: Request) -> Response:
-    return render(request, "toegankelijkheid.html", {})
+    return render(request, "toegankelijkheid.html", statements.accessibility_facts(request.app.state.settings))
+
+
+async def privacy(request: Request) -> Response:
+    state = request.app.state
+    return render(request, "privacy.html", statements.privacy_facts(state.settings, state.login_throttle))
 
 
 def _form(request: Request, *, values: dict[str, Any], errors: dict[str, list[str]],
@@ -149,6 +154,7 @@ routes = [
     Route("/initiatieven/{initiative_id:int}/archiveren", initiative_archive, methods=["POST"],
           name="initiative_archive"),
     Route("/toegankelijkheid", accessibility, name="accessibility"),
+    Route("/privacy", privacy, name="privacy"),
 ]
 
 

@@ -60,12 +60,6 @@ def score(value: float | None) -> str:
 AUDIT_OBJECT_LABELS = {"user": "Account", "initiative": "Initiatief", "match": "Match", "token": "API-token",
                        "api_key": "API-token", "subscription": "Abonnement", "session": "Sessie"}
 AUDIT_RESULT_LABELS = {"ok": "Gelukt", "geweigerd": "Geweigerd", "mislukt": "Mislukt"}
-REQUIRED_MESSAGE = "Dit veld is verplicht."
-
-
-def field_message(message: str, label: str) -> str:
-    """A field's error as shown next to it: the generic "required" message names the field."""
-    return f"Vul ‘{label}’ in; dit veld is verplicht." if message == REQUIRED_MESSAGE else message
 
 
 def query_with(request: Request, **changes: object) -> str:
@@ -113,7 +107,7 @@ def make_templates() -> Jinja2Templates:
     env = templates.env
     env.autoescape = _escaped  # everything but plain-text mail
     env.filters.update(markdown=render_markdown, dutch_date=dutch_date, euro=euro, number=dutch_number,
-                       score=score, field_message=field_message)
+                       score=score)
     env.globals.update(
         kind_labels=taxonomy.KIND_LABELS,
         phase_labels=taxonomy.PHASE_LABELS,
