@@ -235,6 +235,12 @@ class MatchFilters:
     min_score: float = 0.0
 
 
+async def next_suggestion(excluding: int) -> MatchSuggestion | None:
+    """The best open suggestion other than `excluding`: where a coordinator goes after a decision."""
+    return await MatchSuggestion.filter(status=MatchStatus.VOORGESTELD, current=True).exclude(
+        id=excluding).order_by("-score", "id").prefetch_related("a__province", "b__province").first()
+
+
 async def list_matches(filters: MatchFilters, page: int = 1, per_page: int = 20) -> Page[MatchSuggestion]:
     """Matches best first. Suggestions the last computation withdrew are left out; decided ones never are."""
     query = MatchSuggestion.filter(Q(current=True) | Q(status__in=list(DECIDED)))

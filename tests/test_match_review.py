@@ -6,6 +6,7 @@ import json
 import re
 
 import jsonschema
+from markupsafe import escape
 import pyotp
 import pytest
 
@@ -165,3 +166,36 @@ def test_the_queue_says_how_the_score_is_made_and_how_well_learning_does(pair):
     client, _gelderland, _limburg = pair
     html = client.get("/matches").text
     assert 'id="score-uitleg"' in html and "Te weinig beoordelingen om van te leren" in html
+
+
+def test_after_a_decision_the_page_offers_the_best_open_suggestion_next(pair):
+    client, gelderland, limburg = pair
+    match = the_match(client, gelderland, limburg)
+    others = sorted((m for m in stored(client) if m.id != match.id and m.status == "voorgesteld"),
+                    key=lambda m: (-m.score, m.id))
+    assert others, "the fixture's third initiative gives a second suggestion"
+    assert 'id="volgende-suggestie"' not in client.get(f"/matches/{match.id}").text  # not before deciding
+    decided = client.submit(f"/matches/{match.id}/beoordeling", {"status": "afgewezen", "note": ""},
+                            headers={"HX-Request": "true"}).text
+    assert f'<a href="/matches/{others[0].id}">Volgende suggestie' in decided
+    without_js = client.submit(f"/matches/{others[0].id}/beoordeling", {"status": "afgewezen", "note": ""})
+    remaining = others[1:]
+    if remaining:
+        assert f'<a href="/matches/{remaining[0].id}">Volgende suggestie' in without_js.text
+    else:
+        assert "Er zijn geen open suggesties meer." in without_js.text
+
+
+def test_detail_pages_have_breadcrumbs_and_every_page_a_favicon(pair):
+    client, gelderland, limburg = pair
+    match = the_match(client, gelderland, limburg)
+    for url, trail in ((f"/initiatieven/{gelderland['id']}", ["Home", "Initiatieven", gelderland["title"]]),
+                       (f"/matches/{match.id}", ["Home", "Matches"])):
+        page = client.get(url).text
+        crumbs = page[page.index('aria-label="Kruimelpad"'):page.index("</nav>", page.index('aria-label="Kruimelpad"'))]
+        positions = [crumbs.index(str(escape(label))) for label in trail]
+        assert positions == sorted(positions) and 'aria-current="page"' in crumbs
+    home = client.get("/").text
+    assert '<link rel="icon" href="/static/favicon.svg"' in home and 'action="/zoeken"' in home
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")

@@ -88,7 +88,8 @@ async def detail(request: Request) -> Response:
     except matches.MatchNotFound:
         return render(request, "404.html", {}, status_code=404)
     return render(request, "matches/detail.html", _detail_context(
-        match, collaboration=await collaborations.of_match(match.id)))
+        match, collaboration=await collaborations.of_match(match.id),
+        next_match=await matches.next_suggestion(match.id)))
 
 
 def _detail_context(match: Any, **extra: Any) -> dict[str, Any]:
@@ -115,7 +116,8 @@ async def decide(request: Request) -> Response:
         return render(request, "matches/detail.html", _detail_context(current, errors=exc.errors), status_code=422)
     if htmx:
         return render(request, "matches/_decision.html", _detail_context(
-            match, just_decided=True, collaboration=await collaborations.of_match(match.id)))
+            match, just_decided=True, collaboration=await collaborations.of_match(match.id),
+            next_match=await matches.next_suggestion(match.id)))
     return RedirectResponse(f"/matches/{match.id}?beoordeeld=1", status_code=303)
 
 
