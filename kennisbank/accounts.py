@@ -20,7 +20,7 @@ import pyotp
 from tortoise import timezone
 from tortoise.transactions import in_transaction
 
-from . import audit, sessions
+from . import audit, permissions, sessions
 from .audit import Actor
 from .models import ApiToken, User
 from .passwords import hash_password, needs_rehash, password_problems, verify_password
@@ -279,7 +279,7 @@ async def disable_totp(actor: Actor) -> bool:
     """Turn two-step login off; not allowed for beheerders, who must use it."""
     user = actor.user
     assert user is not None
-    if user.role == Role.BEHEERDER:
+    if permissions.must_use_second_factor(user):
         return False
     await User.filter(id=user.id).update(totp_secret="", totp_last_step=0)
     await audit.record(actor, "totp_disable", object_type="user", object_id=user.id)

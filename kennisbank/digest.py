@@ -36,7 +36,7 @@ from . import collaborations, mail, permissions, searching
 from .models import (Collaboration, CollaborationEvent, DigestDelivery, Initiative, MatchSuggestion, Subscription,
                      User)
 from .settings import Settings
-from .taxonomy import (KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, MatchStatus, Role, Status)
+from .taxonomy import (KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, MatchStatus, Status)
 from .validation import InputError
 
 logger = logging.getLogger("kennisbank.digest")
@@ -267,7 +267,7 @@ async def compose(user: User, period: Period, index: SearchIndex | None) -> Dige
         add("Lijkt op initiatieven van uw provincie", lambda i: i.id in related)
 
     matches = await _match_news(user, period)
-    queue = await _queue_state(period) if user.role == Role.COORDINATOR else None
+    queue = await _queue_state(period) if permissions.can_review_matches(user) else None
     overdue = await collaborations.overdue_owned_by(user, period.end.astimezone(AMSTERDAM).date())
     stage_changes = await collaborations.stage_changes_for(user, period.start, period.end)
     return Digest(user, period, sections, matches, queue, overdue, stage_changes)
@@ -278,7 +278,7 @@ async def _match_news(user: User, period: Period) -> list[MatchSuggestion]:
     news = (Q(created_at__gte=period.start, created_at__lt=period.end, status=MatchStatus.VOORGESTELD, current=True)
             | Q(decided_at__gte=period.start, decided_at__lt=period.end, status=MatchStatus.GEACCEPTEERD))
     query = MatchSuggestion.filter(news)
-    if user.role != Role.COORDINATOR:
+    if not permissions.can_review_matches(user):  # reviewers see every province's matches
         if not user.province_id:
             return []
         query = query.filter(Q(a__province_id=user.province_id) | Q(b__province_id=user.province_id))

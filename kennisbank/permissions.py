@@ -92,9 +92,14 @@ def can_see_collaboration_exists(user: User | None, initiative: Initiative) -> b
         user, initiative.province_id) or user.role == Role.COORDINATOR)
 
 
+def must_use_second_factor(user: User) -> bool:
+    """Beheerders must use two-step login (they cannot turn it off, and set it up before anything else)."""
+    return user.role == Role.BEHEERDER
+
+
 def requires_second_factor(user: User) -> bool:
-    """Beheerders must use two-step login; for others it is optional."""
-    return user.role == Role.BEHEERDER or user.totp_enabled
+    """Whether a login needs the second step: always for beheerders, for others when they turned it on."""
+    return must_use_second_factor(user) or user.totp_enabled
 
 
 def _own_province(user: User, province_code: str | None) -> bool:

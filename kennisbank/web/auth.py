@@ -17,7 +17,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .. import accounts, audit, sessions
+from .. import accounts, audit, permissions, sessions
 from ..audit import Actor
 from ..models import User
 from ..settings import Settings
@@ -70,7 +70,7 @@ class AuthenticationMiddleware:
                 user, session_started = active.user, active.session.created_at
                 if not active.complete:
                     stage = "second_step"
-                elif user.role == "beheerder" and not user.totp_enabled:
+                elif permissions.must_use_second_factor(user) and not user.totp_enabled:
                     stage = "enrolment"
                 else:
                     stage = "complete"

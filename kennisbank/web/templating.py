@@ -132,6 +132,7 @@ def make_templates() -> Jinja2Templates:
         can_manage_accounts=permissions.can_manage_accounts,
         can_review_matches=permissions.can_review_matches,
         can_manage_collaborations=permissions.can_manage_collaborations,
+        must_use_second_factor=permissions.must_use_second_factor,
         collaboration_stage_labels=taxonomy.COLLABORATION_STAGE_LABELS,
         collaboration_type_labels=taxonomy.COLLABORATION_TYPE_LABELS,
     )
