@@ -83,6 +83,15 @@ class InitiativeFilters:
         return value in getattr(self, name)
 
 
+#: How a listing can be ordered: the value in ``?sort=``, its Dutch label and the database order.
+LIST_ORDERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "recent": ("Laatst gewijzigd eerst", ("-updated_at", "-id")),
+    "titel": ("Titel (A–Z)", ("title", "id")),
+    "provincie": ("Provincie (A–Z)", ("province__name", "title", "id")),
+}
+DEFAULT_ORDER = "recent"
+
+
 @dataclass(frozen=True)
 class Overview:
     """Numbers for the home page."""
@@ -112,12 +121,15 @@ def _filtered(filters: InitiativeFilters, viewer: User | None):
 
 
 async def list_initiatives(filters: InitiativeFilters, viewer: User | None, page: int = 1,
-                           per_page: int = 20) -> Page[Initiative]:
-    """One page of the initiatives ``viewer`` may see (concepts only of their own province) that pass the filters."""
+                           per_page: int = 20, order: str = DEFAULT_ORDER) -> Page[Initiative]:
+    """One page of the initiatives ``viewer`` may see (concepts only of their own province) that pass the filters,
+    in one of the `LIST_ORDERS` (an unknown one is the default)."""
     page = max(1, page)
     query = _filtered(filters, viewer)
     total = await query.count()
-    items = await query.offset((page - 1) * per_page).limit(per_page).prefetch_related("province", "themes")
+    _label, fields = LIST_ORDERS.get(order, LIST_ORDERS[DEFAULT_ORDER])
+    items = await query.order_by(*fields).offset((page - 1) * per_page).limit(per_page).prefetch_related(
+        "province", "themes")
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
 

@@ -199,3 +199,22 @@ def test_a_new_initiative_starts_as_concept_so_one_click_does_not_publish_it(cli
     html = client.get("/initiatieven/nieuw").text
     assert re.search(r'<option value="concept"\s+selected', html)
     assert not re.search(r'<option value="gepubliceerd"\s+selected', html)
+
+
+def test_the_list_sorts_by_title_province_or_last_change_and_keeps_the_order_across_pages(client):
+    for external_id, province, title in (("S-1", "NL-GE", "Bermbeheer"), ("S-2", "NL-DR", "Zonneweides"),
+                                         ("S-3", "NL-ZE", "Asfaltrecycling")):
+        client.create_initiative(external_id=external_id, province=province, title=title)
+
+    def titles(query: str) -> list[str]:
+        page = client.get("/initiatieven" + query).text
+        return [t for t in re.findall(r'<h3><a href="/initiatieven/\d+">([^<]+)</a>', page)]
+
+    assert titles("?sort=titel") == ["Asfaltrecycling", "Bermbeheer", "Zonneweides"]
+    assert titles("?sort=provincie") == ["Zonneweides", "Bermbeheer", "Asfaltrecycling"]  # Drenthe, Gelderland, Zeeland
+    assert titles("?sort=recent") == ["Asfaltrecycling", "Zonneweides", "Bermbeheer"]
+    assert titles("") == titles("?sort=recent")
+    page = client.get("/initiatieven?sort=titel").text
+    assert '<option value="titel" selected>' in page
+    unknown = client.get("/initiatieven?sort=willekeurig")
+    assert unknown.status_code == 200 and titles("?sort=willekeurig") == titles("?sort=recent")

@@ -35,9 +35,13 @@ async def home(request: Request) -> Response:
 async def initiative_list(request: Request) -> Response:
     params = multi_params(request)
     filters, filter_errors = service.InitiativeFilters.parse(params)
+    order = (params.get("sort") or [service.DEFAULT_ORDER])[0]
+    if order not in service.LIST_ORDERS:
+        filter_errors["sort"], order = [f"Onbekende volgorde “{order}”."], service.DEFAULT_ORDER
     page = await service.list_initiatives(filters, current_user(request), page_param(request),
-                                          request.app.state.settings.page_size)
-    context = {"page": page, "filters": filters, "filter_errors": filter_errors}
+                                          request.app.state.settings.page_size, order=order)
+    context = {"page": page, "filters": filters, "filter_errors": filter_errors, "order": order,
+               "orders": [(value, label) for value, (label, _fields) in service.LIST_ORDERS.items()]}
     return render_page_or_fragment(request, "initiatives/list.html", "_results.html", context)
 
 
