@@ -143,8 +143,32 @@ def as_json(result: SearchPage) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class SimilarInitiative:
+    """A neighbour in meaning, with the reason a reader sees next to it."""
+
+    initiative: Initiative
+    reason: str
+
+
+def similarity_reason(initiative: Initiative, other: Initiative) -> str:
+    """What two similar initiatives visibly share, in Dutch: suppliers, technologies, themes; else their
+    descriptions, which is what the neighbour search compared."""
+    def shared(ours: Sequence[str], theirs: Sequence[str]) -> list[str]:
+        return sorted(set(ours) & set(theirs), key=str.lower)
+
+    parts = []
+    if suppliers := shared(initiative.suppliers, other.suppliers):
+        parts.append(("leverancier " if len(suppliers) == 1 else "leveranciers ") + ", ".join(suppliers))
+    if technologies := shared(initiative.technologies, other.technologies):
+        parts.append(", ".join(technologies[:3]))
+    if themes := shared([t.name for t in initiative.themes], [t.name for t in other.themes]):
+        parts.append(("thema " if len(themes) == 1 else "thema's ") + ", ".join(themes[:2]))
+    return "Gedeeld: " + "; ".join(parts) if parts else "De beschrijvingen lijken op elkaar"
+
+
 async def similar_initiatives(index: SearchIndex, embedder: Embedder | None, initiative: Initiative,
-                              limit: int = 5) -> list[Initiative] | None:
+                              limit: int = 5) -> list[SimilarInitiative] | None:
     """Published initiatives closest in meaning, other provinces first: they are what a province
     can learn from or team up with; its own related work comes after.
 
@@ -159,7 +183,8 @@ async def similar_initiatives(index: SearchIndex, embedder: Embedder | None, ini
                                    exclude_ids=(initiative.id,))
     ranked = await _in_order([doc_id for doc_id, _score in pairs])
     own = initiative.province.code
-    return sorted(ranked, key=lambda other: other.province.code == own)[:limit]
+    nearest = sorted(ranked, key=lambda other: other.province.code == own)[:limit]
+    return [SimilarInitiative(other, similarity_reason(initiative, other)) for other in nearest]
 
 
 async def similar_to_draft(index: SearchIndex, embedder: Embedder | None, text: str,

@@ -113,6 +113,9 @@ def test_detail_page_lists_similar_initiatives_other_provinces_first(semantic_se
         assert ids["GE-1"] not in links
         assert links.index(ids["GE-2"]) > links.index(ids["LI-2"])
         assert all(links.index(ids["GE-2"]) > links.index(ids[other["external_id"]]) for other in OTHERS)
+        first_entry = section.split("<li>")[1]
+        assert f'href="/initiatieven/{ids["LI-2"]}"' in first_entry
+        assert "Gedeeld: thema" in first_entry  # the reason beside it: both are about mobility
 
 
 def test_a_draft_gets_a_hint_of_existing_similar_initiatives(semantic_settings):
