@@ -333,3 +333,19 @@ def test_the_api_sets_next_action_owner_and_links_with_versions_and_problems(wor
     assert kinds == ["aangemaakt", "actie", "eigenaar", "link"]
     cleared = browser.post(f"{base}/next-action", json={"next_action": ""}, headers={**coordinator, "If-Match": '"3"'})
     assert cleared.status_code == 200 and cleared.json()["next_action_due"] is None
+
+
+def test_an_htmx_filter_change_gets_only_the_board_and_both_variants_vary_on_hx_request(world):
+    browser = world["browser"]
+    accept(browser, world["match"])
+    title = str(escape(only_collaboration(browser).title))
+    browser.login_as("coordinator", None)
+    page = browser.get("/samenwerkingen?type=gezamenlijke_inkoop")
+    assert "HX-Request" in page.headers["vary"] and "<form" in page.text and title in page.text
+    fragment = browser.get("/samenwerkingen?type=kennisuitwisseling", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "HX-Request" in fragment.headers["vary"]
+    assert fragment.headers["cache-control"] == "no-store"
+    assert fragment.text.lstrip().startswith("<div id=\"samenwerkingen-bord\">") and "<form" not in fragment.text
+    assert title not in fragment.text and 'hx-swap-oob="innerHTML">0 samenwerkingen gevonden' in fragment.text
+    restore = browser.get("/samenwerkingen", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<form" in restore.text  # Back after a cache miss gets the whole page
