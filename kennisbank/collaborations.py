@@ -404,6 +404,13 @@ def as_json(collaboration: Collaboration) -> dict:
     }
 
 
+def links_json(collaboration: Collaboration) -> list[dict]:
+    """Its links with who added them and when (links and their authors fetched)."""
+    return [{"url": link.url, "label": link.label, "added_at": link.added_at.isoformat(),
+             "added_by": (link.added_by.name or link.added_by.email) if link.added_by else None}
+            for link in collaboration.links]
+
+
 def summary_json(collaboration: Collaboration) -> dict:
     """A list entry (initiatives and owner fetched)."""
     return {"id": collaboration.id, "title": collaboration.title, "type": str(collaboration.type),

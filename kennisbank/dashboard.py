@@ -1,7 +1,8 @@
 """The IDA dashboard: what the platform achieved, as tables, each with its definition.
 
 Every figure is a `Figure` (a title, the definition shown on the page, column headings and rows),
-so the page and its CSV downloads give the same numbers. Concept initiatives are counted only for
+so the page and its CSV downloads give the same numbers; three figures also carry a chart of those
+numbers (kennisbank/charts.py). Concept initiatives are counted only for
 medewerkers of their own province, never for anyone else (not even coordinators): a concept is
 not yet shared outside its province.
 """
@@ -17,7 +18,7 @@ from datetime import datetime
 
 from tortoise.expressions import Q
 
-from . import permissions
+from . import charts, permissions
 from .audit import csv_safe
 from .models import Collaboration, CollaborationEvent, Initiative, MatchSuggestion, User
 from .taxonomy import (COLLABORATION_STAGE_LABELS, COLLABORATION_TYPE_LABELS, KIND_LABELS, PROVINCES, THEMES,
@@ -40,6 +41,7 @@ class Figure:
     definition: str
     headers: list[str]
     rows: list[list[object]] = field(default_factory=list)
+    chart: charts.BarChart | charts.Heatmap | None = None
 
 
 def _counted_initiatives(viewer: User | None) -> Q:
@@ -93,7 +95,11 @@ async def compute(viewer: User | None, filters: DashboardFilters) -> list[Figure
         "Hoeveel initiatieven elke provincie per thema heeft (een initiatief met twee thema's telt bij beide). "
         "Alleen thema's met minstens één initiatief.",
         ["Provincie", *(t.name for t in themes)],
-        [[names[p.code], *(per_theme[(p.code, t.slug)] for t in themes)] for p in PROVINCES]))
+        [[names[p.code], *(per_theme[(p.code, t.slug)] for t in themes)] for p in PROVINCES],
+        charts.heatmap("Heatmap: initiatieven per provincie en thema",
+                       "Een rij per provincie, een kolom per thema; elk vak noemt het aantal, hoe donkerder hoe meer.",
+                       [names[p.code] for p in PROVINCES], [t.name for t in themes],
+                       [[per_theme[(p.code, t.slug)] for t in themes] for p in PROVINCES])))
 
     matches = [m for m in await MatchSuggestion.all() if m.a_id in counted or m.b_id in counted
                or not (filters.province or filters.theme)]
@@ -115,7 +121,12 @@ async def compute(viewer: User | None, filters: DashboardFilters) -> list[Figure
         [[month, suggested[month], accepted[month], rejected[month], rate(accepted[month], rejected[month])]
          for month in months]
         + [["Totaal", sum(suggested.values()), sum(accepted.values()), sum(rejected.values()),
-            rate(sum(accepted.values()), sum(rejected.values()))]]))
+            rate(sum(accepted.values()), sum(rejected.values()))]],
+        charts.bar_chart("Staafdiagram: matches per maand",
+                         "Per maand drie staven: voorgesteld, geaccepteerd en afgewezen, elk met het aantal.",
+                         [(month, [("Voorgesteld", suggested[month], "tone-suggested"),
+                                   ("Geaccepteerd", accepted[month], "tone-accepted"),
+                                   ("Afgewezen", rejected[month], "tone-rejected")]) for month in months])))
 
     collaborations = await _collaborations(filters, set(counted))
     stages, types = list(CollaborationStage), list(CollaborationType)
@@ -125,7 +136,12 @@ async def compute(viewer: User | None, filters: DashboardFilters) -> list[Figure
         "Samenwerkingen naar hun huidige fase. Jaar: het jaar waarin de samenwerking startte.",
         ["Soort", *(COLLABORATION_STAGE_LABELS[s] for s in stages), "Totaal"],
         [[COLLABORATION_TYPE_LABELS[t], *(per_stage[(t.value, s.value)] for s in stages),
-          sum(per_stage[(t.value, s.value)] for s in stages)] for t in types]))
+          sum(per_stage[(t.value, s.value)] for s in stages)] for t in types],
+        charts.bar_chart("Staafdiagram: samenwerkingen per fase",
+                         "Een staaf per fase met het aantal samenwerkingen (alle soorten samen).",
+                         [(COLLABORATION_STAGE_LABELS[s], [("Samenwerkingen", sum(per_stage[(t.value, s.value)]
+                                                                                 for t in types), "tone-stage")])
+                          for s in stages]) if collaborations else None))
 
     reached = await _reached_started(collaborations)
     scaled = [c for c in collaborations if c.type == CollaborationType.OPSCHALEN and c.id in reached]

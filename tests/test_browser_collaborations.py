@@ -134,7 +134,15 @@ def test_a_coordinator_takes_a_match_to_in_gesprek_with_the_keyboard_only(smtp_a
         assert tab.locator(f"section:has(#fase-{stage}) li").count() >= 1, stage
     assert "te laat" in tab.inner_text("main")
     problems += no_axe_violations(tab)
+    tab.evaluate("window.sameDocument = true")  # gone after a full reload
+    tab.select_option("#veld-type", "opschalen")  # htmx: only the board is fetched and swapped
+    tab.wait_for_url("**type=opschalen**")
+    tab.wait_for_function("document.querySelector('#aantal-melding').textContent.includes('gevonden')")
+    assert tab.evaluate("window.sameDocument === true")
+    assert "Gezamenlijk programma van eisen opstellen" not in tab.inner_text("#samenwerkingen-bord")
+    problems += no_axe_violations(tab)
     tab.goto(server + "/dashboard")
+    assert tab.locator("svg[role=img] title").count() == 3  # heatmap, matches, stages as charts
     problems += no_axe_violations(tab)
     context.close()
     assert not problems, "\n".join(problems)

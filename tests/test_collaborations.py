@@ -278,3 +278,74 @@ def test_the_api_is_role_checked_and_validates(world):
     assert browser.post(f"/api/v1/collaborations/{cid}/stage", json={"stage": "in_gesprek"},
                         headers={**browser.bearer("NL-LI"), "If-Match": '"1"'}).status_code == 403
     assert browser.get("/api/v1/collaborations/999999", headers=browser.bearer(None, "coordinator")).status_code == 404
+
+
+def test_the_api_sets_next_action_owner_and_links_with_versions_and_problems(world):
+    browser = world["browser"]
+    coordinator = browser.bearer(None, "coordinator")
+    cid = browser.post("/api/v1/collaborations", json={"initiatives": [world["ge"], world["li"]],
+                                                       "type": "gezamenlijke_inkoop"}, headers=coordinator).json()["id"]
+    base = f"/api/v1/collaborations/{cid}"
+    due = (date.today() + timedelta(days=14)).isoformat()
+
+    assert browser.post(f"{base}/next-action", json={"next_action": "Offerte", "due": due},
+                        headers=coordinator).status_code == 428
+    bad = browser.post(f"{base}/next-action", json={"next_action": "Offerte", "due": "volgende week", "x": 1},
+                       headers={**coordinator, "If-Match": '"1"'})
+    assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
+    assert sorted(e["field"] for e in bad.json()["errors"]) == ["due", "x"]
+    no_action = browser.post(f"{base}/next-action", json={"next_action": "", "due": due},
+                             headers={**coordinator, "If-Match": '"1"'})
+    assert no_action.status_code == 400 and [e["field"] for e in no_action.json()["errors"]] == ["next_action"]
+    action = browser.post(f"{base}/next-action", json={"next_action": "Offerte opvragen", "due": due},
+                          headers={**coordinator, "If-Match": '"1"'})
+    assert action.status_code == 200, action.text
+    assert (action.json()["next_action"], action.json()["next_action_due"]) == ("Offerte opvragen", due)
+    assert action.headers["ETag"] == '"2"'
+    stale = browser.post(f"{base}/next-action", json={"next_action": "Iets anders"},
+                         headers={**coordinator, "If-Match": '"1"'})
+    assert stale.status_code == 412 and stale.headers["ETag"] == '"2"'
+
+    other = browser.make_user("coordinator", None, email="tweede.coordinator@test.example", name="Tweede")
+    medewerker = browser.make_user("medewerker", "NL-GE", email="geen.eigenaar@test.example")
+    not_coordinator = browser.post(f"{base}/owner", json={"owner": medewerker.id},
+                                   headers={**coordinator, "If-Match": '"2"'})
+    assert not_coordinator.status_code == 400 and not_coordinator.json()["errors"][0]["field"] == "owner"
+    assert browser.post(f"{base}/owner", json={"owner": "Tweede"},
+                        headers={**coordinator, "If-Match": '"2"'}).status_code == 400
+    owner = browser.post(f"{base}/owner", json={"owner": other.id}, headers={**coordinator, "If-Match": '"2"'})
+    assert owner.status_code == 200 and owner.json()["owner"] == {"id": other.id, "name": "Tweede"}
+
+    participant = browser.bearer("NL-LI")
+    bad_link = browser.post(f"{base}/links", json={"url": "javascript:alert(1)"}, headers=participant)
+    assert bad_link.status_code == 400 and bad_link.json()["errors"][0]["field"] == "url"
+    link = browser.post(f"{base}/links", json={"url": "https://tenderned.example/123", "label": "Aanbesteding"},
+                        headers=participant)
+    assert link.status_code == 201 and link.json()["links"] == [
+        {"url": "https://tenderned.example/123", "label": "Aanbesteding"}]
+    listed = browser.get(f"{base}/links", headers=coordinator).json()
+    assert listed["total"] == 1 and listed["items"][0]["label"] == "Aanbesteding"
+    assert listed["items"][0]["added_by"] == "api.medewerker.nl-li@test.example"
+    assert browser.get(f"{base}/links", headers=browser.bearer("NL-UT")).status_code == 403
+    assert browser.get("/api/v1/collaborations/999999/links", headers=coordinator).status_code == 404
+
+    kinds = [e["kind"] for e in browser.get(base, headers=coordinator).json()["timeline"]]
+    assert kinds == ["aangemaakt", "actie", "eigenaar", "link"]
+    cleared = browser.post(f"{base}/next-action", json={"next_action": ""}, headers={**coordinator, "If-Match": '"3"'})
+    assert cleared.status_code == 200 and cleared.json()["next_action_due"] is None
+
+
+def test_an_htmx_filter_change_gets_only_the_board_and_both_variants_vary_on_hx_request(world):
+    browser = world["browser"]
+    accept(browser, world["match"])
+    title = str(escape(only_collaboration(browser).title))
+    browser.login_as("coordinator", None)
+    page = browser.get("/samenwerkingen?type=gezamenlijke_inkoop")
+    assert "HX-Request" in page.headers["vary"] and "<form" in page.text and title in page.text
+    fragment = browser.get("/samenwerkingen?type=kennisuitwisseling", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "HX-Request" in fragment.headers["vary"]
+    assert fragment.headers["cache-control"] == "no-store"
+    assert fragment.text.lstrip().startswith("<div id=\"samenwerkingen-bord\">") and "<form" not in fragment.text
+    assert title not in fragment.text and 'hx-swap-oob="innerHTML">0 samenwerkingen gevonden' in fragment.text
+    restore = browser.get("/samenwerkingen", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<form" in restore.text  # Back after a cache miss gets the whole page

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 
 import pytest
 
 from kennisbank.models import Collaboration, CollaborationEvent, Initiative, MatchSuggestion, Theme
+from kennisbank.taxonomy import PROVINCES
 from tests.conftest import Browser
 
 
@@ -108,3 +110,28 @@ def test_filters_narrow_the_figures_and_bad_ones_are_explained(loaded):
     bad = loaded.get("/dashboard?year=twintig")
     assert bad.status_code == 400 and "Geef een jaartal" in bad.text
     assert loaded.get("/dashboard/bestaat-niet.csv").status_code == 404
+
+
+def _svg(page: str, slug: str) -> str:
+    start = page.index(f'aria-labelledby="grafiek-{slug}-titel')
+    return page[page.rindex("<svg", 0, start):page.index("</svg>", start)]
+
+
+def test_the_charts_show_the_tables_numbers_as_text_with_a_title_and_description(loaded):
+    loaded.login_as("coordinator", None)
+    page = loaded.get("/dashboard").text
+    heat = _svg(page, "provincie-thema")
+    assert 'role="img"' in heat and "<title" in heat and "<desc" in heat
+    cells = re.findall(r'<rect class="heat-(\d)"[^>]*></rect>\s*<text class="heat-text-\1"[^>]*>(\d+)</text>', heat)
+    assert len(cells) == 12 * 2  # twelve provinces × the two themes with initiatives
+    by_province = {p.name: cells[2 * i:2 * i + 2] for i, p in enumerate(PROVINCES)}
+    assert by_province["Gelderland"] == [("4", "2"), ("2", "1")]  # the largest count is the darkest shade
+    assert by_province["Limburg"] == [("2", "1"), ("0", "0")]
+    assert by_province["Utrecht"] == [("0", "0"), ("0", "0")]  # its concept is not counted for a coordinator
+    matches = re.findall(r'<text class="chart-value"[^>]*>([^<]+)</text>', _svg(page, "matches"))
+    assert matches == ["Voorgesteld: 2", "Geaccepteerd: 1", "Afgewezen: 0",
+                       "Voorgesteld: 1", "Geaccepteerd: 0", "Afgewezen: 1"]
+    stages = re.findall(r'<text class="chart-value"[^>]*>([^<]+)</text>', _svg(page, "samenwerkingen"))
+    assert stages == ["Samenwerkingen: 1", "Samenwerkingen: 0", "Samenwerkingen: 0", "Samenwerkingen: 2",
+                      "Samenwerkingen: 0", "Samenwerkingen: 0"]
+    assert "style=" not in heat + _svg(page, "matches")  # the CSP allows no inline styles

@@ -15,8 +15,8 @@ import pytest
 
 from kennisbank import accounts, audit, sessions
 from kennisbank.audit import SYSTEM, Actor
-from kennisbank.models import (ApiToken, AuditEntry, Initiative, MatchSuggestion, Subscription, User,
-                               UserSession)
+from kennisbank.models import (ApiToken, AuditEntry, Collaboration, CollaborationEvent, CollaborationLink,
+                               Initiative, MatchSuggestion, Subscription, User, UserSession)
 from tests.conftest import TEST_PASSWORD, Browser, as_form, valid_initiative
 
 ROLES = {  # name: (role, province)
@@ -66,6 +66,10 @@ async def snapshot() -> dict[str, list]:
         "sessions": await UserSession.all().order_by("id").values_list("id", "user_id"),
         "subscriptions": await Subscription.all().order_by("id").values_list("id", "user_id", "kind", "value"),
         "matches": await MatchSuggestion.all().order_by("id").values_list("id", "status", "note"),
+        "collaborations": await Collaboration.all().order_by("id").values_list(
+            "id", "stage", "owner_id", "next_action", "next_action_due", "version"),
+        "collaboration_events": await CollaborationEvent.all().order_by("id").values_list("id", "kind", "text"),
+        "collaboration_links": await CollaborationLink.all().order_by("id").values_list("id", "url"),
     }
 
 
@@ -75,6 +79,9 @@ class World:
     victim: User  # another account, with a session and an API token
     victim_token: int
     match: int = 0  # a suggested match between Gelderland and Limburg (made only for the cases that need it)
+    utrecht: int = 0  # a published Utrecht initiative (with the collaboration)
+    collaboration: int = 0  # a Gelderland–Utrecht collaboration: medewerker_eigen takes part, medewerker_ander not
+    second_coordinator: int = 0  # another coordinator, to hand the collaboration to
 
 
 def make_world(browser: Browser) -> World:
@@ -93,6 +100,17 @@ def make_match(browser: Browser, world: World) -> int:
     return match.id
 
 
+def make_collaboration(browser: Browser, world: World) -> None:
+    """A Gelderland–Utrecht collaboration started through the API by a coordinator of its own."""
+    world.utrecht = browser.create_initiative(province="NL-UT", external_id="UT-1", title="Wegdekscan Utrecht")["id"]
+    response = browser.post("/api/v1/collaborations", json={"initiatives": [world.gelderland, world.utrecht],
+                                                            "type": "gezamenlijke_inkoop"},
+                            headers=browser.bearer(None, "coordinator"))
+    assert response.status_code == 201, response.text
+    world.collaboration = response.json()["id"]
+    world.second_coordinator = browser.make_user("coordinator", None, email="tweede.ida@test.example").id
+
+
 @dataclass(frozen=True)
 class Case:
     method: str
@@ -103,6 +121,7 @@ class Case:
     refused: int = 403
     form: bool = True  # a web form (CSRF token in the body) or a JSON API call
     needs_match: bool = False
+    needs_collaboration: bool = False
     headers: tuple[tuple[str, str], ...] = ()
 
 
@@ -158,6 +177,42 @@ CASES = {
     "api: POST /initiatives/{id}/archive": Case(
         "POST", lambda w: f"/api/v1/initiatives/{w.gelderland}/archive", lambda w: {},
         frozenset({"medewerker_eigen"}), 200, form=False, headers=(("If-Match", '"1"'),)),
+    "api: POST /collaborations": Case(
+        "POST", lambda w: "/api/v1/collaborations",
+        lambda w: {"initiatives": [w.gelderland, w.utrecht], "type": "opschalen"},
+        frozenset({"coordinator"}), 201, form=False, needs_collaboration=True),
+    "api: POST /collaborations/{id}/stage": Case(
+        "POST", lambda w: f"/api/v1/collaborations/{w.collaboration}/stage", lambda w: {"stage": "in_gesprek"},
+        frozenset({"coordinator"}), 200, form=False, needs_collaboration=True, headers=(("If-Match", '"1"'),)),
+    "api: POST /collaborations/{id}/next-action": Case(
+        "POST", lambda w: f"/api/v1/collaborations/{w.collaboration}/next-action",
+        lambda w: {"next_action": "Offerte opvragen", "due": "2030-01-31"},
+        frozenset({"coordinator"}), 200, form=False, needs_collaboration=True, headers=(("If-Match", '"1"'),)),
+    "api: POST /collaborations/{id}/owner": Case(
+        "POST", lambda w: f"/api/v1/collaborations/{w.collaboration}/owner",
+        lambda w: {"owner": w.second_coordinator},
+        frozenset({"coordinator"}), 200, form=False, needs_collaboration=True, headers=(("If-Match", '"1"'),)),
+    "api: POST /collaborations/{id}/notes": Case(
+        "POST", lambda w: f"/api/v1/collaborations/{w.collaboration}/notes", lambda w: {"note": "Gebeld."},
+        frozenset({"coordinator", "medewerker_eigen"}), 201, form=False, needs_collaboration=True),
+    "api: POST /collaborations/{id}/links": Case(
+        "POST", lambda w: f"/api/v1/collaborations/{w.collaboration}/links",
+        lambda w: {"url": "https://tenderned.example/1", "label": "Bestek"},
+        frozenset({"coordinator", "medewerker_eigen"}), 201, form=False, needs_collaboration=True),
+    "web: samenwerking fase": Case(
+        "POST", lambda w: f"/samenwerkingen/{w.collaboration}/fase", lambda w: {"stage": "in_gesprek", "version": "1"},
+        frozenset({"coordinator"}), 303, needs_collaboration=True),
+    "web: samenwerking eigenaar": Case(
+        "POST", lambda w: f"/samenwerkingen/{w.collaboration}/eigenaar",
+        lambda w: {"owner": str(w.second_coordinator), "version": "1"},
+        frozenset({"coordinator"}), 303, needs_collaboration=True),
+    "web: samenwerking notitie": Case(
+        "POST", lambda w: f"/samenwerkingen/{w.collaboration}/notitie", lambda w: {"note": "Gebeld."},
+        frozenset({"coordinator", "medewerker_eigen"}), 303, needs_collaboration=True),
+    "web: samenwerking link": Case(
+        "POST", lambda w: f"/samenwerkingen/{w.collaboration}/link",
+        lambda w: {"url": "https://tenderned.example/1", "label": "Bestek"},
+        frozenset({"coordinator", "medewerker_eigen"}), 303, needs_collaboration=True),
 }
 
 
@@ -177,6 +232,8 @@ def test_who_may_change_what(anonymous: Browser, name: str, who: str):
     world = make_world(anonymous)
     if case.needs_match:
         world.match = make_match(anonymous, world)
+    if case.needs_collaboration:
+        make_collaboration(anonymous, world)
     user = log_in_as(anonymous, who)
     before = anonymous.run(snapshot)
 

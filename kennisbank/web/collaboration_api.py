@@ -1,11 +1,15 @@
-"""Collaborations in the JSON API: list, get, create, change stage, add a note.
+"""Collaborations in the JSON API: list, get, create, change stage, owner and next action, add notes
+and links.
 
 Who may do what is the service's question (kennisbank/collaborations.py); a refusal is a 403
-problem, a stage change needs ``If-Match`` with the version, like changing an initiative.
+problem; a change of the collaboration's own fields (stage, owner, next action) needs ``If-Match``
+with the version, like changing an initiative. Notes and links are appended and need none.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from starlette.requests import Request
@@ -23,6 +27,9 @@ from .problems import invalid_input, invalid_parameters, problem
 CREATE_FIELDS = {"initiatives", "type", "title", "owner"}
 STAGE_FIELDS = {"stage", "reason"}
 NOTE_FIELDS = {"note"}
+LINK_FIELDS = {"url", "label"}
+NEXT_ACTION_FIELDS = {"next_action", "due"}
+OWNER_FIELDS = {"owner"}
 
 
 def _forbidden() -> Response:
@@ -99,8 +106,10 @@ async def create_collaboration(request: Request) -> Response:
     return _with_etag(collaboration, 201)
 
 
-async def change_stage(request: Request) -> Response:
-    collaboration_id = request.path_params["collaboration_id"]
+async def _versioned_change(request: Request, allowed: set[str],
+                            read: Callable[[dict[str, Any], dict[str, list[str]]], Any],
+                            change: Callable[[Any, int], Awaitable[Any]]) -> Response:
+    """A change of the collaboration's own fields: If-Match, a checked body, then the service."""
     try:
         version = if_match_version(request)
     except VersionMissing:
@@ -110,14 +119,12 @@ async def change_stage(request: Request) -> Response:
     body = await json_object(request)
     if isinstance(body, Response):
         return body
-    errors = _unknown(body, STAGE_FIELDS)
-    stage = _string(body, "stage", errors, required=True)
-    reason = _string(body, "reason", errors)
+    errors = _unknown(body, allowed)
+    values = read(body, errors)
     if errors:
         return invalid_input(errors)
     try:
-        collaboration = await service.change_stage(actor(request), collaboration_id, stage, reason=reason,
-                                                   expected_version=version)
+        collaboration = await change(values, version)
     except service.CollaborationNotFound:
         return _not_found()
     except service.CollaborationDenied:
@@ -129,6 +136,53 @@ async def change_stage(request: Request) -> Response:
     except InputError as exc:
         return invalid_input(exc.errors)
     return _with_etag(collaboration)
+
+
+async def change_stage(request: Request) -> Response:
+    def read(body: dict[str, Any], errors: dict[str, list[str]]) -> tuple[str, str]:
+        return _string(body, "stage", errors, required=True), _string(body, "reason", errors)
+
+    async def change(values: tuple[str, str], version: int) -> Any:
+        return await service.change_stage(actor(request), request.path_params["collaboration_id"], values[0],
+                                          reason=values[1], expected_version=version)
+    return await _versioned_change(request, STAGE_FIELDS, read, change)
+
+
+def _due_date(body: dict[str, Any], errors: dict[str, list[str]]) -> date | None:
+    value = body.get("due")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    errors["due"] = ["Een datum als JJJJ-MM-DD, of null."]
+    return None
+
+
+async def set_next_action(request: Request) -> Response:
+    def read(body: dict[str, Any], errors: dict[str, list[str]]) -> tuple[str, date | None]:
+        return _string(body, "next_action", errors), _due_date(body, errors)
+
+    async def change(values: tuple[str, date | None], version: int) -> Any:
+        return await service.set_next_action(actor(request), request.path_params["collaboration_id"], values[0],
+                                             values[1], expected_version=version)
+    return await _versioned_change(request, NEXT_ACTION_FIELDS, read, change)
+
+
+async def set_owner(request: Request) -> Response:
+    def read(body: dict[str, Any], errors: dict[str, list[str]]) -> int:
+        owner = body.get("owner")
+        if not (isinstance(owner, int) and not isinstance(owner, bool) and 1 <= owner <= MAX_ID):
+            errors["owner"] = ["Verplicht: het nummer van een IDA-coördinator."]
+            return 0
+        return owner
+
+    async def change(owner: int, version: int) -> Any:
+        return await service.set_owner(actor(request), request.path_params["collaboration_id"], owner,
+                                       expected_version=version)
+    return await _versioned_change(request, OWNER_FIELDS, read, change)
 
 
 async def add_note(request: Request) -> Response:
@@ -150,10 +204,45 @@ async def add_note(request: Request) -> Response:
     return _with_etag(collaboration, 201)
 
 
+async def add_link(request: Request) -> Response:
+    body = await json_object(request)
+    if isinstance(body, Response):
+        return body
+    errors = _unknown(body, LINK_FIELDS)
+    url = _string(body, "url", errors, required=True)
+    label = _string(body, "label", errors)
+    if errors:
+        return invalid_input(errors)
+    try:
+        collaboration = await service.add_link(actor(request), request.path_params["collaboration_id"], url, label)
+    except service.CollaborationNotFound:
+        return _not_found()
+    except service.CollaborationDenied:
+        return _forbidden()
+    except InputError as exc:
+        return invalid_input(exc.errors)
+    return _with_etag(collaboration, 201)
+
+
+async def list_links(request: Request) -> Response:
+    try:
+        collaboration = await service.get_for(actor(request), request.path_params["collaboration_id"])
+    except service.CollaborationNotFound:
+        return _not_found()
+    except service.CollaborationDenied:
+        return _forbidden()
+    items = service.links_json(collaboration)
+    return JSONResponse({"total": len(items), "items": items})
+
+
 routes = [
     Route("/api/v1/collaborations", list_collaborations, methods=["GET"]),
     Route("/api/v1/collaborations", create_collaboration, methods=["POST"]),
     Route("/api/v1/collaborations/{collaboration_id:int}", get_collaboration, methods=["GET"]),
     Route("/api/v1/collaborations/{collaboration_id:int}/stage", change_stage, methods=["POST"]),
     Route("/api/v1/collaborations/{collaboration_id:int}/notes", add_note, methods=["POST"]),
+    Route("/api/v1/collaborations/{collaboration_id:int}/links", list_links, methods=["GET"]),
+    Route("/api/v1/collaborations/{collaboration_id:int}/links", add_link, methods=["POST"]),
+    Route("/api/v1/collaborations/{collaboration_id:int}/next-action", set_next_action, methods=["POST"]),
+    Route("/api/v1/collaborations/{collaboration_id:int}/owner", set_owner, methods=["POST"]),
 ]

@@ -21,7 +21,7 @@ from ..taxonomy import (COLLABORATION_STAGE_LABELS, COLLABORATION_TYPE_LABELS, C
 from ..validation import InputError
 from .auth import actor
 from .params import form_version, multi_params, whole_number
-from .templating import render
+from .templating import render, render_page_or_fragment
 
 MAX_ID = 2**31 - 1
 
@@ -73,7 +73,7 @@ async def board(request: Request) -> Response:
         return _denied(request)
     by_stage = {stage: [row for row in rows if row.stage == stage] for stage in CollaborationStage}
     owners = await User.filter(role=Role.COORDINATOR, active=True).order_by("name", "email")
-    return render(request, "collaborations/board.html", {
+    return render_page_or_fragment(request, "collaborations/board.html", "collaborations/_board_results.html", {
         "by_stage": by_stage, "filters": filters, "errors": errors, "owners": owners, "total": len(rows),
         **_labels()})
 

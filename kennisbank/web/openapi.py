@@ -89,6 +89,15 @@ _OPERATIONS: dict[tuple[str, str], tuple[str, str, str]] = {
         "changeCollaborationStage", "Samenwerkingen", "De fase wijzigen; If-Match is verplicht."),
     ("post", "/collaborations/{collaboration_id}/notes"): (
         "addCollaborationNote", "Samenwerkingen", "Een notitie op de tijdlijn zetten."),
+    ("get", "/collaborations/{collaboration_id}/links"): (
+        "listCollaborationLinks", "Samenwerkingen", "De links van een samenwerking, met wie ze toevoegde en wanneer."),
+    ("post", "/collaborations/{collaboration_id}/links"): (
+        "addCollaborationLink", "Samenwerkingen", "Een link (aanbestedingsstuk, afspraken) toevoegen."),
+    ("post", "/collaborations/{collaboration_id}/next-action"): (
+        "setCollaborationNextAction", "Samenwerkingen",
+        "De volgende actie en haar uiterste datum zetten of wissen; If-Match is verplicht."),
+    ("post", "/collaborations/{collaboration_id}/owner"): (
+        "setCollaborationOwner", "Samenwerkingen", "Een andere IDA-coördinator eigenaar maken; If-Match is verplicht."),
     ("get", "/provinces"): ("listProvinces", "Naslag", "De twaalf provincies met hun ISO-code."),
     ("get", "/themes"): ("listThemes", "Naslag", "De maatschappelijke opgaven met hun slug."),
     ("get", "/openapi.json"): ("getOpenApiDocument", "Naslag", "Dit OpenAPI-document."),
@@ -246,6 +255,22 @@ def _collaboration_schemas() -> dict[str, Any]:
             "required": ["stage"]},
         "CollaborationNote": {"type": "object", "additionalProperties": False, "properties": {
             "note": {"type": "string", "minLength": 1, "maxLength": 4000}}, "required": ["note"]},
+        "CollaborationLinkInput": {"type": "object", "additionalProperties": False, "properties": {
+            "url": {"type": "string", "format": "uri", "maxLength": 500, "description": "Begint met http:// of https://"},
+            "label": {"type": "string", "maxLength": 200, "description": "Omschrijving; standaard de link zelf"}},
+            "required": ["url"]},
+        "CollaborationLinkList": {"type": "object", "properties": {
+            "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object", "properties": {
+                "url": {"type": "string"}, "label": {"type": "string"},
+                "added_at": {"type": "string", "format": "date-time"}, "added_by": {"type": ["string", "null"]}},
+                "required": ["url", "label", "added_at", "added_by"]}}},
+            "required": ["total", "items"]},
+        "CollaborationNextAction": {"type": "object", "additionalProperties": False, "properties": {
+            "next_action": {"type": "string", "maxLength": 300, "description": "Leeg wist de volgende actie"},
+            "due": {**nullable_date, "description": "Uiterste datum; alleen met een actie"}},
+            "required": ["next_action"]},
+        "CollaborationOwner": {"type": "object", "additionalProperties": False, "properties": {
+            "owner": {**_ID, "description": "Nummer van een actieve IDA-coördinator"}}, "required": ["owner"]},
     }
 
 
@@ -473,6 +498,54 @@ def openapi_document() -> dict[str, Any]:
                                   "400": _problem_response("Ongeldige invoer, met fouten per veld"),
                                   "403": _problem_response("Geen deelnemer of IDA-coördinator"),
                                   "404": _problem_response("Niet gevonden")},
+                },
+            },
+            "/collaborations/{collaboration_id}/links": {
+                "get": {
+                    "summary": "Links van een samenwerking (coördinatoren en medewerkers van een deelnemende provincie)",
+                    "parameters": [collaboration_id_param],
+                    "responses": {"200": _json_response("De links", _ref("CollaborationLinkList")),
+                                  "403": _problem_response("Geen deelnemer of IDA-coördinator"),
+                                  "404": _problem_response("Niet gevonden")},
+                },
+                "post": {
+                    "summary": "Link toevoegen (coördinatoren en medewerkers van een deelnemende provincie)",
+                    "parameters": [collaboration_id_param],
+                    "requestBody": {"required": True,
+                                    "content": {_JSON: {"schema": _ref("CollaborationLinkInput")}}},
+                    "responses": {"201": _json_response("De samenwerking met de link", _ref("Collaboration")),
+                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                                  "403": _problem_response("Geen deelnemer of IDA-coördinator"),
+                                  "404": _problem_response("Niet gevonden")},
+                },
+            },
+            "/collaborations/{collaboration_id}/next-action": {
+                "post": {
+                    "summary": "Volgende actie met uiterste datum (alleen IDA-coördinatoren)",
+                    "parameters": [collaboration_id_param, if_match],
+                    "requestBody": {"required": True,
+                                    "content": {_JSON: {"schema": _ref("CollaborationNextAction")}}},
+                    "responses": {"200": _json_response("De samenwerking met haar volgende actie",
+                                                        _ref("Collaboration")),
+                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                                  "403": _problem_response("Geen IDA-coördinator"),
+                                  "404": _problem_response("Niet gevonden"),
+                                  "412": _problem_response(VERSION_STALE),
+                                  "428": _problem_response(VERSION_MISSING)},
+                },
+            },
+            "/collaborations/{collaboration_id}/owner": {
+                "post": {
+                    "summary": "Eigenaar wijzigen (alleen IDA-coördinatoren)",
+                    "parameters": [collaboration_id_param, if_match],
+                    "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("CollaborationOwner")}}},
+                    "responses": {"200": _json_response("De samenwerking met haar nieuwe eigenaar",
+                                                        _ref("Collaboration")),
+                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                                  "403": _problem_response("Geen IDA-coördinator"),
+                                  "404": _problem_response("Niet gevonden"),
+                                  "412": _problem_response(VERSION_STALE),
+                                  "428": _problem_response(VERSION_MISSING)},
                 },
             },
             "/provinces": {"get": {"summary": "De twaalf provincies", "responses": {
