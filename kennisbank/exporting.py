@@ -1,17 +1,21 @@
-"""Exporting every initiative as JSON Lines (re-imports without loss) or CSV (for spreadsheets).
+"""Exporting initiatives as JSON Lines (re-imports without loss), CSV or Excel (for spreadsheets).
 
 CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
 carriage return) get a leading apostrophe, the same neutralising as the accounts and audit exports
 (`audit.csv_safe`); the importer takes it off again (`audit.csv_unsafe`), so an exported CSV
-re-imports to the same initiatives. JSON Lines are written as stored.
+re-imports to the same initiatives. Excel cells get the same neutralising, so no cell is a formula.
+JSON Lines are written as stored.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, TextIO
+
+from openpyxl import Workbook
 
 from . import initiatives as service
 from .audit import csv_safe
@@ -22,27 +26,42 @@ from .validation import InitiativeInput
 COLUMNS: tuple[str, ...] = tuple(InitiativeInput.model_fields)
 
 
-async def exported_rows() -> AsyncIterator[dict[str, Any]]:
-    query = Initiative.all().order_by("province_id", "external_id").prefetch_related("province", "themes")
-    for initiative in await query:
+async def exported_rows(initiatives: Iterable[Initiative] | None = None) -> AsyncIterator[dict[str, Any]]:
+    """The rows of `initiatives` (prefetched with province and themes), or of every initiative."""
+    if initiatives is None:
+        initiatives = await Initiative.all().order_by("province_id", "external_id").prefetch_related(
+            "province", "themes")
+    for initiative in initiatives:
         yield service.as_input_dict(initiative)
 
 
-async def export(out: TextIO, fmt: str) -> int:
+async def export(out: TextIO, fmt: str, initiatives: Iterable[Initiative] | None = None) -> int:
     count = 0
     if fmt == "jsonl":
-        async for row in exported_rows():
+        async for row in exported_rows(initiatives):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             count += 1
     elif fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        async for row in exported_rows():
+        async for row in exported_rows(initiatives):
             writer.writerow({k: _cell(k, v) for k, v in row.items()})
             count += 1
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     return count
+
+
+async def excel(initiatives: Iterable[Initiative]) -> bytes:
+    """An .xlsx workbook of `initiatives`, with the import's column names (it re-imports)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Initiatieven")
+    sheet.append(list(COLUMNS))
+    async for row in exported_rows(initiatives):
+        sheet.append([_cell(name, row[name]) for name in COLUMNS])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 def _cell(name: str, value: Any) -> Any:

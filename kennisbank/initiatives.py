@@ -133,6 +133,12 @@ async def list_initiatives(filters: InitiativeFilters, viewer: User | None, page
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
 
+async def all_listed(filters: InitiativeFilters, viewer: User | None, order: str = DEFAULT_ORDER) -> list[Initiative]:
+    """Every initiative of a listing, unpaged: for downloading the list as it is shown."""
+    _label, fields = LIST_ORDERS.get(order, LIST_ORDERS[DEFAULT_ORDER])
+    return list(await _filtered(filters, viewer).order_by(*fields).prefetch_related("province", "themes"))
+
+
 async def get_initiative(initiative_id: int) -> Initiative:
     initiative = await Initiative.get_or_none(id=initiative_id).prefetch_related("province", "themes")
     if initiative is None:

@@ -218,3 +218,27 @@ def test_the_list_sorts_by_title_province_or_last_change_and_keeps_the_order_acr
     assert '<option value="titel" selected>' in page
     unknown = client.get("/initiatieven?sort=willekeurig")
     assert unknown.status_code == 200 and titles("?sort=willekeurig") == titles("?sort=recent")
+
+
+def test_the_list_downloads_as_csv_and_excel_with_its_filters_and_order(client):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    for external_id, province, title in (("D-1", "NL-GE", "Bermbeheer"), ("D-2", "NL-GE", "=Asfaltrecycling"),
+                                         ("D-3", "NL-ZE", "Zonneweides")):
+        client.create_initiative(external_id=external_id, province=province, title=title)
+    page = client.get("/initiatieven?province=NL-GE&sort=titel").text
+    assert 'href="/initiatieven/download.csv?province=NL-GE&amp;sort=titel"' in page
+    response = client.get("/initiatieven/download.csv?province=NL-GE&sort=titel")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["title"] for r in rows] == ["'=Asfaltrecycling", "Bermbeheer"]  # Zeeland filtered out; no formula
+    workbook = load_workbook(io.BytesIO(client.get("/initiatieven/download.xlsx?province=NL-GE&sort=titel").content))
+    sheet = workbook["Initiatieven"]
+    header = [cell.value for cell in sheet[1]]
+    titles = [row[header.index("title")] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert titles == ["'=Asfaltrecycling", "Bermbeheer"]
+    assert client.get("/initiatieven/download.pdf").status_code == 404

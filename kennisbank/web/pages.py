@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
@@ -12,7 +13,7 @@ from starlette.routing import Route
 from search import SearchUnavailable
 
 from .. import initiatives as service
-from .. import collaborations, embedding_jobs, matches, permissions, searching, statements
+from .. import collaborations, embedding_jobs, exporting, matches, permissions, searching, statements
 from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
@@ -43,6 +44,26 @@ async def initiative_list(request: Request) -> Response:
     context = {"page": page, "filters": filters, "filter_errors": filter_errors, "order": order,
                "orders": [(value, label) for value, (label, _fields) in service.LIST_ORDERS.items()]}
     return render_page_or_fragment(request, "initiatives/list.html", "_results.html", context)
+
+
+async def initiative_list_download(request: Request) -> Response:
+    """The list as shown (filters, order, the viewer's visibility), all pages, as CSV or Excel."""
+    if request.path_params["format"] not in ("csv", "xlsx"):
+        return _not_found(request)
+    params = multi_params(request)
+    filters, _errors = service.InitiativeFilters.parse(params)
+    order = (params.get("sort") or [service.DEFAULT_ORDER])[0]
+    listed = await service.all_listed(filters, current_user(request), order)
+    if request.path_params["format"] == "xlsx":
+        return Response(await exporting.excel(listed), headers=_attachment("xlsx"),
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    out = io.StringIO()
+    await exporting.export(out, "csv", listed)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=_attachment("csv"))
+
+
+def _attachment(extension: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="kennisbank-initiatieven.{extension}"'}
 
 
 async def initiative_detail(request: Request) -> Response:
@@ -151,6 +172,7 @@ def _not_found(request: Request) -> Response:
 routes = [
     Route("/", home, name="home"),
     Route("/initiatieven", initiative_list, name="initiative_list"),
+    Route("/initiatieven/download.{format:str}", initiative_list_download, name="initiative_list_download"),
     Route("/initiatieven/nieuw", initiative_new, methods=["GET", "POST"], name="initiative_new"),
     Route("/initiatieven/{initiative_id:int}", initiative_detail, name="initiative_detail"),
     Route("/initiatieven/{initiative_id:int}/bewerken", initiative_edit, methods=["GET", "POST"],
