@@ -445,6 +445,25 @@ class MatchEngine:
         self._measure_backgrounds(np.arange(n, dtype=np.int64))
         return self._finish(a_rows, b_rows, features, self.min_score)
 
+    def load(self, items: Iterable[MatchItem]) -> None:
+        """Prepare `items` and everything `match_one` needs (neighbour lists, the graph of direct scores,
+        backgrounds) without scoring and explaining every pair: for a process whose suggestions are
+        already stored (a server start), which then only rematches what changed."""
+        self.prepare(items)
+        self._build_neighbours()
+        n = len(self._items)
+        pairs: list[np.ndarray] = []
+        for nbrs in (self._semantic_nbrs, self._lexical_nbrs):
+            width = min(self.neighbours, nbrs.ids.shape[1])
+            cols = nbrs.ids[:, :width].reshape(-1)
+            rows = np.repeat(np.arange(n, dtype=np.int64), width)
+            keep = cols >= 0
+            pairs.append(np.stack([rows[keep], cols[keep]], axis=1))
+        a_rows, b_rows = self._canonical(np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64))
+        self._edges = {}
+        self._set_edges(a_rows, b_rows, DIRECT_WEIGHTS.direct(self._direct_features(a_rows, b_rows)))
+        self._measure_backgrounds(np.arange(n, dtype=np.int64))
+
     def match_one(self, item: MatchItem) -> list[Match]:
         """Add or replace `item` and return its suggested pairs, best first."""
         if not self._neighbours_built:
