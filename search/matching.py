@@ -985,8 +985,8 @@ class MatchEngine:
     def _shared_terms_of(self, a_rows: np.ndarray, b_rows: np.ndarray) -> list[tuple[str, ...]]:
         """Per pair, the shared distinctive terms that weigh most in its lexical feature, heaviest first
         (ties in term order), at most SHARED_TERMS_SHOWN, readable."""
-        if not len(a_rows):
-            return []
+        if len(a_rows) < _STACK_FOR_PAIRS:  # an incremental run: stacking every row would cost more
+            return [self._shared_terms(a, b) for a, b in zip(a_rows.tolist(), b_rows.tolist())]
         matrix = self._tfidf
         products = sparse.csr_matrix(matrix[a_rows].multiply(matrix[b_rows]))
         products.sort_indices()
@@ -1008,6 +1008,15 @@ class MatchEngine:
                 terms.append(term)
             out.append(tuple(terms))
         return out
+
+    def _shared_terms(self, a: int, b: int) -> tuple[str, ...]:
+        cols_a, vals_a = self._term_rows[a]
+        cols_b, vals_b = self._term_rows[b]
+        shared, ia, ib = np.intersect1d(cols_a, cols_b, assume_unique=True, return_indices=True)
+        if not len(shared):
+            return ()
+        order = np.argsort(-(vals_a[ia] * vals_b[ib]), kind="stable")[:SHARED_TERMS_SHOWN]
+        return tuple(self._analyzer.display(str(self._terms[shared[i]])) for i in order)
 
     def _match(
         self, a: int, b: int, score: float, features: np.ndarray, contributions: np.ndarray, witness: int,
