@@ -91,15 +91,27 @@ class Matcher:
         return self._prepared
 
     async def ensure_prepared(self) -> bool:
-        """Run the full rematch unless one has; True when it ran now."""
+        """Prepare the engine unless it is; True when that took a full rematch (which stored every
+        pair). With suggestions already stored (from `kennisbank match`, the seed or the nightly job)
+        the engine is only loaded, and what changed since comes from the job queue."""
         async with self._lock:
-            if self._prepared:
-                return False
+            return False if self._prepared else await self._prepare()
+
+    async def _prepare(self) -> bool:
+        """Load the engine, or fully rematch when nothing is stored; True for the full rematch."""
+        if not await MatchSuggestion.filter(current=True).exists():
             await self._rematch_all()
             return True
+        scorer, learning = learn_scorer(await _decisions())
+        engine = MatchEngine(scorer=scorer)
+        published = await Initiative.filter(status=Status.GEPUBLICEERD).order_by("id").prefetch_related(
+            "province", "themes")
+        await anyio.to_thread.run_sync(engine.load, await self._items(published))
+        self.engine, self.learning, self._prepared = engine, learning, True
+        return False
 
     async def rematch_all(self) -> RematchReport:
-        """Recompute every pair (``kennisbank match``, the nightly job, and at start-up)."""
+        """Recompute every pair (``kennisbank match``, the nightly job, and a first start with none stored)."""
         async with self._lock:
             return await self._rematch_all()
 
@@ -124,8 +136,7 @@ class Matcher:
             return await self._rematch(initiative)
 
     async def _rematch(self, initiative: Initiative) -> int:
-        if not self._prepared:
-            await self._rematch_all()
+        if not self._prepared and await self._prepare():  # the full rematch just now included it
             return await MatchSuggestion.filter(Q(a_id=initiative.id) | Q(b_id=initiative.id), current=True).count()
         if initiative.status != Status.GEPUBLICEERD:
             await anyio.to_thread.run_sync(self.engine.remove, initiative.id)

@@ -286,28 +286,27 @@ def pair_features(
         out[:, FEATURES.index("semantic_z")] = np.clip(semantic_z / 10.0, 0.0, 1.0)
     if semantic_gap is not None:
         out[:, FEATURES.index("semantic_gap")] = np.clip(0.5 + semantic_gap / 10.0, 0.0, 1.0)
-    idf = tech_idf.get
-    for i, (a, b) in enumerate(zip(a_rows.tolist(), b_rows.tolist())):
-        fa, fb = facts[a], facts[b]
-        if fa.themes and fb.themes:
-            shared = len(fa.themes & fb.themes)
-            if shared:
-                out[i, 2] = shared / len(fa.themes | fb.themes)
-        if fa.suppliers and fb.suppliers and not fa.suppliers.isdisjoint(fb.suppliers):
-            out[i, 3] = 1.0
-        if fa.technologies and fb.technologies:
-            shared_tags = fa.technologies & fb.technologies
-            if shared_tags:
-                union = fa.technologies | fb.technologies
-                out[i, 4] = sum(idf(t, default_idf) for t in shared_tags) / sum(idf(t, default_idf) for t in union)
-        if fa.categories and fb.categories and not fa.categories.isdisjoint(fb.categories):
-            out[i, 5] = 1.0
-        if (fa.phase in PROVEN_PHASES and fb.phase in EARLY_PHASES) or (
-            fb.phase in PROVEN_PHASES and fa.phase in EARLY_PHASES
-        ):
-            out[i, 6] = 1.0
-        out[i, 7] = _timing(fa, fb)
-        out[i, 8] = (fa.plans + fb.plans) / 2.0
+    if not m:
+        return out
+    rows, inverse = np.unique(np.concatenate([a_rows, b_rows]), return_inverse=True)
+    local = [facts[r] for r in rows.tolist()]
+    a, b = inverse[:m], inverse[m:]
+    themes = _TagBits([f.themes for f in local])
+    shared = themes.shared(a, b)
+    union = themes.size[a] + themes.size[b] - shared
+    out[:, 2] = np.divide(shared, union, out=np.zeros(m), where=shared > 0)
+    out[:, 3] = _TagBits([f.suppliers for f in local]).shared(a, b) > 0
+    # The technology overlap is summed in Python, pair by pair, so it stays exactly what it always was;
+    # only the (few) pairs that share a technology get there.
+    for i in np.flatnonzero(_TagBits([f.technologies for f in local]).shared(a, b) > 0).tolist():
+        out[i, 4] = _technology_overlap(local[a[i]].technologies, local[b[i]].technologies, tech_idf, default_idf)
+    out[:, 5] = _TagBits([f.categories for f in local]).shared(a, b) > 0
+    proven = np.array([f.phase in PROVEN_PHASES for f in local])
+    early = np.array([f.phase in EARLY_PHASES for f in local])
+    out[:, 6] = (proven[a] & early[b]) | (proven[b] & early[a])
+    out[:, 7] = _timing_of_pairs(local, a, b)
+    plans = np.array([f.plans for f in local], dtype=np.float64)
+    out[:, 8] = (plans[a] + plans[b]) / 2.0
     return out
 
 
@@ -353,16 +352,43 @@ def allowed_types(fa: ItemFacts, fb: ItemFacts, features: dict[str, float]) -> t
     return ("joint_procurement", "knowledge_exchange")
 
 
-def _timing(fa: ItemFacts, fb: ItemFacts) -> float:
-    if not math.isnan(fa.tender) and not math.isnan(fb.tender):
-        gap = abs(fa.tender - fb.tender) - _TENDER_WINDOW_DAYS
-    elif not math.isnan(fa.start) and not math.isnan(fb.start):
-        # An open end means still running: it overlaps anything later.
-        end_a = math.inf if math.isnan(fa.end) else fa.end
-        end_b = math.inf if math.isnan(fb.end) else fb.end
-        gap = max(fa.start, fb.start) - min(end_a, end_b)
-    else:
-        return 0.0
-    if gap <= 0:
-        return 1.0
-    return max(0.0, 1.0 - gap / _TIMING_FADE_DAYS)
+def _technology_overlap(a: frozenset[str], b: frozenset[str], tech_idf: dict[str, float],
+                        default_idf: float) -> float:
+    """IDF-weighted Jaccard overlap of two technology sets."""
+    idf = tech_idf.get
+    return sum(idf(t, default_idf) for t in a & b) / sum(idf(t, default_idf) for t in a | b)
+
+
+class _TagBits:
+    """Tag sets as bit masks (one bit per distinct tag among them), so overlaps of many pairs are counted
+    with numpy instead of with Python sets."""
+
+    def __init__(self, tag_sets: Sequence[frozenset[str]]) -> None:
+        bit: dict[str, int] = {}
+        for tags in tag_sets:
+            for tag in tags:
+                bit.setdefault(tag, len(bit))
+        self.masks = np.zeros((len(tag_sets), max(1, -(-len(bit) // 64))), dtype=np.uint64)
+        for row, tags in enumerate(tag_sets):
+            for tag in tags:
+                word, offset = divmod(bit[tag], 64)
+                self.masks[row, word] |= np.uint64(1 << offset)
+        self.size = np.array([len(tags) for tags in tag_sets], dtype=np.int64)
+
+    def shared(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """How many tags each pair (a[i], b[i]) has in common."""
+        return np.bitwise_count(self.masks[a] & self.masks[b]).sum(axis=1, dtype=np.int64)
+
+
+def _timing_of_pairs(facts: Sequence[ItemFacts], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The `timing` feature of each pair; `_timing` for many pairs at once."""
+    tender = np.array([f.tender for f in facts])
+    start = np.array([f.start for f in facts])
+    end = np.array([math.inf if math.isnan(f.end) else f.end for f in facts])
+    both_tender = ~np.isnan(tender[a]) & ~np.isnan(tender[b])
+    both_start = ~both_tender & ~np.isnan(start[a]) & ~np.isnan(start[b])
+    with np.errstate(invalid="ignore"):
+        gap = np.where(both_tender, np.abs(tender[a] - tender[b]) - _TENDER_WINDOW_DAYS,
+                       np.maximum(start[a], start[b]) - np.minimum(end[a], end[b]))
+        timing = np.where(gap <= 0, 1.0, np.maximum(0.0, 1.0 - gap / _TIMING_FADE_DAYS))
+    return np.where(both_tender | both_start, timing, 0.0)

@@ -445,6 +445,25 @@ class MatchEngine:
         self._measure_backgrounds(np.arange(n, dtype=np.int64))
         return self._finish(a_rows, b_rows, features, self.min_score)
 
+    def load(self, items: Iterable[MatchItem]) -> None:
+        """Prepare `items` and everything `match_one` needs (neighbour lists, the graph of direct scores,
+        backgrounds) without scoring and explaining every pair: for a process whose suggestions are
+        already stored (a server start), which then only rematches what changed."""
+        self.prepare(items)
+        self._build_neighbours()
+        n = len(self._items)
+        pairs: list[np.ndarray] = []
+        for nbrs in (self._semantic_nbrs, self._lexical_nbrs):
+            width = min(self.neighbours, nbrs.ids.shape[1])
+            cols = nbrs.ids[:, :width].reshape(-1)
+            rows = np.repeat(np.arange(n, dtype=np.int64), width)
+            keep = cols >= 0
+            pairs.append(np.stack([rows[keep], cols[keep]], axis=1))
+        a_rows, b_rows = self._canonical(np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64))
+        self._edges = {}
+        self._set_edges(a_rows, b_rows, DIRECT_WEIGHTS.direct(self._direct_features(a_rows, b_rows)))
+        self._measure_backgrounds(np.arange(n, dtype=np.int64))
+
     def match_one(self, item: MatchItem) -> list[Match]:
         """Add or replace `item` and return its suggested pairs, best first."""
         if not self._neighbours_built:
@@ -923,9 +942,10 @@ class MatchEngine:
         chosen = np.flatnonzero((scores >= threshold) | (standout >= self.min_standout))
         chosen = chosen[np.lexsort((b_rows[chosen], a_rows[chosen], -scores[chosen]))]
         contributions = self.scorer.contributions(features[chosen]) if len(chosen) else np.zeros((0, len(FEATURES)))
+        shared = self._shared_terms_of(a_rows[chosen], b_rows[chosen])
         return [
             self._match(int(a_rows[i]), int(b_rows[i]), float(scores[i]), features[i], contributions[j],
-                        int(witnesses[i]), float(standout[i]))
+                        int(witnesses[i]), float(standout[i]), shared[j])
             for j, i in enumerate(chosen.tolist())
         ]
 
@@ -962,6 +982,33 @@ class MatchEngine:
             out[start : start + len(a)] = np.asarray(matrix[a].multiply(matrix[b]).sum(axis=1)).ravel()
         return out
 
+    def _shared_terms_of(self, a_rows: np.ndarray, b_rows: np.ndarray) -> list[tuple[str, ...]]:
+        """Per pair, the shared distinctive terms that weigh most in its lexical feature, heaviest first
+        (ties in term order), at most SHARED_TERMS_SHOWN, readable."""
+        if len(a_rows) < _STACK_FOR_PAIRS:  # an incremental run: stacking every row would cost more
+            return [self._shared_terms(a, b) for a, b in zip(a_rows.tolist(), b_rows.tolist())]
+        matrix = self._tfidf
+        products = sparse.csr_matrix(matrix[a_rows].multiply(matrix[b_rows]))
+        products.sort_indices()
+        display = self._analyzer.display
+        shown: dict[int, str] = {}
+        out: list[tuple[str, ...]] = []
+        indptr, indices, data = products.indptr, products.indices, products.data
+        for row in range(len(a_rows)):
+            lo, hi = indptr[row], indptr[row + 1]
+            if lo == hi:
+                out.append(())
+                continue
+            order = np.argsort(-data[lo:hi], kind="stable")[:SHARED_TERMS_SHOWN]
+            terms = []
+            for column in indices[lo:hi][order].tolist():
+                term = shown.get(column)
+                if term is None:
+                    term = shown[column] = display(str(self._terms[column]))
+                terms.append(term)
+            out.append(tuple(terms))
+        return out
+
     def _shared_terms(self, a: int, b: int) -> tuple[str, ...]:
         cols_a, vals_a = self._term_rows[a]
         cols_b, vals_b = self._term_rows[b]
@@ -973,7 +1020,7 @@ class MatchEngine:
 
     def _match(
         self, a: int, b: int, score: float, features: np.ndarray, contributions: np.ndarray, witness: int,
-        standout: float,
+        standout: float, shared: tuple[str, ...],
     ) -> Match:
         item_a, item_b = self._items[a], self._items[b]
         assert item_a is not None and item_b is not None
@@ -986,7 +1033,6 @@ class MatchEngine:
                                       allowed_types(fa, fb, named))
         else:
             kind = match_type(self._facts[a], self._facts[b], named)
-        shared = self._shared_terms(a, b)
         witness_item = self._items[witness] if witness >= 0 else None
         reasons = build_reasons(item_a, item_b, named, dict(zip(FEATURES, contributions.tolist())), shared, kind,
                                 witness_item, standout=standout if standout >= self.min_standout else None)

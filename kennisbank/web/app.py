@@ -42,7 +42,7 @@ logger = logging.getLogger("kennisbank")
 
 async def _prepare_matcher(matcher: Matcher) -> None:
     try:
-        await matcher.rematch_all()
+        await matcher.ensure_prepared()
     except Exception:  # serve anyway: the first save, `kennisbank match` or the nightly job retries
         logger.exception("preparing the match engine failed")
 
@@ -79,9 +79,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.matcher = matcher
             consumer = JobConsumer.from_settings(settings, embedder, index, matcher)
             app.state.job_consumer = consumer
-            # The engine is prepared after start-up, not before it: at 20,000 initiatives a full rematch
-            # takes most of a minute, and the stored suggestions (from `kennisbank match`, the seed or
-            # the nightly job) serve the queue meanwhile. A save in that time waits for the engine's lock.
+            # The engine is prepared after start-up, not before it, and without a full rematch when
+            # suggestions are stored (from `kennisbank match`, the seed or the nightly job): they serve
+            # the queue, and the job queue rematches what changed. A save meanwhile waits for the lock.
             background = await cleanup.enter_async_context(anyio.create_task_group())
             cleanup.callback(background.cancel_scope.cancel)
             background.start_soon(_prepare_matcher, matcher)

@@ -454,3 +454,21 @@ def test_the_model_types_each_kind_of_pair_as_ida_means_it():
                   summary="De chatbot van Praatpaal draait; het contract loopt in 2026 af.")
     both = _typed(make_item(1, "NL-GE", "chatbot", **in_use), make_item(2, "NL-ZE", "chatbot", **in_use))
     assert both.type == "joint_procurement" and "raamcontract" in both.reasons[0]
+
+
+def test_a_loaded_engine_rematches_one_initiative_as_a_fully_matched_engine_does():
+    """`load` (a server start with stored suggestions) skips scoring every pair, yet leaves the state
+    `match_one` needs: the same neighbour lists, graph and backgrounds as `match_all`."""
+    rng = random.Random(9)
+    items = larger_corpus(80, seed=4)
+    full, loaded = MatchEngine(neighbours=3, min_score=0.0), MatchEngine(neighbours=3, min_score=0.0)
+    full.match_all(items)
+    loaded.load(items)
+    assert loaded._edges == full._edges  # noqa: SLF001
+    assert np.array_equal(loaded._background, full._background)  # noqa: SLF001
+    for step in range(10):
+        topic = rng.choice(list(TOPICS))
+        title, summary, body = TOPICS[topic]
+        changed = replace(rng.choice(items), title=title, summary=summary, body=body,
+                          vector=topic_vector(topic, 200 + step))
+        assert loaded.match_one(changed) == full.match_one(changed)
