@@ -138,3 +138,23 @@ def test_a_fragment_is_never_stored_as_the_page_and_a_history_restore_gets_the_w
     assert fragment.headers["cache-control"] == "no-store"
     assert "<html" not in fragment.text and '<html lang="nl"' in page.text
     assert '<html lang="nl"' in restore.text and "no-store" not in restore.headers.get("cache-control", "")
+
+
+def test_a_search_downloads_as_csv_and_excel_in_its_order_without_another_provinces_concepts(client):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    client.create_initiative(external_id="DL-1", title="Stikstofmonitor voor natuurgebieden")
+    client.create_initiative(external_id="DL-2", province="NL-ZE", title="Stikstof in Zeeland", status="concept")
+    page = client.get("/zoeken?q=stikstof").text
+    assert 'href="/zoeken/download.csv?q=stikstof"' in page
+    rows = list(csv.DictReader(io.StringIO(client.get("/zoeken/download.csv?q=stikstof").text)))
+    assert "Stikstofmonitor voor natuurgebieden" in [r["title"] for r in rows]
+    assert "Stikstof in Zeeland" not in [r["title"] for r in rows]  # a Zeeland concept, for a Gelderland medewerker
+    excel = client.get("/zoeken/download.xlsx?q=stikstof")
+    assert excel.headers["content-disposition"] == 'attachment; filename="kennisbank-zoekresultaten.xlsx"'
+    sheet = load_workbook(io.BytesIO(excel.content))["Initiatieven"]
+    assert sheet.max_row == len(rows) + 1
+    assert client.get("/zoeken/download.csv?per_page=abc").status_code == 400

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -53,17 +54,18 @@ async def initiative_list_download(request: Request) -> Response:
     params = multi_params(request)
     filters, _errors = service.InitiativeFilters.parse(params)
     order = (params.get("sort") or [service.DEFAULT_ORDER])[0]
-    listed = await service.all_listed(filters, current_user(request), order)
-    if request.path_params["format"] == "xlsx":
-        return Response(await exporting.excel(listed), headers=_attachment("xlsx"),
+    return await _download(request.path_params["format"], "initiatieven",
+                           await service.all_listed(filters, current_user(request), order))
+
+
+async def _download(extension: str, name: str, listed: list[Any]) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="kennisbank-{name}.{extension}"'}
+    if extension == "xlsx":
+        return Response(await exporting.excel(listed), headers=headers,
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     out = io.StringIO()
     await exporting.export(out, "csv", listed)
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=_attachment("csv"))
-
-
-def _attachment(extension: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="kennisbank-initiatieven.{extension}"'}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 async def initiative_detail(request: Request) -> Response:
@@ -203,8 +205,35 @@ async def search_page(request: Request) -> Response:
         logger.warning("search page without results: the search server is unavailable", exc_info=True)
         result, unavailable = searching.SearchPage(query=query, total=0, items=[]), True
     context = {"result": result, "errors": errors, "facet_titles": searching.FACET_TITLES,
-               "search_unavailable": unavailable}
+               "search_unavailable": unavailable, "search_download_limit": SEARCH_DOWNLOAD_LIMIT}
     return render_page_or_fragment(request, "search/page.html", "search/_results.html", context)
+
+
+#: The most results one download of a search holds (the most one search answers).
+SEARCH_DOWNLOAD_LIMIT = 1000
+
+
+async def search_download(request: Request) -> Response:
+    """The search as shown (query, filters, the viewer's visibility), its best results in their order,
+    as CSV or Excel."""
+    if request.path_params["format"] not in ("csv", "xlsx"):
+        return _not_found(request)
+    params = multi_params(request)
+    number_errors = check_numbers(params, SEARCH_NUMBERS)
+    if number_errors:
+        raise BadRequest(number_errors)
+    try:
+        query = searching.parse_query(params, request.app.state.settings.page_size)
+    except InputError as exc:
+        raise BadRequest(exc.errors) from None
+    query = searching.restrict_to_viewer(query, permissions.visible_concept_provinces(current_user(request)))
+    query = replace(query, page=1, per_page=SEARCH_DOWNLOAD_LIMIT)
+    try:
+        result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
+                                             request.app.state.settings.semantic_ratio)
+    except SearchUnavailable:
+        return RedirectResponse("/zoeken" + str(request.url.query and "?" + request.url.query), status_code=303)
+    return await _download(request.path_params["format"], "zoekresultaten", [found.initiative for found in result.items])
 
 
 async def draft_hint(request: Request) -> Response:
@@ -216,4 +245,5 @@ async def draft_hint(request: Request) -> Response:
 
 
 routes.append(Route("/zoeken", search_page, name="search"))
+routes.append(Route("/zoeken/download.{format:str}", search_download, name="search_download"))
 routes.append(Route("/initiatieven/lijkt-op", draft_hint, name="draft_hint"))
