@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -142,3 +143,25 @@ def csv_safe(value: str) -> str:
 def csv_unsafe(value: str) -> str:
     """The value `csv_safe` was given (for re-importing an exported CSV)."""
     return value[1:] if value[:1] == "'" and value.lstrip("'")[:1] in FORMULA_STARTS else value
+
+
+def shortened_ip(ip: str) -> str:
+    """An address cut to its network (IPv4 /24, IPv6 /48): enough to see where attempts came from, no
+    longer one device. Anything that is not an address becomes empty."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+async def shorten_old_ips(before: datetime) -> int:
+    """Shorten the IP addresses of entries older than `before` (the retention of the privacy statement);
+    return how many entries changed. The entries themselves stay: the log is append-only otherwise."""
+    changed = 0
+    for ip in await AuditEntry.filter(at__lt=before).exclude(ip="").distinct().values_list("ip", flat=True):
+        short = shortened_ip(ip)
+        if short != ip:
+            changed += await AuditEntry.filter(at__lt=before, ip=ip).update(ip=short)
+    return changed

@@ -39,6 +39,7 @@ class Settings:
     semantic_ratio: float = 0.5
     session_idle_minutes: int = 60
     session_max_hours: int = 12
+    audit_ip_days: int = 180  # after this many days the worker shortens audit-log IP addresses to their network
     oidc_issuer: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
@@ -128,6 +129,7 @@ class Settings:
 
         session_idle_minutes = _whole_number(env, "SESSION_IDLE_MINUTES", 60, 5, 24 * 60, problems)
         session_max_hours = _whole_number(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30, problems)
+        audit_ip_days = _whole_number(env, "AUDIT_IP_DAYS", 180, 1, 3650, problems)
 
         oidc_issuer = env.get(f"{PREFIX}OIDC_ISSUER", "").strip().rstrip("/")
         oidc_client_id = env.get(f"{PREFIX}OIDC_CLIENT_ID", "").strip()
@@ -177,6 +179,7 @@ class Settings:
             semantic_ratio=semantic_ratio,
             session_idle_minutes=session_idle_minutes,
             session_max_hours=session_max_hours,
+            audit_ip_days=audit_ip_days,
             oidc_issuer=oidc_issuer,
             oidc_client_id=oidc_client_id,
             oidc_client_secret=oidc_client_secret,

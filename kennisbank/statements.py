@@ -92,6 +92,7 @@ def privacy_facts(settings: Settings, login_throttle: LoginThrottle) -> dict[str
         "statement_date": STATEMENT_DATE,
         "session_idle_minutes": settings.session_idle_minutes,
         "session_max_hours": settings.session_max_hours,
+        "audit_ip_days": settings.audit_ip_days,
         "throttle_forget_minutes": round(login_throttle.forget_after / 60),
         "role_labels": ROLE_LABELS,
         "contact_email": contact(settings),

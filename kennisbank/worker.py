@@ -15,13 +15,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from tortoise import timezone
 
 from search import SearchUnavailable
 
-from . import digest, mail, sessions
+from . import audit, digest, mail, sessions
 from .db import database
 from .indexing import open_embedder, open_search_index, reindex
 from .job_consumer import JobConsumer
@@ -48,6 +50,8 @@ async def weekly_digest(settings: Settings) -> digest.SendReport:
 async def nightly_maintenance(settings: Settings) -> None:
     expired = await sessions.remove_expired(sessions.policy(settings))
     logger.info("nightly: %s expired sessions removed", expired)
+    shortened = await audit.shorten_old_ips(timezone.now() - timedelta(days=settings.audit_ip_days))
+    logger.info("nightly: %s audit-log IP addresses shortened", shortened)
     embedder = open_embedder(settings)
     index = open_search_index(settings)
     try:

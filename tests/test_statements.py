@@ -30,7 +30,7 @@ def text_of(page: str) -> str:
 def configured(settings):
     """An app whose statements must show non-default settings: they are read, not repeated."""
     changed = dataclasses.replace(settings, contact_email="toegankelijkheid@ida.example", session_idle_minutes=45,
-                                  session_max_hours=9)
+                                  session_max_hours=9, audit_ip_days=30)
     with Browser(create_app(changed)) as browser:
         yield browser
 
@@ -82,7 +82,7 @@ def test_the_privacy_statement_reads_its_periods_from_the_settings(configured):
                     "Waarom: de grondslag", "Uw rechten"):
         assert heading in text, heading
     assert "artikel 6, lid 1, onder e" in text and "Autoriteit Persoonsgegevens" in text
-    assert "Er is nog geen bewaartermijn" in text  # the audit log: honest until a retention exists
+    assert "Na 30 dagen wordt het IP-adres ingekort" in text  # the audit log's retention, from the setting
     assert 'href="mailto:toegankelijkheid@ida.example"' in configured.get("/privacy").text
 
 
@@ -122,3 +122,34 @@ def test_the_contact_address_setting_is_validated():
         "kennisbank@ida.example"
     with pytest.raises(SettingsError, match="KENNISBANK_CONTACT_EMAIL"):
         Settings.from_env({"KENNISBANK_CONTACT_EMAIL": "IDA <kennisbank@ida.example>"})
+
+
+def test_old_audit_ip_addresses_are_shortened_to_their_network_and_the_lines_stay(anonymous, settings):
+    """What the privacy statement promises for the audit log (KENNISBANK_AUDIT_IP_DAYS)."""
+    from tortoise import timezone
+
+    from kennisbank import audit
+    from kennisbank.models import AuditEntry
+
+    async def scenario() -> tuple[int, list[tuple[str, str]]]:
+        now = timezone.now()
+        for action, ip, age in (("oud4", "192.0.2.77", 200), ("oud6", "2001:db8:1:2::5", 200), ("nieuw", "192.0.2.78", 5),
+                                ("kapot", "geen-adres", 200)):
+            await AuditEntry.create(at=now - timedelta(days=age), action=action, ip=ip, result=audit.OK)
+        changed = await audit.shorten_old_ips(now - timedelta(days=settings.audit_ip_days))
+        again = await audit.shorten_old_ips(now - timedelta(days=settings.audit_ip_days))
+        assert again == 0  # idempotent: a shortened address stays as it is
+        return changed, sorted(await AuditEntry.filter(action__in=["oud4", "oud6", "nieuw", "kapot"]).values_list(
+            "action", "ip"))
+
+    changed, rows = anonymous.run(scenario)
+    assert changed == 3
+    assert rows == [("kapot", ""), ("nieuw", "192.0.2.78"), ("oud4", "192.0.2.0"), ("oud6", "2001:db8:1::")]
+
+
+def test_the_audit_ip_retention_setting_is_validated():
+    from kennisbank.settings import Settings, SettingsError
+
+    assert Settings.from_env({"KENNISBANK_AUDIT_IP_DAYS": "90"}).audit_ip_days == 90
+    with pytest.raises(SettingsError, match="KENNISBANK_AUDIT_IP_DAYS"):
+        Settings.from_env({"KENNISBANK_AUDIT_IP_DAYS": "0"})
