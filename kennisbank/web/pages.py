@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from search import SearchUnavailable
+from search import SearchQuery, SearchUnavailable
 
 from .. import initiatives as service
 from .. import collaborations, embedding_jobs, exporting, matches, permissions, searching, statements
@@ -186,14 +186,20 @@ routes = [
 ]
 
 
-async def search_page(request: Request) -> Response:
+def _viewer_search(request: Request) -> SearchQuery:
+    """The request's search, limited to what its viewer may see. A malformed number is a BadRequest; other
+    unusable parameters are an InputError."""
     params = multi_params(request)
     number_errors = check_numbers(params, SEARCH_NUMBERS)
     if number_errors:
         raise BadRequest(number_errors)
+    query = searching.parse_query(params, request.app.state.settings.page_size)
+    return searching.restrict_to_viewer(query, permissions.visible_concept_provinces(current_user(request)))
+
+
+async def search_page(request: Request) -> Response:
     try:
-        query = searching.parse_query(params, request.app.state.settings.page_size)
-        query = searching.restrict_to_viewer(query, permissions.visible_concept_provinces(current_user(request)))
+        query = _viewer_search(request)
         errors: dict[str, list[str]] = {}
     except InputError as exc:
         query, errors = searching.parse_query({}), exc.errors
@@ -218,16 +224,10 @@ async def search_download(request: Request) -> Response:
     as CSV or Excel."""
     if request.path_params["format"] not in ("csv", "xlsx"):
         return _not_found(request)
-    params = multi_params(request)
-    number_errors = check_numbers(params, SEARCH_NUMBERS)
-    if number_errors:
-        raise BadRequest(number_errors)
     try:
-        query = searching.parse_query(params, request.app.state.settings.page_size)
+        query = replace(_viewer_search(request), page=1, per_page=SEARCH_DOWNLOAD_LIMIT)
     except InputError as exc:
         raise BadRequest(exc.errors) from None
-    query = searching.restrict_to_viewer(query, permissions.visible_concept_provinces(current_user(request)))
-    query = replace(query, page=1, per_page=SEARCH_DOWNLOAD_LIMIT)
     try:
         result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
                                              request.app.state.settings.semantic_ratio)
