@@ -35,6 +35,8 @@ ACTION_LABELS: dict[str, str] = {
     "account_disable": "Account geblokkeerd",
     "account_enable": "Account gedeblokkeerd",
     "sessions_end": "Sessies beëindigd",
+    "personal_data_export": "Persoonsgegevens gedownload",
+    "personal_data_erase": "Persoonsgegevens verwijderd",
     "token_create": "API-token aangemaakt",
     "token_revoke": "API-token ingetrokken",
     "reauthenticate": "Wachtwoord bevestigen voor een wijziging",

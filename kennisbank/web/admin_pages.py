@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import accounts, audit, permissions
+from .. import accounts, audit, permissions, personal_data
 from ..validation import InputError
 from .auth import actor, current_user, refuse
 from .templating import render
@@ -89,6 +89,43 @@ async def user_end_sessions(request: Request) -> Response:
     return RedirectResponse("/beheer/gebruikers?gedaan=sessies", status_code=303)
 
 
+async def user_data_download(request: Request) -> Response:
+    """Everything kept about one person, for their request to see it (the privacy statement)."""
+    user_id = request.path_params["user_id"]
+    if not _allowed(request):
+        return await refuse(request, object_type="user", object_id=user_id, what="persoonsgegevens downloaden")
+    try:
+        document = await personal_data.personal_data(user_id)
+    except accounts.AccountNotFound:
+        return render(request, "404.html", {}, status_code=404)
+    await audit.record(actor(request), "personal_data_export", object_type="user", object_id=user_id)
+    return JSONResponse(document, headers={
+        "Content-Disposition": f'attachment; filename="kennisbank-persoonsgegevens-{user_id}.json"'})
+
+
+async def user_data_erase(request: Request) -> Response:
+    """Erase what identifies one person, after the beheerder typed the account's e-mail address to confirm."""
+    user_id = request.path_params["user_id"]
+    if not _allowed(request):
+        return await refuse(request, object_type="user", object_id=user_id, what="persoonsgegevens verwijderen")
+    try:
+        account = await accounts.get_user(user_id)
+    except accounts.AccountNotFound:
+        return render(request, "404.html", {}, status_code=404)
+    form = await request.form()
+    if str(form.get("confirm_email", "")).strip().lower() != account.email:
+        values = {"email": account.email, "name": account.name, "role": str(account.role),
+                  "province": account.province_id, "active": account.active}
+        errors = {"confirm_email": ["Typ het e-mailadres van dit account om het verwijderen te bevestigen."]}
+        return render(request, "admin/user_form.html", {"values": values, "errors": errors, "account": account},
+                      status_code=422)
+    try:
+        await personal_data.erase(actor(request), account.id)
+    except personal_data.ErasureRefused:
+        return await refuse(request, object_type="user", object_id=user_id, what="eigen persoonsgegevens verwijderen")
+    return RedirectResponse("/beheer/gebruikers?gedaan=verwijderd", status_code=303)
+
+
 async def users_csv(request: Request) -> Response:
     if not _allowed(request):
         return await refuse(request, object_type="user", what="accounts exporteren")
@@ -143,6 +180,9 @@ routes = [
     Route("/beheer/gebruikers/{user_id:int}", user_edit, methods=["GET", "POST"], name="admin_user_edit"),
     Route("/beheer/gebruikers/{user_id:int}/sessies-beeindigen", user_end_sessions, methods=["POST"],
           name="admin_user_end_sessions"),
+    Route("/beheer/gebruikers/{user_id:int}/persoonsgegevens.json", user_data_download, name="admin_user_data"),
+    Route("/beheer/gebruikers/{user_id:int}/persoonsgegevens-verwijderen", user_data_erase, methods=["POST"],
+          name="admin_user_data_erase"),
     Route("/beheer/audit", audit_log, name="admin_audit"),
     Route("/beheer/audit.csv", audit_csv, name="admin_audit_csv"),
 ]
