@@ -12,6 +12,7 @@ import smtplib
 from datetime import UTC, datetime
 import ssl
 from dataclasses import dataclass
+from functools import cache
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from . import signing
 from .settings import Settings
-from .web.templating import make_templates
+from .web.templating import STATIC_DIR, make_templates
 
 if TYPE_CHECKING:
     from .digest import Digest
@@ -83,10 +84,21 @@ def unsubscribe_url(settings: Settings, user_id: int) -> str:
     return f"{settings.base_url}/digest/afmelden?token={token}"
 
 
+TOKENS_FILE = STATIC_DIR / "kennisbank-tokens.css"
+
+
+@cache
+def mail_colours() -> dict[str, str]:
+    """The Kennisbank colour tokens (``--kb-color-*`` in static/kennisbank-tokens.css) by name, for mail:
+    mail clients ignore CSS variables, and the tokens file stays the one declaration of each colour."""
+    text = TOKENS_FILE.read_text(encoding="utf-8")
+    return dict(re.findall(r"--kb-color-([a-z-]+):\s*(#[0-9a-fA-F]{3,8})\b", text))
+
+
 def digest_message(settings: Settings, digest: Digest) -> EmailMessage:
     """The digest as a multipart mail (plain text and accessible HTML) with a one-click unsubscribe."""
     templates = make_templates().env
-    context = {"digest": digest, "base_url": settings.base_url,
+    context = {"digest": digest, "base_url": settings.base_url, "colour": mail_colours(),
                "unsubscribe_url": unsubscribe_url(settings, digest.user.id)}
     message = EmailMessage(policy=SMTP)
     message["Subject"] = f"Kennisbank: nieuws uit de provincies, {digest.period.label}"
