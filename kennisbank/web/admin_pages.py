@@ -65,9 +65,8 @@ async def user_edit(request: Request) -> Response:
     except accounts.AccountNotFound:
         return render(request, "404.html", {}, status_code=404)
     if request.method == "GET":
-        values = {"email": account.email, "name": account.name, "role": str(account.role),
-                  "province": account.province_id, "active": account.active}
-        return render(request, "admin/user_form.html", {"values": values, "errors": {}, "account": account})
+        return render(request, "admin/user_form.html",
+                      {"values": _account_values(account), "errors": {}, "account": account})
     values = {**_user_form_values(await request.form()), "email": account.email}
     try:
         await accounts.update_user(actor(request), account.id, role=values["role"], province=values["province"],
@@ -76,6 +75,12 @@ async def user_edit(request: Request) -> Response:
         return render(request, "admin/user_form.html", {"values": values, "errors": exc.errors, "account": account},
                        status_code=422)
     return RedirectResponse("/beheer/gebruikers?gedaan=gewijzigd", status_code=303)
+
+
+def _account_values(account: Any) -> dict[str, Any]:
+    """An account as the edit form shows it."""
+    return {"email": account.email, "name": account.name, "role": str(account.role),
+            "province": account.province_id, "active": account.active}
 
 
 async def user_end_sessions(request: Request) -> Response:
@@ -114,11 +119,9 @@ async def user_data_erase(request: Request) -> Response:
         return render(request, "404.html", {}, status_code=404)
     form = await request.form()
     if str(form.get("confirm_email", "")).strip().lower() != account.email:
-        values = {"email": account.email, "name": account.name, "role": str(account.role),
-                  "province": account.province_id, "active": account.active}
         errors = {"confirm_email": ["Typ het e-mailadres van dit account om het verwijderen te bevestigen."]}
-        return render(request, "admin/user_form.html", {"values": values, "errors": errors, "account": account},
-                      status_code=422)
+        return render(request, "admin/user_form.html",
+                      {"values": _account_values(account), "errors": errors, "account": account}, status_code=422)
     try:
         await personal_data.erase(actor(request), account.id)
     except personal_data.ErasureRefused:
