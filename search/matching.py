@@ -116,6 +116,7 @@ from .match_features import (
     type_features,
 )
 from .match_model import MatchModel, load_match_model
+from .match_space import SemanticSpace
 from .match_learning import Decision, LearningReport, learn_scorer
 from .match_reasons import build_reasons
 
@@ -366,16 +367,19 @@ class MatchEngine:
         min_standout: float | None = None,
         scorer: Scorer | None = None,
         model: MatchModel | None | Literal["shipped"] = "shipped",
+        space: SemanticSpace | None | Literal["model"] = "model",
         block_size: int = 512,
     ) -> None:
         """`model` scores and types pairs (the shipped `search/match_model.json` by default; None for the
         documented weights and type rules); an explicit `scorer` (learned from decisions) scores instead.
         `min_score` defaults to the model's threshold, else DEFAULT_MIN_SCORE; the standout rule
-        (`min_standout`) applies only to the documented weights."""
+        (`min_standout`) applies only to the documented weights. Vectors are compared in `space`
+        (`search/match_space.py`), by default the model's, the one its features were fitted in."""
         if neighbours < 1:
             raise ValueError("neighbours must be at least 1")
         self.neighbours = neighbours
         self._shipped = load_match_model() if model == "shipped" else model
+        self._space = (self._shipped.space if self._shipped is not None else None) if space == "model" else space
         self._explicit = (scorer, min_score, min_standout)
         self._use_model(True)
         self.block_size = block_size
@@ -562,22 +566,37 @@ class MatchEngine:
             raise ValueError(f"vectors of different dimensions: {sorted(dims)}")
         d = dims.pop() if dims else 1
         matrix = np.zeros((len(items), d), dtype=np.float32)
-        has = np.zeros(len(items), dtype=bool)
         for row, item in enumerate(items):
-            unit = self._unit(item.vector, d)
-            if unit is not None:
-                matrix[row], has[row] = unit, True
+            if item.vector is not None:
+                matrix[row] = self._checked(item.vector, d)
+        matrix = self._in_space(matrix)
+        has = np.linalg.norm(matrix, axis=1) > 0
         return matrix, has
 
     @staticmethod
-    def _unit(vector: Sequence[float] | np.ndarray | None, d: int) -> np.ndarray | None:
-        if vector is None:
-            return None
+    def _checked(vector: Sequence[float] | np.ndarray, d: int) -> np.ndarray:
         array = np.asarray(vector, dtype=np.float32).reshape(-1)
         if array.shape[0] != d:
             raise ValueError(f"vector has {array.shape[0]} dimensions, the engine has {d}")
-        norm = float(np.linalg.norm(array))
-        return array / norm if norm > 0 else None
+        return array
+
+    def _in_space(self, matrix: np.ndarray) -> np.ndarray:
+        """Unit rows, in the shipped model's semantic space when it has one for these vectors (see
+        `search/match_space.py`); a zero row (no vector) stays zero."""
+        space = self._space
+        if space is not None and matrix.shape[1] == space.dimensions:
+            present = np.linalg.norm(matrix, axis=1) > 0
+            out = np.zeros_like(matrix)
+            out[present] = space.apply(matrix[present])
+            return out
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+
+    def _unit(self, vector: Sequence[float] | np.ndarray | None, d: int) -> np.ndarray | None:
+        if vector is None:
+            return None
+        unit = self._in_space(self._checked(vector, d)[None, :])[0]
+        return unit if unit.any() else None
 
     def _fit_text(self, items: Sequence[MatchItem]) -> None:
         docs = [self._analyzer.analyze(item.title, item.summary, item.body) for item in items]
