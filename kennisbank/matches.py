@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import anyio.to_thread
 from tortoise import timezone
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from search.embeddings import Embedder
+from search.embeddings import Embedder, is_multilingual_e5_small
 from search.match_learning import Decision, LearningReport, learn_scorer
 from search.match_clusters import Cluster, find_clusters
 from search.match_fingerprint import material_fingerprint
@@ -74,7 +75,10 @@ class Matcher:
 
     def __init__(self, embedder: Embedder | None) -> None:
         self.embedder = embedder
-        self.engine = MatchEngine()
+        #: The shipped model's semantic space fits multilingual-e5-small's vectors only.
+        self._space: Literal["model"] | None = (
+            "model" if embedder is not None and is_multilingual_e5_small(embedder.name) else None)
+        self.engine = MatchEngine(space=self._space)
         self.learning: LearningReport | None = None
         self._prepared = False
         self._lock = anyio.Lock()  # the engine is not thread-safe: one computation at a time
@@ -103,7 +107,7 @@ class Matcher:
             await self._rematch_all()
             return True
         scorer, learning = learn_scorer(await _decisions())
-        engine = MatchEngine(scorer=scorer)
+        engine = MatchEngine(scorer=scorer, space=self._space)
         published = await Initiative.filter(status=Status.GEPUBLICEERD).order_by("id").prefetch_related(
             "province", "themes")
         await anyio.to_thread.run_sync(engine.load, await self._items(published))
@@ -117,7 +121,7 @@ class Matcher:
 
     async def _rematch_all(self) -> RematchReport:
         scorer, learning = learn_scorer(await _decisions())
-        self.engine = MatchEngine(scorer=scorer)
+        self.engine = MatchEngine(scorer=scorer, space=self._space)
         self.learning = learning
         published = await Initiative.filter(status=Status.GEPUBLICEERD).order_by("id").prefetch_related(
             "province", "themes")

@@ -18,6 +18,7 @@ import pytest
 from search.embeddings import (
     DEFAULT_EMBEDDER,
     E5Embedder,
+    is_multilingual_e5_small,
     Embedder,
     SentenceTransformerEmbedder,
     load_embedder,
@@ -233,3 +234,12 @@ def test_text_for_embedding_cuts_a_word_without_spaces_hard() -> None:
 def test_text_for_embedding_rejects_a_non_positive_limit() -> None:
     with pytest.raises(ValueError, match="max_chars"):
         text_for_embedding("a", "b", "c", max_chars=0)
+
+
+def test_only_multilingual_e5_small_vectors_take_the_match_space(embedder: Embedder) -> None:
+    """The match model's semantic space was fitted on e5-small vectors; MiniLM's are as wide but unrelated."""
+    from kennisbank.matches import Matcher
+
+    e5_weights = not isinstance(embedder, SentenceTransformerEmbedder)
+    assert is_multilingual_e5_small(embedder.name) is e5_weights
+    assert (Matcher(embedder).engine._space is not None) is e5_weights
