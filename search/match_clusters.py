@@ -24,7 +24,7 @@ from typing import Literal
 
 from .match_features import PROVEN_PHASES, tag_key
 from .match_reasons import dutch_list, month
-from .matching import Match, MatchItem
+from .match_types import Match, MatchItem
 
 STRONG_SCORE = 0.25
 MIN_PROVINCES = 3

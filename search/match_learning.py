@@ -31,6 +31,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from .match_features import FEATURES
+from .match_types import ScoreWeights
 
 MIN_DECISIONS = 30
 MIN_PER_CLASS = 10
@@ -101,8 +102,6 @@ def _new_model() -> LogisticRegression:
 
 def learn_scorer(decisions: Iterable[Decision]) -> tuple[LearnedScorer | None, LearningReport]:
     """Fit a scorer when there are enough decisions; otherwise (None, why not)."""
-    from .matching import ScoreWeights  # the engine imports this module
-
     decisions = list(decisions)
     x, y = _matrix(decisions)
     accepted, rejected = int(y.sum()), int(len(y) - y.sum())

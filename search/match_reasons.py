@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
 
 from .match_features import EARLY_PHASES, PROVEN_PHASES, item_categories, tag_key
-
-if TYPE_CHECKING:
-    from .matching import MatchItem
+from .match_types import MatchItem
 
 PHASE_PHRASES: dict[str, str] = {
     "opgeschaald": "heeft dit opgeschaald",
