@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from .digest import SEND_WITHIN
 from .login_throttle import LoginThrottle
 from .settings import Settings
 from .taxonomy import ROLE_LABELS, Role
@@ -93,6 +94,8 @@ def privacy_facts(settings: Settings, login_throttle: LoginThrottle) -> dict[str
         "session_idle_minutes": settings.session_idle_minutes,
         "session_max_hours": settings.session_max_hours,
         "audit_ip_days": settings.audit_ip_days,
+        "digest_delivery_days": settings.digest_delivery_days,
+        "digest_send_within_days": SEND_WITHIN.days,
         "throttle_forget_minutes": round(login_throttle.forget_after / 60),
         "role_labels": ROLE_LABELS,
         "contact_email": contact(settings),
