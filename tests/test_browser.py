@@ -299,3 +299,33 @@ def test_a_skip_link_takes_the_keyboard_from_the_search_field_past_the_facets(se
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "resultaten-kop"
     assert page.locator("details.facet-group:not([open])").count() >= 3  # the other facet groups are folded
+
+
+def test_after_a_failed_login_focus_is_on_the_error_message(server, browser):
+    context = browser.new_context(locale="nl-NL")
+    tab = context.new_page()
+    tab.goto(server + "/inloggen")
+    tab.fill("#veld-email", "niemand@test.example")
+    tab.fill("#veld-password", "niet het wachtwoord")
+    tab.click("main button[type=submit]")
+    tab.locator("#foutoverzicht").wait_for()
+    assert tab.evaluate("document.activeElement.id") == "foutoverzicht"  # not left on body
+    assert tab.title().startswith("Fout:")
+    context.close()
+
+
+def test_the_match_queue_announces_its_new_count_in_a_region_the_update_keeps(server, browser):
+    context = browser.new_context(locale="nl-NL")
+    tab = context.new_page()
+    log_in(tab, server, COORDINATOR)
+    tab.goto(server + "/matches")
+    tab.evaluate("document.getElementById('aantal-melding').dataset.kept = 'ja'")
+    before = tab.inner_text(".count")
+    tab.select_option("#f-province", "NL-GE")
+    tab.wait_for_function("before => document.querySelector('.count').innerText !== before", arg=before)
+    region = tab.locator("#aantal-melding")
+    assert region.get_attribute("role") == "status" and region.get_attribute("aria-live") == "polite"
+    assert region.get_attribute("data-kept") == "ja"
+    count = region.text_content().strip()
+    assert count.endswith(("match", "matches")) and count.split()[0] in tab.inner_text(".count")
+    context.close()
