@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -328,4 +329,30 @@ def test_the_match_queue_announces_its_new_count_in_a_region_the_update_keeps(se
     assert region.get_attribute("data-kept") == "ja"
     count = region.text_content().strip()
     assert count.endswith(("match", "matches")) and count.split()[0] in tab.inner_text(".count")
+    context.close()
+
+
+def test_back_after_filtering_the_collaboration_board_shows_the_whole_page(server, browser):
+    context = browser.new_context(locale="nl-NL")
+    tab = context.new_page()
+    log_in(tab, server, COORDINATOR)
+    tab.goto(server + "/samenwerkingen")
+    kinds = tab.locator("#veld-type option").evaluate_all("options => options.map(o => o.value).filter(v => v)")
+    link = "#samenwerkingen-bord a[href^='/samenwerkingen/']"
+    for kind in kinds:  # a kind that the seed's collaborations have
+        tab.evaluate("document.getElementById('samenwerkingen-bord').dataset.old = 'ja'")
+        tab.select_option("#veld-type", kind)
+        tab.wait_for_url(f"**type={kind}**")
+        tab.wait_for_function("!document.getElementById('samenwerkingen-bord').dataset.old")  # swapped
+        if tab.locator(link).count():
+            break
+    updated_url = tab.url
+    tab.locator(link).first.click()
+    tab.wait_for_url(re.compile(r"/samenwerkingen/\d+$"))
+    tab.go_back()
+    tab.wait_for_url(updated_url)
+    tab.locator("main h1").wait_for()
+    assert tab.evaluate("document.documentElement.lang") == "nl"
+    assert tab.locator("header.site-header nav").is_visible()
+    assert tab.input_value("#veld-type") == kind
     context.close()
