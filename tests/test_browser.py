@@ -99,6 +99,16 @@ def page(browser, server):
     context.close()
 
 
+@pytest.fixture
+def coordinator(browser, server):
+    """A browser tab logged in as an IDA coordinator."""
+    context = browser.new_context(locale="nl-NL")
+    tab = context.new_page()
+    log_in(tab, server, COORDINATOR)
+    yield tab
+    context.close()
+
+
 def test_missing_title_shows_dutch_error_next_to_title_and_keeps_the_form(server, page):
     page.goto(server + "/initiatieven/nieuw")
     page.select_option("#veld-kind", "living_lab")
@@ -202,10 +212,8 @@ def test_a_gelderland_medewerker_cannot_edit_a_limburg_initiative(server, browse
     context.close()
 
 
-def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_on_both_pages(server, browser):
-    context = browser.new_context(locale="nl-NL")
-    tab = context.new_page()
-    log_in(tab, server, COORDINATOR)
+def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_on_both_pages(server, coordinator):
+    tab = coordinator
     tab.goto(server + "/matches")
     tab.locator(".results .card h3 a").first.click()
     tab.wait_for_url("**/matches/*")
@@ -229,7 +237,6 @@ def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_
         tab.goto(f"{server}/initiatieven/{initiative_id}")
         section = tab.locator("section", has=tab.locator("#samenwerking"))
         assert "Samen verder in het IDA-programma" in section.inner_text()
-    context.close()
 
 
 @pytest.mark.parametrize("start, change, result_link", [
@@ -253,10 +260,8 @@ def test_back_after_an_htmx_update_shows_the_whole_page(server, page, start, cha
     assert page.is_checked(change)
 
 
-def test_back_after_filtering_the_match_queue_shows_the_whole_page(server, browser):
-    context = browser.new_context(locale="nl-NL")
-    tab = context.new_page()
-    log_in(tab, server, COORDINATOR)
+def test_back_after_filtering_the_match_queue_shows_the_whole_page(server, coordinator):
+    tab = coordinator
     tab.goto(server + "/matches")
     before = tab.inner_text(".count")
     tab.select_option("#f-province", "NL-GE")
@@ -270,7 +275,6 @@ def test_back_after_filtering_the_match_queue_shows_the_whole_page(server, brows
     assert tab.evaluate("document.documentElement.lang") == "nl"
     assert tab.locator("header.site-header nav").is_visible()
     assert tab.input_value("#f-province") == "NL-GE"
-    context.close()
 
 
 @pytest.mark.parametrize("start, change", [("/zoeken?q=stikstof", "#facet-province-NL-GE"),
@@ -315,10 +319,8 @@ def test_after_a_failed_login_focus_is_on_the_error_message(server, browser):
     context.close()
 
 
-def test_the_match_queue_announces_its_new_count_in_a_region_the_update_keeps(server, browser):
-    context = browser.new_context(locale="nl-NL")
-    tab = context.new_page()
-    log_in(tab, server, COORDINATOR)
+def test_the_match_queue_announces_its_new_count_in_a_region_the_update_keeps(server, coordinator):
+    tab = coordinator
     tab.goto(server + "/matches")
     tab.evaluate("document.getElementById('aantal-melding').dataset.kept = 'ja'")
     before = tab.inner_text(".count")
@@ -329,13 +331,10 @@ def test_the_match_queue_announces_its_new_count_in_a_region_the_update_keeps(se
     assert region.get_attribute("data-kept") == "ja"
     count = region.text_content().strip()
     assert count.endswith(("match", "matches")) and count.split()[0] in tab.inner_text(".count")
-    context.close()
 
 
-def test_back_after_filtering_the_collaboration_board_shows_the_whole_page(server, browser):
-    context = browser.new_context(locale="nl-NL")
-    tab = context.new_page()
-    log_in(tab, server, COORDINATOR)
+def test_back_after_filtering_the_collaboration_board_shows_the_whole_page(server, coordinator):
+    tab = coordinator
     tab.goto(server + "/samenwerkingen")
     kinds = tab.locator("#veld-type option").evaluate_all("options => options.map(o => o.value).filter(v => v)")
     link = "#samenwerkingen-bord a[href^='/samenwerkingen/']"
@@ -355,4 +354,3 @@ def test_back_after_filtering_the_collaboration_board_shows_the_whole_page(serve
     assert tab.evaluate("document.documentElement.lang") == "nl"
     assert tab.locator("header.site-header nav").is_visible()
     assert tab.input_value("#veld-type") == kind
-    context.close()
