@@ -78,7 +78,8 @@ def test_the_delivered_html_uses_the_nl_design_system_components_with_the_kennis
     style = mail_styles()
 
     assert page.all("html")[0].attrs["lang"] == "nl"
-    assert "utrecht-document" in classes(page.all("body")[0]) and page.all("body")[0].attrs["style"] == style["document"]
+    [body] = page.all("body")
+    assert "utrecht-document" in classes(body) and body.attrs["style"] == style["document"]
 
     headings = [e for e in page.elements if re.fullmatch(r"h[1-6]", e.tag)]
     levels = [int(h.tag[1]) for h in headings]
