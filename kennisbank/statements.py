@@ -60,7 +60,8 @@ KNOWN_LIMITATIONS: tuple[Limitation, ...] = (
                "De Kennisbank controleert niet of een tekst begrijpelijk is of of een linktekst zegt waar de "
                "link heen gaat.",
                "Meld een onduidelijk initiatief bij de contactpersoon die op de pagina van het initiatief staat."),
-    Limitation("De wekelijkse e-mail is alleen als voorbeeldpagina getest, niet in e-mailprogramma's.",
+    Limitation("Van de wekelijkse e-mail zijn de voorbeeldpagina en de opbouw van de verzonden HTML getest "
+               "(koppen, links, knoppen), niet de weergave in e-mailprogramma's.",
                "Een e-mailprogramma kan de opmaak anders tonen.",
                "De e-mail heeft ook een platte-tekstversie met dezelfde inhoud."),
     Limitation("Exportbestanden (CSV en Excel) en de API zijn niet op toegankelijkheid onderzocht.",
