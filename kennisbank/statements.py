@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from .digest import SEND_WITHIN
 from .login_throttle import LoginThrottle
 from .settings import Settings
 from .taxonomy import ROLE_LABELS, Role
@@ -59,7 +60,8 @@ KNOWN_LIMITATIONS: tuple[Limitation, ...] = (
                "De Kennisbank controleert niet of een tekst begrijpelijk is of of een linktekst zegt waar de "
                "link heen gaat.",
                "Meld een onduidelijk initiatief bij de contactpersoon die op de pagina van het initiatief staat."),
-    Limitation("De wekelijkse e-mail is alleen als voorbeeldpagina getest, niet in e-mailprogramma's.",
+    Limitation("Van de wekelijkse e-mail zijn de voorbeeldpagina en de opbouw van de verzonden HTML getest "
+               "(koppen, links, knoppen), niet de weergave in e-mailprogramma's.",
                "Een e-mailprogramma kan de opmaak anders tonen.",
                "De e-mail heeft ook een platte-tekstversie met dezelfde inhoud."),
     Limitation("Exportbestanden (CSV en Excel) en de API zijn niet op toegankelijkheid onderzocht.",
@@ -93,6 +95,8 @@ def privacy_facts(settings: Settings, login_throttle: LoginThrottle) -> dict[str
         "session_idle_minutes": settings.session_idle_minutes,
         "session_max_hours": settings.session_max_hours,
         "audit_ip_days": settings.audit_ip_days,
+        "digest_delivery_days": settings.digest_delivery_days,
+        "digest_send_within_days": SEND_WITHIN.days,
         "throttle_forget_minutes": round(login_throttle.forget_after / 60),
         "role_labels": ROLE_LABELS,
         "contact_email": contact(settings),

@@ -5,7 +5,9 @@
 - Every night 02:30: recompute all match suggestions and reconcile the search index with the
   database (it repairs what a crash or a search-server outage left behind; what lacks an embedding
   is queued).
-- Every night 02:30 as well: delete the login sessions that have expired (and the IP address each holds).
+- Every night 02:30 as well: delete the login sessions that have expired (and the IP address each holds),
+  shorten old audit-log IP addresses and delete the digest deliveries of long-past weeks (the retention
+  periods of the privacy statement).
 - All the time: the semantic job queue (embeddings, vectors, matches of saved initiatives), shared
   with the server's own consumer (kennisbank/job_consumer.py).
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -47,11 +49,18 @@ async def weekly_digest(settings: Settings) -> digest.SendReport:
     return report
 
 
+def _days_ago(days: int) -> datetime:
+    """The moment a retention period of ``days`` reaches back to."""
+    return timezone.now() - timedelta(days=days)
+
+
 async def nightly_maintenance(settings: Settings) -> None:
     expired = await sessions.remove_expired(sessions.policy(settings))
     logger.info("nightly: %s expired sessions removed", expired)
-    shortened = await audit.shorten_old_ips(timezone.now() - timedelta(days=settings.audit_ip_days))
+    shortened = await audit.shorten_old_ips(_days_ago(settings.audit_ip_days))
     logger.info("nightly: %s audit-log IP addresses shortened", shortened)
+    removed = await digest.remove_old_deliveries(_days_ago(settings.digest_delivery_days))
+    logger.info("nightly: %s old digest deliveries removed", removed)
     embedder = open_embedder(settings)
     index = open_search_index(settings)
     try:

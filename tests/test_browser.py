@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -94,6 +95,16 @@ def page(browser, server):
     context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     log_in(tab, server, UTRECHT)
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def coordinator(browser, server):
+    """A browser tab logged in as an IDA coordinator."""
+    context = browser.new_context(locale="nl-NL")
+    tab = context.new_page()
+    log_in(tab, server, COORDINATOR)
     yield tab
     context.close()
 
@@ -201,10 +212,8 @@ def test_a_gelderland_medewerker_cannot_edit_a_limburg_initiative(server, browse
     context.close()
 
 
-def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_on_both_pages(server, browser):
-    context = browser.new_context(locale="nl-NL")
-    tab = context.new_page()
-    log_in(tab, server, COORDINATOR)
+def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_on_both_pages(server, coordinator):
+    tab = coordinator
     tab.goto(server + "/matches")
     tab.locator(".results .card h3 a").first.click()
     tab.wait_for_url("**/matches/*")
@@ -228,7 +237,6 @@ def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_
         tab.goto(f"{server}/initiatieven/{initiative_id}")
         section = tab.locator("section", has=tab.locator("#samenwerking"))
         assert "Samen verder in het IDA-programma" in section.inner_text()
-    context.close()
 
 
 @pytest.mark.parametrize("start, change, result_link", [
@@ -252,10 +260,8 @@ def test_back_after_an_htmx_update_shows_the_whole_page(server, page, start, cha
     assert page.is_checked(change)
 
 
-def test_back_after_filtering_the_match_queue_shows_the_whole_page(server, browser):
-    context = browser.new_context(locale="nl-NL")
-    tab = context.new_page()
-    log_in(tab, server, COORDINATOR)
+def test_back_after_filtering_the_match_queue_shows_the_whole_page(server, coordinator):
+    tab = coordinator
     tab.goto(server + "/matches")
     before = tab.inner_text(".count")
     tab.select_option("#f-province", "NL-GE")
@@ -269,7 +275,6 @@ def test_back_after_filtering_the_match_queue_shows_the_whole_page(server, brows
     assert tab.evaluate("document.documentElement.lang") == "nl"
     assert tab.locator("header.site-header nav").is_visible()
     assert tab.input_value("#f-province") == "NL-GE"
-    context.close()
 
 
 @pytest.mark.parametrize("start, change", [("/zoeken?q=stikstof", "#facet-province-NL-GE"),
@@ -299,3 +304,53 @@ def test_a_skip_link_takes_the_keyboard_from_the_search_field_past_the_facets(se
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "resultaten-kop"
     assert page.locator("details.facet-group:not([open])").count() >= 3  # the other facet groups are folded
+
+
+def test_after_a_failed_login_focus_is_on_the_error_message(server, browser):
+    context = browser.new_context(locale="nl-NL")
+    tab = context.new_page()
+    tab.goto(server + "/inloggen")
+    tab.fill("#veld-email", "niemand@test.example")
+    tab.fill("#veld-password", "niet het wachtwoord")
+    tab.click("main button[type=submit]")
+    tab.locator("#foutoverzicht").wait_for()
+    assert tab.evaluate("document.activeElement.id") == "foutoverzicht"  # not left on body
+    assert tab.title().startswith("Fout:")
+    context.close()
+
+
+def test_the_match_queue_announces_its_new_count_in_a_region_the_update_keeps(server, coordinator):
+    tab = coordinator
+    tab.goto(server + "/matches")
+    tab.evaluate("document.getElementById('aantal-melding').dataset.kept = 'ja'")
+    before = tab.inner_text(".count")
+    tab.select_option("#f-province", "NL-GE")
+    tab.wait_for_function("before => document.querySelector('.count').innerText !== before", arg=before)
+    region = tab.locator("#aantal-melding")
+    assert region.get_attribute("role") == "status" and region.get_attribute("aria-live") == "polite"
+    assert region.get_attribute("data-kept") == "ja"
+    count = region.text_content().strip()
+    assert count.endswith(("match", "matches")) and count.split()[0] in tab.inner_text(".count")
+
+
+def test_back_after_filtering_the_collaboration_board_shows_the_whole_page(server, coordinator):
+    tab = coordinator
+    tab.goto(server + "/samenwerkingen")
+    kinds = tab.locator("#veld-type option").evaluate_all("options => options.map(o => o.value).filter(v => v)")
+    link = "#samenwerkingen-bord a[href^='/samenwerkingen/']"
+    for kind in kinds:  # a kind that the seed's collaborations have
+        tab.evaluate("document.getElementById('samenwerkingen-bord').dataset.old = 'ja'")
+        tab.select_option("#veld-type", kind)
+        tab.wait_for_url(f"**type={kind}**")
+        tab.wait_for_function("!document.getElementById('samenwerkingen-bord').dataset.old")  # swapped
+        if tab.locator(link).count():
+            break
+    updated_url = tab.url
+    tab.locator(link).first.click()
+    tab.wait_for_url(re.compile(r"/samenwerkingen/\d+$"))
+    tab.go_back()
+    tab.wait_for_url(updated_url)
+    tab.locator("main h1").wait_for()
+    assert tab.evaluate("document.documentElement.lang") == "nl"
+    assert tab.locator("header.site-header nav").is_visible()
+    assert tab.input_value("#veld-type") == kind

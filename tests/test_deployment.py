@@ -242,3 +242,14 @@ def test_changelog_follows_keep_a_changelog():
     assert re.search(r"^## \[Unreleased\]$", text, re.M)
     kinds = set(re.findall(r"^### (.+)$", text, re.M))
     assert kinds and kinds <= {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}
+
+
+def test_the_readme_shows_the_screenshots_of_issue_15_and_each_image_exists():
+    """Home, search, match review and dashboard, written by docs/screenshots.py; a renamed file breaks the README."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    images = re.findall(r"!\[[^\]]+\]\(([^)]+\.png)\)", readme)  # each with its alternative text
+    assert {"docs/screenshots/home.png", "docs/screenshots/search.png", "docs/screenshots/match-review.png",
+            "docs/screenshots/dashboard.png"} <= set(images)
+    for image in images:
+        path = REPO / image
+        assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image

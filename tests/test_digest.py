@@ -284,15 +284,3 @@ def test_with_the_search_server_down_saved_search_digests_wait_for_the_next_run(
     back = run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", **smtp(port))
     assert "1 verzonden" in back.stdout
     assert [len(handler.to(a)) for a in ("zoeker@test.example", "thema@test.example")] == [1, 1]
-
-
-def test_the_html_mail_takes_its_colours_from_the_kennisbank_tokens():
-    """Mail clients ignore CSS variables, so the mail gets the token values; the tokens file declares them once."""
-    import re as _re
-
-    from kennisbank.mail import TOKENS_FILE, mail_colours
-
-    template = (REPO / "templates" / "mail" / "digest.html").read_text(encoding="utf-8")
-    assert not _re.findall(r"#[0-9a-fA-F]{3,6}\b", template)  # no colour written into the mail itself
-    assert mail_colours()["primary"] in TOKENS_FILE.read_text(encoding="utf-8")
-    assert set(_re.findall(r'colour\["([a-z-]+)"\]', template)) <= set(mail_colours())

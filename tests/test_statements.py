@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kennisbank import sessions
+from kennisbank import digest, sessions
 from kennisbank.models import UserSession
 from kennisbank.statements import AXE_CORE_VERSION, KNOWN_LIMITATIONS, REFLOW_VIEWPORTS, STATEMENT_DATE
 from kennisbank.web.app import create_app
@@ -30,7 +30,7 @@ def text_of(page: str) -> str:
 def configured(settings):
     """An app whose statements must show non-default settings: they are read, not repeated."""
     changed = dataclasses.replace(settings, contact_email="toegankelijkheid@ida.example", session_idle_minutes=45,
-                                  session_max_hours=9, audit_ip_days=30)
+                                  session_max_hours=9, audit_ip_days=30, digest_delivery_days=90)
     with Browser(create_app(changed)) as browser:
         yield browser
 
@@ -83,6 +83,8 @@ def test_the_privacy_statement_reads_its_periods_from_the_settings(configured):
         assert heading in text, heading
     assert "artikel 6, lid 1, onder e" in text and "Autoriteit Persoonsgegevens" in text
     assert "Na 30 dagen wordt het IP-adres ingekort" in text  # the audit log's retention, from the setting
+    assert "Het verzendoverzicht van een week wordt 90 dagen na het einde van die week verwijderd" in text
+    assert f"tot {digest.SEND_WITHIN.days} dagen na het einde van de week" in text
     assert 'href="mailto:toegankelijkheid@ida.example"' in configured.get("/privacy").text
 
 
