@@ -27,7 +27,7 @@ from .digest import MAX_ATTEMPTS, _claim_is_stale, _me  # the same claim rules a
 from .models import Collaboration, CollaborationEvent, Initiative, IntroductionDelivery, IntroductionOptOut
 from .settings import Settings
 from .validation import InputError
-from .web.templating import make_templates
+from .rendering import mail_environment
 
 OPT_OUT_PURPOSE = "introduction-opt-out"
 OPEN, CLAIMED, SENT, FAILED, OPTED_OUT = "open", "geclaimd", "verzonden", "mislukt", "afgemeld"
@@ -115,7 +115,7 @@ async def prepare(actor: Actor, collaboration_id: int) -> Introduction:
 
 
 def _render(settings: Settings, introduction: Introduction, contact: Contact, sender_name: str) -> str:
-    template = make_templates().env.get_template("mail/introduction.txt")
+    template = mail_environment().get_template("mail/introduction.txt")
     others = [i for i in introduction.collaboration.initiatives if i.id != contact.initiative.id]
     return template.render(collaboration=introduction.collaboration, contact=contact, others=others,
                            reasons=introduction.reasons, sender_name=sender_name, base_url=settings.base_url,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from . import signing
 from .settings import Settings
-from .web.templating import STATIC_DIR, make_templates
+from .rendering import STATIC_DIR, mail_environment
 
 if TYPE_CHECKING:
     from .digest import Digest
@@ -172,7 +172,7 @@ def mail_styles() -> dict[str, str]:
 
 def digest_message(settings: Settings, digest: Digest) -> EmailMessage:
     """The digest as a multipart mail (plain text and accessible HTML) with a one-click unsubscribe."""
-    templates = make_templates().env
+    templates = mail_environment()
     context = {"digest": digest, "base_url": settings.base_url, "style": mail_styles(),
                "unsubscribe_url": unsubscribe_url(settings, digest.user.id)}
     message = EmailMessage(policy=SMTP)

@@ -150,7 +150,7 @@ def test_the_image_layout_finds_templates_and_runs_the_cli(tmp_path):
     for name in ("kennisbank", "search", "templates", "static", "seed"):
         shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
-    probe = ("from kennisbank.web.templating import TEMPLATE_DIR, STATIC_DIR; "
+    probe = ("from kennisbank.rendering import TEMPLATE_DIR, STATIC_DIR; "
              "print(TEMPLATE_DIR); print(STATIC_DIR)")
     out = subprocess.run([sys.executable, "-c", probe], cwd="/", env=env, capture_output=True, text=True,
                          check=True).stdout.split()

@@ -1,6 +1,6 @@
 """The interface's one Dutch number format and the match score a coordinator reads."""
 
-from kennisbank.web.templating import dutch_number, euro, score
+from kennisbank.rendering import dutch_number, euro, score
 
 
 def test_numbers_have_a_decimal_comma_and_a_thousands_point():

@@ -33,9 +33,10 @@ from .auth import AuthenticationMiddleware
 from .csrf import CSRFMiddleware
 from .request_id import RequestIdMiddleware
 from .params import BadRequest
-from .problems import invalid_input, invalid_parameters, problem
+from .problems import invalid_parameters, problem
 from .security_headers import SecurityHeadersMiddleware, add_security_headers
-from .templating import STATIC_DIR, make_templates
+from ..rendering import STATIC_DIR
+from .templating import make_templates
 
 logger = logging.getLogger("kennisbank")
 

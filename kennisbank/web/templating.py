@@ -1,65 +1,18 @@
-"""The Jinja environment: autoescaping on, Dutch labels and formatting helpers available to templates."""
+"""The pages' Jinja environment: `kennisbank.rendering`'s filters and labels plus the request-bound helpers
+(the signed-in user, the CSRF token, the CSP nonce, query strings), and the one way routes render."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from pathlib import Path
-from urllib.parse import urlencode
-
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from search.matching import MATCH_TYPE_LABELS
-
-from .. import permissions, taxonomy
-from ..richtext import render_markdown
-from ..accounts import ACCOUNT_FIELD_LABELS
-from ..collaborations import FIELD_LABELS as COLLABORATION_FIELD_LABELS
-from ..validation import FIELD_LABELS
+from ..rendering import TEMPLATE_DIR, configure
 from .auth import current_user
 from .security_headers import csp_nonce
-
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
-
-_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-           "september", "oktober", "november", "december")
-
-
-def dutch_date(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
-
-
-def dutch_number(value: float | int | None, decimals: int = 0) -> str:
-    """The one Dutch number format of the interface: 1.234,5 (point between thousands, decimal comma)."""
-    if value is None:
-        return ""
-    english = f"{value:,.{decimals}f}"
-    return english.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
-
-
-def euro(value: int | None) -> str:
-    if value is None:
-        return ""
-    return "€ " + dutch_number(value)
-
-
-def score(value: float | None) -> str:
-    """A match score (0-1 in the engine) as a coordinator reads it: a whole number out of 100."""
-    if value is None:
-        return ""
-    return f"{dutch_number(round(value * 100))} van 100"
-
-
-#: Human names for what the audit log records; the stored values stay as they are.
-AUDIT_OBJECT_LABELS = {"user": "Account", "initiative": "Initiatief", "match": "Match", "token": "API-token",
-                       "api_key": "API-token", "subscription": "Abonnement", "session": "Sessie"}
-AUDIT_RESULT_LABELS = {"ok": "Gelukt", "geweigerd": "Geweigerd", "mislukt": "Mislukt"}
 
 
 def query_with(request: Request, **changes: object) -> str:
@@ -98,42 +51,9 @@ def csrf_token(request: Request) -> str:
     return request.scope.get("state", {}).get("csrf_token", "")
 
 
-def _escaped(template_name: str | None) -> bool:
-    return not (template_name or "").endswith(".txt")
-
-
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
-    env = templates.env
-    env.autoescape = _escaped  # everything but plain-text mail
-    env.filters.update(markdown=render_markdown, dutch_date=dutch_date, euro=euro, number=dutch_number,
-                       score=score)
-    env.globals.update(
-        kind_labels=taxonomy.KIND_LABELS,
-        phase_labels=taxonomy.PHASE_LABELS,
-        status_labels=taxonomy.STATUS_LABELS,
-        programme_line_labels=taxonomy.PROGRAMME_LINE_LABELS,
-        provinces=taxonomy.PROVINCES,
-        themes=taxonomy.THEMES,
-        province_options=[(p.code, p.name) for p in taxonomy.PROVINCES],
-        theme_options=[(t.slug, t.name) for t in taxonomy.THEMES],
-        field_labels={**FIELD_LABELS, **ACCOUNT_FIELD_LABELS, **COLLABORATION_FIELD_LABELS},
-        province_names={p.code: p.name for p in taxonomy.PROVINCES},
-        query_with=query_with,
-        audit_object_labels=AUDIT_OBJECT_LABELS,
-        audit_result_labels=AUDIT_RESULT_LABELS,
-        csrf_token=csrf_token,
-        csp_nonce=csp_nonce,
-        current_user=current_user,
-        role_labels=taxonomy.ROLE_LABELS,
-        match_type_labels=MATCH_TYPE_LABELS,
-        can_create=permissions.can_create,
-        can_edit=permissions.can_edit,
-        can_manage_accounts=permissions.can_manage_accounts,
-        can_review_matches=permissions.can_review_matches,
-        can_manage_collaborations=permissions.can_manage_collaborations,
-        must_use_second_factor=permissions.must_use_second_factor,
-        collaboration_stage_labels=taxonomy.COLLABORATION_STAGE_LABELS,
-        collaboration_type_labels=taxonomy.COLLABORATION_TYPE_LABELS,
-    )
+    configure(templates.env)
+    templates.env.globals.update(query_with=query_with, csrf_token=csrf_token, csp_nonce=csp_nonce,
+                                 current_user=current_user)
     return templates

@@ -1,0 +1,102 @@
+"""Rendering shared by the web pages and the mail: where the templates are, Dutch formatting, labels.
+
+No web imports: the digest and introduction mails render with `mail_environment()` without loading
+Starlette, and `kennisbank.web.templating` adds the request-bound helpers for pages on top.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from search.matching import MATCH_TYPE_LABELS
+
+from . import permissions, taxonomy
+from .accounts import ACCOUNT_FIELD_LABELS
+from .collaborations import FIELD_LABELS as COLLABORATION_FIELD_LABELS
+from .richtext import render_markdown
+from .validation import FIELD_LABELS
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+
+_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+           "september", "oktober", "november", "december")
+
+
+def dutch_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def dutch_number(value: float | int | None, decimals: int = 0) -> str:
+    """The one Dutch number format of the interface: 1.234,5 (point between thousands, decimal comma)."""
+    if value is None:
+        return ""
+    english = f"{value:,.{decimals}f}"
+    return english.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
+def euro(value: int | None) -> str:
+    if value is None:
+        return ""
+    return "€ " + dutch_number(value)
+
+
+def score(value: float | None) -> str:
+    """A match score (0-1 in the engine) as a coordinator reads it: a whole number out of 100."""
+    if value is None:
+        return ""
+    return f"{dutch_number(round(value * 100))} van 100"
+
+
+#: Human names for what the audit log records; the stored values stay as they are.
+AUDIT_OBJECT_LABELS = {"user": "Account", "initiative": "Initiatief", "match": "Match", "token": "API-token",
+                       "api_key": "API-token", "subscription": "Abonnement", "session": "Sessie"}
+AUDIT_RESULT_LABELS = {"ok": "Gelukt", "geweigerd": "Geweigerd", "mislukt": "Mislukt"}
+
+
+def _escaped(template_name: str | None) -> bool:
+    return not (template_name or "").endswith(".txt")
+
+
+def configure(env: jinja2.Environment) -> jinja2.Environment:
+    """Autoescaping (all but plain-text mail), the Dutch filters and the labels and rules templates ask."""
+    env.autoescape = _escaped
+    env.filters.update(markdown=render_markdown, dutch_date=dutch_date, euro=euro, number=dutch_number,
+                       score=score)
+    env.globals.update(
+        kind_labels=taxonomy.KIND_LABELS,
+        phase_labels=taxonomy.PHASE_LABELS,
+        status_labels=taxonomy.STATUS_LABELS,
+        programme_line_labels=taxonomy.PROGRAMME_LINE_LABELS,
+        provinces=taxonomy.PROVINCES,
+        themes=taxonomy.THEMES,
+        province_options=[(p.code, p.name) for p in taxonomy.PROVINCES],
+        theme_options=[(t.slug, t.name) for t in taxonomy.THEMES],
+        field_labels={**FIELD_LABELS, **ACCOUNT_FIELD_LABELS, **COLLABORATION_FIELD_LABELS},
+        province_names={p.code: p.name for p in taxonomy.PROVINCES},
+        audit_object_labels=AUDIT_OBJECT_LABELS,
+        audit_result_labels=AUDIT_RESULT_LABELS,
+        role_labels=taxonomy.ROLE_LABELS,
+        match_type_labels=MATCH_TYPE_LABELS,
+        can_create=permissions.can_create,
+        can_edit=permissions.can_edit,
+        can_manage_accounts=permissions.can_manage_accounts,
+        can_review_matches=permissions.can_review_matches,
+        can_manage_collaborations=permissions.can_manage_collaborations,
+        must_use_second_factor=permissions.must_use_second_factor,
+        collaboration_stage_labels=taxonomy.COLLABORATION_STAGE_LABELS,
+        collaboration_type_labels=taxonomy.COLLABORATION_TYPE_LABELS,
+    )
+    return env
+
+
+@lru_cache(maxsize=1)
+def mail_environment() -> jinja2.Environment:
+    """The one environment mails render with (built once per process, not per mail)."""
+    return configure(jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR))))

@@ -1,0 +1,61 @@
+"""The layers' import rules (docs/architecture.md), checked on the source: a forbidden import fails here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+WEB_FRAMEWORK = ("starlette", "uvicorn", "kennisbank.web")
+
+
+def imported_modules(path: Path) -> set[str]:
+    return imported_by(path.read_text(encoding="utf-8"), ".".join(path.relative_to(REPO).with_suffix("").parts[:-1]))
+
+
+def imported_by(source: str, package: str) -> set[str]:
+    """Every module `source` (a module of `package`) imports, relative imports resolved; `from m import n`
+    also counts as importing `m.n`, since `n` may be a submodule."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def violations(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(f"{path.relative_to(REPO)} imports {module}" for path in paths
+                  for module in imported_modules(path)
+                  if any(module == f or module.startswith(f + ".") for f in forbidden))
+
+
+def test_the_search_library_imports_neither_the_platform_nor_a_web_or_database_framework():
+    assert violations(sorted((REPO / "search").rglob("*.py")), ("kennisbank", "tortoise", "jinja2", *WEB_FRAMEWORK)) == []
+
+
+def test_services_and_mail_import_nothing_of_the_web_layer():
+    """Only `kennisbank.web` and the command line (which serves the app) may import the web layer."""
+    services = [p for p in sorted((REPO / "kennisbank").rglob("*.py"))
+                if "web" not in p.relative_to(REPO / "kennisbank").parts and p.name not in {"cli.py", "__main__.py"}]
+    assert services, "no service modules found"
+    assert violations(services, WEB_FRAMEWORK) == []
+
+
+@pytest.mark.parametrize("source, package, expected", [
+    ("from .web.templating import make_templates", "kennisbank", "kennisbank.web.templating"),
+    ("from ..rendering import mail_environment", "kennisbank.web", "kennisbank.rendering"),
+    ("from . import permissions", "kennisbank", "kennisbank.permissions"),
+    ("import starlette.requests", "kennisbank", "starlette.requests"),
+])
+def test_the_checker_resolves_imports(source: str, package: str, expected: str):
+    assert expected in imported_by(source, package)
