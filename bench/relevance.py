@@ -37,7 +37,7 @@ from kennisbank.models import Initiative  # noqa: E402
 from kennisbank.settings import DEFAULT_EMBEDDER, Settings  # noqa: E402
 from search import SearchQuery  # noqa: E402
 from search.semantic_floor import background_vectors  # noqa: E402
-from search.tantivy_index import DEFAULT_MIN_STANDOUT, TantivyIndex  # noqa: E402
+from search.tantivy_index import DEFAULT_MIN_STANDOUT, FEEDBACK_WEIGHT, TantivyIndex  # noqa: E402
 
 ALL_STATUSES = ("concept", "gepubliceerd", "gearchiveerd")
 K = 10
@@ -62,7 +62,8 @@ async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
             for path in files:
                 await import_file(path)
             index = TantivyIndex(Path(tmp) / "index", fusion=args.fusion, semantic_limit=args.semantic_limit,
-                                 min_similarity=args.min_similarity, min_standout=args.min_standout)
+                                 min_similarity=args.min_similarity, min_standout=args.min_standout,
+                                 feedback_weight=args.feedback)
             embedder = open_embedder(settings)
             if embedder is not None:
                 index.set_background(background_vectors(embedder))
@@ -116,6 +117,8 @@ def main() -> None:
                         help="semantic neighbours must be this many standard deviations above the corpus mean")
     parser.add_argument("--query-evidence", type=float, default=None,
                         help="override QUERY_EVIDENCE, what a query without matching words must reach (exploration)")
+    parser.add_argument("--feedback", type=float, default=FEEDBACK_WEIGHT,
+                        help="how far the query moves towards its best hit (Rocchio; 0 = off)")
     parser.add_argument("--set", choices=[*SETS, "all"], default="all")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="keep the database here so embeddings are computed only once across runs")

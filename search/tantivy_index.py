@@ -106,6 +106,13 @@ QUERY_MARGIN_WEIGHT = 100.0
 SIMILAR_MIN_STANDOUT = 5.0
 
 
+#: How far a query's vector moves towards its best hit's before the semantic neighbours are taken
+#: (Rocchio feedback): the other members of a family describe the same thing in other words, and
+#: they sit closer to the best hit than to the query. Chosen on the seed's and the development set's
+#: queries (recall@10 0.852 -> 0.875 and 0.708 -> 0.764, MRR -0.004 and -0.009; bench/relevance.py).
+FEEDBACK_WEIGHT = 0.5
+
+
 class TantivyIndex:
     """`SearchIndex` stored in `path`.
 
@@ -119,7 +126,7 @@ class TantivyIndex:
     neighbour `BEST_STANDOUT`). Keyword matches always
     count, so a query about nothing the platform holds finds nothing
     instead of the nearest noise, in a unit that carries over to another
-    corpus or encoder.
+    corpus or encoder. `feedback_weight` moves the query towards its best hit first (FEEDBACK_WEIGHT).
     """
 
     def __init__(
@@ -132,6 +139,7 @@ class TantivyIndex:
         min_similarity: float = 0.3,
         min_standout: float | None = DEFAULT_MIN_STANDOUT,
         similar_min_standout: float | None = SIMILAR_MIN_STANDOUT,
+        feedback_weight: float = FEEDBACK_WEIGHT,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {sorted(FUSIONS)}")
@@ -142,6 +150,7 @@ class TantivyIndex:
         self.min_similarity = min_similarity
         self.min_standout = min_standout
         self.similar_min_standout = similar_min_standout
+        self.feedback_weight = feedback_weight
         self._thread_lock = threading.Lock()
         self._meta_stamp: int | None = None
         self._expansion_cache: dict[str, frozenset[str]] = {}
@@ -280,6 +289,7 @@ class TantivyIndex:
                     searcher, query.vector, filters, self.semantic_limit, set(), self.min_similarity,
                     self.min_standout, gated=False,
                 )
+                semantic = self._with_feedback(searcher, query.vector, filters, keyword, gated, semantic)
 
         matching = _matching(query, keyword, _id_query(self._schema, semantic))
         if matching is None:
@@ -302,6 +312,25 @@ class TantivyIndex:
         ]
         facets = self._facet_counts(searcher, result_set, query.facets) if query.facets else {}
         return SearchResults(total, hits, facets, _ms_since(started))
+
+    def _with_feedback(self, searcher: tantivy.Searcher, vector: Vector, filters: list[Query],
+                       keyword: Query | None, gated: bool, semantic: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """The semantic neighbours again, of the query moved towards its best hit (Rocchio feedback)."""
+        if self.feedback_weight <= 0:
+            return semantic
+        best: int | None = None
+        if not gated and keyword is not None:
+            top = searcher.search(_all_of([*filters, keyword]), limit=1)
+            best = _ids(searcher, top.hits)[0] if top.hits else None
+        if best is None and semantic:
+            best = semantic[0][0]
+        stored = self._vectors.vector_of(best) if best is not None else None
+        if stored is None:
+            return semantic
+        query = np.asarray(vector, dtype=np.float32)
+        moved = query / np.linalg.norm(query) + self.feedback_weight * stored
+        return self._neighbours(searcher, tuple(float(x) for x in moved / np.linalg.norm(moved)), filters,
+                                self.semantic_limit, set(), self.min_similarity, self.min_standout, gated=False)
 
     def _by_date(
         self, searcher: tantivy.Searcher, result_set: Query, query: SearchQuery

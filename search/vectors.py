@@ -58,6 +58,13 @@ class VectorStore:
             self._reload_if_changed()
             return self._ids, self._matrix
 
+    def vector_of(self, doc_id: int) -> np.ndarray | None:
+        """The stored unit vector of `doc_id`, or None."""
+        with self._lock:
+            self._reload_if_changed()
+            position = self._positions.get(doc_id)
+            return None if position is None else self._matrix[position]
+
     def cosine(self, vector: Vector) -> tuple[np.ndarray, np.ndarray]:
         """(ids, cosine similarity of each stored vector with `vector`)."""
         ids, matrix = self.snapshot()

@@ -15,7 +15,7 @@ from test_contract import BY_ID, CORPUS, topic
 
 from search.documents import SearchQuery
 from search.index import SearchIndex, open_index
-from search.tantivy_index import QUERY_EVIDENCE, TantivyIndex
+from search.tantivy_index import FEEDBACK_WEIGHT, QUERY_EVIDENCE, TantivyIndex
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -139,3 +139,28 @@ def test_a_query_without_matching_words_must_come_closer_to_a_document_than_to_t
     assert standouts is not None and standouts.max() > QUERY_EVIDENCE  # the standout alone would let it through
     assert found(near_the_background) == []
     assert found(near_a_document)[0] == 107
+
+
+def test_feedback_from_the_best_hit_brings_its_family_up(tmp_path):
+    """Another member of the best hit's family shares no word with the query and little of its meaning;
+    moving the query towards the best hit (FEEDBACK_WEIGHT) ranks it above what only resembles the query."""
+    rng = np.random.default_rng(11)
+    a, b_only, query_only = (v / np.linalg.norm(v) for v in rng.normal(size=(3, 64)))
+    member = _unit(a + 0.6 * b_only)
+    docs = [dataclasses.replace(CORPUS[0], id=1, external_id="A", title="Fietstellers langs provinciale wegen",
+                                summary="", body="", vector=_unit(a + 0.3 * query_only)),
+            dataclasses.replace(CORPUS[0], id=2, external_id="B", title="Sensoren tellen verkeer op de N-weg",
+                                summary="", body="", vector=member)]
+    docs += [dataclasses.replace(CORPUS[0], id=10 + n, external_id=f"D-{n}", title=f"Onderwerp {n}", summary="",
+                                 body="", vector=_unit(query_only + 0.9 * rng.normal(size=64) / 8))
+             for n in range(25)]
+    query = SearchQuery(text="fietstellers", vector=_unit(a + query_only), semantic_ratio=0.5)
+
+    def rank_of_member(weight: float) -> int:
+        index = TantivyIndex(tmp_path / str(weight), feedback_weight=weight)
+        index.upsert(docs)
+        ids = [hit.id for hit in index.search(query).hits]
+        index.close()
+        return ids.index(2) + 1 if 2 in ids else 99
+
+    assert rank_of_member(FEEDBACK_WEIGHT) <= 3 < rank_of_member(0.0)
