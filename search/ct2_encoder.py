@@ -255,7 +255,7 @@ class CT2E5Embedder:
         """Mean of the last hidden states over all tokens of one window (with <s> and </s>)."""
         output = encoder.forward_batch([ids])
         hidden = np.asarray(output.last_hidden_state, dtype=np.float32)[0]
-        return hidden.mean(axis=0, dtype=np.float32)
+        return np.asarray(hidden.mean(axis=0, dtype=np.float32))
 
 
 def _normalised(grouped: list[list[tuple[np.ndarray, int]]]) -> np.ndarray:

@@ -69,7 +69,7 @@ def fold_same_length(text: str) -> str | None:
     return folded if len(folded) == len(text) else None
 
 
-class _Memo(dict):
+class _Memo(dict[str, str]):
     """A per-key cache that is cheaper per lookup than `lru_cache` (used as
     `map(memo.__getitem__, words)`). A text has far fewer distinct words than
     tokens, so analysing each distinct word once is what makes indexing fast.

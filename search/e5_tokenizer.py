@@ -35,7 +35,8 @@ _CACHE_WORDS = 50_000
 
 def _f32(value: float) -> float:
     """`value` rounded to float32, as C's float addition rounds its result."""
-    return _F32.unpack(_F32.pack(value))[0]
+    rounded: float = _F32.unpack(_F32.pack(value))[0]
+    return rounded
 
 
 class E5Tokenizer:

@@ -61,7 +61,7 @@ def find_clusters(
     """Clusters from `matches` (and `accepted` pairs), best first; `rejected` pairs never count."""
     rejected_keys = {frozenset(pair) for pair in rejected}
     accepted_keys = {frozenset(pair) for pair in accepted}
-    strong: dict[frozenset, Match] = {}
+    strong: dict[frozenset[Hashable], Match] = {}
     for match in matches:
         key = frozenset(match.pair)
         if key in rejected_keys or match.a not in items or match.b not in items:
@@ -93,7 +93,7 @@ def find_clusters(
 
 
 def _cluster(pairs: list[Match], items: Mapping[Hashable, MatchItem]) -> Cluster:
-    strength: Counter[Hashable] = Counter()
+    strength: dict[Hashable, float] = defaultdict(float)
     for match in pairs:
         strength[match.a] += match.score
         strength[match.b] += match.score

@@ -377,7 +377,8 @@ class _TagBits:
 
     def shared(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """How many tags each pair (a[i], b[i]) has in common."""
-        return np.bitwise_count(self.masks[a] & self.masks[b]).sum(axis=1, dtype=np.int64)
+        counts: np.ndarray = np.bitwise_count(self.masks[a] & self.masks[b]).sum(axis=1, dtype=np.int64)
+        return counts
 
 
 def _timing_of_pairs(facts: Sequence[ItemFacts], a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ decisions, so coordinators can see whether learning helps.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -62,7 +63,7 @@ class LearningReport:
     folds: int = 0
     coefficients: dict[str, float] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -75,10 +76,10 @@ class LearnedScorer:
     def score(self, features: np.ndarray) -> np.ndarray:
         if not len(features):
             return np.zeros(0)
-        return self.model.predict_proba(features)[:, 1]
+        return np.asarray(self.model.predict_proba(features)[:, 1])
 
     def contributions(self, features: np.ndarray) -> np.ndarray:
-        return features * self.model.coef_[0][None, :]
+        return np.asarray(features * self.model.coef_[0][None, :])
 
     @property
     def coefficients(self) -> dict[str, float]:
@@ -105,12 +106,12 @@ def learn_scorer(decisions: Iterable[Decision]) -> tuple[LearnedScorer | None, L
     decisions = list(decisions)
     x, y = _matrix(decisions)
     accepted, rejected = int(y.sum()), int(len(y) - y.sum())
-    counts = {"decisions": len(y), "accepted": accepted, "rejected": rejected}
     if len(y) < MIN_DECISIONS or min(accepted, rejected) < MIN_PER_CLASS:
         message = (f"Te weinig beoordelingen om van te leren ({accepted} geaccepteerd, {rejected} afgewezen; "
                    f"nodig: minstens {MIN_DECISIONS} met elk minstens {MIN_PER_CLASS}). "
                    "De score blijft de standaardscore (het meegeleverde model, of de vaste gewichten zonder embeddings).")
-        return None, LearningReport(used_model=False, message=message, **counts)
+        return None, LearningReport(used_model=False, message=message, decisions=len(y), accepted=accepted,
+                                    rejected=rejected)
     folds = min(CV_FOLDS, accepted, rejected)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     out_of_fold = cross_val_predict(_new_model(), x, y, cv=splitter, method="predict_proba")[:, 1]
@@ -124,7 +125,7 @@ def learn_scorer(decisions: Iterable[Decision]) -> tuple[LearnedScorer | None, L
         used_model=True, message=message, roc_auc=round(auc, 4), average_precision=round(ap, 4),
         weights_roc_auc=round(float(roc_auc_score(y, fixed)), 4),
         weights_average_precision=round(float(average_precision_score(y, fixed)), 4),
-        folds=folds, coefficients=scorer.coefficients, **counts,
+        folds=folds, coefficients=scorer.coefficients, decisions=len(y), accepted=accepted, rejected=rejected,
     )
     return scorer, report
 

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class _Logistic:
     intercept: np.ndarray
 
     @classmethod
-    def from_dict(cls, data: dict) -> _Logistic:
+    def from_dict(cls, data: dict[str, Any]) -> _Logistic:
         return cls(tuple(data["features"]), np.asarray(data["mean"], dtype=np.float64),
                    np.asarray(data["scale"], dtype=np.float64), np.atleast_2d(np.asarray(data["coef"], dtype=np.float64)),
                    np.atleast_1d(np.asarray(data["intercept"], dtype=np.float64)))
@@ -54,7 +55,7 @@ class _Logistic:
         return np.array([list(names).index(f) for f in self.features], dtype=np.int64)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        return ((x - self.mean) / self.scale) @ self.coef.T + self.intercept
+        return np.asarray(((x - self.mean) / self.scale) @ self.coef.T + self.intercept)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class MatchModel:
     type_model: _Logistic
     type_columns: np.ndarray  # where the type model's features sit in TYPE_FEATURES
     type_classes: tuple[str, ...]
-    report: dict  # what it was fitted on and its cross-validated figures
+    report: dict[str, Any]  # what it was fitted on and its cross-validated figures
     space: SemanticSpace | None = None  # where the semantic features are computed (`search/match_space.py`)
     calibration: tuple[float, float] = (1.0, 0.0)  # Platt (slope, offset) on the pair logit, fitted out of fold
 
@@ -90,12 +91,12 @@ class MatchModel:
         """The most likely type among `allowed` (all when None)."""
         logits = self.type_model.logits(type_features[self.type_columns][None, :])[0]
         for index in np.argsort(-logits, kind="stable").tolist():
-            if allowed is None or self.type_classes[index] in allowed:
-                return self.type_classes[index]
+            if allowed is None or self.type_classes[int(index)] in allowed:
+                return str(self.type_classes[int(index)])
         raise ValueError("no allowed type")
 
 
-def match_model_from_dict(data: dict, feature_names: Sequence[str], type_feature_names: Sequence[str],
+def match_model_from_dict(data: dict[str, Any], feature_names: Sequence[str], type_feature_names: Sequence[str],
                           folder: Path = MODEL_FILE.parent) -> MatchModel:
     """The model `data` describes; its semantic space, when it names one, is read from `folder`."""
     pair = _Logistic.from_dict(data["pair"])

@@ -50,7 +50,8 @@ class SemanticSpace:
         """Rows of `vectors` in this space, at unit length (an all-zero row stays zero)."""
         moved = (np.asarray(vectors, dtype=np.float32) - self.mean) @ self.transform
         norms = np.linalg.norm(moved, axis=-1, keepdims=True)
-        return np.divide(moved, norms, out=np.zeros_like(moved), where=norms > 0).astype(np.float32)
+        unit: np.ndarray = np.divide(moved, norms, out=np.zeros_like(moved), where=norms > 0).astype(np.float32)
+        return unit
 
     def to_array(self) -> np.ndarray:
         return np.vstack([self.mean[None, :], self.transform]).astype(np.float32)

@@ -101,7 +101,7 @@ class ScoreWeights:
     def direct(self, features: np.ndarray) -> np.ndarray:
         """The score from the pair's own features (corroboration ignored)."""
         topic, context, share = self._vectors()
-        return np.clip((features @ topic) * (1.0 - share + share * (features @ context)), 0.0, 1.0)
+        return np.asarray(np.clip((features @ topic) * (1.0 - share + share * (features @ context)), 0.0, 1.0))
 
     def score(self, features: np.ndarray) -> np.ndarray:
         beta = self.corroboration_share

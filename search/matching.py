@@ -85,7 +85,7 @@ terms a new text introduces count from the next full run (`kennisbank match`).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -185,6 +185,12 @@ def match_type(a: ItemFacts, b: ItemFacts, features: Mapping[str, float]) -> Mat
     return "knowledge_exchange"
 
 
+def _as_match_type(name: str) -> MatchType:
+    if name not in MATCH_TYPES:
+        raise ValueError(f"unknown match type {name!r}")
+    return name  # type: ignore[return-value]  # checked against MATCH_TYPES just above
+
+
 def _identity(stems: list[str]) -> list[str]:
     return stems
 
@@ -252,6 +258,14 @@ class _Neighbours:
 class MatchEngine:
     """Prepared matching state for a set of initiatives; see the module docstring."""
 
+    _items: list[MatchItem | None]  # by row; None where an item was removed
+    _row: dict[Hashable, int]
+    _facts: list[ItemFacts]
+    _tech_idf: dict[str, float]
+    _edges: dict[int, dict[int, float]]  # direct scores of candidate pairs, both directions
+    _semantic_nbrs: _Neighbours
+    _lexical_nbrs: _Neighbours
+
     def __init__(
         self,
         *,
@@ -303,7 +317,7 @@ class MatchEngine:
         ids = [item.id for item in items]
         if len(set(ids)) != len(ids):
             raise ValueError("item ids must be unique")
-        self._items = list(items)
+        self._items = list[MatchItem | None](items)
         self._row = {item.id: row for row, item in enumerate(items)}
         self._fit_text(items)
         self._vectors, self._has_vector = self._stack_vectors(items)
@@ -411,9 +425,9 @@ class MatchEngine:
     # -- state -----------------------------------------------------------------------------------
 
     def _reset(self) -> None:
-        self._items: list[MatchItem | None] = []
-        self._row: dict[Hashable, int] = {}
-        self._facts: list[ItemFacts] = []
+        self._items = []
+        self._row = {}
+        self._facts = []
         self._province_codes: dict[str, int] = {}
         self._province = np.zeros(0, dtype=np.int64)
         self._vectors = np.zeros((0, 0), dtype=np.float32)
@@ -425,13 +439,13 @@ class MatchEngine:
         self._term_rows: list[tuple[np.ndarray, np.ndarray]] = []
         self._tfidf_stacked: sparse.csr_matrix | None = None
         self._index = sparse.csr_matrix((0, 0))  # fewer, heavier terms, for finding lexical neighbours
-        self._tech_idf: dict[str, float] = {}
+        self._tech_idf = {}
         self._default_idf = 1.0
         self._semantic_floor = 0.0
         self._reference = np.zeros(0, dtype=np.int64)
         self._background = np.zeros((0, 2))  # per row: mean and spread of its scores with the reference rows
         self._neighbours_built = False
-        self._edges: dict[int, dict[int, float]] = {}
+        self._edges = {}
         width = self.neighbours + _NEIGHBOUR_MARGIN
         self._semantic_nbrs = _Neighbours.empty(0, width)
         self._lexical_nbrs = _Neighbours.empty(0, width, mostly_empty=True)
@@ -483,7 +497,7 @@ class MatchEngine:
             out[present] = space.apply(matrix[present])
             return out
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+        return np.asarray(np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0))
 
     def _unit(self, vector: Sequence[float] | np.ndarray | None, d: int) -> np.ndarray | None:
         if vector is None:
@@ -587,7 +601,7 @@ class MatchEngine:
         return np.flatnonzero(self._province == code)
 
     def _semantic_block(self, rows: np.ndarray) -> np.ndarray:
-        sims = self._vectors[rows] @ self._vectors.T
+        sims: np.ndarray = self._vectors[rows] @ self._vectors.T
         self._mask(rows, sims)
         if not self._has_vector.all():
             sims[:, ~self._has_vector] = -np.inf
@@ -635,7 +649,8 @@ class MatchEngine:
             return np.zeros(0, dtype=np.int64), moved
         return np.unique(np.concatenate(partners)).astype(np.int64), moved
 
-    def _move_in_lists(self, nbrs: _Neighbours, row: int, sims: np.ndarray, block, moved: list) -> np.ndarray:
+    def _move_in_lists(self, nbrs: _Neighbours, row: int, sims: np.ndarray, block: Callable[[np.ndarray], np.ndarray],
+                       moved: list[tuple[int, int]]) -> np.ndarray:
         """Put `row` at its new place in every other list; the rows whose top `neighbours` now hold it."""
         k = self.neighbours
         width = nbrs.ids.shape[1]
@@ -780,7 +795,7 @@ class MatchEngine:
         background = self._background
         za = (own - background[a_rows, 0]) / background[a_rows, 1]
         zb = (own - background[b_rows, 0]) / background[b_rows, 1]
-        return (za + zb) / 2.0
+        return np.asarray((za + zb) / 2.0)
 
     # -- scoring ---------------------------------------------------------------------------------
 
@@ -941,8 +956,7 @@ class MatchEngine:
         named = {name: round(float(value), 4) for name, value in zip(FEATURES, features)}
         if self.model is not None:
             fa, fb = self._facts[a], self._facts[b]
-            kind = self.model.type_of(type_features(fa, fb, named),  # type: ignore[assignment]
-                                      allowed_types(fa, fb, named))
+            kind = _as_match_type(self.model.type_of(type_features(fa, fb, named), allowed_types(fa, fb, named)))
         else:
             kind = match_type(self._facts[a], self._facts[b], named)
         witness_item = self._items[witness] if witness >= 0 else None

@@ -226,7 +226,7 @@ class MeiliIndex:
                 raise
             self._wait(self._client.create_index(self._name, {"primaryKey": "id"}))
             current = {}
-        configured = (current.get("embedders") or {}).get(EMBEDDER, {}).get("dimensions")
+        configured: int | None = (current.get("embedders") or {}).get(EMBEDDER, {}).get("dimensions")
         settings = meili_settings(self.synonyms)
         if dimensions and dimensions != configured:
             settings["embedders"] = embedder_settings(dimensions)

