@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -40,14 +42,23 @@ from .templating import STATIC_DIR, make_templates
 logger = logging.getLogger("kennisbank")
 
 
-async def _prepare_matcher(matcher: Matcher) -> None:
+async def _prepare_matcher(matcher: Matcher, done: anyio.Event | None = None) -> None:
+    started = time.perf_counter()
     try:
-        await matcher.ensure_prepared()
+        rematched = await matcher.ensure_prepared()
+        logger.info("match engine ready after %.1f s (%s)", time.perf_counter() - started,
+                    "full rematch" if rematched else "loaded with the stored suggestions")
     except Exception:  # serve anyway: the first save, `kennisbank match` or the nightly job retries
         logger.exception("preparing the match engine failed")
+    finally:
+        if done is not None:
+            done.set()
 
 
-async def _catch_up(consumer: JobConsumer) -> None:
+async def _catch_up(matcher: Matcher, consumer: JobConsumer, engine_tried: anyio.Event) -> None:
+    """The inline path's background: the engine first, then what start-up and the saves during its
+    loading left queued (those saves did not wait for the engine)."""
+    await _prepare_matcher(matcher, engine_tried)
     try:
         await consumer.drain()
     except Exception:  # serve anyway: the jobs stay queued for `kennisbank worker` or the next start
@@ -81,26 +92,30 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.job_consumer = consumer
             # The engine is prepared after start-up, not before it, and without a full rematch when
             # suggestions are stored (from `kennisbank match`, the seed or the nightly job): they serve
-            # the queue, and the job queue rematches what changed. A save meanwhile waits for the lock.
+            # the queue, and the job queue rematches what changed. No request waits for it: a save
+            # meanwhile is keyword-searchable at once and its matches show "wordt verwerkt" until its
+            # job ran after the loading.
             background = await cleanup.enter_async_context(anyio.create_task_group())
             cleanup.callback(background.cancel_scope.cancel)
-            background.start_soon(_prepare_matcher, matcher)
             # The semantic part of every save (embedding, vector, matches) comes from the job queue,
             # which this task shares with `kennisbank worker`. Without an encoder that part is quick and
             # is done inside the save's request, as it is with KENNISBANK_EMBED_IN_REQUEST (the old path).
             inline = embedder is None or settings.embed_in_request
             # Inline, only what start-up found queued is left for the background (so no background
             # claim races a request for its own job); otherwise the consumer runs for good.
+            engine_tried = app.state.engine_tried = anyio.Event()
             if inline:
-                background.start_soon(_catch_up, consumer)
+                background.start_soon(_catch_up, matcher, consumer, engine_tried)
             else:
+                background.start_soon(_prepare_matcher, matcher, engine_tried)
                 background.start_soon(consumer.run)
 
             async def index_change(initiative: Initiative) -> None:
                 """Keyword-searchable at once; the vector and matches follow from its job (done here
                 when inline)."""
                 try:
-                    if inline and await consumer.work_now(initiative.id):
+                    # Not while the engine loads: the catch-up after the loading does the job.
+                    if inline and engine_tried.is_set() and await consumer.work_now(initiative.id):
                         return
                     document = await document_without_encoder(initiative, embedder)
                     await anyio.to_thread.run_sync(index.upsert, [document])
