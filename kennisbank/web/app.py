@@ -55,10 +55,12 @@ async def _prepare_matcher(matcher: Matcher, done: anyio.Event | None = None) ->
             done.set()
 
 
-async def _catch_up(matcher: Matcher, consumer: JobConsumer, engine_tried: anyio.Event) -> None:
-    """The inline path's background: the engine first, then what start-up and the saves during its
-    loading left queued (those saves did not wait for the engine)."""
+async def _catch_up(matcher: Matcher, consumer: JobConsumer, engine_tried: anyio.Event,
+                    reconciled: anyio.Event) -> None:
+    """The inline path's background: the engine and the start-up reindex first, then what they and
+    the saves during the loading left queued (those saves did not wait for the engine)."""
     await _prepare_matcher(matcher, engine_tried)
+    await reconciled.wait()
     try:
         await consumer.drain()
     except Exception:  # serve anyway: the jobs stay queued for `kennisbank worker` or the next start
@@ -79,13 +81,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             index = open_search_index(settings, embedder)
             cleanup.callback(index.close)
             app.state.search_index, app.state.embedder = index, embedder
-            try:
-                # Repairs what a crash between a save and its indexing left behind; without the encoder:
-                # what has no embedding yet is queued for the consumer below.
-                await reindex(index, embedder, embed=False)
-            except SearchUnavailable:  # serve anyway; `kennisbank reindex` or the nightly reindex catches up
-                logger.warning("start-up reindex skipped: the search server is unavailable", exc_info=True)
-
             matcher = Matcher(embedder)
             app.state.matcher = matcher
             consumer = JobConsumer.from_settings(settings, embedder, index, matcher)
@@ -103,9 +98,35 @@ def create_app(settings: Settings | None = None) -> Starlette:
             inline = embedder is None or settings.embed_in_request
             # Inline, only what start-up found queued is left for the background (so no background
             # claim races a request for its own job); otherwise the consumer runs for good.
+            # Saves during the start-up reindex, indexed again after it (it may have read them before).
+            saved_meanwhile: set[int] | None = set()
+            reconciled = app.state.reconciled = anyio.Event()
+
+            async def reconcile() -> None:
+                """Repair what a crash between a save and its indexing left behind, while serving: at
+                20,000 initiatives reading them all takes seconds. Without the encoder: what has no
+                embedding yet is queued for the consumer."""
+                nonlocal saved_meanwhile
+                try:
+                    await reindex(index, embedder, embed=False)
+                    while saved_meanwhile:
+                        ids, saved_meanwhile = saved_meanwhile, set()
+                        saved = await Initiative.filter(id__in=sorted(ids)).prefetch_related("province", "themes")
+                        documents = [await document_without_encoder(i, embedder) for i in saved]
+                        await anyio.to_thread.run_sync(index.upsert, documents)
+                except SearchUnavailable:  # serve anyway; `kennisbank reindex` or the nightly reindex catches up
+                    logger.warning("start-up reindex skipped: the search server is unavailable", exc_info=True)
+                except Exception:  # serve anyway, as above
+                    logger.exception("the start-up reindex failed")
+                finally:
+                    saved_meanwhile = None
+                    reconciled.set()
+                consumer.notify()
+
+            background.start_soon(reconcile)
             engine_tried = app.state.engine_tried = anyio.Event()
             if inline:
-                background.start_soon(_catch_up, matcher, consumer, engine_tried)
+                background.start_soon(_catch_up, matcher, consumer, engine_tried, reconciled)
             else:
                 background.start_soon(_prepare_matcher, matcher, engine_tried)
                 background.start_soon(consumer.run)
@@ -113,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             async def index_change(initiative: Initiative) -> None:
                 """Keyword-searchable at once; the vector and matches follow from its job (done here
                 when inline)."""
+                if saved_meanwhile is not None:
+                    saved_meanwhile.add(initiative.id)
                 try:
                     # Not while the engine loads: the catch-up after the loading does the job.
                     if inline and engine_tried.is_set() and await consumer.work_now(initiative.id):
