@@ -88,11 +88,10 @@ import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .match_features import (
     CONTEXT_FEATURES,
@@ -118,6 +117,9 @@ from .match_features import (
 from .match_model import MatchModel, load_match_model
 from .match_learning import Decision, LearningReport, learn_scorer
 from .match_reasons import build_reasons
+
+if TYPE_CHECKING:  # imported where the text is fitted (see match_learning.py)
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 MatchType = Literal["joint_procurement", "scaling_up", "knowledge_exchange"]
 MATCH_TYPES: tuple[str, ...] = ("joint_procurement", "scaling_up", "knowledge_exchange")
@@ -584,6 +586,8 @@ class MatchEngine:
         self._analyzer.learn_parts(docs)
         docs = [self._analyzer.with_parts(doc) for doc in docs]
         max_df = MAX_DOCUMENT_SHARE if len(docs) >= _MIN_ITEMS_FOR_DF_CUT else 1.0
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self._vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, max_df=max_df, norm=None)
         try:
             raw = self._vectorizer.fit_transform(docs)
