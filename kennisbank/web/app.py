@@ -16,7 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from search import SearchUnavailable
+from search import SearchIndex, SearchUnavailable
+from search.embeddings import Embedder
 
 from ..db import close_database, open_database
 from ..indexing import document_without_encoder, open_embedder, open_search_index, reindex
@@ -75,11 +76,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Everything opened is closed again, also when start-up fails halfway (Tortoise allows one
         # open database context per process).
         async with AsyncExitStack() as cleanup:
-            await open_database(settings)
-            cleanup.push_async_callback(close_database)
-            embedder = open_embedder(settings)
-            index = open_search_index(settings, embedder)
-            cleanup.callback(index.close)
+            # The encoder and the index open in a thread while the database opens: most of a second
+            # each that a start would otherwise spend one after the other before it answers.
+            def open_index() -> tuple[Embedder | None, SearchIndex]:
+                encoder = open_embedder(settings)
+                opened = open_search_index(settings, encoder)
+                cleanup.callback(opened.close)
+                return encoder, opened
+
+            cleanup.push_async_callback(close_database)  # also when opening fails halfway
+            async with anyio.create_task_group() as opening:
+                opening.start_soon(open_database, settings)
+                embedder, index = await anyio.to_thread.run_sync(open_index)
             app.state.search_index, app.state.embedder = index, embedder
             matcher = Matcher(embedder)
             app.state.matcher = matcher
