@@ -123,7 +123,7 @@ async def reindex(index: SearchIndex, embedder: Embedder | None = None, *, full:
     its text was never embedded, a keyword-only document and a job in the queue (unless one waits)."""
     if full:
         index.clear()
-    all_hashes = index.hashes()
+    all_hashes = await anyio.to_thread.run_sync(index.hashes)  # ~0.25 s at 20,000: not on the event loop
     indexed_hashes = all_hashes
     # The embedded backend keeps vectors in a file of their own: a document whose vector is missing
     # (a crash between the two writes) is stale whatever its hash says. Meilisearch stores them together.

@@ -70,6 +70,10 @@ class RematchReport:
     learning: LearningReport
 
 
+#: Initiatives read from the database at a time when the engine is prepared.
+READ_CHUNK = 500
+
+
 class Matcher:
     """Keeps a prepared engine for one process, so saving an initiative rematches only that initiative."""
 
@@ -82,6 +86,19 @@ class Matcher:
         self.learning: LearningReport | None = None
         self._prepared = False
         self._lock = anyio.Lock()  # the engine is not thread-safe: one computation at a time
+
+    async def _published(self) -> tuple[list[Initiative], list[MatchItem]]:
+        """Every published initiative and its engine item, read a chunk at a time: the event loop serves
+        requests in between (20,000 read at once held it, and so every request, for seconds)."""
+        ids = [row[0] for row in await Initiative.filter(status=Status.GEPUBLICEERD).order_by("id").values_list("id")]
+        initiatives: list[Initiative] = []
+        items: list[MatchItem] = []
+        for start in range(0, len(ids), READ_CHUNK):
+            chunk = await Initiative.filter(id__in=ids[start:start + READ_CHUNK]).order_by("id").prefetch_related(
+                "province", "themes")
+            initiatives.extend(chunk)
+            items.extend(await self._items(chunk))
+        return initiatives, items
 
     async def _items(self, initiatives: Sequence[Initiative]) -> list[MatchItem]:
         vectors: Sequence[Sequence[float] | None] = [None] * len(initiatives)
@@ -108,9 +125,8 @@ class Matcher:
             return True
         scorer, learning = learn_scorer(await _decisions())
         engine = MatchEngine(scorer=scorer, space=self._space)
-        published = await Initiative.filter(status=Status.GEPUBLICEERD).order_by("id").prefetch_related(
-            "province", "themes")
-        await anyio.to_thread.run_sync(engine.load, await self._items(published))
+        _initiatives, items = await self._published()
+        await anyio.to_thread.run_sync(engine.load, items)
         self.engine, self.learning, self._prepared = engine, learning, True
         return False
 
@@ -123,9 +139,7 @@ class Matcher:
         scorer, learning = learn_scorer(await _decisions())
         self.engine = MatchEngine(scorer=scorer, space=self._space)
         self.learning = learning
-        published = await Initiative.filter(status=Status.GEPUBLICEERD).order_by("id").prefetch_related(
-            "province", "themes")
-        items = await self._items(published)
+        published, items = await self._published()
         found = await anyio.to_thread.run_sync(self.engine.match_all, items)
         self._prepared = True
         by_id = {i.id: i for i in published}

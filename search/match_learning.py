@@ -25,14 +25,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from .match_features import FEATURES
 from .match_types import ScoreWeights
+
+if TYPE_CHECKING:  # scikit-learn is imported where a model is fitted: it takes most of a second,
+    # which a server start would otherwise spend before it answers
+    from sklearn.linear_model import LogisticRegression
 
 MIN_DECISIONS = 30
 MIN_PER_CLASS = 10
@@ -98,11 +100,16 @@ def _matrix(decisions: list[Decision]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _new_model() -> LogisticRegression:
+    from sklearn.linear_model import LogisticRegression
+
     return LogisticRegression(C=1.0, max_iter=1000)
 
 
 def learn_scorer(decisions: Iterable[Decision]) -> tuple[LearnedScorer | None, LearningReport]:
     """Fit a scorer when there are enough decisions; otherwise (None, why not)."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
     decisions = list(decisions)
     x, y = _matrix(decisions)
     accepted, rejected = int(y.sum()), int(len(y) - y.sum())

@@ -87,11 +87,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .match_features import (
     CONTEXT_FEATURES,
@@ -130,6 +129,10 @@ from .match_types import (
     Scorer,
     ScoreWeights,
 )
+
+
+if TYPE_CHECKING:  # imported where the text is fitted (see match_learning.py)
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 #: Direct scores below this are not strong enough to corroborate another pair.
 CORROBORATION_FLOOR = 0.2
@@ -510,6 +513,8 @@ class MatchEngine:
         self._analyzer.learn_parts(docs)
         docs = [self._analyzer.with_parts(doc) for doc in docs]
         max_df = MAX_DOCUMENT_SHARE if len(docs) >= _MIN_ITEMS_FOR_DF_CUT else 1.0
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self._vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, max_df=max_df, norm=None)
         try:
             raw = self._vectorizer.fit_transform(docs)

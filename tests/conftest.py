@@ -114,6 +114,20 @@ class Browser(TestClient):
             assert time.monotonic() < deadline, "the semantic job queue never emptied"
             time.sleep(0.05)
 
+    #: Entering waits until start-up's background has reindexed and loaded the match engine (or given
+    #: up on it), so a test starts from a server in its steady state: a save without an encoder then
+    #: does its semantic part inside the request. tests/test_startup_loading.py switches it off.
+    waits_for_the_match_engine = True
+
+    def __enter__(self) -> Browser:
+        super().__enter__()
+        deadline = time.monotonic() + 60
+        state = self.app.state
+        while self.waits_for_the_match_engine and not (state.engine_tried.is_set() and state.reconciled.is_set()):
+            assert time.monotonic() < deadline, "the match engine never finished loading"
+            time.sleep(0.01)
+        return self
+
     def run(self, function: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         """Run a coroutine function on the app's event loop (where its database connection lives)."""
         return self.portal.call(partial(function, *args, **kwargs))

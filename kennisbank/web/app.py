@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -14,7 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from search import SearchUnavailable
+from search import SearchIndex, SearchUnavailable
+from search.embeddings import Embedder
 
 from ..db import close_database, open_database
 from ..indexing import document_without_encoder, open_embedder, open_search_index, reindex
@@ -41,14 +44,25 @@ from .templating import make_templates
 logger = logging.getLogger("kennisbank")
 
 
-async def _prepare_matcher(matcher: Matcher) -> None:
+async def _prepare_matcher(matcher: Matcher, done: anyio.Event | None = None) -> None:
+    started = time.perf_counter()
     try:
-        await matcher.ensure_prepared()
+        rematched = await matcher.ensure_prepared()
+        logger.info("match engine ready after %.1f s (%s)", time.perf_counter() - started,
+                    "full rematch" if rematched else "loaded with the stored suggestions")
     except Exception:  # serve anyway: the first save, `kennisbank match` or the nightly job retries
         logger.exception("preparing the match engine failed")
+    finally:
+        if done is not None:
+            done.set()
 
 
-async def _catch_up(consumer: JobConsumer) -> None:
+async def _catch_up(matcher: Matcher, consumer: JobConsumer, engine_tried: anyio.Event,
+                    reconciled: anyio.Event) -> None:
+    """The inline path's background: the engine and the start-up reindex first, then what they and
+    the saves during the loading left queued (those saves did not wait for the engine)."""
+    await _prepare_matcher(matcher, engine_tried)
+    await reconciled.wait()
     try:
         await consumer.drain()
     except Exception:  # serve anyway: the jobs stay queued for `kennisbank worker` or the next start
@@ -63,45 +77,77 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Everything opened is closed again, also when start-up fails halfway (Tortoise allows one
         # open database context per process).
         async with AsyncExitStack() as cleanup:
-            await open_database(settings)
-            cleanup.push_async_callback(close_database)
-            embedder = open_embedder(settings)
-            index = open_search_index(settings, embedder)
-            cleanup.callback(index.close)
-            app.state.search_index, app.state.embedder = index, embedder
-            try:
-                # Repairs what a crash between a save and its indexing left behind; without the encoder:
-                # what has no embedding yet is queued for the consumer below.
-                await reindex(index, embedder, embed=False)
-            except SearchUnavailable:  # serve anyway; `kennisbank reindex` or the nightly reindex catches up
-                logger.warning("start-up reindex skipped: the search server is unavailable", exc_info=True)
+            # The encoder and the index open in a thread while the database opens: most of a second
+            # each that a start would otherwise spend one after the other before it answers.
+            def open_index() -> tuple[Embedder | None, SearchIndex]:
+                encoder = open_embedder(settings)
+                opened = open_search_index(settings, encoder)
+                cleanup.callback(opened.close)
+                return encoder, opened
 
+            cleanup.push_async_callback(close_database)  # also when opening fails halfway
+            async with anyio.create_task_group() as opening:
+                opening.start_soon(open_database, settings)
+                embedder, index = await anyio.to_thread.run_sync(open_index)
+            app.state.search_index, app.state.embedder = index, embedder
             matcher = Matcher(embedder)
             app.state.matcher = matcher
             consumer = JobConsumer.from_settings(settings, embedder, index, matcher)
             app.state.job_consumer = consumer
             # The engine is prepared after start-up, not before it, and without a full rematch when
             # suggestions are stored (from `kennisbank match`, the seed or the nightly job): they serve
-            # the queue, and the job queue rematches what changed. A save meanwhile waits for the lock.
+            # the queue, and the job queue rematches what changed. No request waits for it: a save
+            # meanwhile is keyword-searchable at once and its matches show "wordt verwerkt" until its
+            # job ran after the loading.
             background = await cleanup.enter_async_context(anyio.create_task_group())
             cleanup.callback(background.cancel_scope.cancel)
-            background.start_soon(_prepare_matcher, matcher)
             # The semantic part of every save (embedding, vector, matches) comes from the job queue,
             # which this task shares with `kennisbank worker`. Without an encoder that part is quick and
             # is done inside the save's request, as it is with KENNISBANK_EMBED_IN_REQUEST (the old path).
             inline = embedder is None or settings.embed_in_request
             # Inline, only what start-up found queued is left for the background (so no background
             # claim races a request for its own job); otherwise the consumer runs for good.
+            # Saves during the start-up reindex, indexed again after it (it may have read them before).
+            saved_meanwhile: set[int] | None = set()
+            reconciled = app.state.reconciled = anyio.Event()
+
+            async def reconcile() -> None:
+                """Repair what a crash between a save and its indexing left behind, while serving: at
+                20,000 initiatives reading them all takes seconds. Without the encoder: what has no
+                embedding yet is queued for the consumer."""
+                nonlocal saved_meanwhile
+                try:
+                    await reindex(index, embedder, embed=False)
+                    while saved_meanwhile:
+                        ids, saved_meanwhile = saved_meanwhile, set()
+                        saved = await Initiative.filter(id__in=sorted(ids)).prefetch_related("province", "themes")
+                        documents = [await document_without_encoder(i, embedder) for i in saved]
+                        await anyio.to_thread.run_sync(index.upsert, documents)
+                except SearchUnavailable:  # serve anyway; `kennisbank reindex` or the nightly reindex catches up
+                    logger.warning("start-up reindex skipped: the search server is unavailable", exc_info=True)
+                except Exception:  # serve anyway, as above
+                    logger.exception("the start-up reindex failed")
+                finally:
+                    saved_meanwhile = None
+                    reconciled.set()
+                consumer.notify()
+
+            background.start_soon(reconcile)
+            engine_tried = app.state.engine_tried = anyio.Event()
             if inline:
-                background.start_soon(_catch_up, consumer)
+                background.start_soon(_catch_up, matcher, consumer, engine_tried, reconciled)
             else:
+                background.start_soon(_prepare_matcher, matcher, engine_tried)
                 background.start_soon(consumer.run)
 
             async def index_change(initiative: Initiative) -> None:
                 """Keyword-searchable at once; the vector and matches follow from its job (done here
                 when inline)."""
+                if saved_meanwhile is not None:
+                    saved_meanwhile.add(initiative.id)
                 try:
-                    if inline and await consumer.work_now(initiative.id):
+                    # Not while the engine loads: the catch-up after the loading does the job.
+                    if inline and engine_tried.is_set() and await consumer.work_now(initiative.id):
                         return
                     document = await document_without_encoder(initiative, embedder)
                     await anyio.to_thread.run_sync(index.upsert, [document])
