@@ -28,6 +28,8 @@ test: $(BIN)/kennisbank
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@command -v npm >/dev/null && command -v node >/dev/null || { echo "Installing Debian's nodejs and npm for Spectral (the ADR linter)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	$(BIN)/ruff check .
+	$(BIN)/mypy --strict search/
 	$(BIN)/python -m tests.spectral
 	$(BIN)/python -m pytest
 	@echo "Second run: the suite against a throwaway PostgreSQL server (browser tests and the database-free tests/search ran once, above)"

@@ -30,11 +30,11 @@ import argparse
 import importlib
 import io
 import random
+import statistics
 import subprocess
+import sys
 import tarfile
 import tempfile
-import statistics
-import sys
 import time
 from dataclasses import replace
 from datetime import date, timedelta
@@ -87,7 +87,7 @@ def generate(n: int, dims: int, seed: int = 7) -> list[MatchItem]:
         t = rng.randrange(topics)
         code, name = rng.choice(PROVINCES)
 
-        def sentence(length: int) -> str:
+        def sentence(length: int, t: int = t) -> str:
             fillers = np_rng.choice(len(filler), size=length, p=filler_weights)
             topical = np_rng.random(length) < 0.3
             words = [rng.choice(topic_terms[t]) if topical[k] else filler[fillers[k]] for k in range(length)]
@@ -181,7 +181,7 @@ def main() -> None:
 
     rng = random.Random(11)
     update_times, add_times = [], []
-    for run in range(args.runs):
+    for _run in range(args.runs):
         target, donor = rng.sample(items, 2)
         changed = replace(target, title=donor.title, summary=donor.summary, body=donor.body,
                           vector=np.asarray(donor.vector) + 0.1, phase=rng.choice(PHASES))
@@ -203,7 +203,7 @@ def main() -> None:
     naive_full = naive_subset * (len(items) / len(rows)) ** 2
     naive_one = []
     all_rows = np.arange(len(engine.items), dtype=np.int64)
-    for run in range(5):
+    for _run in range(5):
         row = int(np_rng.integers(len(items)))
         t0 = time.perf_counter()
         a, b = engine._canonical(np.stack([np.full(len(all_rows), row), all_rows], axis=1))  # noqa: SLF001

@@ -25,7 +25,6 @@ sys.path.insert(0, str(REPO / "bench"))
 from matching import labelled_pairs  # noqa: E402
 from train_matching import _ap, _family_of, _folds, fit_space, item_key, item_vectors  # noqa: E402
 
-
 REGULARISATIONS = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 

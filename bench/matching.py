@@ -43,8 +43,7 @@ from search.match_clusters import find_clusters  # noqa: E402
 from search.match_features import FEATURES  # noqa: E402
 from search.match_learning import Decision, evaluate_learning  # noqa: E402
 from search.match_model import load_match_model  # noqa: E402
-from search.matching import (DEFAULT_MIN_SCORE, DEFAULT_MIN_STANDOUT, MatchEngine, MatchItem,  # noqa: E402
-                             ScoreWeights)
+from search.matching import DEFAULT_MIN_SCORE, DEFAULT_MIN_STANDOUT, MatchEngine, MatchItem, ScoreWeights  # noqa: E402
 
 PRECISION_AT = (10, 25, 50, 100)
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35)

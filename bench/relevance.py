@@ -20,18 +20,18 @@ import argparse
 import asyncio
 import json
 import statistics
-from dataclasses import replace
 import sys
 import tempfile
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kennisbank.db import database  # noqa: E402
-from kennisbank.importing import import_file  # noqa: E402
 from kennisbank.embedding_cache import query_vector  # noqa: E402
+from kennisbank.importing import import_file  # noqa: E402
 from kennisbank.indexing import SEMANTIC_CANDIDATES, open_embedder, reindex  # noqa: E402
 from kennisbank.models import Initiative  # noqa: E402
 from kennisbank.settings import DEFAULT_EMBEDDER, Settings  # noqa: E402

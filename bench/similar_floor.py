@@ -24,13 +24,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from matching import labelled_pairs  # noqa: E402
+from relevance import SETS  # noqa: E402
+
 from kennisbank.db import database  # noqa: E402
 from kennisbank.importing import import_file  # noqa: E402
 from kennisbank.indexing import open_embedder, reindex  # noqa: E402
 from kennisbank.models import Initiative  # noqa: E402
 from kennisbank.settings import Settings  # noqa: E402
-from matching import labelled_pairs  # noqa: E402
-from relevance import SETS  # noqa: E402
 from search.semantic_floor import background_vectors  # noqa: E402
 from search.tantivy_index import BEST_STANDOUT, SIMILAR_MIN_STANDOUT, TantivyIndex  # noqa: E402
 

@@ -46,15 +46,16 @@ import match_scaling  # noqa: E402  (the generated initiatives)
 REPO = load.REPO
 sys.path.insert(0, str(REPO))
 
+from tortoise import connections  # noqa: E402
+
 from kennisbank.db import database  # noqa: E402
-from kennisbank.embedding_cache import initiative_text  # noqa: E402
 from kennisbank.embedding_cache import _hash as text_hash  # noqa: E402
+from kennisbank.embedding_cache import initiative_text  # noqa: E402
 from kennisbank.indexing import open_embedder, open_search_index, reindex  # noqa: E402
 from kennisbank.matches import Matcher  # noqa: E402
 from kennisbank.models import Embedding, Initiative, MatchSuggestion  # noqa: E402
 from kennisbank.settings import Settings  # noqa: E402
 from kennisbank.taxonomy import Status, find_theme  # noqa: E402
-from tortoise import connections  # noqa: E402
 
 GOAL_SECONDS = 3.0
 READY = re.compile(r"match engine ready after ([0-9.]+) s")

@@ -39,11 +39,16 @@ sys.path.insert(0, str(REPO / "bench"))
 from matching import average_precision, labelled_pairs, seed_items  # noqa: E402
 
 from search.embeddings import DEFAULT_EMBEDDER  # noqa: E402
-
 from search.match_features import FEATURES, TYPE_FEATURES, allowed_types, type_features  # noqa: E402
 from search.match_model import MODEL_FILE  # noqa: E402
-from search.match_space import (DEFAULT_REGULARISATION, SPACE_FILE, SemanticSpace, fit_semantic_space,  # noqa: E402
-                                load_semantic_space, save_semantic_space)
+from search.match_space import (  # noqa: E402
+    DEFAULT_REGULARISATION,
+    SPACE_FILE,
+    SemanticSpace,
+    fit_semantic_space,
+    load_semantic_space,
+    save_semantic_space,
+)
 from search.matching import MatchEngine, MatchItem  # noqa: E402
 
 #: (data set, style) pairs the model is fitted on.

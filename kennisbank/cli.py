@@ -19,12 +19,12 @@ from .backup import BackupError, make_backup, restore_backup
 from .db import database, migrate_database
 from .exporting import export
 from .importing import ImportFailed, import_file
-from .logs import logging_config
 from .indexing import ReindexReport, open_embedder, open_search_index, reindex
 from .job_consumer import JobConsumer
+from .logs import logging_config
+from .models import User
 from .seed_collaborations import seed_collaborations
 from .settings import Settings, SettingsError
-from .models import User
 from .taxonomy import MatchStatus, Role
 from .validation import InputError
 

@@ -17,14 +17,21 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from tortoise import timezone
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from . import audit, permissions
 from .audit import Actor
 from .models import Collaboration, CollaborationEvent, CollaborationLink, Initiative, MatchSuggestion, User
-from .taxonomy import (COLLABORATION_STAGE_LABELS, COLLABORATION_TYPE_FOR_MATCH, COLLABORATION_TYPE_LABELS,
-                       CollaborationStage, CollaborationType, Role, Status)
+from .taxonomy import (
+    COLLABORATION_STAGE_LABELS,
+    COLLABORATION_TYPE_FOR_MATCH,
+    COLLABORATION_TYPE_LABELS,
+    CollaborationStage,
+    CollaborationType,
+    Role,
+    Status,
+)
 from .validation import InputError, forbidden_character, required_message
 
 CLOSED = (CollaborationStage.AFGEROND, CollaborationStage.GESTOPT)

@@ -21,8 +21,19 @@ from tortoise.expressions import Q
 from . import charts, permissions
 from .audit import csv_safe
 from .models import Collaboration, CollaborationEvent, Initiative, MatchSuggestion, User
-from .taxonomy import (COLLABORATION_STAGE_LABELS, COLLABORATION_TYPE_LABELS, KIND_LABELS, PROVINCES, THEMES,
-                       CollaborationStage, CollaborationType, Kind, MatchStatus, Role, Status)
+from .taxonomy import (
+    COLLABORATION_STAGE_LABELS,
+    COLLABORATION_TYPE_LABELS,
+    KIND_LABELS,
+    PROVINCES,
+    THEMES,
+    CollaborationStage,
+    CollaborationType,
+    Kind,
+    MatchStatus,
+    Role,
+    Status,
+)
 
 REACHED = (CollaborationStage.GESTART, CollaborationStage.AFGEROND)
 

@@ -34,10 +34,9 @@ from tortoise.expressions import Q
 from search import SearchIndex, SearchUnavailable
 
 from . import collaborations, mail, permissions, searching
-from .models import (Collaboration, CollaborationEvent, DigestDelivery, Initiative, MatchSuggestion, Subscription,
-                     User)
+from .models import Collaboration, CollaborationEvent, DigestDelivery, Initiative, MatchSuggestion, Subscription, User
 from .settings import Settings
-from .taxonomy import (KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, MatchStatus, Status)
+from .taxonomy import KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, MatchStatus, Status
 from .validation import InputError
 
 logger = logging.getLogger("kennisbank.digest")
@@ -79,7 +78,7 @@ class Period:
             period = cls(int(year_text), int(week_text))
             if not MIN_YEAR <= period.year <= MAX_YEAR:
                 raise ValueError(text)
-            period.start  # validates the week number
+            _ = period.start  # validates the week number
         except ValueError:
             raise InputError({"week": [f"Geef een ISO-week zoals 2026-W47 (jaar {MIN_YEAR} tot en met {MAX_YEAR}), "
                                        f"niet “{text[:20]}”."]}) from None

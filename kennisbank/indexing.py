@@ -28,7 +28,6 @@ from .initiatives import as_input_dict
 from .models import Initiative
 from .settings import Settings
 
-
 # Semantic neighbours a hybrid search adds to the keyword matches. 20 scores the same MRR and
 # recall@10 on bench/relevance.py as 100 while result counts and facet counts stay meaningful.
 SEMANTIC_CANDIDATES = 20

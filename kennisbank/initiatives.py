@@ -18,9 +18,9 @@ from tortoise.transactions import in_transaction
 
 from . import audit, embedding_jobs, permissions
 from .audit import Actor
+from .filters import read_filters
 from .models import Initiative, Province, Theme, User
 from .pagination import Page
-from .filters import read_filters
 from .taxonomy import Status
 from .validation import InitiativeInput, InputError
 

@@ -25,9 +25,9 @@ from .audit import Actor
 from .collaborations import CollaborationDenied, get_collaboration
 from .digest import MAX_ATTEMPTS, _claim_is_stale, _me  # the same claim rules as the digest
 from .models import Collaboration, CollaborationEvent, Initiative, IntroductionDelivery, IntroductionOptOut
+from .rendering import mail_environment
 from .settings import Settings
 from .validation import InputError
-from .rendering import mail_environment
 
 OPT_OUT_PURPOSE = "introduction-opt-out"
 OPEN, CLAIMED, SENT, FAILED, OPTED_OUT = "open", "geclaimd", "verzonden", "mislukt", "afgemeld"

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import re
 import smtplib
-from datetime import UTC, datetime
 import ssl
 from dataclasses import dataclass
-from functools import cache
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from . import signing
-from .settings import Settings
 from .rendering import STATIC_DIR, mail_environment
+from .settings import Settings
 
 if TYPE_CHECKING:
     from .digest import Digest

@@ -20,9 +20,9 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from search.embeddings import Embedder, is_multilingual_e5_small
-from search.match_learning import Decision, LearningReport, learn_scorer
 from search.match_clusters import Cluster, find_clusters
 from search.match_fingerprint import material_fingerprint
+from search.match_learning import Decision, LearningReport, learn_scorer
 from search.matching import Match, MatchEngine, MatchItem
 
 from . import audit, collaborations, permissions

@@ -16,8 +16,15 @@ from search.embeddings import Embedder
 from .embedding_cache import cached_vectors, initiative_text, query_vector
 from .filters import read_filters
 from .models import Initiative
-from .taxonomy import (KIND_LABELS, PHASE_LABELS, PROGRAMME_LINE_LABELS, PROVINCE_BY_CODE, STATUS_LABELS,
-                       THEME_BY_SLUG, Status)
+from .taxonomy import (
+    KIND_LABELS,
+    PHASE_LABELS,
+    PROGRAMME_LINE_LABELS,
+    PROVINCE_BY_CODE,
+    STATUS_LABELS,
+    THEME_BY_SLUG,
+    Status,
+)
 from .validation import InputError
 
 logger = logging.getLogger("kennisbank.search")

@@ -81,7 +81,7 @@ def find_clusters(
         a, b = tuple(key)
         parent[find(a)] = find(b)
     components: dict[Hashable, list[Match]] = defaultdict(list)
-    for key, match in strong.items():
+    for match in strong.values():
         components[find(match.a)].append(match)
     clusters = []
     for component in components.values():

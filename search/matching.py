@@ -130,7 +130,6 @@ from .match_types import (
     ScoreWeights,
 )
 
-
 if TYPE_CHECKING:  # imported where the text is fitted (see match_learning.py)
     from sklearn.feature_extraction.text import TfidfVectorizer
 

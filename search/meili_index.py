@@ -23,9 +23,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 import meilisearch
+import numpy as np
 from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationError, MeilisearchTimeoutError
 
 from .documents import FACET_FIELDS, SearchDocument, SearchHit, SearchQuery, SearchResults, Vector

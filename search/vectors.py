@@ -23,7 +23,6 @@ import numpy as np
 
 from .documents import Vector
 
-
 #: Below this many documents there is no crowd to stand out from: every semantic neighbour counts.
 MIN_DOCUMENTS_FOR_STANDOUT = 20
 

@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-
 from argon2 import PasswordHasher
+from starlette.testclient import TestClient
 
 from kennisbank import accounts, audit, embedding_jobs, passwords
 from kennisbank.models import User
 from kennisbank.settings import Settings
 from kennisbank.taxonomy import find_province
 from kennisbank.web.app import create_app
-from starlette.testclient import TestClient
 from tests.databases import database_url_for, dropped_afterwards, migrated_database_url_for
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,8 +10,14 @@ from markupsafe import escape
 
 from kennisbank import collaborations
 from kennisbank.audit import SYSTEM, Actor
-from kennisbank.models import (AuditEntry, Collaboration, CollaborationEvent, CollaborationLink, Initiative,
-                               MatchSuggestion)
+from kennisbank.models import (
+    AuditEntry,
+    Collaboration,
+    CollaborationEvent,
+    CollaborationLink,
+    Initiative,
+    MatchSuggestion,
+)
 from tests.conftest import Browser
 
 STAGES = ["in_gesprek", "afspraken_gemaakt", "gestart", "afgerond"]

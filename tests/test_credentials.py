@@ -24,7 +24,7 @@ from kennisbank.settings import Settings, SettingsError
 from tests.conftest import REPO, TEST_PASSWORD, Browser, run_cli, valid_initiative
 from tests.databases import database_url_for, execute
 from tests.test_login import FrozenClock, create_token, frozen_throttle
-from tests.test_permissions import db, login_beheerder
+from tests.test_permissions import login_beheerder
 
 PROBLEM = "application/problem+json"
 BEHEER_PAGES = ["/beheer/gebruikers", "/beheer/gebruikers.csv", "/beheer/gebruikers/nieuw", "/beheer/audit",

@@ -19,7 +19,7 @@ from kennisbank.embedding_cache import cached_vectors, initiative_text
 from kennisbank.indexing import open_embedder, open_search_index
 from kennisbank.job_consumer import JobConsumer
 from kennisbank.matches import Matcher
-from kennisbank.models import Embedding, EmbeddingJob, Initiative
+from kennisbank.models import Embedding, EmbeddingJob
 from kennisbank.settings import Settings
 from kennisbank.validation import parse_initiative
 from search.vectors import VectorStore

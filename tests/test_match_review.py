@@ -6,9 +6,9 @@ import json
 import re
 
 import jsonschema
-from markupsafe import escape
 import pyotp
 import pytest
+from markupsafe import escape
 
 from kennisbank.models import AuditEntry, MatchEvent, MatchSuggestion
 from tests.conftest import TEST_PASSWORD, Browser, run_cli

@@ -15,8 +15,18 @@ import pytest
 
 from kennisbank import accounts, audit, sessions
 from kennisbank.audit import SYSTEM, Actor
-from kennisbank.models import (ApiToken, AuditEntry, Collaboration, CollaborationEvent, CollaborationLink,
-                               Initiative, MatchSuggestion, Subscription, User, UserSession)
+from kennisbank.models import (
+    ApiToken,
+    AuditEntry,
+    Collaboration,
+    CollaborationEvent,
+    CollaborationLink,
+    Initiative,
+    MatchSuggestion,
+    Subscription,
+    User,
+    UserSession,
+)
 from tests.conftest import TEST_PASSWORD, Browser, as_form, valid_initiative
 
 ROLES = {  # name: (role, province)

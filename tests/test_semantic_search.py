@@ -6,8 +6,8 @@ import re
 import pytest
 
 from kennisbank.settings import Settings
-from search.embeddings import DEFAULT_EMBEDDER
 from kennisbank.web.app import create_app
+from search.embeddings import DEFAULT_EMBEDDER
 from tests.conftest import Browser, run_cli, valid_initiative
 from tests.databases import database_url_for, execute
 

@@ -13,9 +13,9 @@ from tortoise import timezone
 
 from kennisbank import sessions
 from kennisbank.models import Initiative, User, UserSession
-from kennisbank.web.security_headers import API_VERSION
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app
+from kennisbank.web.security_headers import API_VERSION
 from tests.conftest import TEST_PASSWORD, Browser, as_form, valid_initiative
 from tests.test_permissions import db, login_beheerder
 

@@ -12,9 +12,9 @@ import pytest
 
 from kennisbank import digest, sessions
 from kennisbank.models import UserSession
+from kennisbank.rendering import dutch_date
 from kennisbank.statements import AXE_CORE_VERSION, KNOWN_LIMITATIONS, REFLOW_VIEWPORTS, STATEMENT_DATE
 from kennisbank.web.app import create_app
-from kennisbank.rendering import dutch_date
 from tests.conftest import Browser
 
 STATEMENTS = {"/toegankelijkheid": "Toegankelijkheidsverklaring", "/privacy": "Privacyverklaring"}

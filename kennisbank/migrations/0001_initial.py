@@ -1,10 +1,12 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from kennisbank.taxonomy import Kind, MatchStatus, Phase, ProgrammeLine, Role, Status
+
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
-from tortoise import fields
+from tortoise.migrations import operations as ops
+
+from kennisbank.taxonomy import Kind, MatchStatus, Phase, ProgrammeLine, Role, Status
+
 
 class Migration(migrations.Migration):
     initial = True

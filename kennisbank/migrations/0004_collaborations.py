@@ -1,8 +1,9 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
-from kennisbank.taxonomy import CollaborationStage, CollaborationType
+from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
-from tortoise import fields
+from tortoise.migrations import operations as ops
+
+from kennisbank.taxonomy import CollaborationStage, CollaborationType
+
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0003_embedding_job')]

@@ -14,8 +14,7 @@ from ..audit import Actor
 from ..models import User
 from ..permissions import requires_second_factor
 from ..validation import InputError, required_message
-from .auth import (actor, clear_session_cookie, client_ip, current_user, safe_next, session_token,
-                   set_session_cookie)
+from .auth import actor, clear_session_cookie, client_ip, current_user, safe_next, session_token, set_session_cookie
 from .templating import render
 
 WRONG_CREDENTIALS = "Het e-mailadres of het wachtwoord klopt niet."

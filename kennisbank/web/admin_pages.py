@@ -13,8 +13,8 @@ from starlette.routing import Route
 from .. import accounts, audit, permissions, personal_data
 from ..validation import InputError
 from .auth import actor, current_user, refuse
-from .templating import render
 from .params import page_param
+from .templating import render
 
 AUDIT_PAGE_SIZE = 50
 AUDIT_CSV_LIMIT = 100_000

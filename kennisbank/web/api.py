@@ -16,8 +16,16 @@ from ..taxonomy import PROVINCES, THEMES
 from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .openapi import openapi_document
-from .params import (VersionMalformed, VersionMissing, api_errors, api_params, check_numbers, if_match_version,
-                     int_param, parse_json)
+from .params import (
+    VersionMalformed,
+    VersionMissing,
+    api_errors,
+    api_params,
+    check_numbers,
+    if_match_version,
+    int_param,
+    parse_json,
+)
 from .problems import invalid_input, invalid_parameters, problem
 
 MAX_PER_PAGE = 100

@@ -21,24 +21,36 @@ from search.embeddings import Embedder
 
 from ..db import close_database, open_database
 from ..indexing import document_without_encoder, open_embedder, open_search_index, reindex
-from ..job_consumer import JobConsumer
 from ..initiatives import add_change_listener, remove_change_listener
-from ..models import Initiative
-from ..settings import Settings
+from ..job_consumer import JobConsumer
 from ..login_throttle import LoginThrottle
 from ..matches import Matcher
-from . import (account_pages, admin_pages, api, collaboration_api, collaboration_pages, dashboard_pages,
-               digest_pages,
-               introduction_pages, health, match_api, match_pages, oidc_pages, pages,
-               subscription_pages)
+from ..models import Initiative
+from ..rendering import STATIC_DIR
+from ..settings import Settings
+from . import (
+    account_pages,
+    admin_pages,
+    api,
+    collaboration_api,
+    collaboration_pages,
+    dashboard_pages,
+    digest_pages,
+    health,
+    introduction_pages,
+    match_api,
+    match_pages,
+    oidc_pages,
+    pages,
+    subscription_pages,
+)
 from .api_transport import ApiTransportMiddleware
 from .auth import AuthenticationMiddleware
 from .csrf import CSRFMiddleware
-from .request_id import RequestIdMiddleware
 from .params import BadRequest
 from .problems import invalid_parameters, problem
+from .request_id import RequestIdMiddleware
 from .security_headers import SecurityHeadersMiddleware, add_security_headers
-from ..rendering import STATIC_DIR
 from .templating import make_templates
 
 logger = logging.getLogger("kennisbank")

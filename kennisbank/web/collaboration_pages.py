@@ -16,8 +16,13 @@ from starlette.routing import Route
 from .. import collaborations as service
 from ..filters import read_filters
 from ..models import User
-from ..taxonomy import (COLLABORATION_STAGE_LABELS, COLLABORATION_TYPE_LABELS, CollaborationStage,
-                        CollaborationType, Role)
+from ..taxonomy import (
+    COLLABORATION_STAGE_LABELS,
+    COLLABORATION_TYPE_LABELS,
+    CollaborationStage,
+    CollaborationType,
+    Role,
+)
 from ..validation import InputError
 from .auth import actor
 from .params import form_version, multi_params, whole_number

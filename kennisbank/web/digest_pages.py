@@ -17,7 +17,6 @@ from .auth import current_user
 from .templating import render
 
 
-
 async def preview(request: Request) -> Response:
     """What my digest holds for a week (default: this week so far)."""
     week = request.query_params.get("week", "")

@@ -11,8 +11,17 @@ from typing import Any
 
 from search.matching import MATCH_TYPES
 
-from ..taxonomy import (PROVINCES, THEMES, CollaborationStage, CollaborationType, Kind, MatchStatus, Phase,
-                        ProgrammeLine, Status)
+from ..taxonomy import (
+    PROVINCES,
+    THEMES,
+    CollaborationStage,
+    CollaborationType,
+    Kind,
+    MatchStatus,
+    Phase,
+    ProgrammeLine,
+    Status,
+)
 from ..validation import InitiativeInput
 from .security_headers import API_VERSION
 

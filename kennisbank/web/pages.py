@@ -13,12 +13,12 @@ from starlette.routing import Route
 
 from search import SearchQuery, SearchUnavailable
 
-from .. import initiatives as service
 from .. import collaborations, embedding_jobs, exporting, matches, permissions, searching, statements
+from .. import initiatives as service
 from ..validation import InputError, parse_initiative
+from .api import SEARCH_NUMBERS
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
-from .api import SEARCH_NUMBERS
 from .params import BadRequest, check_numbers, form_version, multi_params, page_param
 from .templating import render, render_page_or_fragment
 

@@ -18,9 +18,9 @@ import pytest
 from search.embeddings import (
     DEFAULT_EMBEDDER,
     E5Embedder,
-    is_multilingual_e5_small,
     Embedder,
     SentenceTransformerEmbedder,
+    is_multilingual_e5_small,
     load_embedder,
     text_for_embedding,
 )

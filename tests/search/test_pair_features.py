@@ -9,8 +9,7 @@ import unicodedata
 import numpy as np
 
 from search.dutch import fold
-from search.match_features import (EARLY_PHASES, FEATURES, PROVEN_PHASES, ItemFacts, pair_features,
-                                   technology_idf)
+from search.match_features import EARLY_PHASES, FEATURES, PROVEN_PHASES, ItemFacts, pair_features, technology_idf
 
 PHASES = ["idee", "verkenning", "pilot", "implementatie", "opgeschaald", None]
 
