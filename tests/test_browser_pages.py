@@ -64,6 +64,20 @@ def _log_in_as(tab, server: str, role: str) -> None:  # noqa: F811
     log_in(tab, server, {"medewerker": LONG_EMAIL, "coordinator": COORDINATOR}[role])
 
 
+def _problems_on(tab, path: str) -> list[str]:
+    """axe-core violations on the page `tab` shows, and sideways scrolling at every reflow viewport."""
+    assert tab.evaluate("document.documentElement.lang") == "nl", path
+    tab.evaluate(AXE_SCRIPT)  # evaluated by the debugger protocol, so the page's CSP stays on
+    result = tab.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    problems = [f"{path}: axe {v['id']} ({len(v['nodes'])}×): {v['help']}" for v in result["violations"]]
+    for name, viewport in REFLOW_VIEWPORTS.items():
+        tab.set_viewport_size(viewport)
+        width = tab.evaluate("document.documentElement.scrollWidth")
+        if width > viewport["width"]:
+            problems.append(f"{path} at {name}: the page is {width} px wide in a {viewport['width']} px viewport")
+    return problems
+
+
 @pytest.mark.parametrize("role", TESTED_ROLES)
 def test_every_page_passes_axe_and_reflows(server, browser, role):  # noqa: F811
     context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
@@ -74,14 +88,24 @@ def test_every_page_passes_axe_and_reflows(server, browser, role):  # noqa: F811
     for path in paths:
         tab.set_viewport_size({"width": 1280, "height": 900})
         tab.goto(server + path)
-        assert tab.evaluate("document.documentElement.lang") == "nl", path
-        tab.evaluate(AXE_SCRIPT)  # evaluated by the debugger protocol, so the page's CSP stays on
-        result = tab.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        problems += [f"{path}: axe {v['id']} ({len(v['nodes'])}×): {v['help']}" for v in result["violations"]]
-        for name, viewport in REFLOW_VIEWPORTS.items():
-            tab.set_viewport_size(viewport)
-            width = tab.evaluate("document.documentElement.scrollWidth")
-            if width > viewport["width"]:
-                problems.append(f"{path} at {name}: the page is {width} px wide in a {viewport['width']} px viewport")
+        problems += _problems_on(tab, path)
+    if role == "medewerker":
+        # A form with its errors shown: the error summary, the messages next to the fields.
+        tab.set_viewport_size({"width": 1280, "height": 900})
+        tab.goto(server + "/initiatieven/nieuw")
+        tab.click("main button[type=submit]")
+        tab.wait_for_selector("#foutoverzicht")
+        problems += _problems_on(tab, "/initiatieven/nieuw (with errors)")
     context.close()
+    if role == "beheerder":
+        # With two-step login on (enrolled above), a new login first asks for the code: that page too.
+        context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
+        tab = context.new_page()
+        tab.goto(server + "/inloggen")
+        tab.fill("#veld-email", BEHEERDER)
+        tab.fill("#veld-password", PASSWORD)
+        tab.click("main button[type=submit]")
+        tab.wait_for_url("**/inloggen/code*")
+        problems += _problems_on(tab, "/inloggen/code")
+        context.close()
     assert not problems, "\n".join(problems)
