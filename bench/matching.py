@@ -54,6 +54,7 @@ THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35)
 DATASETS: dict[str, tuple[Path, str, Path]] = {
     "seed": (REPO / "seed", "*.jsonl", REPO / "seed" / "families.json"),
     "devset": (REPO / "bench" / "devset", "initiatives.jsonl", REPO / "bench" / "devset" / "families.json"),
+    "devset2": (REPO / "bench" / "devset2", "initiatives.jsonl", REPO / "bench" / "devset2" / "families.json"),
     "holdout": (REPO / "bench" / "holdout", "initiatives.jsonl", REPO / "bench" / "holdout" / "families.json"),
 }
 

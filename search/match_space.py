@@ -30,7 +30,7 @@ import numpy as np
 SPACE_FILE = Path(__file__).resolve().parent / "match_space.npy"
 
 #: Regularisation of the within-family eigenvalues, as a share of their mean (chosen by grouped CV).
-DEFAULT_REGULARISATION = 0.3
+DEFAULT_REGULARISATION = 3.0
 
 
 class SpaceFileError(ValueError):

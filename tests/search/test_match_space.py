@@ -14,7 +14,7 @@ from search.match_model import MODEL_FILE, load_match_model, match_model_from_di
 from search.match_space import SPACE_FILE, SpaceFileError, fit_semantic_space, load_semantic_space
 from search.matching import MatchEngine, MatchItem
 
-D = 16
+D = 64
 
 
 def _texts(rng: np.random.Generator, purposes: int, per_purpose: int) -> tuple[np.ndarray, list[list[int]]]:
