@@ -1,6 +1,6 @@
 """The OpenAPI document the app serves passes both ADR Spectral rulesets (tests/adr/) without an error.
 
-Warnings are allowed where the README's API section explains them. Spectral must be installable: the
+Warnings are allowed where docs/importing-and-api.md (the API section) explains them. Spectral must be installable: the
 test skips only outside CI when node or npm is missing; in CI (CI=true) that fails instead."""
 
 from __future__ import annotations
