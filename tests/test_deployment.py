@@ -7,11 +7,14 @@ import fnmatch
 import hashlib
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import tomllib
 from dataclasses import fields
 
+import httpx
 import pytest
 import yaml
 
@@ -119,7 +122,6 @@ def test_dockerfile_base_image_user_and_entrypoint(dockerfile):
     assert re.search(r"useradd[^\n]*\bkennisbank\b", dockerfile)
     assert 'CMD ["kennisbank", "serve", "--host", "0.0.0.0", "--port", "8000"]' in dockerfile
     assert "HF_HUB_OFFLINE=1" in dockerfile
-    assert re.search(r"^WORKDIR /app$", dockerfile, re.M) and "PYTHONPATH=/app" in dockerfile
 
 
 def test_dockerfile_takes_torch_pinned_from_the_cpu_index(dockerfile):
@@ -145,19 +147,14 @@ def test_everything_the_dockerfile_copies_exists_and_is_not_ignored(dockerfile):
     assert ".env" in ignored and ".git" in ignored
 
 
-def test_the_image_layout_finds_templates_and_runs_the_cli(tmp_path):
-    """The image runs the app from /app via PYTHONPATH: templates and static files sit beside the code."""
-    for name in ("kennisbank", "search", "templates", "static", "seed"):
-        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
-    probe = ("from kennisbank.rendering import TEMPLATE_DIR, STATIC_DIR; "
-             "print(TEMPLATE_DIR); print(STATIC_DIR)")
-    out = subprocess.run([sys.executable, "-c", probe], cwd="/", env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == [str(tmp_path / "templates"), str(tmp_path / "static")]
-    commands = subprocess.run([sys.executable, "-m", "kennisbank", "--help"], cwd="/", env=env,
-                              capture_output=True, text=True, check=True).stdout
-    assert "serve" in commands and "worker" in commands
+def test_the_image_is_a_plain_install_of_the_package():
+    """The image installs the package (the wheel carries templates, static files and seed data) and runs
+    the installed `kennisbank`; no source tree on a PYTHONPATH (the wheel test below shows that works)."""
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^RUN pip install \.$", dockerfile, re.M)
+    assert "PYTHONPATH" not in dockerfile and "pip uninstall" not in dockerfile
+    assert {"setup.py", "MANIFEST.in"} <= {part for line in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.M)
+                                         for part in line.split()}
 
 
 # -- .env.example ---------------------------------------------------------------------------------
@@ -253,3 +250,57 @@ def test_the_readme_shows_the_screenshots_of_issue_15_and_each_image_exists():
     for image in images:
         path = REPO / image
         assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
+
+
+# -- the built wheel ------------------------------------------------------------------------------
+
+
+def test_a_built_wheel_serves_the_site_and_seeds_without_the_source_tree(tmp_path):
+    """`pip install` of the wheel alone (no checkout next to it) finds its templates, CSS and seed data."""
+    source = tmp_path / "source"
+    for name in ("kennisbank", "search", "templates", "static", "seed"):
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "_resources"))
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(tmp_path / "dist"), str(source)], check=True, capture_output=True, timeout=600)
+    wheel = next((tmp_path / "dist").glob("kennisbank-*.whl"))
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True, timeout=600)
+    shutil.rmtree(source)
+    run_dir = tmp_path / "elsewhere"
+    run_dir.mkdir()
+    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1",
+           "KENNISBANK_DATA_DIR": str(tmp_path / "data"), "KENNISBANK_EMBEDDING_MODEL": "none"}
+
+    def kennisbank(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "kennisbank", *args], cwd=run_dir, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    where = subprocess.run([sys.executable, "-c", "import kennisbank; print(kennisbank.__file__)"], cwd=run_dir,
+                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert where.startswith(str(site)), where  # the wheel's copy, not the checkout's editable install
+    seeded = kennisbank("seed")
+    assert seeded.returncode == 0, seeded.stderr
+    assert "initiatives_families.jsonl: 90 nieuw" in seeded.stdout
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "kennisbank", "serve", "--port", str(port)], cwd=run_dir,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        login = httpx.get(base + "/inloggen", timeout=10)
+        assert login.status_code == 200 and 'lang="nl"' in login.text and "/static/kennisbank.css" in login.text
+        css = httpx.get(base + "/static/kennisbank.css", timeout=10)
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css") and len(css.text) > 1000
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
