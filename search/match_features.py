@@ -8,7 +8,8 @@ Topic: do the two work on the *same thing*?
   Dutch, compounds also split into their parts, stop words, province names and
   terms in more than half of the initiatives dropped, at most 100 terms each;
 * `themes`: Jaccard overlap of the themes;
-* `suppliers`: 1 when they name a common supplier;
+* `suppliers`: 1 when they name a common supplier, in the suppliers field or, for one side's
+  supplier, anywhere in the other's text (a terse row names its product in the summary);
 * `technologies`: IDF-weighted Jaccard overlap of the technologies (sharing
   "ivri" says more than sharing "open data");
 * `categories`: 1 when their technologies fall into a common product category
@@ -228,6 +229,17 @@ class ItemFacts:
     end: float
     tender: float
     buying: float = 0.0  # how much the text speaks of buying: `buying_words`, capped to [0, 1]
+    words: frozenset[str] = frozenset()  # the folded words of title, summary and body (`text_words`)
+
+
+def text_words(text: str) -> frozenset[str]:
+    """The folded words of `text`, for finding a supplier named in it (`supplier_mentions`)."""
+    return frozenset(_WORD.findall(fold(text)))
+
+
+def supplier_mentions(suppliers: Iterable[str], words: frozenset[str]) -> list[str]:
+    """The `suppliers` (as spelled there) whose every word occurs in `words`: named in that text."""
+    return [name for name in suppliers if (parts := _WORD.findall(fold(name))) and all(p in words for p in parts)]
 
 
 #: Words of buying and contracts (Dutch and English): a product or service bought from the market is
@@ -296,6 +308,10 @@ def pair_features(
     union = themes.size[a] + themes.size[b] - shared
     out[:, 2] = np.divide(shared, union, out=np.zeros(m), where=shared > 0)
     out[:, 3] = _TagBits([f.suppliers for f in local]).shared(a, b) > 0
+    named = np.array([bool(f.suppliers) for f in local])
+    for i in np.flatnonzero((out[:, 3] == 0) & (named[a] | named[b])).tolist():
+        fa, fb = local[a[i]], local[b[i]]
+        out[i, 3] = bool(supplier_mentions(fa.suppliers, fb.words) or supplier_mentions(fb.suppliers, fa.words))
     # The technology overlap is summed in Python, pair by pair, so it stays exactly what it always was;
     # only the (few) pairs that share a technology get there.
     for i in np.flatnonzero(_TagBits([f.technologies for f in local]).shared(a, b) > 0).tolist():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from .match_features import EARLY_PHASES, PROVEN_PHASES, item_categories, tag_key
+from .match_features import EARLY_PHASES, PROVEN_PHASES, item_categories, supplier_mentions, tag_key, text_words
 from .match_types import MatchItem
 
 PHASE_PHRASES: dict[str, str] = {
@@ -77,6 +77,13 @@ def build_reasons(
     if suppliers:
         noun = "leverancier" if len(suppliers) == 1 else "leveranciers"
         add("suppliers", f"Beide werken met {noun} {dutch_list(suppliers)}")
+    else:
+        for owner, other in ((a, b), (b, a)):
+            named = supplier_mentions(owner.suppliers, text_words(f"{other.title}\n{other.summary}\n{other.body}"))
+            if named:
+                add("suppliers", f"{owner.province_name} werkt met {dutch_list(named)}, en ook "
+                                 f"{other.province_name} noemt {'die' if len(named) > 1 else 'deze'} leverancier")
+                break
     technologies = shared_tags(a.technologies, b.technologies)
     if technologies:
         add("technologies", f"Beide gebruiken {dutch_list(technologies)}")
@@ -123,7 +130,11 @@ def _type_reason(a: MatchItem, b: MatchItem, match_type: str) -> str:
             return ("Gezamenlijke inkoop: beide gebruiken al hetzelfde soort product of dienst; bundel de "
                     "contracten bij verlenging of deel een raamcontract")
         return "Gezamenlijke inkoop: beide hebben hetzelfde soort product of dezelfde dienst nodig"
-    return "Kennisuitwisseling: verwant werk, om van elkaar te leren"
+    proven = [item for item in (a, b) if item.phase in PROVEN_PHASES]
+    if len(proven) == 1:
+        return (f"Kennisuitwisseling: hetzelfde doel met een andere aanpak; {proven[0].province_name} heeft er "
+                "al ervaring mee")
+    return "Kennisuitwisseling: hetzelfde doel met een andere aanpak; leer van elkaars ervaring"
 
 
 def _phase_reason(a: MatchItem, b: MatchItem) -> str | None:

@@ -111,6 +111,7 @@ from .match_features import (
     pair_features,
     tag_key,
     technology_idf,
+    text_words,
     type_features,
 )
 from .match_learning import Decision, LearningReport, learn_scorer
@@ -467,6 +468,7 @@ class MatchEngine:
             end=interval_days(item.end_date),
             tender=interval_days(item.tender_date),
             buying=buying_words(f"{item.title}\n{item.summary}\n{item.body}"),
+            words=text_words(f"{item.title}\n{item.summary}\n{item.body}"),
         )
 
     def _stack_vectors(self, items: Sequence[MatchItem]) -> tuple[np.ndarray, np.ndarray]:

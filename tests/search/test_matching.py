@@ -410,6 +410,22 @@ def test_the_same_product_in_use_on_both_sides_is_joint_procurement_with_its_rea
     assert "raamcontract" in match.reasons[0]
 
 
+def test_a_supplier_one_side_names_in_its_text_counts_as_a_common_supplier():
+    """A terse row names its product in the summary, not in the suppliers column: still the same supplier,
+    so the pair is joint procurement, and the reason says who named it."""
+    gelderland = make_item(1, "NL-GE", "erfgoed", phase="implementatie", suppliers=("Preservica",))
+    zeeland = make_item(2, "NL-ZE", "wegdek", phase="implementatie", suppliers=(),
+                        summary="Zeeland bewaart digitale archieven in Preservica.")
+    other = make_item(3, "NL-LI", "wegdek", phase="implementatie")
+    engine = MatchEngine(model=None, min_score=0.0)
+    engine.match_all([gelderland, zeeland, other])
+    named = engine.score_pair(1, 2)
+    assert named.features["suppliers"] == 1.0
+    assert named.type == "joint_procurement"
+    assert "Gelderland werkt met Preservica, en ook Zeeland noemt deze leverancier" in named.reasons
+    assert engine.score_pair(1, 3).features["suppliers"] == 0.0  # not named there
+
+
 def test_a_product_named_in_a_terse_title_counts_as_the_same_kind_of_product():
     a = replace(make_item(1, "NL-GE", "chatbot", phase="pilot"), technologies=(), title="Chatbot voor inwoners",
                 summary="", body="")
