@@ -13,7 +13,7 @@ that a published initiative takes part in one (its title and stage, on the initi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Concatenate, ParamSpec
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeGuard
 
 from .models import Initiative, User
 from .taxonomy import Role, Status
@@ -33,7 +33,8 @@ def allowed(actor: Actor, rule: Callable[Concatenate[User | None, P], bool], *ar
     return actor.user is not None and rule(actor.user, *args, **kwargs)
 
 
-def is_active(user: User | None) -> bool:
+def is_active(user: User | None) -> TypeGuard[User]:
+    """A user with an active account (a TypeGuard: after it, the rules below may use the user's fields)."""
     return user is not None and user.active
 
 
@@ -88,7 +89,7 @@ def can_contribute_to_collaboration(user: User | None, provinces: Iterable[str])
 
 def can_see_collaboration_exists(user: User | None, initiative: Initiative) -> bool:
     """Whether the initiative's page may say which collaborations it takes part in."""
-    return can_view(user, initiative) and (initiative.status != Status.CONCEPT or _own_province(
+    return is_active(user) and can_view(user, initiative) and (initiative.status != Status.CONCEPT or _own_province(
         user, initiative.province_id) or user.role == Role.COORDINATOR)
 
 
