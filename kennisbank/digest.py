@@ -34,6 +34,7 @@ from tortoise.expressions import Q
 from search import SearchIndex, SearchUnavailable
 
 from . import collaborations, mail, permissions, searching
+from .db import flat_values
 from .models import Collaboration, CollaborationEvent, DigestDelivery, Initiative, MatchSuggestion, Subscription, User
 from .settings import Settings
 from .taxonomy import KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, MatchStatus, Status
@@ -412,6 +413,6 @@ async def remove_old_deliveries(before: datetime) -> int:
     Introduction deliveries are not touched: they are the only record of which contacts already had the
     introduction of a collaboration that can still be sent, and stay while the collaboration does.
     """
-    weeks = await DigestDelivery.all().order_by("period").distinct().values_list("period", flat=True)
+    weeks = await flat_values(DigestDelivery.all().order_by("period").distinct(), "period", str)
     old = [key for key in weeks if Period.parse(key).end <= before]
     return await DigestDelivery.filter(period__in=old).delete() if old else 0

@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from . import audit, embedding_jobs, permissions
 from .audit import Actor
+from .db import flat_values
 from .filters import read_filters
 from .models import Initiative, Province, Theme, User
 from .pagination import Page
@@ -258,10 +259,10 @@ async def update_initiative(
 
 
 async def _current_version(initiative_id: int) -> int:
-    rows = await Initiative.filter(id=initiative_id).values_list("version", flat=True)
+    rows = await flat_values(Initiative.filter(id=initiative_id), "version", int)
     if not rows:
         raise NotFound(initiative_id)
-    return int(rows[0])
+    return rows[0]
 
 
 async def archive_initiative(actor: Actor, initiative_id: int, expected_version: int | None = None) -> Initiative:

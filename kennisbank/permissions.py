@@ -34,11 +34,12 @@ def allowed(actor: Actor, rule: Callable[Concatenate[User | None, P], bool], *ar
 
 
 def is_active(user: User | None) -> TypeGuard[User]:
-    """A user with an active account (a TypeGuard: after it, the rules below may use the user's fields)."""
+    """A user with an active account. This and every ``can_*`` rule is a TypeGuard: true only for a
+    user, so after a check the caller (and mypy) may use the user's fields."""
     return user is not None and user.active
 
 
-def can_view(user: User | None, initiative: Initiative) -> bool:
+def can_view(user: User | None, initiative: Initiative) -> TypeGuard[User]:
     if not is_active(user):
         return False
     if initiative.status != Status.CONCEPT:
@@ -55,31 +56,31 @@ def visible_concept_provinces(user: User | None) -> tuple[str, ...] | None:
     return (user.province_id,) if user.role == Role.MEDEWERKER and user.province_id else ()
 
 
-def can_create_in(user: User | None, province_code: str) -> bool:
+def can_create_in(user: User | None, province_code: str) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.MEDEWERKER and _own_province(user, province_code)
 
 
-def can_create(user: User | None) -> bool:
+def can_create(user: User | None) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.MEDEWERKER and bool(user.province_id)
 
 
-def can_edit(user: User | None, initiative: Initiative) -> bool:
+def can_edit(user: User | None, initiative: Initiative) -> TypeGuard[User]:
     return can_create_in(user, initiative.province_id)
 
 
-def can_review_matches(user: User | None) -> bool:
+def can_review_matches(user: User | None) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.COORDINATOR
 
 
-def can_manage_accounts(user: User | None) -> bool:
+def can_manage_accounts(user: User | None) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.BEHEERDER
 
 
-def can_manage_collaborations(user: User | None) -> bool:
+def can_manage_collaborations(user: User | None) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.COORDINATOR
 
 
-def can_contribute_to_collaboration(user: User | None, provinces: Iterable[str]) -> bool:
+def can_contribute_to_collaboration(user: User | None, provinces: Iterable[str]) -> TypeGuard[User]:
     """Read the whole collaboration and add notes and links: coordinators, and medewerkers of a participant."""
     if can_manage_collaborations(user):
         return True
@@ -87,9 +88,9 @@ def can_contribute_to_collaboration(user: User | None, provinces: Iterable[str])
         user.province_id in set(provinces))
 
 
-def can_see_collaboration_exists(user: User | None, initiative: Initiative) -> bool:
+def can_see_collaboration_exists(user: User | None, initiative: Initiative) -> TypeGuard[User]:
     """Whether the initiative's page may say which collaborations it takes part in."""
-    return is_active(user) and can_view(user, initiative) and (initiative.status != Status.CONCEPT or _own_province(
+    return can_view(user, initiative) and (initiative.status != Status.CONCEPT or _own_province(
         user, initiative.province_id) or user.role == Role.COORDINATOR)
 
 
