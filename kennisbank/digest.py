@@ -24,6 +24,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
@@ -225,6 +226,10 @@ async def _search_ids(index: SearchIndex | None, query_string: str) -> set[int]:
     return {hit.id for hit in results.hits}
 
 
+def _found(ids: set[int], initiative: Initiative) -> bool:
+    return initiative.id in ids
+
+
 def _fits(subscription: Subscription, initiative: Initiative) -> bool:
     if subscription.kind == "theme":
         return any(t.slug == subscription.value for t in initiative.themes)
@@ -263,9 +268,9 @@ async def compose(user: User, period: Period, index: SearchIndex | None) -> Dige
     for subscription in await Subscription.filter(user_id=user.id).order_by("id"):
         if subscription.kind == "search":
             found = await _search_ids(index, subscription.value)
-            add(subscription.label, lambda i, found=found: i.id in found)
+            add(subscription.label, partial(_found, found))
         else:
-            add(subscription.label, lambda i, s=subscription: _fits(s, i))
+            add(subscription.label, partial(_fits, subscription))
     if user.digest_related and user.province_id:
         related = await _related_to_province(user.province_id, candidates)
         add("Lijkt op initiatieven van uw provincie", lambda i: i.id in related)
