@@ -113,6 +113,14 @@ def current_user(request: HTTPConnection) -> User | None:
     return request.scope.get("state", {}).get("user")
 
 
+def logged_in_user(request: HTTPConnection) -> User:
+    """The user of a page behind the login: AuthMiddleware sends anyone else to the login page first."""
+    user = current_user(request)
+    if user is None:
+        raise RuntimeError(f"{request.url.path} is served without a login; is it in PUBLIC_PATHS?")
+    return user
+
+
 def actor(request: HTTPConnection) -> Actor:
     return Actor(current_user(request), client_ip(request))
 
