@@ -30,6 +30,7 @@ test: $(BIN)/kennisbank
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict search/
+	$(BIN)/mypy kennisbank/
 	$(BIN)/python -m tests.spectral
 	$(BIN)/python -m pytest
 	@echo "Second run: the suite against a throwaway PostgreSQL server (browser tests and the database-free tests/search ran once, above)"

@@ -17,6 +17,7 @@ from typing import Any
 
 from tortoise import timezone
 
+from .db import flat_values
 from .models import AuditEntry, User
 
 OK = "ok"
@@ -162,8 +163,8 @@ async def shorten_old_ips(before: datetime) -> int:
     """Shorten the IP addresses of entries older than `before` (the retention of the privacy statement);
     return how many entries changed. The entries themselves stay: the log is append-only otherwise."""
     changed = 0
-    addresses = AuditEntry.filter(at__lt=before).exclude(ip="").order_by("ip").distinct().values_list("ip", flat=True)
-    for ip in await addresses:
+    addresses = AuditEntry.filter(at__lt=before).exclude(ip="").order_by("ip").distinct()
+    for ip in await flat_values(addresses, "ip", str):
         short = shortened_ip(ip)
         if short != ip:
             changed += await AuditEntry.filter(at__lt=before, ip=ip).update(ip=short)

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from . import audit, permissions
 from .audit import Actor
+from .db import flat_values
 from .models import Collaboration, CollaborationEvent, CollaborationLink, Initiative, MatchSuggestion, User
 from .taxonomy import (
     COLLABORATION_STAGE_LABELS,
@@ -223,8 +224,8 @@ async def from_cluster(actor: Actor, initiative_ids: Sequence[int], type: str) -
     if existing is not None:
         initiatives = await Initiative.filter(id__in=published).prefetch_related("province")
         return await add_initiatives(actor, existing, initiatives)
-    pairs = await MatchSuggestion.filter(a_id__in=published, b_id__in=published).values_list("id", flat=True)
-    return await create(actor, published, type, match_ids=list(pairs))
+    pairs = await flat_values(MatchSuggestion.filter(a_id__in=published, b_id__in=published), "id", int)
+    return await create(actor, published, type, match_ids=pairs)
 
 
 async def _guarded_update(actor: Actor, collaboration_id: int, expected_version: int | None,

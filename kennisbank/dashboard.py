@@ -76,8 +76,9 @@ async def _initiatives(viewer: User | None, filters: DashboardFilters) -> list[I
     return [i for i in rows if _in_year(i.published_at or i.created_at, filters.year)]
 
 
-def _months(moments: list[datetime]) -> Counter[str]:
-    return Counter(f"{m.year}-{m.month:02d}" for m in moments)
+def _months(moments: list[datetime | None]) -> Counter[str]:
+    """Count per month; a moment that was never recorded (a decision without ``decided_at``) counts in none."""
+    return Counter(f"{m.year}-{m.month:02d}" for m in moments if m is not None)
 
 
 def _median_days(spans: list[float]) -> str:

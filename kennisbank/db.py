@@ -13,7 +13,7 @@ import fcntl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio.to_thread
@@ -21,10 +21,13 @@ import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor
+from tortoise.queryset import QuerySet
 
 from . import models
 from .settings import Settings
 from .taxonomy import PROVINCES, THEMES
+
+T = TypeVar("T")
 
 APP = "models"
 APP_CONFIG = {"models": ["kennisbank.models"], "default_connection": "default", "migrations": "kennisbank.migrations"}
@@ -165,3 +168,9 @@ async def _load_reference_data() -> None:
         await models.Province.update_or_create(code=province.code, defaults={"name": province.name})
     for theme in THEMES:
         await models.Theme.update_or_create(slug=theme.slug, defaults={"name": theme.name})
+
+
+async def flat_values(query: QuerySet[Any], field: str, kind: type[T]) -> list[T]:
+    """The values of one field of the rows: ``values_list(field, flat=True)``, which Tortoise's stubs
+    type as a list of tuples. ``kind`` names the field's Python type."""
+    return cast(list[T], await query.values_list(field, flat=True))

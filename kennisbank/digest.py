@@ -24,6 +24,7 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,7 @@ from tortoise.expressions import Q
 from search import SearchIndex, SearchUnavailable
 
 from . import collaborations, mail, permissions, searching
+from .db import flat_values
 from .models import Collaboration, CollaborationEvent, DigestDelivery, Initiative, MatchSuggestion, Subscription, User
 from .settings import Settings
 from .taxonomy import KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, MatchStatus, Status
@@ -224,6 +226,10 @@ async def _search_ids(index: SearchIndex | None, query_string: str) -> set[int]:
     return {hit.id for hit in results.hits}
 
 
+def _found(ids: set[int], initiative: Initiative) -> bool:
+    return initiative.id in ids
+
+
 def _fits(subscription: Subscription, initiative: Initiative) -> bool:
     if subscription.kind == "theme":
         return any(t.slug == subscription.value for t in initiative.themes)
@@ -262,9 +268,9 @@ async def compose(user: User, period: Period, index: SearchIndex | None) -> Dige
     for subscription in await Subscription.filter(user_id=user.id).order_by("id"):
         if subscription.kind == "search":
             found = await _search_ids(index, subscription.value)
-            add(subscription.label, lambda i, found=found: i.id in found)
+            add(subscription.label, partial(_found, found))
         else:
-            add(subscription.label, lambda i, s=subscription: _fits(s, i))
+            add(subscription.label, partial(_fits, subscription))
     if user.digest_related and user.province_id:
         related = await _related_to_province(user.province_id, candidates)
         add("Lijkt op initiatieven van uw provincie", lambda i: i.id in related)
@@ -412,6 +418,6 @@ async def remove_old_deliveries(before: datetime) -> int:
     Introduction deliveries are not touched: they are the only record of which contacts already had the
     introduction of a collaboration that can still be sent, and stay while the collaboration does.
     """
-    weeks = await DigestDelivery.all().order_by("period").distinct().values_list("period", flat=True)
+    weeks = await flat_values(DigestDelivery.all().order_by("period").distinct(), "period", str)
     old = [key for key in weeks if Period.parse(key).end <= before]
     return await DigestDelivery.filter(period__in=old).delete() if old else 0

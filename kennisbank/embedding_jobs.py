@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from tortoise import timezone
 from tortoise.expressions import F, Q
 
+from .db import flat_values
 from .models import EmbeddingJob
 
 MAX_ERROR_LENGTH = 2000
@@ -90,8 +91,8 @@ async def pending_ids(initiative_ids: Iterable[int]) -> set[int]:
     wanted = sorted(set(initiative_ids))
     found: set[int] = set()
     for start in range(0, len(wanted), LOOKUP_BATCH):
-        found |= set(await EmbeddingJob.filter(initiative_id__in=wanted[start:start + LOOKUP_BATCH])
-                     .order_by("initiative_id").distinct().values_list("initiative_id", flat=True))
+        found |= set(await flat_values(EmbeddingJob.filter(initiative_id__in=wanted[start:start + LOOKUP_BATCH])
+                                       .order_by("initiative_id").distinct(), "initiative_id", int))
     return found
 
 

@@ -19,8 +19,8 @@ def _member_of(values: Iterable[str]) -> Resolver:
 
 
 RESOLVERS: dict[str, Resolver] = {
-    "province": lambda raw: (p := find_province(raw)) and p.code,
-    "theme": lambda raw: (t := find_theme(raw)) and t.slug,
+    "province": lambda raw: p.code if (p := find_province(raw)) else None,
+    "theme": lambda raw: t.slug if (t := find_theme(raw)) else None,
     "kind": _member_of(Kind),
     "phase": _member_of(Phase),
     "programme_line": _member_of(ProgrammeLine),

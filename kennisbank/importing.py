@@ -12,7 +12,7 @@ import itertools
 import json
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -259,7 +259,7 @@ def _split_list(value: Any) -> list[str] | Any:
     return [part.strip() for part in text.split(";") if part.strip()]
 
 
-def validate_rows(rows: Iterator[Row]) -> list[InitiativeInput]:
+def validate_rows(rows: Iterable[Row]) -> list[InitiativeInput]:
     """Validate every row; raise ImportFailed listing the problems (the first `MAX_PROBLEMS_LISTED`,
     then how many more), or return the clean rows."""
     problems: list[RowProblem] = []
@@ -300,7 +300,7 @@ def validate_rows(rows: Iterator[Row]) -> list[InitiativeInput]:
     return clean
 
 
-async def import_file(path: Path, progress: Callable[[Iterator[Row]], Iterator[Row]] | None = None,
+async def import_file(path: Path, progress: Callable[[Iterable[Row]], Iterable[Row]] | None = None,
                       max_rows: int = DEFAULT_MAX_ROWS) -> service.UpsertReport:
     rows = read_rows(path, max_rows)
     clean = validate_rows(progress(rows) if progress else rows)

@@ -141,7 +141,7 @@ async def reindex(index: SearchIndex, embedder: Embedder | None = None, *, full:
         unchanged += len(initiatives) - len(stale)
         if stale and (embed or embedder is None):
             pending.extend(await to_documents([i for i, _ in stale], embedder, [h for _, h in stale]))
-        elif stale:
+        elif stale and embedder is not None:  # always, when the branch above did not run
             documents, missing = await _documents_from_cache(stale, embedder)
             pending.extend(documents)
             unembedded.extend(missing)

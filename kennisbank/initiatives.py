@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from . import audit, embedding_jobs, permissions
 from .audit import Actor
+from .db import flat_values
 from .filters import read_filters
 from .models import Initiative, Province, Theme, User
 from .pagination import Page
@@ -176,8 +177,8 @@ def _lifecycle(data: InitiativeInput, before: Initiative | None) -> dict[str, An
     values: dict[str, Any] = {}
     if data.status == Status.GEPUBLICEERD and (before is None or before.published_at is None):
         values["published_at"] = now
-    old = InitiativeInput.model_validate(as_input_dict(before)).model_dump(include=MATERIAL_FIELDS) if before else None
-    if old != data.model_dump(include=MATERIAL_FIELDS):
+    old = InitiativeInput.model_validate(as_input_dict(before)).model_dump(include=set(MATERIAL_FIELDS)) if before else None
+    if old != data.model_dump(include=set(MATERIAL_FIELDS)):  # pydantic's IncEx takes a set, not a frozenset
         values["material_change_at"] = now
     return values
 
@@ -258,10 +259,10 @@ async def update_initiative(
 
 
 async def _current_version(initiative_id: int) -> int:
-    rows = await Initiative.filter(id=initiative_id).values_list("version", flat=True)
+    rows = await flat_values(Initiative.filter(id=initiative_id), "version", int)
     if not rows:
         raise NotFound(initiative_id)
-    return int(rows[0])
+    return rows[0]
 
 
 async def archive_initiative(actor: Actor, initiative_id: int, expected_version: int | None = None) -> Initiative:
@@ -337,8 +338,8 @@ async def overview() -> Overview:
     total = await Initiative.filter(status=Status.GEPUBLICEERD).count()
     return Overview(
         total=total,
-        per_province=[(p, p.n) for p in provinces],
-        per_theme=[(t, t.n) for t in themes],
+        per_province=[(p, p.n) for p in provinces],  # type: ignore[attr-defined]  # n: the annotate() above
+        per_theme=[(t, t.n) for t in themes],  # type: ignore[attr-defined]  # n: the annotate() above
     )
 
 

@@ -23,8 +23,9 @@ from tortoise import timezone
 from . import audit, mail, permissions, signing
 from .audit import Actor
 from .collaborations import CollaborationDenied, get_collaboration
+from .db import flat_values
 from .digest import MAX_ATTEMPTS, _claim_is_stale, _me  # the same claim rules as the digest
-from .models import Collaboration, CollaborationEvent, Initiative, IntroductionDelivery, IntroductionOptOut
+from .models import Collaboration, CollaborationEvent, Initiative, IntroductionDelivery, IntroductionOptOut, User
 from .rendering import mail_environment
 from .settings import Settings
 from .validation import InputError
@@ -49,6 +50,11 @@ class Introduction:
     contacts: list[Contact]
     reasons: list[str]
     states: dict[str, str]  # email → delivery state, or afgemeld for an opted-out address
+    sender: User  # the coordinator who prepares and sends it
+
+    @property
+    def sender_name(self) -> str:
+        return self.sender.name or self.sender.email
 
     def text_for(self, settings: Settings, contact: Contact, sender_name: str) -> str:
         return _render(settings, self, contact, sender_name)
@@ -91,27 +97,29 @@ def contacts_of(collaboration: Collaboration) -> list[Contact]:
     return list(seen.values())
 
 
-async def _require_manager(actor: Actor, collaboration_id: int, attempt: str) -> None:
+async def _require_manager(actor: Actor, collaboration_id: int, attempt: str) -> User:
+    """The coordinator acting, or CollaborationDenied."""
     if not permissions.can_manage_collaborations(actor.user):
         if actor.user is not None:
             await audit.record(actor, "access_denied", result=audit.DENIED, object_type="collaboration",
                                object_id=collaboration_id, detail={"attempt": attempt})
         raise CollaborationDenied(attempt)
+    return actor.user
 
 
 async def prepare(actor: Actor, collaboration_id: int) -> Introduction:
     """The preview: the contacts, the reasons of the match and where each delivery stands."""
-    await _require_manager(actor, collaboration_id, "introduction_preview")
+    sender = await _require_manager(actor, collaboration_id, "introduction_preview")
     collaboration = await get_collaboration(collaboration_id)
     contacts = contacts_of(collaboration)
     reasons = list(dict.fromkeys(r for m in collaboration.matches for r in m.reasons))[:REASONS_SHOWN]
     addresses = [c.email for c in contacts]
     states = {row.email: row.state for row in await IntroductionDelivery.filter(
         collaboration_id=collaboration.id, email__in=addresses or [""])}
-    for address in await IntroductionOptOut.filter(email__in=addresses or [""]).values_list("email", flat=True):
+    for address in await flat_values(IntroductionOptOut.filter(email__in=addresses or [""]), "email", str):
         if states.get(address) != SENT:
             states[address] = OPTED_OUT
-    return Introduction(collaboration, contacts, reasons, states)
+    return Introduction(collaboration, contacts, reasons, states, sender)
 
 
 def _render(settings: Settings, introduction: Introduction, contact: Contact, sender_name: str) -> str:
@@ -122,13 +130,13 @@ def _render(settings: Settings, introduction: Introduction, contact: Contact, se
                            opt_out_url=opt_out_url(settings, contact.email))
 
 
-def _message(settings: Settings, introduction: Introduction, contact: Contact, actor: Actor) -> EmailMessage:
-    sender_name = mail.safe_display_name(actor.user.name or actor.user.email)
+def _message(settings: Settings, introduction: Introduction, contact: Contact) -> EmailMessage:
+    sender_name = mail.safe_display_name(introduction.sender_name)
     message = EmailMessage(policy=SMTP)
     message["Subject"] = f"Kennismaking: {introduction.collaboration.title}"[:200]
     _, from_address = parseaddr(settings.smtp_from)
     message["From"] = formataddr((f"{sender_name} via Kennisbank", from_address))
-    message["Reply-To"] = Address(display_name=sender_name, addr_spec=actor.user.email)
+    message["Reply-To"] = Address(display_name=sender_name, addr_spec=introduction.sender.email)
     message["To"] = Address(display_name=mail.safe_display_name(contact.name), addr_spec=contact.email)
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(idstring=f"introductie-{introduction.collaboration.id}",
@@ -173,7 +181,7 @@ async def send(actor: Actor, collaboration_id: int, settings: Settings, sender: 
             report.skipped += 1
             continue
         try:
-            await anyio.to_thread.run_sync(sender.send, _message(settings, introduction, contact, actor))
+            await anyio.to_thread.run_sync(sender.send, _message(settings, introduction, contact))
         except mail.SendFailed as exc:
             await IntroductionDelivery.filter(id=delivery.id).update(state=FAILED, error=str(exc)[:2000])
             report.failed += 1

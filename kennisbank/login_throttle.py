@@ -26,7 +26,7 @@ import hashlib
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
@@ -50,7 +50,7 @@ class LoginThrottle:
     per_address_max_delay: float = 3.0  # slow, never block: the address may be a whole office's NAT
     forget_after: float = 3600.0
     clock: Callable[[], float] = time.time  # wall-clock seconds: shared by every process
-    sleep: Callable[[float], object] = asyncio.sleep
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 
     async def claim(self, account: str, address: str) -> int:
         """Claim one attempt for this account from this address.

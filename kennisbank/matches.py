@@ -10,9 +10,9 @@ which case it is proposed again with a history line saying why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
 import anyio.to_thread
 from tortoise import timezone
@@ -23,6 +23,7 @@ from search.embeddings import Embedder, is_multilingual_e5_small
 from search.match_clusters import Cluster, find_clusters
 from search.match_fingerprint import material_fingerprint
 from search.match_learning import Decision, LearningReport, learn_scorer
+from search.match_types import MatchType
 from search.matching import Match, MatchEngine, MatchItem
 
 from . import audit, collaborations, permissions
@@ -189,17 +190,24 @@ async def _stored_pairs(a_ids: set[int]) -> dict[tuple[int, int], MatchSuggestio
     return stored
 
 
+def _initiative_id(key: Hashable) -> int:
+    """A key the matcher hands back: search/ types item keys as Hashable, kennisbank's are initiative ids."""
+    if not isinstance(key, int):
+        raise TypeError(f"not an initiative id: {key!r}")
+    return key
+
+
 async def _store(found: Iterable[Match], initiatives: dict[int, Initiative]) -> tuple[list[int], int]:
     """Upsert suggestions; decisions are kept, a rejected pair reopens only on a material change."""
     kept: list[int] = []
     reopened = 0
     now = timezone.now()
     found = [m for m in found if m.a in initiatives and m.b in initiatives]
-    stored = await _stored_pairs({m.a for m in found})
+    stored = await _stored_pairs({_initiative_id(m.a) for m in found})
     async with in_transaction():
         for match in found:
-            a, b = initiatives[match.a], initiatives[match.b]
-            values = {"score": round(float(match.score), 4), "type": match.type, "reasons": list(match.reasons),
+            a, b = initiatives[_initiative_id(match.a)], initiatives[_initiative_id(match.b)]
+            values: dict[str, Any] = {"score": round(float(match.score), 4), "type": match.type, "reasons": list(match.reasons),
                       "features": {k: round(float(v), 4) for k, v in match.features.items()},
                       "shared_terms": list(match.shared_terms), "current": True}
             existing = stored.get((a.id, b.id))
@@ -321,12 +329,13 @@ async def clusters() -> list[ProposedCluster]:
     rows = await MatchSuggestion.filter(Q(current=True) | Q(status=MatchStatus.GEACCEPTEERD)).prefetch_related(
         "a__province", "a__themes", "b__province", "b__themes")
     initiatives = {i.id: i for row in rows for i in (row.a, row.b)}
-    items = {i.id: to_item(i, None) for i in initiatives.values()}
-    found = [Match(a=row.a_id, b=row.b_id, score=row.score, type=row.type, reasons=tuple(row.reasons),
-                   features=row.features, shared_terms=tuple(row.shared_terms))
+    items: dict[Hashable, MatchItem] = {i.id: to_item(i, None) for i in initiatives.values()}
+    # the type column holds only the matcher's own Match.type values (a CharField is typed as any str)
+    found = [Match(a=row.a_id, b=row.b_id, score=row.score, type=cast(MatchType, row.type),
+                   reasons=tuple(row.reasons), features=row.features, shared_terms=tuple(row.shared_terms))
              for row in rows if row.status != MatchStatus.AFGEWEZEN]
     accepted = [(row.a_id, row.b_id) for row in rows if row.status == MatchStatus.GEACCEPTEERD]
     rejected = [(row.a_id, row.b_id) for row in rows if row.status == MatchStatus.AFGEWEZEN]
     result = await anyio.to_thread.run_sync(
         lambda: find_clusters(found, items, accepted=accepted, rejected=rejected))
-    return [ProposedCluster(c, [initiatives[i] for i in c.items]) for c in result]
+    return [ProposedCluster(c, [initiatives[_initiative_id(i)] for i in c.items]) for c in result]

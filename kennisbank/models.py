@@ -38,6 +38,7 @@ class Initiative(Model):
     province: fields.ForeignKeyRelation[Province] = fields.ForeignKeyField(
         "models.Province", related_name="initiatives", on_delete=fields.RESTRICT
     )
+    province_id: str  # the foreign key column Tortoise adds for `province`; its stubs do not declare it
     kind = fields.CharEnumField(Kind, max_length=20)
     title = fields.CharField(max_length=200)
     summary = fields.TextField()
@@ -66,6 +67,7 @@ class Initiative(Model):
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="initiatives", null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: int | None  # the foreign key column of `created_by`, added by Tortoise
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -108,6 +110,7 @@ class EmbeddingJob(Model):
     initiative: fields.ForeignKeyRelation[Initiative] = fields.ForeignKeyField(
         "models.Initiative", related_name="embedding_jobs", on_delete=fields.CASCADE
     )
+    initiative_id: int  # the foreign key column of `initiative`, added by Tortoise
     enqueued_at = fields.DatetimeField()
     claimed_by = fields.CharField(max_length=80, default="")  # host:pid:nonce of the claim
     claimed_at = fields.DatetimeField(null=True)
@@ -128,6 +131,7 @@ class User(Model):
     province: fields.ForeignKeyNullableRelation[Province] = fields.ForeignKeyField(
         "models.Province", related_name="users", null=True, on_delete=fields.RESTRICT
     )
+    province_id: str | None  # the foreign key column of `province`, added by Tortoise
     role = fields.CharEnumField(Role, max_length=20)
     password_hash = fields.CharField(max_length=255, default="")  # argon2id; empty: password login disabled
     totp_secret = fields.CharField(max_length=64, default="")  # set once two-factor login is confirmed
@@ -200,7 +204,7 @@ class AuditEntry(Model):
     object_id = fields.CharField(max_length=64, default="")
     ip = fields.CharField(max_length=45, default="")
     result = fields.CharField(max_length=20)  # ok | geweigerd | mislukt
-    detail = fields.JSONField(default=dict)
+    detail: dict[str, object] = fields.JSONField(default=dict)
 
     class Meta:
         table = "audit_entry"
@@ -222,6 +226,8 @@ class MatchSuggestion(Model):
     b: fields.ForeignKeyRelation[Initiative] = fields.ForeignKeyField(
         "models.Initiative", related_name="matches_as_b", on_delete=fields.CASCADE
     )
+    a_id: int  # the foreign key columns of `a` and `b`, added by Tortoise
+    b_id: int
     score = fields.FloatField()
     type = fields.CharField(max_length=24)
     reasons: list[str] = fields.JSONField(default=list)
@@ -353,6 +359,8 @@ class Collaboration(Model):
     created_at = fields.DatetimeField()
     stage_changed_at = fields.DatetimeField()
     updated_at = fields.DatetimeField(auto_now=True)
+    events: fields.ReverseRelation[CollaborationEvent]  # declared by CollaborationEvent.collaboration
+    links: fields.ReverseRelation[CollaborationLink]  # declared by CollaborationLink.collaboration
 
     class Meta:
         table = "collaboration"
@@ -369,6 +377,7 @@ class CollaborationEvent(Model):
     collaboration: fields.ForeignKeyRelation[Collaboration] = fields.ForeignKeyField(
         "models.Collaboration", related_name="events", on_delete=fields.CASCADE
     )
+    collaboration_id: int  # the foreign key column of `collaboration`, added by Tortoise
     at = fields.DatetimeField()
     user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="collaboration_events", null=True, on_delete=fields.SET_NULL

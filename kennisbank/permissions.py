@@ -13,7 +13,7 @@ that a published initiative takes part in one (its title and stage, on the initi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Concatenate, ParamSpec
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeGuard
 
 from .models import Initiative, User
 from .taxonomy import Role, Status
@@ -33,11 +33,13 @@ def allowed(actor: Actor, rule: Callable[Concatenate[User | None, P], bool], *ar
     return actor.user is not None and rule(actor.user, *args, **kwargs)
 
 
-def is_active(user: User | None) -> bool:
+def is_active(user: User | None) -> TypeGuard[User]:
+    """A user with an active account. This and every ``can_*`` rule is a TypeGuard: true only for a
+    user, so after a check the caller (and mypy) may use the user's fields."""
     return user is not None and user.active
 
 
-def can_view(user: User | None, initiative: Initiative) -> bool:
+def can_view(user: User | None, initiative: Initiative) -> TypeGuard[User]:
     if not is_active(user):
         return False
     if initiative.status != Status.CONCEPT:
@@ -54,31 +56,31 @@ def visible_concept_provinces(user: User | None) -> tuple[str, ...] | None:
     return (user.province_id,) if user.role == Role.MEDEWERKER and user.province_id else ()
 
 
-def can_create_in(user: User | None, province_code: str) -> bool:
+def can_create_in(user: User | None, province_code: str) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.MEDEWERKER and _own_province(user, province_code)
 
 
-def can_create(user: User | None) -> bool:
+def can_create(user: User | None) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.MEDEWERKER and bool(user.province_id)
 
 
-def can_edit(user: User | None, initiative: Initiative) -> bool:
+def can_edit(user: User | None, initiative: Initiative) -> TypeGuard[User]:
     return can_create_in(user, initiative.province_id)
 
 
-def can_review_matches(user: User | None) -> bool:
+def can_review_matches(user: User | None) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.COORDINATOR
 
 
-def can_manage_accounts(user: User | None) -> bool:
+def can_manage_accounts(user: User | None) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.BEHEERDER
 
 
-def can_manage_collaborations(user: User | None) -> bool:
+def can_manage_collaborations(user: User | None) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.COORDINATOR
 
 
-def can_contribute_to_collaboration(user: User | None, provinces: Iterable[str]) -> bool:
+def can_contribute_to_collaboration(user: User | None, provinces: Iterable[str]) -> TypeGuard[User]:
     """Read the whole collaboration and add notes and links: coordinators, and medewerkers of a participant."""
     if can_manage_collaborations(user):
         return True
@@ -86,7 +88,7 @@ def can_contribute_to_collaboration(user: User | None, provinces: Iterable[str])
         user.province_id in set(provinces))
 
 
-def can_see_collaboration_exists(user: User | None, initiative: Initiative) -> bool:
+def can_see_collaboration_exists(user: User | None, initiative: Initiative) -> TypeGuard[User]:
     """Whether the initiative's page may say which collaborations it takes part in."""
     return can_view(user, initiative) and (initiative.status != Status.CONCEPT or _own_province(
         user, initiative.province_id) or user.role == Role.COORDINATOR)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from urllib.parse import parse_qs, urlencode
 
 from .digest import subscription_label
@@ -23,7 +24,7 @@ def normalise_search(query_string: str) -> str:
 
 
 def _check(kind: str, value: str) -> str:
-    valid = {"theme": THEME_BY_SLUG, "province": PROVINCE_BY_CODE, "kind": KIND_LABELS}
+    valid: dict[str, Collection[str]] = {"theme": THEME_BY_SLUG, "province": PROVINCE_BY_CODE, "kind": KIND_LABELS}
     if kind not in KINDS:
         raise InputError({"kind": ["Kies een thema, provincie, soort of zoekopdracht."]})
     if kind == "search":

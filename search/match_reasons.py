@@ -130,9 +130,9 @@ def _type_reason(a: MatchItem, b: MatchItem, match_type: str) -> str:
             return ("Gezamenlijke inkoop: beide gebruiken al hetzelfde soort product of dienst; bundel de "
                     "contracten bij verlenging of deel een raamcontract")
         return "Gezamenlijke inkoop: beide hebben hetzelfde soort product of dezelfde dienst nodig"
-    proven = [item for item in (a, b) if item.phase in PROVEN_PHASES]
-    if len(proven) == 1:
-        return (f"Kennisuitwisseling: hetzelfde doel met een andere aanpak; {proven[0].province_name} heeft er "
+    experienced = [item for item in (a, b) if item.phase in PROVEN_PHASES]
+    if len(experienced) == 1:
+        return (f"Kennisuitwisseling: hetzelfde doel met een andere aanpak; {experienced[0].province_name} heeft er "
                 "al ervaring mee")
     return "Kennisuitwisseling: hetzelfde doel met een andere aanpak; leer van elkaars ervaring"
 

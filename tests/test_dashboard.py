@@ -92,6 +92,18 @@ def test_every_number_matches_the_hand_computed_fixture(loaded):
                                                  ["Van acceptatie tot in gesprek", "4.0", "2"]]
 
 
+def test_a_decision_without_a_date_counts_as_suggested_and_in_no_month(loaded):
+    """A decided match whose decided_at is empty (written outside the app, e.g. a restored old backup)
+    must not break the match table: it was suggested, but its decision has no month."""
+    async def undated() -> None:
+        await MatchSuggestion.filter(status="geaccepteerd").update(decided_at=None)
+
+    loaded.run(undated)
+    loaded.login_as("coordinator", None)
+    assert table(loaded, "matches")[1:] == [["2026-01", "2", "0", "0", "–"], ["2026-02", "1", "0", "1", "0%"],
+                                            ["Totaal", "3", "0", "1", "0%"]]
+
+
 def test_concepts_count_only_for_their_own_province(loaded):
     loaded.login_as("medewerker", "NL-UT")
     initiatives = {row[0]: row[1:] for row in table(loaded, "initiatieven")[1:]}

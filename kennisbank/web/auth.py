@@ -10,6 +10,7 @@ may reach only the pages that finish that step.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from urllib.parse import quote
 
 from starlette.datastructures import Headers
@@ -81,7 +82,7 @@ class AuthenticationMiddleware:
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
-        allowed = {"complete": None, "second_step": SECOND_STEP_PATHS, "enrolment": ENROLMENT_PATHS}.get(stage, set())
+        allowed: Collection[str] | None = {"complete": None, "second_step": SECOND_STEP_PATHS, "enrolment": ENROLMENT_PATHS}.get(stage, set())
         if allowed is None or path in allowed:
             await self.app(scope, receive, send)
             return
@@ -110,6 +111,14 @@ def _bearer_token(headers: Headers) -> str | None:
 
 def current_user(request: HTTPConnection) -> User | None:
     return request.scope.get("state", {}).get("user")
+
+
+def logged_in_user(request: HTTPConnection) -> User:
+    """The user of a page behind the login: AuthMiddleware sends anyone else to the login page first."""
+    user = current_user(request)
+    if user is None:
+        raise RuntimeError(f"{request.url.path} is served without a login; is it in PUBLIC_PATHS?")
+    return user
 
 
 def actor(request: HTTPConnection) -> Actor:

@@ -90,6 +90,7 @@ async def create_collaboration(request: Request) -> Response:
     if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID
                                             for i in ids):
         errors["initiatives"] = ["Verplicht: een lijst van nummers van initiatieven."]
+        ids = []
     kind = _string(body, "type", errors, required=True)
     title = _string(body, "title", errors)
     owner = body.get("owner")

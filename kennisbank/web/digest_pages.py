@@ -13,7 +13,7 @@ from search import SearchUnavailable
 from .. import digest, signing, subscriptions
 from ..mail import UNSUBSCRIBE_PURPOSE
 from ..validation import InputError
-from .auth import current_user
+from .auth import logged_in_user
 from .templating import render
 
 
@@ -28,7 +28,7 @@ async def preview(request: Request) -> Response:
         except InputError as exc:
             errors = exc.errors
     try:
-        composed = await digest.compose(current_user(request), period, request.app.state.search_index)
+        composed = await digest.compose(logged_in_user(request), period, request.app.state.search_index)
     except SearchUnavailable:
         return render(request, "digest/unavailable.html", {}, status_code=503)
     previous = digest.Period.containing(period.start - timedelta(days=3))

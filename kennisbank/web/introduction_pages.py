@@ -24,8 +24,8 @@ async def _preview(request: Request, errors: dict[str, list[str]] | None = None,
     except CollaborationDenied:
         return render(request, "403.html", {"message": "U hebt geen rechten voor deze handeling."}, status_code=403)
     settings = request.app.state.settings
-    sender_name = who.user.name or who.user.email
-    previews = [(contact, introduction.text_for(settings, contact, sender_name)) for contact in introduction.contacts]
+    previews = [(contact, introduction.text_for(settings, contact, introduction.sender_name))
+                for contact in introduction.contacts]
     return render(request, "collaborations/introduction.html", {
         "introduction": introduction, "previews": previews, "errors": errors or {}}, status_code=status_code)
 

@@ -192,8 +192,8 @@ SECURITY_SCHEMES = {
     "csrfHeader": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
                    "description": "Bij een sessie: de waarde van de cookie kb_csrf, verplicht bij elke wijziging."},
 }
-_READ_SECURITY = [{"bearerToken": []}, {"sessionCookie": []}]
-_WRITE_SECURITY = [{"bearerToken": []}, {"sessionCookie": [], "csrfHeader": []}]
+_READ_SECURITY: list[dict[str, list[str]]] = [{"bearerToken": []}, {"sessionCookie": []}]
+_WRITE_SECURITY: list[dict[str, list[str]]] = [{"bearerToken": []}, {"sessionCookie": [], "csrfHeader": []}]
 
 
 def _forbidden_response() -> dict[str, Any]:
@@ -310,7 +310,7 @@ def openapi_document() -> dict[str, Any]:
                 "description": 'De versie als ETag van GET, bijvoorbeeld "3". Zonder: 428; verouderd of ongeldig '
                                '(ook W/"3"): 412.',
                 "schema": {"type": "string", "pattern": '^"[0-9]{1,18}"$'}}
-    document = {
+    document: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {"title": "Kennisbank API", "version": API_VERSION, "contact": CONTACT,
                  "description": "Initiatieven van de twaalf provincies. Fouten volgen RFC 9457 (problem+json). "

@@ -13,14 +13,14 @@ from search import SearchUnavailable
 from .. import digest, feeds, subscriptions
 from ..validation import InputError
 from .account_pages import account
-from .auth import current_user
+from .auth import logged_in_user
 
 FEED_WEEKS = 8
 
 
 async def digest_settings(request: Request) -> Response:
     form = await request.form()
-    user = current_user(request)
+    user = logged_in_user(request)
     await subscriptions.set_digest(user, weekly=form.get("weekly") == "ja", related=form.get("related") == "on")
     return RedirectResponse("/account?gedaan=overzicht#overzicht-kop", status_code=303)
 
@@ -32,7 +32,7 @@ async def subscribe(request: Request) -> Response:
         kind, _, value = str(form.get("choice", "")).partition(":")
     back_to_search = form.get("terug") == "zoeken"
     try:
-        await subscriptions.subscribe(current_user(request), kind, value)
+        await subscriptions.subscribe(logged_in_user(request), kind, value)
     except InputError as exc:
         if back_to_search:
             return RedirectResponse(f"/zoeken?{subscriptions.normalise_search(value)}", status_code=303)
@@ -43,7 +43,7 @@ async def subscribe(request: Request) -> Response:
 
 
 async def remove_subscription(request: Request) -> Response:
-    await subscriptions.unsubscribe(current_user(request), request.path_params["subscription_id"])
+    await subscriptions.unsubscribe(logged_in_user(request), request.path_params["subscription_id"])
     return RedirectResponse("/account?gedaan=abonnement-weg#overzicht-kop", status_code=303)
 
 
