@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from .taxonomy import Kind, Phase, ProgrammeLine, Status, find_province, find_theme
+from .taxonomy import THEMES, Kind, Phase, ProgrammeLine, Status, find_province, find_theme
 
 FIELD_LABELS: dict[str, str] = {
     "external_id": "Kenmerk",
@@ -195,7 +195,8 @@ class InitiativeInput(BaseModel):
                 slugs.append(theme.slug)
         if unknown:
             names = ", ".join(f"“{u}”" for u in unknown)
-            raise _error("unknown_theme", f"Onbekend thema: {names}.")
+            known = ", ".join(theme.name for theme in THEMES)
+            raise _error("unknown_theme", f"Onbekend thema: {names}. Kies uit: {known}.")
         return sorted(slugs)
 
     @field_validator("technologies")

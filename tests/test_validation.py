@@ -63,6 +63,7 @@ def test_empty_title_is_required_not_too_short():
     ("kind", "hackathon", "Kies een van"),
     ("phase", "klaar", "Kies een van"),
     ("themes", ["ruimtevaart"], "Onbekend thema: “ruimtevaart”"),
+    ("themes", ["ruimtevaart"], "Kies uit: "),  # and the themes there are, so an import can be fixed
     ("themes", [], "Vul ‘Thema's’ in; dit veld is verplicht."),
     ("budget_eur", "twee ton", "heel getal"),
     ("budget_eur", -5, "niet negatief"),
