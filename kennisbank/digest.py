@@ -33,6 +33,7 @@ from tortoise import timezone
 from tortoise.expressions import Q
 
 from search import SearchIndex, SearchUnavailable
+from search.dutch import DUTCH_MONTHS
 
 from . import collaborations, mail, permissions, searching
 from .db import flat_values
@@ -54,8 +55,6 @@ SEND_WITHIN = timedelta(days=28)
 
 OPEN, CLAIMED, SENT, EMPTY, FAILED = "open", "geclaimd", "verzonden", "leeg", "mislukt"
 
-_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-           "november", "december")
 
 
 #: Weeks a digest can be about (further out, the weeks around it overflow the calendar).
@@ -116,9 +115,9 @@ class Period:
     def label(self) -> str:
         first, last = self.first_day, self.first_day + timedelta(days=6)
         if first.month == last.month:
-            span = f"{first.day}–{last.day} {_MONTHS[last.month - 1]} {last.year}"
+            span = f"{first.day}–{last.day} {DUTCH_MONTHS[last.month - 1]} {last.year}"
         else:
-            span = f"{first.day} {_MONTHS[first.month - 1]} – {last.day} {_MONTHS[last.month - 1]} {last.year}"
+            span = f"{first.day} {DUTCH_MONTHS[first.month - 1]} – {last.day} {DUTCH_MONTHS[last.month - 1]} {last.year}"
         return f"week {self.week} ({span})"
 
 

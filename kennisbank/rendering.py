@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import jinja2
 
+from search.dutch import DUTCH_MONTHS
 from search.matching import MATCH_TYPE_LABELS
 
 from . import permissions, taxonomy
@@ -23,14 +24,12 @@ from .validation import FIELD_LABELS
 TEMPLATE_DIR = resource_dir("templates")
 STATIC_DIR = resource_dir("static")
 
-_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-           "september", "oktober", "november", "december")
 
 
 def dutch_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
-    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+    return f"{value.day} {DUTCH_MONTHS[value.month - 1]} {value.year}"
 
 
 def dutch_number(value: float | int | None, decimals: int = 0) -> str:

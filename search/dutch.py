@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 _WORD = re.compile(r"[^\W_]+")
+#: The months as Dutch writes them (lower case); the one list dates in reasons, pages and mail use.
+DUTCH_MONTHS: tuple[str, ...] = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+                                 "september", "oktober", "november", "december")
 WORD_PATTERN = _WORD.pattern
 _SPECIAL_FOLDS = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d"})
 _VOWELS = frozenset("aeiouy")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
+from .dutch import DUTCH_MONTHS
 from .match_features import EARLY_PHASES, PROVEN_PHASES, item_categories, supplier_mentions, tag_key, text_words
 from .match_types import MatchItem
 
@@ -26,8 +27,6 @@ _PHASE_NOUNS: dict[str, str] = {
     "verkenning": "verkenningsfase",
     "idee": "ideefase",
 }
-_MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-           "oktober", "november", "december")
 #: A semantic feature at least this high is worth a reason of its own.
 SEMANTIC_REASON_AT = 0.5
 #: A `semantic_gap` this high (two standard deviations above both initiatives' other nearest
@@ -56,7 +55,7 @@ def shared_tags(a: Sequence[str], b: Sequence[str]) -> list[str]:
 
 
 def month(value: date) -> str:
-    return f"{_MONTHS[value.month - 1]} {value.year}"
+    return f"{DUTCH_MONTHS[value.month - 1]} {value.year}"
 
 
 def build_reasons(
