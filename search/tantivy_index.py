@@ -284,13 +284,9 @@ class TantivyIndex:
         if query.vector is not None and query.uses_vector:
             # Words of the query found: it is about something here, and its neighbours in meaning count
             # from the floor. Found nothing: only a neighbour that stands out shows it is.
-            gated = keyword is None or _count(searcher, _all_of([*filters, keyword])) == 0
-            if not gated or self._query_stands_out(query.vector):
-                semantic = self._neighbours(
-                    searcher, query.vector, filters, self.semantic_limit, set(), self.min_similarity,
-                    self.min_standout, gated=False,
-                )
-                semantic = self._with_feedback(searcher, query.vector, filters, keyword, gated, semantic)
+            best_keyword_hit = self._best_hit(searcher, _all_of([*filters, keyword])) if keyword is not None else None
+            if best_keyword_hit is not None or self._query_stands_out(query.vector):
+                semantic = self._semantic(searcher, query.vector, filters, best_keyword_hit)
 
         matching = _matching(query, keyword, _id_query(self._schema, semantic))
         if matching is None:
@@ -314,24 +310,36 @@ class TantivyIndex:
         facets = self._facet_counts(searcher, result_set, query.facets) if query.facets else {}
         return SearchResults(total, hits, facets, _ms_since(started))
 
-    def _with_feedback(self, searcher: tantivy.Searcher, vector: Vector, filters: list[Query],
-                       keyword: Query | None, gated: bool, semantic: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """The semantic neighbours again, of the query moved towards its best hit (Rocchio feedback)."""
+    def _best_hit(self, searcher: tantivy.Searcher, query: Query) -> int | None:
+        """The best-ranked document `query` matches, or None when it matches none."""
+        ids = _ids(searcher, searcher.search(query, limit=1).hits)
+        return ids[0] if ids else None
+
+    def _semantic(self, searcher: tantivy.Searcher, vector: Vector, filters: list[Query],
+                  best_keyword_hit: int | None) -> list[tuple[int, float]]:
+        """The semantic neighbours of the query moved towards its best hit (Rocchio feedback): the best
+        keyword hit, else its own nearest neighbour. Without feedback, or without a stored vector for
+        the best hit, those of the query itself."""
+
+        def neighbours(v: Vector) -> list[tuple[int, float]]:
+            return self._neighbours(searcher, v, filters, self.semantic_limit, set(), self.min_similarity,
+                                    self.min_standout, gated=False)
+
         if self.feedback_weight <= 0:
-            return semantic
-        best: int | None = None
-        if not gated and keyword is not None:
-            top = searcher.search(_all_of([*filters, keyword]), limit=1)
-            best = _ids(searcher, top.hits)[0] if top.hits else None
-        if best is None and semantic:
-            best = semantic[0][0]
-        stored = self._vectors.vector_of(best) if best is not None else None
+            return neighbours(vector)
+        plain: list[tuple[int, float]] | None = None
+        best = best_keyword_hit
+        if best is None:
+            plain = neighbours(vector)
+            if not plain:
+                return plain
+            best = plain[0][0]
+        stored = self._vectors.vector_of(best)
         if stored is None:
-            return semantic
+            return plain if plain is not None else neighbours(vector)
         query = np.asarray(vector, dtype=np.float32)
         moved = query / np.linalg.norm(query) + self.feedback_weight * stored
-        return self._neighbours(searcher, tuple(float(x) for x in moved / np.linalg.norm(moved)), filters,
-                                self.semantic_limit, set(), self.min_similarity, self.min_standout, gated=False)
+        return neighbours(tuple(float(x) for x in moved / np.linalg.norm(moved)))
 
     def _by_date(
         self, searcher: tantivy.Searcher, result_set: Query, query: SearchQuery
