@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +89,9 @@ def fit_space(items: dict[tuple[str, str], list[MatchItem]], keys: set[str] | No
     return fit_semantic_space(np.stack(rows), list(members.values()), regularisation)
 
 
+@lru_cache(maxsize=None)
 def _family_of(dataset: str) -> dict[str, str]:
+    """{initiative: its family} of a labelled set (read once: every item's fold group asks for it)."""
     truth, _ = labelled_pairs(dataset)
     return {member: family for pair, (family, _) in truth.items() for member in pair}
 

@@ -23,11 +23,12 @@ from search.embeddings import Embedder, is_multilingual_e5_small
 from search.match_clusters import Cluster, find_clusters
 from search.match_fingerprint import material_fingerprint
 from search.match_learning import Decision, LearningReport, learn_scorer
-from search.match_types import MatchType
+from search.match_types import MatchType, Scorer
 from search.matching import Match, MatchEngine, MatchItem
 
 from . import audit, collaborations, permissions
 from .audit import Actor
+from .db import flat_values
 from .embedding_cache import document_vectors, initiative_text
 from .models import Initiative, MatchEvent, MatchSuggestion
 from .pagination import Page
@@ -83,15 +84,19 @@ class Matcher:
         #: The shipped model's semantic space fits multilingual-e5-small's vectors only.
         self._space: Literal["model"] | None = (
             "model" if embedder is not None and is_multilingual_e5_small(embedder.name) else None)
-        self.engine = MatchEngine(space=self._space)
+        self.engine = self._new_engine()
         self.learning: LearningReport | None = None
         self._prepared = False
         self._lock = anyio.Lock()  # the engine is not thread-safe: one computation at a time
 
+    def _new_engine(self, scorer: Scorer | None = None) -> MatchEngine:
+        """An engine comparing vectors in the space that fits this process's embedder."""
+        return MatchEngine(scorer=scorer, space=self._space)
+
     async def _published(self) -> tuple[list[Initiative], list[MatchItem]]:
         """Every published initiative and its engine item, read a chunk at a time: the event loop serves
         requests in between (20,000 read at once held it, and so every request, for seconds)."""
-        ids = [row[0] for row in await Initiative.filter(status=Status.GEPUBLICEERD).order_by("id").values_list("id")]
+        ids = await flat_values(Initiative.filter(status=Status.GEPUBLICEERD).order_by("id"), "id", int)
         initiatives: list[Initiative] = []
         items: list[MatchItem] = []
         for start in range(0, len(ids), READ_CHUNK):
@@ -125,7 +130,7 @@ class Matcher:
             await self._rematch_all()
             return True
         scorer, learning = learn_scorer(await _decisions())
-        engine = MatchEngine(scorer=scorer, space=self._space)
+        engine = self._new_engine(scorer)
         _initiatives, items = await self._published()
         await anyio.to_thread.run_sync(engine.load, items)
         self.engine, self.learning, self._prepared = engine, learning, True
@@ -138,7 +143,7 @@ class Matcher:
 
     async def _rematch_all(self) -> RematchReport:
         scorer, learning = learn_scorer(await _decisions())
-        self.engine = MatchEngine(scorer=scorer, space=self._space)
+        self.engine = self._new_engine(scorer)
         self.learning = learning
         published, items = await self._published()
         found = await anyio.to_thread.run_sync(self.engine.match_all, items)

@@ -456,6 +456,7 @@ class MatchEngine:
     def _item_facts(self, item: MatchItem) -> ItemFacts:
         code = self._province_codes.setdefault(item.province, len(self._province_codes))
         technologies = frozenset(map(tag_key, item.technologies))
+        text = f"{item.title}\n{item.summary}\n{item.body}"
         return ItemFacts(
             province=code,
             phase=item.phase,
@@ -467,8 +468,8 @@ class MatchEngine:
             start=interval_days(item.start_date),
             end=interval_days(item.end_date),
             tender=interval_days(item.tender_date),
-            buying=buying_words(f"{item.title}\n{item.summary}\n{item.body}"),
-            words=text_words(f"{item.title}\n{item.summary}\n{item.body}"),
+            buying=buying_words(text),
+            words=text_words(text),
         )
 
     def _stack_vectors(self, items: Sequence[MatchItem]) -> tuple[np.ndarray, np.ndarray]:
