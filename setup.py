@@ -7,7 +7,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-RESOURCES = ("templates", "static", "seed")
+RESOURCES = ("templates", "static", "seed")  # as kennisbank.resources.RESOURCES (the wheel test builds both)
 
 
 class BuildWithResources(build_py):

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from kennisbank.resources import RESOURCES
 from kennisbank.settings import PREFIX, Settings
 from tests.conftest import REPO
 
@@ -258,7 +259,7 @@ def test_the_readme_shows_the_screenshots_of_issue_15_and_each_image_exists():
 def test_a_built_wheel_serves_the_site_and_seeds_without_the_source_tree(tmp_path):
     """`pip install` of the wheel alone (no checkout next to it) finds its templates, CSS and seed data."""
     source = tmp_path / "source"
-    for name in ("kennisbank", "search", "templates", "static", "seed"):
+    for name in ("kennisbank", "search", *RESOURCES):
         shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "_resources"))
     for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE"):
         shutil.copy(REPO / name, source / name)
