@@ -2,7 +2,7 @@
 
     python bench/match_signals.py [--cache-dir data/bench-cache]
 
-For each development corpus (the seed in three styles, the development set in two) every
+For each development corpus (the seed in three styles, each development set in two) every
 cross-province pair is ranked by one cosine of the platform's stored vectors (default encoder,
 `passage:` of the whole text): raw, centred, and in the semantic space of `search/match_space.py`
 for a grid of regularisations. The space is fitted by family-grouped 5-fold cross-validation (the
@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from matching import labelled_pairs  # noqa: E402
-from train_matching import _ap, _family_of, _folds, fit_space, item_key, item_vectors  # noqa: E402
+from train_matching import _ap, _family_of, _folds, fit_space, item_key, item_vectors, pair_key  # noqa: E402
 
 REGULARISATIONS = (0.1, 0.3, 1.0, 3.0, 10.0)
 
@@ -53,8 +53,7 @@ def main() -> None:
             keep = province[a] != province[b]
             a, b = a[keep], b[keep]
             labels = np.array([tuple(sorted((ids[x], ids[y]))) in truth for x, y in zip(a, b)])
-            groups = np.array([item_key(dataset, ids[x] if ids[x] in family_of or ids[y] not in family_of
-                                        else ids[y], family_of) for x, y in zip(a, b)])
+            groups = np.array([pair_key(dataset, ids[x], ids[y], family_of) for x, y in zip(a, b)])
             scores = np.zeros(len(a))
             for space, (_train, test) in zip(spaces, folds):
                 v = raw / np.linalg.norm(raw, axis=1, keepdims=True)

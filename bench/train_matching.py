@@ -74,6 +74,11 @@ def item_key(dataset: str, item_id: str, family_of: dict[str, str]) -> str:
     return f"{dataset}:{family_of.get(item_id) or item_id}"
 
 
+def pair_key(dataset: str, a: str, b: str, family_of: dict[str, str]) -> str:
+    """A pair's fold group: that of its first member in a family (a pair outside families, its first)."""
+    return item_key(dataset, a if a in family_of or b not in family_of else b, family_of)
+
+
 def fit_space(items: dict[tuple[str, str], list[MatchItem]], keys: set[str] | None,
               regularisation: float = DEFAULT_REGULARISATION) -> SemanticSpace:
     """The semantic space from every corpus's vectors and the families in `keys` (all when None); one
@@ -105,8 +110,7 @@ def corpus(dataset: str, style: str, items: list[MatchItem], space: SemanticSpac
     facts = {item.id: engine._facts[engine._row[item.id]] for item in items}
     x = np.array([[m.features[f] for f in FEATURES] for m in candidates], dtype=np.float64).reshape(-1, len(FEATURES))
     y = np.array([(m.a, m.b) in truth for m in candidates], dtype=bool)
-    groups = np.array([item_key(dataset, m.a if m.a in family_of or m.b not in family_of else m.b, family_of)
-                       for m in candidates])
+    groups = np.array([pair_key(dataset, m.a, m.b, family_of) for m in candidates])
     type_rows, type_labels, type_groups = [], [], []
     for m in candidates:
         family, expected = truth.get((m.a, m.b), ("", ""))
