@@ -29,6 +29,7 @@ test: $(BIN)/kennisbank
 	@command -v npm >/dev/null && command -v node >/dev/null || { echo "Installing Debian's nodejs and npm for Spectral (the ADR linter)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict search/
 	$(BIN)/mypy kennisbank/
 	$(BIN)/python -m tests.spectral

@@ -15,8 +15,12 @@ class BuildWithResources(build_py):
         super().run()
         for name in RESOURCES:
             target = Path(self.build_lib) / "kennisbank" / "_resources" / name
-            shutil.copytree(Path(__file__).parent / name, target, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                Path(__file__).parent / name,
+                target,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
 
 
 setup(cmdclass={"build_py": BuildWithResources})

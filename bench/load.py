@@ -43,11 +43,12 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "belasting test wachtwoord lang genoeg"
-PROVINCES = ["NL-GR", "NL-FR", "NL-DR", "NL-OV", "NL-FL", "NL-GE", "NL-UT", "NL-NH", "NL-ZH", "NL-ZE", "NL-NB",
-             "NL-LI"]
+PROVINCES = ["NL-GR", "NL-FR", "NL-DR", "NL-OV", "NL-FL", "NL-GE", "NL-UT", "NL-NH", "NL-ZH", "NL-ZE", "NL-NB", "NL-LI"]
 QUERIES = ["stikstof", "wegdek inspectie", "datalab", "klimaatadaptatie", "energie", "fietspaden", "water"]
-WORDS = ("sensoren wegdek stikstof datalab fietspad waterkwaliteit zonnepanelen drone subsidie loket archief "
-         "biodiversiteit warmtenet laadpalen dijk bodem open data chatbot").split()
+WORDS = (
+    "sensoren wegdek stikstof datalab fietspad waterkwaliteit zonnepanelen drone subsidie loket archief "
+    "biodiversiteit warmtenet laadpalen dijk bodem open data chatbot"
+).split()
 
 
 def free_port() -> int:
@@ -76,10 +77,15 @@ def database_url() -> str:
 
 def initiative(province: str, n: int) -> dict:
     words = random.sample(WORDS, 4)
-    return {"province": province, "kind": "portfolio_project", "phase": "pilot", "themes": ["data en AI"],
-            "title": f"Belastingtest {n}: {' '.join(words)}",
-            "summary": f"Een initiatief over {', '.join(words)} om de server onder last te meten.",
-            "external_id": f"LOAD-{uuid.uuid4().hex[:10]}"}
+    return {
+        "province": province,
+        "kind": "portfolio_project",
+        "phase": "pilot",
+        "themes": ["data en AI"],
+        "title": f"Belastingtest {n}: {' '.join(words)}",
+        "summary": f"Een initiatief over {', '.join(words)} om de server onder last te meten.",
+        "external_id": f"LOAD-{uuid.uuid4().hex[:10]}",
+    }
 
 
 CREATE_GOAL_MS = 150
@@ -96,8 +102,9 @@ class Stats:
 
 async def log_in(client: httpx.AsyncClient, email: str) -> None:
     await client.get("/inloggen")
-    response = await client.post("/inloggen", data={"email": email, "password": PASSWORD,
-                                                    "csrf_token": client.cookies["kb_csrf"]})
+    response = await client.post(
+        "/inloggen", data={"email": email, "password": PASSWORD, "csrf_token": client.cookies["kb_csrf"]}
+    )
     if response.status_code != 303:
         raise SystemExit(f"login failed for {email}: {response.status_code}")
     client.headers["X-CSRF-Token"] = client.cookies["kb_csrf"]
@@ -128,9 +135,11 @@ async def worker(url: str, number: int, deadline: float, stats: Stats, pools: di
                 continue
             if pool and random.random() < 0.5:
                 entry = random.choice(pool)
-                response = await client.patch(f"/api/v1/initiatives/{entry[0]}",
-                                              json={"summary": f"Bijgewerkt {n} door client {number}, onder last."},
-                                              headers={"If-Match": f'"{entry[1]}"'})
+                response = await client.patch(
+                    f"/api/v1/initiatives/{entry[0]}",
+                    json={"summary": f"Bijgewerkt {n} door client {number}, onder last."},
+                    headers={"If-Match": f'"{entry[1]}"'},
+                )
                 stats.status[response.status_code] += 1
                 if response.status_code == 200:
                     stats.created[entry[0]] += 1
@@ -185,8 +194,9 @@ async def waiting_jobs(url: str) -> int:
     sees; the queue is worked oldest first, so the newest are the last to finish)."""
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         await log_in(client, "load.nl-ge@load.example")
-        ids = [item["id"] for item in (await client.get("/api/v1/initiatives", params={"per_page": 100})).json()
-               ["items"]]
+        ids = [
+            item["id"] for item in (await client.get("/api/v1/initiatives", params={"per_page": 100})).json()["items"]
+        ]
         pages = [await client.get(f"/initiatieven/{i}") for i in ids]
         return sum("Wordt verwerkt" in page.text for page in pages)
 
@@ -203,28 +213,54 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=30)
     parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--embeddings", choices=["on", "off"], default="on",
-                        help="the default encoder (on) or none (off)")
+    parser.add_argument(
+        "--embeddings", choices=["on", "off"], default="on", help="the default encoder (on) or none (off)"
+    )
     args = parser.parse_args()
     if not 1 <= args.clients <= 200 or not 1 <= args.duration <= 600:
         parser.error("at most 200 clients and 600 seconds")
 
     data_dir = Path(tempfile.mkdtemp(prefix="kennisbank-load-")) / "data"
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_DATABASE_URL": database_url(),
-           "KENNISBANK_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "KENNISBANK_DATA_DIR": str(data_dir),
+        "KENNISBANK_DATABASE_URL": database_url(),
+        "KENNISBANK_LOG_LEVEL": "WARNING",
+    }
     env.pop("KENNISBANK_EMBEDDING_MODEL", None)  # the default encoder
     if args.embeddings == "off":
         env["KENNISBANK_EMBEDDING_MODEL"] = "none"
     kennisbank = [sys.executable, "-m", "kennisbank"]
     subprocess.run([*kennisbank, "seed"], env=env, cwd=REPO, check=True, capture_output=True)
     for province in PROVINCES:
-        subprocess.run([*kennisbank, "user", "create", "--email", f"load.{province.lower()}@load.example",
-                        "--role", "medewerker", "--province", province, "--password", PASSWORD],
-                       env=env, cwd=REPO, check=True, capture_output=True)
+        subprocess.run(
+            [
+                *kennisbank,
+                "user",
+                "create",
+                "--email",
+                f"load.{province.lower()}@load.example",
+                "--role",
+                "medewerker",
+                "--province",
+                province,
+                "--password",
+                PASSWORD,
+            ],
+            env=env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([*kennisbank, "serve", "--port", str(port)], env=env, cwd=REPO,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*kennisbank, "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(300):
             try:
@@ -252,16 +288,26 @@ def main() -> int:
     database = "PostgreSQL" if env["KENNISBANK_DATABASE_URL"] else "SQLite"
     requests = sum(stats.status.values())
     encoder = "the default encoder" if args.embeddings == "on" else "embeddings off"
-    print(f"Load on {database} with {encoder}: {args.clients} clients for {args.duration:.0f} s, {requests} requests "
-          f"({requests / args.duration:.0f}/s)")
+    print(
+        f"Load on {database} with {encoder}: {args.clients} clients for {args.duration:.0f} s, {requests} requests "
+        f"({requests / args.duration:.0f}/s)"
+    )
     print(f"  statuses: {dict(sorted(stats.status.items()))}")
     server_errors = sum(count for status, count in stats.status.items() if status >= 500)
-    print(f"  initiatives created: {len(stats.created)} (201s: {stats.status[201]}), edits that succeeded: "
-          f"{sum(stats.created.values())}, 5xx: {server_errors}")
+    print(
+        f"  initiatives created: {len(stats.created)} (201s: {stats.status[201]}), edits that succeeded: "
+        f"{sum(stats.created.values())}, 5xx: {server_errors}"
+    )
     print(f"  create p50/p95: {percentile(stats.create_ms, 50):.0f} / {percentile(stats.create_ms, 95):.0f} ms")
-    idle_p95, load_p50, load_p95 = percentile(idle, 95), percentile(stats.search_ms, 50), percentile(stats.search_ms, 95)
-    print(f"  search idle p50/p95: {statistics.median(idle):.1f} / {idle_p95:.1f} ms; under load p50/p95: "
-          f"{load_p50:.1f} / {load_p95:.1f} ms ({load_p95 / idle_p95:.1f}x the idle p95)")
+    idle_p95, load_p50, load_p95 = (
+        percentile(idle, 95),
+        percentile(stats.search_ms, 50),
+        percentile(stats.search_ms, 95),
+    )
+    print(
+        f"  search idle p50/p95: {statistics.median(idle):.1f} / {idle_p95:.1f} ms; under load p50/p95: "
+        f"{load_p50:.1f} / {load_p95:.1f} ms ({load_p95 / idle_p95:.1f}x the idle p95)"
+    )
     if catch_up is not None:
         print(f"  semantic part (embeddings, vectors, matches) caught up {catch_up:.0f} s after the load")
     for problem in problems:

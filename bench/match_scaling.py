@@ -48,15 +48,38 @@ sys.path.insert(0, str(REPO))
 from search.matching import DIRECT_WEIGHTS, MatchEngine, MatchItem  # noqa: E402
 
 PROVINCES = [
-    ("NL-GR", "Groningen"), ("NL-FR", "Fryslân"), ("NL-DR", "Drenthe"), ("NL-OV", "Overijssel"),
-    ("NL-FL", "Flevoland"), ("NL-GE", "Gelderland"), ("NL-UT", "Utrecht"), ("NL-NH", "Noord-Holland"),
-    ("NL-ZH", "Zuid-Holland"), ("NL-ZE", "Zeeland"), ("NL-NB", "Noord-Brabant"), ("NL-LI", "Limburg"),
+    ("NL-GR", "Groningen"),
+    ("NL-FR", "Fryslân"),
+    ("NL-DR", "Drenthe"),
+    ("NL-OV", "Overijssel"),
+    ("NL-FL", "Flevoland"),
+    ("NL-GE", "Gelderland"),
+    ("NL-UT", "Utrecht"),
+    ("NL-NH", "Noord-Holland"),
+    ("NL-ZH", "Zuid-Holland"),
+    ("NL-ZE", "Zeeland"),
+    ("NL-NB", "Noord-Brabant"),
+    ("NL-LI", "Limburg"),
 ]
 PHASES = ["idee", "verkenning", "pilot", "implementatie", "opgeschaald"]
-THEMES = ["mobiliteit", "data en AI", "stikstof", "energietransitie", "water", "wonen", "open overheid",
-          "dienstverlening", "bedrijfsvoering", "natuur en biodiversiteit", "landbouw", "klimaatadaptatie"]
-SYLLABLES = "ver be ge ont in uit over onder land water weg werk plan data net huis stad dorp bos veld kant raad zorg" \
+THEMES = [
+    "mobiliteit",
+    "data en AI",
+    "stikstof",
+    "energietransitie",
+    "water",
+    "wonen",
+    "open overheid",
+    "dienstverlening",
+    "bedrijfsvoering",
+    "natuur en biodiversiteit",
+    "landbouw",
+    "klimaatadaptatie",
+]
+SYLLABLES = (
+    "ver be ge ont in uit over onder land water weg werk plan data net huis stad dorp bos veld kant raad zorg"
     " meet slim kaart licht stroom brug dijk zand veen akker wind zon warmte lucht groen".split()
+)
 GLUE = "de het een van en in op met voor door naar bij als dat die we zijn wordt".split()
 
 
@@ -95,17 +118,26 @@ def generate(n: int, dims: int, seed: int = 7) -> list[MatchItem]:
 
         start = date(2019, 1, 1) + timedelta(days=rng.randrange(2500))
         vector = topic_vectors[t] + 0.9 * np_rng.standard_normal(dims).astype(np.float32)
-        items.append(MatchItem(
-            id=i, province=code, province_name=name, kind=rng.choice(["best_practice", "living_lab",
-                                                                       "portfolio_project"]),
-            phase=rng.choice(PHASES), themes=tuple(rng.sample(topic_themes[t], rng.randint(1, 2))),
-            technologies=tuple(rng.sample(topic_tech[t], rng.randint(1, 3))),
-            suppliers=tuple(rng.sample(topic_supplier[t], 1)) if rng.random() < 0.5 else (),
-            seeks_partners=rng.random() < 0.4,
-            tender_date=start + timedelta(days=rng.randrange(900)) if rng.random() < 0.3 else None,
-            start_date=start, end_date=start + timedelta(days=rng.randrange(200, 1500)) if rng.random() < 0.7 else None,
-            title=sentence(8), summary=sentence(25), body=sentence(120), vector=vector,
-        ))
+        items.append(
+            MatchItem(
+                id=i,
+                province=code,
+                province_name=name,
+                kind=rng.choice(["best_practice", "living_lab", "portfolio_project"]),
+                phase=rng.choice(PHASES),
+                themes=tuple(rng.sample(topic_themes[t], rng.randint(1, 2))),
+                technologies=tuple(rng.sample(topic_tech[t], rng.randint(1, 3))),
+                suppliers=tuple(rng.sample(topic_supplier[t], 1)) if rng.random() < 0.5 else (),
+                seeks_partners=rng.random() < 0.4,
+                tender_date=start + timedelta(days=rng.randrange(900)) if rng.random() < 0.3 else None,
+                start_date=start,
+                end_date=start + timedelta(days=rng.randrange(200, 1500)) if rng.random() < 0.7 else None,
+                title=sentence(8),
+                summary=sentence(25),
+                body=sentence(120),
+                vector=vector,
+            )
+        )
     return items
 
 
@@ -126,8 +158,7 @@ DEFAULT_BASELINE = "8ec0fad"
 
 def baseline_engine_class(ref: str, into: Path) -> type:
     """`MatchEngine` of `search/` at git revision `ref`, imported as the package `baseline_search`."""
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "search"], check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "search"], check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     (into / "search").rename(into / "baseline_search")
@@ -146,8 +177,11 @@ def main() -> None:
     parser.add_argument("--dims", type=int, default=384)
     parser.add_argument("--runs", type=int, default=30, help="incremental rematches to time")
     parser.add_argument("--naive-subset", type=int, default=1_500)
-    parser.add_argument("--baseline", default=DEFAULT_BASELINE,
-                        help="git revision whose engine is timed on the same initiatives ('none' to skip)")
+    parser.add_argument(
+        "--baseline",
+        default=DEFAULT_BASELINE,
+        help="git revision whose engine is timed on the same initiatives ('none' to skip)",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -160,8 +194,10 @@ def main() -> None:
     prepared = time.perf_counter() - started
     matches = engine.match_all()
     full = time.perf_counter() - started
-    print(f"full rematch: {full:.1f} s (prepare: vectors, TF-IDF {prepared:.1f} s; "
-          f"neighbour lists, scoring and reasons {full - prepared:.1f} s), {len(matches)} suggested pairs")
+    print(
+        f"full rematch: {full:.1f} s (prepare: vectors, TF-IDF {prepared:.1f} s; "
+        f"neighbour lists, scoring and reasons {full - prepared:.1f} s), {len(matches)} suggested pairs"
+    )
 
     started = time.perf_counter()
     MatchEngine().load(items)
@@ -176,15 +212,23 @@ def main() -> None:
             old_matches = old_engine.match_all(items)
             baseline_full = time.perf_counter() - started
         same = [_comparable(m) for m in old_matches] == [_comparable(m) for m in matches]
-        print(f"previous engine ({args.baseline}) full rematch: {baseline_full:.1f} s, {len(old_matches)} suggested "
-              f"pairs; {'the same matches' if same else 'DIFFERENT matches'} as this engine")
+        print(
+            f"previous engine ({args.baseline}) full rematch: {baseline_full:.1f} s, {len(old_matches)} suggested "
+            f"pairs; {'the same matches' if same else 'DIFFERENT matches'} as this engine"
+        )
 
     rng = random.Random(11)
     update_times, add_times = [], []
     for _run in range(args.runs):
         target, donor = rng.sample(items, 2)
-        changed = replace(target, title=donor.title, summary=donor.summary, body=donor.body,
-                          vector=np.asarray(donor.vector) + 0.1, phase=rng.choice(PHASES))
+        changed = replace(
+            target,
+            title=donor.title,
+            summary=donor.summary,
+            body=donor.body,
+            vector=np.asarray(donor.vector) + 0.1,
+            phase=rng.choice(PHASES),
+        )
         t0 = time.perf_counter()
         engine.match_one(changed)
         update_times.append((time.perf_counter() - t0) * 1000)
@@ -215,24 +259,43 @@ def main() -> None:
     print()
     print("| measure | engine | naive all-pairs | ratio |")
     print("|---|---|---|---|")
-    print(f"| full rematch of {len(items)} | {full:.1f} s | {naive_full:.0f} s (extrapolated from "
-          f"{len(rows)} initiatives: {naive_subset:.1f} s) | {naive_full / full:.0f}x |")
+    print(
+        f"| full rematch of {len(items)} | {full:.1f} s | {naive_full:.0f} s (extrapolated from "
+        f"{len(rows)} initiatives: {naive_subset:.1f} s) | {naive_full / full:.0f}x |"
+    )
     if baseline_full is not None:
-        print(f"| full rematch of {len(items)}, against the previous engine ({args.baseline}) | {full:.1f} s | "
-              f"{baseline_full:.1f} s | {baseline_full / full:.1f}x |")
+        print(
+            f"| full rematch of {len(items)}, against the previous engine ({args.baseline}) | {full:.1f} s | "
+            f"{baseline_full:.1f} s | {baseline_full / full:.1f}x |"
+        )
     print(f"| load for incremental rematches (a start with stored suggestions) | {loaded:.1f} s | | |")
-    print(f"| incremental rematch of one (update), p50 / p95 | {p50:.0f} / {p95:.0f} ms | "
-          f"{naive_one_p50:.0f} ms (p50, one against all) | {naive_one_p50 / p50:.1f}x |")
-    print(f"| incremental rematch of one (new), p50 / p95 | {statistics.median(add_times):.0f} / "
-          f"{percentile(add_times, 0.95):.0f} ms | | |")
-    print(f"\ngoals: full < 10 s: {'met' if full < 10 else 'NOT met'}; "
-          f"incremental p95 < 200 ms: {'met' if p95 < 200 else 'NOT met'}")
+    print(
+        f"| incremental rematch of one (update), p50 / p95 | {p50:.0f} / {p95:.0f} ms | "
+        f"{naive_one_p50:.0f} ms (p50, one against all) | {naive_one_p50 / p50:.1f}x |"
+    )
+    print(
+        f"| incremental rematch of one (new), p50 / p95 | {statistics.median(add_times):.0f} / "
+        f"{percentile(add_times, 0.95):.0f} ms | | |"
+    )
+    print(
+        f"\ngoals: full < 10 s: {'met' if full < 10 else 'NOT met'}; "
+        f"incremental p95 < 200 ms: {'met' if p95 < 200 else 'NOT met'}"
+    )
 
 
 def _comparable(match: object) -> tuple:
     m = match
-    return (m.a, m.b, m.score, m.type, m.reasons, tuple(sorted(m.features.items())), m.shared_terms,  # type: ignore[attr-defined]
-            m.witness, m.standout)  # type: ignore[attr-defined]
+    return (
+        m.a,
+        m.b,
+        m.score,
+        m.type,
+        m.reasons,
+        tuple(sorted(m.features.items())),
+        m.shared_terms,  # type: ignore[attr-defined]
+        m.witness,
+        m.standout,
+    )  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -40,8 +40,10 @@ def main() -> None:
     variants: list[tuple[str, float | None]] = [("raw cosine", None), ("centred cosine", 0.0)]
     variants += [(f"semantic space, λ = {r}", r) for r in REGULARISATIONS]
     for label, regularisation in variants:
-        spaces = [None if regularisation is None else fit_space(items, set(train), regularisation or 1.0)
-                  for train, _test in folds]
+        spaces = [
+            None if regularisation is None else fit_space(items, set(train), regularisation or 1.0)
+            for train, _test in folds
+        ]
         aps = []
         for (dataset, _style), corpus_items in items.items():
             truth, _ = labelled_pairs(dataset)

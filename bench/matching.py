@@ -118,22 +118,35 @@ def seed_items(model: str, cache_dir: Path, dataset: str = "seed", style: str = 
             r.update(summary=first_sentence(r["summary"]), description="", results=None, lessons_learned=None)
             if style == "bare":
                 r.update(technologies=[], suppliers=[], tender_date=None, start_date=None, end_date=None)
-    bodies = ["\n\n".join(part for part in (r["description"], r["results"], r["lessons_learned"]) if part)
-              for r in rows]
+    bodies = [
+        "\n\n".join(part for part in (r["description"], r["results"], r["lessons_learned"]) if part) for r in rows
+    ]
     texts = [text_for_embedding(r["title"], r["summary"], body) for r, body in zip(rows, bodies)]
     vectors = cached_vectors(texts, model, cache_dir)
     items = []
     for row, vector, body in zip(rows, vectors, bodies):
         province = find_province(row["province"])
         assert province is not None, row["province"]
-        items.append(MatchItem(
-            id=f"{province.code}/{row['external_id']}", province=province.code, province_name=province.name,
-            kind=row["kind"], phase=row["phase"], themes=tuple(row["themes"]),
-            technologies=tuple(row["technologies"]), suppliers=tuple(row["suppliers"]),
-            seeks_partners=bool(row["seeks_partners"]), tender_date=_date(row["tender_date"]),
-            start_date=_date(row["start_date"]), end_date=_date(row["end_date"]),
-            title=row["title"], summary=row["summary"], body=body, vector=vector,
-        ))
+        items.append(
+            MatchItem(
+                id=f"{province.code}/{row['external_id']}",
+                province=province.code,
+                province_name=province.name,
+                kind=row["kind"],
+                phase=row["phase"],
+                themes=tuple(row["themes"]),
+                technologies=tuple(row["technologies"]),
+                suppliers=tuple(row["suppliers"]),
+                seeks_partners=bool(row["seeks_partners"]),
+                tender_date=_date(row["tender_date"]),
+                start_date=_date(row["start_date"]),
+                end_date=_date(row["end_date"]),
+                title=row["title"],
+                summary=row["summary"],
+                body=body,
+                vector=vector,
+            )
+        )
     return items
 
 
@@ -174,8 +187,9 @@ def ranking_quality(scores: np.ndarray, labels: np.ndarray, total_positives: int
     return out
 
 
-def suggested_by_default(candidates, min_score: float = DEFAULT_MIN_SCORE,
-                         min_standout: float = DEFAULT_MIN_STANDOUT) -> list:
+def suggested_by_default(
+    candidates, min_score: float = DEFAULT_MIN_SCORE, min_standout: float = DEFAULT_MIN_STANDOUT
+) -> list:
     """The candidates the engine suggests with its rule (score, or for the weights also standout)."""
     return [m for m in candidates if m.score >= min_score or m.standout >= min_standout]
 
@@ -194,23 +208,32 @@ def evaluate(model: str, cache_dir: Path, dataset: str = "seed", style: str = "f
     positives = len(truth)
     weights = ScoreWeights()
     report: dict = {
-        "items": len(items), "cross_province_pairs": _cross_pairs(items), "positive_pairs": positives,
-        "candidates": len(candidates), "positives_in_candidates": int(labels.sum()),
-        "match_all_seconds": round(seconds, 3), "scorer": "fitted model" if fitted else "documented weights",
+        "items": len(items),
+        "cross_province_pairs": _cross_pairs(items),
+        "positive_pairs": positives,
+        "candidates": len(candidates),
+        "positives_in_candidates": int(labels.sum()),
+        "match_all_seconds": round(seconds, 3),
+        "scorer": "fitted model" if fitted else "documented weights",
     }
     report["all_features"] = ranking_quality(np.array([m.score for m in candidates]), labels, positives)
     suggested = suggested_by_default(candidates, default.min_score, default.min_standout)
     hits = sum((m.a, m.b) in truth for m in suggested)
     report["suggested"] = {
-        "min_score": default.min_score, "min_standout": default.min_standout, "pairs": len(suggested),
-        "positives": hits, "precision": hits / len(suggested) if suggested else 0.0, "recall": hits / positives,
+        "min_score": default.min_score,
+        "min_standout": default.min_standout,
+        "pairs": len(suggested),
+        "positives": hits,
+        "precision": hits / len(suggested) if suggested else 0.0,
+        "recall": hits / positives,
         "by_score_only": sum(m.score >= default.min_score for m in suggested),
     }
     report["suggested_types"] = _type_accuracy(suggested, truth, family_types)
     if not fitted:
         report["ablation"] = {
             feature: ranking_quality(weights.without(feature).score(features), labels, positives)["ap"]
-            for feature in FEATURES if feature in weights.topic or feature in weights.context or feature == "corroboration"
+            for feature in FEATURES
+            if feature in weights.topic or feature in weights.context or feature == "corroboration"
         }
     report["single_feature"] = {
         feature: ranking_quality(features[:, FEATURES.index(feature)], labels, positives)["ap"]
@@ -240,12 +263,21 @@ def _cluster_quality(clusters, truth) -> dict:
     for cluster in clusters:
         families = Counter(family_of.get(item, "-") for item in cluster.items)
         family, count = families.most_common(1)[0]
-        rows.append({"family": family, "members": len(cluster.items), "purity": count / len(cluster.items),
-                     "proposal": cluster.proposal, "label": cluster.label})
+        rows.append(
+            {
+                "family": family,
+                "members": len(cluster.items),
+                "purity": count / len(cluster.items),
+                "proposal": cluster.proposal,
+                "label": cluster.label,
+            }
+        )
     members = sum(r["members"] for r in rows)
     return {
-        "clusters": len(rows), "families_found": len({r["family"] for r in rows if r["family"] != "-"}),
-        "purity": sum(r["purity"] * r["members"] for r in rows) / members if members else 0.0, "rows": rows,
+        "clusters": len(rows),
+        "families_found": len({r["family"] for r in rows if r["family"] != "-"}),
+        "purity": sum(r["purity"] * r["members"] for r in rows) / members if members else 0.0,
+        "rows": rows,
     }
 
 
@@ -254,8 +286,15 @@ def _threshold_table(candidates, truth) -> list[dict]:
     for threshold in THRESHOLDS:
         chosen = [m for m in candidates if m.score >= threshold]
         hits = sum((m.a, m.b) in truth for m in chosen)
-        rows.append({"min_score": threshold, "suggested": len(chosen), "in_a_family": hits,
-                     "precision": hits / len(chosen) if chosen else 0.0, "recall": hits / len(truth)})
+        rows.append(
+            {
+                "min_score": threshold,
+                "suggested": len(chosen),
+                "in_a_family": hits,
+                "precision": hits / len(chosen) if chosen else 0.0,
+                "recall": hits / len(truth),
+            }
+        )
     return rows
 
 
@@ -273,25 +312,31 @@ def _type_accuracy(suggested, truth, family_types) -> dict:
         per_type[expected].append(match.type == expected)
     flat = [ok for oks in per_type.values() for ok in oks]
     return {
-        "accuracy": sum(flat) / len(flat) if flat else 0.0, "pairs": len(flat),
-        "per_type": {t: {"pairs": len(oks), "accuracy": sum(oks) / len(oks) if oks else 0.0}
-                     for t, oks in per_type.items()},
+        "accuracy": sum(flat) / len(flat) if flat else 0.0,
+        "pairs": len(flat),
+        "per_type": {
+            t: {"pairs": len(oks), "accuracy": sum(oks) / len(oks) if oks else 0.0} for t, oks in per_type.items()
+        },
         "scaling_up_follower_pairs": dict(followers),
     }
 
 
 def print_report(report: dict) -> None:
-    print(f"{report['items']} initiatives, {report['cross_province_pairs']} cross-province pairs, "
-          f"{report['positive_pairs']} labelled positive; {report['candidates']} candidates hold "
-          f"{report['positives_in_candidates']} positives; match_all {report['match_all_seconds']} s")
+    print(
+        f"{report['items']} initiatives, {report['cross_province_pairs']} cross-province pairs, "
+        f"{report['positive_pairs']} labelled positive; {report['candidates']} candidates hold "
+        f"{report['positives_in_candidates']} positives; match_all {report['match_all_seconds']} s"
+    )
     quality = report["all_features"]
     print("\n| measure | value |\n|---|---|")
     for key, value in quality.items():
         print(f"| {key} | {value:.3f} |")
     s = report["suggested"]
-    print(f"| suggested (score >= {s['min_score']} or standout >= {s['min_standout']}) | {s['pairs']} pairs "
-          f"({s['by_score_only']} by score), {s['positives']} in a family: precision {s['precision']:.3f}, "
-          f"recall {s['recall']:.3f} |")
+    print(
+        f"| suggested (score >= {s['min_score']} or standout >= {s['min_standout']}) | {s['pairs']} pairs "
+        f"({s['by_score_only']} by score), {s['positives']} in a family: precision {s['precision']:.3f}, "
+        f"recall {s['recall']:.3f} |"
+    )
     t = report["types"]
     print(f"| type accuracy | {t['accuracy']:.3f} ({t['pairs']} labelled candidate pairs) |")
     for name, numbers in t["per_type"].items():
@@ -299,8 +344,10 @@ def print_report(report: dict) -> None:
     print(f"| scaling-up follower pairs got | {t['scaling_up_follower_pairs']} |")
     print("\n| min_score | suggested | in a family | precision | recall |\n|---|---|---|---|---|")
     for row in report["thresholds"]:
-        print(f"| {row['min_score']:.2f} | {row['suggested']} | {row['in_a_family']} | {row['precision']:.3f} "
-              f"| {row['recall']:.3f} |")
+        print(
+            f"| {row['min_score']:.2f} | {row['suggested']} | {row['in_a_family']} | {row['precision']:.3f} "
+            f"| {row['recall']:.3f} |"
+        )
     print(f"\nscored by the {report['scorer']}")
     print("\n| score without | AP | change |\n|---|---|---|")
     for feature, ap in report.get("ablation", {}).items():
@@ -308,11 +355,15 @@ def print_report(report: dict) -> None:
     for feature, ap in report["single_feature"].items():
         print(f"| ({feature} alone) | {ap:.3f} | {ap - quality['ap']:+.3f} |")
     c = report["clusters"]
-    print(f"\nclusters (3+ provinces): {c['clusters']}, covering {c['families_found']} of 22 families, "
-          f"member-weighted purity {c['purity']:.3f}")
+    print(
+        f"\nclusters (3+ provinces): {c['clusters']}, covering {c['families_found']} of 22 families, "
+        f"member-weighted purity {c['purity']:.3f}"
+    )
     for row in c["rows"]:
-        print(f"  {row['family']} {row['members']} members, purity {row['purity']:.2f}, {row['proposal']}: "
-              f"{row['label'][:70]}")
+        print(
+            f"  {row['family']} {row['members']} members, purity {row['purity']:.2f}, {row['proposal']}: "
+            f"{row['label'][:70]}"
+        )
     learning = report["learning"]
     print(f"\nlearned model on the family labels as if they were decisions: {learning}")
     print("\nTop suggestions:")
@@ -354,6 +405,7 @@ def cross_validate_rule(model: str, cache_dir: Path) -> dict:
     per_style = {style: [0, 0, 0] for style in STYLES}
     chosen_rules = []
     for k in range(CV_FOLDS):
+
         def train(a, b, k=k):
             return fold[a] != k and fold[b] != k
 
@@ -371,9 +423,16 @@ def cross_validate_rule(model: str, cache_dir: Path) -> dict:
                 per_style[style][slot] += value
     return {
         "chosen": chosen_rules,
-        "held_out": {style: {"suggested": n, "true": t, "positives": p, "precision": t / n if n else 0.0,
-                             "recall": t / p if p else 0.0}
-                     for style, (n, t, p) in per_style.items()},
+        "held_out": {
+            style: {
+                "suggested": n,
+                "true": t,
+                "positives": p,
+                "precision": t / n if n else 0.0,
+                "recall": t / p if p else 0.0,
+            }
+            for style, (n, t, p) in per_style.items()
+        },
     }
 
 
@@ -383,27 +442,35 @@ WEIGHT_SETS = (("seed", "full"), ("seed", "short"), ("seed", "bare"), ("devset",
 
 def _summary_row(name: str, r: dict) -> str:
     s, t = r["suggested"], r["suggested_types"]
-    return (f"| {name} | {r['items']} | {r['positive_pairs']} | {s['pairs']} | {s['positives']} | "
-            f"{s['precision']:.3f} | {s['recall']:.3f} | {r['all_features']['ap']:.3f} | "
-            f"{t['accuracy']:.3f} ({t['pairs']}) |")
+    return (
+        f"| {name} | {r['items']} | {r['positive_pairs']} | {s['pairs']} | {s['positives']} | "
+        f"{s['precision']:.3f} | {s['recall']:.3f} | {r['all_features']['ap']:.3f} | "
+        f"{t['accuracy']:.3f} ({t['pairs']}) |"
+    )
 
 
-_HEADER = ("| set | initiatives | true pairs | suggested | true among them | precision | recall | AP | "
-           "type accuracy (suggested) |\n|---|---|---|---|---|---|---|---|---|")
+_HEADER = (
+    "| set | initiatives | true pairs | suggested | true among them | precision | recall | AP | "
+    "type accuracy (suggested) |\n|---|---|---|---|---|---|---|---|---|"
+)
 
 
 def print_summary(model: str, cache_dir: Path) -> None:
     shipped = load_match_model()
     if shipped is not None:
         report = shipped.report
-        print(f"## The shipped model (search/match_model.json), cross-validated\n\nFitted on "
-              f"{', '.join(report['fitted_on'])}; {report['folds']}-fold cross-validation grouped by family; "
-              f"threshold {shipped.threshold}. Figures on the folds each pair was *not* fitted on "
-              f"(type accuracy on the labelled pairs):\n")
+        print(
+            f"## The shipped model (search/match_model.json), cross-validated\n\nFitted on "
+            f"{', '.join(report['fitted_on'])}; {report['folds']}-fold cross-validation grouped by family; "
+            f"threshold {shipped.threshold}. Figures on the folds each pair was *not* fitted on "
+            f"(type accuracy on the labelled pairs):\n"
+        )
         print("| corpus | AP | suggested | true | precision | recall | type accuracy |\n|---|---|---|---|---|---|---|")
         for name, row in report["out_of_fold"].items():
-            print(f"| {name} | {row['ap']:.3f} | {row['suggested']} | {row['true']} | {row['precision']:.3f} | "
-                  f"{row['recall']:.3f} | {row['type_accuracy']} ({row['typed_pairs']}) |")
+            print(
+                f"| {name} | {row['ap']:.3f} | {row['suggested']} | {row['true']} | {row['precision']:.3f} | "
+                f"{row['recall']:.3f} | {row['type_accuracy']} ({row['typed_pairs']}) |"
+            )
         print("\n## The shipped model on the held-out set (never used to fit or choose anything)\n")
         print(_HEADER)
         for dataset, style in HELD_OUT_SETS:
@@ -421,8 +488,12 @@ def print_summary(model: str, cache_dir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_EMBEDDER)
-    parser.add_argument("--cache-dir", type=Path, default=REPO / "data" / "bench-cache",
-                        help="where seed embeddings are cached between runs")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=REPO / "data" / "bench-cache",
+        help="where seed embeddings are cached between runs",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--set", choices=sorted(DATASETS), default="seed", help="the set the details are for")
     parser.add_argument("--style", choices=STYLES, default="full")

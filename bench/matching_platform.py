@@ -49,12 +49,17 @@ async def evaluate(dataset: str, model: str) -> dict:
             for path in sorted(folder.glob(pattern)):
                 await import_file(path)
             await Matcher(open_embedder(settings)).rematch_all()
-            names = {i: f"{p}/{e}" for i, p, e in await Initiative.all().values_list("id", "province_id",
-                                                                                       "external_id")}
-            published = {names[i] for i in await Initiative.filter(status=Status.GEPUBLICEERD).values_list(
-                "id", flat=True)}
-            rows = await MatchSuggestion.filter(current=True).order_by("-score").values_list(
-                "a_id", "b_id", "score", "type")
+            names = {
+                i: f"{p}/{e}" for i, p, e in await Initiative.all().values_list("id", "province_id", "external_id")
+            }
+            published = {
+                names[i] for i in await Initiative.filter(status=Status.GEPUBLICEERD).values_list("id", flat=True)
+            }
+            rows = (
+                await MatchSuggestion.filter(current=True)
+                .order_by("-score")
+                .values_list("a_id", "b_id", "score", "type")
+            )
     truth = {pair: label for pair, label in truth.items() if set(pair) <= published}
     suggested = [(tuple(sorted((names[a], names[b]))), score, kind) for a, b, score, kind in rows]
     hits, precision_sum, typed = 0, 0.0, []
@@ -66,10 +71,16 @@ async def evaluate(dataset: str, model: str) -> dict:
             if expected:
                 typed.append(kind == expected)
     return {
-        "set": dataset, "model": model, "true_pairs": len(truth), "suggested": len(suggested), "true_suggested": hits,
-        "precision": hits / len(suggested) if suggested else 0.0, "recall": hits / len(truth) if truth else 0.0,
+        "set": dataset,
+        "model": model,
+        "true_pairs": len(truth),
+        "suggested": len(suggested),
+        "true_suggested": hits,
+        "precision": hits / len(suggested) if suggested else 0.0,
+        "recall": hits / len(truth) if truth else 0.0,
         "ap": precision_sum / len(truth) if truth else 0.0,
-        "type_accuracy": sum(typed) / len(typed) if typed else 0.0, "typed_pairs": len(typed),
+        "type_accuracy": sum(typed) / len(typed) if typed else 0.0,
+        "typed_pairs": len(typed),
     }
 
 
@@ -88,8 +99,10 @@ def main() -> None:
     print("| set | true pairs | suggested | true among them | precision | recall | AP | type accuracy |")
     print("|---|---|---|---|---|---|---|---|")
     for r in reports:
-        print(f"| {r['set']} | {r['true_pairs']} | {r['suggested']} | {r['true_suggested']} | {r['precision']:.3f} | "
-              f"{r['recall']:.3f} | {r['ap']:.3f} | {r['type_accuracy']:.3f} ({r['typed_pairs']}) |")
+        print(
+            f"| {r['set']} | {r['true_pairs']} | {r['suggested']} | {r['true_suggested']} | {r['precision']:.3f} | "
+            f"{r['recall']:.3f} | {r['ap']:.3f} | {r['type_accuracy']:.3f} ({r['typed_pairs']}) |"
+        )
 
 
 if __name__ == "__main__":

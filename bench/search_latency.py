@@ -125,13 +125,13 @@ def corpus(count: int, dims: int, seed: int = 1) -> list[SearchDocument]:
 def naive_search(texts: list[str], query: str, limit: int = 10) -> list[int]:
     """The keyword baseline: scan every document for every query word (what a LIKE query would do)."""
     words = query.lower().split()
-    scored = [(sum(text.count(w) for w in words), i) for i, text in enumerate(texts)
-              if all(w in text for w in words)]
+    scored = [(sum(text.count(w) for w in words), i) for i, text in enumerate(texts) if all(w in text for w in words)]
     return [i for _, i in sorted(scored, reverse=True)[:limit]]
 
 
-def naive_hybrid(texts: list[str], matrix: np.ndarray, vector: np.ndarray, query: str, fusion: str,
-                 limit: int = 10) -> list[tuple[int, float]]:
+def naive_hybrid(
+    texts: list[str], matrix: np.ndarray, vector: np.ndarray, query: str, fusion: str, limit: int = 10
+) -> list[tuple[int, float]]:
     """The hybrid baseline: naive keyword scan plus a full sort of every cosine similarity."""
     keyword = [(i, 0.0) for i in naive_search(texts, query, limit=limit + SEMANTIC_CANDIDATES)]
     cosines = matrix @ vector
@@ -149,8 +149,14 @@ def per_token_analysis(doc: SearchDocument) -> tuple[dict[str, str], str]:
         return [t for t in found if len(t) <= MAX_TERM_LENGTH]
 
     body = plain_text(doc.body)
-    extra = [doc.external_id, doc.province_name, doc.programme_line or "", *doc.themes, *doc.technologies,
-             *doc.suppliers]
+    extra = [
+        doc.external_id,
+        doc.province_name,
+        doc.programme_line or "",
+        *doc.themes,
+        *doc.technologies,
+        *doc.suppliers,
+    ]
     title = words(doc.title)
     text = title + words(" \n".join([doc.summary, body, *extra]))
     text_stems = [stem(t) for t in text]
@@ -210,8 +216,9 @@ def main() -> None:
     docs = corpus(args.docs, args.dims)
     with tempfile.TemporaryDirectory() as tmp:
         index = TantivyIndex(Path(tmp), fusion=args.fusion, semantic_limit=SEMANTIC_CANDIDATES)
-        index_s = seconds(lambda: [index.upsert(docs[first : first + args.batch])
-                                   for first in range(0, len(docs), args.batch)])
+        index_s = seconds(
+            lambda: [index.upsert(docs[first : first + args.batch]) for first in range(0, len(docs), args.batch)]
+        )
         ours: list[tuple[dict[str, str], str]] = []
         baseline: list[tuple[dict[str, str], str]] = []
         analysis_s = seconds(lambda: ours.extend(analyse(d) for d in docs))
@@ -219,8 +226,10 @@ def main() -> None:
         if not all(map(same_analysis, ours, baseline)):
             raise SystemExit("the analysis and its per-token baseline disagree: the comparison would be void")
         print(f"indexed {len(docs)} docs (vectors given, {args.batch} per commit) in {index_s:.1f} s (goal < 10 s)")
-        print(f"  Dutch analysis of those texts {analysis_s:.2f} s; per-token analysis (baseline) "
-              f"{per_token_s:.2f} s; ratio {per_token_s / analysis_s:.1f}x")
+        print(
+            f"  Dutch analysis of those texts {analysis_s:.2f} s; per-token analysis (baseline) "
+            f"{per_token_s:.2f} s; ratio {per_token_s / analysis_s:.1f}x"
+        )
 
         texts = [f"{d.title} {d.summary} {d.body}".lower() for d in docs]
         matrix = np.asarray([d.vector for d in docs], dtype=np.float32)
@@ -251,6 +260,7 @@ def main() -> None:
         }
         print("hybrid rows embed the query inside every timed run")
         for name, query in hybrid.items():
+
             def run(query: SearchQuery = query) -> None:
                 index.search(replace(query, vector=embed_query(embedder, query.text)))
 
@@ -260,8 +270,10 @@ def main() -> None:
 
             p50, p95 = timed(run, args.runs)
             _, base95 = timed(naive, max(10, args.runs // 20))
-            print(f"{name:36s} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  naive p95 {base95:7.2f} ms  "
-                  f"ratio {base95 / p95:5.1f}x")
+            print(
+                f"{name:36s} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  naive p95 {base95:7.2f} ms  "
+                f"ratio {base95 / p95:5.1f}x"
+            )
         p50, p95 = timed(lambda: index.similar(vector, limit=10), args.runs)
         print(f"{'similar (top 10, vector given)':36s} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
         p50, _ = timed(index.hashes, 3)

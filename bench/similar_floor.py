@@ -67,8 +67,10 @@ def report(set_name: str, cache_dir: Path | None) -> None:
     truth, _ = labelled_pairs(set_name)
     family = {member: f for pair, (f, _) in truth.items() for member in pair}
     found = asyncio.run(neighbours(set_name, cache_dir))
-    print(f"\n## {set_name}\n\n| floor | family members shown (of up to 5) | shown for initiatives in no family |"
-          "\n|---|---|---|")
+    print(
+        f"\n## {set_name}\n\n| floor | family members shown (of up to 5) | shown for initiatives in no family |"
+        "\n|---|---|---|"
+    )
     for floor in FLOORS:
         recall, shown_alone = [], []
         for key, ranked in found:
@@ -89,7 +91,7 @@ def main() -> None:
     parser.add_argument("--set", choices=[*SETS, "all"], default="all")
     parser.add_argument("--cache-dir", type=Path, default=REPO / "data" / "rel-cache")
     args = parser.parse_args()
-    for name in (list(SETS) if args.set == "all" else [args.set]):
+    for name in list(SETS) if args.set == "all" else [args.set]:
         report(name, args.cache_dir)
 
 

@@ -68,25 +68,43 @@ async def populate(settings: Settings, count: int, without_suggestions: Path) ->
     embedder = open_embedder(settings)
     assert embedder is not None, "the benchmark runs with the default encoder"
     async with database(settings):
-        await Initiative.bulk_create([
-            Initiative(external_id=f"START-{item.id}", province_id=item.province, kind=item.kind, title=item.title,
-                       summary=item.summary, description=item.body, phase=item.phase,
-                       technologies=list(item.technologies), suppliers=list(item.suppliers),
-                       start_date=item.start_date, end_date=item.end_date, tender_date=item.tender_date,
-                       seeks_partners=item.seeks_partners, status=Status.GEPUBLICEERD)
-            for item in items], batch_size=1000)
+        await Initiative.bulk_create(
+            [
+                Initiative(
+                    external_id=f"START-{item.id}",
+                    province_id=item.province,
+                    kind=item.kind,
+                    title=item.title,
+                    summary=item.summary,
+                    description=item.body,
+                    phase=item.phase,
+                    technologies=list(item.technologies),
+                    suppliers=list(item.suppliers),
+                    start_date=item.start_date,
+                    end_date=item.end_date,
+                    tender_date=item.tender_date,
+                    seeks_partners=item.seeks_partners,
+                    status=Status.GEPUBLICEERD,
+                )
+                for item in items
+            ],
+            batch_size=1000,
+        )
         ids = {row[0]: row[1] for row in await Initiative.all().values_list("external_id", "id")}
         themes = [(ids[f"START-{item.id}"], find_theme(name).slug) for item in items for name in item.themes]
         await connections.get("default").execute_many(
-            "INSERT INTO initiative_theme (initiative_id, theme_id) VALUES (?, ?)", themes)
+            "INSERT INTO initiative_theme (initiative_id, theme_id) VALUES (?, ?)", themes
+        )
         initiatives = await Initiative.all().order_by("id")
         vectors = {f"START-{item.id}": np.asarray(item.vector, dtype=np.float32) for item in items}
         cached: dict[str, bytes] = {}
         for initiative in initiatives:
             vector = vectors[initiative.external_id]
             cached[text_hash(initiative_text(initiative))] = (vector / np.linalg.norm(vector)).astype("<f4").tobytes()
-        await Embedding.bulk_create([Embedding(model=embedder.name, text_hash=h, dimensions=384, vector=blob)
-                                     for h, blob in cached.items()], batch_size=1000)
+        await Embedding.bulk_create(
+            [Embedding(model=embedder.name, text_hash=h, dimensions=384, vector=blob) for h, blob in cached.items()],
+            batch_size=1000,
+        )
         index = open_search_index(settings, embedder)
         try:
             report = await reindex(index, embedder, embed=False)
@@ -97,8 +115,10 @@ async def populate(settings: Settings, count: int, without_suggestions: Path) ->
     async with database(settings):
         started = time.perf_counter()
         await Matcher(embedder).rematch_all()
-        print(f"  set-up: full rematch storing {await MatchSuggestion.filter(current=True).count()} suggestions "
-              f"in {time.perf_counter() - started:.1f} s")
+        print(
+            f"  set-up: full rematch storing {await MatchSuggestion.filter(current=True).count()} suggestions "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
 
 
 def start(env: dict[str, str], log: Path) -> tuple[float, float, float]:
@@ -108,8 +128,13 @@ def start(env: dict[str, str], log: Path) -> tuple[float, float, float]:
     url = f"http://127.0.0.1:{port}/healthz"
     with log.open("w") as errors:
         started = time.perf_counter()
-        server = subprocess.Popen([sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
-                                  env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=errors)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
         try:
             healthz = None
             while healthz is None:
@@ -142,25 +167,33 @@ def main() -> int:
     if not 10 <= args.items <= 50_000:
         parser.error("between 10 and 50,000 initiatives")
     folder = Path(tempfile.mkdtemp(prefix="kennisbank-startup-"))
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(folder / "new"), "KENNISBANK_DATABASE_URL": "",
-           "KENNISBANK_LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "KENNISBANK_DATA_DIR": str(folder / "new"),
+        "KENNISBANK_DATABASE_URL": "",
+        "KENNISBANK_LOG_LEVEL": "INFO",
+    }
     env.pop("KENNISBANK_EMBEDDING_MODEL", None)  # the default encoder
     settings = Settings.from_env(env)
-    print(f"Server start with {args.items} initiatives on SQLite, default encoder "
-          f"({settings.embedding_model}):")
+    print(f"Server start with {args.items} initiatives on SQLite, default encoder ({settings.embedding_model}):")
     started = time.perf_counter()
     asyncio.run(populate(settings, args.items, folder / "old"))
     print(f"  set-up in {time.perf_counter() - started:.0f} s")
 
     new_health, new_engine, new_slowest = start(env, folder / "new.log")
-    print(f"  new (suggestions stored, engine loaded): /healthz after {new_health:.2f} s, "
-          f"match engine ready after {new_engine:.1f} s, slowest /healthz meanwhile {new_slowest * 1000:.0f} ms")
-    old_health, old_engine, old_slowest = start({**env, "KENNISBANK_DATA_DIR": str(folder / "old")},
-                                                folder / "old.log")
-    print(f"  old (full rematch at the start): /healthz after {old_health:.2f} s, "
-          f"match engine ready after {old_engine:.1f} s, slowest /healthz meanwhile {old_slowest * 1000:.0f} ms")
-    print(f"  match engine ready: {old_engine / new_engine:.1f}x sooner than with the full rematch; /healthz "
-          f"{old_engine / new_health:.0f}x sooner than a start-up that waited for the full rematch")
+    print(
+        f"  new (suggestions stored, engine loaded): /healthz after {new_health:.2f} s, "
+        f"match engine ready after {new_engine:.1f} s, slowest /healthz meanwhile {new_slowest * 1000:.0f} ms"
+    )
+    old_health, old_engine, old_slowest = start({**env, "KENNISBANK_DATA_DIR": str(folder / "old")}, folder / "old.log")
+    print(
+        f"  old (full rematch at the start): /healthz after {old_health:.2f} s, "
+        f"match engine ready after {old_engine:.1f} s, slowest /healthz meanwhile {old_slowest * 1000:.0f} ms"
+    )
+    print(
+        f"  match engine ready: {old_engine / new_engine:.1f}x sooner than with the full rematch; /healthz "
+        f"{old_engine / new_health:.0f}x sooner than a start-up that waited for the full rematch"
+    )
     met = new_health < GOAL_SECONDS
     print(f"  goal /healthz < {GOAL_SECONDS:.0f} s: {'met' if met else 'NOT met'}")
     if args.keep:

@@ -54,8 +54,15 @@ from search.matching import MatchEngine, MatchItem  # noqa: E402
 
 #: (data set, style) pairs the model is fitted on.
 CORPORA: tuple[tuple[str, str], ...] = (
-    ("seed", "full"), ("seed", "short"), ("seed", "bare"), ("devset", "full"), ("devset", "short"),
-    ("devset2", "full"), ("devset2", "short"), ("devset3", "full"), ("devset3", "short"),
+    ("seed", "full"),
+    ("seed", "short"),
+    ("seed", "bare"),
+    ("devset", "full"),
+    ("devset", "short"),
+    ("devset2", "full"),
+    ("devset2", "short"),
+    ("devset3", "full"),
+    ("devset3", "short"),
 )
 FOLDS = 5
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
@@ -79,8 +86,9 @@ def pair_key(dataset: str, a: str, b: str, family_of: dict[str, str]) -> str:
     return item_key(dataset, a if a in family_of or b not in family_of else b, family_of)
 
 
-def fit_space(items: dict[tuple[str, str], list[MatchItem]], keys: set[str] | None,
-              regularisation: float = DEFAULT_REGULARISATION) -> SemanticSpace:
+def fit_space(
+    items: dict[tuple[str, str], list[MatchItem]], keys: set[str] | None, regularisation: float = DEFAULT_REGULARISATION
+) -> SemanticSpace:
     """The semantic space from every corpus's vectors and the families in `keys` (all when None); one
     family's members in every style are one class, so style is among what the space learns to ignore."""
     rows, members = [], {}
@@ -118,11 +126,22 @@ def corpus(dataset: str, style: str, items: list[MatchItem], space: SemanticSpac
             type_rows.append(type_features(facts[m.a], facts[m.b], dict(m.features)))
             type_labels.append(expected)
             type_groups.append(f"{dataset}:{family}")
-    allowed = [allowed_types(facts[m.a], facts[m.b], dict(m.features))
-               for m in candidates if truth.get((m.a, m.b), ("", ""))[1]]
-    return {"name": f"{dataset}/{style}", "x": x, "y": y, "groups": groups, "positives": len(truth),
-            "tx": np.array(type_rows).reshape(-1, len(TYPE_FEATURES)), "ty": np.array(type_labels),
-            "tgroups": np.array(type_groups), "allowed": allowed}
+    allowed = [
+        allowed_types(facts[m.a], facts[m.b], dict(m.features))
+        for m in candidates
+        if truth.get((m.a, m.b), ("", ""))[1]
+    ]
+    return {
+        "name": f"{dataset}/{style}",
+        "x": x,
+        "y": y,
+        "groups": groups,
+        "positives": len(truth),
+        "tx": np.array(type_rows).reshape(-1, len(TYPE_FEATURES)),
+        "ty": np.array(type_labels),
+        "tgroups": np.array(type_groups),
+        "allowed": allowed,
+    }
 
 
 def _standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,8 +165,9 @@ def _folds(universe: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(families[train], families[test]) for train, test in splitter.split(families, groups=families)]
 
 
-def _out_of_fold(by_fold: list[list[dict]], folds, x_key: str, y_key: str, group_key: str, c: float,
-                 predict) -> list[tuple[np.ndarray, np.ndarray]]:
+def _out_of_fold(
+    by_fold: list[list[dict]], folds, x_key: str, y_key: str, group_key: str, c: float, predict
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per corpus, (predictions, labels) of the rows in each fold's test families, each fold's corpora
     computed in a space fitted without them, by a model fitted on the other families."""
     outputs: list[list[np.ndarray]] = [[] for _ in by_fold[0]]
@@ -162,8 +182,10 @@ def _out_of_fold(by_fold: list[list[dict]], folds, x_key: str, y_key: str, group
             if test.any():
                 outputs[i].append(np.asarray(predict(model, (k[x_key][test] - mean) / scale, k, test)))
                 labels[i].append(k[y_key][test])
-    return [(np.concatenate(o) if o else np.zeros(0), np.concatenate(lab) if lab else np.zeros(0))
-            for o, lab in zip(outputs, labels)]
+    return [
+        (np.concatenate(o) if o else np.zeros(0), np.concatenate(lab) if lab else np.zeros(0))
+        for o, lab in zip(outputs, labels)
+    ]
 
 
 def out_of_fold_pairs(by_fold: list[list[dict]], folds, c: float) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -180,8 +202,17 @@ def _allowed_argmax(probabilities: np.ndarray, classes: np.ndarray, allowed: lis
 
 
 def out_of_fold_types(by_fold: list[list[dict]], folds, c: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    return _out_of_fold(by_fold, folds, "tx", "ty", "tgroups", c, lambda model, x, k, test: _allowed_argmax(
-        model.predict_proba(x), model.classes_, [k["allowed"][i] for i in np.flatnonzero(test)]))
+    return _out_of_fold(
+        by_fold,
+        folds,
+        "tx",
+        "ty",
+        "tgroups",
+        c,
+        lambda model, x, k, test: _allowed_argmax(
+            model.predict_proba(x), model.classes_, [k["allowed"][i] for i in np.flatnonzero(test)]
+        ),
+    )
 
 
 def _ap(scores: np.ndarray, labels: np.ndarray, positives: int) -> float:
@@ -224,20 +255,31 @@ def choose_threshold(predictions: list[tuple[np.ndarray, np.ndarray]]) -> float:
 def suggestion_figures(scores: np.ndarray, labels: np.ndarray, positives: int, threshold: float) -> dict:
     chosen = scores >= threshold
     hits = int(labels[chosen].sum())
-    return {"ap": round(_ap(scores, labels, positives), 3), "suggested": int(chosen.sum()), "true": hits,
-            "precision": round(hits / chosen.sum(), 3) if chosen.any() else 0.0,
-            "recall": round(hits / positives, 3)}
+    return {
+        "ap": round(_ap(scores, labels, positives), 3),
+        "suggested": int(chosen.sum()),
+        "true": hits,
+        "precision": round(hits / chosen.sum(), 3) if chosen.any() else 0.0,
+        "recall": round(hits / positives, 3),
+    }
 
 
-def train(cache_dir: Path, sets: tuple[str, ...] = ("seed", "devset", "devset2", "devset3")) -> tuple[dict, SemanticSpace]:
+def train(
+    cache_dir: Path, sets: tuple[str, ...] = ("seed", "devset", "devset2", "devset3")
+) -> tuple[dict, SemanticSpace]:
     """The fitted model (as written to `match_model.json`, without the space's checksum) and its space."""
     chosen = [(dataset, style) for dataset, style in CORPORA if dataset in sets]
     items = {key: value for key, value in item_vectors(cache_dir).items() if key in chosen}
-    universe = [item_key(dataset, item.id, _family_of(dataset)) for (dataset, _), corpus_items in items.items()
-                for item in corpus_items]
+    universe = [
+        item_key(dataset, item.id, _family_of(dataset))
+        for (dataset, _), corpus_items in items.items()
+        for item in corpus_items
+    ]
     folds = _folds(universe)
-    by_fold = [[corpus(dataset, style, items[dataset, style], fit_space(items, set(train_keys)))
-                for dataset, style in chosen] for train_keys, _test in folds]
+    by_fold = [
+        [corpus(dataset, style, items[dataset, style], fit_space(items, set(train_keys))) for dataset, style in chosen]
+        for train_keys, _test in folds
+    ]
     names = [f"{dataset}/{style}" for dataset, style in chosen]
     positives = [by_fold[0][i]["positives"] for i in range(len(chosen))]
     by_c = {}
@@ -272,19 +314,39 @@ def train(cache_dir: Path, sets: tuple[str, ...] = ("seed", "devset", "devset2",
         row["typed_pairs"] = int(len(t))
         figures[name] = row
     model = {
-        "pair": {"features": list(FEATURES), "mean": _r(pair_mean), "scale": _r(pair_scale),
-                 "coef": _r(pair_model.coef_[0]), "intercept": _r(pair_model.intercept_)},
+        "pair": {
+            "features": list(FEATURES),
+            "mean": _r(pair_mean),
+            "scale": _r(pair_scale),
+            "coef": _r(pair_model.coef_[0]),
+            "intercept": _r(pair_model.intercept_),
+        },
         "calibration": {"slope": round(calibration[0], 6), "offset": round(calibration[1], 6)},
         "threshold": threshold,
-        "type": {"features": list(TYPE_FEATURES), "classes": [str(c) for c in type_model.classes_],
-                 "mean": _r(type_mean), "scale": _r(type_scale), "coef": [_r(row) for row in type_model.coef_],
-                 "intercept": _r(type_model.intercept_)},
-        "space": {"file": SPACE_FILE.name, "sha256": "", "encoder": DEFAULT_EMBEDDER, "vectors": "passage",
-                  "regularisation": DEFAULT_REGULARISATION},
+        "type": {
+            "features": list(TYPE_FEATURES),
+            "classes": [str(c) for c in type_model.classes_],
+            "mean": _r(type_mean),
+            "scale": _r(type_scale),
+            "coef": [_r(row) for row in type_model.coef_],
+            "intercept": _r(type_model.intercept_),
+        },
+        "space": {
+            "file": SPACE_FILE.name,
+            "sha256": "",
+            "encoder": DEFAULT_EMBEDDER,
+            "vectors": "passage",
+            "regularisation": DEFAULT_REGULARISATION,
+        },
         "report": {
-            "fitted_on": [f"{d}/{s}" for d, s in chosen], "folds": FOLDS, "grouped_by": "family",
-            "pair_c": pair_c, "type_c": type_c, "target_precision": TARGET_PRECISION,
-            "positives": int(sum(positives)), "out_of_fold": figures,
+            "fitted_on": [f"{d}/{s}" for d, s in chosen],
+            "folds": FOLDS,
+            "grouped_by": "family",
+            "pair_c": pair_c,
+            "type_c": type_c,
+            "target_precision": TARGET_PRECISION,
+            "positives": int(sum(positives)),
+            "out_of_fold": figures,
             "space_fitted_per_fold": True,
         },
     }
@@ -298,20 +360,26 @@ def _r(values) -> list[float] | float:
 
 def print_report(model: dict) -> None:
     report = model["report"]
-    print(f"pair model C={report['pair_c']}, type model C={report['type_c']}, threshold {model['threshold']} "
-          f"(pooled out-of-fold precision >= {report['target_precision']})")
+    print(
+        f"pair model C={report['pair_c']}, type model C={report['type_c']}, threshold {model['threshold']} "
+        f"(pooled out-of-fold precision >= {report['target_precision']})"
+    )
     print("| corpus | AP | suggested | true | precision | recall | type accuracy |")
     print("|---|---|---|---|---|---|---|")
     for name, row in report["out_of_fold"].items():
-        print(f"| {name} | {row['ap']:.3f} | {row['suggested']} | {row['true']} | {row['precision']:.3f} | "
-              f"{row['recall']:.3f} | {row['type_accuracy']} ({row['typed_pairs']}) |")
+        print(
+            f"| {name} | {row['ap']:.3f} | {row['suggested']} | {row['true']} | {row['precision']:.3f} | "
+            f"{row['recall']:.3f} | {row['type_accuracy']} ({row['typed_pairs']}) |"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache-dir", type=Path, default=REPO / "data" / "bench-cache")
     parser.add_argument("--check", action="store_true", help="fail when the fit differs from the committed file")
-    parser.add_argument("--sets", default="seed,devset,devset2,devset3", help="the labelled sets to fit on (never holdout)")
+    parser.add_argument(
+        "--sets", default="seed,devset,devset2,devset3", help="the labelled sets to fit on (never holdout)"
+    )
     args = parser.parse_args()
     sets = tuple(args.sets.split(","))
     if "holdout" in sets:
@@ -323,7 +391,8 @@ def main() -> None:
         shipped = load_semantic_space(committed["space"]["sha256"], SPACE_FILE)
         committed["space"]["sha256"] = ""
         if committed != json.loads(json.dumps(model)) or not np.allclose(
-                shipped.to_array(), space.to_array(), atol=1e-4):
+            shipped.to_array(), space.to_array(), atol=1e-4
+        ):
             sys.exit(f"{MODEL_FILE} or {SPACE_FILE} differs from a fresh fit")
         print("the committed model equals a fresh fit")
         return

@@ -25,8 +25,14 @@ from playwright.sync_api import Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
 MEDEWERKER = "medewerker.utrecht@kennisbank.example"
@@ -34,8 +40,9 @@ COORDINATOR = "coordinator@kennisbank.example"
 
 
 def _cli(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "kennisbank", *args], cwd=REPO, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "kennisbank", *args], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL
+    )
 
 
 def _free_port() -> int:
@@ -66,16 +73,31 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory() as temporary:
-        env = {**os.environ, "KENNISBANK_DATA_DIR": str(Path(temporary) / "data"),
-               "KENNISBANK_EMBEDDING_MODEL": "none"}
+        env = {**os.environ, "KENNISBANK_DATA_DIR": str(Path(temporary) / "data"), "KENNISBANK_EMBEDDING_MODEL": "none"}
         _cli(env, "seed")
-        _cli(env, "user", "create", "--email", MEDEWERKER, "--role", "medewerker", "--province", "NL-UT",
-             "--password", password)
+        _cli(
+            env,
+            "user",
+            "create",
+            "--email",
+            MEDEWERKER,
+            "--role",
+            "medewerker",
+            "--province",
+            "NL-UT",
+            "--password",
+            password,
+        )
         _cli(env, "user", "create", "--email", COORDINATOR, "--role", "coordinator", "--password", password)
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([sys.executable, "-m", "kennisbank", "serve", "--port", str(port)], cwd=REPO,
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             for _ in range(200):
                 try:
@@ -94,11 +116,16 @@ def main() -> None:
                 coordinator = browser.new_context(locale="nl-NL", viewport=DESKTOP).new_page()
                 _log_in(coordinator, url, COORDINATOR, password)
                 coordinator.goto(url + "/matches")
-                _shoot(coordinator, url, coordinator.locator(".results .card h3 a").first.get_attribute("href"),
-                       "match-review")
+                _shoot(
+                    coordinator,
+                    url,
+                    coordinator.locator(".results .card h3 a").first.get_attribute("href"),
+                    "match-review",
+                )
                 _shoot(coordinator, url, "/dashboard", "dashboard")
-                phone = browser.new_context(locale="nl-NL", viewport=PHONE, device_scale_factor=2,
-                                            is_mobile=True, has_touch=True).new_page()
+                phone = browser.new_context(
+                    locale="nl-NL", viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+                ).new_page()
                 _log_in(phone, url, MEDEWERKER, password)
                 _shoot(phone, url, "/zoeken?q=stikstof", "search-phone")
                 browser.close()

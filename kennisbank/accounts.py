@@ -30,10 +30,17 @@ from .validation import InputError, required_message
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOKEN_PREFIX = "kb_"
 TOTP_ISSUER = "Kennisbank provincies"
-ACCOUNT_FIELD_LABELS = {"email": "E-mailadres", "name": "Naam", "role": "Rol", "password": "Wachtwoord",
-                        "current_password": "Huidig wachtwoord", "new_password": "Nieuw wachtwoord",
-                        "totp": "Tweestapsverificatie", "tokens": "API-tokens",
-                        "token_password": "Huidig wachtwoord"}
+ACCOUNT_FIELD_LABELS = {
+    "email": "E-mailadres",
+    "name": "Naam",
+    "role": "Rol",
+    "password": "Wachtwoord",
+    "current_password": "Huidig wachtwoord",
+    "new_password": "Nieuw wachtwoord",
+    "totp": "Tweestapsverificatie",
+    "tokens": "API-tokens",
+    "token_password": "Huidig wachtwoord",
+}
 
 
 class AccountNotFound(Exception):
@@ -58,8 +65,9 @@ def _check_profile(email: str, role: str, province: str | None) -> tuple[dict[st
     if province:
         found = find_province(province)
         if found is None:
-            errors["province"] = [f"Onbekende provincie “{province}”. Gebruik een naam of ISO-code, zoals "
-                                  "Gelderland of NL-GE."]
+            errors["province"] = [
+                f"Onbekende provincie “{province}”. Gebruik een naam of ISO-code, zoals Gelderland of NL-GE."
+            ]
         else:
             code = found.code
     if role == Role.MEDEWERKER and not province:
@@ -67,24 +75,38 @@ def _check_profile(email: str, role: str, province: str | None) -> tuple[dict[st
     return errors, code
 
 
-async def create_user(actor: Actor, *, email: str, role: str, province: str | None = None, name: str = "",
-                      password: str | None = None) -> User:
+async def create_user(
+    actor: Actor, *, email: str, role: str, province: str | None = None, name: str = "", password: str | None = None
+) -> User:
     """Create an account. Without a password, password login stays off until one is set."""
     email = normalise_email(email)
     errors, province_code = _check_profile(email, role, province)
     if password is not None:
-        problems = [required_message(ACCOUNT_FIELD_LABELS["password"])] if not password else password_problems(
-            password, email=email)
+        problems = (
+            [required_message(ACCOUNT_FIELD_LABELS["password"])]
+            if not password
+            else password_problems(password, email=email)
+        )
         if problems:
             errors["password"] = problems
     if not errors and await User.filter(email=email).exists():
         errors["email"] = ["Er bestaat al een account met dit e-mailadres."]
     if errors:
         raise InputError(errors)
-    user = await User.create(email=email, name=name.strip()[:120], role=Role(role), province_id=province_code,
-                             password_hash=hash_password(password) if password else "")
-    await audit.record(actor, "account_create", object_type="user", object_id=user.id,
-                       detail={"email": email, "role": role, "province": province_code})
+    user = await User.create(
+        email=email,
+        name=name.strip()[:120],
+        role=Role(role),
+        province_id=province_code,
+        password_hash=hash_password(password) if password else "",
+    )
+    await audit.record(
+        actor,
+        "account_create",
+        object_type="user",
+        object_id=user.id,
+        detail={"email": email, "role": role, "province": province_code},
+    )
     return user
 
 
@@ -99,8 +121,7 @@ async def list_users() -> list[User]:
     return list(await User.all().order_by("email"))
 
 
-async def update_user(actor: Actor, user_id: int, *, role: str, province: str | None, name: str,
-                      active: bool) -> User:
+async def update_user(actor: Actor, user_id: int, *, role: str, province: str | None, name: str, active: bool) -> User:
     """Change role, province, name or the active flag. A changed role or province, or disabling, ends sessions."""
     user = await get_user(user_id)
     errors, province_code = _check_profile(user.email, role, province)
@@ -108,14 +129,21 @@ async def update_user(actor: Actor, user_id: int, *, role: str, province: str | 
         errors[""] = ["U kunt uw eigen rol niet wijzigen en uw eigen account niet blokkeren."]
     if errors:
         raise InputError(errors)
-    changes = {key: [str(old) if old is not None else None, str(new) if new is not None else None]
-               for key, old, new in (("role", user.role, role), ("province", user.province_id, province_code),
-                                     ("name", user.name, name.strip()[:120]), ("active", user.active, active))
-               if str(old) != str(new)}
+    changes = {
+        key: [str(old) if old is not None else None, str(new) if new is not None else None]
+        for key, old, new in (
+            ("role", user.role, role),
+            ("province", user.province_id, province_code),
+            ("name", user.name, name.strip()[:120]),
+            ("active", user.active, active),
+        )
+        if str(old) != str(new)
+    }
     if not changes:
         return user
-    await User.filter(id=user.id).update(role=Role(role), province_id=province_code, name=name.strip()[:120],
-                                         active=active)
+    await User.filter(id=user.id).update(
+        role=Role(role), province_id=province_code, name=name.strip()[:120], active=active
+    )
     if {"role", "province", "active"} & changes.keys():
         await sessions.end_all(user.id)
     if not active and "active" in changes:
@@ -141,8 +169,15 @@ async def authenticate(actor: Actor, email: str, password: str) -> User | None:
     valid = verify_password(user.password_hash if user else "", password)
     if not (valid and user and user.active):
         reason = "onbekend account" if user is None else ("geblokkeerd" if valid else "onjuist wachtwoord")
-        await audit.record(Actor(user, actor.ip), "login", result=audit.FAILED, email=email,
-                           object_type="user", object_id=user.id if user else "", detail={"reason": reason})
+        await audit.record(
+            Actor(user, actor.ip),
+            "login",
+            result=audit.FAILED,
+            email=email,
+            object_type="user",
+            object_id=user.id if user else "",
+            detail={"reason": reason},
+        )
         return None
     if needs_rehash(user.password_hash):
         await User.filter(id=user.id).update(password_hash=hash_password(password))
@@ -151,12 +186,14 @@ async def authenticate(actor: Actor, email: str, password: str) -> User | None:
 
 REAUTH_FRESH = timedelta(minutes=10)  # an account without a password re-authenticates by logging in anew
 WRONG_CURRENT_PASSWORD = "Het huidige wachtwoord klopt niet."
-NO_PASSWORD_LOG_IN_AGAIN = ("Uw account heeft geen wachtwoord. Log opnieuw in via uw organisatie en doe dit "
-                            "daarna binnen 10 minuten.")
+NO_PASSWORD_LOG_IN_AGAIN = (
+    "Uw account heeft geen wachtwoord. Log opnieuw in via uw organisatie en doe dit daarna binnen 10 minuten."
+)
 
 
-async def confirm_password(actor: Actor, password: str, *, purpose: str,
-                           session_started: datetime | None = None) -> str:
+async def confirm_password(
+    actor: Actor, password: str, *, purpose: str, session_started: datetime | None = None
+) -> str:
     """Re-authentication before a sensitive change (two-step login, API tokens): "" when ``password`` is the
     account's current password, otherwise the Dutch reason. Someone holding only a session (or a token)
     cannot make the change. An account without a password (login through the identity provider only)
@@ -171,8 +208,9 @@ async def confirm_password(actor: Actor, password: str, *, purpose: str,
         return ""
     else:
         reason = NO_PASSWORD_LOG_IN_AGAIN
-    await audit.record(actor, "reauthenticate", result=audit.FAILED, object_type="user", object_id=user.id,
-                       detail={"purpose": purpose})
+    await audit.record(
+        actor, "reauthenticate", result=audit.FAILED, object_type="user", object_id=user.id, detail={"purpose": purpose}
+    )
     return reason
 
 
@@ -192,8 +230,11 @@ async def change_password(actor: Actor, current: str, new: str, *, session_token
         errors["current_password"] = [required_message(ACCOUNT_FIELD_LABELS["current_password"])]
     elif user.password_hash and not verify_password(user.password_hash, current):
         errors["current_password"] = ["Het huidige wachtwoord klopt niet."]
-    problems = [required_message(ACCOUNT_FIELD_LABELS["new_password"])] if not new else password_problems(
-        new, email=user.email)
+    problems = (
+        [required_message(ACCOUNT_FIELD_LABELS["new_password"])]
+        if not new
+        else password_problems(new, email=user.email)
+    )
     if problems:
         errors["new_password"] = problems
     if errors:
@@ -202,8 +243,13 @@ async def change_password(actor: Actor, current: str, new: str, *, session_token
     await User.filter(id=user.id).update(password_hash=hash_password(new))
     ended = await sessions.end_all(user.id, keep=session_token)
     revoked = await revoke_all_tokens(actor, user.id, reason="wachtwoord gewijzigd")
-    await audit.record(actor, "password_change", object_type="user", object_id=user.id,
-                       detail={"other_sessions_ended": ended, "api_keys_revoked": revoked})
+    await audit.record(
+        actor,
+        "password_change",
+        object_type="user",
+        object_id=user.id,
+        detail={"other_sessions_ended": ended, "api_keys_revoked": revoked},
+    )
 
 
 async def set_password(actor: Actor, user_id: int, password: str) -> None:
@@ -216,11 +262,17 @@ async def set_password(actor: Actor, user_id: int, password: str) -> None:
     await User.filter(id=user.id).update(password_hash=hash_password(password))
     ended = await sessions.end_all(user.id)
     revoked = await revoke_all_tokens(actor, user.id, reason="wachtwoord gewijzigd")
-    await audit.record(actor, "password_change", object_type="user", object_id=user.id,
-                       detail={"sessions_ended": ended, "api_keys_revoked": revoked})
+    await audit.record(
+        actor,
+        "password_change",
+        object_type="user",
+        object_id=user.id,
+        detail={"sessions_ended": ended, "api_keys_revoked": revoked},
+    )
 
 
 # --- two-step login (TOTP, RFC 6238) -------------------------------------------------------------------
+
 
 def new_totp_secret() -> str:
     return pyotp.random_base32()
@@ -263,8 +315,14 @@ async def enable_totp(actor: Actor, secret: str, code: str, current_code: str = 
     user = actor.user
     assert user is not None
     if user.totp_enabled and not await verify_totp(user, current_code):
-        await audit.record(actor, "totp_enable", result=audit.FAILED, object_type="user", object_id=user.id,
-                           detail={"reason": "huidige code ontbreekt of klopt niet"})
+        await audit.record(
+            actor,
+            "totp_enable",
+            result=audit.FAILED,
+            object_type="user",
+            object_id=user.id,
+            detail={"reason": "huidige code ontbreekt of klopt niet"},
+        )
         return False
     step = _matching_step(secret, code)
     if step is None:
@@ -287,6 +345,7 @@ async def disable_totp(actor: Actor) -> bool:
 
 
 # --- API tokens ------------------------------------------------------------------------------------------
+
 
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -319,8 +378,7 @@ async def revoke_token(actor: Actor, token_id: int) -> bool:
     user = actor.user
     assert user is not None
     async with in_transaction():
-        revoked = await ApiToken.filter(id=token_id, user_id=user.id, revoked_at=None).update(
-            revoked_at=timezone.now())
+        revoked = await ApiToken.filter(id=token_id, user_id=user.id, revoked_at=None).update(revoked_at=timezone.now())
     if revoked:
         await audit.record(actor, "token_revoke", object_type="api_token", object_id=token_id)
     return bool(revoked)
@@ -333,8 +391,13 @@ async def revoke_all_tokens(actor: Actor, user_id: int, *, reason: str) -> int:
         return 0
     revoked = await ApiToken.filter(id__in=list(ids), revoked_at=None).update(revoked_at=timezone.now())
     for token_id in ids:
-        await audit.record(actor, "token_revoke", object_type="api_token", object_id=token_id,
-                           detail={"reason": reason, "user_id": user_id})
+        await audit.record(
+            actor,
+            "token_revoke",
+            object_type="api_token",
+            object_id=token_id,
+            detail={"reason": reason, "user_id": user_id},
+        )
     return revoked
 
 
@@ -353,17 +416,35 @@ async def user_for_token(token: str) -> User | None:
 
 # --- the yearly access review ------------------------------------------------------------------------------
 
+
 async def accounts_csv() -> str:
     """Every account with its role, province and state, for the yearly access review."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["e-mail", "naam", "rol", "provincie", "actief", "tweestapsverificatie", "aangemaakt_utc",
-                     "laatst_ingelogd_utc"])
+    writer.writerow(
+        [
+            "e-mail",
+            "naam",
+            "rol",
+            "provincie",
+            "actief",
+            "tweestapsverificatie",
+            "aangemaakt_utc",
+            "laatst_ingelogd_utc",
+        ]
+    )
     for user in await list_users():
         province = PROVINCE_BY_CODE[user.province_id].name if user.province_id else ""
-        writer.writerow([audit.csv_safe(user.email), audit.csv_safe(user.name), ROLE_LABELS[user.role], province,
-                         "ja" if user.active else "nee", "ja" if user.totp_enabled else "nee",
-                         user.created_at.isoformat(), user.last_login_at.isoformat() if user.last_login_at else ""])
+        writer.writerow(
+            [
+                audit.csv_safe(user.email),
+                audit.csv_safe(user.name),
+                ROLE_LABELS[user.role],
+                province,
+                "ja" if user.active else "nee",
+                "ja" if user.totp_enabled else "nee",
+                user.created_at.isoformat(),
+                user.last_login_at.isoformat() if user.last_login_at else "",
+            ]
+        )
     return out.getvalue()
-
-

@@ -81,17 +81,31 @@ class Actor:
 SYSTEM = Actor(None, "", system=True)
 
 
-async def record(actor: Actor, action: str, *, result: str = OK, object_type: str = "", object_id: Any = "",
-                 email: str = "", detail: Mapping[str, Any] | None = None) -> None:
+async def record(
+    actor: Actor,
+    action: str,
+    *,
+    result: str = OK,
+    object_type: str = "",
+    object_id: Any = "",
+    email: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> None:
     """Append one entry. ``email`` names the account acted on when no one is logged in (a failed login)."""
     detail = dict(detail or {})
     leaked = [key for key in detail if any(word in key.lower() for word in _SECRET_WORDS)]
     if leaked:
         raise ValueError(f"audit detail must not contain secrets: {leaked}")
     await AuditEntry.create(
-        at=timezone.now(), actor_id=actor.user.id if actor.user else None,
-        actor_email=actor.email or email.lower(), action=action, object_type=object_type,
-        object_id=str(object_id) if object_id != "" else "", ip=actor.ip, result=result, detail=detail,
+        at=timezone.now(),
+        actor_id=actor.user.id if actor.user else None,
+        actor_email=actor.email or email.lower(),
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id) if object_id != "" else "",
+        ip=actor.ip,
+        result=result,
+        detail=detail,
     )
 
 
@@ -126,8 +140,15 @@ def entries_csv(rows: list[AuditEntry]) -> str:
     writer = csv.writer(out)
     writer.writerow(["tijdstip_utc", "actor", "actie", "object", "object_id", "ip", "resultaat"])
     for row in rows:
-        writer.writerow([row.at.isoformat(), *(csv_safe(value) for value in (
-            row.actor_email, row.action, row.object_type, row.object_id, row.ip, row.result))])
+        writer.writerow(
+            [
+                row.at.isoformat(),
+                *(
+                    csv_safe(value)
+                    for value in (row.actor_email, row.action, row.object_type, row.object_id, row.ip, row.result)
+                ),
+            ]
+        )
     return out.getvalue()
 
 

@@ -35,8 +35,14 @@ def make_backup(settings: Settings, target: Path) -> None:
         if source is not None:
             _sqlite_backup(source, partial)
         else:
-            _run_tool("pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}",
-                      f"--dbname={postgres_dsn(settings)}")
+            _run_tool(
+                "pg_dump",
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--file={partial}",
+                f"--dbname={postgres_dsn(settings)}",
+            )
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -60,12 +66,24 @@ def restore_backup(settings: Settings, source: Path) -> None:
     if not header.startswith(PG_DUMP_HEADER):
         raise BackupError(f"{source} is geen reservekopie van pg_dump (formaat custom).")
     url = postgres_dsn(settings)
-    tables = _run_tool("psql", "-qAt", "-c", "SELECT count(*) FROM information_schema.tables "
-                       "WHERE table_schema = current_schema()", url)
+    tables = _run_tool(
+        "psql",
+        "-qAt",
+        "-c",
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+        url,
+    )
     if tables.strip() != "0":
         raise BackupError("De PostgreSQL-database is niet leeg. Herstel in een lege database.")
-    _run_tool("pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
-              f"--dbname={url}", str(source))
+    _run_tool(
+        "pg_restore",
+        "--no-owner",
+        "--no-privileges",
+        "--exit-on-error",
+        "--single-transaction",
+        f"--dbname={url}",
+        str(source),
+    )
 
 
 def _sqlite_has_tables(path: Path) -> bool:

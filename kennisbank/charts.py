@@ -83,8 +83,9 @@ class Heatmap:
     kind: str = "heatmap"
 
 
-def bar_chart(title: str, description: str,
-              groups: Sequence[tuple[str, Sequence[tuple[str, int, str]]]]) -> BarChart | None:
+def bar_chart(
+    title: str, description: str, groups: Sequence[tuple[str, Sequence[tuple[str, int, str]]]]
+) -> BarChart | None:
     """Groups of (label, [(series, value, tone)]): each group's label on a line, its bars below it."""
     if not groups:
         return None
@@ -94,15 +95,24 @@ def bar_chart(title: str, description: str,
     for label, bars in groups:
         y += GROUP_LABEL
         top = y + BAR_GAP
-        placed = [Bar(series, value, tone, top + i * (BAR_HEIGHT + BAR_GAP), max(value * scale, 1 if value else 0))
-                  for i, (series, value, tone) in enumerate(bars)]
+        placed = [
+            Bar(series, value, tone, top + i * (BAR_HEIGHT + BAR_GAP), max(value * scale, 1 if value else 0))
+            for i, (series, value, tone) in enumerate(bars)
+        ]
         laid_out.append(BarGroup(label, y - 6, placed))
         y = top + len(bars) * (BAR_HEIGHT + BAR_GAP) + GROUP_GAP
     return BarChart(title, description, WIDTH, y, laid_out)
 
 
-def heatmap(title: str, description: str, row_labels: Sequence[str], column_labels: Sequence[str],
-            values: Sequence[Sequence[int]], cell_width: float = 44, cell_height: float = 28) -> Heatmap | None:
+def heatmap(
+    title: str,
+    description: str,
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    values: Sequence[Sequence[int]],
+    cell_width: float = 44,
+    cell_height: float = 28,
+) -> Heatmap | None:
     """A grid of counts, shaded in HEAT_LEVELS steps of the largest; column labels slanted above it."""
     if not row_labels or not column_labels:
         return None
@@ -111,13 +121,30 @@ def heatmap(title: str, description: str, row_labels: Sequence[str], column_labe
     longest = max(len(label) for label in column_labels) * CHAR
     header_height = longest * 0.71 + 16  # labels at -45°
     columns = [HeatColumn(label, label_width + (i + 0.5) * cell_width) for i, label in enumerate(column_labels)]
-    rows = [HeatRow(label, header_height + r * cell_height,
-                    [Cell(label_width + c * cell_width, header_height + r * cell_height, v, _level(v, largest))
-                     for c, v in enumerate(row)])
-            for r, (label, row) in enumerate(zip(row_labels, values, strict=True))]
+    rows = [
+        HeatRow(
+            label,
+            header_height + r * cell_height,
+            [
+                Cell(label_width + c * cell_width, header_height + r * cell_height, v, _level(v, largest))
+                for c, v in enumerate(row)
+            ],
+        )
+        for r, (label, row) in enumerate(zip(row_labels, values, strict=True))
+    ]
     width = label_width + len(column_labels) * cell_width + longest * 0.71 + 8
-    return Heatmap(title, description, width, header_height + len(row_labels) * cell_height + 4, label_width,
-                   header_height, cell_width, cell_height, columns, rows)
+    return Heatmap(
+        title,
+        description,
+        width,
+        header_height + len(row_labels) * cell_height + 4,
+        label_width,
+        header_height,
+        cell_width,
+        cell_height,
+        columns,
+        rows,
+    )
 
 
 def _level(value: int, largest: int) -> int:

@@ -50,6 +50,7 @@ def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
 
 def _progress(label: str, unit: str) -> Callable[[Iterable[T]], Iterable[T]]:
     """A progress bar on a terminal; silence when output goes to a file or pipe."""
+
     def wrap(items: Iterable[T]) -> Iterable[T]:
         return tqdm(items, desc=label, unit=unit, disable=not sys.stderr.isatty(), leave=False)
 
@@ -72,8 +73,15 @@ def serve(host: str, port: int) -> None:
 
     settings = _settings()
     click.echo(f"Kennisbank draait op http://{host}:{port}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                log_config=logging_config(settings.log_level), access_log=False, **proxy_options(settings))
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        log_config=logging_config(settings.log_level),
+        access_log=False,
+        **proxy_options(settings),
+    )
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:
@@ -90,15 +98,19 @@ def _import_files(paths: list[Path], label: str, wait: bool = True) -> None:
     settings = _settings()
 
     async def work() -> list[Any]:
-        reports = [await import_file(path, _progress(f"{label} {path.name}", " rijen"), settings.import_max_rows)
-                   for path in paths]
+        reports = [
+            await import_file(path, _progress(f"{label} {path.name}", " rijen"), settings.import_max_rows)
+            for path in paths
+        ]
         await _reindex(settings, embed=False)  # keyword-searchable now; embeddings are queued
         if wait:
             await _work_off_queue(settings)
         else:
             waiting = await embedding_jobs.pending_count()
-            click.echo(f"Doorzoekbaar op woorden. {waiting} initiatieven wachten op embedding en matches; "
-                       "de server of kennisbank worker verwerkt ze.")
+            click.echo(
+                f"Doorzoekbaar op woorden. {waiting} initiatieven wachten op embedding en matches; "
+                "de server of kennisbank worker verwerkt ze."
+            )
         return reports
 
     try:
@@ -111,8 +123,9 @@ def _import_files(paths: list[Path], label: str, wait: bool = True) -> None:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         if exc.more:
-            click.echo(f"  … en nog {exc.more} probleem/problemen (alleen de eerste {len(exc.problems)} staan hier).",
-                       err=True)
+            click.echo(
+                f"  … en nog {exc.more} probleem/problemen (alleen de eerste {len(exc.problems)} staan hier).", err=True
+            )
         sys.exit(1)
     for path, report in zip(paths, reports, strict=True):
         click.echo(f"{path.name}: {report.created} nieuw, {report.updated} bijgewerkt, {report.unchanged} ongewijzigd")
@@ -120,9 +133,12 @@ def _import_files(paths: list[Path], label: str, wait: bool = True) -> None:
 
 @main.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--no-wait", is_flag=True,
-              help="Return once the rows are saved and keyword-searchable; embeddings and matches follow "
-                   "from the job queue (the server or kennisbank worker).")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Return once the rows are saved and keyword-searchable; embeddings and matches follow "
+    "from the job queue (the server or kennisbank worker).",
+)
 def import_command(file: Path, no_wait: bool) -> None:
     """Import initiatives from a .jsonl, .csv or .xlsx file (all rows or none)."""
     _import_files([file], "Importeren", wait=not no_wait)
@@ -140,8 +156,13 @@ def seed() -> None:
 async def _reindex(settings: Settings, full: bool = False, embed: bool = True) -> ReindexReport:
     index = open_search_index(settings)
     try:
-        return await reindex(index, open_embedder(settings), full=full,
-                             progress=_progress("Index bijwerken", " initiatieven"), embed=embed)
+        return await reindex(
+            index,
+            open_embedder(settings),
+            full=full,
+            progress=_progress("Index bijwerken", " initiatieven"),
+            embed=embed,
+        )
     finally:
         index.close()
 
@@ -152,11 +173,17 @@ async def _work_off_queue(settings: Settings) -> int:
     embedder = open_embedder(settings)
     index = open_search_index(settings)
     try:
-        consumer = JobConsumer.from_settings(settings, embedder, index, matches.Matcher(embedder),
-                                             rematch_when_idle=True)
+        consumer = JobConsumer.from_settings(
+            settings, embedder, index, matches.Matcher(embedder), rematch_when_idle=True
+        )
         total = await embedding_jobs.pending_count()
-        with tqdm(total=total, desc="Embeddings en matches", unit=" initiatieven", leave=False,
-                  disable=not sys.stderr.isatty()) as bar:
+        with tqdm(
+            total=total,
+            desc="Embeddings en matches",
+            unit=" initiatieven",
+            leave=False,
+            disable=not sys.stderr.isatty(),
+        ) as bar:
             done = await consumer.drain(bar.update)
         await consumer.matcher.ensure_prepared()  # derived, like the index: a full rematch when none ran
     finally:
@@ -174,8 +201,9 @@ def reindex_command(full: bool) -> None:
 
     async def work() -> ReindexReport:
         report = await _reindex(settings, full, embed=False)
-        click.echo(f"Zoekindex: {report.indexed} bijgewerkt, {report.removed} verwijderd, "
-                   f"{report.unchanged} ongewijzigd")
+        click.echo(
+            f"Zoekindex: {report.indexed} bijgewerkt, {report.removed} verwijderd, {report.unchanged} ongewijzigd"
+        )
         if report.queued:
             click.echo(f"{report.queued} initiatieven zonder embedding in de wachtrij gezet")
         if await embedding_jobs.pending_count():
@@ -185,8 +213,10 @@ def reindex_command(full: bool) -> None:
     try:
         _run(settings, work)
     except SearchUnavailable as exc:
-        raise click.ClickException(f"Zoekindex niet bijgewerkt, de zoekserver is niet bereikbaar ({exc}). "
-                                   "Draai kennisbank reindex opnieuw zodra hij weer draait.") from None
+        raise click.ClickException(
+            f"Zoekindex niet bijgewerkt, de zoekserver is niet bereikbaar ({exc}). "
+            "Draai kennisbank reindex opnieuw zodra hij weer draait."
+        ) from None
 
 
 @main.command(name="search")
@@ -221,8 +251,12 @@ def search_command(query: str, as_json: bool, limit: int) -> None:
 
 @main.command(name="export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
-              help="File to write; standard output when left out.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="File to write; standard output when left out.",
+)
 def export_command(fmt: str, output: Path | None) -> None:
     """Export all initiatives (JSON Lines re-imports without loss)."""
     settings = _settings()
@@ -251,8 +285,12 @@ def user_create(email: str, role: str, province: str | None, name: str, password
     if password is None:
         password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt="Herhaal het wachtwoord")
     try:
-        user = _run(settings, lambda: accounts.create_user(audit.SYSTEM, email=email, role=role, province=province,
-                                                           name=name, password=password))
+        user = _run(
+            settings,
+            lambda: accounts.create_user(
+                audit.SYSTEM, email=email, role=role, province=province, name=name, password=password
+            ),
+        )
     except InputError as exc:
         raise click.ClickException(_dutch_errors(exc)) from None
     click.echo(f"Account {user.email} ({role}) aangemaakt.")
@@ -316,15 +354,22 @@ def match_command() -> None:
         return await matches.Matcher(open_embedder(settings)).rematch_all()
 
     report = _run(settings, work)
-    click.echo(f"Matches: {report.suggested} voorgesteld of bijgewerkt, {report.reopened} heropend, "
-               f"{report.withdrawn} ingetrokken. {report.learning.message}")
+    click.echo(
+        f"Matches: {report.suggested} voorgesteld of bijgewerkt, {report.reopened} heropend, "
+        f"{report.withdrawn} ingetrokken. {report.learning.message}"
+    )
 
 
 @main.command(name="matches")
 @click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON, like GET /api/v1/matches.")
 @click.option("--min-score", default=0.0, show_default=True, type=click.FloatRange(0, 1))
-@click.option("--status", "statuses", multiple=True, type=click.Choice([s.value for s in MatchStatus]),
-              help="Repeat for several; default: voorgesteld.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in MatchStatus]),
+    help="Repeat for several; default: voorgesteld.",
+)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 def matches_command(as_json: bool, min_score: float, statuses: tuple[str, ...], limit: int) -> None:
     """List match suggestions, best first."""
@@ -332,13 +377,18 @@ def matches_command(as_json: bool, min_score: float, statuses: tuple[str, ...], 
     filters = matches.MatchFilters(status=statuses or (MatchStatus.VOORGESTELD,), min_score=min_score)
     page = _run(settings, lambda: matches.list_matches(filters, per_page=limit))
     if as_json:
-        click.echo(json.dumps({"total": page.total, "items": [matches.as_json(m) for m in page.items]},
-                              ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {"total": page.total, "items": [matches.as_json(m) for m in page.items]}, ensure_ascii=False, indent=2
+            )
+        )
         return
     click.echo(f"{page.total} matches")
     for match in page.items:
-        click.echo(f"{match.score:.2f} {match.type:<18} {match.a.province.name} ↔ {match.b.province.name}: "
-                   f"{match.a.title} | {match.b.title}")
+        click.echo(
+            f"{match.score:.2f} {match.type:<18} {match.a.province.name} ↔ {match.b.province.name}: "
+            f"{match.a.title} | {match.b.title}"
+        )
 
 
 @main.command(name="migrate")
@@ -397,8 +447,10 @@ def digest_command(week: str | None, dry_run: bool, send: bool) -> None:
                     raise click.ClickException(_dutch_errors(exc)) from None
                 finally:
                     sender.close()
-                click.echo(f"Overzicht {period.key}: {report.sent} verzonden, {report.empty} leeg, "
-                           f"{report.skipped} al gedaan of bezig, {report.failed} mislukt")
+                click.echo(
+                    f"Overzicht {period.key}: {report.sent} verzonden, {report.empty} leeg, "
+                    f"{report.skipped} al gedaan of bezig, {report.failed} mislukt"
+                )
                 for failure in report.failures:
                     click.echo(f"  mislukt: {failure}", err=True)
                 return
@@ -418,6 +470,8 @@ def worker_command() -> None:
     from .worker import run_worker
 
     settings = _settings()
-    click.echo("Kennisbank-worker: verwerkt de wachtrij van embeddings en matches; overzicht op maandag 07:00, "
-               "matches en zoekindex elke nacht om 02:30 (Europe/Amsterdam)")
+    click.echo(
+        "Kennisbank-worker: verwerkt de wachtrij van embeddings en matches; overzicht op maandag 07:00, "
+        "matches en zoekindex elke nacht om 02:30 (Europe/Amsterdam)"
+    )
     asyncio.run(run_worker(settings))

@@ -43,13 +43,19 @@ MAX_TITLE = 200
 MAX_LABEL = 200
 MAX_URL = 500
 FIELD_LABELS: dict[str, str] = {
-    "stage": "Fase", "reason": "Toelichting", "next_action": "Volgende actie", "next_action_due": "Uiterlijk op",
-    "owner": "Eigenaar", "note": "Notitie", "url": "Link", "label": "Omschrijving", "initiatives": "Initiatieven",
+    "stage": "Fase",
+    "reason": "Toelichting",
+    "next_action": "Volgende actie",
+    "next_action_due": "Uiterlijk op",
+    "owner": "Eigenaar",
+    "note": "Notitie",
+    "url": "Link",
+    "label": "Omschrijving",
+    "initiatives": "Initiatieven",
     "title": "Titel",
 }
 _HTTP = re.compile(r"^https?://[^\s/$.?#][^\s<>\"]*$", re.IGNORECASE)
-_PREFETCH = ("initiatives__province", "initiatives__themes", "owner", "events__user", "links__added_by",
-             "matches")
+_PREFETCH = ("initiatives__province", "initiatives__themes", "owner", "events__user", "links__added_by", "matches")
 
 
 class CollaborationNotFound(Exception):
@@ -74,14 +80,23 @@ def provinces_of(collaboration: Collaboration) -> list[str]:
 
 
 def is_overdue(collaboration: Collaboration, today: date | None = None) -> bool:
-    return (collaboration.stage not in CLOSED and collaboration.next_action_due is not None
-            and collaboration.next_action_due < (today or timezone.now().date()))
+    return (
+        collaboration.stage not in CLOSED
+        and collaboration.next_action_due is not None
+        and collaboration.next_action_due < (today or timezone.now().date())
+    )
 
 
 async def _deny(actor: Actor, action: str, object_id: object) -> None:
     if actor.user is not None:
-        await audit.record(actor, "access_denied", result=audit.DENIED, object_type="collaboration",
-                           object_id=object_id if object_id is not None else "", detail={"attempt": action})
+        await audit.record(
+            actor,
+            "access_denied",
+            result=audit.DENIED,
+            object_type="collaboration",
+            object_id=object_id if object_id is not None else "",
+            detail={"attempt": action},
+        )
     raise CollaborationDenied(action)
 
 
@@ -106,7 +121,9 @@ def _stage(value: str) -> CollaborationStage:
     try:
         return CollaborationStage(value)
     except ValueError:
-        raise InputError({"stage": ["Kies een fase: " + ", ".join(s.value for s in CollaborationStage) + "."]}) from None
+        raise InputError(
+            {"stage": ["Kies een fase: " + ", ".join(s.value for s in CollaborationStage) + "."]}
+        ) from None
 
 
 def _type(value: str) -> CollaborationType:
@@ -133,10 +150,18 @@ async def get_for(actor: Actor, collaboration_id: int) -> Collaboration:
     return collaboration
 
 
-async def _event(collaboration_id: int, actor: Actor, kind: str, text: str = "", from_stage: str = "",
-                 to_stage: str = "") -> None:
-    await CollaborationEvent.create(collaboration_id=collaboration_id, at=timezone.now(), user=actor.user, kind=kind,
-                                    text=text, from_stage=from_stage, to_stage=to_stage)
+async def _event(
+    collaboration_id: int, actor: Actor, kind: str, text: str = "", from_stage: str = "", to_stage: str = ""
+) -> None:
+    await CollaborationEvent.create(
+        collaboration_id=collaboration_id,
+        at=timezone.now(),
+        user=actor.user,
+        kind=kind,
+        text=text,
+        from_stage=from_stage,
+        to_stage=to_stage,
+    )
 
 
 def _default_title(initiatives: Sequence[Initiative]) -> str:
@@ -144,12 +169,23 @@ def _default_title(initiatives: Sequence[Initiative]) -> str:
 
 
 async def _open_collaboration_of(initiative_ids: Iterable[int]) -> Collaboration | None:
-    return await Collaboration.filter(initiatives__id__in=list(initiative_ids)).exclude(
-        stage__in=list(CLOSED)).order_by("id").first()
+    return (
+        await Collaboration.filter(initiatives__id__in=list(initiative_ids))
+        .exclude(stage__in=list(CLOSED))
+        .order_by("id")
+        .first()
+    )
 
 
-async def create(actor: Actor, initiative_ids: Sequence[int], type: str, *, title: str = "",
-                 owner_id: int | None = None, match_ids: Sequence[int] = ()) -> Collaboration:
+async def create(
+    actor: Actor,
+    initiative_ids: Sequence[int],
+    type: str,
+    *,
+    title: str = "",
+    owner_id: int | None = None,
+    match_ids: Sequence[int] = (),
+) -> Collaboration:
     """A new collaboration of two or more published initiatives of at least two provinces."""
     await _require_manager(actor, "collaboration_create")
     kind = _type(type)
@@ -166,17 +202,27 @@ async def create(actor: Actor, initiative_ids: Sequence[int], type: str, *, titl
     name = _text("title", title, MAX_TITLE, required=False) or _default_title(ordered)
     now = timezone.now()
     async with in_transaction():
-        collaboration = await Collaboration.create(title=name, type=kind, owner=owner, created_at=now,
-                                                   stage_changed_at=now)
+        collaboration = await Collaboration.create(
+            title=name, type=kind, owner=owner, created_at=now, stage_changed_at=now
+        )
         await collaboration.initiatives.add(*ordered)
         matches = await MatchSuggestion.filter(id__in=list(match_ids))
         if matches:
             await collaboration.matches.add(*matches)
-        await _event(collaboration.id, actor, "aangemaakt", to_stage=CollaborationStage.VOORGESTELD,
-                     text=f"{COLLABORATION_TYPE_LABELS[kind]}: " + ", ".join(
-                         f"{i.title} ({i.province.name})" for i in ordered))
-    await audit.record(actor, "collaboration_create", object_type="collaboration", object_id=collaboration.id,
-                       detail={"initiatives": ids, "type": str(kind)})
+        await _event(
+            collaboration.id,
+            actor,
+            "aangemaakt",
+            to_stage=CollaborationStage.VOORGESTELD,
+            text=f"{COLLABORATION_TYPE_LABELS[kind]}: " + ", ".join(f"{i.title} ({i.province.name})" for i in ordered),
+        )
+    await audit.record(
+        actor,
+        "collaboration_create",
+        object_type="collaboration",
+        object_id=collaboration.id,
+        detail={"initiatives": ids, "type": str(kind)},
+    )
     return await get_collaboration(collaboration.id)
 
 
@@ -189,8 +235,9 @@ async def _owner(owner_id: int | None, actor: Actor) -> User | None:
     return owner
 
 
-async def add_initiatives(actor: Actor, collaboration: Collaboration, initiatives: Sequence[Initiative],
-                          match: MatchSuggestion | None = None) -> Collaboration:
+async def add_initiatives(
+    actor: Actor, collaboration: Collaboration, initiatives: Sequence[Initiative], match: MatchSuggestion | None = None
+) -> Collaboration:
     """Add initiatives (and the match that brought them) to an existing collaboration."""
     await _require_manager(actor, "collaboration_update", collaboration.id)
     present = {i.id for i in await collaboration.initiatives.all()}
@@ -198,12 +245,21 @@ async def add_initiatives(actor: Actor, collaboration: Collaboration, initiative
     async with in_transaction():
         if new:
             await collaboration.initiatives.add(*new)
-            await _event(collaboration.id, actor, "deelnemer", text="Toegevoegd: " + ", ".join(
-                f"{i.title} ({i.province.name})" for i in new))
+            await _event(
+                collaboration.id,
+                actor,
+                "deelnemer",
+                text="Toegevoegd: " + ", ".join(f"{i.title} ({i.province.name})" for i in new),
+            )
         if match is not None:
             await collaboration.matches.add(match)
-    await audit.record(actor, "collaboration_update", object_type="collaboration", object_id=collaboration.id,
-                       detail={"added": [i.id for i in new]})
+    await audit.record(
+        actor,
+        "collaboration_update",
+        object_type="collaboration",
+        object_id=collaboration.id,
+        detail={"added": [i.id for i in new]},
+    )
     return await get_collaboration(collaboration.id)
 
 
@@ -228,8 +284,9 @@ async def from_cluster(actor: Actor, initiative_ids: Sequence[int], type: str) -
     return await create(actor, published, type, match_ids=pairs)
 
 
-async def _guarded_update(actor: Actor, collaboration_id: int, expected_version: int | None,
-                          **values: object) -> Collaboration:
+async def _guarded_update(
+    actor: Actor, collaboration_id: int, expected_version: int | None, **values: object
+) -> Collaboration:
     """One UPDATE that checks and bumps the version: a stale editor changes nothing."""
     query = Collaboration.filter(id=collaboration_id)
     if expected_version is not None:
@@ -243,8 +300,9 @@ async def _guarded_update(actor: Actor, collaboration_id: int, expected_version:
     return await get_collaboration(collaboration_id)
 
 
-async def change_stage(actor: Actor, collaboration_id: int, stage: str, *, reason: str = "",
-                       expected_version: int | None = None) -> Collaboration:
+async def change_stage(
+    actor: Actor, collaboration_id: int, stage: str, *, reason: str = "", expected_version: int | None = None
+) -> Collaboration:
     """Move to another stage; stopping needs a reason, which is kept and shown in the timeline."""
     await _require_manager(actor, "collaboration_stage", collaboration_id)
     target = _stage(stage)
@@ -255,36 +313,51 @@ async def change_stage(actor: Actor, collaboration_id: int, stage: str, *, reaso
     if before.stage == target:
         raise InputError({"stage": [f"De samenwerking is al in de fase “{COLLABORATION_STAGE_LABELS[target]}”."]})
     async with in_transaction():
-        updated = await _guarded_update(actor, collaboration_id, expected_version, stage=target,
-                                        stop_reason=reason if target == CollaborationStage.GESTOPT else "",
-                                        stage_changed_at=timezone.now())
+        updated = await _guarded_update(
+            actor,
+            collaboration_id,
+            expected_version,
+            stage=target,
+            stop_reason=reason if target == CollaborationStage.GESTOPT else "",
+            stage_changed_at=timezone.now(),
+        )
         await _event(collaboration_id, actor, "fase", text=reason, from_stage=before.stage, to_stage=target)
-    await audit.record(actor, "collaboration_stage", object_type="collaboration", object_id=collaboration_id,
-                       detail={"from": str(before.stage), "to": str(target)})
+    await audit.record(
+        actor,
+        "collaboration_stage",
+        object_type="collaboration",
+        object_id=collaboration_id,
+        detail={"from": str(before.stage), "to": str(target)},
+    )
     return await get_collaboration(updated.id)
 
 
-async def set_next_action(actor: Actor, collaboration_id: int, action: str, due: date | None, *,
-                          expected_version: int | None = None) -> Collaboration:
+async def set_next_action(
+    actor: Actor, collaboration_id: int, action: str, due: date | None, *, expected_version: int | None = None
+) -> Collaboration:
     """The one next step and its due date (empty clears it)."""
     await _require_manager(actor, "collaboration_next_action", collaboration_id)
     action = _text("next_action", action, MAX_ACTION, required=due is not None)
     async with in_transaction():
-        await _guarded_update(actor, collaboration_id, expected_version, next_action=action,
-                              next_action_due=due if action else None)
+        await _guarded_update(
+            actor, collaboration_id, expected_version, next_action=action, next_action_due=due if action else None
+        )
         text = f"{action} (uiterlijk {due.isoformat()})" if action and due else action or "Volgende actie gewist."
         await _event(collaboration_id, actor, "actie", text=text)
     await audit.record(actor, "collaboration_next_action", object_type="collaboration", object_id=collaboration_id)
     return await get_collaboration(collaboration_id)
 
 
-async def set_owner(actor: Actor, collaboration_id: int, owner_id: int, *,
-                    expected_version: int | None = None) -> Collaboration:
+async def set_owner(
+    actor: Actor, collaboration_id: int, owner_id: int, *, expected_version: int | None = None
+) -> Collaboration:
     await _require_manager(actor, "collaboration_owner", collaboration_id)
     owner = await _owner(owner_id, actor)
     async with in_transaction():
         await _guarded_update(actor, collaboration_id, expected_version, owner_id=owner.id if owner else None)
-        await _event(collaboration_id, actor, "eigenaar", text=f"Eigenaar: {owner.name or owner.email}" if owner else "")
+        await _event(
+            collaboration_id, actor, "eigenaar", text=f"Eigenaar: {owner.name or owner.email}" if owner else ""
+        )
     await audit.record(actor, "collaboration_owner", object_type="collaboration", object_id=collaboration_id)
     return await get_collaboration(collaboration_id)
 
@@ -306,8 +379,9 @@ async def add_link(actor: Actor, collaboration_id: int, url: str, label: str) ->
         raise InputError({"url": ["Geef een link die begint met http:// of https://."]})
     label = _text("label", label, MAX_LABEL, required=False) or url
     async with in_transaction():
-        await CollaborationLink.create(collaboration_id=collaboration.id, url=url, label=label, added_by=actor.user,
-                                       added_at=timezone.now())
+        await CollaborationLink.create(
+            collaboration_id=collaboration.id, url=url, label=label, added_by=actor.user, added_at=timezone.now()
+        )
         await _event(collaboration.id, actor, "link", text=f"{label}: {url}")
     await audit.record(actor, "collaboration_link", object_type="collaboration", object_id=collaboration.id)
     return await get_collaboration(collaboration.id)
@@ -346,8 +420,11 @@ async def list_for(actor: Actor, filters: CollaborationFilters) -> list[Collabor
     if filters.overdue:
         query = query.filter(next_action_due__lt=timezone.now().date()).exclude(stage__in=list(CLOSED))
     ids = await query.distinct().order_by("id").values_list("id", flat=True)
-    rows = await Collaboration.filter(id__in=list(ids)).order_by("next_action_due", "-updated_at", "id"
-                                                                 ).prefetch_related("initiatives__province", "owner")
+    rows = (
+        await Collaboration.filter(id__in=list(ids))
+        .order_by("next_action_due", "-updated_at", "id")
+        .prefetch_related("initiatives__province", "owner")
+    )
     return list(rows)
 
 
@@ -360,18 +437,28 @@ async def overdue_owned_by(user: User, today: date) -> list[Collaboration]:
     """A coordinator's open collaborations whose next action was due before ``today`` (for the digest)."""
     if not permissions.can_manage_collaborations(user):
         return []
-    return list(await Collaboration.filter(owner_id=user.id, next_action_due__lt=today).exclude(
-        stage__in=list(CLOSED)).order_by("next_action_due", "id"))
+    return list(
+        await Collaboration.filter(owner_id=user.id, next_action_due__lt=today)
+        .exclude(stage__in=list(CLOSED))
+        .order_by("next_action_due", "id")
+    )
 
 
 async def stage_changes_for(user: User, start: datetime, end: datetime) -> list[CollaborationEvent]:
     """Stage changes in [start, end) of collaborations the user's province takes part in (for the digest)."""
     if not (permissions.is_active(user) and user.role == Role.MEDEWERKER and user.province_id):
         return []
-    ids = await Collaboration.filter(initiatives__province_id=user.province_id).distinct().order_by("id").values_list(
-        "id", flat=True)
-    return list(await CollaborationEvent.filter(collaboration_id__in=list(ids) or [0], kind="fase", at__gte=start,
-                                                at__lt=end).order_by("at", "id").prefetch_related("collaboration"))
+    ids = (
+        await Collaboration.filter(initiatives__province_id=user.province_id)
+        .distinct()
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    return list(
+        await CollaborationEvent.filter(collaboration_id__in=list(ids) or [0], kind="fase", at__gte=start, at__lt=end)
+        .order_by("at", "id")
+        .prefetch_related("collaboration")
+    )
 
 
 @dataclass(frozen=True)
@@ -386,44 +473,71 @@ async def for_initiative(actor: Actor, initiative: Initiative) -> list[Participa
     """The collaborations an initiative takes part in, as far as the viewer may know of them."""
     if not permissions.can_see_collaboration_exists(actor.user, initiative):
         return []
-    rows = await Collaboration.filter(initiatives__id=initiative.id).order_by("-id").prefetch_related(
-        "initiatives__province")
-    return [Participation(row, permissions.can_contribute_to_collaboration(actor.user, provinces_of(row)))
-            for row in rows]
+    rows = (
+        await Collaboration.filter(initiatives__id=initiative.id)
+        .order_by("-id")
+        .prefetch_related("initiatives__province")
+    )
+    return [
+        Participation(row, permissions.can_contribute_to_collaboration(actor.user, provinces_of(row))) for row in rows
+    ]
 
 
 def as_json(collaboration: Collaboration) -> dict:
     """A collaboration as the API gives it (initiatives, owner, events and links fetched)."""
     return {
-        "id": collaboration.id, "title": collaboration.title, "type": str(collaboration.type),
-        "stage": str(collaboration.stage), "stop_reason": collaboration.stop_reason,
-        "owner": ({"id": collaboration.owner.id, "name": collaboration.owner.name or collaboration.owner.email}
-                  if collaboration.owner else None),
-        "initiatives": [{"id": i.id, "title": i.title, "province": i.province_id}
-                        for i in collaboration.initiatives],
+        "id": collaboration.id,
+        "title": collaboration.title,
+        "type": str(collaboration.type),
+        "stage": str(collaboration.stage),
+        "stop_reason": collaboration.stop_reason,
+        "owner": (
+            {"id": collaboration.owner.id, "name": collaboration.owner.name or collaboration.owner.email}
+            if collaboration.owner
+            else None
+        ),
+        "initiatives": [{"id": i.id, "title": i.title, "province": i.province_id} for i in collaboration.initiatives],
         "next_action": collaboration.next_action,
         "next_action_due": collaboration.next_action_due.isoformat() if collaboration.next_action_due else None,
         "version": collaboration.version,
         "created_at": collaboration.created_at.isoformat(),
-        "timeline": [{"at": e.at.isoformat(), "kind": e.kind, "by": (e.user.name or e.user.email) if e.user else None,
-                      "from_stage": e.from_stage or None, "to_stage": e.to_stage or None, "text": e.text}
-                     for e in collaboration.events],
+        "timeline": [
+            {
+                "at": e.at.isoformat(),
+                "kind": e.kind,
+                "by": (e.user.name or e.user.email) if e.user else None,
+                "from_stage": e.from_stage or None,
+                "to_stage": e.to_stage or None,
+                "text": e.text,
+            }
+            for e in collaboration.events
+        ],
         "links": [{"url": link.url, "label": link.label} for link in collaboration.links],
     }
 
 
 def links_json(collaboration: Collaboration) -> list[dict]:
     """Its links with who added them and when (links and their authors fetched)."""
-    return [{"url": link.url, "label": link.label, "added_at": link.added_at.isoformat(),
-             "added_by": (link.added_by.name or link.added_by.email) if link.added_by else None}
-            for link in collaboration.links]
+    return [
+        {
+            "url": link.url,
+            "label": link.label,
+            "added_at": link.added_at.isoformat(),
+            "added_by": (link.added_by.name or link.added_by.email) if link.added_by else None,
+        }
+        for link in collaboration.links
+    ]
 
 
 def summary_json(collaboration: Collaboration) -> dict:
     """A list entry (initiatives and owner fetched)."""
-    return {"id": collaboration.id, "title": collaboration.title, "type": str(collaboration.type),
-            "stage": str(collaboration.stage),
-            "provinces": provinces_of(collaboration),
-            "next_action": collaboration.next_action,
-            "next_action_due": collaboration.next_action_due.isoformat() if collaboration.next_action_due else None,
-            "version": collaboration.version}
+    return {
+        "id": collaboration.id,
+        "title": collaboration.title,
+        "type": str(collaboration.type),
+        "stage": str(collaboration.stage),
+        "provinces": provinces_of(collaboration),
+        "next_action": collaboration.next_action,
+        "next_action_due": collaboration.next_action_due.isoformat() if collaboration.next_action_due else None,
+        "version": collaboration.version,
+    }

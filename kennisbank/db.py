@@ -39,8 +39,12 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
 
 
 def _config(database_url: str) -> dict[str, Any]:
-    return {"connections": {"default": database_url}, "apps": {APP: dict(APP_CONFIG)}, "use_tz": True,
-            "timezone": "UTC"}
+    return {
+        "connections": {"default": database_url},
+        "apps": {APP: dict(APP_CONFIG)},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
 
 
 # For Tortoise's own command line (``tortoise -c kennisbank.db.MIGRATIONS_CONFIG makemigrations``):
@@ -128,8 +132,10 @@ async def _predates_migrations(executor: MigrationExecutor) -> bool:
     if connection.capabilities.dialect == "sqlite":
         query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'initiative'"
     else:
-        query = ("SELECT 1 FROM information_schema.tables WHERE table_name = 'initiative' "
-                 "AND table_schema = current_schema()")
+        query = (
+            "SELECT 1 FROM information_schema.tables WHERE table_name = 'initiative' "
+            "AND table_schema = current_schema()"
+        )
     _, rows = await connection.execute_query(query)
     return bool(rows)
 

@@ -40,8 +40,9 @@ async def create(data_dir: Path) -> list[DemoAccount]:
         if await User.filter(email=email).exists():
             continue
         password = "-".join(secrets.token_hex(3) for _ in range(3))
-        await accounts.create_user(audit.SYSTEM, email=email, role=role, province=province, name=name,
-                                   password=password)
+        await accounts.create_user(
+            audit.SYSTEM, email=email, role=role, province=province, name=name, password=password
+        )
         created.append(DemoAccount(email, role, password))
     if created:
         path = passwords_file(data_dir)

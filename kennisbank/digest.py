@@ -56,7 +56,6 @@ SEND_WITHIN = timedelta(days=28)
 OPEN, CLAIMED, SENT, EMPTY, FAILED = "open", "geclaimd", "verzonden", "leeg", "mislukt"
 
 
-
 #: Weeks a digest can be about (further out, the weeks around it overflow the calendar).
 MIN_YEAR, MAX_YEAR = 2000, 2999
 
@@ -81,8 +80,13 @@ class Period:
                 raise ValueError(text)
             _ = period.start  # validates the week number
         except ValueError:
-            raise InputError({"week": [f"Geef een ISO-week zoals 2026-W47 (jaar {MIN_YEAR} tot en met {MAX_YEAR}), "
-                                       f"niet “{text[:20]}”."]}) from None
+            raise InputError(
+                {
+                    "week": [
+                        f"Geef een ISO-week zoals 2026-W47 (jaar {MIN_YEAR} tot en met {MAX_YEAR}), niet “{text[:20]}”."
+                    ]
+                }
+            ) from None
         return period
 
     @classmethod
@@ -117,7 +121,9 @@ class Period:
         if first.month == last.month:
             span = f"{first.day}–{last.day} {DUTCH_MONTHS[last.month - 1]} {last.year}"
         else:
-            span = f"{first.day} {DUTCH_MONTHS[first.month - 1]} – {last.day} {DUTCH_MONTHS[last.month - 1]} {last.year}"
+            span = (
+                f"{first.day} {DUTCH_MONTHS[first.month - 1]} – {last.day} {DUTCH_MONTHS[last.month - 1]} {last.year}"
+            )
         return f"week {self.week} ({span})"
 
 
@@ -155,8 +161,9 @@ class Digest:
 
     @property
     def item_count(self) -> int:
-        return (sum(len(s.items) for s in self.sections) + len(self.matches) + len(self.overdue)
-                + len(self.stage_changes))
+        return (
+            sum(len(s.items) for s in self.sections) + len(self.matches) + len(self.overdue) + len(self.stage_changes)
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -173,18 +180,25 @@ def subscription_label(kind: str, value: str) -> str:
         return f"Soort: {KIND_LABELS.get(value, value)}"
     query = parse_qs(value)
     words = (query.get("q") or [""])[0]
-    names = {"province": {c: p.name for c, p in PROVINCE_BY_CODE.items()}, "kind": KIND_LABELS,
-             "theme": {slug: t.name for slug, t in THEME_BY_SLUG.items()}}
-    filters = [names.get(name, {}).get(v, v) for name in ("province", "kind", "theme", "phase", "programme_line", "year")
-               for v in query.get(name, [])]
+    names = {
+        "province": {c: p.name for c, p in PROVINCE_BY_CODE.items()},
+        "kind": KIND_LABELS,
+        "theme": {slug: t.name for slug, t in THEME_BY_SLUG.items()},
+    }
+    filters = [
+        names.get(name, {}).get(v, v)
+        for name in ("province", "kind", "theme", "phase", "programme_line", "year")
+        for v in query.get(name, [])
+    ]
     label = f"Zoekopdracht: “{words}”" if words else "Zoekopdracht"
     return f"{label} ({', '.join(filters)})" if filters else label
 
 
 async def changed_between(start: datetime, end: datetime) -> list[Initiative]:
     """Published initiatives first published or materially changed in [start, end), newest first."""
-    window = Q(published_at__gte=start, published_at__lt=end) | Q(material_change_at__gte=start,
-                                                                   material_change_at__lt=end)
+    window = Q(published_at__gte=start, published_at__lt=end) | Q(
+        material_change_at__gte=start, material_change_at__lt=end
+    )
     found = await Initiative.filter(window, status=Status.GEPUBLICEERD).prefetch_related("province", "themes")
     return sorted(found, key=lambda i: _moment(i, start, end), reverse=True)
 
@@ -193,8 +207,9 @@ async def changed_in(period: Period) -> list[Initiative]:
     return await changed_between(period.start, period.end)
 
 
-async def fitting(subscription: Subscription, since: datetime, index: SearchIndex | None,
-                  limit: int = 50) -> list[Initiative]:
+async def fitting(
+    subscription: Subscription, since: datetime, index: SearchIndex | None, limit: int = 50
+) -> list[Initiative]:
     """What a subscription's feed shows: initiatives new or changed since ``since`` that fit it, newest first."""
     candidates = await changed_between(since, datetime.now(UTC) + timedelta(minutes=1))
     if subscription.kind == "search":
@@ -244,9 +259,13 @@ async def _related_to_province(province: str, candidates: Sequence[Initiative]) 
     ids = [i.id for i in candidates if i.province_id != province]
     if not ids:
         return set()
-    rows = await MatchSuggestion.filter(
-        (Q(a_id__in=ids) & Q(b__province_id=province)) | (Q(b_id__in=ids) & Q(a__province_id=province)),
-    ).exclude(status=MatchStatus.AFGEWEZEN).values_list("a_id", "b_id")
+    rows = (
+        await MatchSuggestion.filter(
+            (Q(a_id__in=ids) & Q(b__province_id=province)) | (Q(b_id__in=ids) & Q(a__province_id=province)),
+        )
+        .exclude(status=MatchStatus.AFGEWEZEN)
+        .values_list("a_id", "b_id")
+    )
     wanted = set(ids)
     return {x for pair in rows for x in pair if x in wanted}
 
@@ -258,8 +277,11 @@ async def compose(user: User, period: Period, index: SearchIndex | None) -> Dige
     sections: list[DigestSection] = []
 
     def add(title: str, chosen: Callable[[Initiative], bool]) -> None:
-        items = [DigestItem(i, _is_new(i, period), _moment(i, period.start, period.end)) for i in candidates
-                 if i.id not in taken and chosen(i)]
+        items = [
+            DigestItem(i, _is_new(i, period), _moment(i, period.start, period.end))
+            for i in candidates
+            if i.id not in taken and chosen(i)
+        ]
         taken.update(item.initiative.id for item in items)
         if items:
             sections.append(DigestSection(title, items))
@@ -283,8 +305,9 @@ async def compose(user: User, period: Period, index: SearchIndex | None) -> Dige
 
 async def _match_news(user: User, period: Period) -> list[MatchSuggestion]:
     """New suggestions and newly accepted matches of the week involving the user's province (all, for coordinators)."""
-    news = (Q(created_at__gte=period.start, created_at__lt=period.end, status=MatchStatus.VOORGESTELD, current=True)
-            | Q(decided_at__gte=period.start, decided_at__lt=period.end, status=MatchStatus.GEACCEPTEERD))
+    news = Q(created_at__gte=period.start, created_at__lt=period.end, status=MatchStatus.VOORGESTELD, current=True) | Q(
+        decided_at__gte=period.start, decided_at__lt=period.end, status=MatchStatus.GEACCEPTEERD
+    )
     query = MatchSuggestion.filter(news)
     if not permissions.can_review_matches(user):  # reviewers see every province's matches
         if not user.province_id:
@@ -300,8 +323,9 @@ async def _queue_state(period: Period) -> QueueState:
     return QueueState(
         proposed=await MatchSuggestion.filter(status=MatchStatus.VOORGESTELD, current=True).count(),
         held=await MatchSuggestion.filter(status=MatchStatus.AANGEHOUDEN).count(),
-        new_this_week=await MatchSuggestion.filter(created_at__gte=period.start, created_at__lt=period.end,
-                                                   current=True).count(),
+        new_this_week=await MatchSuggestion.filter(
+            created_at__gte=period.start, created_at__lt=period.end, current=True
+        ).count(),
         accepted_this_week=await MatchSuggestion.filter(status=MatchStatus.GEACCEPTEERD, **in_week).count(),
         rejected_this_week=await MatchSuggestion.filter(status=MatchStatus.AFGEWEZEN, **in_week).count(),
     )
@@ -312,6 +336,7 @@ async def recipients() -> list[User]:
 
 
 # --- sending, exactly once ----------------------------------------------------------------------------
+
 
 @dataclass
 class SendReport:
@@ -344,8 +369,9 @@ def _claim_is_stale(delivery: DigestDelivery, now: datetime) -> bool:
 async def _claim(user: User, period: Period) -> DigestDelivery | None:
     """Take this user's delivery for the period, or None when it is done, given up on or being sent."""
     now = timezone.now()
-    delivery, _ = await DigestDelivery.get_or_create(user_id=user.id, period=period.key,
-                                                     defaults={"state": OPEN, "attempts": 0})
+    delivery, _ = await DigestDelivery.get_or_create(
+        user_id=user.id, period=period.key, defaults={"state": OPEN, "attempts": 0}
+    )
     if delivery.state in (SENT, EMPTY):
         return None
     if delivery.state == FAILED and delivery.attempts >= MAX_ATTEMPTS:
@@ -353,7 +379,8 @@ async def _claim(user: User, period: Period) -> DigestDelivery | None:
     if delivery.state == CLAIMED and not _claim_is_stale(delivery, now):
         return None
     taken = await DigestDelivery.filter(id=delivery.id, state=delivery.state, attempts=delivery.attempts).update(
-        state=CLAIMED, claimed_by=_me(), claimed_at=now, attempts=delivery.attempts + 1)
+        state=CLAIMED, claimed_by=_me(), claimed_at=now, attempts=delivery.attempts + 1
+    )
     if not taken:  # another run claimed it in between
         return None
     return await DigestDelivery.get(id=delivery.id)
@@ -364,13 +391,20 @@ def can_send(period: Period, now: datetime | None = None) -> bool:
     return period.end + SEND_WITHIN >= (now or timezone.now())
 
 
-async def send_digests(settings: Settings, period: Period, index: SearchIndex | None,
-                       sender: mail.Sender) -> SendReport:
+async def send_digests(
+    settings: Settings, period: Period, index: SearchIndex | None, sender: mail.Sender
+) -> SendReport:
     """Send every subscriber's digest for ``period`` once; see the module docstring. A week that ended more
     than `SEND_WITHIN` ago is refused (InputError): its deliveries, the record of what was sent, may be gone."""
     if not can_send(period):
-        raise InputError({"week": [f"{period.key} is meer dan {SEND_WITHIN.days} dagen voorbij; het overzicht "
-                                   f"van die week wordt niet meer verstuurd."]})
+        raise InputError(
+            {
+                "week": [
+                    f"{period.key} is meer dan {SEND_WITHIN.days} dagen voorbij; het overzicht "
+                    f"van die week wordt niet meer verstuurd."
+                ]
+            }
+        )
     report = SendReport()
     for user in await recipients():
         delivery = await _claim(user, period)
@@ -397,8 +431,9 @@ async def send_digests(settings: Settings, period: Period, index: SearchIndex | 
             report.failed += 1
             report.failures.append(f"{user.email}: {exc}")
             continue
-        await DigestDelivery.filter(id=delivery.id).update(state=SENT, sent_at=timezone.now(),
-                                                            items=digest.item_count, error="")
+        await DigestDelivery.filter(id=delivery.id).update(
+            state=SENT, sent_at=timezone.now(), items=digest.item_count, error=""
+        )
         report.sent += 1
     return report
 

@@ -37,12 +37,13 @@ async def document_vectors(embedder: Embedder, texts: Sequence[str]) -> list[tup
     }
     missing = [(h, t) for h, t in dict(zip(hashes, texts, strict=True)).items() if h not in cached]
     for start in range(0, len(missing), BATCH):
-        batch = missing[start:start + BATCH]
+        batch = missing[start : start + BATCH]
         matrix = await anyio.to_thread.run_sync(embedder.embed_documents, [t for _, t in batch])
         for (text_hash, _), row in zip(batch, matrix, strict=True):
             blob = np.asarray(row, dtype="<f4").tobytes()
-            await Embedding.get_or_create(model=embedder.name, text_hash=text_hash,
-                                          defaults={"dimensions": len(row), "vector": blob})
+            await Embedding.get_or_create(
+                model=embedder.name, text_hash=text_hash, defaults={"dimensions": len(row), "vector": blob}
+            )
             cached[text_hash] = blob
     return [tuple(np.frombuffer(cached[h], dtype="<f4").tolist()) for h in hashes]
 

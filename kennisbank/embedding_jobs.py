@@ -61,7 +61,8 @@ async def claim(limit: int, lease_seconds: float, initiative_ids: Sequence[int] 
             return []
         token = _claim_token()
         await EmbeddingJob.filter(_claimable(expired_before), id__in=ids).update(
-            claimed_by=token, claimed_at=now, attempts=F("attempts") + 1)
+            claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
+        )
         claimed = list(await EmbeddingJob.filter(claimed_by=token, id__in=ids))
         if claimed:
             return claimed
@@ -73,8 +74,9 @@ async def complete(jobs: Sequence[EmbeddingJob]) -> int:
     """Delete finished jobs; a job claimed again meanwhile (our lease ran out) stays with its new owner."""
     done = 0
     for token in {job.claimed_by for job in jobs}:
-        done += await EmbeddingJob.filter(claimed_by=token, id__in=[j.id for j in jobs if j.claimed_by == token]
-                                          ).delete()
+        done += await EmbeddingJob.filter(
+            claimed_by=token, id__in=[j.id for j in jobs if j.claimed_by == token]
+        ).delete()
     return done
 
 
@@ -83,7 +85,8 @@ async def fail(jobs: Sequence[EmbeddingJob], error: str) -> None:
     so a job that keeps failing does not spin."""
     for token in {job.claimed_by for job in jobs}:
         await EmbeddingJob.filter(claimed_by=token, id__in=[j.id for j in jobs]).update(
-            last_error=error[:MAX_ERROR_LENGTH])
+            last_error=error[:MAX_ERROR_LENGTH]
+        )
 
 
 async def pending_ids(initiative_ids: Iterable[int]) -> set[int]:
@@ -91,8 +94,15 @@ async def pending_ids(initiative_ids: Iterable[int]) -> set[int]:
     wanted = sorted(set(initiative_ids))
     found: set[int] = set()
     for start in range(0, len(wanted), LOOKUP_BATCH):
-        found |= set(await flat_values(EmbeddingJob.filter(initiative_id__in=wanted[start:start + LOOKUP_BATCH])
-                                       .order_by("initiative_id").distinct(), "initiative_id", int))
+        found |= set(
+            await flat_values(
+                EmbeddingJob.filter(initiative_id__in=wanted[start : start + LOOKUP_BATCH])
+                .order_by("initiative_id")
+                .distinct(),
+                "initiative_id",
+                int,
+            )
+        )
     return found
 
 

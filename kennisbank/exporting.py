@@ -29,8 +29,9 @@ COLUMNS: tuple[str, ...] = tuple(InitiativeInput.model_fields)
 async def exported_rows(initiatives: Iterable[Initiative] | None = None) -> AsyncIterator[dict[str, Any]]:
     """The rows of `initiatives` (prefetched with province and themes), or of every initiative."""
     if initiatives is None:
-        initiatives = await Initiative.all().order_by("province_id", "external_id").prefetch_related(
-            "province", "themes")
+        initiatives = (
+            await Initiative.all().order_by("province_id", "external_id").prefetch_related("province", "themes")
+        )
     for initiative in initiatives:
         yield service.as_input_dict(initiative)
 

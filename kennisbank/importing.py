@@ -72,7 +72,10 @@ def read_rows(path: Path, max_rows: int = DEFAULT_MAX_ROWS) -> Iterator[Row]:
     Reads as it goes, so memory stays bounded; raises ImportFailed (about the whole file) when the
     file cannot be read, or once it holds more than `max_rows` rows."""
     readers: dict[str, Callable[[Path], Iterator[Row]]] = {
-        ".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".csv": _read_csv, ".xlsx": _read_xlsx,
+        ".jsonl": _read_jsonl,
+        ".ndjson": _read_jsonl,
+        ".csv": _read_csv,
+        ".xlsx": _read_xlsx,
     }
     reader = readers.get(path.suffix.lower())
     if reader is None:
@@ -84,8 +87,10 @@ def _capped(rows: Iterator[Row], max_rows: int) -> Iterator[Row]:
     for count, row in enumerate(rows, start=1):
         if count > max_rows:
             limit = f"{max_rows:,}".replace(",", ".")
-            raise _file_problem(f"het bestand heeft meer dan {limit} rijen (KENNISBANK_IMPORT_MAX_ROWS); "
-                                "splits het in kleinere bestanden")
+            raise _file_problem(
+                f"het bestand heeft meer dan {limit} rijen (KENNISBANK_IMPORT_MAX_ROWS); "
+                "splits het in kleinere bestanden"
+            )
         yield row
 
 
@@ -98,8 +103,9 @@ def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
             try:
                 yield number, raw.decode("utf-8")
             except UnicodeDecodeError:
-                raise _file_problem(f"regel {number} is geen geldige UTF-8-tekst; sla het bestand op als "
-                                    "UTF-8 (in Excel: CSV UTF-8)") from None
+                raise _file_problem(
+                    f"regel {number} is geen geldige UTF-8-tekst; sla het bestand op als UTF-8 (in Excel: CSV UTF-8)"
+                ) from None
 
 
 def _read_jsonl(path: Path) -> Iterator[Row]:
@@ -133,8 +139,9 @@ def _read_csv(path: Path) -> Iterator[Row]:
     try:
         dialect = csv.Sniffer().sniff(sample[:_SNIFF_CHARS], delimiters=",;\t")
     except csv.Error:
-        raise _file_problem("kan het scheidingsteken niet bepalen; gebruik een komma, puntkomma of tab "
-                            "tussen de kolommen") from None
+        raise _file_problem(
+            "kan het scheidingsteken niet bepalen; gebruik een komma, puntkomma of tab tussen de kolommen"
+        ) from None
     reader = csv.DictReader(itertools.chain(head, lines), dialect=dialect)
     try:
         _check_header(reader.fieldnames or [])
@@ -157,9 +164,11 @@ def _check_header(header: Sequence[Any]) -> None:
     names = {str(name).strip() for name in header if name is not None}
     if not names & set(InitiativeInput.model_fields):
         shown = ", ".join(sorted(n for n in names if n)[:5])[:200]
-        raise _file_problem(f"de kopregel bevat geen bekende kolomnamen (gevonden: {shown or 'geen'}); "
-                            "gebruik de kolommen van kennisbank export --format csv, gescheiden door een komma, "
-                            "puntkomma of tab")
+        raise _file_problem(
+            f"de kopregel bevat geen bekende kolomnamen (gevonden: {shown or 'geen'}); "
+            "gebruik de kolommen van kennisbank export --format csv, gescheiden door een komma, "
+            "puntkomma of tab"
+        )
 
 
 def _read_xlsx(path: Path) -> Iterator[Row]:
@@ -169,8 +178,9 @@ def _read_xlsx(path: Path) -> Iterator[Row]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception:  # not a zip, not a workbook, or broken inside: the file is unreadable as such
-        raise _file_problem("geen geldig Excel-bestand (.xlsx); sla het op als Excel-werkmap of als CSV UTF-8") \
-            from None
+        raise _file_problem(
+            "geen geldig Excel-bestand (.xlsx); sla het op als Excel-werkmap of als CSV UTF-8"
+        ) from None
     try:
         try:
             sheet = workbook.worksheets[0]
@@ -195,8 +205,9 @@ def _refuse_unsafe_xlsx(path: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        raise _file_problem("geen geldig Excel-bestand (.xlsx); sla het op als Excel-werkmap of als CSV UTF-8") \
-            from None
+        raise _file_problem(
+            "geen geldig Excel-bestand (.xlsx); sla het op als Excel-werkmap of als CSV UTF-8"
+        ) from None
     with archive:
         for member in archive.infolist():
             if not member.filename.endswith((".xml", ".rels", ".vml")):
@@ -207,8 +218,9 @@ def _refuse_unsafe_xlsx(path: Path) -> None:
                     while chunk := handle.read(1 << 16):
                         window = tail + chunk
                         if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
-                            raise _file_problem("het Excel-bestand bevat een XML-documenttype (DTD) en wordt "
-                                                "uit veiligheid geweigerd")
+                            raise _file_problem(
+                                "het Excel-bestand bevat een XML-documenttype (DTD) en wordt uit veiligheid geweigerd"
+                            )
                         tail = chunk[-16:]
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError):
                 raise _file_problem("het Excel-bestand is beschadigd en kan niet gelezen worden") from None
@@ -300,8 +312,9 @@ def validate_rows(rows: Iterable[Row]) -> list[InitiativeInput]:
     return clean
 
 
-async def import_file(path: Path, progress: Callable[[Iterable[Row]], Iterable[Row]] | None = None,
-                      max_rows: int = DEFAULT_MAX_ROWS) -> service.UpsertReport:
+async def import_file(
+    path: Path, progress: Callable[[Iterable[Row]], Iterable[Row]] | None = None, max_rows: int = DEFAULT_MAX_ROWS
+) -> service.UpsertReport:
     rows = read_rows(path, max_rows)
     clean = validate_rows(progress(rows) if progress else rows)
     return await service.upsert_initiatives(clean)

@@ -56,13 +56,15 @@ def open_embedder(settings: Settings) -> Embedder | None:
 
 def content_hash(initiative: Initiative, embedder: Embedder | None = None) -> str:
     """A hash of everything the index holds about an initiative, including which model embedded it."""
-    payload = json.dumps([as_input_dict(initiative), embedder.name if embedder else None],
-                         sort_keys=True, ensure_ascii=False)
+    payload = json.dumps(
+        [as_input_dict(initiative), embedder.name if embedder else None], sort_keys=True, ensure_ascii=False
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-async def to_documents(initiatives: Sequence[Initiative], embedder: Embedder | None,
-                       hashes: Sequence[str] | None = None) -> list[SearchDocument]:
+async def to_documents(
+    initiatives: Sequence[Initiative], embedder: Embedder | None, hashes: Sequence[str] | None = None
+) -> list[SearchDocument]:
     """The index's view of initiatives (province and themes fetched), with vectors when an embedder is set.
 
     `hashes`, when the caller already computed them, are their `content_hash`es in the same order.
@@ -74,8 +76,12 @@ async def to_documents(initiatives: Sequence[Initiative], embedder: Embedder | N
     return [to_document(i, embedder, v, h) for i, v, h in zip(initiatives, vectors, known, strict=True)]
 
 
-def to_document(initiative: Initiative, embedder: Embedder | None = None,
-                vector: tuple[float, ...] | None = None, known_hash: str | None = None) -> SearchDocument:
+def to_document(
+    initiative: Initiative,
+    embedder: Embedder | None = None,
+    vector: tuple[float, ...] | None = None,
+    known_hash: str | None = None,
+) -> SearchDocument:
     """The search index's view of one initiative (province and themes must be fetched)."""
     return SearchDocument(
         id=initiative.id,
@@ -113,9 +119,14 @@ BATCH = 500  # initiatives read from the database at a time
 UPSERT_BATCH = 5000
 
 
-async def reindex(index: SearchIndex, embedder: Embedder | None = None, *, full: bool = False,
-                  progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
-                  embed: bool = True) -> ReindexReport:
+async def reindex(
+    index: SearchIndex,
+    embedder: Embedder | None = None,
+    *,
+    full: bool = False,
+    progress: Callable[[Iterable[int]], Iterable[int]] | None = None,
+    embed: bool = True,
+) -> ReindexReport:
     """Bring the index in line with the database: add missing or changed initiatives, drop extra ones.
 
     With ``embed=False`` the encoder does not run: a stale initiative gets its cached vector, or, when
@@ -172,8 +183,9 @@ async def document_without_encoder(initiative: Initiative, embedder: Embedder | 
     return documents[0]
 
 
-async def _documents_from_cache(stale: Sequence[tuple[Initiative, str]],
-                                embedder: Embedder) -> tuple[list[SearchDocument], list[int]]:
+async def _documents_from_cache(
+    stale: Sequence[tuple[Initiative, str]], embedder: Embedder
+) -> tuple[list[SearchDocument], list[int]]:
     """Documents of stale initiatives with the vectors the cache has; the ids of those it lacks."""
     vectors = await cached_vectors(embedder, [initiative_text(i) for i, _ in stale])
     documents: list[SearchDocument] = []
@@ -189,4 +201,4 @@ async def _documents_from_cache(stale: Sequence[tuple[Initiative, str]],
 
 def _batches(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

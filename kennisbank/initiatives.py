@@ -121,16 +121,21 @@ def _filtered(filters: InitiativeFilters, viewer: User | None):
     return query
 
 
-async def list_initiatives(filters: InitiativeFilters, viewer: User | None, page: int = 1,
-                           per_page: int = 20, order: str = DEFAULT_ORDER) -> Page[Initiative]:
+async def list_initiatives(
+    filters: InitiativeFilters, viewer: User | None, page: int = 1, per_page: int = 20, order: str = DEFAULT_ORDER
+) -> Page[Initiative]:
     """One page of the initiatives ``viewer`` may see (concepts only of their own province) that pass the filters,
     in one of the `LIST_ORDERS` (an unknown one is the default)."""
     page = max(1, page)
     query = _filtered(filters, viewer)
     total = await query.count()
     _label, fields = LIST_ORDERS.get(order, LIST_ORDERS[DEFAULT_ORDER])
-    items = await query.order_by(*fields).offset((page - 1) * per_page).limit(per_page).prefetch_related(
-        "province", "themes")
+    items = (
+        await query.order_by(*fields)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .prefetch_related("province", "themes")
+    )
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
 
@@ -156,8 +161,14 @@ async def get_visible_initiative(initiative_id: int, viewer: User | None) -> Ini
 
 
 async def _deny(actor: Actor, action: str, object_id: object, why: str) -> None:
-    await audit.record(actor, "access_denied", result=audit.DENIED, object_type="initiative",
-                       object_id=object_id if object_id is not None else "", detail={"attempt": action, "why": why})
+    await audit.record(
+        actor,
+        "access_denied",
+        result=audit.DENIED,
+        object_type="initiative",
+        object_id=object_id if object_id is not None else "",
+        detail={"attempt": action, "why": why},
+    )
     raise PermissionDenied(why)
 
 
@@ -166,9 +177,23 @@ async def find_by_external_id(province_code: str, external_id: str) -> Initiativ
 
 
 # What the digest counts as a material change: the content, not contact details or the status.
-MATERIAL_FIELDS = frozenset({"kind", "title", "summary", "description", "phase", "themes", "technologies",
-                             "suppliers", "results", "lessons_learned", "seeks_partners", "tender_date",
-                             "programme_line"})
+MATERIAL_FIELDS = frozenset(
+    {
+        "kind",
+        "title",
+        "summary",
+        "description",
+        "phase",
+        "themes",
+        "technologies",
+        "suppliers",
+        "results",
+        "lessons_learned",
+        "seeks_partners",
+        "tender_date",
+        "programme_line",
+    }
+)
 
 
 def _lifecycle(data: InitiativeInput, before: Initiative | None) -> dict[str, Any]:
@@ -177,7 +202,11 @@ def _lifecycle(data: InitiativeInput, before: Initiative | None) -> dict[str, An
     values: dict[str, Any] = {}
     if data.status == Status.GEPUBLICEERD and (before is None or before.published_at is None):
         values["published_at"] = now
-    old = InitiativeInput.model_validate(as_input_dict(before)).model_dump(include=set(MATERIAL_FIELDS)) if before else None
+    old = (
+        InitiativeInput.model_validate(as_input_dict(before)).model_dump(include=set(MATERIAL_FIELDS))
+        if before
+        else None
+    )
     if old != data.model_dump(include=set(MATERIAL_FIELDS)):  # pydantic's IncEx takes a set, not a frozenset
         values["material_change_at"] = now
     return values
@@ -216,8 +245,13 @@ async def create_initiative(actor: Actor, data: InitiativeInput) -> Initiative:
         initiative = await Initiative.create(**_columns(data), **_lifecycle(data, None), created_by=actor.user)
         await _set_themes(initiative, data.themes, replace=False)
         await embedding_jobs.enqueue([initiative.id])
-    await audit.record(actor, "initiative_create", object_type="initiative", object_id=initiative.id,
-                       detail={"province": data.province, "external_id": data.external_id})
+    await audit.record(
+        actor,
+        "initiative_create",
+        object_type="initiative",
+        object_id=initiative.id,
+        detail={"province": data.province, "external_id": data.external_id},
+    )
     return await _changed(await get_initiative(initiative.id))
 
 
@@ -231,10 +265,13 @@ async def update_initiative(
     existing = await Initiative.get_or_none(id=initiative_id)
     if existing is None:
         raise NotFound(initiative_id)
-    if not (permissions.allowed(actor, permissions.can_edit, existing)
-            and permissions.allowed(actor, permissions.can_create_in, data.province)):
-        await _deny(actor, "initiative_update", initiative_id,
-                    f"wijzigen van {existing.province_id} naar {data.province}")
+    if not (
+        permissions.allowed(actor, permissions.can_edit, existing)
+        and permissions.allowed(actor, permissions.can_create_in, data.province)
+    ):
+        await _deny(
+            actor, "initiative_update", initiative_id, f"wijzigen van {existing.province_id} naar {data.province}"
+        )
     async with in_transaction():
         current = await Initiative.get_or_none(id=initiative_id).prefetch_related("province", "themes")
         if current is None:
@@ -246,15 +283,21 @@ async def update_initiative(
         query = Initiative.filter(id=initiative_id)
         if expected_version is not None:
             query = query.filter(version=expected_version)
-        changed = await query.update(**_columns(data), **_lifecycle(data, current), version=F("version") + 1,
-                                     updated_at=_now())
+        changed = await query.update(
+            **_columns(data), **_lifecycle(data, current), version=F("version") + 1, updated_at=_now()
+        )
         if not changed:
             raise VersionConflict(await _current_version(initiative_id))
         await _set_themes(current, data.themes, replace=True)
         await embedding_jobs.enqueue([initiative_id])
     updated = await get_initiative(initiative_id)
-    await audit.record(actor, "initiative_update", object_type="initiative", object_id=initiative_id,
-                       detail={"version": updated.version})
+    await audit.record(
+        actor,
+        "initiative_update",
+        object_type="initiative",
+        object_id=initiative_id,
+        detail={"version": updated.version},
+    )
     return await _changed(updated)
 
 
@@ -326,8 +369,12 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = aud
                 updated += 1
         await embedding_jobs.enqueue(changed_ids)
     if created or updated:
-        await audit.record(actor, "initiative_import", object_type="initiative",
-                           detail={"created": created, "updated": updated, "unchanged": unchanged})
+        await audit.record(
+            actor,
+            "initiative_import",
+            object_type="initiative",
+            detail={"created": created, "updated": updated, "unchanged": unchanged},
+        )
     return UpsertReport(created=created, updated=updated, unchanged=unchanged)
 
 

@@ -101,8 +101,14 @@ async def _require_manager(actor: Actor, collaboration_id: int, attempt: str) ->
     """The coordinator acting, or CollaborationDenied."""
     if not permissions.can_manage_collaborations(actor.user):
         if actor.user is not None:
-            await audit.record(actor, "access_denied", result=audit.DENIED, object_type="collaboration",
-                               object_id=collaboration_id, detail={"attempt": attempt})
+            await audit.record(
+                actor,
+                "access_denied",
+                result=audit.DENIED,
+                object_type="collaboration",
+                object_id=collaboration_id,
+                detail={"attempt": attempt},
+            )
         raise CollaborationDenied(attempt)
     return actor.user
 
@@ -114,8 +120,10 @@ async def prepare(actor: Actor, collaboration_id: int) -> Introduction:
     contacts = contacts_of(collaboration)
     reasons = list(dict.fromkeys(r for m in collaboration.matches for r in m.reasons))[:REASONS_SHOWN]
     addresses = [c.email for c in contacts]
-    states = {row.email: row.state for row in await IntroductionDelivery.filter(
-        collaboration_id=collaboration.id, email__in=addresses or [""])}
+    states = {
+        row.email: row.state
+        for row in await IntroductionDelivery.filter(collaboration_id=collaboration.id, email__in=addresses or [""])
+    }
     for address in await flat_values(IntroductionOptOut.filter(email__in=addresses or [""]), "email", str):
         if states.get(address) != SENT:
             states[address] = OPTED_OUT
@@ -125,9 +133,15 @@ async def prepare(actor: Actor, collaboration_id: int) -> Introduction:
 def _render(settings: Settings, introduction: Introduction, contact: Contact, sender_name: str) -> str:
     template = mail_environment().get_template("mail/introduction.txt")
     others = [i for i in introduction.collaboration.initiatives if i.id != contact.initiative.id]
-    return template.render(collaboration=introduction.collaboration, contact=contact, others=others,
-                           reasons=introduction.reasons, sender_name=sender_name, base_url=settings.base_url,
-                           opt_out_url=opt_out_url(settings, contact.email))
+    return template.render(
+        collaboration=introduction.collaboration,
+        contact=contact,
+        others=others,
+        reasons=introduction.reasons,
+        sender_name=sender_name,
+        base_url=settings.base_url,
+        opt_out_url=opt_out_url(settings, contact.email),
+    )
 
 
 def _message(settings: Settings, introduction: Introduction, contact: Contact) -> EmailMessage:
@@ -139,8 +153,10 @@ def _message(settings: Settings, introduction: Introduction, contact: Contact) -
     message["Reply-To"] = Address(display_name=sender_name, addr_spec=introduction.sender.email)
     message["To"] = Address(display_name=mail.safe_display_name(contact.name), addr_spec=contact.email)
     message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(idstring=f"introductie-{introduction.collaboration.id}",
-                                       domain=from_address.rpartition("@")[2] or "kennisbank.local")
+    message["Message-ID"] = make_msgid(
+        idstring=f"introductie-{introduction.collaboration.id}",
+        domain=from_address.rpartition("@")[2] or "kennisbank.local",
+    )
     url = opt_out_url(settings, contact.email)
     message["List-Unsubscribe"] = f"<{url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -150,17 +166,18 @@ def _message(settings: Settings, introduction: Introduction, contact: Contact) -
 
 async def _claim(collaboration_id: int, email: str) -> IntroductionDelivery | None:
     now = timezone.now()
-    delivery, _ = await IntroductionDelivery.get_or_create(collaboration_id=collaboration_id, email=email,
-                                                           defaults={"state": OPEN, "attempts": 0})
+    delivery, _ = await IntroductionDelivery.get_or_create(
+        collaboration_id=collaboration_id, email=email, defaults={"state": OPEN, "attempts": 0}
+    )
     if delivery.state in (SENT, OPTED_OUT):
         return None
     if delivery.state == FAILED and delivery.attempts >= MAX_ATTEMPTS:
         return None
     if delivery.state == CLAIMED and not _claim_is_stale(delivery, now):  # type: ignore[arg-type]
         return None
-    taken = await IntroductionDelivery.filter(id=delivery.id, state=delivery.state, attempts=delivery.attempts
-                                              ).update(state=CLAIMED, claimed_by=_me(), claimed_at=now,
-                                                       attempts=delivery.attempts + 1)
+    taken = await IntroductionDelivery.filter(id=delivery.id, state=delivery.state, attempts=delivery.attempts).update(
+        state=CLAIMED, claimed_by=_me(), claimed_at=now, attempts=delivery.attempts + 1
+    )
     return await IntroductionDelivery.get(id=delivery.id) if taken else None
 
 
@@ -172,8 +189,9 @@ async def send(actor: Actor, collaboration_id: int, settings: Settings, sender: 
     report = IntroductionReport()
     for contact in introduction.contacts:
         if introduction.states.get(contact.email) == OPTED_OUT:
-            await IntroductionDelivery.update_or_create(collaboration_id=collaboration_id, email=contact.email,
-                                                        defaults={"state": OPTED_OUT})
+            await IntroductionDelivery.update_or_create(
+                collaboration_id=collaboration_id, email=contact.email, defaults={"state": OPTED_OUT}
+            )
             report.opted_out += 1
             continue
         delivery = await _claim(collaboration_id, contact.email)
@@ -190,15 +208,23 @@ async def send(actor: Actor, collaboration_id: int, settings: Settings, sender: 
         await IntroductionDelivery.filter(id=delivery.id).update(state=SENT, sent_at=timezone.now(), error="")
         report.sent += 1
     if report.sent:
-        await CollaborationEvent.create(collaboration_id=collaboration_id, at=timezone.now(), user=actor.user,
-                                        kind="introductie",
-                                        text=f"Introductiemail verstuurd aan {report.sent} contactpersonen.")
+        await CollaborationEvent.create(
+            collaboration_id=collaboration_id,
+            at=timezone.now(),
+            user=actor.user,
+            kind="introductie",
+            text=f"Introductiemail verstuurd aan {report.sent} contactpersonen.",
+        )
     if not report.failed:
         await Collaboration.filter(id=collaboration_id).update(introduction="verzonden")
-    await audit.record(actor, "introduction_send", object_type="collaboration", object_id=collaboration_id,
-                       result=audit.OK if not report.failed else audit.FAILED,
-                       detail={"sent": report.sent, "skipped": report.skipped, "opted_out": report.opted_out,
-                               "failed": report.failed})
+    await audit.record(
+        actor,
+        "introduction_send",
+        object_type="collaboration",
+        object_id=collaboration_id,
+        result=audit.OK if not report.failed else audit.FAILED,
+        detail={"sent": report.sent, "skipped": report.skipped, "opted_out": report.opted_out, "failed": report.failed},
+    )
     return report
 
 
@@ -209,6 +235,11 @@ async def skip(actor: Actor, collaboration_id: int) -> None:
     if collaboration.introduction == "verzonden":
         raise InputError({"": ["De introductiemail is al verstuurd."]})
     await Collaboration.filter(id=collaboration_id).update(introduction="overgeslagen")
-    await CollaborationEvent.create(collaboration_id=collaboration_id, at=timezone.now(), user=actor.user,
-                                    kind="introductie", text="Introductiemail overgeslagen.")
+    await CollaborationEvent.create(
+        collaboration_id=collaboration_id,
+        at=timezone.now(),
+        user=actor.user,
+        kind="introductie",
+        text="Introductiemail overgeslagen.",
+    )
     await audit.record(actor, "introduction_skip", object_type="collaboration", object_id=collaboration_id)

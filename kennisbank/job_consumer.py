@@ -38,9 +38,16 @@ class JobConsumer:
     empty, instead of by the first job (a bulk import would otherwise embed everything in that job,
     outside the batches). The server leaves it off: it prepares its engine itself at start-up."""
 
-    def __init__(self, embedder: Embedder | None, index: SearchIndex, matcher: Matcher, *,
-                 batch_size: int = DEFAULT_BATCH, lease_seconds: float = DEFAULT_LEASE_SECONDS,
-                 rematch_when_idle: bool = False) -> None:
+    def __init__(
+        self,
+        embedder: Embedder | None,
+        index: SearchIndex,
+        matcher: Matcher,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        rematch_when_idle: bool = False,
+    ) -> None:
         self.embedder = embedder
         self.index = index
         self.matcher = matcher
@@ -51,12 +58,25 @@ class JobConsumer:
         self._wake = anyio.Event()
 
     @classmethod
-    def from_settings(cls, settings: Settings, embedder: Embedder | None, index: SearchIndex, matcher: Matcher, *,
-                      rematch_when_idle: bool = False) -> JobConsumer:
+    def from_settings(
+        cls,
+        settings: Settings,
+        embedder: Embedder | None,
+        index: SearchIndex,
+        matcher: Matcher,
+        *,
+        rematch_when_idle: bool = False,
+    ) -> JobConsumer:
         # Without an encoder a batch costs an index commit and no embedding: take more at a time.
         batch_size = settings.job_batch if embedder is not None else max(settings.job_batch, UNENCODED_BATCH)
-        return cls(embedder, index, matcher, batch_size=batch_size,
-                   lease_seconds=float(settings.job_lease_seconds), rematch_when_idle=rematch_when_idle)
+        return cls(
+            embedder,
+            index,
+            matcher,
+            batch_size=batch_size,
+            lease_seconds=float(settings.job_lease_seconds),
+            rematch_when_idle=rematch_when_idle,
+        )
 
     def notify(self) -> None:
         """A job was queued in this process: look now instead of at the next poll."""

@@ -74,7 +74,8 @@ class LoginThrottle:
                 return math.ceil(wait)
             failures = 1 if now - row.last_failure > self.forget_after else row.failures + 1
             claimed = await LoginThrottleEntry.filter(key=key, version=row.version).update(
-                failures=failures, last_failure=now, version=row.version + 1)
+                failures=failures, last_failure=now, version=row.version + 1
+            )
             if claimed:
                 break
         else:
@@ -88,16 +89,19 @@ class LoginThrottle:
         now = self.clock()
         stale = now - self.forget_after
         if await LoginThrottleEntry.filter(key=key, last_failure__lt=stale).update(
-                failures=1, last_failure=now, version=F("version") + 1):
+            failures=1, last_failure=now, version=F("version") + 1
+        ):
             return
-        if await LoginThrottleEntry.filter(key=key).update(failures=F("failures") + 1, last_failure=now,
-                                                           version=F("version") + 1):
+        if await LoginThrottleEntry.filter(key=key).update(
+            failures=F("failures") + 1, last_failure=now, version=F("version") + 1
+        ):
             return
         try:
             await LoginThrottleEntry.create(key=key, failures=1, last_failure=now, version=1)
         except IntegrityError:  # created concurrently: count on it
-            await LoginThrottleEntry.filter(key=key).update(failures=F("failures") + 1, last_failure=now,
-                                                            version=F("version") + 1)
+            await LoginThrottleEntry.filter(key=key).update(
+                failures=F("failures") + 1, last_failure=now, version=F("version") + 1
+            )
 
     async def succeeded(self, account: str, address: str) -> None:
         await LoginThrottleEntry.filter(key=_key("account", account, address)).delete()
@@ -113,11 +117,11 @@ class LoginThrottle:
         """Seconds an attempt from this address is slowed by before its password is checked."""
         row = await LoginThrottleEntry.get_or_none(key=_key("address", "*", address))
         now = self.clock()
-        if row is None or now - row.last_failure > self.forget_after \
-                or row.failures < self.per_address_free_attempts:
+        if row is None or now - row.last_failure > self.forget_after or row.failures < self.per_address_free_attempts:
             return 0.0
-        return min(self.per_address_max_delay,
-                   self.base_delay * 2 ** min(row.failures - self.per_address_free_attempts, 30))
+        return min(
+            self.per_address_max_delay, self.base_delay * 2 ** min(row.failures - self.per_address_free_attempts, 30)
+        )
 
     async def forget_old(self) -> int:
         """Remove rows whose last failure is long past (they count as nothing any more)."""

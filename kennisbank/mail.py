@@ -121,51 +121,82 @@ def mail_styles() -> dict[str, str]:
     t = design_tokens()
 
     def heading(level: int, top: str = "") -> str:
-        return _style(color=t["utrecht-heading-color"], font_family=t["utrecht-heading-font-family"],
-                      font_size=t[f"utrecht-heading-{level}-font-size"],
-                      font_weight=t["utrecht-heading-font-weight"],
-                      line_height=t[f"utrecht-heading-{level}-line-height"],
-                      margin=f"{top or t[f'utrecht-heading-{level}-margin-block-start']} 0 "
-                             f"{t[f'utrecht-heading-{level}-margin-block-end']}")
+        return _style(
+            color=t["utrecht-heading-color"],
+            font_family=t["utrecht-heading-font-family"],
+            font_size=t[f"utrecht-heading-{level}-font-size"],
+            font_weight=t["utrecht-heading-font-weight"],
+            line_height=t[f"utrecht-heading-{level}-line-height"],
+            margin=f"{top or t[f'utrecht-heading-{level}-margin-block-start']} 0 "
+            f"{t[f'utrecht-heading-{level}-margin-block-end']}",
+        )
 
     def padding(component: str) -> str:
-        return " ".join(t[f"{component}-padding-{side}"] for side in
-                        ("block-start", "inline-end", "block-end", "inline-start"))
+        return " ".join(
+            t[f"{component}-padding-{side}"] for side in ("block-start", "inline-end", "block-end", "inline-start")
+        )
 
     return {
-        "document": _style(margin="0", padding="0", background_color=t["utrecht-document-background-color"],
-                           color=t["utrecht-document-color"], font_size=t["utrecht-document-font-size"],
-                           line_height=t["utrecht-document-line-height"],
-                           font_family=t["utrecht-document-font-family"]),
-        "page-header": _style(background_color=t["utrecht-page-header-background-color"],
-                              color=t["utrecht-page-header-color"], padding=f"{t['kb-space-s']} {t['kb-space-m']}",
-                              font_weight="700", margin="0"),
-        "page-footer": _style(background_color=t["utrecht-page-footer-background-color"],
-                              color=t["utrecht-page-footer-color"], padding=t["kb-space-m"],
-                              font_size=t["kb-font-size-s"], margin=f"{t['kb-space-l']} 0 0"),
+        "document": _style(
+            margin="0",
+            padding="0",
+            background_color=t["utrecht-document-background-color"],
+            color=t["utrecht-document-color"],
+            font_size=t["utrecht-document-font-size"],
+            line_height=t["utrecht-document-line-height"],
+            font_family=t["utrecht-document-font-family"],
+        ),
+        "page-header": _style(
+            background_color=t["utrecht-page-header-background-color"],
+            color=t["utrecht-page-header-color"],
+            padding=f"{t['kb-space-s']} {t['kb-space-m']}",
+            font_weight="700",
+            margin="0",
+        ),
+        "page-footer": _style(
+            background_color=t["utrecht-page-footer-background-color"],
+            color=t["utrecht-page-footer-color"],
+            padding=t["kb-space-m"],
+            font_size=t["kb-font-size-s"],
+            margin=f"{t['kb-space-l']} 0 0",
+        ),
         "heading-1": heading(1),
         "heading-2": heading(2),
         "heading-3": heading(3),
         "card-heading": heading(3, top="0"),  # the card's padding already spaces it, as on the site
-        "paragraph": _style(margin=f"{t['utrecht-paragraph-margin-block-start']} 0 "
-                                   f"{t['utrecht-paragraph-margin-block-end']}"),
-        "meta": _style(color=t["kb-color-text-muted"], font_size=t["kb-font-size-s"],
-                       margin=f"0 0 {t['kb-space-xs']}"),
-        "link": _style(color=t["utrecht-link-color"], text_decoration=t["utrecht-link-text-decoration"],
-                       text_underline_offset=t["utrecht-link-text-underline-offset"]),
+        "paragraph": _style(
+            margin=f"{t['utrecht-paragraph-margin-block-start']} 0 {t['utrecht-paragraph-margin-block-end']}"
+        ),
+        "meta": _style(color=t["kb-color-text-muted"], font_size=t["kb-font-size-s"], margin=f"0 0 {t['kb-space-xs']}"),
+        "link": _style(
+            color=t["utrecht-link-color"],
+            text_decoration=t["utrecht-link-text-decoration"],
+            text_underline_offset=t["utrecht-link-text-underline-offset"],
+        ),
         "button-link": _style(
-            display="inline-block", background_color=t["utrecht-button-primary-action-background-color"],
+            display="inline-block",
+            background_color=t["utrecht-button-primary-action-background-color"],
             color=t["utrecht-button-primary-action-color"],
             border=f"{t['utrecht-button-border-width']} solid {t['utrecht-button-primary-action-border-color']}",
-            border_radius=t["utrecht-button-border-radius"], font_size=t["utrecht-button-font-size"],
-            font_weight=t["utrecht-button-font-weight"], line_height=t["utrecht-button-line-height"],
-            min_height=t["utrecht-button-min-block-size"], box_sizing="border-box", padding=padding("utrecht-button"),
-            text_decoration="none", font_family=t["utrecht-button-font-family"]),
+            border_radius=t["utrecht-button-border-radius"],
+            font_size=t["utrecht-button-font-size"],
+            font_weight=t["utrecht-button-font-weight"],
+            line_height=t["utrecht-button-line-height"],
+            min_height=t["utrecht-button-min-block-size"],
+            box_sizing="border-box",
+            padding=padding("utrecht-button"),
+            text_decoration="none",
+            font_family=t["utrecht-button-font-family"],
+        ),
         "card-text": _style(margin="0"),
         "actions": _style(margin=f"{t['kb-space-l']} 0 {t['kb-space-m']}"),
         "list": _style(list_style="none", margin="0", padding="0"),
-        "card": _style(border=f"1px solid {t['kb-color-line']}", border_radius=t["kb-radius"],
-                       padding=t["kb-space-m"], margin=f"0 0 {t['kb-space-m']}"),
+        "card": _style(
+            border=f"1px solid {t['kb-color-line']}",
+            border_radius=t["kb-radius"],
+            padding=t["kb-space-m"],
+            margin=f"0 0 {t['kb-space-m']}",
+        ),
         "list-item": _style(margin=f"0 0 {t['kb-space-s']}"),
     }
 
@@ -173,16 +204,22 @@ def mail_styles() -> dict[str, str]:
 def digest_message(settings: Settings, digest: Digest) -> EmailMessage:
     """The digest as a multipart mail (plain text and accessible HTML) with a one-click unsubscribe."""
     templates = mail_environment()
-    context = {"digest": digest, "base_url": settings.base_url, "style": mail_styles(),
-               "unsubscribe_url": unsubscribe_url(settings, digest.user.id)}
+    context = {
+        "digest": digest,
+        "base_url": settings.base_url,
+        "style": mail_styles(),
+        "unsubscribe_url": unsubscribe_url(settings, digest.user.id),
+    }
     message = EmailMessage(policy=SMTP)
     message["Subject"] = f"Kennisbank: nieuws uit de provincies, {digest.period.label}"
     from_name, from_address = parseaddr(settings.smtp_from)
     message["From"] = formataddr((safe_display_name(from_name), from_address))
     message["To"] = Address(display_name=safe_display_name(digest.user.name), addr_spec=digest.user.email)
     message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(idstring=f"digest-{digest.period.key}-{digest.user.id}",
-                                       domain=from_address.rpartition("@")[2] or "kennisbank.local")
+    message["Message-ID"] = make_msgid(
+        idstring=f"digest-{digest.period.key}-{digest.user.id}",
+        domain=from_address.rpartition("@")[2] or "kennisbank.local",
+    )
     message["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"

@@ -55,12 +55,22 @@ def fingerprint(initiative: Initiative) -> str:
 def to_item(initiative: Initiative, vector: Sequence[float] | None) -> MatchItem:
     """The engine's view of an initiative (province and themes fetched)."""
     return MatchItem(
-        id=initiative.id, province=initiative.province.code, province_name=initiative.province.name,
-        kind=str(initiative.kind), phase=str(initiative.phase), themes=tuple(t.name for t in initiative.themes),
-        technologies=tuple(initiative.technologies), suppliers=tuple(initiative.suppliers),
-        seeks_partners=initiative.seeks_partners, tender_date=initiative.tender_date,
-        start_date=initiative.start_date, end_date=initiative.end_date, title=initiative.title,
-        summary=initiative.summary, body=initiative.body_text, vector=vector,
+        id=initiative.id,
+        province=initiative.province.code,
+        province_name=initiative.province.name,
+        kind=str(initiative.kind),
+        phase=str(initiative.phase),
+        themes=tuple(t.name for t in initiative.themes),
+        technologies=tuple(initiative.technologies),
+        suppliers=tuple(initiative.suppliers),
+        seeks_partners=initiative.seeks_partners,
+        tender_date=initiative.tender_date,
+        start_date=initiative.start_date,
+        end_date=initiative.end_date,
+        title=initiative.title,
+        summary=initiative.summary,
+        body=initiative.body_text,
+        vector=vector,
     )
 
 
@@ -83,7 +93,8 @@ class Matcher:
         self.embedder = embedder
         #: The shipped model's semantic space fits multilingual-e5-small's vectors only.
         self._space: Literal["model"] | None = (
-            "model" if embedder is not None and is_multilingual_e5_small(embedder.name) else None)
+            "model" if embedder is not None and is_multilingual_e5_small(embedder.name) else None
+        )
         self.engine = self._new_engine()
         self.learning: LearningReport | None = None
         self._prepared = False
@@ -100,8 +111,11 @@ class Matcher:
         initiatives: list[Initiative] = []
         items: list[MatchItem] = []
         for start in range(0, len(ids), READ_CHUNK):
-            chunk = await Initiative.filter(id__in=ids[start:start + READ_CHUNK]).order_by("id").prefetch_related(
-                "province", "themes")
+            chunk = (
+                await Initiative.filter(id__in=ids[start : start + READ_CHUNK])
+                .order_by("id")
+                .prefetch_related("province", "themes")
+            )
             initiatives.extend(chunk)
             items.extend(await self._items(chunk))
         return initiatives, items
@@ -150,8 +164,11 @@ class Matcher:
         self._prepared = True
         by_id = {i.id: i for i in published}
         suggested, reopened = await _store(found, by_id)
-        withdrawn = await MatchSuggestion.filter(status=MatchStatus.VOORGESTELD, current=True).exclude(
-            id__in=suggested).update(current=False)
+        withdrawn = (
+            await MatchSuggestion.filter(status=MatchStatus.VOORGESTELD, current=True)
+            .exclude(id__in=suggested)
+            .update(current=False)
+        )
         return RematchReport(len(suggested), reopened, withdrawn, learning)
 
     async def rematch(self, initiative: Initiative) -> int:
@@ -164,16 +181,22 @@ class Matcher:
             return await MatchSuggestion.filter(Q(a_id=initiative.id) | Q(b_id=initiative.id), current=True).count()
         if initiative.status != Status.GEPUBLICEERD:
             await anyio.to_thread.run_sync(self.engine.remove, initiative.id)
-            await MatchSuggestion.filter(Q(a_id=initiative.id) | Q(b_id=initiative.id),
-                                         status=MatchStatus.VOORGESTELD).update(current=False)
+            await MatchSuggestion.filter(
+                Q(a_id=initiative.id) | Q(b_id=initiative.id), status=MatchStatus.VOORGESTELD
+            ).update(current=False)
             return 0
         [item] = await self._items([initiative])
         found = await anyio.to_thread.run_sync(self.engine.match_one, item)
         ids = {m.a for m in found} | {m.b for m in found} | {initiative.id}
         by_id = {i.id: i for i in await Initiative.filter(id__in=list(ids)).prefetch_related("province", "themes")}
         kept, _reopened = await _store(found, by_id)
-        await MatchSuggestion.filter(Q(a_id=initiative.id) | Q(b_id=initiative.id), status=MatchStatus.VOORGESTELD,
-                                     current=True).exclude(id__in=kept).update(current=False)
+        await (
+            MatchSuggestion.filter(
+                Q(a_id=initiative.id) | Q(b_id=initiative.id), status=MatchStatus.VOORGESTELD, current=True
+            )
+            .exclude(id__in=kept)
+            .update(current=False)
+        )
         return len(kept)
 
 
@@ -190,7 +213,7 @@ async def _stored_pairs(a_ids: set[int]) -> dict[tuple[int, int], MatchSuggestio
     ordered = sorted(a_ids)
     stored: dict[tuple[int, int], MatchSuggestion] = {}
     for start in range(0, len(ordered), LOOKUP_BATCH):
-        for row in await MatchSuggestion.filter(a_id__in=ordered[start:start + LOOKUP_BATCH]):
+        for row in await MatchSuggestion.filter(a_id__in=ordered[start : start + LOOKUP_BATCH]):
             stored[(row.a_id, row.b_id)] = row
     return stored
 
@@ -212,9 +235,14 @@ async def _store(found: Iterable[Match], initiatives: dict[int, Initiative]) -> 
     async with in_transaction():
         for match in found:
             a, b = initiatives[_initiative_id(match.a)], initiatives[_initiative_id(match.b)]
-            values: dict[str, Any] = {"score": round(float(match.score), 4), "type": match.type, "reasons": list(match.reasons),
-                      "features": {k: round(float(v), 4) for k, v in match.features.items()},
-                      "shared_terms": list(match.shared_terms), "current": True}
+            values: dict[str, Any] = {
+                "score": round(float(match.score), 4),
+                "type": match.type,
+                "reasons": list(match.reasons),
+                "features": {k: round(float(v), 4) for k, v in match.features.items()},
+                "shared_terms": list(match.shared_terms),
+                "current": True,
+            }
             existing = stored.get((a.id, b.id))
             if existing is None:
                 created = await MatchSuggestion.create(a_id=a.id, b_id=b.id, **values)
@@ -225,9 +253,14 @@ async def _store(found: Iterable[Match], initiatives: dict[int, Initiative]) -> 
                     await MatchSuggestion.filter(id=existing.id).update(**{**values, "current": False})
                     continue
                 values["status"] = MatchStatus.VOORGESTELD
-                await MatchEvent.create(match_id=existing.id, at=now, user=None, from_status=existing.status,
-                                        to_status=MatchStatus.VOORGESTELD,
-                                        note="Opnieuw voorgesteld: een van beide initiatieven is inhoudelijk gewijzigd.")
+                await MatchEvent.create(
+                    match_id=existing.id,
+                    at=now,
+                    user=None,
+                    from_status=existing.status,
+                    to_status=MatchStatus.VOORGESTELD,
+                    note="Opnieuw voorgesteld: een van beide initiatieven is inhoudelijk gewijzigd.",
+                )
                 reopened += 1
             await MatchSuggestion.filter(id=existing.id).update(**values)
             kept.append(existing.id)
@@ -237,8 +270,14 @@ async def _store(found: Iterable[Match], initiatives: dict[int, Initiative]) -> 
 async def decide(actor: Actor, match_id: int, status: str, note: str = "") -> MatchSuggestion:
     """Record a coordinator's decision (accept, reject, hold, or back to proposed) with a note."""
     if not permissions.can_review_matches(actor.user):
-        await audit.record(actor, "access_denied", result=audit.DENIED, object_type="match", object_id=match_id,
-                           detail={"attempt": "match_decide"})
+        await audit.record(
+            actor,
+            "access_denied",
+            result=audit.DENIED,
+            object_type="match",
+            object_id=match_id,
+            detail={"attempt": "match_decide"},
+        )
         raise NotAllowed(match_id)
     if status not in {s.value for s in MatchStatus}:
         raise InputError({"status": ["Kies geaccepteerd, afgewezen, aangehouden of voorgesteld."]})
@@ -249,12 +288,19 @@ async def decide(actor: Actor, match_id: int, status: str, note: str = "") -> Ma
     now = timezone.now()
     async with in_transaction():
         await MatchSuggestion.filter(id=match.id).update(
-            status=MatchStatus(status), note=note, reviewer_id=actor.user.id, decided_at=now,
-            fingerprint_a=fingerprint(match.a), fingerprint_b=fingerprint(match.b))
-        await MatchEvent.create(match_id=match.id, at=now, user=actor.user, from_status=match.status,
-                                to_status=status, note=note)
-    await audit.record(actor, "match_decide", object_type="match", object_id=match.id,
-                       detail={"from": str(match.status), "to": status})
+            status=MatchStatus(status),
+            note=note,
+            reviewer_id=actor.user.id,
+            decided_at=now,
+            fingerprint_a=fingerprint(match.a),
+            fingerprint_b=fingerprint(match.b),
+        )
+        await MatchEvent.create(
+            match_id=match.id, at=now, user=actor.user, from_status=match.status, to_status=status, note=note
+        )
+    await audit.record(
+        actor, "match_decide", object_type="match", object_id=match.id, detail={"from": str(match.status), "to": status}
+    )
     if status == MatchStatus.GEACCEPTEERD and match.status != MatchStatus.GEACCEPTEERD:
         await collaborations.from_accepted_match(actor, match)
     return await get_match(match.id)
@@ -262,7 +308,8 @@ async def decide(actor: Actor, match_id: int, status: str, note: str = "") -> Ma
 
 async def get_match(match_id: int) -> MatchSuggestion:
     match = await MatchSuggestion.get_or_none(id=match_id).prefetch_related(
-        "a__province", "a__themes", "b__province", "b__themes", "reviewer", "events__user")
+        "a__province", "a__themes", "b__province", "b__themes", "reviewer", "events__user"
+    )
     if match is None:
         raise MatchNotFound(match_id)
     return match
@@ -279,8 +326,13 @@ class MatchFilters:
 
 async def next_suggestion(excluding: int) -> MatchSuggestion | None:
     """The best open suggestion other than `excluding`: where a coordinator goes after a decision."""
-    return await MatchSuggestion.filter(status=MatchStatus.VOORGESTELD, current=True).exclude(
-        id=excluding).order_by("-score", "id").prefetch_related("a__province", "b__province").first()
+    return (
+        await MatchSuggestion.filter(status=MatchStatus.VOORGESTELD, current=True)
+        .exclude(id=excluding)
+        .order_by("-score", "id")
+        .prefetch_related("a__province", "b__province")
+        .first()
+    )
 
 
 async def list_matches(filters: MatchFilters, page: int = 1, per_page: int = 20) -> Page[MatchSuggestion]:
@@ -291,7 +343,9 @@ async def list_matches(filters: MatchFilters, page: int = 1, per_page: int = 20)
     if filters.type:
         query = query.filter(type__in=list(filters.type))
     if filters.province:
-        query = query.filter(Q(a__province_id__in=list(filters.province)) | Q(b__province_id__in=list(filters.province)))
+        query = query.filter(
+            Q(a__province_id__in=list(filters.province)) | Q(b__province_id__in=list(filters.province))
+        )
     if filters.theme:
         query = query.filter(Q(a__themes__name__in=list(filters.theme)) | Q(b__themes__name__in=list(filters.theme)))
     if filters.min_score:
@@ -299,28 +353,48 @@ async def list_matches(filters: MatchFilters, page: int = 1, per_page: int = 20)
     query = query.distinct()
     total = await query.count()
     page = max(1, page)
-    items = await query.order_by("-score", "id").offset((page - 1) * per_page).limit(per_page).prefetch_related(
-        "a__province", "a__themes", "b__province", "b__themes", "reviewer")
+    items = (
+        await query.order_by("-score", "id")
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+        .prefetch_related("a__province", "a__themes", "b__province", "b__themes", "reviewer")
+    )
     return Page(list(items), total, page, per_page)
 
 
 async def accepted_for(initiative_id: int) -> list[tuple[MatchSuggestion, Initiative]]:
     """Accepted matches of one initiative, each with the other initiative: for its detail page."""
-    rows = await MatchSuggestion.filter(Q(a_id=initiative_id) | Q(b_id=initiative_id),
-                                        status=MatchStatus.GEACCEPTEERD).prefetch_related("a__province", "b__province")
+    rows = await MatchSuggestion.filter(
+        Q(a_id=initiative_id) | Q(b_id=initiative_id), status=MatchStatus.GEACCEPTEERD
+    ).prefetch_related("a__province", "b__province")
     return [(row, row.b if row.a_id == initiative_id else row.a) for row in rows]
 
 
 def as_json(match: MatchSuggestion) -> dict:
     """A match as the API and ``kennisbank matches --json`` give it."""
-    def side(initiative: Initiative) -> dict:
-        return {"id": initiative.id, "external_id": initiative.external_id, "province": initiative.province.code,
-                "province_name": initiative.province.name, "title": initiative.title}
 
-    return {"id": match.id, "a": side(match.a), "b": side(match.b), "score": match.score, "type": match.type,
-            "reasons": list(match.reasons), "shared_terms": list(match.shared_terms), "status": str(match.status),
-            "note": match.note, "features": dict(match.features),
-            "decided_at": match.decided_at.isoformat() if match.decided_at else None}
+    def side(initiative: Initiative) -> dict:
+        return {
+            "id": initiative.id,
+            "external_id": initiative.external_id,
+            "province": initiative.province.code,
+            "province_name": initiative.province.name,
+            "title": initiative.title,
+        }
+
+    return {
+        "id": match.id,
+        "a": side(match.a),
+        "b": side(match.b),
+        "score": match.score,
+        "type": match.type,
+        "reasons": list(match.reasons),
+        "shared_terms": list(match.shared_terms),
+        "status": str(match.status),
+        "note": match.note,
+        "features": dict(match.features),
+        "decided_at": match.decided_at.isoformat() if match.decided_at else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -332,15 +406,25 @@ class ProposedCluster:
 async def clusters() -> list[ProposedCluster]:
     """Groups of three or more provinces working on the same thing, from the current and accepted pairs."""
     rows = await MatchSuggestion.filter(Q(current=True) | Q(status=MatchStatus.GEACCEPTEERD)).prefetch_related(
-        "a__province", "a__themes", "b__province", "b__themes")
+        "a__province", "a__themes", "b__province", "b__themes"
+    )
     initiatives = {i.id: i for row in rows for i in (row.a, row.b)}
     items: dict[Hashable, MatchItem] = {i.id: to_item(i, None) for i in initiatives.values()}
     # the type column holds only the matcher's own Match.type values (a CharField is typed as any str)
-    found = [Match(a=row.a_id, b=row.b_id, score=row.score, type=cast(MatchType, row.type),
-                   reasons=tuple(row.reasons), features=row.features, shared_terms=tuple(row.shared_terms))
-             for row in rows if row.status != MatchStatus.AFGEWEZEN]
+    found = [
+        Match(
+            a=row.a_id,
+            b=row.b_id,
+            score=row.score,
+            type=cast(MatchType, row.type),
+            reasons=tuple(row.reasons),
+            features=row.features,
+            shared_terms=tuple(row.shared_terms),
+        )
+        for row in rows
+        if row.status != MatchStatus.AFGEWEZEN
+    ]
     accepted = [(row.a_id, row.b_id) for row in rows if row.status == MatchStatus.GEACCEPTEERD]
     rejected = [(row.a_id, row.b_id) for row in rows if row.status == MatchStatus.AFGEWEZEN]
-    result = await anyio.to_thread.run_sync(
-        lambda: find_clusters(found, items, accepted=accepted, rejected=rejected))
+    result = await anyio.to_thread.run_sync(lambda: find_clusters(found, items, accepted=accepted, rejected=rejected))
     return [ProposedCluster(c, [initiatives[_initiative_id(i)] for i in c.items]) for c in result]

@@ -98,9 +98,12 @@ async def discover(settings: Settings) -> Provider:
     if str(document.get("issuer", "")).rstrip("/") != issuer:
         raise OIDCError("issuer in het discovery-document klopt niet")
     try:
-        provider = Provider(issuer=str(document["issuer"]),
-                            authorization_endpoint=str(document["authorization_endpoint"]),
-                            token_endpoint=str(document["token_endpoint"]), jwks_uri=str(document["jwks_uri"]))
+        provider = Provider(
+            issuer=str(document["issuer"]),
+            authorization_endpoint=str(document["authorization_endpoint"]),
+            token_endpoint=str(document["token_endpoint"]),
+            jwks_uri=str(document["jwks_uri"]),
+        )
     except KeyError as exc:
         raise OIDCError(f"discovery-document mist {exc.args[0]}") from exc
     _discovery_cache[issuer] = (time.monotonic() + DISCOVERY_TTL_SECONDS, provider)
@@ -112,9 +115,16 @@ def new_attempt() -> Attempt:
 
 
 def authorization_url(settings: Settings, provider: Provider, attempt: Attempt) -> str:
-    params = {"response_type": "code", "client_id": settings.oidc_client_id, "redirect_uri": callback_url(settings),
-              "scope": SCOPE, "state": attempt.state, "nonce": attempt.nonce,
-              "code_challenge": create_s256_code_challenge(attempt.code_verifier), "code_challenge_method": "S256"}
+    params = {
+        "response_type": "code",
+        "client_id": settings.oidc_client_id,
+        "redirect_uri": callback_url(settings),
+        "scope": SCOPE,
+        "state": attempt.state,
+        "nonce": attempt.nonce,
+        "code_challenge": create_s256_code_challenge(attempt.code_verifier),
+        "code_challenge_method": "S256",
+    }
     separator = "&" if urllib.parse.urlsplit(provider.authorization_endpoint).query else "?"
     return provider.authorization_endpoint + separator + urllib.parse.urlencode(params)
 
@@ -130,9 +140,14 @@ async def verified_email(settings: Settings, attempt: Attempt, code: str) -> str
     provider = await discover(settings)
     tokens = await _get_json(
         provider.token_endpoint,
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": callback_url(settings),
-              "code_verifier": attempt.code_verifier},
-        headers={"Authorization": _basic_auth(settings.oidc_client_id, settings.oidc_client_secret)})
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": callback_url(settings),
+            "code_verifier": attempt.code_verifier,
+        },
+        headers={"Authorization": _basic_auth(settings.oidc_client_id, settings.oidc_client_secret)},
+    )
     id_token = tokens.get("id_token") if isinstance(tokens, dict) else None
     if not isinstance(id_token, str):
         raise OIDCError("geen ID-token in het antwoord")
@@ -153,9 +168,13 @@ async def _verify_id_token(settings: Settings, provider: Provider, attempt: Atte
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise OIDCError(f"handtekening van het ID-token ongeldig: {type(exc).__name__}") from exc
     registry = jwt.JWTClaimsRegistry(
-        leeway=CLOCK_LEEWAY_SECONDS, iss={"essential": True, "value": provider.issuer},
-        aud={"essential": True, "value": settings.oidc_client_id}, exp={"essential": True},
-        nonce={"essential": True, "value": attempt.nonce}, sub={"essential": True})
+        leeway=CLOCK_LEEWAY_SECONDS,
+        iss={"essential": True, "value": provider.issuer},
+        aud={"essential": True, "value": settings.oidc_client_id},
+        exp={"essential": True},
+        nonce={"essential": True, "value": attempt.nonce},
+        sub={"essential": True},
+    )
     try:
         registry.validate(token.claims)
     except JoseError as exc:

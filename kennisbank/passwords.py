@@ -30,14 +30,15 @@ def common_passwords() -> frozenset[str]:
 def password_problems(password: str, *, email: str = "") -> list[str]:
     """Dutch reasons why a new password is not acceptable; empty when it is."""
     if len(password) < MIN_LENGTH:
-        return [f"Kies een wachtwoord van minstens {MIN_LENGTH} tekens. Een zin van een paar woorden is sterk "
-                "en goed te onthouden."]
+        return [
+            f"Kies een wachtwoord van minstens {MIN_LENGTH} tekens. Een zin van een paar woorden is sterk "
+            "en goed te onthouden."
+        ]
     if len(password) > MAX_LENGTH:
         return [f"Een wachtwoord mag hoogstens {MAX_LENGTH} tekens lang zijn."]
     lowered = password.lower()
     if lowered in common_passwords():
-        return ["Dit wachtwoord komt voor in lijsten van veelgebruikte of uitgelekte wachtwoorden. "
-                "Kies een ander."]
+        return ["Dit wachtwoord komt voor in lijsten van veelgebruikte of uitgelekte wachtwoorden. Kies een ander."]
     if email and lowered in {email.lower(), email.lower().split("@")[0]}:
         return ["Gebruik niet uw e-mailadres als wachtwoord."]
     return []

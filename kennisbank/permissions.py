@@ -84,14 +84,21 @@ def can_contribute_to_collaboration(user: User | None, provinces: Iterable[str])
     """Read the whole collaboration and add notes and links: coordinators, and medewerkers of a participant."""
     if can_manage_collaborations(user):
         return True
-    return is_active(user) and user.role == Role.MEDEWERKER and bool(user.province_id) and (
-        user.province_id in set(provinces))
+    return (
+        is_active(user)
+        and user.role == Role.MEDEWERKER
+        and bool(user.province_id)
+        and (user.province_id in set(provinces))
+    )
 
 
 def can_see_collaboration_exists(user: User | None, initiative: Initiative) -> TypeGuard[User]:
     """Whether the initiative's page may say which collaborations it takes part in."""
-    return can_view(user, initiative) and (initiative.status != Status.CONCEPT or _own_province(
-        user, initiative.province_id) or user.role == Role.COORDINATOR)
+    return can_view(user, initiative) and (
+        initiative.status != Status.CONCEPT
+        or _own_province(user, initiative.province_id)
+        or user.role == Role.COORDINATOR
+    )
 
 
 def must_use_second_factor(user: User) -> bool:

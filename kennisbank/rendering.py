@@ -25,7 +25,6 @@ TEMPLATE_DIR = resource_dir("templates")
 STATIC_DIR = resource_dir("static")
 
 
-
 def dutch_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
@@ -54,8 +53,15 @@ def score(value: float | None) -> str:
 
 
 #: Human names for what the audit log records; the stored values stay as they are.
-AUDIT_OBJECT_LABELS = {"user": "Account", "initiative": "Initiatief", "match": "Match", "token": "API-token",
-                       "api_key": "API-token", "subscription": "Abonnement", "session": "Sessie"}
+AUDIT_OBJECT_LABELS = {
+    "user": "Account",
+    "initiative": "Initiatief",
+    "match": "Match",
+    "token": "API-token",
+    "api_key": "API-token",
+    "subscription": "Abonnement",
+    "session": "Sessie",
+}
 AUDIT_RESULT_LABELS = {"ok": "Gelukt", "geweigerd": "Geweigerd", "mislukt": "Mislukt"}
 
 
@@ -66,8 +72,7 @@ def _escaped(template_name: str | None) -> bool:
 def configure(env: jinja2.Environment) -> jinja2.Environment:
     """Autoescaping (all but plain-text mail), the Dutch filters and the labels and rules templates ask."""
     env.autoescape = _escaped
-    env.filters.update(markdown=render_markdown, dutch_date=dutch_date, euro=euro, number=dutch_number,
-                       score=score)
+    env.filters.update(markdown=render_markdown, dutch_date=dutch_date, euro=euro, number=dutch_number, score=score)
     env.globals.update(
         kind_labels=taxonomy.KIND_LABELS,
         phase_labels=taxonomy.PHASE_LABELS,

@@ -33,13 +33,25 @@ MAX_QUERY_LENGTH = 200
 MIN_DRAFT_LENGTH = 20
 MAX_PER_PAGE = 100
 
-FACET_TITLES = {"province": "Provincie", "kind": "Soort", "theme": "Thema", "phase": "Fase",
-                "programme_line": "IDA-programmalijn", "year": "Startjaar", "status": "Status"}
+FACET_TITLES = {
+    "province": "Provincie",
+    "kind": "Soort",
+    "theme": "Thema",
+    "phase": "Fase",
+    "programme_line": "IDA-programmalijn",
+    "year": "Startjaar",
+    "status": "Status",
+}
 
 
 def facet_label(name: str, value: str) -> str:
-    labels = {"province": {c: p.name for c, p in PROVINCE_BY_CODE.items()}, "kind": KIND_LABELS,
-              "phase": PHASE_LABELS, "programme_line": PROGRAMME_LINE_LABELS, "status": STATUS_LABELS}
+    labels = {
+        "province": {c: p.name for c, p in PROVINCE_BY_CODE.items()},
+        "kind": KIND_LABELS,
+        "phase": PHASE_LABELS,
+        "programme_line": PROGRAMME_LINE_LABELS,
+        "status": STATUS_LABELS,
+    }
     return labels.get(name, {}).get(value, value)
 
 
@@ -93,12 +105,12 @@ def parse_query(params: Mapping[str, Sequence[str]], per_page: int = 20) -> Sear
     size = _whole(params, "per_page", 1, MAX_PER_PAGE, errors) or per_page
     if errors:
         raise InputError(errors)
-    return SearchQuery(text=text, filters=filters,
-                       sort=sort, page=page, per_page=size, facets=FACET_FIELDS)  # type: ignore[arg-type]
+    return SearchQuery(text=text, filters=filters, sort=sort, page=page, per_page=size, facets=FACET_FIELDS)  # type: ignore[arg-type]
 
 
-def _whole(params: Mapping[str, Sequence[str]], name: str, low: int, high: int,
-           errors: dict[str, list[str]]) -> int | None:
+def _whole(
+    params: Mapping[str, Sequence[str]], name: str, low: int, high: int, errors: dict[str, list[str]]
+) -> int | None:
     values = params.get(name)
     if not values or not values[0]:
         return None
@@ -108,8 +120,9 @@ def _whole(params: Mapping[str, Sequence[str]], name: str, low: int, high: int,
     return int(values[0])
 
 
-async def run_search(index: SearchIndex, query: SearchQuery, embedder: Embedder | None = None,
-                     semantic_ratio: float = 0.5) -> SearchPage:
+async def run_search(
+    index: SearchIndex, query: SearchQuery, embedder: Embedder | None = None, semantic_ratio: float = 0.5
+) -> SearchPage:
     """Keyword search, made hybrid when an embedder is given: the query embedding finds initiatives
     that share meaning but no words with it (English or paraphrased queries)."""
     if embedder is not None and query.text and semantic_ratio > 0:
@@ -118,8 +131,10 @@ async def run_search(index: SearchIndex, query: SearchQuery, embedder: Embedder 
     initiatives = {i.id: i for i in await _in_order([hit.id for hit in results.hits])}
     items = [Found(initiatives[hit.id], hit) for hit in results.hits if hit.id in initiatives]
     facets = {
-        name: sorted(((value, facet_label(name, value), count) for value, count in counts.items()),
-                     key=lambda row: (-row[2], row[1]) if name != "year" else (row[0],))
+        name: sorted(
+            ((value, facet_label(name, value), count) for value, count in counts.items()),
+            key=lambda row: (-row[2], row[1]) if name != "year" else (row[0],),
+        )
         for name, counts in results.facets.items()
     }
     return SearchPage(query=query, total=results.total, items=items, facets=facets, took_ms=results.took_ms)
@@ -161,6 +176,7 @@ class SimilarInitiative:
 def similarity_reason(initiative: Initiative, other: Initiative) -> str:
     """What two similar initiatives visibly share, in Dutch: suppliers, technologies, themes; else their
     descriptions, which is what the neighbour search compared."""
+
     def shared(ours: Sequence[str], theirs: Sequence[str]) -> list[str]:
         return sorted(set(ours) & set(theirs), key=str.lower)
 
@@ -174,8 +190,9 @@ def similarity_reason(initiative: Initiative, other: Initiative) -> str:
     return "Gedeeld: " + "; ".join(parts) if parts else "De beschrijvingen lijken op elkaar"
 
 
-async def similar_initiatives(index: SearchIndex, embedder: Embedder | None, initiative: Initiative,
-                              limit: int = 5) -> list[SimilarInitiative] | None:
+async def similar_initiatives(
+    index: SearchIndex, embedder: Embedder | None, initiative: Initiative, limit: int = 5
+) -> list[SimilarInitiative] | None:
     """Published initiatives closest in meaning, other provinces first: they are what a province
     can learn from or team up with; its own related work comes after.
 
@@ -186,16 +203,18 @@ async def similar_initiatives(index: SearchIndex, embedder: Embedder | None, ini
     [vector] = await cached_vectors(embedder, [initiative_text(initiative)])
     if vector is None:
         return None
-    pairs = await _similar_or_none(index, vector, limit=limit * 3, filters={"status": (Status.GEPUBLICEERD,)},
-                                   exclude_ids=(initiative.id,))
+    pairs = await _similar_or_none(
+        index, vector, limit=limit * 3, filters={"status": (Status.GEPUBLICEERD,)}, exclude_ids=(initiative.id,)
+    )
     ranked = await _in_order([doc_id for doc_id, _score in pairs])
     own = initiative.province.code
     nearest = sorted(ranked, key=lambda other: other.province.code == own)[:limit]
     return [SimilarInitiative(other, similarity_reason(initiative, other)) for other in nearest]
 
 
-async def similar_to_draft(index: SearchIndex, embedder: Embedder | None, text: str,
-                           limit: int = 3) -> list[Initiative]:
+async def similar_to_draft(
+    index: SearchIndex, embedder: Embedder | None, text: str, limit: int = 3
+) -> list[Initiative]:
     """Published initiatives that resemble a draft, so a duplicate is caught before it is posted.
 
     The draft is embedded directly, not through the cache: drafts change with every keystroke."""

@@ -45,27 +45,48 @@ async def seed_collaborations() -> int:
         for n, (match, (stages, action, due_in, reason)) in enumerate(zip(chosen, STORIES)):
             start = now - timedelta(days=120 - 15 * n)
             accepted_at = start
-            await MatchSuggestion.filter(id=match.id).update(status=MatchStatus.GEACCEPTEERD, decided_at=accepted_at,
-                                                             note="Voorbeeld uit de seed.")
+            await MatchSuggestion.filter(id=match.id).update(
+                status=MatchStatus.GEACCEPTEERD, decided_at=accepted_at, note="Voorbeeld uit de seed."
+            )
             kind = COLLABORATION_TYPE_FOR_MATCH.get(match.type, CollaborationType.KENNISUITWISSELING)
             members: list[Initiative] = [match.a, match.b]
             final = stages[-1] if stages else S.VOORGESTELD
             collaboration = await Collaboration.create(
-                title=f"{match.a.title} & {match.b.title}"[:200], type=kind, stage=final, created_at=start,
-                stage_changed_at=start + timedelta(days=10 * len(stages)), stop_reason=reason,
-                next_action=action, next_action_due=(now + timedelta(days=due_in)).date() if action else None,
-                version=1 + len(stages) + (1 if action else 0))
+                title=f"{match.a.title} & {match.b.title}"[:200],
+                type=kind,
+                stage=final,
+                created_at=start,
+                stage_changed_at=start + timedelta(days=10 * len(stages)),
+                stop_reason=reason,
+                next_action=action,
+                next_action_due=(now + timedelta(days=due_in)).date() if action else None,
+                version=1 + len(stages) + (1 if action else 0),
+            )
             await collaboration.initiatives.add(*members)
             await collaboration.matches.add(match)
-            await CollaborationEvent.create(collaboration_id=collaboration.id, at=start, kind="aangemaakt",
-                                            to_stage=S.VOORGESTELD, text="Voorbeeld uit de seed.")
+            await CollaborationEvent.create(
+                collaboration_id=collaboration.id,
+                at=start,
+                kind="aangemaakt",
+                to_stage=S.VOORGESTELD,
+                text="Voorbeeld uit de seed.",
+            )
             previous = S.VOORGESTELD
             for step, stage in enumerate(stages, start=1):
-                await CollaborationEvent.create(collaboration_id=collaboration.id, at=start + timedelta(days=10 * step),
-                                                kind="fase", from_stage=previous, to_stage=stage,
-                                                text=reason if stage == S.GESTOPT else "")
+                await CollaborationEvent.create(
+                    collaboration_id=collaboration.id,
+                    at=start + timedelta(days=10 * step),
+                    kind="fase",
+                    from_stage=previous,
+                    to_stage=stage,
+                    text=reason if stage == S.GESTOPT else "",
+                )
                 previous = stage
             if action:
-                await CollaborationEvent.create(collaboration_id=collaboration.id, kind="actie",
-                                                at=start + timedelta(days=10 * len(stages) + 1), text=action)
+                await CollaborationEvent.create(
+                    collaboration_id=collaboration.id,
+                    kind="actie",
+                    at=start + timedelta(days=10 * len(stages) + 1),
+                    text=action,
+                )
     return len(chosen)

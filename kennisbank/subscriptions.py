@@ -43,8 +43,9 @@ async def subscribe(user: User, kind: str, value: str) -> Subscription:
     existing = await Subscription.get_or_none(user_id=user.id, kind=kind, value=value)
     if existing is not None:
         return existing
-    return await Subscription.create(user=user, kind=kind, value=value, label=subscription_label(kind, value),
-                                     feed_token=secrets.token_urlsafe(32))
+    return await Subscription.create(
+        user=user, kind=kind, value=value, label=subscription_label(kind, value), feed_token=secrets.token_urlsafe(32)
+    )
 
 
 async def unsubscribe(user: User, subscription_id: int) -> bool:

@@ -89,8 +89,13 @@ def forbidden_character(value: str, *, multiline: bool = False) -> str | None:
             continue
         category = unicodedata.category(char)
         if category == "Cc" or category == "Cs" or char in "\ufffe\uffff":
-            what = ("een ongeldig half teken (surrogaat)" if category == "Cs" else
-                    "een stuurteken" if category == "Cc" else "geen geldig teken")
+            what = (
+                "een ongeldig half teken (surrogaat)"
+                if category == "Cs"
+                else "een stuurteken"
+                if category == "Cc"
+                else "geen geldig teken"
+            )
             return f"Bevat een niet-toegestaan teken (U+{ord(char):04X}, {what}). Verwijder het en probeer het opnieuw."
     return None
 
@@ -179,7 +184,10 @@ class InitiativeInput(BaseModel):
     def _known_province(cls, value: str) -> str:
         province = find_province(value)
         if province is None:
-            raise _error("unknown_province", f"Onbekende provincie “{value}”. Gebruik een naam of ISO-code, zoals Gelderland of NL-GE.")
+            raise _error(
+                "unknown_province",
+                f"Onbekende provincie “{value}”. Gebruik een naam of ISO-code, zoals Gelderland of NL-GE.",
+            )
         return province.code
 
     @field_validator("themes")
@@ -222,7 +230,9 @@ class InitiativeInput(BaseModel):
         links = [v.strip() for v in values if v and v.strip()]
         for link in links:
             if not re.match(r"^https?://[^\s/$.?#][^\s<>\"]*$", link, flags=re.IGNORECASE):
-                raise _error("invalid_link", f"“{link[:60]}” is geen geldige link; alleen http:// en https:// zijn toegestaan.")
+                raise _error(
+                    "invalid_link", f"“{link[:60]}” is geen geldige link; alleen http:// en https:// zijn toegestaan."
+                )
         return links
 
     @field_validator("external_id")

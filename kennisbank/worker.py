@@ -77,11 +77,24 @@ async def nightly_maintenance(settings: Settings) -> None:
 
 def schedule(scheduler: AsyncIOScheduler, settings: Settings) -> None:
     """Register the jobs; `coalesce` runs a missed job once, not once per missed time."""
-    scheduler.add_job(weekly_digest, CronTrigger(day_of_week="mon", hour=7, minute=0, timezone=AMSTERDAM_TZ),
-                      args=[settings], id="weekly_digest", coalesce=True, max_instances=1,
-                      misfire_grace_time=6 * 3600)
-    scheduler.add_job(nightly_maintenance, CronTrigger(hour=2, minute=30, timezone=AMSTERDAM_TZ), args=[settings],
-                      id="nightly_maintenance", coalesce=True, max_instances=1, misfire_grace_time=3600)
+    scheduler.add_job(
+        weekly_digest,
+        CronTrigger(day_of_week="mon", hour=7, minute=0, timezone=AMSTERDAM_TZ),
+        args=[settings],
+        id="weekly_digest",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=6 * 3600,
+    )
+    scheduler.add_job(
+        nightly_maintenance,
+        CronTrigger(hour=2, minute=30, timezone=AMSTERDAM_TZ),
+        args=[settings],
+        id="nightly_maintenance",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=3600,
+    )
 
 
 async def run_worker(settings: Settings) -> None:

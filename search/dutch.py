@@ -30,8 +30,20 @@ from typing import Any
 
 _WORD = re.compile(r"[^\W_]+")
 #: The months as Dutch writes them (lower case); the one list dates in reasons, pages and mail use.
-DUTCH_MONTHS: tuple[str, ...] = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-                                 "september", "oktober", "november", "december")
+DUTCH_MONTHS: tuple[str, ...] = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 WORD_PATTERN = _WORD.pattern
 _SPECIAL_FOLDS = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d"})
 _VOWELS = frozenset("aeiouy")
@@ -97,9 +109,7 @@ def tokenize(text: str) -> list[Token]:
 
 #: UTF-8 bytes: ASCII letters and digits lowercased, other ASCII bytes (never
 #: part of a word) to spaces, non-ASCII bytes untouched.
-_ASCII_WORD_BYTES = bytes(
-    (ord(chr(b).lower()) if chr(b).isalnum() else 0x20) if b < 0x80 else b for b in range(256)
-)
+_ASCII_WORD_BYTES = bytes((ord(chr(b).lower()) if chr(b).isalnum() else 0x20) if b < 0x80 else b for b in range(256))
 
 
 def _chunk_terms(chunk: str) -> tuple[str, ...]:
@@ -122,12 +132,7 @@ def terms(text: str) -> list[str]:
     distinct chunk that holds non-ASCII letters.
     """
     text = unicodedata.normalize("NFC", text)
-    chunks = (
-        text.encode("utf-8", "surrogatepass")
-        .translate(_ASCII_WORD_BYTES)
-        .decode("utf-8", "surrogatepass")
-        .split()
-    )
+    chunks = text.encode("utf-8", "surrogatepass").translate(_ASCII_WORD_BYTES).decode("utf-8", "surrogatepass").split()
     if text.isascii():
         return chunks
     return list(chain.from_iterable(map(_CHUNK_TERMS.__getitem__, chunks)))

@@ -90,8 +90,7 @@ class E5Tokenizer:
         if not content:
             return [[self.bos, self.eos]]
         return [
-            [self.bos, *content[start : start + self.window], self.eos]
-            for start in range(0, len(content), self.window)
+            [self.bos, *content[start : start + self.window], self.eos] for start in range(0, len(content), self.window)
         ]
 
     def _viterbi(self, chars: str) -> list[int]:

@@ -16,9 +16,7 @@ Fusion = Callable[[Ranking, Ranking, float], list[tuple[int, float]]]
 RRF_K = 60
 
 
-def reciprocal_rank_fusion(
-    keyword: Ranking, semantic: Ranking, semantic_ratio: float
-) -> list[tuple[int, float]]:
+def reciprocal_rank_fusion(keyword: Ranking, semantic: Ranking, semantic_ratio: float) -> list[tuple[int, float]]:
     """Weighted RRF: each list contributes weight / (k + rank). Ignores the
     raw scores, so it is robust to BM25's unbounded scale, but it also
     ignores how *much* better the first hit is than the second."""

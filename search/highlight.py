@@ -75,11 +75,7 @@ class TermMatcher:
         self, concepts: Iterable[Concept], expansions: Iterable[str] = (), typo_words: Iterable[str] = ()
     ) -> None:
         words = {
-            word
-            for concept in concepts
-            for phrase in concept.alternatives
-            for word in phrase
-            if word not in STOP_WORDS
+            word for concept in concepts for phrase in concept.alternatives for word in phrase if word not in STOP_WORDS
         }
         self._words = frozenset(words)
         self._stems = frozenset(stem(w) for w in words) | frozenset(expansions)

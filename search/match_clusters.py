@@ -141,6 +141,7 @@ def _reasons(members: list[MatchItem], pairs: list[Match], proposal: Proposal) -
     if proposal == "joint_tender":
         reasons.append("Voorstel: één gezamenlijke aanbesteding in plaats van een aanbesteding per provincie")
     else:
-        reasons.append("Voorstel: een gezamenlijk IDA-project om de oplossing samen op te schalen "
-                       "of kennis te bundelen")
+        reasons.append(
+            "Voorstel: een gezamenlijk IDA-project om de oplossing samen op te schalen of kennis te bundelen"
+        )
     return tuple(reasons)

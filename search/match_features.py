@@ -73,12 +73,22 @@ EARLY_PHASES = frozenset({"idee", "verkenning", "pilot"})
 #: or "api" belong to no group on purpose.
 PRODUCT_CATEGORIES: dict[str, frozenset[str]] = {
     "beeldherkenning": frozenset({"computer vision", "beeldherkenning", "camera", "cameravallen"}),
-    "chatbots en taalmodellen": frozenset({"chatbot", "taalmodel", "spraakherkenning", "generatieve ai",
-                                           "digitale assistent", "virtuele assistent", "chatassistent"}),
+    "chatbots en taalmodellen": frozenset(
+        {
+            "chatbot",
+            "taalmodel",
+            "spraakherkenning",
+            "generatieve ai",
+            "digitale assistent",
+            "virtuele assistent",
+            "chatassistent",
+        }
+    ),
     "drones": frozenset({"drones", "drone", "fotogrammetrie"}),
     "verkeersregelinstallaties": frozenset({"ivri", "v2x", "verkeersregelinstallatie"}),
-    "archivering en e-depot": frozenset({"e-depot", "archivering", "records management", "archiefsysteem",
-                                         "digitaal archief"}),
+    "archivering en e-depot": frozenset(
+        {"e-depot", "archivering", "records management", "archiefsysteem", "digitaal archief"}
+    ),
     "documentmanagement": frozenset({"documentmanagement", "zaaksysteem", "zaakgericht werken"}),
     "GIS en kaartdiensten": frozenset({"gis", "kaartviewer", "webkaart"}),
     "3D-modellen en digital twins": frozenset({"digital twin", "3d-model", "hoogtemodel"}),
@@ -128,8 +138,11 @@ def item_categories(technologies: Iterable[str], title: str, summary: str) -> fr
 def _categories_named_in(text: str) -> frozenset[str]:
     """The categories whose tags `text` names (cached: the reasons of every pair ask again)."""
     padded = f" {' '.join(_WORD.findall(fold(text)))} "
-    return frozenset(name for tag, name in _CATEGORY_OF_TAG_WORDS.items()
-                     if f" {tag} " in padded or f" {tag}s " in padded or f" {tag}en " in padded)
+    return frozenset(
+        name
+        for tag, name in _CATEGORY_OF_TAG_WORDS.items()
+        if f" {tag} " in padded or f" {tag}s " in padded or f" {tag}en " in padded
+    )
 
 
 class TermAnalyzer:
@@ -328,8 +341,18 @@ def pair_features(
 
 #: What the type model (`search/match_model.py`) reads of a pair.
 TYPE_FEATURES: tuple[str, ...] = (
-    "proven_and_early", "both_proven", "both_early", "common_supplier", "suppliers_named", "common_category",
-    "tenders", "buying_least", "buying_most", "semantic_z", "lexical", "technologies",
+    "proven_and_early",
+    "both_proven",
+    "both_early",
+    "common_supplier",
+    "suppliers_named",
+    "common_category",
+    "tenders",
+    "buying_least",
+    "buying_most",
+    "semantic_z",
+    "lexical",
+    "technologies",
 )
 
 
@@ -337,20 +360,23 @@ def type_features(fa: ItemFacts, fb: ItemFacts, features: dict[str, float]) -> n
     """The TYPE_FEATURES of a pair, from its facts and its pair features."""
     proven_a, proven_b = fa.phase in PROVEN_PHASES, fb.phase in PROVEN_PHASES
     early_a, early_b = fa.phase in EARLY_PHASES, fb.phase in EARLY_PHASES
-    return np.array([
-        float((proven_a and early_b) or (proven_b and early_a)),
-        float(proven_a and proven_b),
-        float(early_a and early_b),
-        float(features.get("suppliers", 0.0) > 0),
-        (bool(fa.suppliers) + bool(fb.suppliers)) / 2.0,
-        float(features.get("categories", 0.0) > 0),
-        (0.0 if math.isnan(fa.tender) else 0.5) + (0.0 if math.isnan(fb.tender) else 0.5),
-        min(fa.buying, fb.buying),
-        max(fa.buying, fb.buying),
-        features.get("semantic_z", 0.0),
-        features.get("lexical", 0.0),
-        features.get("technologies", 0.0),
-    ], dtype=np.float64)
+    return np.array(
+        [
+            float((proven_a and early_b) or (proven_b and early_a)),
+            float(proven_a and proven_b),
+            float(early_a and early_b),
+            float(features.get("suppliers", 0.0) > 0),
+            (bool(fa.suppliers) + bool(fb.suppliers)) / 2.0,
+            float(features.get("categories", 0.0) > 0),
+            (0.0 if math.isnan(fa.tender) else 0.5) + (0.0 if math.isnan(fb.tender) else 0.5),
+            min(fa.buying, fb.buying),
+            max(fa.buying, fb.buying),
+            features.get("semantic_z", 0.0),
+            features.get("lexical", 0.0),
+            features.get("technologies", 0.0),
+        ],
+        dtype=np.float64,
+    )
 
 
 def allowed_types(fa: ItemFacts, fb: ItemFacts, features: dict[str, float]) -> tuple[str, ...]:
@@ -368,8 +394,7 @@ def allowed_types(fa: ItemFacts, fb: ItemFacts, features: dict[str, float]) -> t
     return ("joint_procurement", "knowledge_exchange")
 
 
-def _technology_overlap(a: frozenset[str], b: frozenset[str], tech_idf: dict[str, float],
-                        default_idf: float) -> float:
+def _technology_overlap(a: frozenset[str], b: frozenset[str], tech_idf: dict[str, float], default_idf: float) -> float:
     """IDF-weighted Jaccard overlap of two technology sets."""
     idf = tech_idf.get
     return sum(idf(t, default_idf) for t in a & b) / sum(idf(t, default_idf) for t in a | b)
@@ -405,7 +430,10 @@ def _timing_of_pairs(facts: Sequence[ItemFacts], a: np.ndarray, b: np.ndarray) -
     both_tender = ~np.isnan(tender[a]) & ~np.isnan(tender[b])
     both_start = ~both_tender & ~np.isnan(start[a]) & ~np.isnan(start[b])
     with np.errstate(invalid="ignore"):
-        gap = np.where(both_tender, np.abs(tender[a] - tender[b]) - _TENDER_WINDOW_DAYS,
-                       np.maximum(start[a], start[b]) - np.minimum(end[a], end[b]))
+        gap = np.where(
+            both_tender,
+            np.abs(tender[a] - tender[b]) - _TENDER_WINDOW_DAYS,
+            np.maximum(start[a], start[b]) - np.minimum(end[a], end[b]),
+        )
         timing = np.where(gap <= 0, 1.0, np.maximum(0.0, 1.0 - gap / _TIMING_FADE_DAYS))
     return np.where(both_tender | both_start, timing, 0.0)

@@ -26,12 +26,14 @@ FINGERPRINT_VERSION = "m1"
 
 def material_fingerprint(item: MatchItem) -> str:
     """A short stable hash of the matching-relevant content of `item`."""
-    words = sorted({
-        stem(term)
-        for text in (item.title, item.summary, plain_text(item.body))
-        for term in terms(text)
-        if term not in STOP_WORDS
-    })
+    words = sorted(
+        {
+            stem(term)
+            for text in (item.title, item.summary, plain_text(item.body))
+            for term in terms(text)
+            if term not in STOP_WORDS
+        }
+    )
     content = {
         "words": words,
         "themes": sorted({tag_key(t) for t in item.themes}),

@@ -113,11 +113,14 @@ def learn_scorer(decisions: Iterable[Decision]) -> tuple[LearnedScorer | None, L
     x, y = _matrix(decisions)
     accepted, rejected = int(y.sum()), int(len(y) - y.sum())
     if len(y) < MIN_DECISIONS or min(accepted, rejected) < MIN_PER_CLASS:
-        message = (f"Te weinig beoordelingen om van te leren ({accepted} geaccepteerd, {rejected} afgewezen; "
-                   f"nodig: minstens {MIN_DECISIONS} met elk minstens {MIN_PER_CLASS}). "
-                   "De score blijft de standaardscore (het meegeleverde model, of de vaste gewichten zonder embeddings).")
-        return None, LearningReport(used_model=False, message=message, decisions=len(y), accepted=accepted,
-                                    rejected=rejected)
+        message = (
+            f"Te weinig beoordelingen om van te leren ({accepted} geaccepteerd, {rejected} afgewezen; "
+            f"nodig: minstens {MIN_DECISIONS} met elk minstens {MIN_PER_CLASS}). "
+            "De score blijft de standaardscore (het meegeleverde model, of de vaste gewichten zonder embeddings)."
+        )
+        return None, LearningReport(
+            used_model=False, message=message, decisions=len(y), accepted=accepted, rejected=rejected
+        )
     folds = min(CV_FOLDS, accepted, rejected)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     out_of_fold = cross_val_predict(_new_model(), x, y, cv=splitter, method="predict_proba")[:, 1]
@@ -125,13 +128,22 @@ def learn_scorer(decisions: Iterable[Decision]) -> tuple[LearnedScorer | None, L
     model = _new_model().fit(x, y)
     scorer = LearnedScorer(model)
     auc, ap = float(roc_auc_score(y, out_of_fold)), float(average_precision_score(y, out_of_fold))
-    message = (f"Score geleerd uit {len(y)} beoordelingen; kruisvalidatie ({folds}-voudig): "
-               f"ROC AUC {_dutch_number(auc)}, gemiddelde precisie {_dutch_number(ap)}.")
+    message = (
+        f"Score geleerd uit {len(y)} beoordelingen; kruisvalidatie ({folds}-voudig): "
+        f"ROC AUC {_dutch_number(auc)}, gemiddelde precisie {_dutch_number(ap)}."
+    )
     report = LearningReport(
-        used_model=True, message=message, roc_auc=round(auc, 4), average_precision=round(ap, 4),
+        used_model=True,
+        message=message,
+        roc_auc=round(auc, 4),
+        average_precision=round(ap, 4),
         weights_roc_auc=round(float(roc_auc_score(y, fixed)), 4),
         weights_average_precision=round(float(average_precision_score(y, fixed)), 4),
-        folds=folds, coefficients=scorer.coefficients, decisions=len(y), accepted=accepted, rejected=rejected,
+        folds=folds,
+        coefficients=scorer.coefficients,
+        decisions=len(y),
+        accepted=accepted,
+        rejected=rejected,
     )
     return scorer, report
 

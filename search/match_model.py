@@ -47,9 +47,13 @@ class _Logistic:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> _Logistic:
-        return cls(tuple(data["features"]), np.asarray(data["mean"], dtype=np.float64),
-                   np.asarray(data["scale"], dtype=np.float64), np.atleast_2d(np.asarray(data["coef"], dtype=np.float64)),
-                   np.atleast_1d(np.asarray(data["intercept"], dtype=np.float64)))
+        return cls(
+            tuple(data["features"]),
+            np.asarray(data["mean"], dtype=np.float64),
+            np.asarray(data["scale"], dtype=np.float64),
+            np.atleast_2d(np.asarray(data["coef"], dtype=np.float64)),
+            np.atleast_1d(np.asarray(data["intercept"], dtype=np.float64)),
+        )
 
     def columns(self, names: Sequence[str]) -> np.ndarray:
         return np.array([list(names).index(f) for f in self.features], dtype=np.int64)
@@ -96,18 +100,28 @@ class MatchModel:
         raise ValueError("no allowed type")
 
 
-def match_model_from_dict(data: dict[str, Any], feature_names: Sequence[str], type_feature_names: Sequence[str],
-                          folder: Path = MODEL_FILE.parent) -> MatchModel:
+def match_model_from_dict(
+    data: dict[str, Any],
+    feature_names: Sequence[str],
+    type_feature_names: Sequence[str],
+    folder: Path = MODEL_FILE.parent,
+) -> MatchModel:
     """The model `data` describes; its semantic space, when it names one, is read from `folder`."""
     pair = _Logistic.from_dict(data["pair"])
     type_model = _Logistic.from_dict(data["type"])
     space = data.get("space")
     calibration = data.get("calibration", {"slope": 1.0, "offset": 0.0})
-    return MatchModel(pair=pair, pair_columns=pair.columns(feature_names), threshold=float(data["threshold"]),
-                      type_model=type_model, type_columns=type_model.columns(type_feature_names),
-                      type_classes=tuple(data["type"]["classes"]), report=data.get("report", {}),
-                      space=load_semantic_space(space["sha256"], folder / space["file"]) if space else None,
-                      calibration=(float(calibration["slope"]), float(calibration["offset"])))
+    return MatchModel(
+        pair=pair,
+        pair_columns=pair.columns(feature_names),
+        threshold=float(data["threshold"]),
+        type_model=type_model,
+        type_columns=type_model.columns(type_feature_names),
+        type_classes=tuple(data["type"]["classes"]),
+        report=data.get("report", {}),
+        space=load_semantic_space(space["sha256"], folder / space["file"]) if space else None,
+        calibration=(float(calibration["slope"]), float(calibration["offset"])),
+    )
 
 
 @lru_cache(maxsize=4)

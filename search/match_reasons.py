@@ -59,8 +59,13 @@ def month(value: date) -> str:
 
 
 def build_reasons(
-    a: MatchItem, b: MatchItem, features: Mapping[str, float], contributions: Mapping[str, float],
-    shared_terms: Sequence[str], match_type: str, witness: MatchItem | None = None,
+    a: MatchItem,
+    b: MatchItem,
+    features: Mapping[str, float],
+    contributions: Mapping[str, float],
+    shared_terms: Sequence[str],
+    match_type: str,
+    witness: MatchItem | None = None,
     standout: float | None = None,
 ) -> tuple[str, ...]:
     """The reasons for the pair (a, b), strongest first; the first says why it has its type.
@@ -80,14 +85,18 @@ def build_reasons(
         for owner, other in ((a, b), (b, a)):
             named = supplier_mentions(owner.suppliers, text_words(f"{other.title}\n{other.summary}\n{other.body}"))
             if named:
-                add("suppliers", f"{owner.province_name} werkt met {dutch_list(named)}, en ook "
-                                 f"{other.province_name} noemt {'die' if len(named) > 1 else 'deze'} leverancier")
+                add(
+                    "suppliers",
+                    f"{owner.province_name} werkt met {dutch_list(named)}, en ook "
+                    f"{other.province_name} noemt {'die' if len(named) > 1 else 'deze'} leverancier",
+                )
                 break
     technologies = shared_tags(a.technologies, b.technologies)
     if technologies:
         add("technologies", f"Beide gebruiken {dutch_list(technologies)}")
-    categories = sorted(item_categories(a.technologies, a.title, a.summary)
-                        & item_categories(b.technologies, b.title, b.summary))
+    categories = sorted(
+        item_categories(a.technologies, a.title, a.summary) & item_categories(b.technologies, b.title, b.summary)
+    )
     if categories and not technologies:
         add("categories", f"Zelfde soort product: {dutch_list(categories)}")
     if shared_terms:
@@ -97,8 +106,11 @@ def build_reasons(
         noun = "thema" if len(themes) == 1 else "thema's"
         add("themes", f"Zelfde {noun}: {dutch_list(themes)}")
     if features.get("semantic", 0.0) >= SEMANTIC_REASON_AT:
-        add("semantic", f"De beschrijvingen lijken inhoudelijk sterk op elkaar "
-                        f"(semantische gelijkenis {features['semantic']:.2f})".replace(".", ",", 1))
+        add(
+            "semantic",
+            f"De beschrijvingen lijken inhoudelijk sterk op elkaar "
+            f"(semantische gelijkenis {features['semantic']:.2f})".replace(".", ",", 1),
+        )
     phase = _phase_reason(a, b)
     if phase:
         # Scaling up is about the phases: say that first.
@@ -110,8 +122,10 @@ def build_reasons(
     if partners:
         add("partners", partners)
     if standout is not None or features.get("semantic_gap", 0.0) >= STANDS_OUT_AT:
-        add("semantic_gap" if standout is None else "semantic",
-            "Deze twee lijken veel meer op elkaar dan op de initiatieven van andere provincies")
+        add(
+            "semantic_gap" if standout is None else "semantic",
+            "Deze twee lijken veel meer op elkaar dan op de initiatieven van andere provincies",
+        )
     if witness is not None and features.get("corroboration", 0.0) > 0:
         add("corroboration", f"Beide lijken sterk op ‘{witness.title}’ ({witness.province_name})")
     candidates.sort(key=lambda pair: -pair[0])
@@ -126,13 +140,17 @@ def _type_reason(a: MatchItem, b: MatchItem, match_type: str) -> str:
     if match_type == "joint_procurement":
         in_use = a.phase in PROVEN_PHASES and b.phase in PROVEN_PHASES
         if in_use:
-            return ("Gezamenlijke inkoop: beide gebruiken al hetzelfde soort product of dienst; bundel de "
-                    "contracten bij verlenging of deel een raamcontract")
+            return (
+                "Gezamenlijke inkoop: beide gebruiken al hetzelfde soort product of dienst; bundel de "
+                "contracten bij verlenging of deel een raamcontract"
+            )
         return "Gezamenlijke inkoop: beide hebben hetzelfde soort product of dezelfde dienst nodig"
     experienced = [item for item in (a, b) if item.phase in PROVEN_PHASES]
     if len(experienced) == 1:
-        return (f"Kennisuitwisseling: hetzelfde doel met een andere aanpak; {experienced[0].province_name} heeft er "
-                "al ervaring mee")
+        return (
+            f"Kennisuitwisseling: hetzelfde doel met een andere aanpak; {experienced[0].province_name} heeft er "
+            "al ervaring mee"
+        )
     return "Kennisuitwisseling: hetzelfde doel met een andere aanpak; leer van elkaars ervaring"
 
 
@@ -150,8 +168,10 @@ def _timing_reason(a: MatchItem, b: MatchItem, timing: float) -> str | None:
     if timing < 1.0:
         return None
     if a.tender_date and b.tender_date:
-        return (f"Beide willen binnen een jaar van elkaar aanbesteden ({a.province_name} {month(a.tender_date)}, "
-                f"{b.province_name} {month(b.tender_date)})")
+        return (
+            f"Beide willen binnen een jaar van elkaar aanbesteden ({a.province_name} {month(a.tender_date)}, "
+            f"{b.province_name} {month(b.tender_date)})"
+        )
     return "Beide lopen in dezelfde periode"
 
 

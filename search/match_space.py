@@ -61,8 +61,9 @@ class SemanticSpace:
         return cls(mean=np.ascontiguousarray(array[0]), transform=np.ascontiguousarray(array[1:]))
 
 
-def fit_semantic_space(vectors: np.ndarray, families: Sequence[Iterable[int]],
-                       regularisation: float = DEFAULT_REGULARISATION) -> SemanticSpace:
+def fit_semantic_space(
+    vectors: np.ndarray, families: Sequence[Iterable[int]], regularisation: float = DEFAULT_REGULARISATION
+) -> SemanticSpace:
     """WCCN from `vectors` (rows) and `families` (lists of row numbers of texts with one purpose)."""
     vectors = np.asarray(vectors, dtype=np.float64)
     mean = vectors.mean(axis=0)

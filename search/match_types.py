@@ -24,12 +24,19 @@ MATCH_TYPE_LABELS: dict[str, str] = {
 }
 
 DEFAULT_TOPIC_WEIGHTS: dict[str, float] = {
-    "semantic": 0.40, "lexical": 0.30, "themes": 0.05, "suppliers": 0.10, "technologies": 0.10, "categories": 0.0,
+    "semantic": 0.40,
+    "lexical": 0.30,
+    "themes": 0.05,
+    "suppliers": 0.10,
+    "technologies": 0.10,
+    "categories": 0.0,
 }
 DEFAULT_CONTEXT_WEIGHTS: dict[str, float] = {"phase": 0.4, "timing": 0.3, "partners": 0.3}
 DEFAULT_CONTEXT_SHARE = 0.3
 DEFAULT_CORROBORATION_SHARE = 0.5
 DEFAULT_UNCORROBORATED_SHARE = 0.8
+
+
 @dataclass(frozen=True)
 class MatchItem:
     """One initiative as the matcher sees it. `id` is any hashable, sortable key (the database id)."""

@@ -157,10 +157,35 @@ _NEIGHBOUR_MARGIN = 10
 _MIN_ITEMS_FOR_DF_CUT = 40
 #: Words that only say where an initiative is, not what it is about.
 PROVINCE_WORDS: tuple[str, ...] = (
-    "provincie", "provincies", "provinciale", "provinciaal", "groningen", "groningse", "fryslan", "friesland",
-    "friese", "drenthe", "drentse", "overijssel", "overijsselse", "flevoland", "flevolandse", "gelderland",
-    "gelderse", "utrecht", "utrechtse", "holland", "hollandse", "noord", "zuid", "zeeland", "zeeuwse", "brabant",
-    "brabantse", "limburg", "limburgse",
+    "provincie",
+    "provincies",
+    "provinciale",
+    "provinciaal",
+    "groningen",
+    "groningse",
+    "fryslan",
+    "friesland",
+    "friese",
+    "drenthe",
+    "drentse",
+    "overijssel",
+    "overijsselse",
+    "flevoland",
+    "flevolandse",
+    "gelderland",
+    "gelderse",
+    "utrecht",
+    "utrechtse",
+    "holland",
+    "hollandse",
+    "noord",
+    "zuid",
+    "zeeland",
+    "zeeuwse",
+    "brabant",
+    "brabantse",
+    "limburg",
+    "limburgse",
 )
 
 
@@ -177,9 +202,7 @@ def match_type(a: ItemFacts, b: ItemFacts, features: Mapping[str, float]) -> Mat
     both_tender = not math.isnan(a.tender) and not math.isnan(b.tender)
     same_product = features["suppliers"] > 0 or features["categories"] > 0 or both_tender
     same_thing = (
-        same_product
-        or features["semantic"] >= SAME_THING_SEMANTIC
-        or features["lexical"] >= SAME_THING_LEXICAL
+        same_product or features["semantic"] >= SAME_THING_SEMANTIC or features["lexical"] >= SAME_THING_LEXICAL
     )
     if proven_and_early and same_thing:
         return "scaling_up"
@@ -214,8 +237,13 @@ class _Neighbours:
 
     @classmethod
     def empty(cls, n: int, width: int, mostly_empty: bool = False) -> _Neighbours:
-        return cls(np.full((n, width), -1, dtype=np.int64), np.full((n, width), -np.inf),
-                   np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool), mostly_empty)
+        return cls(
+            np.full((n, width), -1, dtype=np.int64),
+            np.full((n, width), -np.inf),
+            np.zeros(n, dtype=np.int64),
+            np.ones(n, dtype=bool),
+            mostly_empty,
+        )
 
     def grow(self, n: int) -> None:
         extra = n - len(self.length)
@@ -302,10 +330,12 @@ class MatchEngine:
         self.model: MatchModel | None = self._shipped if with_vectors else None
         fitted = self.model is not None and scorer is None
         self.scorer: Scorer = scorer or self.model or ScoreWeights()
-        self.min_score = min_score if min_score is not None else (
-            self.model.threshold if fitted and self.model is not None else DEFAULT_MIN_SCORE)
-        self.min_standout = min_standout if min_standout is not None else (
-            math.inf if fitted else DEFAULT_MIN_STANDOUT)
+        self.min_score = (
+            min_score
+            if min_score is not None
+            else (self.model.threshold if fitted and self.model is not None else DEFAULT_MIN_SCORE)
+        )
+        self.min_standout = min_standout if min_standout is not None else (math.inf if fitted else DEFAULT_MIN_STANDOUT)
 
     # -- public API ------------------------------------------------------------------------------
 
@@ -656,14 +686,21 @@ class MatchEngine:
             return np.zeros(0, dtype=np.int64), moved
         return np.unique(np.concatenate(partners)).astype(np.int64), moved
 
-    def _move_in_lists(self, nbrs: _Neighbours, row: int, sims: np.ndarray, block: Callable[[np.ndarray], np.ndarray],
-                       moved: list[tuple[int, int]]) -> np.ndarray:
+    def _move_in_lists(
+        self,
+        nbrs: _Neighbours,
+        row: int,
+        sims: np.ndarray,
+        block: Callable[[np.ndarray], np.ndarray],
+        moved: list[tuple[int, int]],
+    ) -> np.ndarray:
         """Put `row` at its new place in every other list; the rows whose top `neighbours` now hold it."""
         k = self.neighbours
         width = nbrs.ids.shape[1]
         holds = (nbrs.ids == row).any(axis=1)
-        last = np.where(nbrs.length > 0, nbrs.sims[np.arange(len(nbrs.length)), np.maximum(nbrs.length - 1, 0)],
-                        -np.inf)
+        last = np.where(
+            nbrs.length > 0, nbrs.sims[np.arange(len(nbrs.length)), np.maximum(nbrs.length - 1, 0)], -np.inf
+        )
         valid = sims > -np.inf
         affected = np.flatnonzero(holds | (valid & ((sims > last) | nbrs.complete)))
         entered: list[int] = []
@@ -703,9 +740,7 @@ class MatchEngine:
 
     def _is_candidate(self, a: int, b: int) -> bool:
         k = self.neighbours
-        return any(
-            b in nbrs.top(a, k) or a in nbrs.top(b, k) for nbrs in (self._semantic_nbrs, self._lexical_nbrs)
-        )
+        return any(b in nbrs.top(a, k) or a in nbrs.top(b, k) for nbrs in (self._semantic_nbrs, self._lexical_nbrs))
 
     # -- the graph of direct scores --------------------------------------------------------------
 
@@ -767,7 +802,9 @@ class MatchEngine:
         """Mean and spread of each row's own scores with the reference rows of other provinces."""
         n = len(self._items)
         if len(self._background) < n:
-            self._background = np.vstack([self._background, np.tile([0.0, _MIN_SPREAD], (n - len(self._background), 1))])
+            self._background = np.vstack(
+                [self._background, np.tile([0.0, _MIN_SPREAD], (n - len(self._background), 1))]
+            )
         reference = self._reference[self._province[self._reference] >= 0]
         for start in range(0, len(rows), 2048):
             block = rows[start : start + 2048]
@@ -824,11 +861,21 @@ class MatchEngine:
         semantic = (cosine - floor) / (1.0 - floor)
         lexical = self._pair_lexical(a_rows, b_rows)
         z, gap = self._relative_semantic(a_rows, b_rows, cosine)
-        return pair_features(self._facts, a_rows, b_rows, semantic, lexical, self._tech_idf, self._default_idf,
-                             semantic_z=z, semantic_gap=gap)
+        return pair_features(
+            self._facts,
+            a_rows,
+            b_rows,
+            semantic,
+            lexical,
+            self._tech_idf,
+            self._default_idf,
+            semantic_z=z,
+            semantic_gap=gap,
+        )
 
-    def _relative_semantic(self, a_rows: np.ndarray, b_rows: np.ndarray,
-                           cosine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _relative_semantic(
+        self, a_rows: np.ndarray, b_rows: np.ndarray, cosine: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per pair, in standard deviations of both sides' backgrounds (cosines with the reference rows):
         how far its cosine lies above those backgrounds (z), and above each side's own nearest
         neighbours of other provinces (gap: the mean of its top `LOCAL_NEIGHBOURS` cosines).
@@ -860,7 +907,7 @@ class MatchEngine:
             finite = np.isfinite(top)
             count = finite.sum(axis=1)
             local = np.where(count > 0, np.where(finite, top, 0.0).sum(axis=1) / np.maximum(count, 1), mean)
-        a, b = inverse[: len(a_rows)], inverse[len(a_rows):]
+        a, b = inverse[: len(a_rows)], inverse[len(a_rows) :]
         z = ((cosine - mean[a]) / spread[a] + (cosine - mean[b]) / spread[b]) / 2.0
         gap = ((cosine - local[a]) / spread[a] + (cosine - local[b]) / spread[b]) / 2.0
         return np.where(np.isfinite(z), z, 0.0), np.where(np.isfinite(gap), gap, -10.0)
@@ -878,8 +925,16 @@ class MatchEngine:
         contributions = self.scorer.contributions(features[chosen]) if len(chosen) else np.zeros((0, len(FEATURES)))
         shared = self._shared_terms_of(a_rows[chosen], b_rows[chosen])
         return [
-            self._match(int(a_rows[i]), int(b_rows[i]), float(scores[i]), features[i], contributions[j],
-                        int(witnesses[i]), float(standout[i]), shared[j])
+            self._match(
+                int(a_rows[i]),
+                int(b_rows[i]),
+                float(scores[i]),
+                features[i],
+                contributions[j],
+                int(witnesses[i]),
+                float(standout[i]),
+                shared[j],
+            )
             for j, i in enumerate(chosen.tolist())
         ]
 
@@ -953,8 +1008,15 @@ class MatchEngine:
         return tuple(self._analyzer.display(str(self._terms[shared[i]])) for i in order)
 
     def _match(
-        self, a: int, b: int, score: float, features: np.ndarray, contributions: np.ndarray, witness: int,
-        standout: float, shared: tuple[str, ...],
+        self,
+        a: int,
+        b: int,
+        score: float,
+        features: np.ndarray,
+        contributions: np.ndarray,
+        witness: int,
+        standout: float,
+        shared: tuple[str, ...],
     ) -> Match:
         item_a, item_b = self._items[a], self._items[b]
         assert item_a is not None and item_b is not None
@@ -967,11 +1029,27 @@ class MatchEngine:
         else:
             kind = match_type(self._facts[a], self._facts[b], named)
         witness_item = self._items[witness] if witness >= 0 else None
-        reasons = build_reasons(item_a, item_b, named, dict(zip(FEATURES, contributions.tolist())), shared, kind,
-                                witness_item, standout=standout if standout >= self.min_standout else None)
-        return Match(a=item_a.id, b=item_b.id, score=round(score, 4), type=kind, reasons=reasons,
-                     features=named, shared_terms=shared, witness=witness_item.id if witness_item else None,
-                     standout=round(standout, 2))
+        reasons = build_reasons(
+            item_a,
+            item_b,
+            named,
+            dict(zip(FEATURES, contributions.tolist())),
+            shared,
+            kind,
+            witness_item,
+            standout=standout if standout >= self.min_standout else None,
+        )
+        return Match(
+            a=item_a.id,
+            b=item_b.id,
+            score=round(score, 4),
+            type=kind,
+            reasons=reasons,
+            features=named,
+            shared_terms=shared,
+            witness=witness_item.id if witness_item else None,
+            standout=round(standout, 2),
+        )
 
 
 def _sort_key(value: Hashable) -> tuple[str, object]:
@@ -1032,7 +1110,21 @@ def _distinctive(raw: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
 
 
 __all__ = [
-    "CONTEXT_FEATURES", "CORROBORATION_FLOOR", "DEFAULT_CONTEXT_WEIGHTS", "DEFAULT_MIN_SCORE", "DEFAULT_TOPIC_WEIGHTS",
-    "DIRECT_WEIGHTS", "FEATURES", "MATCH_TYPES", "MATCH_TYPE_LABELS", "Match", "MatchEngine", "MatchItem", "MatchType",
-    "ScoreWeights", "Scorer", "TOPIC_FEATURES", "match_type",
+    "CONTEXT_FEATURES",
+    "CORROBORATION_FLOOR",
+    "DEFAULT_CONTEXT_WEIGHTS",
+    "DEFAULT_MIN_SCORE",
+    "DEFAULT_TOPIC_WEIGHTS",
+    "DIRECT_WEIGHTS",
+    "FEATURES",
+    "MATCH_TYPES",
+    "MATCH_TYPE_LABELS",
+    "Match",
+    "MatchEngine",
+    "MatchItem",
+    "MatchType",
+    "ScoreWeights",
+    "Scorer",
+    "TOPIC_FEATURES",
+    "match_type",
 ]

@@ -111,9 +111,7 @@ class MeiliIndex:
             return
         dimensions = {len(doc.vector) for doc in latest if doc.vector is not None}
         if len(dimensions) > 1 or (self._dimensions and dimensions - {self._dimensions}):
-            raise ValueError(
-                f"vector dimensions {sorted(dimensions)} do not match the index ({self._dimensions})"
-            )
+            raise ValueError(f"vector dimensions {sorted(dimensions)} do not match the index ({self._dimensions})")
         if dimensions and not self._dimensions:
             self._dimensions = dimensions.pop()
             self._wait(self._index.update_embedders(embedder_settings(self._dimensions)))
@@ -144,9 +142,7 @@ class MeiliIndex:
         found: dict[int, str] = {}
         offset, page = 0, 1000
         while True:
-            batch = self._index.get_documents(
-                {"fields": ["id", "content_hash"], "limit": page, "offset": offset}
-            )
+            batch = self._index.get_documents({"fields": ["id", "content_hash"], "limit": page, "offset": offset})
             found.update((int(d.id), d.content_hash) for d in batch.results)
             offset += page
             if offset >= batch.total:
@@ -179,11 +175,7 @@ class MeiliIndex:
         if expression:
             params["filter"] = expression
         response = self._index.search("", params)
-        scored = [
-            (int(hit["id"]), cosine(vector, v))
-            for hit in response["hits"]
-            if (v := hit_vector(hit)) is not None
-        ]
+        scored = [(int(hit["id"]), cosine(vector, v)) for hit in response["hits"] if (v := hit_vector(hit)) is not None]
         return sorted(scored, key=lambda item: (-item[1], item[0]))[:limit]
 
     @_reachable
@@ -200,9 +192,7 @@ class MeiliIndex:
         ]
         total = int(response.get("totalHits", response.get("estimatedTotalHits", len(hits))))
         distribution = response.get("facetDistribution") or {}
-        facets = {
-            name: {str(k): int(v) for k, v in distribution.get(name, {}).items()} for name in query.facets
-        }
+        facets = {name: {str(k): int(v) for k, v in distribution.get(name, {}).items()} for name in query.facets}
         return SearchResults(total, hits, facets, _ms_since(started))
 
     # -- setup ---------------------------------------------------------

@@ -32,6 +32,7 @@ def background_vectors(embedder: Embedder) -> np.ndarray:
     """The background queries embedded as queries by `embedder` (once per encoder and process)."""
     vectors = _CACHE.get(embedder.name)
     if vectors is None:
-        vectors = _CACHE[embedder.name] = np.asarray(embedder.embed_queries(list(background_queries())),
-                                                     dtype=np.float32)
+        vectors = _CACHE[embedder.name] = np.asarray(
+            embedder.embed_queries(list(background_queries())), dtype=np.float32
+        )
     return vectors

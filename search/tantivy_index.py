@@ -269,7 +269,11 @@ class TantivyIndex:
     ) -> list[tuple[int, float]]:
         searcher = self._searcher()
         return self._neighbours(
-            searcher, vector, self._filter_clauses(filters or {}), limit, set(exclude_ids),
+            searcher,
+            vector,
+            self._filter_clauses(filters or {}),
+            limit,
+            set(exclude_ids),
             min_standout=self.similar_min_standout,
         )
 
@@ -315,15 +319,17 @@ class TantivyIndex:
         ids = _ids(searcher, searcher.search(query, limit=1).hits)
         return ids[0] if ids else None
 
-    def _semantic(self, searcher: tantivy.Searcher, vector: Vector, filters: list[Query],
-                  best_keyword_hit: int | None) -> list[tuple[int, float]]:
+    def _semantic(
+        self, searcher: tantivy.Searcher, vector: Vector, filters: list[Query], best_keyword_hit: int | None
+    ) -> list[tuple[int, float]]:
         """The semantic neighbours of the query moved towards its best hit (Rocchio feedback): the best
         keyword hit, else its own nearest neighbour. Without feedback, or without a stored vector for
         the best hit, those of the query itself."""
 
         def neighbours(v: Vector) -> list[tuple[int, float]]:
-            return self._neighbours(searcher, v, filters, self.semantic_limit, set(), self.min_similarity,
-                                    self.min_standout, gated=False)
+            return self._neighbours(
+                searcher, v, filters, self.semantic_limit, set(), self.min_similarity, self.min_standout, gated=False
+            )
 
         if self.feedback_weight <= 0:
             return neighbours(vector)
@@ -397,15 +403,11 @@ class TantivyIndex:
             clauses.append(
                 Query.const_score_query(Query.term_set_query(schema, "title_stem", compounds), COMPOUND_TITLE)
             )
-            clauses.append(
-                Query.const_score_query(Query.term_set_query(schema, "text_stem", compounds), COMPOUND_TEXT)
-            )
+            clauses.append(Query.const_score_query(Query.term_set_query(schema, "text_stem", compounds), COMPOUND_TEXT))
         distance = fuzzy_distance(word)
         if distance and not searcher.doc_freq("text", word) and not searcher.doc_freq("text_stem", key):
             plan.typo_words.add(word)
-            fuzzy = Query.fuzzy_term_query(
-                schema, "text", word, distance=distance, transposition_cost_one=True
-            )
+            fuzzy = Query.fuzzy_term_query(schema, "text", word, distance=distance, transposition_cost_one=True)
             clauses.append(Query.const_score_query(fuzzy, FUZZY_TEXT))
         return clauses
 
@@ -429,9 +431,7 @@ class TantivyIndex:
         if len(key) >= PREFIX_MIN:
             found.update(t for t, _ in searcher.terms_with_prefix("text_stem", key, limit=MAX_EXPANSIONS))
         if len(key) >= SUFFIX_MIN:
-            found.update(
-                t[::-1] for t, _ in searcher.terms_with_prefix("rev", key[::-1], limit=MAX_EXPANSIONS)
-            )
+            found.update(t[::-1] for t, _ in searcher.terms_with_prefix("rev", key[::-1], limit=MAX_EXPANSIONS))
         result = frozenset(t for t in found if len(t) >= len(key) + COMPOUND_MIN_EXTRA)
         if len(self._expansion_cache) > 10_000:
             self._expansion_cache.clear()
@@ -498,9 +498,7 @@ class TantivyIndex:
 
     def _existing(self, searcher: tantivy.Searcher, ids: list[int], filters: list[Query]) -> set[int]:
         """Which of `ids` are in the index and pass `filters`."""
-        found = searcher.search(
-            _all_of([*filters, Query.term_set_query(self._schema, "id", ids)]), limit=len(ids)
-        )
+        found = searcher.search(_all_of([*filters, Query.term_set_query(self._schema, "id", ids)]), limit=len(ids))
         return set(_ids(searcher, found.hits))
 
     # -- results -----------------------------------------------------------
@@ -524,8 +522,7 @@ class TantivyIndex:
         aggregations = {name: {"terms": {"field": name, "size": 10_000}} for name in names}
         raw = searcher.aggregate(result_set, aggregations)
         return {
-            name: {str(b["key"]): int(b["doc_count"]) for b in raw.get(name, {}).get("buckets", [])}
-            for name in names
+            name: {str(b["key"]): int(b["doc_count"]) for b in raw.get(name, {}).get("buckets", [])} for name in names
         }
 
     def _searcher(self) -> tantivy.Searcher:
@@ -547,12 +544,8 @@ class TantivyIndex:
         directory = self.path / "tantivy"
         version_file = self.path / "VERSION"
         with self._write_lock():
-            if directory.exists() and (
-                not version_file.exists() or version_file.read_text().strip() != SCHEMA_VERSION
-            ):
-                log.warning(
-                    "search index at %s has an old schema; starting empty (reindex needed)", self.path
-                )
+            if directory.exists() and (not version_file.exists() or version_file.read_text().strip() != SCHEMA_VERSION):
+                log.warning("search index at %s has an old schema; starting empty (reindex needed)", self.path)
                 shutil.rmtree(directory)
                 (self.path / "vectors.npz").unlink(missing_ok=True)
             directory.mkdir(exist_ok=True)

@@ -72,8 +72,9 @@ class VectorStore:
     def set_background(self, background: np.ndarray | None) -> None:
         """Unit vectors of queries about nothing the corpus holds (see `standouts`)."""
         with self._lock:
-            self._background = None if background is None or not len(background) else np.asarray(
-                background, dtype=np.float32)
+            self._background = (
+                None if background is None or not len(background) else np.asarray(background, dtype=np.float32)
+            )
             self._calibration, self._calibrated = {}, None
 
     def background_closeness(self, vector: Vector) -> float | None:

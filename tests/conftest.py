@@ -81,8 +81,12 @@ class Browser(TestClient):
     def request(self, method: str, url: Any, **kwargs: Any):  # type: ignore[override]
         """Unsafe API calls carry the X-CSRF-Token header, as our own pages' scripts would."""
         headers = dict(kwargs.pop("headers", None) or {})
-        if (self.send_csrf_header and method.upper() not in {"GET", "HEAD", "OPTIONS"}
-                and str(url).startswith("/api/") and "Authorization" not in headers):
+        if (
+            self.send_csrf_header
+            and method.upper() not in {"GET", "HEAD", "OPTIONS"}
+            and str(url).startswith("/api/")
+            and "Authorization" not in headers
+        ):
             headers.setdefault("X-CSRF-Token", self.csrf())
         return super().request(method, url, headers=headers, **kwargs)
 
@@ -131,11 +135,19 @@ class Browser(TestClient):
         """Run a coroutine function on the app's event loop (where its database connection lives)."""
         return self.portal.call(partial(function, *args, **kwargs))
 
-    def make_user(self, role: str = "medewerker", province: str | None = "NL-GE", *, email: str | None = None,
-                  password: str = TEST_PASSWORD, name: str = "") -> User:
+    def make_user(
+        self,
+        role: str = "medewerker",
+        province: str | None = "NL-GE",
+        *,
+        email: str | None = None,
+        password: str = TEST_PASSWORD,
+        name: str = "",
+    ) -> User:
         email = email or f"{role}.{(province or 'ida').lower()}@test.example"
-        return self.run(accounts.create_user, audit.SYSTEM, email=email, role=role, province=province, name=name,
-                        password=password)
+        return self.run(
+            accounts.create_user, audit.SYSTEM, email=email, role=role, province=province, name=name, password=password
+        )
 
     def login(self, email: str, password: str = TEST_PASSWORD):
         return self.submit("/inloggen", {"email": email, "password": password}, follow_redirects=False)
@@ -161,7 +173,6 @@ def client(anonymous: Browser) -> Browser:
     """A browser logged in as a medewerker of Gelderland (the province of `valid_initiative`)."""
     anonymous.login_as("medewerker", "NL-GE")
     return anonymous
-
 
 
 def valid_initiative(**changes: Any) -> dict[str, Any]:
@@ -209,16 +220,25 @@ def as_form(data: dict[str, Any]) -> dict[str, Any]:
 def cli_env(data_dir: Path, embedding_model: str = "none", **settings: str) -> dict[str, str]:
     """The environment of a ``kennisbank`` subprocess on this data directory; ``settings`` are
     further KENNISBANK_* values without the prefix (smtp_host="127.0.0.1")."""
-    return {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": embedding_model,
-            "KENNISBANK_DATABASE_URL": database_url_for(data_dir),
-            **{f"KENNISBANK_{name.upper()}": value for name, value in settings.items()}}
+    return {
+        **os.environ,
+        "KENNISBANK_DATA_DIR": str(data_dir),
+        "KENNISBANK_EMBEDDING_MODEL": embedding_model,
+        "KENNISBANK_DATABASE_URL": database_url_for(data_dir),
+        **{f"KENNISBANK_{name.upper()}": value for name, value in settings.items()},
+    }
 
 
-def run_cli(data_dir: Path, *args: str, stdin: str | None = None, embedding_model: str = "none",
-            **settings: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    data_dir: Path, *args: str, stdin: str | None = None, embedding_model: str = "none", **settings: str
+) -> subprocess.CompletedProcess[str]:
     """Run the real ``kennisbank`` command in a subprocess against the given data directory."""
     return subprocess.run(
         [sys.executable, "-m", "kennisbank", *args],
-        cwd=REPO, env=cli_env(data_dir, embedding_model, **settings), input=stdin, capture_output=True, text=True,
+        cwd=REPO,
+        env=cli_env(data_dir, embedding_model, **settings),
+        input=stdin,
+        capture_output=True,
+        text=True,
         timeout=120,
     )

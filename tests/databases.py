@@ -89,10 +89,20 @@ def _postgres_template() -> str:
 
 
 def _migrate(data_dir: Path, database_url: str) -> None:
-    environment = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_DATABASE_URL": database_url,
-                   "KENNISBANK_EMBEDDING_MODEL": "none"}
-    subprocess.run([sys.executable, "-m", "kennisbank", "migrate"], cwd=REPO, env=environment, check=True,
-                   capture_output=True, timeout=300)
+    environment = {
+        **os.environ,
+        "KENNISBANK_DATA_DIR": str(data_dir),
+        "KENNISBANK_DATABASE_URL": database_url,
+        "KENNISBANK_EMBEDDING_MODEL": "none",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "kennisbank", "migrate"],
+        cwd=REPO,
+        env=environment,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 def _database_name(data_dir: Path) -> str:
@@ -150,5 +160,8 @@ def run_sql(statement: str, database_url: str = SERVER_URL) -> str:
     url = database_url.replace("asyncpg://", "postgres://", 1)
     return subprocess.run(
         ["psql", url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", statement],
-        check=True, capture_output=True, text=True, timeout=60,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     ).stdout

@@ -26,8 +26,11 @@ def ensure_spectral() -> Path:
     if missing:
         raise SpectralUnavailable(f"{' and '.join(missing)} not installed (Debian: apt-get install nodejs npm)")
     TOOLS.mkdir(exist_ok=True)
-    subprocess.run(["npm", "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--silent",
-                    SPECTRAL_PACKAGE], check=True, timeout=600)
+    subprocess.run(
+        ["npm", "install", "--prefix", str(TOOLS), "--no-audit", "--no-fund", "--silent", SPECTRAL_PACKAGE],
+        check=True,
+        timeout=600,
+    )
     return SPECTRAL
 
 

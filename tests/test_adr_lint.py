@@ -30,19 +30,37 @@ def spectral() -> Path:
 
 
 @pytest.mark.parametrize("ruleset", ["adr-2.1.0-spectral.yml", "adr-2.2.0-rc.1-linter.yaml"])
-def test_the_served_openapi_document_has_no_adr_errors(anonymous: Browser, spectral: Path, tmp_path: Path,
-                                                       ruleset: str):
+def test_the_served_openapi_document_has_no_adr_errors(
+    anonymous: Browser, spectral: Path, tmp_path: Path, ruleset: str
+):
     served = anonymous.get("/api/v1/openapi.json")
     assert served.status_code == 200
     document = tmp_path / "openapi.json"
     document.write_bytes(served.content)
     report = tmp_path / "report.json"
-    run = subprocess.run([str(spectral), "lint", "--quiet", "--ruleset", str(RULESETS / ruleset), "--format", "json",
-                          "--output", str(report), "--fail-severity", "error", str(document)],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            str(spectral),
+            "lint",
+            "--quiet",
+            "--ruleset",
+            str(RULESETS / ruleset),
+            "--format",
+            "json",
+            "--output",
+            str(report),
+            "--fail-severity",
+            "error",
+            str(document),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert report.exists(), run.stderr
     findings = json.loads(report.read_text() or "[]")
-    errors = [f"{f['code']} at {'.'.join(map(str, f['path']))}: {f['message']}" for f in findings
-              if f["severity"] == ERROR]
+    errors = [
+        f"{f['code']} at {'.'.join(map(str, f['path']))}: {f['message']}" for f in findings if f["severity"] == ERROR
+    ]
     assert errors == [], "\n".join(errors)
     assert run.returncode == 0, run.stderr

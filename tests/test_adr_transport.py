@@ -21,8 +21,9 @@ def test_a_trailing_slash_is_404_problem_json_not_a_redirect(client: Browser):
 def test_api_answers_are_never_cached_and_name_the_full_version(client: Browser, path: str):
     response = client.get(path)
     assert response.headers["cache-control"] == "no-store"
-    assert response.headers["api-version"] == API_VERSION == client.get("/api/v1/openapi.json").json()["info"][
-        "version"]
+    assert (
+        response.headers["api-version"] == API_VERSION == client.get("/api/v1/openapi.json").json()["info"]["version"]
+    )
 
 
 def test_refusals_are_not_cached_either(anonymous: Browser):
@@ -37,8 +38,16 @@ def test_an_accept_without_json_is_406_problem_json(client: Browser):
         assert client.get("/api/v1/initiatives", headers={"Accept": accept}).status_code == 200, accept
 
 
-@pytest.mark.parametrize(("accept", "admitted"), [("", True), ("application/*", True), ("application/xml", False),
-                                                  ("application/json;q=0", False), ("text/html", False)])
+@pytest.mark.parametrize(
+    ("accept", "admitted"),
+    [
+        ("", True),
+        ("application/*", True),
+        ("application/xml", False),
+        ("application/json;q=0", False),
+        ("text/html", False),
+    ],
+)
 def test_accepts_json(accept: str, admitted: bool):
     assert accepts_json(accept) is admitted
 
@@ -48,9 +57,15 @@ def test_the_openapi_document_may_be_read_from_any_origin(anonymous: Browser):
     assert response.status_code == 200 and response.headers["access-control-allow-origin"] == "*"
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("GET", "/api/v1/bestaat-niet", 404), ("DELETE", "/api/v1/initiatives", 405),
-    ("GET", "/api/v1/initiatives?perPage=0", 400), ("GET", "/api/v1/initiatives/99", 404)])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/v1/bestaat-niet", 404),
+        ("DELETE", "/api/v1/initiatives", 405),
+        ("GET", "/api/v1/initiatives?perPage=0", 400),
+        ("GET", "/api/v1/initiatives/99", 404),
+    ],
+)
 def test_every_problem_has_a_detail(client: Browser, method: str, path: str, status: int):
     response = client.request(method, path)
     assert response.status_code == status

@@ -36,11 +36,14 @@ def test_invalid_input_is_problem_json_listing_every_field(client):
     assert client.get("/api/v1/initiatives").json()["total"] == 0
 
 
-@pytest.mark.parametrize(("body", "headers", "status"), [
-    (b"{not json", {"content-type": "application/json"}, 400),
-    (b"[1, 2]", {"content-type": "application/json"}, 400),
-    (b"title=x", {"content-type": "application/x-www-form-urlencoded"}, 415),
-])
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"{not json", {"content-type": "application/json"}, 400),
+        (b"[1, 2]", {"content-type": "application/json"}, 400),
+        (b"title=x", {"content-type": "application/x-www-form-urlencoded"}, 415),
+    ],
+)
 def test_malformed_requests_are_problem_json(client, body, headers, status):
     response = client.post("/api/v1/initiatives", content=body, headers=headers)
     assert response.status_code == status
@@ -64,8 +67,9 @@ def test_duplicate_external_id_in_same_province_is_refused(client):
 
 def test_patch_changes_only_the_given_fields(client):
     created = create(client)
-    response = client.patch(f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"},
-                            headers={"If-Match": '"1"'})
+    response = client.patch(
+        f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"}, headers={"If-Match": '"1"'}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["phase"] == "opgeschaald" and body["title"] == created["title"] and body["version"] == 2
@@ -128,6 +132,7 @@ def test_provinces_and_themes(client):
 
 # The OpenAPI document must describe what the routes really do.
 
+
 def json_schema(node):
     """An OpenAPI 3.0 schema as the JSON Schema jsonschema validates: ``nullable`` becomes a null option."""
     if isinstance(node, list):
@@ -165,8 +170,17 @@ def test_openapi_schemas_match_real_responses_and_requests(client):
     jsonschema.validate(bad.json(), schema_for(document, "Problem"))
 
 
-@pytest.mark.parametrize("change", [{"kind": "hackathon"}, {"themes": []}, {"title": "ab"}, {"budget_eur": -1},
-                                    {"unknown_field": 1}, {"links": "https://a.example"}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "hackathon"},
+        {"themes": []},
+        {"title": "ab"},
+        {"budget_eur": -1},
+        {"unknown_field": 1},
+        {"links": "https://a.example"},
+    ],
+)
 def test_input_the_schema_rejects_the_api_rejects_too(client, change):
     document = client.get("/api/v1/openapi.json").json()
     request = valid_initiative(**change)

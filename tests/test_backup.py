@@ -50,8 +50,11 @@ def test_a_backup_made_during_use_restores_every_row_and_the_same_search_results
         try:
             while not stop.is_set():
                 number = len(written) + 1
-                written.append(client.create_initiative(external_id=f"GE-BK-{number}",
-                                                        title=f"Initiatief tijdens de reservekopie {number}")["id"])
+                written.append(
+                    client.create_initiative(
+                        external_id=f"GE-BK-{number}", title=f"Initiatief tijdens de reservekopie {number}"
+                    )["id"]
+                )
         except BaseException as exc:  # noqa: BLE001 - reported by the test thread below
             failures.append(exc)
 
@@ -89,8 +92,15 @@ def test_a_backup_made_during_use_restores_every_row_and_the_same_search_results
     assert restored.returncode == 0, restored.stderr
     assert f"zoekindex: {176 + len(written)} initiatieven" in restored.stdout
     original = every_row(data_dir)
-    assert {"initiative", "user", "api_token", "audit_entry", "match_suggestion", "match_event",
-            "tortoise_migrations"} <= original.keys()
+    assert {
+        "initiative",
+        "user",
+        "api_token",
+        "audit_entry",
+        "match_suggestion",
+        "match_event",
+        "tortoise_migrations",
+    } <= original.keys()
     decided = "SELECT status, note FROM match_suggestion WHERE id = ?"
     assert execute(empty, decided, suggestion.id) == [("geaccepteerd", "Samen aanbesteden in 2027.")]
     assert len(original["initiative"]) == 176 + len(written)

@@ -26,12 +26,24 @@ COORDINATOR = "coordinator@ida.example"
 BEHEERDER = "beheerder@ida.example"
 # A long address, as some provinces hand out: it must wrap on the account page instead of widening it.
 LONG_EMAIL = "a.van.der.heijden-de.groot.projectleider.digitalisering@provincie-utrecht.example"
-ACCOUNTS = [(UTRECHT, "medewerker", "NL-UT"), (GELDERLAND, "medewerker", "NL-GE"), (COORDINATOR, "coordinator", None),
-            (LONG_EMAIL, "medewerker", "NL-UT"), (BEHEERDER, "beheerder", None)]
+ACCOUNTS = [
+    (UTRECHT, "medewerker", "NL-UT"),
+    (GELDERLAND, "medewerker", "NL-GE"),
+    (COORDINATOR, "coordinator", None),
+    (LONG_EMAIL, "medewerker", "NL-UT"),
+    (BEHEERDER, "beheerder", None),
+]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -46,13 +58,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert run_cli(data_dir, "seed").returncode == 0
     for email, role, province in ACCOUNTS:
         where = ["--province", province] if province else []
-        created = run_cli(data_dir, "user", "create", "--email", email, "--role", role, *where,
-                          "--password", PASSWORD)
+        created = run_cli(data_dir, "user", "create", "--email", email, "--role", role, *where, "--password", PASSWORD)
         assert created.returncode == 0, created.stderr
     port = _free_port()
     env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": "none"}
-    process = subprocess.Popen([sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
-                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -217,8 +233,10 @@ def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_
     tab.goto(server + "/matches")
     tab.locator(".results .card h3 a").first.click()
     tab.wait_for_url("**/matches/*")
-    ids = [href.rsplit("/", 1)[1] for href in tab.locator(".side-by-side h2 a").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))")]
+    ids = [
+        href.rsplit("/", 1)[1]
+        for href in tab.locator(".side-by-side h2 a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    ]
     tab.evaluate("window.__notReloaded = true")
     for _ in range(60):  # Tab through the page until the note has focus: no mouse, no focus() call
         tab.keyboard.press("Tab")
@@ -239,10 +257,13 @@ def test_a_coordinator_accepts_the_top_suggestion_with_the_keyboard_and_sees_it_
         assert "Samen verder in het IDA-programma" in section.inner_text()
 
 
-@pytest.mark.parametrize("start, change, result_link", [
-    ("/zoeken?q=stikstf", "#facet-province-NL-GE", ".results h3 a"),
-    ("/initiatieven", "#f-province-5", ".card h3 a"),
-])
+@pytest.mark.parametrize(
+    "start, change, result_link",
+    [
+        ("/zoeken?q=stikstf", "#facet-province-NL-GE", ".results h3 a"),
+        ("/initiatieven", "#f-province-5", ".card h3 a"),
+    ],
+)
 def test_back_after_an_htmx_update_shows_the_whole_page(server, page, start, change, result_link):
     page.goto(server + start)
     before = page.inner_text(".count")
@@ -277,8 +298,9 @@ def test_back_after_filtering_the_match_queue_shows_the_whole_page(server, coord
     assert tab.input_value("#f-province") == "NL-GE"
 
 
-@pytest.mark.parametrize("start, change", [("/zoeken?q=stikstof", "#facet-province-NL-GE"),
-                                           ("/initiatieven", "#f-province-5")])
+@pytest.mark.parametrize(
+    "start, change", [("/zoeken?q=stikstof", "#facet-province-NL-GE"), ("/initiatieven", "#f-province-5")]
+)
 def test_the_new_count_is_announced_by_a_live_region_that_the_update_keeps(server, page, start, change):
     page.goto(server + start)
     assert page.locator("#resultaten[aria-live], #zoekgebied[aria-live]").count() == 0  # not the whole block

@@ -33,14 +33,25 @@ def smtp_and_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     controller.start()
     data_dir = tmp_path_factory.mktemp("collab-browser") / "data"
     assert run_cli(data_dir, "seed").returncode == 0
-    created = run_cli(data_dir, "user", "create", "--email", COORDINATOR, "--role", "coordinator",
-                      "--password", PASSWORD)
+    created = run_cli(
+        data_dir, "user", "create", "--email", COORDINATOR, "--role", "coordinator", "--password", PASSWORD
+    )
     assert created.returncode == 0, created.stderr
     port = _free_port()
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": "none",
-           "KENNISBANK_SMTP_HOST": "127.0.0.1", "KENNISBANK_SMTP_PORT": str(smtp_port)}
-    process = subprocess.Popen([sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
-                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "KENNISBANK_DATA_DIR": str(data_dir),
+        "KENNISBANK_EMBEDDING_MODEL": "none",
+        "KENNISBANK_SMTP_HOST": "127.0.0.1",
+        "KENNISBANK_SMTP_PORT": str(smtp_port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -68,7 +79,9 @@ def tab_to(tab, predicate: str, backwards: bool = False, limit: int = 80) -> Non
 def fresh_match(tab, server: str) -> str:
     """The strongest suggestion whose initiatives are in no collaboration yet (the seed made some)."""
     for href in tab.locator(".results .card h3 a").evaluate_all("links => links.map(a => a.getAttribute('href'))"):
-        sides = re.findall(r'<h2 id="kant-[0-9]"><a href="(/initiatieven/[0-9]+)"', tab.request.get(server + href).text())
+        sides = re.findall(
+            r'<h2 id="kant-[0-9]"><a href="(/initiatieven/[0-9]+)"', tab.request.get(server + href).text()
+        )
         if sides and all('id="samenwerkingen-kop"' not in tab.request.get(server + side).text() for side in sides):
             return href
     raise AssertionError("no suggestion without a collaboration on the first page")

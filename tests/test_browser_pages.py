@@ -31,19 +31,43 @@ def _pages_for(tab, server: str, role: str) -> list[str]:  # noqa: F811
     if role == "medewerker":
         tab.goto(server + "/initiatieven")
         detail = _first_href(tab, ".card h3 a")
-        return ["/", "/initiatieven", "/zoeken?q=stikstof", detail, "/initiatieven/nieuw", detail + "/bewerken",
-                "/account", "/digest/voorbeeld", *STATEMENTS, "/zoeken", "/zoeken?q=qwxzyv",
-                "/matches", "/bestaat-niet"]  # the last two: the 403 and the 404 page
+        return [
+            "/",
+            "/initiatieven",
+            "/zoeken?q=stikstof",
+            detail,
+            "/initiatieven/nieuw",
+            detail + "/bewerken",
+            "/account",
+            "/digest/voorbeeld",
+            *STATEMENTS,
+            "/zoeken",
+            "/zoeken?q=qwxzyv",
+            "/matches",
+            "/bestaat-niet",
+        ]  # the last two: the 403 and the 404 page
     if role == "coordinator":
         tab.goto(server + "/matches")
         matches = ["/", "/matches", _first_href(tab, ".results .card h3 a"), "/matches/clusters", "/account"]
         tab.goto(server + "/samenwerkingen")
         collaboration = _first_href(tab, "main a[href^='/samenwerkingen/']")
-        return matches + ["/samenwerkingen", collaboration, "/dashboard", collaboration + "/introductie",
-                          "/matches?province=NL-GE"]
+        return matches + [
+            "/samenwerkingen",
+            collaboration,
+            "/dashboard",
+            collaboration + "/introductie",
+            "/matches?province=NL-GE",
+        ]
     tab.goto(server + "/beheer/gebruikers")
-    return ["/beheer/gebruikers", _first_href(tab, "table a[href^='/beheer/gebruikers/']"), "/beheer/gebruikers/nieuw",
-            "/beheer/audit", "/account", "/account/tweestaps", "/beheer/audit?action=login"]
+    return [
+        "/beheer/gebruikers",
+        _first_href(tab, "table a[href^='/beheer/gebruikers/']"),
+        "/beheer/gebruikers/nieuw",
+        "/beheer/audit",
+        "/account",
+        "/account/tweestaps",
+        "/beheer/audit?action=login",
+    ]
 
 
 def _log_in_as(tab, server: str, role: str) -> None:  # noqa: F811

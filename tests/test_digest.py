@@ -44,8 +44,9 @@ class Mailbox:
         if self.kill_pid_at and self.attempts == self.kill_pid_at[1]:
             os.kill(self.kill_pid_at[0], signal.SIGKILL)  # the sender dies before this message is accepted
             return "451 4.3.0 Try again later"
-        self.messages.append((list(envelope.rcpt_tos),
-                              email.message_from_bytes(envelope.original_content, policy=default_policy)))
+        self.messages.append(
+            (list(envelope.rcpt_tos), email.message_from_bytes(envelope.original_content, policy=default_policy))
+        )
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[Message]:
@@ -73,8 +74,15 @@ def smtp(port: int) -> dict[str, str]:
     return {"smtp_host": "127.0.0.1", "smtp_port": str(port), "smtp_from": "Kennisbank <kennisbank@test.example>"}
 
 
-def subscriber(client: Browser, email_address: str, province: str | None, *, theme: str | None = None,
-               name: str = "", role: str = "medewerker") -> User:
+def subscriber(
+    client: Browser,
+    email_address: str,
+    province: str | None,
+    *,
+    theme: str | None = None,
+    name: str = "",
+    role: str = "medewerker",
+) -> User:
     user = client.make_user(role, province, email=email_address, name=name)
     if theme:
         client.run(subscriptions.subscribe, user, "theme", theme)
@@ -86,12 +94,15 @@ def test_each_subscriber_gets_what_fits_their_subscriptions_and_nothing_they_pos
     client = anonymous
     water = subscriber(client, "water@gelderland.example", "NL-GE", theme="water")
     subscriber(client, "stikstof@utrecht.example", "NL-UT", theme="stikstof")
-    own = client.create_initiative(external_id="GE-W", province="NL-GE", themes=["water"],
-                                   title="Waterkwaliteit meten met drones")
-    client.create_initiative(external_id="LI-W", province="NL-LI", themes=["water"],
-                             title="Slimme stuwen tegen droogte in Limburg")
-    client.create_initiative(external_id="ZE-S", province="NL-ZE", themes=["stikstof"],
-                             title="Stikstofsensoren langs Zeeuwse natuurgebieden")
+    own = client.create_initiative(
+        external_id="GE-W", province="NL-GE", themes=["water"], title="Waterkwaliteit meten met drones"
+    )
+    client.create_initiative(
+        external_id="LI-W", province="NL-LI", themes=["water"], title="Slimme stuwen tegen droogte in Limburg"
+    )
+    client.create_initiative(
+        external_id="ZE-S", province="NL-ZE", themes=["stikstof"], title="Stikstofsensoren langs Zeeuwse natuurgebieden"
+    )
     # The Gelderland initiative was posted by the Gelderland API account: make the subscriber its author.
     client.run(_set_author, own["id"], water.id)
     # All three share valid_initiative's supplier, so matching relates them: leave "related" out here.
@@ -133,9 +144,13 @@ def test_a_run_killed_halfway_sends_the_rest_next_time_and_nothing_twice(anonymo
         subscriber(anonymous, address, "NL-GE", theme="water")
     anonymous.create_initiative(external_id="LI-1", province="NL-LI", themes=["water"])
 
-    process = subprocess.Popen([sys.executable, "-m", "kennisbank", "digest", "--week", THIS_WEEK, "--send"],
-                               cwd=REPO, env=cli_env(data_dir, **smtp(port)), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kennisbank", "digest", "--week", THIS_WEEK, "--send"],
+        cwd=REPO,
+        env=cli_env(data_dir, **smtp(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     handler.kill_pid_at = (process.pid, 3)
     process.wait(timeout=120)
     assert process.returncode == -signal.SIGKILL
@@ -163,7 +178,11 @@ def test_one_failing_recipient_is_recorded_and_retried_without_stopping_the_othe
     handler.refuse = set()
     retry = run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", **smtp(port))
     assert "1 verzonden" in retry.stdout
-    assert [len(handler.to(a)) for a in ("eerste@test.example", "kapot@test.example", "derde@test.example")] == [1, 1, 1]
+    assert [len(handler.to(a)) for a in ("eerste@test.example", "kapot@test.example", "derde@test.example")] == [
+        1,
+        1,
+        1,
+    ]
     assert anonymous.run(_delivery, "kapot@test.example").state == digest.SENT
 
 
@@ -173,8 +192,13 @@ async def _delivery(address: str) -> DigestDelivery:
 
 def test_a_name_cannot_inject_headers(anonymous, data_dir, mailbox):
     handler, port = mailbox
-    subscriber(anonymous, "eve@test.example", "NL-GE", theme="water",
-               name="Eve\r\nBcc: buit@aanvaller.example\r\nSubject: gekaapt")
+    subscriber(
+        anonymous,
+        "eve@test.example",
+        "NL-GE",
+        theme="water",
+        name="Eve\r\nBcc: buit@aanvaller.example\r\nSubject: gekaapt",
+    )
     anonymous.create_initiative(external_id="LI-1", province="NL-LI", themes=["water"])
     assert run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", **smtp(port)).returncode == 0
     [(recipients, message)] = handler.messages
@@ -202,8 +226,19 @@ def test_digest_send_on_the_seed_data_delivers_one_digest_each_and_then_none(tmp
     data_dir = tmp_path / "data"
     assert run_cli(data_dir, "seed").returncode == 0
     for address, province in (("een@gelderland.example", "NL-GE"), ("twee@limburg.example", "NL-LI")):
-        created = run_cli(data_dir, "user", "create", "--email", address, "--role", "medewerker",
-                          "--province", province, "--password", TEST_PASSWORD)
+        created = run_cli(
+            data_dir,
+            "user",
+            "create",
+            "--email",
+            address,
+            "--role",
+            "medewerker",
+            "--province",
+            province,
+            "--password",
+            TEST_PASSWORD,
+        )
         assert created.returncode == 0, created.stderr
     first = run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", **smtp(port))
     assert first.returncode == 0 and "2 verzonden" in first.stdout, first.stdout + first.stderr
@@ -227,10 +262,18 @@ def test_periods_are_iso_weeks_in_amsterdam_time():
 def test_related_to_my_province_brings_initiatives_elsewhere_that_match_ours(anonymous, data_dir, mailbox):
     handler, port = mailbox
     subscriber(anonymous, "gelderland@test.example", "NL-GE")  # no subscriptions: only "related"
-    anonymous.create_initiative(external_id="GE-1", province="NL-GE", suppliers=["RoadSense"],
-                                title="Wegdekinspectie met camera's in Gelderland")
-    anonymous.create_initiative(external_id="LI-1", province="NL-LI", suppliers=["RoadSense"],
-                                title="Scheuren in het asfalt herkennen met camera's in Limburg")
+    anonymous.create_initiative(
+        external_id="GE-1",
+        province="NL-GE",
+        suppliers=["RoadSense"],
+        title="Wegdekinspectie met camera's in Gelderland",
+    )
+    anonymous.create_initiative(
+        external_id="LI-1",
+        province="NL-LI",
+        suppliers=["RoadSense"],
+        title="Scheuren in het asfalt herkennen met camera's in Limburg",
+    )
     assert run_cli(data_dir, "match").returncode == 0
     assert run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", **smtp(port)).returncode == 0
     [message] = handler.to("gelderland@test.example")
@@ -252,16 +295,25 @@ def test_the_worker_schedules_the_digest_on_monday_morning_and_maintenance_every
     assert jobs["nightly_maintenance"] == datetime(2026, 11, 25, 2, 30, tzinfo=digest.AMSTERDAM)
 
 
-def test_a_saved_search_for_stikstof_brings_a_nitrogen_initiative_from_another_province(anonymous, data_dir,
-                                                                                      mailbox):
+def test_a_saved_search_for_stikstof_brings_a_nitrogen_initiative_from_another_province(anonymous, data_dir, mailbox):
     handler, port = mailbox
     reader = subscriber(anonymous, "stikstof@gelderland.example", "NL-GE")
     anonymous.run(subscriptions.subscribe, reader, "search", "q=stikstof")
     anonymous.run(subscriptions.set_digest, reader, weekly=True, related=False)
-    anonymous.create_initiative(external_id="LI-N", province="NL-LI", themes=["natuur en biodiversiteit"],
-                                title="Stikstofdepositie meten rond Natura 2000-gebieden", suppliers=[])
-    anonymous.create_initiative(external_id="ZE-W", province="NL-ZE", themes=["water"],
-                                title="Zoetwatervoorziening op de Zeeuwse eilanden", suppliers=[])
+    anonymous.create_initiative(
+        external_id="LI-N",
+        province="NL-LI",
+        themes=["natuur en biodiversiteit"],
+        title="Stikstofdepositie meten rond Natura 2000-gebieden",
+        suppliers=[],
+    )
+    anonymous.create_initiative(
+        external_id="ZE-W",
+        province="NL-ZE",
+        themes=["water"],
+        title="Zoetwatervoorziening op de Zeeuwse eilanden",
+        suppliers=[],
+    )
     assert run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", **smtp(port)).returncode == 0
     [message] = handler.to("stikstof@gelderland.example")
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")

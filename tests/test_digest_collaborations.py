@@ -20,8 +20,13 @@ def test_coordinators_read_overdue_actions_and_participants_stage_changes(world,
     accept(browser, world["match"])
     collaboration = only_collaboration(browser)
     owner = browser.run(User.get, id=collaboration.owner_id)
-    browser.run(collaborations.set_next_action, Actor(owner), collaboration.id, "Offerte opvragen",
-                (datetime.now(UTC) - timedelta(days=10)).date())
+    browser.run(
+        collaborations.set_next_action,
+        Actor(owner),
+        collaboration.id,
+        "Offerte opvragen",
+        (datetime.now(UTC) - timedelta(days=10)).date(),
+    )
     browser.run(collaborations.change_stage, Actor(owner), collaboration.id, "in_gesprek")
     limburg = browser.make_user("medewerker", "NL-LI", email="li.medewerker@test.example")
     utrecht = browser.make_user("medewerker", "NL-UT", email="ut.medewerker@test.example")
@@ -51,4 +56,5 @@ def test_coordinators_read_overdue_actions_and_participants_stage_changes(world,
     assert "te late volgende actie" in owner_text and "Offerte opvragen" in owner_text
     assert "Uw samenwerkingen" in to_limburg.get_body(("html",)).get_content()
     assert "Uw samenwerkingen" not in "".join(
-        m.get_body(("plain",)).get_content() for m in handler.to("ut.medewerker@test.example"))
+        m.get_body(("plain",)).get_content() for m in handler.to("ut.medewerker@test.example")
+    )

@@ -59,14 +59,19 @@ def words(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def test_the_delivered_html_uses_the_nl_design_system_components_with_the_kennisbank_tokens(anonymous, data_dir,
-                                                                                          mailbox):  # noqa: F811
+def test_the_delivered_html_uses_the_nl_design_system_components_with_the_kennisbank_tokens(
+    anonymous,
+    data_dir,
+    mailbox,  # noqa: F811
+):
     handler, port = mailbox
     subscriber(anonymous, "coordinator@ida.example", None, theme="water", role="coordinator")
-    anonymous.create_initiative(external_id="LI-1", province="NL-LI", themes=["water"],
-                                title="Slimme stuwen tegen droogte in Limburg")
-    anonymous.create_initiative(external_id="ZE-1", province="NL-ZE", themes=["water"],
-                                title="Zoetwatervoorziening op de Zeeuwse eilanden")
+    anonymous.create_initiative(
+        external_id="LI-1", province="NL-LI", themes=["water"], title="Slimme stuwen tegen droogte in Limburg"
+    )
+    anonymous.create_initiative(
+        external_id="ZE-1", province="NL-ZE", themes=["water"], title="Zoetwatervoorziening op de Zeeuwse eilanden"
+    )
     sent = run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", **smtp(port))
     assert sent.returncode == 0, sent.stderr
 
@@ -105,8 +110,10 @@ def test_the_delivered_html_uses_the_nl_design_system_components_with_the_kennis
         else:
             assert "utrecht-link" in classes(link) and link.attrs["style"] == style["link"], link
     buttons = {words(b.text): b.attrs["href"] for b in links if "utrecht-button-link" in classes(b)}
-    assert buttons == {"Bekijk de beoordelingswachtrij": "http://127.0.0.1:8000/matches",
-                       "Bekijk alle initiatieven in de Kennisbank": "http://127.0.0.1:8000/initiatieven"}
+    assert buttons == {
+        "Bekijk de beoordelingswachtrij": "http://127.0.0.1:8000/matches",
+        "Bekijk alle initiatieven in de Kennisbank": "http://127.0.0.1:8000/initiatieven",
+    }
     cards = [li for li in page.all("li") if "kennisbank-card" in classes(li)]
     assert len(cards) == 2 and all(card.attrs["style"] == style["card"] for card in cards)
     assert style["card-heading"].split(";")[:-1] == style["heading-3"].split(";")[:-1]  # all but the margin

@@ -28,12 +28,23 @@ async def _add(email: str, period: digest.Period, state: str) -> None:
     from kennisbank.models import User
 
     user = await User.get(email=email)
-    await DigestDelivery.create(user_id=user.id, period=period.key, state=state, attempts=1,
-                                claimed_by="elders:1", claimed_at=period.end, sent_at=period.end)
+    await DigestDelivery.create(
+        user_id=user.id,
+        period=period.key,
+        state=state,
+        attempts=1,
+        claimed_by="elders:1",
+        claimed_at=period.end,
+        sent_at=period.end,
+    )
 
 
 def test_the_night_removes_the_deliveries_of_long_past_weeks_and_a_week_still_sendable_is_not_sent_again(
-        anonymous, settings, data_dir, mailbox):  # noqa: F811
+    anonymous,
+    settings,
+    data_dir,
+    mailbox,  # noqa: F811
+):
     handler, port = mailbox
     days = settings.digest_delivery_days
     for address in ("a@test.example", "b@test.example"):
@@ -49,8 +60,10 @@ def test_the_night_removes_the_deliveries_of_long_past_weeks_and_a_week_still_se
 
     anonymous.run(worker.nightly_maintenance, settings)
 
-    assert anonymous.run(_deliveries) == [("a@test.example", kept_week.key, digest.SENT),
-                                          ("a@test.example", this_week.key, digest.SENT)]
+    assert anonymous.run(_deliveries) == [
+        ("a@test.example", kept_week.key, digest.SENT),
+        ("a@test.example", this_week.key, digest.SENT),
+    ]
     sent = run_cli(data_dir, "digest", "--week", this_week.key, "--send", **smtp(port))
     assert sent.returncode == 0, sent.stderr
     assert not handler.to("a@test.example")  # its delivery of this week stayed: nothing twice

@@ -46,6 +46,7 @@ def subscription_list(html: str) -> str:
     match = re.search(r'<ul class="subscriptions">.*?</ul>', html, flags=re.S)
     return match.group(0) if match else ""
 
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
@@ -72,8 +73,11 @@ def test_a_search_page_can_be_saved_as_a_subscription(client):
     page = client.get("/zoeken", params={"q": "stikstof", "province": "NL-GE"}).text
     assert 'form="bewaar-zoekopdracht"' in page
     value = re.search(r'form="bewaar-zoekopdracht" name="value" value="([^"]*)"', page).group(1)
-    saved = client.submit("/account/abonnementen", {"kind": "search", "value": value.replace("&amp;", "&"),
-                                                    "terug": "zoeken"}, follow_redirects=False)
+    saved = client.submit(
+        "/account/abonnementen",
+        {"kind": "search", "value": value.replace("&amp;", "&"), "terug": "zoeken"},
+        follow_redirects=False,
+    )
     assert saved.status_code == 303 and "bewaard=1" in saved.headers["location"]
     [subscription] = client.run(Subscription.all)
     assert subscription.kind == "search" and subscription.value == "q=stikstof&province=NL-GE"
@@ -84,8 +88,12 @@ def test_nitrogen_posted_elsewhere_shows_in_my_preview_but_my_own_post_does_not(
     client.submit("/account/abonnementen", {"kind": "search", "value": "q=stikstof", "terug": "zoeken"})
     client.submit("/account/abonnementen", {"choice": "theme:stikstof"})
     client.submit("/initiatieven/nieuw", {**_form(title="Stikstofmetingen door onszelf", external_id="GE-EIGEN")})
-    client.create_initiative(external_id="LI-N", province="NL-LI", themes=["stikstof"],
-                             title="Stikstofdepositie meten rond Limburgse Natura 2000-gebieden")
+    client.create_initiative(
+        external_id="LI-N",
+        province="NL-LI",
+        themes=["stikstof"],
+        title="Stikstofdepositie meten rond Limburgse Natura 2000-gebieden",
+    )
     html = client.get("/digest/voorbeeld").text
     items = html.split('<h2 id="matches-kop">')[0]  # matches with our own initiative are news; items are not
     assert "Stikstofdepositie meten rond Limburgse Natura 2000-gebieden" in items

@@ -34,28 +34,39 @@ def imported_by(source: str, package: str) -> set[str]:
 
 
 def violations(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
-    return sorted(f"{path.relative_to(REPO)} imports {module}" for path in paths
-                  for module in imported_modules(path)
-                  if any(module == f or module.startswith(f + ".") for f in forbidden))
+    return sorted(
+        f"{path.relative_to(REPO)} imports {module}"
+        for path in paths
+        for module in imported_modules(path)
+        if any(module == f or module.startswith(f + ".") for f in forbidden)
+    )
 
 
 def test_the_search_library_imports_neither_the_platform_nor_a_web_or_database_framework():
-    assert violations(sorted((REPO / "search").rglob("*.py")), ("kennisbank", "tortoise", "jinja2", *WEB_FRAMEWORK)) == []
+    assert (
+        violations(sorted((REPO / "search").rglob("*.py")), ("kennisbank", "tortoise", "jinja2", *WEB_FRAMEWORK)) == []
+    )
 
 
 def test_services_and_mail_import_nothing_of_the_web_layer():
     """Only `kennisbank.web` and the command line (which serves the app) may import the web layer."""
-    services = [p for p in sorted((REPO / "kennisbank").rglob("*.py"))
-                if "web" not in p.relative_to(REPO / "kennisbank").parts and p.name not in {"cli.py", "__main__.py"}]
+    services = [
+        p
+        for p in sorted((REPO / "kennisbank").rglob("*.py"))
+        if "web" not in p.relative_to(REPO / "kennisbank").parts and p.name not in {"cli.py", "__main__.py"}
+    ]
     assert services, "no service modules found"
     assert violations(services, WEB_FRAMEWORK) == []
 
 
-@pytest.mark.parametrize("source, package, expected", [
-    ("from .web.templating import make_templates", "kennisbank", "kennisbank.web.templating"),
-    ("from ..rendering import mail_environment", "kennisbank.web", "kennisbank.rendering"),
-    ("from . import permissions", "kennisbank", "kennisbank.permissions"),
-    ("import starlette.requests", "kennisbank", "starlette.requests"),
-])
+@pytest.mark.parametrize(
+    "source, package, expected",
+    [
+        ("from .web.templating import make_templates", "kennisbank", "kennisbank.web.templating"),
+        ("from ..rendering import mail_environment", "kennisbank.web", "kennisbank.rendering"),
+        ("from . import permissions", "kennisbank", "kennisbank.permissions"),
+        ("import starlette.requests", "kennisbank", "starlette.requests"),
+    ],
+)
 def test_the_checker_resolves_imports(source: str, package: str, expected: str):
     assert expected in imported_by(source, package)

@@ -62,8 +62,15 @@ def test_csv_export_neutralises_formulas_jsonl_stays_raw_and_csv_reimports_exact
     assert "0 nieuw, 0 bijgewerkt, 1 ongewijzigd" in result.stdout
 
 
-@pytest.mark.parametrize("field,value", [("title", "Titel met bel\x07teken"), ("summary", "Samenvatting\x00 met nul"),
-                                         ("suppliers", ["Leverancier\x1b[31m"]), ("description", "Escape \x1b")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("title", "Titel met bel\x07teken"),
+        ("summary", "Samenvatting\x00 met nul"),
+        ("suppliers", ["Leverancier\x1b[31m"]),
+        ("description", "Escape \x1b"),
+    ],
+)
 def test_import_refuses_control_characters_in_dutch(tmp_path, data_dir, field, value):
     source = write_jsonl(tmp_path / "in.jsonl", [valid_initiative(**{field: value})])
     result = run_cli(data_dir, "import", str(source))
@@ -94,9 +101,11 @@ def _xlsx_with(path: Path, tmp_path: Path, doctype: bytes, entity: bytes) -> Pat
     return path
 
 
-BOMB = (b'<!DOCTYPE worksheet [<!ENTITY lol "lol">'
-        + b"".join(b'<!ENTITY lol%d "%s">' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10)
-                   for n in range(1, 10)) + b"]>\n")
+BOMB = (
+    b'<!DOCTYPE worksheet [<!ENTITY lol "lol">'
+    + b"".join(b'<!ENTITY lol%d "%s">' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10) for n in range(1, 10))
+    + b"]>\n"
+)
 
 
 def bad_files(tmp_path: Path) -> dict[str, Path]:
@@ -108,14 +117,14 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
     jsonl = write_jsonl(tmp_path / "latin1.jsonl", [good])
     jsonl.write_bytes(jsonl.read_bytes().replace(b"Team Wegbeheer", "Team W\xe9gbeheer".encode("latin-1")))
     files["jsonl-bad-utf8"] = jsonl
-    files["csv-pipes"] = write_csv(tmp_path / "pipes.csv", [good, valid_initiative(external_id="GE-2")],
-                                   delimiter="|")
+    files["csv-pipes"] = write_csv(tmp_path / "pipes.csv", [good, valid_initiative(external_id="GE-2")], delimiter="|")
     fake = tmp_path / "not-a-zip.xlsx"
     fake.write_text("title,province\nIets,NL-GE\n", encoding="utf-8")
     files["xlsx-not-zip"] = fake
     files["xlsx-entity-bomb"] = _xlsx_with(tmp_path / "bomb.xlsx", tmp_path, BOMB, b"&lol9;")
-    files["xlsx-xxe"] = _xlsx_with(tmp_path / "xxe.xlsx", tmp_path,
-                                   b'<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n', b"&xxe;")
+    files["xlsx-xxe"] = _xlsx_with(
+        tmp_path / "xxe.xlsx", tmp_path, b'<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n', b"&xxe;"
+    )
     nested = tmp_path / "nested.jsonl"
     nested.write_text(json.dumps(good) + "\n" + '{"title": ' + "[" * 5000 + "]" * 5000 + "}\n", encoding="utf-8")
     files["jsonl-nested-5000"] = nested
@@ -126,8 +135,17 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
     return files
 
 
-CASES = ["csv-bad-utf8", "jsonl-bad-utf8", "csv-pipes", "xlsx-not-zip", "xlsx-entity-bomb", "xlsx-xxe",
-         "jsonl-nested-5000", "jsonl-huge-integer", "csv-huge-integer"]
+CASES = [
+    "csv-bad-utf8",
+    "jsonl-bad-utf8",
+    "csv-pipes",
+    "xlsx-not-zip",
+    "xlsx-entity-bomb",
+    "xlsx-xxe",
+    "jsonl-nested-5000",
+    "jsonl-huge-integer",
+    "csv-huge-integer",
+]
 EXPECTED = {
     "csv-bad-utf8": "geen geldige UTF-8",
     "jsonl-bad-utf8": "geen geldige UTF-8",
@@ -159,8 +177,10 @@ def test_rows_are_capped_by_a_setting(tmp_path, data_dir):
     source = write_jsonl(tmp_path / "in.jsonl", records)
     result = run_cli(data_dir, "import", str(source), import_max_rows="3")
     assert result.returncode == 1
-    assert result.stderr.strip() == ("Niets geïmporteerd: het bestand heeft meer dan 3 rijen "
-                                     "(KENNISBANK_IMPORT_MAX_ROWS); splits het in kleinere bestanden.")
+    assert result.stderr.strip() == (
+        "Niets geïmporteerd: het bestand heeft meer dan 3 rijen "
+        "(KENNISBANK_IMPORT_MAX_ROWS); splits het in kleinere bestanden."
+    )
     assert count(data_dir) == 0
     assert run_cli(data_dir, "import", str(source), import_max_rows="4").returncode == 0
     assert count(data_dir) == 4

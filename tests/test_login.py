@@ -55,10 +55,22 @@ def stored_user(browser: Browser, email: str) -> User:
 
 # --- password rules -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("password, accepted", PASSWORD_RULES)
 def test_password_rules_on_the_command_line(data_dir, settings: Settings, password: str, accepted: bool):
-    result = run_cli(data_dir, "user", "create", "--email", "nieuw@provincie.example", "--role", "medewerker",
-                     "--province", "Gelderland", "--password", password)
+    result = run_cli(
+        data_dir,
+        "user",
+        "create",
+        "--email",
+        "nieuw@provincie.example",
+        "--role",
+        "medewerker",
+        "--province",
+        "Gelderland",
+        "--password",
+        password,
+    )
     assert (result.returncode == 0) is accepted, result.stdout + result.stderr
     with Browser(create_app(settings)) as browser:
         user = browser.run(User.get_or_none, email="nieuw@provincie.example")
@@ -72,8 +84,16 @@ def test_password_rules_on_the_command_line(data_dir, settings: Settings, passwo
 
 
 def test_the_command_line_prompts_for_the_password_when_left_out(data_dir, settings: Settings):
-    result = run_cli(data_dir, "user", "create", "--email", "Beheer@Provincie.example", "--role", "beheerder",
-                     stdin="een geheime wachtzin\neen geheime wachtzin\n")
+    result = run_cli(
+        data_dir,
+        "user",
+        "create",
+        "--email",
+        "Beheer@Provincie.example",
+        "--role",
+        "beheerder",
+        stdin="een geheime wachtzin\neen geheime wachtzin\n",
+    )
     assert result.returncode == 0, result.stderr
     assert "een geheime wachtzin" not in result.stdout + result.stderr
     with Browser(create_app(settings)) as browser:
@@ -84,8 +104,9 @@ def test_the_command_line_prompts_for_the_password_when_left_out(data_dir, setti
 def test_password_rules_on_the_account_page(client: Browser, password: str, accepted: bool):
     email = "medewerker.nl-ge@test.example"
     before = stored_user(client, email).password_hash
-    response = client.submit("/account/wachtwoord", {"current_password": TEST_PASSWORD, "new_password": password},
-                             follow_redirects=False)
+    response = client.submit(
+        "/account/wachtwoord", {"current_password": TEST_PASSWORD, "new_password": password}, follow_redirects=False
+    )
     after = stored_user(client, email).password_hash
     if not accepted:
         assert response.status_code == 422 and after == before
@@ -101,8 +122,9 @@ def test_password_rules_on_the_account_page(client: Browser, password: str, acce
 def test_changing_the_password_needs_the_current_one(client: Browser):
     email = "medewerker.nl-ge@test.example"
     before = stored_user(client, email).password_hash
-    response = client.submit("/account/wachtwoord", {"current_password": "niet mijn wachtwoord",
-                                                     "new_password": "een heel nieuw wachtwoord"})
+    response = client.submit(
+        "/account/wachtwoord", {"current_password": "niet mijn wachtwoord", "new_password": "een heel nieuw wachtwoord"}
+    )
     assert response.status_code == 422 and stored_user(client, email).password_hash == before
 
 
@@ -110,13 +132,20 @@ def test_the_server_hashes_at_the_argon2_librarys_recommended_cost():
     """The tests hash cheaply in-process (conftest.py); a real process must use the recommended cost."""
     from argon2 import Parameters, extract_parameters, profiles
 
-    result = subprocess.run([sys.executable, "-c", "from kennisbank.passwords import hash_password; "
-                                                   "print(hash_password('een wachtzin'))"],
-                            capture_output=True, text=True, check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", "from kennisbank.passwords import hash_password; print(hash_password('een wachtzin'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     parameters: Parameters = extract_parameters(result.stdout.strip())
     recommended = profiles.RFC_9106_LOW_MEMORY
     assert (parameters.time_cost, parameters.memory_cost, parameters.parallelism) == (
-        recommended.time_cost, recommended.memory_cost, recommended.parallelism)
+        recommended.time_cost,
+        recommended.memory_cost,
+        recommended.parallelism,
+    )
 
 
 def test_only_an_argon2id_hash_is_stored(anonymous: Browser):
@@ -127,6 +156,7 @@ def test_only_an_argon2id_hash_is_stored(anonymous: Browser):
 
 
 # --- throttling ---------------------------------------------------------------------------------------------
+
 
 def test_throttle_waits_grow_and_a_success_resets_them(anonymous: Browser):
     clock = FrozenClock()
@@ -189,16 +219,21 @@ def test_login_is_throttled_with_a_dutch_429_but_the_user_elsewhere_gets_in(sett
 
 # --- two-step login ---------------------------------------------------------------------------------------------
 
+
 def enrol(browser: Browser, password: str = TEST_PASSWORD) -> str:
     """Set up two-step login on /account/tweestaps as a user would; returns the secret."""
     page = browser.get("/account/tweestaps")
     assert page.status_code == 200
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text).group(1)
-    wrong = browser.submit("/account/tweestaps", {"secret": secret, "code": "000000", "current_password": password},
-                           follow_redirects=False)
+    wrong = browser.submit(
+        "/account/tweestaps", {"secret": secret, "code": "000000", "current_password": password}, follow_redirects=False
+    )
     assert wrong.status_code == 422
-    response = browser.submit("/account/tweestaps", {"secret": secret, "code": pyotp.TOTP(secret).now(),
-                                                     "current_password": password}, follow_redirects=False)
+    response = browser.submit(
+        "/account/tweestaps",
+        {"secret": secret, "code": pyotp.TOTP(secret).now(), "current_password": password},
+        follow_redirects=False,
+    )
     assert response.status_code == 303, response.text
     return secret
 
@@ -240,8 +275,14 @@ def test_wrong_codes_are_refused_and_throttled(client: Browser):
     log_out(client)
     client.login("medewerker.nl-ge@test.example")
     for _ in range(5):
-        assert client.submit("/inloggen/code", {"code": "123456" if next_code(secret) != "123456" else "654321"},
-                             follow_redirects=False).status_code == 401
+        assert (
+            client.submit(
+                "/inloggen/code",
+                {"code": "123456" if next_code(secret) != "123456" else "654321"},
+                follow_redirects=False,
+            ).status_code
+            == 401
+        )
     throttled = client.submit("/inloggen/code", {"code": next_code(secret)}, follow_redirects=False)
     assert throttled.status_code == 429 and "Te veel mislukte pogingen" in throttled.text
     assert "Retry-After" in throttled.headers
@@ -264,9 +305,14 @@ def test_a_beheerder_must_enrol_before_anything_else(anonymous: Browser, path: s
     response = anonymous.get(path, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/account/tweestaps"
     assert anonymous.get("/api/v1/initiatives").status_code == 401
-    assert anonymous.submit("/beheer/gebruikers/nieuw", {"email": "x@y.nl", "role": "beheerder",
-                                                         "password": "een lang wachtwoord"},
-                            follow_redirects=False).headers["location"] == "/account/tweestaps"
+    assert (
+        anonymous.submit(
+            "/beheer/gebruikers/nieuw",
+            {"email": "x@y.nl", "role": "beheerder", "password": "een lang wachtwoord"},
+            follow_redirects=False,
+        ).headers["location"]
+        == "/account/tweestaps"
+    )
     enrol(anonymous)
     assert anonymous.get(path, follow_redirects=False).status_code == 200
 
@@ -285,6 +331,7 @@ def test_a_medewerker_can_switch_two_step_login_off(client: Browser):
 
 
 # --- API tokens -------------------------------------------------------------------------------------------------
+
 
 def create_token(browser: Browser, name: str = "mijn script", password: str = TEST_PASSWORD) -> str:
     response = browser.submit("/account/tokens", {"name": name, "current_password": password})
@@ -327,6 +374,7 @@ def test_a_token_in_the_wrong_scheme_or_garbled_is_refused(anonymous: Browser):
 
 # --- audit log ----------------------------------------------------------------------------------------------
 
+
 def test_audited_actions_are_logged_and_no_secret_ever_is(anonymous: Browser):
     wrong_password = "dit is het verkeerde wachtwoord"
     new_account_password = "startwachtwoord voor de nieuwe collega"
@@ -342,8 +390,10 @@ def test_audited_actions_are_logged_and_no_secret_ever_is(anonymous: Browser):
     browser.submit("/account/wachtwoord", {"current_password": TEST_PASSWORD, "new_password": changed_password})
     secret = enrol(browser, changed_password)
     initiative = browser.post("/api/v1/initiatives", json=valid_initiative()).json()
-    browser.submit(f"/initiatieven/{initiative['id']}/bewerken",
-                   {**as_form(valid_initiative(title="Nieuwe titel")), "version": "1"})
+    browser.submit(
+        f"/initiatieven/{initiative['id']}/bewerken",
+        {**as_form(valid_initiative(title="Nieuwe titel")), "version": "1"},
+    )
     browser.submit(f"/initiatieven/{initiative['id']}/archiveren", {})
     log_out(browser)
 
@@ -354,30 +404,55 @@ def test_audited_actions_are_logged_and_no_secret_ever_is(anonymous: Browser):
     log_out(browser)
 
     login_beheerder(browser)
-    created = browser.submit("/beheer/gebruikers/nieuw", {"email": "collega@test.example", "role": "medewerker",
-                                                          "province": "NL-UT", "password": new_account_password,
-                                                          "active": "on"}, follow_redirects=False)
+    created = browser.submit(
+        "/beheer/gebruikers/nieuw",
+        {
+            "email": "collega@test.example",
+            "role": "medewerker",
+            "province": "NL-UT",
+            "password": new_account_password,
+            "active": "on",
+        },
+        follow_redirects=False,
+    )
     assert created.status_code == 303
     colleague = stored_user(browser, "collega@test.example")
-    browser.submit(f"/beheer/gebruikers/{colleague.id}", {"role": "medewerker", "province": "NL-FR",
-                                                          "active": "on"})
+    browser.submit(f"/beheer/gebruikers/{colleague.id}", {"role": "medewerker", "province": "NL-FR", "active": "on"})
     browser.submit(f"/beheer/gebruikers/{colleague.id}", {"role": "medewerker", "province": "NL-FR"})
 
     rows = browser.run(AuditEntry.all().order_by("id").values)
     logged = {(row["action"], row["result"]) for row in rows}
-    for expected in [("login", "mislukt"), ("login", "ok"), ("logout", "ok"), ("token_create", "ok"),
-                     ("token_revoke", "ok"), ("password_change", "ok"), ("totp_enable", "ok"),
-                     ("login_second_factor", "mislukt"), ("initiative_create", "ok"), ("initiative_update", "ok"),
-                     ("initiative_archive", "ok"), ("account_create", "ok"), ("account_update", "ok"),
-                     ("account_disable", "ok")]:
+    for expected in [
+        ("login", "mislukt"),
+        ("login", "ok"),
+        ("logout", "ok"),
+        ("token_create", "ok"),
+        ("token_revoke", "ok"),
+        ("password_change", "ok"),
+        ("totp_enable", "ok"),
+        ("login_second_factor", "mislukt"),
+        ("initiative_create", "ok"),
+        ("initiative_update", "ok"),
+        ("initiative_archive", "ok"),
+        ("account_create", "ok"),
+        ("account_update", "ok"),
+        ("account_disable", "ok"),
+    ]:
         assert expected in logged, expected
     failure = next(row for row in rows if row["action"] == "login" and row["result"] == "mislukt")
     assert failure["actor_email"] == medewerker.email and failure["ip"] == "testclient"
     assert all(row["at"].tzinfo is not None and row["at"].utcoffset().total_seconds() == 0 for row in rows)
 
     everything = json.dumps([{k: v for k, v in row.items()} for row in rows], default=str, ensure_ascii=False)
-    for secret_value in (TEST_PASSWORD, wrong_password, new_account_password, changed_password, token, token[3:],
-                         secret):
+    for secret_value in (
+        TEST_PASSWORD,
+        wrong_password,
+        new_account_password,
+        changed_password,
+        token,
+        token[3:],
+        secret,
+    ):
         assert secret_value not in everything, "a secret in the audit log"
     without_times = json.dumps([{k: v for k, v in row.items() if k != "at"} for row in rows], default=str)
     for code in codes:
@@ -391,6 +466,7 @@ def test_audit_log_is_only_for_beheerders(client: Browser):
 
 # --- the access-review export -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("role", ["medewerker", "coordinator"])
 def test_accounts_csv_is_for_beheerders_only(anonymous: Browser, role: str):
     db(anonymous, lambda: User.create(email="andere.collega@test.example", role="beheerder"))
@@ -401,22 +477,38 @@ def test_accounts_csv_is_for_beheerders_only(anonymous: Browser, role: str):
 
 
 def test_accounts_csv_lists_every_account_and_role(anonymous: Browser):
-    for role, province, name in [("medewerker", "NL-LI", "=HYPERLINK(\"http://x\")"), ("coordinator", None, "Ida")]:
-        db(anonymous, lambda role=role, province=province, name=name: User.create(
-            email=f"{role}@test.example", role=role, province_id=province, name=name))
+    for role, province, name in [("medewerker", "NL-LI", '=HYPERLINK("http://x")'), ("coordinator", None, "Ida")]:
+        db(
+            anonymous,
+            lambda role=role, province=province, name=name: User.create(
+                email=f"{role}@test.example", role=role, province_id=province, name=name
+            ),
+        )
     login_beheerder(anonymous)
-    db(anonymous, lambda: User.create(email="geblokkeerd@test.example", role="medewerker", province_id="NL-GE",
-                                      active=False))
+    db(
+        anonymous,
+        lambda: User.create(email="geblokkeerd@test.example", role="medewerker", province_id="NL-GE", active=False),
+    )
     response = anonymous.get("/beheer/gebruikers.csv")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = {row["e-mail"]: row for row in csv.DictReader(io.StringIO(response.text))}
-    assert set(rows) == {"medewerker@test.example", "coordinator@test.example", "geblokkeerd@test.example",
-                         "beheerder.ida@test.example"}
-    assert [rows[e]["rol"] for e in sorted(rows)] == ["Beheerder", "IDA-coördinator", "Medewerker provincie",
-                                                       "Medewerker provincie"]
+    assert set(rows) == {
+        "medewerker@test.example",
+        "coordinator@test.example",
+        "geblokkeerd@test.example",
+        "beheerder.ida@test.example",
+    }
+    assert [rows[e]["rol"] for e in sorted(rows)] == [
+        "Beheerder",
+        "IDA-coördinator",
+        "Medewerker provincie",
+        "Medewerker provincie",
+    ]
     assert (rows["medewerker@test.example"]["provincie"], rows["geblokkeerd@test.example"]["actief"]) == (
-        "Limburg", "nee")
+        "Limburg",
+        "nee",
+    )
     assert rows["beheerder.ida@test.example"]["tweestapsverificatie"] == "ja"
     assert rows["medewerker@test.example"]["naam"].startswith("'=")  # no formula runs in a spreadsheet
     assert "password" not in response.text and "$argon2" not in response.text
@@ -439,15 +531,26 @@ def test_what_an_anonymous_visitor_types_cannot_become_a_formula_or_markup_in_th
     assert ["'=1+2@test.example"] == [row[0] for row in accounts_rows if "1+2" in row[0]]
 
 
-@pytest.mark.parametrize("target, lands", [("/initiatieven?province=NL-GE", "/initiatieven?province=NL-GE"),
-                                           ("//aanvaller.example", "/"), ("https://aanvaller.example/", "/"),
-                                           ("/\\aanvaller.example", "/"), ("javascript:alert(1)", "/")])
+@pytest.mark.parametrize(
+    "target, lands",
+    [
+        ("/initiatieven?province=NL-GE", "/initiatieven?province=NL-GE"),
+        ("//aanvaller.example", "/"),
+        ("https://aanvaller.example/", "/"),
+        ("/\\aanvaller.example", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
 def test_after_login_only_a_path_on_this_site_is_followed(anonymous: Browser, target: str, lands: str):
     """No open redirect through the ?volgende= of a login link."""
     user = anonymous.make_user()
     anonymous.get("/inloggen", params={"volgende": target})
-    response = anonymous.post("/inloggen", params={"volgende": target}, follow_redirects=False,
-                              data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": anonymous.csrf()})
+    response = anonymous.post(
+        "/inloggen",
+        params={"volgende": target},
+        follow_redirects=False,
+        data={"email": user.email, "password": TEST_PASSWORD, "csrf_token": anonymous.csrf()},
+    )
     assert response.status_code == 303 and response.headers["location"] == lands
 
 
@@ -455,12 +558,17 @@ def test_a_match_decision_is_audited(anonymous: Browser):
     world = make_world(anonymous)
     match_id = make_match(anonymous, world)
     coordinator = anonymous.login_as("coordinator", None)
-    response = anonymous.post(f"/api/v1/matches/{match_id}/decision", json={"status": "geaccepteerd",
-                                                                             "note": "Samen inkopen"})
+    response = anonymous.post(
+        f"/api/v1/matches/{match_id}/decision", json={"status": "geaccepteerd", "note": "Samen inkopen"}
+    )
     assert response.status_code == 200
     entry = anonymous.run(AuditEntry.get, action="match_decide")
     assert (entry.actor_email, entry.object_type, entry.object_id, entry.result) == (
-        coordinator.email, "match", str(match_id), "ok")
+        coordinator.email,
+        "match",
+        str(match_id),
+        "ok",
+    )
 
 
 def test_old_failures_are_forgotten_so_typos_over_months_lock_nobody_out(anonymous: Browser):
@@ -486,12 +594,21 @@ def test_replacing_the_two_step_device_needs_a_code_from_the_current_one(client:
     assert 'name="current_code"' in page
     new_secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
     new_code = pyotp.TOTP(new_secret).now()
-    refused = client.submit("/account/tweestaps", {"secret": new_secret, "code": new_code, "current_code": "",
-                                                    "current_password": TEST_PASSWORD})
+    refused = client.submit(
+        "/account/tweestaps",
+        {"secret": new_secret, "code": new_code, "current_code": "", "current_password": TEST_PASSWORD},
+    )
     assert refused.status_code == 422 and stored_user(client, email).totp_secret == old_secret
-    swapped = client.submit("/account/tweestaps", {"secret": new_secret, "code": new_code,
-                                                    "current_code": next_code(old_secret),
-                                                    "current_password": TEST_PASSWORD}, follow_redirects=False)
+    swapped = client.submit(
+        "/account/tweestaps",
+        {
+            "secret": new_secret,
+            "code": new_code,
+            "current_code": next_code(old_secret),
+            "current_password": TEST_PASSWORD,
+        },
+        follow_redirects=False,
+    )
     assert swapped.status_code == 303 and stored_user(client, email).totp_secret == new_secret
 
 
@@ -501,9 +618,11 @@ def test_a_new_password_ends_the_other_sessions_but_not_this_one(client: Browser
     client.cookies.clear()
     assert client.login(email).status_code == 303
     laptop = client.cookies["kb_session"]
-    changed = client.submit("/account/wachtwoord", {"current_password": TEST_PASSWORD,
-                                                    "new_password": "een heel nieuw wachtwoord"},
-                            follow_redirects=False)
+    changed = client.submit(
+        "/account/wachtwoord",
+        {"current_password": TEST_PASSWORD, "new_password": "een heel nieuw wachtwoord"},
+        follow_redirects=False,
+    )
     assert changed.status_code == 303
     assert client.get("/account", follow_redirects=False).status_code == 200  # this session goes on
     client.cookies.clear()

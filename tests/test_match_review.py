@@ -14,19 +14,31 @@ from kennisbank.models import AuditEntry, MatchEvent, MatchSuggestion
 from tests.conftest import TEST_PASSWORD, Browser, run_cli
 from tests.test_api import schema_for
 
-ROAD = dict(suppliers=["RoadSense"], technologies=["computer vision"], themes=["mobiliteit"], phase="pilot",
-            summary="Camera's op onderhoudsvoertuigen herkennen scheuren en gaten in het asfalt van provinciale wegen.")
+ROAD = dict(
+    suppliers=["RoadSense"],
+    technologies=["computer vision"],
+    themes=["mobiliteit"],
+    phase="pilot",
+    summary="Camera's op onderhoudsvoertuigen herkennen scheuren en gaten in het asfalt van provinciale wegen.",
+)
 
 
 @pytest.fixture
 def pair(anonymous: Browser) -> tuple[Browser, dict, dict]:
     """A coordinator's browser and two matching initiatives of Gelderland and Limburg (one shared supplier)."""
-    gelderland = anonymous.create_initiative(external_id="GE-1", province="NL-GE", **ROAD,
-                                             title="Wegdekinspectie met camera's in Gelderland")
-    limburg = anonymous.create_initiative(external_id="LI-1", province="NL-LI", **ROAD,
-                                          title="Scheurdetectie in het wegdek met camera's in Limburg")
-    anonymous.create_initiative(external_id="GE-2", province="NL-GE", suppliers=["RoadSense"],
-                                title="Tweede Gelders wegdekproject met camera's", summary=ROAD["summary"])
+    gelderland = anonymous.create_initiative(
+        external_id="GE-1", province="NL-GE", **ROAD, title="Wegdekinspectie met camera's in Gelderland"
+    )
+    limburg = anonymous.create_initiative(
+        external_id="LI-1", province="NL-LI", **ROAD, title="Scheurdetectie in het wegdek met camera's in Limburg"
+    )
+    anonymous.create_initiative(
+        external_id="GE-2",
+        province="NL-GE",
+        suppliers=["RoadSense"],
+        title="Tweede Gelders wegdekproject met camera's",
+        summary=ROAD["summary"],
+    )
     anonymous.login_as("coordinator", None)
     return anonymous, gelderland, limburg
 
@@ -34,8 +46,11 @@ def pair(anonymous: Browser) -> tuple[Browser, dict, dict]:
 def enrol_totp(client: Browser) -> None:
     page = client.get("/account/tweestaps").text
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)
-    done = client.submit("/account/tweestaps", {"secret": secret, "code": pyotp.TOTP(secret).now(),
-                                                "current_password": TEST_PASSWORD}, follow_redirects=False)
+    done = client.submit(
+        "/account/tweestaps",
+        {"secret": secret, "code": pyotp.TOTP(secret).now(), "current_password": TEST_PASSWORD},
+        follow_redirects=False,
+    )
     assert done.status_code == 303
 
 
@@ -65,8 +80,11 @@ def test_a_coordinator_accepts_with_a_note_and_both_initiatives_show_it(pair):
     assert f'href="/matches/{match.id}"' in queue
     detail = client.get(f"/matches/{match.id}").text
     assert "<mark>" in detail and "Waarom deze match" in detail
-    response = client.submit(f"/matches/{match.id}/beoordeling", {"status": "geaccepteerd", "note": "Samen inkopen"},
-                             headers={"HX-Request": "true"})
+    response = client.submit(
+        f"/matches/{match.id}/beoordeling",
+        {"status": "geaccepteerd", "note": "Samen inkopen"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200 and response.text.lstrip().startswith('<section id="beoordeling"')
     assert "<html" not in response.text and "Geaccepteerd" in response.text
     for initiative in (gelderland, limburg):
@@ -93,12 +111,17 @@ def test_a_rejected_pair_stays_rejected_unless_an_initiative_changes_materially(
     assert run_cli(data_dir, "match").returncode == 0
     assert the_match(client, gelderland, limburg).status == "afgewezen"
     headers = client.bearer("NL-LI")
-    client.patch(f"/api/v1/initiatives/{limburg['id']}", json={"contact_name": "Iemand anders"},
-                 headers={**headers, "If-Match": '"1"'})
+    client.patch(
+        f"/api/v1/initiatives/{limburg['id']}",
+        json={"contact_name": "Iemand anders"},
+        headers={**headers, "If-Match": '"1"'},
+    )
     assert the_match(client, gelderland, limburg).status == "afgewezen"  # not material
-    client.patch(f"/api/v1/initiatives/{limburg['id']}",
-                 json={"summary": ROAD["summary"] + " Nu ook met lasermetingen van spoorvorming."},
-                 headers={**headers, "If-Match": '"2"'})
+    client.patch(
+        f"/api/v1/initiatives/{limburg['id']}",
+        json={"summary": ROAD["summary"] + " Nu ook met lasermetingen van spoorvorming."},
+        headers={**headers, "If-Match": '"2"'},
+    )
     reopened = the_match(client, gelderland, limburg)
     assert reopened.status == "voorgesteld"
     events = client.run(MatchEvent.filter, match_id=match.id)
@@ -149,14 +172,17 @@ def test_cli_matches_json_has_the_documented_shape(anonymous, data_dir):
     assert items
     for item in items:
         assert {"a", "b", "score", "type", "reasons", "status"} <= item.keys()
-        assert {"external_id", "province", "title"} <= item["a"].keys() and item["a"]["province"] != item["b"]["province"]
+        assert {"external_id", "province", "title"} <= item["a"].keys() and item["a"]["province"] != item["b"][
+            "province"
+        ]
         assert item["score"] >= 0.1
 
 
 def test_clusters_page_lists_groups_of_three_or_more_provinces(anonymous):
     for code in ("NL-GE", "NL-LI", "NL-ZE", "NL-UT"):
-        anonymous.create_initiative(external_id=f"{code}-W", province=code, **ROAD,
-                                    title=f"Wegdekinspectie met camera's en RoadSense ({code})")
+        anonymous.create_initiative(
+            external_id=f"{code}-W", province=code, **ROAD, title=f"Wegdekinspectie met camera's en RoadSense ({code})"
+        )
     anonymous.login_as("coordinator", None)
     html = anonymous.get("/matches/clusters").text
     assert re.search(r"[3-4] provincies", html), html
@@ -171,12 +197,14 @@ def test_the_queue_says_how_the_score_is_made_and_how_well_learning_does(pair):
 def test_after_a_decision_the_page_offers_the_best_open_suggestion_next(pair):
     client, gelderland, limburg = pair
     match = the_match(client, gelderland, limburg)
-    others = sorted((m for m in stored(client) if m.id != match.id and m.status == "voorgesteld"),
-                    key=lambda m: (-m.score, m.id))
+    others = sorted(
+        (m for m in stored(client) if m.id != match.id and m.status == "voorgesteld"), key=lambda m: (-m.score, m.id)
+    )
     assert others, "the fixture's third initiative gives a second suggestion"
     assert 'id="volgende-suggestie"' not in client.get(f"/matches/{match.id}").text  # not before deciding
-    decided = client.submit(f"/matches/{match.id}/beoordeling", {"status": "afgewezen", "note": ""},
-                            headers={"HX-Request": "true"}).text
+    decided = client.submit(
+        f"/matches/{match.id}/beoordeling", {"status": "afgewezen", "note": ""}, headers={"HX-Request": "true"}
+    ).text
     assert f'<a href="/matches/{others[0].id}">Volgende suggestie' in decided
     without_js = client.submit(f"/matches/{others[0].id}/beoordeling", {"status": "afgewezen", "note": ""})
     remaining = others[1:]
@@ -189,10 +217,14 @@ def test_after_a_decision_the_page_offers_the_best_open_suggestion_next(pair):
 def test_detail_pages_have_breadcrumbs_and_every_page_a_favicon(pair):
     client, gelderland, limburg = pair
     match = the_match(client, gelderland, limburg)
-    for url, trail in ((f"/initiatieven/{gelderland['id']}", ["Home", "Initiatieven", gelderland["title"]]),
-                       (f"/matches/{match.id}", ["Home", "Matches"])):
+    for url, trail in (
+        (f"/initiatieven/{gelderland['id']}", ["Home", "Initiatieven", gelderland["title"]]),
+        (f"/matches/{match.id}", ["Home", "Matches"]),
+    ):
         page = client.get(url).text
-        crumbs = page[page.index('aria-label="Kruimelpad"'):page.index("</nav>", page.index('aria-label="Kruimelpad"'))]
+        crumbs = page[
+            page.index('aria-label="Kruimelpad"') : page.index("</nav>", page.index('aria-label="Kruimelpad"'))
+        ]
         positions = [crumbs.index(str(escape(label))) for label in trail]
         assert positions == sorted(positions) and 'aria-current="page"' in crumbs
     home = client.get("/").text

@@ -18,9 +18,12 @@ MARKED = 0.0123  # a score no computation gives: it shows whether a stored pair 
 def test_a_start_with_stored_suggestions_loads_the_engine_and_rematches_only_what_changed(settings):
     async def scenario() -> None:
         async with database(settings):
-            await service.upsert_initiatives([
-                parse_initiative(valid_initiative(external_id=f"{code}-START", province=code))
-                for code in ("NL-GE", "NL-UT", "NL-ZE")])
+            await service.upsert_initiatives(
+                [
+                    parse_initiative(valid_initiative(external_id=f"{code}-START", province=code))
+                    for code in ("NL-GE", "NL-UT", "NL-ZE")
+                ]
+            )
             await Matcher(None).rematch_all()
             stored = await MatchSuggestion.filter(current=True).order_by("id")
             assert len(stored) == 3
@@ -44,9 +47,12 @@ def test_a_start_with_stored_suggestions_loads_the_engine_and_rematches_only_wha
 def test_a_first_start_with_nothing_stored_matches_everything(settings):
     async def scenario() -> None:
         async with database(settings):
-            await service.upsert_initiatives([
-                parse_initiative(valid_initiative(external_id=f"{code}-FIRST", province=code))
-                for code in ("NL-GE", "NL-UT")])
+            await service.upsert_initiatives(
+                [
+                    parse_initiative(valid_initiative(external_id=f"{code}-FIRST", province=code))
+                    for code in ("NL-GE", "NL-UT")
+                ]
+            )
             matcher = Matcher(None)
             assert await matcher.ensure_prepared() is True
             assert await MatchSuggestion.filter(current=True).count() == 1

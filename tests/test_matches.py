@@ -34,16 +34,18 @@ def seeded_dir(tmp_path_factory):
 @pytest.fixture
 def coordinator(seeded_dir):
     """A coordinator's client on the seeded database, with a small page so that paging shows."""
-    settings = Settings(data_dir=seeded_dir, database_url=database_url_for(seeded_dir), embedding_model="none",
-                        page_size=PAGE_SIZE)
+    settings = Settings(
+        data_dir=seeded_dir, database_url=database_url_for(seeded_dir), embedding_model="none", page_size=PAGE_SIZE
+    )
     with Browser(create_app(settings)) as client:
         client.login_as("coordinator", None)
         yield client
 
 
 def all_matches(client: Browser) -> list[MatchSuggestion]:
-    return client.run(lambda: MatchSuggestion.all().prefetch_related("a__province", "a__themes", "b__province",
-                                                                       "b__themes"))
+    return client.run(
+        lambda: MatchSuggestion.all().prefetch_related("a__province", "a__themes", "b__province", "b__themes")
+    )
 
 
 def names_in(reason: str, prefix: str) -> list[str]:
@@ -79,10 +81,13 @@ def test_every_stored_pair_spans_two_provinces_and_its_reasons_name_shared_evide
         assert match.reasons and 0 < match.score <= 1
         themes_a, themes_b = folded(t.name for t in match.a.themes), folded(t.name for t in match.b.themes)
         for reason in match.reasons:
-            for prefix, a, b in (("Beide werken met leveranciers ", match.a.suppliers, match.b.suppliers),
-                                 ("Beide werken met leverancier ", match.a.suppliers, match.b.suppliers),
-                                 ("Beide gebruiken ", match.a.technologies, match.b.technologies),
-                                 ("Zelfde thema's: ", themes_a, themes_b), ("Zelfde thema: ", themes_a, themes_b)):
+            for prefix, a, b in (
+                ("Beide werken met leveranciers ", match.a.suppliers, match.b.suppliers),
+                ("Beide werken met leverancier ", match.a.suppliers, match.b.suppliers),
+                ("Beide gebruiken ", match.a.technologies, match.b.technologies),
+                ("Zelfde thema's: ", themes_a, themes_b),
+                ("Zelfde thema: ", themes_a, themes_b),
+            ):
                 if reason.startswith(prefix):
                     for name in names_in(reason, prefix):
                         assert name.casefold() in folded(a) and name.casefold() in folded(b), (reason, match.id)
@@ -151,8 +156,9 @@ def test_a_plain_form_decision_redirects_records_history_and_a_bad_status_change
     assert refused.status_code == 422 and "Kies geaccepteerd, afgewezen, aangehouden of voorgesteld." in refused.text
     assert coordinator.run(MatchSuggestion.get, id=match.id).status == match.status
 
-    held = coordinator.submit(f"/matches/{match.id}/beoordeling", {"status": "aangehouden", "note": "Na <de> zomer"},
-                              follow_redirects=False)
+    held = coordinator.submit(
+        f"/matches/{match.id}/beoordeling", {"status": "aangehouden", "note": "Na <de> zomer"}, follow_redirects=False
+    )
     assert held.status_code == 303 and held.headers["location"] == f"/matches/{match.id}?beoordeeld=1"
     page = coordinator.get(held.headers["location"]).text
     assert "Opgeslagen." in page and "Aangehouden" in page and "Na &lt;de&gt; zomer" in page
@@ -162,8 +168,10 @@ def test_a_plain_form_decision_redirects_records_history_and_a_bad_status_change
     back = coordinator.post(f"/api/v1/matches/{match.id}/decision", json={"status": "voorgesteld"})
     assert back.status_code == 200 and back.json()["status"] == "voorgesteld"
     events = coordinator.run(MatchEvent.filter(match_id=match.id).order_by("id").all)
-    assert [(e.from_status, e.to_status) for e in events][-2:] == [("voorgesteld", "aangehouden"),
-                                                                    ("aangehouden", "voorgesteld")]
+    assert [(e.from_status, e.to_status) for e in events][-2:] == [
+        ("voorgesteld", "aangehouden"),
+        ("aangehouden", "voorgesteld"),
+    ]
 
 
 def test_the_htmx_decision_returns_the_decision_area_and_announces_it_in_the_page_live_region(coordinator):
@@ -171,16 +179,23 @@ def test_the_htmx_decision_returns_the_decision_area_and_announces_it_in_the_pag
     page = coordinator.get(f"/matches/{match.id}").text
     assert re.search(r'<p id="beoordeling-melding"[^>]*role="status" aria-live="polite"></p>', page)
     assert 'hx-post="/matches/%d/beoordeling"' % match.id in page and 'name="csrf_token"' in page
-    response = coordinator.submit(f"/matches/{match.id}/beoordeling", {"status": "afgewezen", "note": "Te verschillend"},
-                                  headers={"HX-Request": "true"})
+    response = coordinator.submit(
+        f"/matches/{match.id}/beoordeling",
+        {"status": "afgewezen", "note": "Te verschillend"},
+        headers={"HX-Request": "true"},
+    )
     assert response.status_code == 200 and "<html" not in response.text
     fragment = response.text.strip()
     assert fragment.startswith('<section id="beoordeling"') and fragment.count("<section") == 1
-    assert re.search(r'<p id="beoordeling-melding" hx-swap-oob="innerHTML">Opgeslagen\. Status: Afgewezen\.</p>$',
-                     fragment)
+    assert re.search(
+        r'<p id="beoordeling-melding" hx-swap-oob="innerHTML">Opgeslagen\. Status: Afgewezen\.</p>$', fragment
+    )
     assert coordinator.run(MatchSuggestion.get, id=match.id).status == "afgewezen"
-    too_long = coordinator.submit(f"/matches/{match.id}/beoordeling", {"status": "geaccepteerd", "note": "x" * 2001},
-                                  headers={"HX-Request": "true"})
+    too_long = coordinator.submit(
+        f"/matches/{match.id}/beoordeling",
+        {"status": "geaccepteerd", "note": "x" * 2001},
+        headers={"HX-Request": "true"},
+    )
     assert too_long.status_code == 200  # htmx swaps only 2xx responses: the error must be shown in place
     assert too_long.text.lstrip().startswith('<section id="beoordeling"') and 'role="alert"' in too_long.text
     assert "Gebruik maximaal 2000 tekens." in too_long.text and "beoordeling-melding" not in too_long.text
@@ -190,15 +205,19 @@ def test_the_htmx_decision_returns_the_decision_area_and_announces_it_in_the_pag
 
 def test_an_accepted_match_shows_on_both_pages_for_a_medewerker_of_a_third_province(coordinator):
     match = all_matches(coordinator)[1]
-    accepted = coordinator.post(f"/api/v1/matches/{match.id}/decision", json={"status": "geaccepteerd",
-                                                                              "note": "Samen <b>inkopen</b>"})
+    accepted = coordinator.post(
+        f"/api/v1/matches/{match.id}/decision", json={"status": "geaccepteerd", "note": "Samen <b>inkopen</b>"}
+    )
     assert accepted.status_code == 200
-    third = next(code for code in ("NL-UT", "NL-FR", "NL-GR", "NL-DR") if code not in (match.a.province_id,
-                                                                                       match.b.province_id))
+    third = next(
+        code for code in ("NL-UT", "NL-FR", "NL-GR", "NL-DR") if code not in (match.a.province_id, match.b.province_id)
+    )
     coordinator.login_as("medewerker", third)
     for this, other in ((match.a, match.b), (match.b, match.a)):
         page = coordinator.get(f"/initiatieven/{this.id}").text
-        section = page.split('<h2 id="samenwerking">Samenwerking (geaccepteerde matches)</h2>')[1].split("</section>")[0]
+        section = page.split('<h2 id="samenwerking">Samenwerking (geaccepteerde matches)</h2>')[1].split("</section>")[
+            0
+        ]
         assert f'href="/initiatieven/{other.id}"' in section and other.province.name in section
         assert "Samen &lt;b&gt;inkopen&lt;/b&gt;" in section
     coordinator.login_as("coordinator", None)
@@ -216,8 +235,14 @@ def test_anonymous_visitors_are_sent_to_the_login_page(seeded_dir):
 
 def test_accepting_two_pairs_that_share_an_initiative_across_three_provinces_makes_a_cluster(coordinator):
     found = all_matches(coordinator)
-    first, second = next((m, n) for m in found for n in found if m.id < n.id and {m.a_id, m.b_id} & {n.a_id, n.b_id}
-                         and len({m.a.province_id, m.b.province_id, n.a.province_id, n.b.province_id}) >= 3)
+    first, second = next(
+        (m, n)
+        for m in found
+        for n in found
+        if m.id < n.id
+        and {m.a_id, m.b_id} & {n.a_id, n.b_id}
+        and len({m.a.province_id, m.b.province_id, n.a.province_id, n.b.province_id}) >= 3
+    )
     for match in (first, second):
         coordinator.post(f"/api/v1/matches/{match.id}/decision", json={"status": "geaccepteerd"})
     html = coordinator.get("/matches/clusters").text
@@ -243,8 +268,9 @@ def test_the_api_pages_like_the_queue_and_lists_every_invalid_parameter(coordina
     assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
     assert {e["field"] for e in bad.json()["errors"]} == {"perPage", "page", "minScore"}
     match_id = first["items"][0]["id"]
-    wrong = coordinator.post(f"/api/v1/matches/{match_id}/decision",
-                             json={"status": "ja", "note": "x" * 2001, "reviewer": "ik"})
+    wrong = coordinator.post(
+        f"/api/v1/matches/{match_id}/decision", json={"status": "ja", "note": "x" * 2001, "reviewer": "ik"}
+    )
     assert wrong.status_code == 400 and wrong.headers["content-type"] == "application/problem+json"
     assert {e["field"] for e in wrong.json()["errors"]} == {"status", "note", "reviewer"}
     assert "Gebruik maximaal 2000 tekens." in json.dumps(wrong.json(), ensure_ascii=False)
@@ -258,11 +284,15 @@ def test_cli_json_matches_the_api(coordinator, seeded_dir):
     assert result.returncode == 0, result.stderr
     items = json.loads(result.stdout)["items"]
     api = coordinator.get("/api/v1/matches", params={"perPage": 100, "status": "voorgesteld"}).json()
-    assert [(i["a"]["external_id"], i["b"]["external_id"]) for i in items] == \
-        [(i["a"]["external_id"], i["b"]["external_id"]) for i in api["items"]]
+    assert [(i["a"]["external_id"], i["b"]["external_id"]) for i in items] == [
+        (i["a"]["external_id"], i["b"]["external_id"]) for i in api["items"]
+    ]
     for item in items:
-        assert {"external_id", "province", "title"} <= item["a"].keys() and {"external_id", "province", "title"} <= \
-            item["b"].keys()
+        assert {"external_id", "province", "title"} <= item["a"].keys() and {
+            "external_id",
+            "province",
+            "title",
+        } <= item["b"].keys()
         assert item["a"]["province"] != item["b"]["province"] and item["status"] == "voorgesteld"
         assert isinstance(item["reasons"], list) and item["reasons"] and isinstance(item["score"], float)
 

@@ -50,8 +50,13 @@ def down_client(meili_down: Settings) -> Iterator[Browser]:
 def test_the_index_raises_search_unavailable_quickly_when_no_server_answers():
     started = time.monotonic()
     index = MeiliIndex(closed_port_url(), None, "kennisbank")  # constructing does not fail
-    for call in (index.count, index.hashes, lambda: index.search(SearchQuery(text="stikstof")),
-                 lambda: index.similar((1.0, 0.0), limit=3), lambda: index.delete([1])):
+    for call in (
+        index.count,
+        index.hashes,
+        lambda: index.search(SearchQuery(text="stikstof")),
+        lambda: index.similar((1.0, 0.0), limit=3),
+        lambda: index.delete([1]),
+    ):
         with pytest.raises(SearchUnavailable):
             call()
     assert time.monotonic() - started < 10
@@ -77,8 +82,11 @@ def test_api_search_answers_503_problem_json(down_client):
 def test_saving_works_and_the_failed_index_write_is_logged(down_client, caplog):
     with caplog.at_level(logging.ERROR, logger="kennisbank"):
         created = down_client.create_initiative(title="Stikstofmonitor met sensoren")
-        response = down_client.submit("/initiatieven/nieuw", as_form(valid_initiative(title="Tweede initiatief", external_id="tweede")),
-                                      follow_redirects=False)
+        response = down_client.submit(
+            "/initiatieven/nieuw",
+            as_form(valid_initiative(title="Tweede initiatief", external_id="tweede")),
+            follow_redirects=False,
+        )
     assert response.status_code == 303, response.text
     stored = down_client.run(lambda: Initiative.filter(title__in=[created["title"], "Tweede initiatief"]).count())
     assert stored == 2
@@ -162,9 +170,10 @@ class FlakyMeilisearch:
     def get_documents(self, params):
         self._reach()
         rows = sorted(self.documents.values(), key=lambda doc: doc["id"])
-        page = rows[params["offset"]:params["offset"] + params["limit"]]
-        return SimpleNamespace(results=[SimpleNamespace(id=d["id"], content_hash=d["content_hash"]) for d in page],
-                               total=len(rows))
+        page = rows[params["offset"] : params["offset"] + params["limit"]]
+        return SimpleNamespace(
+            results=[SimpleNamespace(id=d["id"], content_hash=d["content_hash"]) for d in page], total=len(rows)
+        )
 
 
 def test_reindex_brings_the_index_in_line_once_the_server_is_back(client):

@@ -17,8 +17,10 @@ from tests.databases import database_url_for, execute
 
 # Every migration in the package: a fresh or adopted database records them all as applied.
 MIGRATIONS = sorted(path.stem for path in (REPO / "kennisbank" / "migrations").glob("[0-9]*.py"))
-HOW_TO_FIX = ("the models changed without a migration: run "
-              "`.venv/bin/tortoise -c kennisbank.db.MIGRATIONS_CONFIG makemigrations --name <what_changed>`")
+HOW_TO_FIX = (
+    "the models changed without a migration: run "
+    "`.venv/bin/tortoise -c kennisbank.db.MIGRATIONS_CONFIG makemigrations --name <what_changed>`"
+)
 
 
 def settings_for(data_dir: Path) -> Settings:
@@ -31,7 +33,8 @@ async def read_schema() -> dict[str, object]:
     if connection.capabilities.dialect == "sqlite":
         _, tables = await connection.execute_query(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name != 'tortoise_migrations' ORDER BY name")
+            "AND name != 'tortoise_migrations' ORDER BY name"
+        )
         schema: dict[str, object] = {}
         for table in (row["name"] for row in tables):
             _, columns = await connection.execute_query(f'PRAGMA table_info("{table}")')
@@ -50,14 +53,17 @@ async def read_schema() -> dict[str, object]:
     _, columns = await connection.execute_query(
         "SELECT table_name, column_name, data_type, character_maximum_length, is_nullable, column_default "
         "FROM information_schema.columns WHERE table_schema = current_schema() "
-        "AND table_name != 'tortoise_migrations'")
+        "AND table_name != 'tortoise_migrations'"
+    )
     _, indexes = await connection.execute_query(
         "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-        "AND tablename != 'tortoise_migrations'")
+        "AND tablename != 'tortoise_migrations'"
+    )
     _, constraints = await connection.execute_query(
         "SELECT conrelid::regclass::text AS table_name, contype, pg_get_constraintdef(oid) AS definition "
         "FROM pg_constraint WHERE connamespace = current_schema()::regnamespace "
-        "AND conrelid::regclass::text != 'tortoise_migrations'")
+        "AND conrelid::regclass::text != 'tortoise_migrations'"
+    )
     schema = {}
     for row in columns:
         schema.setdefault(row["table_name"], []).append(tuple(row.values()))
@@ -86,6 +92,7 @@ async def schema_from_models(data_dir: Path) -> dict[str, object]:
 
 def test_models_and_migrations_agree():
     """Fails when a model changed and nobody wrote the migration for it."""
+
     async def pending() -> list[str]:
         await Tortoise.init(config=db.MIGRATIONS_CONFIG)
         try:
@@ -113,7 +120,8 @@ def test_migrate_applies_what_is_pending_once(data_dir):
     again = run_cli(data_dir, "migrate")
     assert again.returncode == 0 and "geen migraties open" in again.stdout
     assert sorted(execute(data_dir, "SELECT app, name FROM tortoise_migrations")) == [
-        ("models", name) for name in MIGRATIONS]
+        ("models", name) for name in MIGRATIONS
+    ]
     assert execute(data_dir, "SELECT COUNT(*) FROM initiative") == [(0,)]
 
 
@@ -123,8 +131,14 @@ def test_a_database_made_before_migrations_is_adopted_with_its_data(data_dir):
         try:
             await Tortoise.generate_schemas()
             await db._load_reference_data()
-            await Initiative.create(external_id="GE-OUD", province_id="NL-GE", kind="living_lab", title="Van vroeger",
-                                    summary="Gemaakt voor er migraties waren.", phase="pilot")
+            await Initiative.create(
+                external_id="GE-OUD",
+                province_id="NL-GE",
+                kind="living_lab",
+                title="Van vroeger",
+                summary="Gemaakt voor er migraties waren.",
+                phase="pilot",
+            )
         finally:
             await db.close_database()
 
@@ -139,8 +153,17 @@ def test_a_database_made_before_migrations_is_adopted_with_its_data(data_dir):
 
 def test_processes_starting_together_on_a_new_database_migrate_one_at_a_time(data_dir):
     """Like the server and the worker of docker-compose starting at once: each waits for the other."""
-    starting = [subprocess.Popen([sys.executable, "-m", "kennisbank", "migrate"], cwd=REPO, env=cli_env(data_dir),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    starting = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kennisbank", "migrate"],
+            cwd=REPO,
+            env=cli_env(data_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
     outcomes = [(process.wait(timeout=120), *process.communicate()) for process in starting]
     assert [code for code, _, _ in outcomes] == [0, 0, 0], outcomes
     assert sum("Migraties toegepast: 0001_initial" in out for _, out, _ in outcomes) == 1

@@ -19,8 +19,9 @@ def seed_rows(count: int) -> list[dict]:
     lines = (REPO / "seed" / "initiatives_families.jsonl").read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines[:count]]
     for row in rows:
-        row.update(summary=re.split(r"(?<=[.!?])\s", row["summary"])[0], description="", results=None,
-                   lessons_learned=None)
+        row.update(
+            summary=re.split(r"(?<=[.!?])\s", row["summary"])[0], description="", results=None, lessons_learned=None
+        )
     return rows
 
 

@@ -55,14 +55,27 @@ class Provider:
     token_requests: int = 0
 
     def reset(self) -> None:
-        self.signing_key, self.email, self.claims, self.codes, self.token_requests = None, "jan@gelderland.example", {}, {}, 0
+        self.signing_key, self.email, self.claims, self.codes, self.token_requests = (
+            None,
+            "jan@gelderland.example",
+            {},
+            {},
+            0,
+        )
 
     def app(self) -> Starlette:
         async def discovery(request: Request) -> Response:
-            return JSONResponse({"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
-                                 "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
-                                 "response_types_supported": ["code"], "subject_types_supported": ["public"],
-                                 "id_token_signing_alg_values_supported": ["RS256"]})
+            return JSONResponse(
+                {
+                    "issuer": self.issuer,
+                    "authorization_endpoint": f"{self.issuer}/authorize",
+                    "token_endpoint": f"{self.issuer}/token",
+                    "jwks_uri": f"{self.issuer}/jwks",
+                    "response_types_supported": ["code"],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                }
+            )
 
         async def authorize(request: Request) -> Response:
             """Approves at once, as if the user had logged in at the province."""
@@ -71,10 +84,14 @@ class Provider:
             assert set(query["scope"].split()) == {"openid", "email", "profile"}
             assert query["code_challenge_method"] == "S256"
             code = secrets.token_urlsafe(16)
-            self.codes[code] = {"nonce": query["nonce"], "challenge": query["code_challenge"],
-                                "redirect_uri": query["redirect_uri"]}
-            return RedirectResponse(f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}",
-                                    status_code=302)
+            self.codes[code] = {
+                "nonce": query["nonce"],
+                "challenge": query["code_challenge"],
+                "redirect_uri": query["redirect_uri"],
+            }
+            return RedirectResponse(
+                f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}", status_code=302
+            )
 
         async def token(request: Request) -> Response:
             self.token_requests += 1
@@ -85,22 +102,47 @@ class Provider:
             issued = self.codes.pop(str(form.get("code", "")), None)
             verifier = str(form.get("code_verifier", ""))
             challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-            if (issued is None or form.get("grant_type") != "authorization_code"
-                    or form.get("redirect_uri") != issued["redirect_uri"] or challenge != issued["challenge"]):
+            if (
+                issued is None
+                or form.get("grant_type") != "authorization_code"
+                or form.get("redirect_uri") != issued["redirect_uri"]
+                or challenge != issued["challenge"]
+            ):
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
             now = int(time.time())
-            claims = {"iss": self.issuer, "sub": "medewerker-123", "aud": CLIENT_ID, "iat": now, "exp": now + 300,
-                      "nonce": issued["nonce"], "email": self.email, "email_verified": True, **self.claims}
+            claims = {
+                "iss": self.issuer,
+                "sub": "medewerker-123",
+                "aud": CLIENT_ID,
+                "iat": now,
+                "exp": now + 300,
+                "nonce": issued["nonce"],
+                "email": self.email,
+                "email_verified": True,
+                **self.claims,
+            }
             key = self.signing_key or self.key
             id_token = jwt.encode({"alg": "RS256", "kid": "echt"}, claims, key)
-            return JSONResponse({"access_token": secrets.token_urlsafe(16), "token_type": "Bearer",
-                                 "expires_in": 300, "id_token": id_token})
+            return JSONResponse(
+                {
+                    "access_token": secrets.token_urlsafe(16),
+                    "token_type": "Bearer",
+                    "expires_in": 300,
+                    "id_token": id_token,
+                }
+            )
 
         async def jwks(request: Request) -> Response:
             return JSONResponse(KeySet([self.key]).as_dict(private=False))
 
-        return Starlette(routes=[Route("/.well-known/openid-configuration", discovery), Route("/authorize", authorize),
-                                 Route("/token", token, methods=["POST"]), Route("/jwks", jwks)])
+        return Starlette(
+            routes=[
+                Route("/.well-known/openid-configuration", discovery),
+                Route("/authorize", authorize),
+                Route("/token", token, methods=["POST"]),
+                Route("/jwks", jwks),
+            ]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -135,9 +177,15 @@ def provider(running_provider: Provider) -> Provider:
 
 @pytest.fixture
 def browser(data_dir: Path, provider: Provider) -> Iterator[Browser]:
-    settings = Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model="none",
-                        oidc_issuer=provider.issuer, oidc_client_id=CLIENT_ID, oidc_client_secret=CLIENT_SECRET,
-                        oidc_label="Inloggen met uw Gelderland-account")
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url_for(data_dir),
+        embedding_model="none",
+        oidc_issuer=provider.issuer,
+        oidc_client_id=CLIENT_ID,
+        oidc_client_secret=CLIENT_SECRET,
+        oidc_label="Inloggen met uw Gelderland-account",
+    )
     with Browser(create_app(settings)) as test_client:
         yield test_client
 
@@ -156,8 +204,9 @@ def round_trip(browser: Browser, target: str = "/", tamper: dict[str, str] | Non
 
 
 def oidc_logins(browser: Browser) -> list[AuditEntry]:
-    return [entry for entry in browser.run(AuditEntry.filter(action="login").all)
-            if entry.detail.get("method") == "oidc"]
+    return [
+        entry for entry in browser.run(AuditEntry.filter(action="login").all) if entry.detail.get("method") == "oidc"
+    ]
 
 
 def assert_refused(browser: Browser, response: httpx.Response, reason_part: str) -> None:
@@ -243,15 +292,19 @@ def test_a_callback_without_the_attempt_cookie_is_refused(browser: Browser, prov
     assert provider.token_requests == 0
 
 
-@pytest.mark.parametrize("change, reason_part", [
-    ({"aud": "een-andere-applicatie"}, "aud"),
-    ({"nonce": "een-andere-nonce"}, "nonce"),
-    ({"exp": int(time.time()) - 3600}, "exp"),
-    ({"iss": "http://127.0.0.1:1/nep"}, "iss"),
-    ({"email_verified": False}, "niet geverifieerd"),
-])
-def test_an_id_token_with_wrong_claims_is_refused(browser: Browser, provider: Provider, change: dict[str, Any],
-                                                  reason_part: str):
+@pytest.mark.parametrize(
+    "change, reason_part",
+    [
+        ({"aud": "een-andere-applicatie"}, "aud"),
+        ({"nonce": "een-andere-nonce"}, "nonce"),
+        ({"exp": int(time.time()) - 3600}, "exp"),
+        ({"iss": "http://127.0.0.1:1/nep"}, "iss"),
+        ({"email_verified": False}, "niet geverifieerd"),
+    ],
+)
+def test_an_id_token_with_wrong_claims_is_refused(
+    browser: Browser, provider: Provider, change: dict[str, Any], reason_part: str
+):
     browser.make_user("medewerker", "NL-GE", email="jan@gelderland.example")
     provider.claims = change
     assert_refused(browser, round_trip(browser), reason_part)

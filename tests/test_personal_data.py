@@ -21,8 +21,9 @@ def person(anonymous: Browser) -> tuple[Browser, User]:
     anonymous.create_initiative(external_id="PD-1", contact_name="Piet Jansen", contact_email=PERSON)
     anonymous.login(PERSON)  # a session from 'testclient', audited
     anonymous.submit("/account/tokens", {"name": "script", "current_password": "correct paard batterij nietje"})
-    anonymous.run(Subscription.create, user_id=user.id, kind="search", value="q=stikstof", label="stikstof",
-                  feed_token="f" * 64)
+    anonymous.run(
+        Subscription.create, user_id=user.id, kind="search", value="q=stikstof", label="stikstof", feed_token="f" * 64
+    )
     anonymous.cookies.clear()
     login_beheerder(anonymous)
     return anonymous, user
@@ -51,8 +52,11 @@ def test_erasing_empties_what_identifies_the_person_and_keeps_the_history(person
     unconfirmed = client.submit(f"/beheer/gebruikers/{user.id}/persoonsgegevens-verwijderen", {"confirm_email": "x"})
     assert unconfirmed.status_code == 422 and "Typ het e-mailadres van dit account" in unconfirmed.text
     assert client.run(User.get, id=user.id).email == PERSON  # nothing happened
-    done = client.submit(f"/beheer/gebruikers/{user.id}/persoonsgegevens-verwijderen", {"confirm_email": PERSON.upper()},
-                         follow_redirects=False)
+    done = client.submit(
+        f"/beheer/gebruikers/{user.id}/persoonsgegevens-verwijderen",
+        {"confirm_email": PERSON.upper()},
+        follow_redirects=False,
+    )
     assert done.status_code == 303 and done.headers["location"].endswith("gedaan=verwijderd")
     erased = client.run(User.get, id=user.id)
     assert erased.email.endswith("@" + personal_data.ERASED_DOMAIN) and erased.name == "" and not erased.active
@@ -69,8 +73,11 @@ def test_erasing_empties_what_identifies_the_person_and_keeps_the_history(person
 def test_only_a_beheerder_erases_and_never_their_own_account(anonymous: Browser):
     target = anonymous.make_user("medewerker", "NL-GE", email=PERSON)
     anonymous.login_as("coordinator", None)
-    refused = anonymous.submit(f"/beheer/gebruikers/{target.id}/persoonsgegevens-verwijderen",
-                               {"confirm_email": PERSON}, follow_redirects=False)
+    refused = anonymous.submit(
+        f"/beheer/gebruikers/{target.id}/persoonsgegevens-verwijderen",
+        {"confirm_email": PERSON},
+        follow_redirects=False,
+    )
     assert refused.status_code in (403, 303) and anonymous.run(User.get, id=target.id).email == PERSON
     assert anonymous.get(f"/beheer/gebruikers/{target.id}/persoonsgegevens.json").status_code in (403, 303)
     nobody = audit.Actor(None, "192.0.2.9")

@@ -11,8 +11,11 @@ from tortoise import connections
 from tests.conftest import run_cli
 from tests.databases import on_postgres
 
-pytestmark = pytest.mark.skipif(not on_postgres(), reason="PostgreSQL pass only: set KENNISBANK_TEST_DATABASE_URL "
-                                                          "(.ci/postgres.sh does, in the second pass of make test)")
+pytestmark = pytest.mark.skipif(
+    not on_postgres(),
+    reason="PostgreSQL pass only: set KENNISBANK_TEST_DATABASE_URL "
+    "(.ci/postgres.sh does, in the second pass of make test)",
+)
 
 
 async def _server_version() -> str:

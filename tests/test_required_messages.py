@@ -83,16 +83,20 @@ def test_the_subscription_form(client: Browser):
 
 def test_the_new_account_form_of_a_beheerder(anonymous: Browser):
     login_beheerder(anonymous)
-    response = anonymous.submit("/beheer/gebruikers/nieuw", {"email": "", "name": "", "role": "", "province": "",
-                                                             "password": ""})
+    response = anonymous.submit(
+        "/beheer/gebruikers/nieuw", {"email": "", "name": "", "role": "", "province": "", "password": ""}
+    )
     assert response.status_code == 422
     assert_named(response.text, *(ACCOUNT_FIELD_LABELS[f] for f in ("email", "role", "password")))
 
 
-@pytest.mark.parametrize(("path", "data", "field"), [
-    ("notitie", {"note": "  "}, "note"),
-    ("link", {"url": "", "label": "Bestek"}, "url"),
-])
+@pytest.mark.parametrize(
+    ("path", "data", "field"),
+    [
+        ("notitie", {"note": "  "}, "note"),
+        ("link", {"url": "", "label": "Bestek"}, "url"),
+    ],
+)
 def test_the_collaboration_forms(world, path, data, field):  # noqa: F811
     browser = world["browser"]
     accept(browser, world["match"])

@@ -19,8 +19,11 @@ def is_problem_400(response) -> bool:
 
 
 def is_dutch_400_page(response) -> bool:
-    return (response.status_code == 400 and response.headers["content-type"].startswith("text/html")
-            and "Ongeldig" in response.text)
+    return (
+        response.status_code == 400
+        and response.headers["content-type"].startswith("text/html")
+        and "Ongeldig" in response.text
+    )
 
 
 @pytest.fixture
@@ -32,23 +35,39 @@ def coordinator(anonymous: Browser) -> Browser:
 
 # --- item 7: fifteen inputs that gave a 500 -------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", [
-    f"/api/v1/initiatives?page={SUPER_TWO}", f"/api/v1/initiatives?perPage={CIRCLED_ONE}",
-    f"/api/v1/search?page={SUPER_TWO}", f"/api/v1/search?perPage={CIRCLED_ONE}",
-    f"/api/v1/matches?page={SUPER_TWO}", f"/api/v1/matches?perPage={CIRCLED_ONE}",
-])
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/api/v1/initiatives?page={SUPER_TWO}",
+        f"/api/v1/initiatives?perPage={CIRCLED_ONE}",
+        f"/api/v1/search?page={SUPER_TWO}",
+        f"/api/v1/search?perPage={CIRCLED_ONE}",
+        f"/api/v1/matches?page={SUPER_TWO}",
+        f"/api/v1/matches?perPage={CIRCLED_ONE}",
+    ],
+)
 def test_unicode_digits_in_api_paging_are_a_400(coordinator: Browser, url: str):
     response = coordinator.get(url)
     assert is_problem_400(response), response.text
     assert "heel getal" in response.text
 
 
-@pytest.mark.parametrize("url", [f"/initiatieven?pagina={SUPER_TWO}", f"/zoeken?pagina={SUPER_TWO}",
-                                 f"/matches?pagina={SUPER_TWO}", "/digest/voorbeeld?week=9999-W52"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/initiatieven?pagina={SUPER_TWO}",
+        f"/zoeken?pagina={SUPER_TWO}",
+        f"/matches?pagina={SUPER_TWO}",
+        "/digest/voorbeeld?week=9999-W52",
+    ],
+)
 def test_bad_numbers_on_pages_are_a_dutch_400_page(coordinator: Browser, url: str):
     response = coordinator.get(url)
-    assert is_dutch_400_page(response) or (response.status_code == 400 and "ISO-week" in response.text), \
-        (response.status_code, response.text[:300])
+    assert is_dutch_400_page(response) or (response.status_code == 400 and "ISO-week" in response.text), (
+        response.status_code,
+        response.text[:300],
+    )
 
 
 @pytest.mark.parametrize("number", [str(2**31), str(2**63)])
@@ -56,15 +75,19 @@ def test_ids_and_versions_beyond_the_32_bit_columns_are_refused_on_every_databas
     """PostgreSQL's integer columns end at 2^31 - 1 (schemathesis found 2^31 as a 500 there)."""
     created = client.create_initiative()
     assert is_problem_400(client.get(f"/api/v1/initiatives/{number}"))
-    patched = client.patch(f"/api/v1/initiatives/{created['id']}", json={"title": "Nieuwe titel"},
-                           headers={"If-Match": f'"{number}"'})
+    patched = client.patch(
+        f"/api/v1/initiatives/{created['id']}", json={"title": "Nieuwe titel"}, headers={"If-Match": f'"{number}"'}
+    )
     assert patched.status_code == 412
 
 
 def test_if_match_with_a_unicode_digit_is_a_412(client: Browser):
     created = client.create_initiative()
-    response = client.patch(f"/api/v1/initiatives/{created['id']}", json={"title": "Nieuwe titel"},
-                            headers={"If-Match": f'"{SUPER_TWO}"'.encode()})
+    response = client.patch(
+        f"/api/v1/initiatives/{created['id']}",
+        json={"title": "Nieuwe titel"},
+        headers={"If-Match": f'"{SUPER_TWO}"'.encode()},
+    )
     assert response.status_code == 412 and response.headers["content-type"] == PROBLEM
 
 
@@ -76,24 +99,36 @@ def test_a_form_version_with_a_unicode_digit_is_a_dutch_400_page(client: Browser
     assert client.run(Initiative.get, id=created["id"]).title == created["title"]
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/api/v1/initiatives/{id}"), ("PATCH", "/api/v1/initiatives/{id}"),
-    ("POST", "/api/v1/initiatives/{id}/archive"), ("GET", "/api/v1/matches/{id}"),
-    ("POST", "/api/v1/matches/{id}/decision"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/api/v1/initiatives/{id}"),
+        ("PATCH", "/api/v1/initiatives/{id}"),
+        ("POST", "/api/v1/initiatives/{id}/archive"),
+        ("GET", "/api/v1/matches/{id}"),
+        ("POST", "/api/v1/matches/{id}/decision"),
+    ],
+)
 def test_ids_above_two_to_the_63_are_a_400_on_every_api_path(coordinator: Browser, method: str, path: str):
-    response = coordinator.request(method, path.format(id=HUGE_ID), json={"status": "afgewezen"},
-                                   headers={"If-Match": '"1"'})
+    response = coordinator.request(
+        method, path.format(id=HUGE_ID), json={"status": "afgewezen"}, headers={"If-Match": '"1"'}
+    )
     assert is_problem_400(response), (response.status_code, response.text)
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/initiatieven/{id}"), ("GET", "/initiatieven/{id}/bewerken"), ("POST", "/initiatieven/{id}/archiveren"),
-    ("GET", "/matches/{id}"), ("POST", "/matches/{id}/beoordeling"), ("POST", "/account/tokens/{id}/intrekken"),
-    ("POST", "/account/abonnementen/{id}/verwijderen"),
-])
-def test_ids_above_two_to_the_63_are_a_dutch_400_page_on_every_html_path(coordinator: Browser, method: str,
-                                                                          path: str):
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/initiatieven/{id}"),
+        ("GET", "/initiatieven/{id}/bewerken"),
+        ("POST", "/initiatieven/{id}/archiveren"),
+        ("GET", "/matches/{id}"),
+        ("POST", "/matches/{id}/beoordeling"),
+        ("POST", "/account/tokens/{id}/intrekken"),
+        ("POST", "/account/abonnementen/{id}/verwijderen"),
+    ],
+)
+def test_ids_above_two_to_the_63_are_a_dutch_400_page_on_every_html_path(coordinator: Browser, method: str, path: str):
     response = coordinator.request(method, path.format(id=HUGE_ID), data={"csrf_token": coordinator.csrf()})
     assert is_dutch_400_page(response), (response.status_code, response.text[:300])
 
@@ -124,8 +159,9 @@ def test_a_lone_surrogate_in_a_match_note_is_a_400(coordinator: Browser):
     coordinator.login_as("coordinator", None)
     match_id = coordinator.get("/api/v1/matches").json()["items"][0]["id"]
     body = '{"status": "geaccepteerd", "note": "half \\ud800 teken"}'
-    response = coordinator.post(f"/api/v1/matches/{match_id}/decision", content=body,
-                                headers={"Content-Type": "application/json"})
+    response = coordinator.post(
+        f"/api/v1/matches/{match_id}/decision", content=body, headers={"Content-Type": "application/json"}
+    )
     assert is_problem_400(response), response.text
     assert response.json()["errors"][0]["field"] == "note"
 
@@ -141,6 +177,7 @@ def test_405_names_every_allowed_method_and_is_problem_json_on_the_api(client: B
 
 # --- item 8: lost updates ------------------------------------------------------------------------------------
 
+
 def test_patch_without_if_match_is_428_and_changes_nothing(client: Browser):
     created = client.create_initiative()
     response = client.patch(f"/api/v1/initiatives/{created['id']}", json={"title": "Zonder versie"})
@@ -152,8 +189,9 @@ def test_patch_without_if_match_is_428_and_changes_nothing(client: Browser):
 @pytest.mark.parametrize("value", ['W/"1"', '"abc"', "1", '"1", "2"', "*"])
 def test_a_weak_or_malformed_if_match_is_412(client: Browser, value: str):
     created = client.create_initiative()
-    response = client.patch(f"/api/v1/initiatives/{created['id']}", json={"title": "Met rare versie"},
-                            headers={"If-Match": value})
+    response = client.patch(
+        f"/api/v1/initiatives/{created['id']}", json={"title": "Met rare versie"}, headers={"If-Match": value}
+    )
     assert response.status_code == 412 and response.headers["content-type"] == PROBLEM
     assert client.get(f"/api/v1/initiatives/{created['id']}").json() == created
 
@@ -185,22 +223,30 @@ def test_every_write_bumps_the_stored_version_not_one_read_earlier(client: Brows
 def test_the_web_forms_keep_working_with_their_version(client: Browser):
     created = client.create_initiative()
     form = {**as_form(valid_initiative(title="Via het formulier")), "version": "1"}
-    assert client.submit(f"/initiatieven/{created['id']}/bewerken", form,
-                         follow_redirects=False).status_code == 303
+    assert client.submit(f"/initiatieven/{created['id']}/bewerken", form, follow_redirects=False).status_code == 303
     detail = client.get(f"/initiatieven/{created['id']}").text
     assert 'name="version" value="2"' in detail  # the archive form carries it too
     stale = client.submit(f"/initiatieven/{created['id']}/archiveren", {"version": "1"}, follow_redirects=False)
     assert stale.status_code == 409
-    assert client.submit(f"/initiatieven/{created['id']}/archiveren", {"version": "2"},
-                         follow_redirects=False).status_code == 303
+    assert (
+        client.submit(f"/initiatieven/{created['id']}/archiveren", {"version": "2"}, follow_redirects=False).status_code
+        == 303
+    )
     assert client.run(Initiative.get, id=created["id"]).version == 3
 
 
 # --- item 9: control characters --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("field, value", [("title", "Titel met \x07 bel"), ("contact_name", "Naam\x00"),
-                                          ("summary", "Een samenvatting met \x1b[31m kleur"),
-                                          ("technologies", ["sensor\x07"])])
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("title", "Titel met \x07 bel"),
+        ("contact_name", "Naam\x00"),
+        ("summary", "Een samenvatting met \x1b[31m kleur"),
+        ("technologies", ["sensor\x07"]),
+    ],
+)
 def test_the_api_refuses_control_characters_in_dutch(client: Browser, field: str, value):
     response = client.post("/api/v1/initiatives", json=valid_initiative(**{field: value}))
     assert is_problem_400(response)
@@ -215,18 +261,24 @@ def test_the_form_refuses_control_characters_next_to_the_field(client: Browser):
 
 
 def test_tabs_and_line_breaks_stay_allowed_in_long_text(client: Browser):
-    created = client.create_initiative(description="Regel één\r\nRegel twee\n\tingesprongen",
-                                       summary="Een samenvatting\nover twee regels.")
+    created = client.create_initiative(
+        description="Regel één\r\nRegel twee\n\tingesprongen", summary="Een samenvatting\nover twee regels."
+    )
     assert created["description"] == "Regel één\nRegel twee\n\tingesprongen"
 
 
 # --- item 11: the OpenAPI document names its security ----------------------------------------------------------
 
+
 def test_openapi_declares_security_and_401_403_on_every_operation(anonymous: Browser):
     document = anonymous.get("/api/v1/openapi.json").json()
     schemes = document["components"]["securitySchemes"]
-    assert schemes["bearerToken"] == {**schemes["bearerToken"], "type": "http", "scheme": "bearer",
-                                      "bearerFormat": "kb_…"}
+    assert schemes["bearerToken"] == {
+        **schemes["bearerToken"],
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "kb_…",
+    }
     assert schemes["sessionCookie"]["in"] == "cookie" and schemes["sessionCookie"]["name"] == "kb_session"
     for path, operations in document["paths"].items():
         if path == "/openapi.json":  # public, like the page that links to it
@@ -235,8 +287,7 @@ def test_openapi_declares_security_and_401_403_on_every_operation(anonymous: Bro
         for method, operation in operations.items():
             assert operation["security"], (method, path)
             assert {"401", "403"} <= set(operation["responses"]), (method, path)
-    for method, path in [("patch", "/initiatives/{initiative_id}"),
-                         ("post", "/initiatives/{initiative_id}/archive")]:
+    for method, path in [("patch", "/initiatives/{initiative_id}"), ("post", "/initiatives/{initiative_id}/archive")]:
         operation = document["paths"][path][method]
         assert {"412", "428"} <= set(operation["responses"])
         assert next(p for p in operation["parameters"] if p["name"] == "If-Match")["required"] is True
@@ -251,8 +302,11 @@ def test_a_feed_stays_valid_xml_with_control_characters_stored_before_validation
     created = client.create_initiative(external_id="LI-X", province="NL-LI", title="Kwallen tellen")
     # A row from before validation refused control characters (written straight to the database;
     # PostgreSQL cannot store NUL at all, so it is left out).
-    client.run(Initiative.filter(id=created["id"]).update, title="Kwallen\x0b tellen\x07",
-               summary="Oude\x1b samenvatting van voor de controle.")
+    client.run(
+        Initiative.filter(id=created["id"]).update,
+        title="Kwallen\x0b tellen\x07",
+        summary="Oude\x1b samenvatting van voor de controle.",
+    )
     response = client.get(feed_url(client, "Provincie: Limburg"))
     assert response.status_code == 200
     [entry] = ElementTree.fromstring(response.content).findall(f"{ATOM}entry")

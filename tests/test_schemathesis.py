@@ -31,8 +31,10 @@ OPERATIONS = sorted((op.ok().method.upper(), op.ok().path) for op in SCHEMA.get_
 
 
 def send(browser: Browser, case: Any, headers: dict[str, str]):
-    kwargs: dict[str, Any] = {"params": case.query or None,
-                              "headers": {**{k: str(v) for k, v in (case.headers or {}).items()}, **headers}}
+    kwargs: dict[str, Any] = {
+        "params": case.query or None,
+        "headers": {**{k: str(v) for k, v in (case.headers or {}).items()}, **headers},
+    }
     if case.body is not None and not isinstance(case.body, type(schemathesis.core.NOT_SET)):
         kwargs["json"] = case.body
     return browser.request(case.method, SERVER_URL + case.formatted_path, follow_redirects=False, **kwargs)
@@ -50,8 +52,13 @@ def test_every_operation_answers_as_documented(anonymous: Browser, who: str):
     for method, path in OPERATIONS:
         operation = SCHEMA[path][method]
 
-        @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
         def check(case: Any) -> None:
             response = send(anonymous, case, headers)

@@ -21,8 +21,9 @@ def seeded_dir(tmp_path_factory):
 @pytest.fixture
 def seeded(seeded_dir):
     """A client on the seeded database (one app at a time: Tortoise keeps one global context)."""
-    with Browser(create_app(Settings(data_dir=seeded_dir, database_url=database_url_for(seeded_dir),
-                                             embedding_model="none"))) as client:
+    with Browser(
+        create_app(Settings(data_dir=seeded_dir, database_url=database_url_for(seeded_dir), embedding_model="none"))
+    ) as client:
         client.login_as("medewerker", "NL-GE")
         yield client, seeded_dir
 
@@ -78,8 +79,11 @@ def test_htmx_search_returns_only_the_result_area(seeded):
 
 
 def test_saved_initiative_is_findable_at_once_and_edits_and_archive_follow(client):
-    response = client.submit("/initiatieven/nieuw", as_form(valid_initiative(title="Zeewierkweek met onderwaterdrones")),
-                             follow_redirects=False)
+    response = client.submit(
+        "/initiatieven/nieuw",
+        as_form(valid_initiative(title="Zeewierkweek met onderwaterdrones")),
+        follow_redirects=False,
+    )
     initiative_id = int(response.headers["location"].split("/")[2].split("?")[0])
     assert titles(client.get("/zoeken", params={"q": "zeewierkweek"}).text) == ["Zeewierkweek met onderwaterdrones"]
 
@@ -96,7 +100,7 @@ def test_saved_initiative_is_findable_at_once_and_edits_and_archive_follow(clien
 
 
 def test_markup_in_titles_stays_inert_in_highlights(client):
-    client.create_initiative(title='Kwallen <img src=x onerror=alert(1)> tellen')
+    client.create_initiative(title="Kwallen <img src=x onerror=alert(1)> tellen")
     html = client.get("/zoeken", params={"q": "kwallen"}).text
     assert "<img src=x" not in html and "&lt;img src=x" in html and "<mark>Kwallen</mark>" in html
 
@@ -108,8 +112,11 @@ def test_reindex_repairs_what_a_crash_left_behind(tmp_path):
     changed, removed = first["external_id"], second["external_id"]
     # What a crash between the database commit and the index update leaves: the two disagree.
     execute(data_dir, "UPDATE initiative SET title = 'Kwelderherstel met slibvangers' WHERE external_id = ?", changed)
-    execute(data_dir, "DELETE FROM initiative_theme WHERE initiative_id = (SELECT id FROM initiative WHERE external_id = ?)",
-            removed)
+    execute(
+        data_dir,
+        "DELETE FROM initiative_theme WHERE initiative_id = (SELECT id FROM initiative WHERE external_id = ?)",
+        removed,
+    )
     execute(data_dir, "DELETE FROM initiative WHERE external_id = ?", removed)
 
     def hits(query):

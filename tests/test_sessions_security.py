@@ -45,6 +45,7 @@ def start_session(browser: Browser, user: User) -> str:
 
 # --- sessions -------------------------------------------------------------------------------------------------
 
+
 def test_login_issues_a_new_session_id_and_a_planted_one_is_worthless(anonymous: Browser):
     user = anonymous.make_user()
     planted = start_session(anonymous, user)  # e.g. an attacker's own valid session, pushed into the victim's browser
@@ -81,14 +82,18 @@ def test_logout_needs_a_post(client: Browser):
     assert session_works(client, client.cookies[COOKIE])
 
 
-@pytest.mark.parametrize("column, age, alive", [
-    ("last_seen_at", timedelta(minutes=59), True),
-    ("last_seen_at", timedelta(minutes=61), False),  # idle timeout: 60 minutes by default
-    ("created_at", timedelta(hours=11, minutes=59), True),
-    ("created_at", timedelta(hours=12, minutes=1), False),  # absolute timeout: 12 hours by default
-])
-def test_sessions_expire_when_idle_and_at_the_latest_after_the_maximum(client: Browser, column: str,
-                                                                       age: timedelta, alive: bool):
+@pytest.mark.parametrize(
+    "column, age, alive",
+    [
+        ("last_seen_at", timedelta(minutes=59), True),
+        ("last_seen_at", timedelta(minutes=61), False),  # idle timeout: 60 minutes by default
+        ("created_at", timedelta(hours=11, minutes=59), True),
+        ("created_at", timedelta(hours=12, minutes=1), False),  # absolute timeout: 12 hours by default
+    ],
+)
+def test_sessions_expire_when_idle_and_at_the_latest_after_the_maximum(
+    client: Browser, column: str, age: timedelta, alive: bool
+):
     token = client.cookies[COOKIE]
     db(client, lambda: UserSession.all().update(**{column: timezone.now() - age}))
     assert session_works(client, token) is alive
@@ -99,8 +104,9 @@ def test_disabling_an_account_ends_its_sessions(anonymous: Browser):
     victim = anonymous.make_user("medewerker", "NL-GE")
     token = start_session(anonymous, victim)
     login_beheerder(anonymous)
-    response = anonymous.submit(f"/beheer/gebruikers/{victim.id}", {"role": "medewerker", "province": "NL-GE"},
-                                follow_redirects=False)
+    response = anonymous.submit(
+        f"/beheer/gebruikers/{victim.id}", {"role": "medewerker", "province": "NL-GE"}, follow_redirects=False
+    )
     assert response.status_code == 303
     assert not session_works(anonymous, token)
     assert anonymous.run(UserSession.filter(user_id=victim.id).count) == 0
@@ -128,14 +134,17 @@ def test_a_role_change_ends_sessions(anonymous: Browser):
 
 # --- CSRF -----------------------------------------------------------------------------------------------------
 
+
 def initiative_count(browser: Browser) -> int:
     return browser.run(Initiative.all().count)
 
 
 def test_a_cross_site_post_is_refused(client: Browser):
-    for url, kwargs in [("/initiatieven/nieuw", {"data": {**as_form(valid_initiative()), "csrf_token": client.csrf()}}),
-                        ("/api/v1/initiatives", {"json": valid_initiative()}),
-                        ("/uitloggen", {"data": {"csrf_token": client.csrf()}})]:
+    for url, kwargs in [
+        ("/initiatieven/nieuw", {"data": {**as_form(valid_initiative()), "csrf_token": client.csrf()}}),
+        ("/api/v1/initiatives", {"json": valid_initiative()}),
+        ("/uitloggen", {"data": {"csrf_token": client.csrf()}}),
+    ]:
         response = client.post(url, headers={"Sec-Fetch-Site": "cross-site"}, follow_redirects=False, **kwargs)
         assert response.status_code == 403, url
     assert initiative_count(client) == 0
@@ -143,8 +152,9 @@ def test_a_cross_site_post_is_refused(client: Browser):
 
 
 def test_a_cross_site_post_with_a_bearer_token_is_refused_too(client: Browser):
-    response = client.post("/api/v1/initiatives", json=valid_initiative(),
-                           headers={**client.bearer(), "Sec-Fetch-Site": "cross-site"})
+    response = client.post(
+        "/api/v1/initiatives", json=valid_initiative(), headers={**client.bearer(), "Sec-Fetch-Site": "cross-site"}
+    )
     assert response.status_code == 403 and initiative_count(client) == 0
 
 
@@ -158,8 +168,12 @@ def test_a_form_post_without_the_right_token_is_refused(client: Browser, token: 
 
 
 def test_a_same_site_form_post_with_the_token_is_accepted(client: Browser):
-    response = client.submit("/initiatieven/nieuw", as_form(valid_initiative()), follow_redirects=False,
-                             headers={"Sec-Fetch-Site": "same-origin"})
+    response = client.submit(
+        "/initiatieven/nieuw",
+        as_form(valid_initiative()),
+        follow_redirects=False,
+        headers={"Sec-Fetch-Site": "same-origin"},
+    )
     assert response.status_code == 303 and initiative_count(client) == 1
 
 
@@ -191,15 +205,29 @@ RAW = ("<script>alert", "<img src=x", '"><img')  # what must never reach a page 
 def hostile(client: Browser) -> int:
     """An initiative with the payload in every text field the schema lets it into."""
     created = client.create_initiative(
-        title="Zoekwoord " + PAYLOAD, summary="Zoekwoord samenvatting " + PAYLOAD,
-        description=f"Beschrijving {PAYLOAD}\n\n[klik](javascript:alert(1)) <a href=\"javascript:alert(2)\">a</a>",
-        contact_name=PAYLOAD[:120], lessons_learned=PAYLOAD, results=PAYLOAD,
-        technologies=[SCRIPT, BREAKOUT], suppliers=[SCRIPT, BREAKOUT])
+        title="Zoekwoord " + PAYLOAD,
+        summary="Zoekwoord samenvatting " + PAYLOAD,
+        description=f'Beschrijving {PAYLOAD}\n\n[klik](javascript:alert(1)) <a href="javascript:alert(2)">a</a>',
+        contact_name=PAYLOAD[:120],
+        lessons_learned=PAYLOAD,
+        results=PAYLOAD,
+        technologies=[SCRIPT, BREAKOUT],
+        suppliers=[SCRIPT, BREAKOUT],
+    )
     return created["id"]
 
 
-@pytest.mark.parametrize("page", ["/initiatieven/{id}", "/initiatieven", "/zoeken?q=zoekwoord",
-                                  "/zoeken?q=alert", "/initiatieven/{id}/bewerken", "/"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/initiatieven/{id}",
+        "/initiatieven",
+        "/zoeken?q=zoekwoord",
+        "/zoeken?q=alert",
+        "/initiatieven/{id}/bewerken",
+        "/",
+    ],
+)
 def test_a_script_in_every_text_field_renders_inert(client: Browser, hostile: int, page: str):
     html = client.get(page.format(id=hostile)).text
     assert f"/initiatieven/{hostile}" in html  # the initiative is really on the page
@@ -223,6 +251,7 @@ def test_links_other_than_http_are_refused(client: Browser):
 
 # --- headers, cookies, error pages -------------------------------------------------------------------------------
 
+
 def test_csp_nonce_matches_the_script_tags_and_changes_per_request(client: Browser):
     nonces = []
     for _ in range(2):
@@ -235,8 +264,19 @@ def test_csp_nonce_matches_the_script_tags_and_changes_per_request(client: Brows
     assert nonces[0] != nonces[1] and len(nonces[0]) >= 16
 
 
-@pytest.mark.parametrize("path", ["/", "/inloggen", "/api/v1/initiatives", "/api/v1/openapi.json", "/bestaat-niet",
-                                  "/initiatieven/999", "/static/kennisbank.css", "/healthz"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/inloggen",
+        "/api/v1/initiatives",
+        "/api/v1/openapi.json",
+        "/bestaat-niet",
+        "/initiatieven/999",
+        "/static/kennisbank.css",
+        "/healthz",
+    ],
+)
 def test_security_headers_on_every_response(client: Browser, path: str):
     headers = client.get(path, follow_redirects=False).headers
     csp = headers["content-security-policy"]
@@ -251,8 +291,11 @@ def test_security_headers_on_every_response(client: Browser, path: str):
 
 
 def test_headers_also_on_refusals_and_redirects(anonymous: Browser):
-    for response in (anonymous.get("/", follow_redirects=False), anonymous.get("/api/v1/initiatives"),
-                     anonymous.post("/initiatieven/nieuw", data={})):
+    for response in (
+        anonymous.get("/", follow_redirects=False),
+        anonymous.get("/api/v1/initiatives"),
+        anonymous.post("/initiatieven/nieuw", data={}),
+    ):
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert response.headers["api-version"] == API_VERSION
 
@@ -276,9 +319,15 @@ def test_over_https_cookies_are_secure_and_host_prefixed(settings: Settings):
     with Browser(create_app(https), base_url="https://testserver") as browser:
         browser.make_user()
         csrf = set_cookies(browser.get("/inloggen"))["__Host-csrf"]
-        response = browser.post("/inloggen", follow_redirects=False, data={
-            "email": "medewerker.nl-ge@test.example", "password": TEST_PASSWORD,
-            "csrf_token": browser.cookies["__Host-csrf"]})
+        response = browser.post(
+            "/inloggen",
+            follow_redirects=False,
+            data={
+                "email": "medewerker.nl-ge@test.example",
+                "password": TEST_PASSWORD,
+                "csrf_token": browser.cookies["__Host-csrf"],
+            },
+        )
         assert response.status_code == 303, response.text
         session = set_cookies(response)["__Host-kb_session"]
         for cookie in (csrf, session):
@@ -306,14 +355,25 @@ def test_error_pages_show_no_stack_trace(settings: Settings, path: str):
 
 
 def test_not_found_and_wrong_method_pages_show_no_internals(client: Browser):
-    for response in (client.get("/bestaat-niet"), client.get("/api/v1/bestaat-niet"),
-                     client.put("/initiatieven/nieuw", data={"csrf_token": client.csrf()})):
+    for response in (
+        client.get("/bestaat-niet"),
+        client.get("/api/v1/bestaat-niet"),
+        client.put("/initiatieven/nieuw", data={"csrf_token": client.csrf()}),
+    ):
         assert response.status_code in (404, 405)
         assert "Traceback" not in response.text and "starlette" not in response.text.lower()
 
 
-@pytest.mark.parametrize("path, param", [("/zoeken", "q"), ("/initiatieven", "province"), ("/zoeken", "province"),
-                                         ("/initiatieven/lijkt-op", "title"), ("/inloggen", "volgende")])
+@pytest.mark.parametrize(
+    "path, param",
+    [
+        ("/zoeken", "q"),
+        ("/initiatieven", "province"),
+        ("/zoeken", "province"),
+        ("/initiatieven/lijkt-op", "title"),
+        ("/inloggen", "volgende"),
+    ],
+)
 def test_what_a_link_puts_in_the_query_is_not_reflected_as_markup(client: Browser, path: str, param: str):
     """Reflected XSS: a crafted link sent to a logged-in colleague."""
     client.create_initiative()

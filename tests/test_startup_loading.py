@@ -35,9 +35,12 @@ class StartingBrowser(Browser):
 def test_the_app_answers_and_takes_saves_while_its_match_engine_is_still_loading(settings, monkeypatch):
     async def previous_run() -> None:  # what `kennisbank match`, the seed or the nightly job left stored
         async with database(settings):
-            await service.upsert_initiatives([
-                parse_initiative(valid_initiative(external_id=f"{code}-LOAD", province=code))
-                for code in ("NL-GE", "NL-UT", "NL-ZE")])
+            await service.upsert_initiatives(
+                [
+                    parse_initiative(valid_initiative(external_id=f"{code}-LOAD", province=code))
+                    for code in ("NL-GE", "NL-UT", "NL-ZE")
+                ]
+            )
             await Matcher(None).rematch_all()
             assert await MatchSuggestion.filter(current=True).count() == 3
 
@@ -75,18 +78,27 @@ def test_the_app_answers_and_takes_saves_while_its_match_engine_is_still_loading
         while not matcher.prepared or client.run(embedding_jobs.pending_count):
             assert time.monotonic() < deadline, "the save's job was not done after the loading"
             time.sleep(0.05)
-        assert client.run(MatchSuggestion.filter(a_id=created["id"], current=True).count) \
-            + client.run(MatchSuggestion.filter(b_id=created["id"], current=True).count) == 3
+        assert (
+            client.run(MatchSuggestion.filter(a_id=created["id"], current=True).count)
+            + client.run(MatchSuggestion.filter(b_id=created["id"], current=True).count)
+            == 3
+        )
         assert "Wordt verwerkt" not in client.get(f"/initiatieven/{created['id']}").text
 
 
 def test_the_start_up_reindex_runs_while_serving_repairs_the_index_and_keeps_a_save_made_meanwhile(
-        settings, monkeypatch):
+    settings, monkeypatch
+):
     async def crashed_run() -> tuple[int, int]:  # one initiative's document lost (a crash before the index write)
         async with database(settings):
-            await service.upsert_initiatives([
-                parse_initiative(valid_initiative(external_id="GE-LOST", title="Kademuren monitoren met glasvezel")),
-                parse_initiative(valid_initiative(external_id="GE-EDIT", title="Bermbeheer met maairobots"))])
+            await service.upsert_initiatives(
+                [
+                    parse_initiative(
+                        valid_initiative(external_id="GE-LOST", title="Kademuren monitoren met glasvezel")
+                    ),
+                    parse_initiative(valid_initiative(external_id="GE-EDIT", title="Bermbeheer met maairobots")),
+                ]
+            )
             lost = (await Initiative.get(external_id="GE-LOST")).id
             index = open_search_index(settings)
             try:
@@ -122,8 +134,14 @@ def test_the_start_up_reindex_runs_while_serving_repairs_the_index_and_keeps_a_s
         client.login_as("medewerker", "NL-GE")
         assert lost not in found("kademuren")  # not repaired yet
         created = client.create_initiative(external_id="GE-MEANWHILE", title="Zwerfafval herkennen met drones")
-        assert client.patch(f"/api/v1/initiatives/{edited}", json={"title": "Zwerfafval ruimen met robots"},
-                            headers={"If-Match": '"1"'}).status_code == 200
+        assert (
+            client.patch(
+                f"/api/v1/initiatives/{edited}",
+                json={"title": "Zwerfafval ruimen met robots"},
+                headers={"If-Match": '"1"'},
+            ).status_code
+            == 200
+        )
         assert found("zwerfafval") == {created["id"], edited}  # keyword-searchable at once, during the reindex
 
         release.set()

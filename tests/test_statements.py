@@ -29,8 +29,14 @@ def text_of(page: str) -> str:
 @pytest.fixture
 def configured(settings):
     """An app whose statements must show non-default settings: they are read, not repeated."""
-    changed = dataclasses.replace(settings, contact_email="toegankelijkheid@ida.example", session_idle_minutes=45,
-                                  session_max_hours=9, audit_ip_days=30, digest_delivery_days=90)
+    changed = dataclasses.replace(
+        settings,
+        contact_email="toegankelijkheid@ida.example",
+        session_idle_minutes=45,
+        session_max_hours=9,
+        audit_ip_days=30,
+        digest_delivery_days=90,
+    )
     with Browser(create_app(changed)) as browser:
         yield browser
 
@@ -77,9 +83,17 @@ def test_the_privacy_statement_reads_its_periods_from_the_settings(configured):
     assert "na 45 minuten zonder gebruik en uiterlijk 9 uur na het inloggen" in text
     forget = round(configured.app.state.login_throttle.forget_after / 60)
     assert f"na {forget} minuten niet meer mee" in text
-    for heading in ("Uw account", "Sessies", "Mislukte inlogpogingen", "Het auditlog",
-                    "Contactpersonen van initiatieven", "Introductiemails", "Abonnementen en de wekelijkse e-mail",
-                    "Waarom: de grondslag", "Uw rechten"):
+    for heading in (
+        "Uw account",
+        "Sessies",
+        "Mislukte inlogpogingen",
+        "Het auditlog",
+        "Contactpersonen van initiatieven",
+        "Introductiemails",
+        "Abonnementen en de wekelijkse e-mail",
+        "Waarom: de grondslag",
+        "Uw rechten",
+    ):
         assert heading in text, heading
     assert "artikel 6, lid 1, onder e" in text and "Autoriteit Persoonsgegevens" in text
     assert "Na 30 dagen wordt het IP-adres ingekort" in text  # the audit log's retention, from the setting
@@ -106,9 +120,11 @@ def test_expired_sessions_are_removed_with_their_ip_address(anonymous, settings)
         old = await sessions.start(user, ip="192.0.2.3", second_factor_done=True)
         now = await UserSession.get(id=sessions.token_hash(live))
         await UserSession.filter(id=sessions.token_hash(idle)).update(
-            last_seen_at=now.last_seen_at - policy.idle - timedelta(minutes=1))
+            last_seen_at=now.last_seen_at - policy.idle - timedelta(minutes=1)
+        )
         await UserSession.filter(id=sessions.token_hash(old)).update(
-            created_at=now.created_at - policy.absolute - timedelta(minutes=1))
+            created_at=now.created_at - policy.absolute - timedelta(minutes=1)
+        )
         removed = await sessions.remove_expired(policy)
         return removed, {s.ip for s in await UserSession.filter(user_id=user.id)}
 
@@ -120,8 +136,10 @@ def test_expired_sessions_are_removed_with_their_ip_address(anonymous, settings)
 def test_the_contact_address_setting_is_validated():
     from kennisbank.settings import Settings, SettingsError
 
-    assert Settings.from_env({"KENNISBANK_CONTACT_EMAIL": " kennisbank@ida.example "}).contact_email == \
-        "kennisbank@ida.example"
+    assert (
+        Settings.from_env({"KENNISBANK_CONTACT_EMAIL": " kennisbank@ida.example "}).contact_email
+        == "kennisbank@ida.example"
+    )
     with pytest.raises(SettingsError, match="KENNISBANK_CONTACT_EMAIL"):
         Settings.from_env({"KENNISBANK_CONTACT_EMAIL": "IDA <kennisbank@ida.example>"})
 
@@ -135,14 +153,19 @@ def test_old_audit_ip_addresses_are_shortened_to_their_network_and_the_lines_sta
 
     async def scenario() -> tuple[int, list[tuple[str, str]]]:
         now = timezone.now()
-        for action, ip, age in (("oud4", "192.0.2.77", 200), ("oud6", "2001:db8:1:2::5", 200), ("nieuw", "192.0.2.78", 5),
-                                ("kapot", "geen-adres", 200)):
+        for action, ip, age in (
+            ("oud4", "192.0.2.77", 200),
+            ("oud6", "2001:db8:1:2::5", 200),
+            ("nieuw", "192.0.2.78", 5),
+            ("kapot", "geen-adres", 200),
+        ):
             await AuditEntry.create(at=now - timedelta(days=age), action=action, ip=ip, result=audit.OK)
         changed = await audit.shorten_old_ips(now - timedelta(days=settings.audit_ip_days))
         again = await audit.shorten_old_ips(now - timedelta(days=settings.audit_ip_days))
         assert again == 0  # idempotent: a shortened address stays as it is
-        return changed, sorted(await AuditEntry.filter(action__in=["oud4", "oud6", "nieuw", "kapot"]).values_list(
-            "action", "ip"))
+        return changed, sorted(
+            await AuditEntry.filter(action__in=["oud4", "oud6", "nieuw", "kapot"]).values_list("action", "ip")
+        )
 
     changed, rows = anonymous.run(scenario)
     assert changed == 3

@@ -13,4 +13,3 @@ def test_numbers_have_a_decimal_comma_and_a_thousands_point():
 def test_a_match_score_reads_as_a_whole_number_out_of_100():
     assert score(0.46) == "46 van 100"
     assert score(1.0) == "100 van 100"
-

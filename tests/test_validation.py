@@ -14,7 +14,19 @@ def errors_of(**changes):
 def test_twelve_provinces_with_iso_codes():
     assert len(PROVINCES) == 12
     assert {p.code for p in PROVINCES} == {
-        "NL-GR", "NL-FR", "NL-DR", "NL-OV", "NL-FL", "NL-GE", "NL-UT", "NL-NH", "NL-ZH", "NL-ZE", "NL-NB", "NL-LI"}
+        "NL-GR",
+        "NL-FR",
+        "NL-DR",
+        "NL-OV",
+        "NL-FL",
+        "NL-GE",
+        "NL-UT",
+        "NL-NH",
+        "NL-ZH",
+        "NL-ZE",
+        "NL-NB",
+        "NL-LI",
+    }
 
 
 @pytest.mark.parametrize("text", ["NL-FR", "nl-fr", "FR", "Fryslân", "Fryslan", "friesland", "FRIESLAND"])
@@ -34,10 +46,14 @@ def test_themes_match_case_insensitively_and_by_slug():
 
 
 def test_valid_input_is_normalised():
-    data = parse_initiative(valid_initiative(
-        province="Friesland", themes=["Stikstof", "stikstof", "DATA EN AI"],
-        technologies=["Computer Vision", " computer  vision ", "IoT"], suppliers=["RoadSense", "roadsense", "GeoTwin BV"],
-    ))
+    data = parse_initiative(
+        valid_initiative(
+            province="Friesland",
+            themes=["Stikstof", "stikstof", "DATA EN AI"],
+            technologies=["Computer Vision", " computer  vision ", "IoT"],
+            suppliers=["RoadSense", "roadsense", "GeoTwin BV"],
+        )
+    )
     assert data.province == "NL-FR"
     assert data.themes == ["data-en-ai", "stikstof"]
     assert data.technologies == ["computer vision", "iot"]
@@ -58,21 +74,24 @@ def test_empty_title_is_required_not_too_short():
     assert errors_of(title="ab")["title"] == ["Vul minimaal 3 tekens in."]
 
 
-@pytest.mark.parametrize(("field", "value", "fragment"), [
-    ("province", "Vlaanderen", "Onbekende provincie “Vlaanderen”"),
-    ("kind", "hackathon", "Kies een van"),
-    ("phase", "klaar", "Kies een van"),
-    ("themes", ["ruimtevaart"], "Onbekend thema: “ruimtevaart”"),
-    ("themes", ["ruimtevaart"], "Kies uit: "),  # and the themes there are, so an import can be fixed
-    ("themes", [], "Vul ‘Thema's’ in; dit veld is verplicht."),
-    ("budget_eur", "twee ton", "heel getal"),
-    ("budget_eur", -5, "niet negatief"),
-    ("start_date", "31-12-2025", "Geen geldige datum"),
-    ("contact_email", "iemand-at-provincie", "Geen geldig e-mailadres"),
-    ("links", ["javascript:alert(1)"], "alleen http:// en https://"),
-    ("links", ["ftp://example.org/x"], "alleen http:// en https://"),
-    ("external_id", "GE 001 <b>", "alleen letters, cijfers"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("province", "Vlaanderen", "Onbekende provincie “Vlaanderen”"),
+        ("kind", "hackathon", "Kies een van"),
+        ("phase", "klaar", "Kies een van"),
+        ("themes", ["ruimtevaart"], "Onbekend thema: “ruimtevaart”"),
+        ("themes", ["ruimtevaart"], "Kies uit: "),  # and the themes there are, so an import can be fixed
+        ("themes", [], "Vul ‘Thema's’ in; dit veld is verplicht."),
+        ("budget_eur", "twee ton", "heel getal"),
+        ("budget_eur", -5, "niet negatief"),
+        ("start_date", "31-12-2025", "Geen geldige datum"),
+        ("contact_email", "iemand-at-provincie", "Geen geldig e-mailadres"),
+        ("links", ["javascript:alert(1)"], "alleen http:// en https://"),
+        ("links", ["ftp://example.org/x"], "alleen http:// en https://"),
+        ("external_id", "GE 001 <b>", "alleen letters, cijfers"),
+    ],
+)
 def test_bad_values_get_a_dutch_message_on_their_field(field, value, fragment):
     errors = errors_of(**{field: value})
     assert fragment in " ".join(errors[field])

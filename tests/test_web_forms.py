@@ -35,8 +35,15 @@ def test_missing_title_shows_dutch_error_next_to_title_and_keeps_the_rest(client
 
 
 def test_every_invalid_field_gets_its_own_message(client):
-    form = as_form(valid_initiative(summary="kort", budget_eur="veel", contact_email="geen-adres",
-                                    start_date="2026-05-01", end_date="2026-01-01"))
+    form = as_form(
+        valid_initiative(
+            summary="kort",
+            budget_eur="veel",
+            contact_email="geen-adres",
+            start_date="2026-05-01",
+            end_date="2026-01-01",
+        )
+    )
     form["themes"] = []
     response = client.submit("/initiatieven/nieuw", form)
     assert response.status_code == 422
@@ -121,23 +128,34 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(client):
 
 
 def test_cross_site_post_is_refused_even_with_a_token(client):
-    response = client.submit("/initiatieven/nieuw", as_form(valid_initiative()),
-                             headers={"Sec-Fetch-Site": "cross-site"})
+    response = client.submit(
+        "/initiatieven/nieuw", as_form(valid_initiative()), headers={"Sec-Fetch-Site": "cross-site"}
+    )
     assert response.status_code == 403
 
 
 def test_htmx_post_with_token_header_is_accepted(client):
     initiative_id = create(client)
-    response = client.post(f"/initiatieven/{initiative_id}/archiveren",
-                           headers={"X-CSRF-Token": client.csrf(), "HX-Request": "true"}, follow_redirects=False)
+    response = client.post(
+        f"/initiatieven/{initiative_id}/archiveren",
+        headers={"X-CSRF-Token": client.csrf(), "HX-Request": "true"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303
 
 
 def test_script_in_text_fields_is_rendered_inert(client):
     payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    initiative_id = create(client, title=f"Titel {payload}", summary=f"Samenvatting {payload}",
-                          description=f"Tekst {payload} [klik](javascript:alert(1))",
-                          lessons_learned=payload, results=payload, contact_name=payload, suppliers=[payload[:50]])
+    initiative_id = create(
+        client,
+        title=f"Titel {payload}",
+        summary=f"Samenvatting {payload}",
+        description=f"Tekst {payload} [klik](javascript:alert(1))",
+        lessons_learned=payload,
+        results=payload,
+        contact_name=payload,
+        suppliers=[payload[:50]],
+    )
     html = client.get(f"/initiatieven/{initiative_id}").text
     assert "<script>alert" not in html
     assert "<img src=x" not in html
@@ -202,8 +220,11 @@ def test_a_new_initiative_starts_as_concept_so_one_click_does_not_publish_it(cli
 
 
 def test_the_list_sorts_by_title_province_or_last_change_and_keeps_the_order_across_pages(client):
-    for external_id, province, title in (("S-1", "NL-GE", "Bermbeheer"), ("S-2", "NL-DR", "Zonneweides"),
-                                         ("S-3", "NL-ZE", "Asfaltrecycling")):
+    for external_id, province, title in (
+        ("S-1", "NL-GE", "Bermbeheer"),
+        ("S-2", "NL-DR", "Zonneweides"),
+        ("S-3", "NL-ZE", "Asfaltrecycling"),
+    ):
         client.create_initiative(external_id=external_id, province=province, title=title)
 
     def titles(query: str) -> list[str]:
@@ -226,8 +247,11 @@ def test_the_list_downloads_as_csv_and_excel_with_its_filters_and_order(client):
 
     from openpyxl import load_workbook
 
-    for external_id, province, title in (("D-1", "NL-GE", "Bermbeheer"), ("D-2", "NL-GE", "=Asfaltrecycling"),
-                                         ("D-3", "NL-ZE", "Zonneweides")):
+    for external_id, province, title in (
+        ("D-1", "NL-GE", "Bermbeheer"),
+        ("D-2", "NL-GE", "=Asfaltrecycling"),
+        ("D-3", "NL-ZE", "Zonneweides"),
+    ):
         client.create_initiative(external_id=external_id, province=province, title=title)
     page = client.get("/initiatieven?province=NL-GE&sort=titel").text
     assert 'href="/initiatieven/download.csv?province=NL-GE&amp;sort=titel"' in page

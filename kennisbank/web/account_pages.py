@@ -21,7 +21,6 @@ WRONG_CREDENTIALS = "Het e-mailadres of het wachtwoord klopt niet."
 WRONG_CODE = "Deze code klopt niet of is al gebruikt. Wacht op de volgende code van uw app en probeer het opnieuw."
 
 
-
 def _wait_message(seconds: int) -> str:
     minutes = "minuut" if seconds <= 60 else f"{-(-seconds // 60)} minuten"
     wait = f"{seconds} seconden" if seconds < 60 else minutes
@@ -45,11 +44,16 @@ async def login(request: Request) -> Response:
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "")) or target)
     context.update(email=email, next=target)
-    missing = [accounts.ACCOUNT_FIELD_LABELS[name] for name, value in (("email", email), ("password", password))
-               if not value]
+    missing = [
+        accounts.ACCOUNT_FIELD_LABELS[name] for name, value in (("email", email), ("password", password)) if not value
+    ]
     if missing:
-        return render(request, "account/login.html", {**context, "error": " ".join(map(required_message, missing))},
-                      status_code=422)
+        return render(
+            request,
+            "account/login.html",
+            {**context, "error": " ".join(map(required_message, missing))},
+            status_code=422,
+        )
     throttle = request.app.state.login_throttle
     ip = client_ip(request)
     wait = await throttle.claim(email, ip)  # counted before the password is checked: no race buys extra tries
@@ -67,8 +71,9 @@ async def login(request: Request) -> Response:
 async def start_session(request: Request, user: User, target: str, *, method: str) -> Response:
     """A fresh session (new id, old one ended) after the first login step; the second step follows if needed."""
     needs_code = requires_second_factor(user) and user.totp_enabled
-    token = await sessions.start(user, ip=client_ip(request), second_factor_done=not needs_code,
-                                 replaces=session_token(request) or None)
+    token = await sessions.start(
+        user, ip=client_ip(request), second_factor_done=not needs_code, replaces=session_token(request) or None
+    )
     if needs_code:
         response = RedirectResponse(f"/inloggen/code?volgende={quote(target, safe='')}", status_code=303)
     else:
@@ -95,8 +100,9 @@ async def second_step(request: Request) -> Response:
         return _too_many(request, "account/login_code.html", wait, context)
     if not await accounts.verify_totp(user, str(form.get("code", ""))):
         await throttle.failed(key, ip)
-        await audit.record(Actor(user, ip), "login_second_factor", result=audit.FAILED, object_type="user",
-                           object_id=user.id)
+        await audit.record(
+            Actor(user, ip), "login_second_factor", result=audit.FAILED, object_type="user", object_id=user.id
+        )
         return render(request, "account/login_code.html", {**context, "error": WRONG_CODE}, status_code=401)
     await throttle.succeeded(key, ip)
     token = await sessions.start(user, ip=ip, second_factor_done=True, replaces=session_token(request))
@@ -118,24 +124,39 @@ async def logout(request: Request) -> Response:
     return response
 
 
-async def account(request: Request, *, new_token: accounts.NewToken | None = None,
-                  errors: dict[str, list[str]] | None = None, notice: str = "", status_code: int = 200) -> Response:
+async def account(
+    request: Request,
+    *,
+    new_token: accounts.NewToken | None = None,
+    errors: dict[str, list[str]] | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> Response:
     user = current_user(request)
     assert user is not None
-    context = {"user": user, "tokens": await accounts.list_tokens(user), "new_token": new_token,
-               "subscriptions": await subscriptions.subscriptions_of(user),
-               "errors": errors or {}, "notice": notice or _notice(request),
-               "sessions": await sessions.count_for(user.id)}
+    context = {
+        "user": user,
+        "tokens": await accounts.list_tokens(user),
+        "new_token": new_token,
+        "subscriptions": await subscriptions.subscriptions_of(user),
+        "errors": errors or {},
+        "notice": notice or _notice(request),
+        "sessions": await sessions.count_for(user.id),
+    }
     return render(request, "account/account.html", context, status_code=status_code)
 
 
 def _notice(request: Request) -> str:
-    notices = {"wachtwoord": "Uw wachtwoord is gewijzigd. Uw andere sessies zijn beëindigd en al uw API-tokens "
-                             "zijn ingetrokken: maak zo nodig een nieuw token aan voor uw scripts.",
-               "tweestaps": "Tweestapsverificatie staat aan.",
-               "tweestaps-uit": "Tweestapsverificatie staat uit.", "ingetrokken": "Het API-token is ingetrokken.",
-               "overzicht": "Uw instellingen voor het wekelijkse overzicht zijn opgeslagen.",
-               "abonnement": "Het abonnement is toegevoegd.", "abonnement-weg": "Het abonnement is verwijderd."}
+    notices = {
+        "wachtwoord": "Uw wachtwoord is gewijzigd. Uw andere sessies zijn beëindigd en al uw API-tokens "
+        "zijn ingetrokken: maak zo nodig een nieuw token aan voor uw scripts.",
+        "tweestaps": "Tweestapsverificatie staat aan.",
+        "tweestaps-uit": "Tweestapsverificatie staat uit.",
+        "ingetrokken": "Het API-token is ingetrokken.",
+        "overzicht": "Uw instellingen voor het wekelijkse overzicht zijn opgeslagen.",
+        "abonnement": "Het abonnement is toegevoegd.",
+        "abonnement-weg": "Het abonnement is verwijderd.",
+    }
     return notices.get(request.query_params.get("gedaan", ""), "")
 
 
@@ -146,8 +167,12 @@ async def account_page(request: Request) -> Response:
 async def change_password(request: Request) -> Response:
     form = await request.form()
     try:
-        await accounts.change_password(actor(request), str(form.get("current_password", "")),
-                                       str(form.get("new_password", "")), session_token=session_token(request))
+        await accounts.change_password(
+            actor(request),
+            str(form.get("current_password", "")),
+            str(form.get("new_password", "")),
+            session_token=session_token(request),
+        )
     except InputError as exc:
         return await account(request, errors=exc.errors, status_code=422)
     return RedirectResponse("/account?gedaan=wachtwoord", status_code=303)
@@ -161,8 +186,9 @@ async def confirm_password(request: Request, user: User, password: str, *, purpo
     wait = await throttle.claim(key, ip)
     if wait:
         return _wait_message(wait), 429
-    reason = await accounts.confirm_password(Actor(user, ip), password, purpose=purpose,
-                                             session_started=request.scope["state"].get("session_started"))
+    reason = await accounts.confirm_password(
+        Actor(user, ip), password, purpose=purpose, session_started=request.scope["state"].get("session_started")
+    )
     if reason:
         await throttle.failed(key, ip)
         return reason, 422
@@ -177,26 +203,36 @@ async def totp_setup(request: Request) -> Response:
     assert user is not None
     if request.method == "GET":
         secret = accounts.new_totp_secret()
-        return render(request, "account/totp_setup.html",
-                       {"user": user, "secret": secret, "uri": accounts.totp_uri(user, secret), "errors": {}})
+        return render(
+            request,
+            "account/totp_setup.html",
+            {"user": user, "secret": secret, "uri": accounts.totp_uri(user, secret), "errors": {}},
+        )
     form = await request.form()
     secret = str(form.get("secret", ""))
     context = {"user": user, "secret": secret, "uri": accounts.totp_uri(user, secret), "errors": {}}
-    refusal, status = await confirm_password(request, user, str(form.get("current_password", "")),
-                                             purpose="tweestapsverificatie instellen")
+    refusal, status = await confirm_password(
+        request, user, str(form.get("current_password", "")), purpose="tweestapsverificatie instellen"
+    )
     if refusal:
-        return render(request, "account/totp_setup.html", {**context, "errors": {"current_password": [refusal]}},
-                      status_code=status)
-    if not await accounts.enable_totp(Actor(user, client_ip(request)), secret, str(form.get("code", "")),
-                                      str(form.get("current_code", ""))):
+        return render(
+            request,
+            "account/totp_setup.html",
+            {**context, "errors": {"current_password": [refusal]}},
+            status_code=status,
+        )
+    if not await accounts.enable_totp(
+        Actor(user, client_ip(request)), secret, str(form.get("code", "")), str(form.get("current_code", ""))
+    ):
         return render(request, "account/totp_setup.html", {**context, "error": WRONG_CODE}, status_code=422)
     return RedirectResponse("/account?gedaan=tweestaps", status_code=303)
 
 
 async def totp_disable(request: Request) -> Response:
     if not await accounts.disable_totp(actor(request)):
-        return await account(request, errors={"totp": ["Beheerders moeten tweestapsverificatie gebruiken."]},
-                             status_code=403)
+        return await account(
+            request, errors={"totp": ["Beheerders moeten tweestapsverificatie gebruiken."]}, status_code=403
+        )
     return RedirectResponse("/account?gedaan=tweestaps-uit", status_code=303)
 
 
@@ -204,8 +240,9 @@ async def token_create(request: Request) -> Response:
     form = await request.form()
     user = current_user(request)
     assert user is not None
-    refusal, status = await confirm_password(request, user, str(form.get("current_password", "")),
-                                             purpose="API-token aanmaken")
+    refusal, status = await confirm_password(
+        request, user, str(form.get("current_password", "")), purpose="API-token aanmaken"
+    )
     if refusal:
         return await account(request, errors={"token_password": [refusal]}, status_code=status)
     try:
@@ -217,8 +254,9 @@ async def token_create(request: Request) -> Response:
 
 async def token_revoke(request: Request) -> Response:
     if not await accounts.revoke_token(actor(request), request.path_params["token_id"]):
-        return await account(request, errors={"tokens": ["Dit token bestaat niet of is al ingetrokken."]},
-                             status_code=404)
+        return await account(
+            request, errors={"tokens": ["Dit token bestaat niet of is al ingetrokken."]}, status_code=404
+        )
     return RedirectResponse("/account?gedaan=ingetrokken", status_code=303)
 
 

@@ -40,12 +40,14 @@ async def list_initiatives(request: Request) -> Response:
     if errors:
         return invalid_parameters(errors)
     result = await service.list_initiatives(filters, current_user(request), page, per_page)
-    return JSONResponse({
-        "total": result.total,
-        "page": result.page,
-        "per_page": result.per_page,
-        "items": [service.as_resource(i) for i in result.items],
-    })
+    return JSONResponse(
+        {
+            "total": result.total,
+            "page": result.page,
+            "per_page": result.per_page,
+            "items": [service.as_resource(i) for i in result.items],
+        }
+    )
 
 
 async def create_initiative(request: Request) -> Response:
@@ -60,14 +62,14 @@ async def create_initiative(request: Request) -> Response:
         return _invalid(exc)
     except service.PermissionDenied:
         return _own_province_only()
-    return JSONResponse(service.as_resource(initiative), status_code=201,
-                        headers={"Location": f"/api/v1/initiatives/{initiative.id}"})
+    return JSONResponse(
+        service.as_resource(initiative), status_code=201, headers={"Location": f"/api/v1/initiatives/{initiative.id}"}
+    )
 
 
 async def get_initiative(request: Request) -> Response:
     try:
-        initiative = await service.get_visible_initiative(request.path_params["initiative_id"],
-                                                          current_user(request))
+        initiative = await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
     except service.NotFound:
         return _not_found()
     return JSONResponse(service.as_resource(initiative), headers={"ETag": f'"{initiative.version}"'})
@@ -78,20 +80,29 @@ def _version_required(request: Request, what: str) -> int | Response:
     try:
         return if_match_version(request)
     except VersionMissing:
-        return problem(428, "Versie vereist",
-                       f"Stuur bij {what} de header If-Match met de versie die u hebt opgehaald "
-                       '(de ETag van GET, bijvoorbeeld If-Match: "3"), zodat u geen wijziging van een ander '
-                       "overschrijft.")
+        return problem(
+            428,
+            "Versie vereist",
+            f"Stuur bij {what} de header If-Match met de versie die u hebt opgehaald "
+            '(de ETag van GET, bijvoorbeeld If-Match: "3"), zodat u geen wijziging van een ander '
+            "overschrijft.",
+        )
     except VersionMalformed:
-        return problem(412, "Ongeldige versie",
-                       'If-Match moet één versie van dit initiatief noemen, zoals If-Match: "3" (de ETag van GET).')
+        return problem(
+            412,
+            "Ongeldige versie",
+            'If-Match moet één versie van dit initiatief noemen, zoals If-Match: "3" (de ETag van GET).',
+        )
 
 
 def _conflict(conflict: service.VersionConflict) -> Response:
-    return problem(412, "Versieconflict",
-                   f"Het initiatief is intussen gewijzigd (nu versie {conflict.current_version}). "
-                   "Haal het opnieuw op en pas uw wijziging daarop toe.",
-                   headers={"ETag": f'"{conflict.current_version}"'})
+    return problem(
+        412,
+        "Versieconflict",
+        f"Het initiatief is intussen gewijzigd (nu versie {conflict.current_version}). "
+        "Haal het opnieuw op en pas uw wijziging daarop toe.",
+        headers={"ETag": f'"{conflict.current_version}"'},
+    )
 
 
 async def update_initiative(request: Request) -> Response:
@@ -110,8 +121,9 @@ async def update_initiative(request: Request) -> Response:
         return expected
     merged = {**service.as_input_dict(current), **body}
     try:
-        updated = await service.update_initiative(actor(request), current.id, parse_initiative(merged),
-                                                  expected_version=expected)
+        updated = await service.update_initiative(
+            actor(request), current.id, parse_initiative(merged), expected_version=expected
+        )
     except InputError as exc:
         return _invalid(exc)
     except service.PermissionDenied:
@@ -147,14 +159,19 @@ async def search(request: Request) -> Response:
     except InputError as exc:
         errors = {**exc.errors, **errors}
     if errors:
-        return problem(400, "Ongeldige zoekopdracht", "Een of meer zoekparameters zijn ongeldig.",
-                       errors=api_errors(errors))
+        return problem(
+            400, "Ongeldige zoekopdracht", "Een of meer zoekparameters zijn ongeldig.", errors=api_errors(errors)
+        )
     try:
-        result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
-                                             request.app.state.settings.semantic_ratio)
+        result = await searching.run_search(
+            request.app.state.search_index, query, request.app.state.embedder, request.app.state.settings.semantic_ratio
+        )
     except SearchUnavailable:
-        return problem(503, "Zoeken niet beschikbaar",
-                       "Zoeken is tijdelijk niet beschikbaar. Probeer het over een paar minuten opnieuw.")
+        return problem(
+            503,
+            "Zoeken niet beschikbaar",
+            "Zoeken is tijdelijk niet beschikbaar. Probeer het over een paar minuten opnieuw.",
+        )
     return JSONResponse(searching.as_json(result))
 
 
@@ -188,8 +205,12 @@ def _invalid(exc: InputError) -> Response:
 
 
 def _own_province_only() -> Response:
-    return problem(403, "Geen toegang", "U kunt alleen initiatieven van uw eigen provincie toevoegen en wijzigen.",
-                   errors={"province": ["Kies uw eigen provincie."]})
+    return problem(
+        403,
+        "Geen toegang",
+        "U kunt alleen initiatieven van uw eigen provincie toevoegen en wijzigen.",
+        errors={"province": ["Kies uw eigen provincie."]},
+    )
 
 
 def _not_found() -> Response:

@@ -60,8 +60,11 @@ async def _prepare_matcher(matcher: Matcher, done: anyio.Event | None = None) ->
     started = time.perf_counter()
     try:
         rematched = await matcher.ensure_prepared()
-        logger.info("match engine ready after %.1f s (%s)", time.perf_counter() - started,
-                    "full rematch" if rematched else "loaded with the stored suggestions")
+        logger.info(
+            "match engine ready after %.1f s (%s)",
+            time.perf_counter() - started,
+            "full rematch" if rematched else "loaded with the stored suggestions",
+        )
     except Exception:  # serve anyway: the first save, `kennisbank match` or the nightly job retries
         logger.exception("preparing the match engine failed")
     finally:
@@ -69,8 +72,9 @@ async def _prepare_matcher(matcher: Matcher, done: anyio.Event | None = None) ->
             done.set()
 
 
-async def _catch_up(matcher: Matcher, consumer: JobConsumer, engine_tried: anyio.Event,
-                    reconciled: anyio.Event) -> None:
+async def _catch_up(
+    matcher: Matcher, consumer: JobConsumer, engine_tried: anyio.Event, reconciled: anyio.Event
+) -> None:
     """The inline path's background: the engine and the start-up reindex first, then what they and
     the saves during the loading left queued (those saves did not wait for the engine)."""
     await _prepare_matcher(matcher, engine_tried)
@@ -186,23 +190,37 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         allow = {"Allow": ", ".join(_allowed_methods(request))}
         if request.url.path.startswith("/api/"):
-            return problem(405, "Methode niet toegestaan",
-                           f"Dit adres accepteert alleen {allow['Allow']}.", headers=allow)
+            return problem(
+                405, "Methode niet toegestaan", f"Dit adres accepteert alleen {allow['Allow']}.", headers=allow
+            )
         return Response("Methode niet toegestaan", status_code=405, headers=allow)
 
     async def bad_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BadRequest)
         if request.url.path.startswith("/api/"):
             return invalid_parameters(exc.errors, exc.title)
-        return request.app.state.templates.TemplateResponse(request, "400.html", {"errors": exc.errors},
-                                                            status_code=400)
+        return request.app.state.templates.TemplateResponse(
+            request, "400.html", {"errors": exc.errors}, status_code=400
+        )
 
     app = Starlette(
-        routes=[*pages.routes, *account_pages.routes, *admin_pages.routes, *subscription_pages.routes,
-                *digest_pages.routes, *match_pages.routes, *collaboration_pages.routes, *introduction_pages.routes,
-                *dashboard_pages.routes, *api.routes, *match_api.routes, *collaboration_api.routes, *health.routes,
-                *oidc_pages.routes,
-                Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
+        routes=[
+            *pages.routes,
+            *account_pages.routes,
+            *admin_pages.routes,
+            *subscription_pages.routes,
+            *digest_pages.routes,
+            *match_pages.routes,
+            *collaboration_pages.routes,
+            *introduction_pages.routes,
+            *dashboard_pages.routes,
+            *api.routes,
+            *match_api.routes,
+            *collaboration_api.routes,
+            *health.routes,
+            *oidc_pages.routes,
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware),

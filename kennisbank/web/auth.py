@@ -24,9 +24,20 @@ from ..models import User
 from ..settings import Settings
 from .problems import problem
 
-PUBLIC_PATHS = frozenset({"/inloggen", "/inloggen/oidc", "/inloggen/oidc/terug", "/toegankelijkheid", "/privacy",
-                          "/api/v1/openapi.json", "/healthz", "/readyz", "/digest/afmelden",
-                          "/introductie/afmelden"})
+PUBLIC_PATHS = frozenset(
+    {
+        "/inloggen",
+        "/inloggen/oidc",
+        "/inloggen/oidc/terug",
+        "/toegankelijkheid",
+        "/privacy",
+        "/api/v1/openapi.json",
+        "/healthz",
+        "/readyz",
+        "/digest/afmelden",
+        "/introductie/afmelden",
+    }
+)
 # Feed readers cannot log in: a feed's unguessable token is its credential (kennisbank/subscriptions.py).
 PUBLIC_PREFIXES = ("/static/", "/feeds/")
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})  # no session lookup: they must answer while the database is down
@@ -61,8 +72,12 @@ class AuthenticationMiddleware:
         if bearer is not None:
             user = await accounts.user_for_token(bearer)
             if user is None:
-                await problem(401, "Niet ingelogd", "Het API-token is onbekend of ingetrokken.",
-                              headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})(scope, receive, send)
+                await problem(
+                    401,
+                    "Niet ingelogd",
+                    "Het API-token is onbekend of ingetrokken.",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )(scope, receive, send)
                 return
             token_auth, stage = True, "complete"  # the session cookie, if any, is ignored entirely
         else:
@@ -75,14 +90,23 @@ class AuthenticationMiddleware:
                     stage = "enrolment"
                 else:
                     stage = "complete"
-        state.update(user=user if stage == "complete" else None, pending_user=user, token_auth=token_auth,
-                     login_stage=stage, session_started=session_started)
+        state.update(
+            user=user if stage == "complete" else None,
+            pending_user=user,
+            token_auth=token_auth,
+            login_stage=stage,
+            session_started=session_started,
+        )
 
         path = scope["path"]
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
-        allowed: Collection[str] | None = {"complete": None, "second_step": SECOND_STEP_PATHS, "enrolment": ENROLMENT_PATHS}.get(stage, set())
+        allowed: Collection[str] | None = {
+            "complete": None,
+            "second_step": SECOND_STEP_PATHS,
+            "enrolment": ENROLMENT_PATHS,
+        }.get(stage, set())
         if allowed is None or path in allowed:
             await self.app(scope, receive, send)
             return
@@ -91,8 +115,12 @@ class AuthenticationMiddleware:
     @staticmethod
     def _redirect_to_login(scope: Scope, stage: str) -> Response:
         if scope["path"].startswith("/api/"):
-            return problem(401, "Niet ingelogd", "Log in of stuur een API-token mee (Authorization: Bearer …).",
-                           headers={"WWW-Authenticate": "Bearer"})
+            return problem(
+                401,
+                "Niet ingelogd",
+                "Log in of stuur een API-token mee (Authorization: Bearer …).",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         if stage == "second_step":
             return RedirectResponse("/inloggen/code", status_code=303)
         if stage == "enrolment":
@@ -138,9 +166,14 @@ def safe_next(target: str | None) -> str:
 
 async def refuse(request: Request, *, object_type: str = "", object_id: object = "", what: str = "") -> Response:
     """403 for a logged-in user who may not do this: audited, a Dutch page or problem+json."""
-    await audit.record(actor(request), "access_denied", result=audit.DENIED, object_type=object_type,
-                       object_id=object_id if object_id is not None else "",
-                       detail={"method": request.method, "path": request.url.path, "what": what})
+    await audit.record(
+        actor(request),
+        "access_denied",
+        result=audit.DENIED,
+        object_type=object_type,
+        object_id=object_id if object_id is not None else "",
+        detail={"method": request.method, "path": request.url.path, "what": what},
+    )
     message = "U hebt geen rechten voor deze handeling."
     if request.url.path.startswith("/api/"):
         return problem(403, "Geen toegang", message)
@@ -149,13 +182,24 @@ async def refuse(request: Request, *, object_type: str = "", object_id: object =
 
 def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
     """HttpOnly, SameSite=Lax; ``__Host-`` and Secure whenever the site runs on https."""
-    response.set_cookie(session_cookie_name(settings.secure_cookies), token, httponly=True, samesite="lax",
-                        secure=settings.secure_cookies, path="/")
+    response.set_cookie(
+        session_cookie_name(settings.secure_cookies),
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
 
 
 def clear_session_cookie(response: Response, settings: Settings) -> None:
-    response.delete_cookie(session_cookie_name(settings.secure_cookies), path="/", httponly=True, samesite="lax",
-                           secure=settings.secure_cookies)
+    response.delete_cookie(
+        session_cookie_name(settings.secure_cookies),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
 
 
 def session_token(request: HTTPConnection) -> str:

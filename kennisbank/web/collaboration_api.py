@@ -41,8 +41,9 @@ def _not_found() -> Response:
 
 
 def _with_etag(collaboration: Any, status_code: int = 200) -> Response:
-    return JSONResponse(service.as_json(collaboration), status_code=status_code,
-                        headers={"ETag": f'"{collaboration.version}"'})
+    return JSONResponse(
+        service.as_json(collaboration), status_code=status_code, headers={"ETag": f'"{collaboration.version}"'}
+    )
 
 
 def _unknown(body: dict[str, Any], allowed: set[str]) -> dict[str, list[str]]:
@@ -87,8 +88,9 @@ async def create_collaboration(request: Request) -> Response:
         return body
     errors = _unknown(body, CREATE_FIELDS)
     ids = body.get("initiatives")
-    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID
-                                            for i in ids):
+    if not isinstance(ids, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID for i in ids
+    ):
         errors["initiatives"] = ["Verplicht: een lijst van nummers van initiatieven."]
         ids = []
     kind = _string(body, "type", errors, required=True)
@@ -107,9 +109,12 @@ async def create_collaboration(request: Request) -> Response:
     return _with_etag(collaboration, 201)
 
 
-async def _versioned_change(request: Request, allowed: set[str],
-                            read: Callable[[dict[str, Any], dict[str, list[str]]], Any],
-                            change: Callable[[Any, int], Awaitable[Any]]) -> Response:
+async def _versioned_change(
+    request: Request,
+    allowed: set[str],
+    read: Callable[[dict[str, Any], dict[str, list[str]]], Any],
+    change: Callable[[Any, int], Awaitable[Any]],
+) -> Response:
     """A change of the collaboration's own fields: If-Match, a checked body, then the service."""
     try:
         version = if_match_version(request)
@@ -131,9 +136,12 @@ async def _versioned_change(request: Request, allowed: set[str],
     except service.CollaborationDenied:
         return _forbidden()
     except service.CollaborationConflict as conflict:
-        return problem(412, "Versieconflict", f"De samenwerking is intussen gewijzigd (nu versie "
-                       f"{conflict.current_version}). Haal haar opnieuw op.",
-                       headers={"ETag": f'"{conflict.current_version}"'})
+        return problem(
+            412,
+            "Versieconflict",
+            f"De samenwerking is intussen gewijzigd (nu versie {conflict.current_version}). Haal haar opnieuw op.",
+            headers={"ETag": f'"{conflict.current_version}"'},
+        )
     except InputError as exc:
         return invalid_input(exc.errors)
     return _with_etag(collaboration)
@@ -144,8 +152,14 @@ async def change_stage(request: Request) -> Response:
         return _string(body, "stage", errors, required=True), _string(body, "reason", errors)
 
     async def change(values: tuple[str, str], version: int) -> Any:
-        return await service.change_stage(actor(request), request.path_params["collaboration_id"], values[0],
-                                          reason=values[1], expected_version=version)
+        return await service.change_stage(
+            actor(request),
+            request.path_params["collaboration_id"],
+            values[0],
+            reason=values[1],
+            expected_version=version,
+        )
+
     return await _versioned_change(request, STAGE_FIELDS, read, change)
 
 
@@ -167,8 +181,10 @@ async def set_next_action(request: Request) -> Response:
         return _string(body, "next_action", errors), _due_date(body, errors)
 
     async def change(values: tuple[str, date | None], version: int) -> Any:
-        return await service.set_next_action(actor(request), request.path_params["collaboration_id"], values[0],
-                                             values[1], expected_version=version)
+        return await service.set_next_action(
+            actor(request), request.path_params["collaboration_id"], values[0], values[1], expected_version=version
+        )
+
     return await _versioned_change(request, NEXT_ACTION_FIELDS, read, change)
 
 
@@ -181,8 +197,10 @@ async def set_owner(request: Request) -> Response:
         return owner
 
     async def change(owner: int, version: int) -> Any:
-        return await service.set_owner(actor(request), request.path_params["collaboration_id"], owner,
-                                       expected_version=version)
+        return await service.set_owner(
+            actor(request), request.path_params["collaboration_id"], owner, expected_version=version
+        )
+
     return await _versioned_change(request, OWNER_FIELDS, read, change)
 
 

@@ -31,8 +31,9 @@ from .templating import render, render_page_or_fragment
 MAX_ID = 2**31 - 1
 
 
-def parse_filters(params: dict[str, list[str]], owner_key: str = "owner"
-                  ) -> tuple[service.CollaborationFilters, dict[str, list[str]]]:
+def parse_filters(
+    params: dict[str, list[str]], owner_key: str = "owner"
+) -> tuple[service.CollaborationFilters, dict[str, list[str]]]:
     """Board and API filters (type, stage, province, theme, owner, overdue); Dutch errors per field."""
     values, errors = read_filters(params, ("province", "theme"))
     types = tuple(v for v in params.get("type", []) if v)
@@ -53,8 +54,13 @@ def parse_filters(params: dict[str, list[str]], owner_key: str = "owner"
     if overdue_text not in {"", "1", "true", "ja", "on", "0", "false", "nee"}:
         errors["overdue"] = ["Gebruik 1 (alleen te laat) of laat het leeg."]
     return service.CollaborationFilters(
-        type=types, stage=stages, province=tuple(values.get("province", ())), theme=tuple(values.get("theme", ())),
-        owner=owner, overdue=overdue_text in {"1", "true", "ja", "on"}), errors
+        type=types,
+        stage=stages,
+        province=tuple(values.get("province", ())),
+        theme=tuple(values.get("theme", ())),
+        owner=owner,
+        overdue=overdue_text in {"1", "true", "ja", "on"},
+    ), errors
 
 
 def _denied(request: Request) -> Response:
@@ -66,8 +72,12 @@ def _not_found(request: Request) -> Response:
 
 
 def _labels() -> dict[str, Any]:
-    return {"stage_labels": COLLABORATION_STAGE_LABELS, "type_labels": COLLABORATION_TYPE_LABELS,
-            "stages": list(CollaborationStage), "is_overdue": service.is_overdue}
+    return {
+        "stage_labels": COLLABORATION_STAGE_LABELS,
+        "type_labels": COLLABORATION_TYPE_LABELS,
+        "stages": list(CollaborationStage),
+        "is_overdue": service.is_overdue,
+    }
 
 
 async def board(request: Request) -> Response:
@@ -78,29 +88,49 @@ async def board(request: Request) -> Response:
         return _denied(request)
     by_stage = {stage: [row for row in rows if row.stage == stage] for stage in CollaborationStage}
     owners = await User.filter(role=Role.COORDINATOR, active=True).order_by("name", "email")
-    return render_page_or_fragment(request, "collaborations/board.html", "collaborations/_board_results.html", {
-        "by_stage": by_stage, "filters": filters, "errors": errors, "owners": owners, "total": len(rows),
-        **_labels()})
+    return render_page_or_fragment(
+        request,
+        "collaborations/board.html",
+        "collaborations/_board_results.html",
+        {"by_stage": by_stage, "filters": filters, "errors": errors, "owners": owners, "total": len(rows), **_labels()},
+    )
 
 
-async def _detail(request: Request, collaboration_id: int, *, errors: dict[str, list[str]] | None = None,
-                  status_code: int = 200, message: str = "") -> Response:
+async def _detail(
+    request: Request,
+    collaboration_id: int,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    status_code: int = 200,
+    message: str = "",
+) -> Response:
     try:
         collaboration = await service.get_for(actor(request), collaboration_id)
     except service.CollaborationNotFound:
         return _not_found(request)
     except service.CollaborationDenied:
         return _denied(request)
-    return render(request, "collaborations/detail.html", {
-        "collaboration": collaboration, "errors": errors or {}, "message": message,
-        "owners": await User.filter(role=Role.COORDINATOR, active=True).order_by("name", "email"), **_labels()},
-        status_code=status_code)
+    return render(
+        request,
+        "collaborations/detail.html",
+        {
+            "collaboration": collaboration,
+            "errors": errors or {},
+            "message": message,
+            "owners": await User.filter(role=Role.COORDINATOR, active=True).order_by("name", "email"),
+            **_labels(),
+        },
+        status_code=status_code,
+    )
 
 
 async def detail(request: Request) -> Response:
-    notice = {"gestart": "De samenwerking is gestart.", "opgeslagen": "Opgeslagen.",
-              "verzonden": "De introductiemail is verstuurd.",
-              "overgeslagen": "De introductiemail is overgeslagen."}.get(request.query_params.get("melding", ""), "")
+    notice = {
+        "gestart": "De samenwerking is gestart.",
+        "opgeslagen": "Opgeslagen.",
+        "verzonden": "De introductiemail is verstuurd.",
+        "overgeslagen": "De introductiemail is overgeslagen.",
+    }.get(request.query_params.get("melding", ""), "")
     return await _detail(request, request.path_params["collaboration_id"], message=notice)
 
 
@@ -125,8 +155,16 @@ async def _change(request: Request, change: Any) -> Response:
     except service.CollaborationDenied:
         return _denied(request)
     except service.CollaborationConflict:
-        return await _detail(request, collaboration_id, status_code=409, errors={"": [
-            "Iemand anders heeft de samenwerking intussen gewijzigd. Bekijk de nieuwe stand en probeer het opnieuw."]})
+        return await _detail(
+            request,
+            collaboration_id,
+            status_code=409,
+            errors={
+                "": [
+                    "Iemand anders heeft de samenwerking intussen gewijzigd. Bekijk de nieuwe stand en probeer het opnieuw."
+                ]
+            },
+        )
     except InputError as exc:
         return await _detail(request, collaboration_id, errors=exc.errors, status_code=422)
     return RedirectResponse(f"/samenwerkingen/{collaboration_id}?melding=opgeslagen", status_code=303)
@@ -134,16 +172,26 @@ async def _change(request: Request, change: Any) -> Response:
 
 async def change_stage(request: Request) -> Response:
     who, cid = actor(request), request.path_params["collaboration_id"]
-    return await _change(request, lambda form, version: service.change_stage(
-        who, cid, str(form.get("stage", "")), reason=str(form.get("reason", "")), expected_version=version))
+    return await _change(
+        request,
+        lambda form, version: service.change_stage(
+            who, cid, str(form.get("stage", "")), reason=str(form.get("reason", "")), expected_version=version
+        ),
+    )
 
 
 async def set_next_action(request: Request) -> Response:
     who, cid = actor(request), request.path_params["collaboration_id"]
 
     async def change(form: Any, version: int | None) -> None:
-        await service.set_next_action(who, cid, str(form.get("next_action", "")),
-                                      _due(str(form.get("next_action_due", ""))), expected_version=version)
+        await service.set_next_action(
+            who,
+            cid,
+            str(form.get("next_action", "")),
+            _due(str(form.get("next_action_due", ""))),
+            expected_version=version,
+        )
+
     return await _change(request, change)
 
 
@@ -155,6 +203,7 @@ async def set_owner(request: Request) -> Response:
         if owner is None:
             raise InputError({"owner": ["Kies een eigenaar uit de lijst."]})
         await service.set_owner(who, cid, owner, expected_version=version)
+
     return await _change(request, change)
 
 
@@ -165,12 +214,13 @@ async def add_note(request: Request) -> Response:
 
 async def add_link(request: Request) -> Response:
     who, cid = actor(request), request.path_params["collaboration_id"]
-    return await _change(request, lambda form, version: service.add_link(
-        who, cid, str(form.get("url", "")), str(form.get("label", ""))))
+    return await _change(
+        request, lambda form, version: service.add_link(who, cid, str(form.get("url", "")), str(form.get("label", "")))
+    )
 
 
 async def start_from_cluster(request: Request) -> Response:
-    """"Start samenwerking" on the clusters page: the cluster's initiatives as one collaboration."""
+    """ "Start samenwerking" on the clusters page: the cluster's initiatives as one collaboration."""
     form = await request.form()
     ids = [n for n in (whole_number(str(v), 1, MAX_ID) for v in form.getlist("initiative")) if n is not None]
     try:

@@ -61,14 +61,18 @@ class CSRFMiddleware:
             if headers.get("sec-fetch-site") == "cross-site":
                 await _forbidden(scope, receive, send)
                 return
-            token_authenticated = (scope["path"].startswith(self.exempt_prefixes)
-                                   and scope["state"].get("token_auth") is True)
+            token_authenticated = (
+                scope["path"].startswith(self.exempt_prefixes) and scope["state"].get("token_auth") is True
+            )
             if not token_authenticated:
                 body, receive = await _buffer_body(receive)
                 if body is None:
                     too_large = ("Het verzoek is te groot.", 413)
-                    await (problem(413, "Te groot", too_large[0]) if scope["path"].startswith("/api/")
-                           else PlainTextResponse(*too_large))(scope, receive, send)
+                    await (
+                        problem(413, "Te groot", too_large[0])
+                        if scope["path"].startswith("/api/")
+                        else PlainTextResponse(*too_large)
+                    )(scope, receive, send)
                     return
                 submitted = headers.get(HEADER) or _form_token(headers, body)
                 if not existing or not submitted or not hmac.compare_digest(submitted.encode(), existing.encode()):
@@ -127,10 +131,13 @@ def _form_token(headers: Headers, body: bytes) -> str:
 async def _forbidden(scope: Scope, receive: Receive, send: Send) -> None:
     response: Response
     if scope["path"].startswith("/api/"):
-        response = problem(403, "Verzoek geweigerd",
-                           "De CSRF-beveiligingscode ontbreekt of klopt niet. Stuur bij een wijziging met de "
-                           "sessiecookie de header X-CSRF-Token mee, of gebruik een API-token "
-                           "(Authorization: Bearer …).")
+        response = problem(
+            403,
+            "Verzoek geweigerd",
+            "De CSRF-beveiligingscode ontbreekt of klopt niet. Stuur bij een wijziging met de "
+            "sessiecookie de header X-CSRF-Token mee, of gebruik een API-token "
+            "(Authorization: Bearer …).",
+        )
     else:
         response = PlainTextResponse(
             "Dit verzoek is geweigerd: de beveiligingscode van het formulier ontbreekt of is verlopen. "

@@ -34,10 +34,17 @@ async def preview(request: Request) -> Response:
     previous = digest.Period.containing(period.start - timedelta(days=3))
     following = digest.Period.containing(period.end + timedelta(days=3))
     this_week = digest.Period.containing(datetime.now(UTC))
-    return render(request, "digest/preview.html", {
-        "digest": composed, "errors": errors, "previous": previous,
-        "following": following if following.start <= this_week.start else None,
-    }, status_code=400 if errors else 200)
+    return render(
+        request,
+        "digest/preview.html",
+        {
+            "digest": composed,
+            "errors": errors,
+            "previous": previous,
+            "following": following if following.start <= this_week.start else None,
+        },
+        status_code=400 if errors else 200,
+    )
 
 
 async def unsubscribe(request: Request) -> Response:

@@ -10,9 +10,23 @@ from starlette.datastructures import FormData
 from ..taxonomy import find_theme
 
 _TEXT_FIELDS = (
-    "external_id", "province", "kind", "title", "summary", "description", "programme_line", "phase",
-    "budget_eur", "start_date", "end_date", "contact_name", "contact_email", "status",
-    "lessons_learned", "results", "tender_date",
+    "external_id",
+    "province",
+    "kind",
+    "title",
+    "summary",
+    "description",
+    "programme_line",
+    "phase",
+    "budget_eur",
+    "start_date",
+    "end_date",
+    "contact_name",
+    "contact_email",
+    "status",
+    "lessons_learned",
+    "results",
+    "tender_date",
 )
 
 

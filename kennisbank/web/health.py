@@ -36,15 +36,21 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     index = getattr(request.app.state, "search_index", None)
-    database, search = await asyncio.gather(_check("database", _query_database),
-                                            _check("search", lambda: _count_documents(index)))
+    database, search = await asyncio.gather(
+        _check("database", _query_database), _check("search", lambda: _count_documents(index))
+    )
     checks = {"database": database, "search": search}
     down = [name for name, state in checks.items() if state != "ok"]
     if not down:
         return JSONResponse({"status": "ok", "checks": checks}, headers=NO_STORE)
-    body = {"type": "about:blank", "title": "Niet gereed", "status": 503,
-            "detail": "Niet bereikbaar: " + " en ".join(DUTCH_NAMES[name] for name in down) + ".",
-            "down": down, "checks": checks}
+    body = {
+        "type": "about:blank",
+        "title": "Niet gereed",
+        "status": 503,
+        "detail": "Niet bereikbaar: " + " en ".join(DUTCH_NAMES[name] for name in down) + ".",
+        "down": down,
+        "checks": checks,
+    }
     return JSONResponse(body, status_code=503, media_type=PROBLEM_TYPE, headers=NO_STORE)
 
 
@@ -59,7 +65,7 @@ async def _count_documents(index: SearchIndex | None) -> None:
 
 
 async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> str:
-    """"ok", or what went wrong in a few words (the details go to the log, not to the caller)."""
+    """ "ok", or what went wrong in a few words (the details go to the log, not to the caller)."""
     try:
         with anyio.fail_after(CHECK_TIMEOUT_SECONDS):
             await probe()

@@ -24,10 +24,16 @@ async def _preview(request: Request, errors: dict[str, list[str]] | None = None,
     except CollaborationDenied:
         return render(request, "403.html", {"message": "U hebt geen rechten voor deze handeling."}, status_code=403)
     settings = request.app.state.settings
-    previews = [(contact, introduction.text_for(settings, contact, introduction.sender_name))
-                for contact in introduction.contacts]
-    return render(request, "collaborations/introduction.html", {
-        "introduction": introduction, "previews": previews, "errors": errors or {}}, status_code=status_code)
+    previews = [
+        (contact, introduction.text_for(settings, contact, introduction.sender_name))
+        for contact in introduction.contacts
+    ]
+    return render(
+        request,
+        "collaborations/introduction.html",
+        {"introduction": introduction, "previews": previews, "errors": errors or {}},
+        status_code=status_code,
+    )
 
 
 async def preview(request: Request) -> Response:
@@ -50,9 +56,16 @@ async def decide(request: Request) -> Response:
             finally:
                 await anyio.to_thread.run_sync(sender.close)
             if report.failed:
-                return await _preview(request, {"": [
-                    f"Niet iedereen is bereikt ({report.failed} mislukt). Probeer het later opnieuw: "
-                    "wie de mail al kreeg, krijgt hem niet nog een keer."]}, status_code=502)
+                return await _preview(
+                    request,
+                    {
+                        "": [
+                            f"Niet iedereen is bereikt ({report.failed} mislukt). Probeer het later opnieuw: "
+                            "wie de mail al kreeg, krijgt hem niet nog een keer."
+                        ]
+                    },
+                    status_code=502,
+                )
             notice = "verzonden"
     except CollaborationNotFound:
         return render(request, "404.html", {}, status_code=404)

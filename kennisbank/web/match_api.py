@@ -25,14 +25,21 @@ async def list_matches(request: Request) -> Response:
     if errors:
         return invalid_parameters(errors)
     result = await matches.list_matches(filters, page, per_page)
-    return JSONResponse({"total": result.total, "page": result.page, "per_page": result.per_page,
-                         "items": [matches.as_json(m) for m in result.items]})
+    return JSONResponse(
+        {
+            "total": result.total,
+            "page": result.page,
+            "per_page": result.per_page,
+            "items": [matches.as_json(m) for m in result.items],
+        }
+    )
 
 
 async def get_match(request: Request) -> Response:
     if not permissions.can_review_matches(current_user(request)):
-        return await refuse(request, object_type="match", object_id=request.path_params["match_id"],
-                            what="match bekijken")
+        return await refuse(
+            request, object_type="match", object_id=request.path_params["match_id"], what="match bekijken"
+        )
     try:
         match = await matches.get_match(request.path_params["match_id"])
     except matches.MatchNotFound:

@@ -25,9 +25,13 @@ from .params import multi_params, page_param
 from .templating import render, render_page_or_fragment
 
 MATCH_TYPES = ("joint_procurement", "scaling_up", "knowledge_exchange")
-FILTER_LABELS = {"status": "Status", "type": "Soort samenwerking", "province": "Provincie", "theme": "Thema",
-                 "min_score": "Minimale score"}
-
+FILTER_LABELS = {
+    "status": "Status",
+    "type": "Soort samenwerking",
+    "province": "Provincie",
+    "theme": "Thema",
+    "min_score": "Minimale score",
+}
 
 
 def highlight(text: str, terms: list[str]) -> Markup:
@@ -63,9 +67,13 @@ def parse_filters(params: dict[str, list[str]]) -> tuple[matches.MatchFilters, d
             errors["min_score"] = ["Geef een getal van 0 tot en met 1."]
             min_score = 0.0
     themes = tuple(THEME_BY_SLUG[slug].name for slug in values.get("theme", ()))
-    return matches.MatchFilters(status=statuses or (MatchStatus.VOORGESTELD,), type=types,
-                                province=tuple(values.get("province", ())), theme=themes,
-                                min_score=min_score), errors
+    return matches.MatchFilters(
+        status=statuses or (MatchStatus.VOORGESTELD,),
+        type=types,
+        province=tuple(values.get("province", ())),
+        theme=themes,
+        min_score=min_score,
+    ), errors
 
 
 async def queue(request: Request) -> Response:
@@ -73,29 +81,44 @@ async def queue(request: Request) -> Response:
         return await refuse(request, object_type="match", what="matches bekijken")
     filters, errors = parse_filters(multi_params(request))
     page = await matches.list_matches(filters, page_param(request), request.app.state.settings.page_size)
-    context = {"page": page, "filters": filters, "errors": errors, "types": MATCH_TYPES,
-               "learning": request.app.state.matcher.learning,
-               "status_labels_match": MATCH_STATUS_LABELS, "filter_labels": FILTER_LABELS}
+    context = {
+        "page": page,
+        "filters": filters,
+        "errors": errors,
+        "types": MATCH_TYPES,
+        "learning": request.app.state.matcher.learning,
+        "status_labels_match": MATCH_STATUS_LABELS,
+        "filter_labels": FILTER_LABELS,
+    }
     return render_page_or_fragment(request, "matches/queue.html", "matches/_queue_results.html", context)
 
 
 async def detail(request: Request) -> Response:
     if not permissions.can_review_matches(current_user(request)):
-        return await refuse(request, object_type="match", object_id=request.path_params["match_id"],
-                            what="match bekijken")
+        return await refuse(
+            request, object_type="match", object_id=request.path_params["match_id"], what="match bekijken"
+        )
     try:
         match = await matches.get_match(request.path_params["match_id"])
     except matches.MatchNotFound:
         return render(request, "404.html", {}, status_code=404)
-    return render(request, "matches/detail.html", _detail_context(
-        match, collaboration=await collaborations.of_match(match.id),
-        next_match=await matches.next_suggestion(match.id)))
+    return render(
+        request,
+        "matches/detail.html",
+        _detail_context(
+            match,
+            collaboration=await collaborations.of_match(match.id),
+            next_match=await matches.next_suggestion(match.id),
+        ),
+    )
 
 
 def _detail_context(match: Any, **extra: Any) -> dict[str, Any]:
     terms = list(match.shared_terms)
-    sides = [{"initiative": i, "title": highlight(i.title, terms), "summary": highlight(i.summary, terms)}
-             for i in (match.a, match.b)]
+    sides = [
+        {"initiative": i, "title": highlight(i.title, terms), "summary": highlight(i.summary, terms)}
+        for i in (match.a, match.b)
+    ]
     return {"match": match, "sides": sides, "status_labels_match": MATCH_STATUS_LABELS, "errors": {}, **extra}
 
 
@@ -115,9 +138,16 @@ async def decide(request: Request) -> Response:
             return render(request, "matches/_decision.html", _detail_context(current, errors=exc.errors))
         return render(request, "matches/detail.html", _detail_context(current, errors=exc.errors), status_code=422)
     if htmx:
-        return render(request, "matches/_decision.html", _detail_context(
-            match, just_decided=True, collaboration=await collaborations.of_match(match.id),
-            next_match=await matches.next_suggestion(match.id)))
+        return render(
+            request,
+            "matches/_decision.html",
+            _detail_context(
+                match,
+                just_decided=True,
+                collaboration=await collaborations.of_match(match.id),
+                next_match=await matches.next_suggestion(match.id),
+            ),
+        )
     return RedirectResponse(f"/matches/{match.id}?beoordeeld=1", status_code=303)
 
 

@@ -43,8 +43,13 @@ def _settings(request: Request) -> Settings:
 
 
 def _pack(settings: Settings, attempt: oidc.Attempt, target: str) -> str:
-    payload = {"s": attempt.state, "n": attempt.nonce, "v": attempt.code_verifier, "t": target,
-               "e": int(time.time()) + ATTEMPT_SECONDS}
+    payload = {
+        "s": attempt.state,
+        "n": attempt.nonce,
+        "v": attempt.code_verifier,
+        "t": target,
+        "e": int(time.time()) + ATTEMPT_SECONDS,
+    }
     encoded = base64.urlsafe_b64encode(json.dumps(payload).encode("utf-8")).decode("ascii").rstrip("=")
     return signing.sign(settings, PURPOSE, encoded)
 
@@ -69,13 +74,24 @@ async def start(request: Request) -> Response:
     try:
         provider = await oidc.discover(settings)
     except oidc.OIDCError as exc:
-        await audit.record(Actor(None, client_ip(request)), "login", result=audit.FAILED,
-                           detail={"method": "oidc", "reason": exc.reason})
+        await audit.record(
+            Actor(None, client_ip(request)),
+            "login",
+            result=audit.FAILED,
+            detail={"method": "oidc", "reason": exc.reason},
+        )
         return _failed(request)
     attempt = oidc.new_attempt()
     response = RedirectResponse(oidc.authorization_url(settings, provider, attempt), status_code=303)
-    response.set_cookie(_cookie_name(settings), _pack(settings, attempt, target), max_age=ATTEMPT_SECONDS,
-                        httponly=True, samesite="lax", secure=settings.secure_cookies, path="/")
+    response.set_cookie(
+        _cookie_name(settings),
+        _pack(settings, attempt, target),
+        max_age=ATTEMPT_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
     return response
 
 
@@ -103,8 +119,15 @@ async def callback(request: Request) -> Response:
     user = await User.get_or_none(email=email)
     if user is None or not user.active:
         reason = "onbekend account" if user is None else "geblokkeerd"
-        await audit.record(Actor(user, ip), "login", result=audit.FAILED, email=email, object_type="user",
-                           object_id=user.id if user else "", detail={"method": "oidc", "reason": reason})
+        await audit.record(
+            Actor(user, ip),
+            "login",
+            result=audit.FAILED,
+            email=email,
+            object_type="user",
+            object_id=user.id if user else "",
+            detail={"method": "oidc", "reason": reason},
+        )
         response = _failed(request, unknown_account=user is None)
     else:
         response = await start_session(request, user, target, method="oidc")
@@ -113,21 +136,24 @@ async def callback(request: Request) -> Response:
 
 
 async def _refuse(request: Request, settings: Settings, reason: str) -> Response:
-    await audit.record(Actor(None, client_ip(request)), "login", result=audit.FAILED,
-                       detail={"method": "oidc", "reason": reason})
+    await audit.record(
+        Actor(None, client_ip(request)), "login", result=audit.FAILED, detail={"method": "oidc", "reason": reason}
+    )
     response = _failed(request)
     _forget_attempt(response, settings)
     return response
 
 
 def _forget_attempt(response: Response, settings: Settings) -> None:
-    response.delete_cookie(_cookie_name(settings), path="/", httponly=True, samesite="lax",
-                           secure=settings.secure_cookies)
+    response.delete_cookie(
+        _cookie_name(settings), path="/", httponly=True, samesite="lax", secure=settings.secure_cookies
+    )
 
 
 def _failed(request: Request, *, unknown_account: bool = False) -> Response:
     return request.app.state.templates.TemplateResponse(
-        request, "account/oidc_error.html", {"unknown_account": unknown_account}, status_code=403)
+        request, "account/oidc_error.html", {"unknown_account": unknown_account}, status_code=403
+    )
 
 
 routes = [

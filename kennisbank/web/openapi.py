@@ -46,8 +46,15 @@ def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 def _filter_param(name: str, description: str, values: list[str] | None = None) -> dict[str, Any]:
     items: dict[str, Any] = {"type": "string"} | ({"enum": values} if values else {})
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": {"type": "array", "items": items}, "style": "form", "explode": True}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "array", "items": items},
+        "style": "form",
+        "explode": True,
+    }
 
 
 def _values(members: type[StrEnum]) -> list[str]:
@@ -58,67 +65,131 @@ def _values(members: type[StrEnum]) -> list[str]:
 _PROVINCE_VALUES = [p.code for p in PROVINCES] + [p.name for p in PROVINCES]
 _THEME_VALUES = list(dict.fromkeys([t.slug for t in THEMES] + [t.name for t in THEMES]))
 _MATCH_TYPES = list(MATCH_TYPES)
-_PER_PAGE = {"name": "perPage", "in": "query", "description": "Aantal per pagina",
-             "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}
-_PAGE = {"name": "page", "in": "query", "description": "Paginanummer, vanaf 1",
-         "schema": {"type": "integer", "minimum": 1, "default": 1}}
+_PER_PAGE = {
+    "name": "perPage",
+    "in": "query",
+    "description": "Aantal per pagina",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+}
+_PAGE = {
+    "name": "page",
+    "in": "query",
+    "description": "Paginanummer, vanaf 1",
+    "schema": {"type": "integer", "minimum": 1, "default": 1},
+}
 
 #: Who answers questions about this API (ADR /core/doc-openapi-contact). The operator of an
 #: installation replaces these with its own service desk.
-CONTACT = {"name": "Beheer Kennisbank (IDA), in te vullen door de beheerder",
-           "email": "kennisbank@example.org", "url": "https://example.org/kennisbank"}
+CONTACT = {
+    "name": "Beheer Kennisbank (IDA), in te vullen door de beheerder",
+    "email": "kennisbank@example.org",
+    "url": "https://example.org/kennisbank",
+}
 #: The base of every path in the document (ADR /core/uri-version: the major version in the URI).
 SERVER_URL = "/api/v1"
 
 #: operationId, tag and description per operation (ADR 2.1's spectral:oas warnings ask for all three).
 _OPERATIONS: dict[tuple[str, str], tuple[str, str, str]] = {
-    ("get", "/initiatives"): ("listInitiatives", "Initiatieven",
-                              "Initiatieven die de aanroeper mag zien, gefilterd en per pagina."),
-    ("post", "/initiatives"): ("createInitiative", "Initiatieven",
-                               "Een nieuw initiatief van de eigen provincie; de velden worden gevalideerd."),
-    ("get", "/initiatives/{initiative_id}"): ("getInitiative", "Initiatieven",
-                                              "Eén initiatief, met zijn versie als ETag."),
-    ("patch", "/initiatives/{initiative_id}"): ("updateInitiative", "Initiatieven",
-                                                "Alleen de meegestuurde velden wijzigen; If-Match is verplicht."),
+    ("get", "/initiatives"): (
+        "listInitiatives",
+        "Initiatieven",
+        "Initiatieven die de aanroeper mag zien, gefilterd en per pagina.",
+    ),
+    ("post", "/initiatives"): (
+        "createInitiative",
+        "Initiatieven",
+        "Een nieuw initiatief van de eigen provincie; de velden worden gevalideerd.",
+    ),
+    ("get", "/initiatives/{initiative_id}"): (
+        "getInitiative",
+        "Initiatieven",
+        "Eén initiatief, met zijn versie als ETag.",
+    ),
+    ("patch", "/initiatives/{initiative_id}"): (
+        "updateInitiative",
+        "Initiatieven",
+        "Alleen de meegestuurde velden wijzigen; If-Match is verplicht.",
+    ),
     ("post", "/initiatives/{initiative_id}/archive"): (
-        "archiveInitiative", "Initiatieven", "Archiveren in plaats van verwijderen; If-Match is verplicht."),
-    ("get", "/search"): ("searchInitiatives", "Zoeken",
-                         "Trefwoorden en betekenis (hybride zoeken), met filters, facetten en markeringen."),
+        "archiveInitiative",
+        "Initiatieven",
+        "Archiveren in plaats van verwijderen; If-Match is verplicht.",
+    ),
+    ("get", "/search"): (
+        "searchInitiatives",
+        "Zoeken",
+        "Trefwoorden en betekenis (hybride zoeken), met filters, facetten en markeringen.",
+    ),
     ("get", "/matches"): ("listMatches", "Matches", "Matchvoorstellen, sterkste eerst; alleen IDA-coördinatoren."),
     ("get", "/matches/{match_id}"): ("getMatch", "Matches", "Eén matchvoorstel met zijn redenen."),
-    ("post", "/matches/{match_id}/decision"): ("decideMatch", "Matches",
-                                               "Een match accepteren, afwijzen, aanhouden of terugzetten."),
-    ("get", "/collaborations"): ("listCollaborations", "Samenwerkingen",
-                                 "Samenwerkingen die de aanroeper helemaal mag zien, gefilterd."),
-    ("post", "/collaborations"): ("createCollaboration", "Samenwerkingen",
-                                  "Een samenwerking starten tussen initiatieven van minstens twee provincies."),
-    ("get", "/collaborations/{collaboration_id}"): ("getCollaboration", "Samenwerkingen",
-                                                    "Eén samenwerking met tijdlijn en links, met haar versie als ETag."),
+    ("post", "/matches/{match_id}/decision"): (
+        "decideMatch",
+        "Matches",
+        "Een match accepteren, afwijzen, aanhouden of terugzetten.",
+    ),
+    ("get", "/collaborations"): (
+        "listCollaborations",
+        "Samenwerkingen",
+        "Samenwerkingen die de aanroeper helemaal mag zien, gefilterd.",
+    ),
+    ("post", "/collaborations"): (
+        "createCollaboration",
+        "Samenwerkingen",
+        "Een samenwerking starten tussen initiatieven van minstens twee provincies.",
+    ),
+    ("get", "/collaborations/{collaboration_id}"): (
+        "getCollaboration",
+        "Samenwerkingen",
+        "Eén samenwerking met tijdlijn en links, met haar versie als ETag.",
+    ),
     ("post", "/collaborations/{collaboration_id}/stage"): (
-        "changeCollaborationStage", "Samenwerkingen", "De fase wijzigen; If-Match is verplicht."),
+        "changeCollaborationStage",
+        "Samenwerkingen",
+        "De fase wijzigen; If-Match is verplicht.",
+    ),
     ("post", "/collaborations/{collaboration_id}/notes"): (
-        "addCollaborationNote", "Samenwerkingen", "Een notitie op de tijdlijn zetten."),
+        "addCollaborationNote",
+        "Samenwerkingen",
+        "Een notitie op de tijdlijn zetten.",
+    ),
     ("get", "/collaborations/{collaboration_id}/links"): (
-        "listCollaborationLinks", "Samenwerkingen", "De links van een samenwerking, met wie ze toevoegde en wanneer."),
+        "listCollaborationLinks",
+        "Samenwerkingen",
+        "De links van een samenwerking, met wie ze toevoegde en wanneer.",
+    ),
     ("post", "/collaborations/{collaboration_id}/links"): (
-        "addCollaborationLink", "Samenwerkingen", "Een link (aanbestedingsstuk, afspraken) toevoegen."),
+        "addCollaborationLink",
+        "Samenwerkingen",
+        "Een link (aanbestedingsstuk, afspraken) toevoegen.",
+    ),
     ("post", "/collaborations/{collaboration_id}/next-action"): (
-        "setCollaborationNextAction", "Samenwerkingen",
-        "De volgende actie en haar uiterste datum zetten of wissen; If-Match is verplicht."),
+        "setCollaborationNextAction",
+        "Samenwerkingen",
+        "De volgende actie en haar uiterste datum zetten of wissen; If-Match is verplicht.",
+    ),
     ("post", "/collaborations/{collaboration_id}/owner"): (
-        "setCollaborationOwner", "Samenwerkingen", "Een andere IDA-coördinator eigenaar maken; If-Match is verplicht."),
+        "setCollaborationOwner",
+        "Samenwerkingen",
+        "Een andere IDA-coördinator eigenaar maken; If-Match is verplicht.",
+    ),
     ("get", "/provinces"): ("listProvinces", "Naslag", "De twaalf provincies met hun ISO-code."),
     ("get", "/themes"): ("listThemes", "Naslag", "De maatschappelijke opgaven met hun slug."),
     ("get", "/openapi.json"): ("getOpenApiDocument", "Naslag", "Dit OpenAPI-document."),
 }
-_TAGS = [{"name": "Initiatieven", "description": "Initiatieven van de provincies"},
-         {"name": "Zoeken", "description": "Zoeken in de initiatieven"},
-         {"name": "Matches", "description": "Matchvoorstellen tussen provincies"},
-         {"name": "Samenwerkingen", "description": "Samenwerkingen na een geaccepteerde match"},
-         {"name": "Naslag", "description": "Vaste lijsten en dit document"}]
+_TAGS = [
+    {"name": "Initiatieven", "description": "Initiatieven van de provincies"},
+    {"name": "Zoeken", "description": "Zoeken in de initiatieven"},
+    {"name": "Matches", "description": "Matchvoorstellen tussen provincies"},
+    {"name": "Samenwerkingen", "description": "Samenwerkingen na een geaccepteerde match"},
+    {"name": "Naslag", "description": "Vaste lijsten en dit document"},
+]
 _VERSION_HEADER = {"$ref": "#/components/headers/API-Version"}
-_HEADERS = {"API-Version": {"description": "De volledige versie van de API (ADR /core/version-header)",
-                            "schema": {"type": "string", "example": API_VERSION}}}
+_HEADERS = {
+    "API-Version": {
+        "description": "De volledige versie van de API (ADR /core/version-header)",
+        "schema": {"type": "string", "example": API_VERSION},
+    }
+}
 
 
 def as_openapi_30(node: Any) -> Any:
@@ -185,21 +256,35 @@ def _document_operations(paths: dict[str, Any]) -> None:
 #: Who may call an operation: an API token, or the session cookie of a logged-in browser (changes then
 #: also need the X-CSRF-Token header, double-submitted from the kb_csrf cookie).
 SECURITY_SCHEMES = {
-    "bearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "kb_…",
-                    "description": "Persoonlijk API-token (Authorization: Bearer kb_…), aan te maken op /account."},
-    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "kb_session",
-                      "description": "De sessie van een ingelogde browser (__Host-kb_session onder https)."},
-    "csrfHeader": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
-                   "description": "Bij een sessie: de waarde van de cookie kb_csrf, verplicht bij elke wijziging."},
+    "bearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "kb_…",
+        "description": "Persoonlijk API-token (Authorization: Bearer kb_…), aan te maken op /account.",
+    },
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "kb_session",
+        "description": "De sessie van een ingelogde browser (__Host-kb_session onder https).",
+    },
+    "csrfHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+        "description": "Bij een sessie: de waarde van de cookie kb_csrf, verplicht bij elke wijziging.",
+    },
 }
 _READ_SECURITY: list[dict[str, list[str]]] = [{"bearerToken": []}, {"sessionCookie": []}]
 _WRITE_SECURITY: list[dict[str, list[str]]] = [{"bearerToken": []}, {"sessionCookie": [], "csrfHeader": []}]
 
 
 def _forbidden_response() -> dict[str, Any]:
-    return {"description": "Geen toegang: deze rol of provincie mag dit niet (problem+json), of bij een sessie "
-                           "zonder geldige X-CSRF-Token een weigering als platte tekst",
-            "content": {_PROBLEM: {"schema": _ref("Problem")}, "text/plain": {"schema": {"type": "string"}}}}
+    return {
+        "description": "Geen toegang: deze rol of provincie mag dit niet (problem+json), of bij een sessie "
+        "zonder geldige X-CSRF-Token een weigering als platte tekst",
+        "content": {_PROBLEM: {"schema": _ref("Problem")}, "text/plain": {"schema": {"type": "string"}}},
+    }
 
 
 def _secure(paths: dict[str, Any]) -> None:
@@ -215,7 +300,9 @@ def _secure(paths: dict[str, Any]) -> None:
             responses.setdefault("401", _problem_response("Niet ingelogd: stuur een API-token of log in"))
             responses["403"] = _forbidden_response() | (
                 {"description": responses["403"]["description"] + "; " + _forbidden_response()["description"]}
-                if "403" in responses else {})
+                if "403" in responses
+                else {}
+            )
             if "{" in path:
                 responses.setdefault("400", _problem_response("Ongeldige invoer of een nummer buiten bereik"))
             if writes and "requestBody" in operation:
@@ -226,60 +313,157 @@ def _secure(paths: dict[str, Any]) -> None:
 def _collaboration_schemas() -> dict[str, Any]:
     stages, types = _values(CollaborationStage), _values(CollaborationType)
     nullable_date = {"type": ["string", "null"], "format": "date"}
-    summary = {"id": {"type": "integer"}, "title": {"type": "string"}, "type": {"type": "string", "enum": types},
-               "stage": {"type": "string", "enum": stages}, "next_action": {"type": "string"},
-               "next_action_due": nullable_date, "version": {"type": "integer"}}
+    summary = {
+        "id": {"type": "integer"},
+        "title": {"type": "string"},
+        "type": {"type": "string", "enum": types},
+        "stage": {"type": "string", "enum": stages},
+        "next_action": {"type": "string"},
+        "next_action_due": nullable_date,
+        "version": {"type": "integer"},
+    }
     return {
-        "CollaborationSummary": {"type": "object", "properties": {
-            **summary, "provinces": {"type": "array", "items": {"type": "string"}}},
-            "required": [*summary, "provinces"]},
-        "CollaborationList": {"type": "object", "properties": {
-            "total": {"type": "integer"}, "items": {"type": "array", "items": _ref("CollaborationSummary")}},
-            "required": ["total", "items"]},
-        "Collaboration": {"type": "object", "properties": {
-            **summary, "stop_reason": {"type": "string"},
-            "owner": {"type": ["object", "null"], "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
-            "initiatives": {"type": "array", "items": {"type": "object", "properties": {
-                "id": {"type": "integer"}, "title": {"type": "string"}, "province": {"type": "string"}},
-                "required": ["id", "title", "province"]}},
-            "created_at": {"type": "string", "format": "date-time"},
-            "timeline": {"type": "array", "items": {"type": "object", "properties": {
-                "at": {"type": "string", "format": "date-time"}, "kind": {"type": "string"},
-                "by": {"type": ["string", "null"]}, "from_stage": {"type": ["string", "null"]},
-                "to_stage": {"type": ["string", "null"]}, "text": {"type": "string"}},
-                "required": ["at", "kind", "text"]}},
-            "links": {"type": "array", "items": {"type": "object", "properties": {
-                "url": {"type": "string"}, "label": {"type": "string"}}, "required": ["url", "label"]}}},
-            "required": [*summary, "stop_reason", "owner", "initiatives", "timeline", "links"]},
-        "CollaborationInput": {"type": "object", "additionalProperties": False, "properties": {
-            "initiatives": {"type": "array", "minItems": 2, "items": _ID,
-                            "description": "Gepubliceerde initiatieven van minstens twee provincies"},
-            "type": {"type": "string", "enum": types},
-            "title": {"type": "string", "maxLength": 200},
-            "owner": {**_ID, "description": "Nummer van een IDA-coördinator; standaard de aanroeper"}},
-            "required": ["initiatives", "type"]},
-        "CollaborationStageChange": {"type": "object", "additionalProperties": False, "properties": {
-            "stage": {"type": "string", "enum": stages},
-            "reason": {"type": "string", "maxLength": 2000, "description": "Verplicht bij gestopt"}},
-            "required": ["stage"]},
-        "CollaborationNote": {"type": "object", "additionalProperties": False, "properties": {
-            "note": {"type": "string", "minLength": 1, "maxLength": 4000}}, "required": ["note"]},
-        "CollaborationLinkInput": {"type": "object", "additionalProperties": False, "properties": {
-            "url": {"type": "string", "format": "uri", "maxLength": 500, "description": "Begint met http:// of https://"},
-            "label": {"type": "string", "maxLength": 200, "description": "Omschrijving; standaard de link zelf"}},
-            "required": ["url"]},
-        "CollaborationLinkList": {"type": "object", "properties": {
-            "total": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object", "properties": {
-                "url": {"type": "string"}, "label": {"type": "string"},
-                "added_at": {"type": "string", "format": "date-time"}, "added_by": {"type": ["string", "null"]}},
-                "required": ["url", "label", "added_at", "added_by"]}}},
-            "required": ["total", "items"]},
-        "CollaborationNextAction": {"type": "object", "additionalProperties": False, "properties": {
-            "next_action": {"type": "string", "maxLength": 300, "description": "Leeg wist de volgende actie"},
-            "due": {**nullable_date, "description": "Uiterste datum; alleen met een actie"}},
-            "required": ["next_action"]},
-        "CollaborationOwner": {"type": "object", "additionalProperties": False, "properties": {
-            "owner": {**_ID, "description": "Nummer van een actieve IDA-coördinator"}}, "required": ["owner"]},
+        "CollaborationSummary": {
+            "type": "object",
+            "properties": {**summary, "provinces": {"type": "array", "items": {"type": "string"}}},
+            "required": [*summary, "provinces"],
+        },
+        "CollaborationList": {
+            "type": "object",
+            "properties": {
+                "total": {"type": "integer"},
+                "items": {"type": "array", "items": _ref("CollaborationSummary")},
+            },
+            "required": ["total", "items"],
+        },
+        "Collaboration": {
+            "type": "object",
+            "properties": {
+                **summary,
+                "stop_reason": {"type": "string"},
+                "owner": {
+                    "type": ["object", "null"],
+                    "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+                },
+                "initiatives": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "title": {"type": "string"},
+                            "province": {"type": "string"},
+                        },
+                        "required": ["id", "title", "province"],
+                    },
+                },
+                "created_at": {"type": "string", "format": "date-time"},
+                "timeline": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "at": {"type": "string", "format": "date-time"},
+                            "kind": {"type": "string"},
+                            "by": {"type": ["string", "null"]},
+                            "from_stage": {"type": ["string", "null"]},
+                            "to_stage": {"type": ["string", "null"]},
+                            "text": {"type": "string"},
+                        },
+                        "required": ["at", "kind", "text"],
+                    },
+                },
+                "links": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"url": {"type": "string"}, "label": {"type": "string"}},
+                        "required": ["url", "label"],
+                    },
+                },
+            },
+            "required": [*summary, "stop_reason", "owner", "initiatives", "timeline", "links"],
+        },
+        "CollaborationInput": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "initiatives": {
+                    "type": "array",
+                    "minItems": 2,
+                    "items": _ID,
+                    "description": "Gepubliceerde initiatieven van minstens twee provincies",
+                },
+                "type": {"type": "string", "enum": types},
+                "title": {"type": "string", "maxLength": 200},
+                "owner": {**_ID, "description": "Nummer van een IDA-coördinator; standaard de aanroeper"},
+            },
+            "required": ["initiatives", "type"],
+        },
+        "CollaborationStageChange": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "stage": {"type": "string", "enum": stages},
+                "reason": {"type": "string", "maxLength": 2000, "description": "Verplicht bij gestopt"},
+            },
+            "required": ["stage"],
+        },
+        "CollaborationNote": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 4000}},
+            "required": ["note"],
+        },
+        "CollaborationLinkInput": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "url": {
+                    "type": "string",
+                    "format": "uri",
+                    "maxLength": 500,
+                    "description": "Begint met http:// of https://",
+                },
+                "label": {"type": "string", "maxLength": 200, "description": "Omschrijving; standaard de link zelf"},
+            },
+            "required": ["url"],
+        },
+        "CollaborationLinkList": {
+            "type": "object",
+            "properties": {
+                "total": {"type": "integer"},
+                "items": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "url": {"type": "string"},
+                            "label": {"type": "string"},
+                            "added_at": {"type": "string", "format": "date-time"},
+                            "added_by": {"type": ["string", "null"]},
+                        },
+                        "required": ["url", "label", "added_at", "added_by"],
+                    },
+                },
+            },
+            "required": ["total", "items"],
+        },
+        "CollaborationNextAction": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "next_action": {"type": "string", "maxLength": 300, "description": "Leeg wist de volgende actie"},
+                "due": {**nullable_date, "description": "Uiterste datum; alleen met een actie"},
+            },
+            "required": ["next_action"],
+        },
+        "CollaborationOwner": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"owner": {**_ID, "description": "Nummer van een actieve IDA-coördinator"}},
+            "required": ["owner"],
+        },
     }
 
 
@@ -287,8 +471,11 @@ def _collaboration_schemas() -> dict[str, Any]:
 def openapi_document() -> dict[str, Any]:
     input_schema = InitiativeInput.model_json_schema(ref_template="#/components/schemas/{model}")
     definitions = input_schema.pop("$defs", {})
-    patch_schema = {**{k: v for k, v in input_schema.items() if k != "required"}, "title": "InitiativePatch",
-                    "description": "Any subset of the initiative's fields; the rest keeps its value."}
+    patch_schema = {
+        **{k: v for k, v in input_schema.items() if k != "required"},
+        "title": "InitiativePatch",
+        "description": "Any subset of the initiative's fields; the rest keeps its value.",
+    }
     resource_schema = {
         "type": "object",
         "title": "Initiative",
@@ -306,15 +493,23 @@ def openapi_document() -> dict[str, Any]:
     id_param = {"name": "initiative_id", "in": "path", "required": True, "schema": _ID}
     collaboration_id_param = {"name": "collaboration_id", "in": "path", "required": True, "schema": _ID}
     match_id_param = {"name": "match_id", "in": "path", "required": True, "schema": _ID}
-    if_match = {"name": "If-Match", "in": "header", "required": True,
-                "description": 'De versie als ETag van GET, bijvoorbeeld "3". Zonder: 428; verouderd of ongeldig '
-                               '(ook W/"3"): 412.',
-                "schema": {"type": "string", "pattern": '^"[0-9]{1,18}"$'}}
+    if_match = {
+        "name": "If-Match",
+        "in": "header",
+        "required": True,
+        "description": 'De versie als ETag van GET, bijvoorbeeld "3". Zonder: 428; verouderd of ongeldig '
+        '(ook W/"3"): 412.',
+        "schema": {"type": "string", "pattern": '^"[0-9]{1,18}"$'},
+    }
     document: dict[str, Any] = {
         "openapi": "3.0.3",
-        "info": {"title": "Kennisbank API", "version": API_VERSION, "contact": CONTACT,
-                 "description": "Initiatieven van de twaalf provincies. Fouten volgen RFC 9457 (problem+json). "
-                                "Volgt de API Design Rules 2.1.0 van Logius (en 2.2.0-rc.1)."},
+        "info": {
+            "title": "Kennisbank API",
+            "version": API_VERSION,
+            "contact": CONTACT,
+            "description": "Initiatieven van de twaalf provincies. Fouten volgen RFC 9457 (problem+json). "
+            "Volgt de API Design Rules 2.1.0 van Logius (en 2.2.0-rc.1).",
+        },
         "servers": [{"url": SERVER_URL, "description": "Deze installatie"}],
         "tags": _TAGS,
         "paths": {
@@ -322,12 +517,18 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Het OpenAPI-document",
                     "security": [],
-                    "responses": {"200": {
-                        "description": "Dit document",
-                        "headers": {"access-control-allow-origin": {  # the ADR 2.1 rule reads this spelling
-                            "description": "Altijd *: iedereen mag het document lezen (ADR /core/publish-openapi)",
-                            "schema": {"type": "string", "enum": ["*"]}}},
-                        "content": {_JSON: {"schema": {"type": "object"}}}}},
+                    "responses": {
+                        "200": {
+                            "description": "Dit document",
+                            "headers": {
+                                "access-control-allow-origin": {  # the ADR 2.1 rule reads this spelling
+                                    "description": "Altijd *: iedereen mag het document lezen (ADR /core/publish-openapi)",
+                                    "schema": {"type": "string", "enum": ["*"]},
+                                }
+                            },
+                            "content": {_JSON: {"schema": {"type": "object"}}},
+                        }
+                    },
                 },
             },
             "/initiatives": {
@@ -361,8 +562,10 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Eén initiatief",
                     "parameters": [id_param],
-                    "responses": {"200": _json_response("Het initiatief", _ref("Initiative")),
-                                  "404": _problem_response("Niet gevonden")},
+                    "responses": {
+                        "200": _json_response("Het initiatief", _ref("Initiative")),
+                        "404": _problem_response("Niet gevonden"),
+                    },
                 },
                 "patch": {
                     "summary": "Initiatief wijzigen (alleen de meegegeven velden)",
@@ -382,10 +585,12 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Initiatief archiveren (in plaats van verwijderen)",
                     "parameters": [id_param, if_match],
-                    "responses": {"200": _json_response("Gearchiveerd", _ref("Initiative")),
-                                  "404": _problem_response("Niet gevonden"),
-                                  "412": _problem_response(VERSION_STALE),
-                                  "428": _problem_response(VERSION_MISSING)},
+                    "responses": {
+                        "200": _json_response("Gearchiveerd", _ref("Initiative")),
+                        "404": _problem_response("Niet gevonden"),
+                        "412": _problem_response(VERSION_STALE),
+                        "428": _problem_response(VERSION_MISSING),
+                    },
                 },
             },
             "/search": {
@@ -400,8 +605,12 @@ def openapi_document() -> dict[str, Any]:
                         _filter_param("programmeLine", "IDA-programmalijn", _values(ProgrammeLine)),
                         _filter_param("year", "Startjaar (JJJJ)"),
                         _filter_param("status", "Standaard gepubliceerd", _values(Status)),
-                        {"name": "sort", "in": "query", "description": "Volgorde: relevantie of datum",
-                         "schema": {"type": "string", "enum": ["relevance", "date"], "default": "relevance"}},
+                        {
+                            "name": "sort",
+                            "in": "query",
+                            "description": "Volgorde: relevantie of datum",
+                            "schema": {"type": "string", "enum": ["relevance", "date"], "default": "relevance"},
+                        },
                         {**_PAGE, "schema": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1}},
                         _PER_PAGE,
                     ],
@@ -418,26 +627,35 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [
                         _filter_param("status", "Standaard voorgesteld", _values(MatchStatus)),
                         _filter_param("type", "Soort samenwerking", _MATCH_TYPES),
-                        _filter_param("province", "ISO-code of naam: matches waarin deze provincie voorkomt",
-                                      _PROVINCE_VALUES),
+                        _filter_param(
+                            "province", "ISO-code of naam: matches waarin deze provincie voorkomt", _PROVINCE_VALUES
+                        ),
                         _filter_param("theme", "Themanaam of slug", _THEME_VALUES),
-                        {"name": "minScore", "in": "query", "description": "Minimale score, van 0 tot en met 1",
-                         "schema": {"type": "number", "minimum": 0, "maximum": 1}},
+                        {
+                            "name": "minScore",
+                            "in": "query",
+                            "description": "Minimale score, van 0 tot en met 1",
+                            "schema": {"type": "number", "minimum": 0, "maximum": 1},
+                        },
                         _PAGE,
                         _PER_PAGE,
                     ],
-                    "responses": {"200": _json_response("Eén pagina matches", _ref("MatchPage")),
-                                  "400": _problem_response("Ongeldige parameters"),
-                                  "403": _problem_response("Geen IDA-coördinator")},
+                    "responses": {
+                        "200": _json_response("Eén pagina matches", _ref("MatchPage")),
+                        "400": _problem_response("Ongeldige parameters"),
+                        "403": _problem_response("Geen IDA-coördinator"),
+                    },
                 },
             },
             "/matches/{match_id}": {
                 "get": {
                     "summary": "Eén match",
                     "parameters": [match_id_param],
-                    "responses": {"200": _json_response("De match", _ref("Match")),
-                                  "403": _problem_response("Geen IDA-coördinator"),
-                                  "404": _problem_response("Niet gevonden")},
+                    "responses": {
+                        "200": _json_response("De match", _ref("Match")),
+                        "403": _problem_response("Geen IDA-coördinator"),
+                        "404": _problem_response("Niet gevonden"),
+                    },
                 },
             },
             "/matches/{match_id}/decision": {
@@ -445,10 +663,12 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Een match beoordelen: accepteren, afwijzen, aanhouden of terug naar voorgesteld",
                     "parameters": [match_id_param],
                     "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("MatchDecision")}}},
-                    "responses": {"200": _json_response("De beoordeelde match", _ref("Match")),
-                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
-                                  "403": _problem_response("Geen IDA-coördinator"),
-                                  "404": _problem_response("Niet gevonden")},
+                    "responses": {
+                        "200": _json_response("De beoordeelde match", _ref("Match")),
+                        "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                        "403": _problem_response("Geen IDA-coördinator"),
+                        "404": _problem_response("Niet gevonden"),
+                    },
                 },
             },
             "/collaborations": {
@@ -457,32 +677,49 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [
                         _filter_param("type", "Soort samenwerking", _values(CollaborationType)),
                         _filter_param("stage", "Fase", _values(CollaborationStage)),
-                        _filter_param("province", "ISO-code of naam: samenwerkingen waarin deze provincie meedoet",
-                                      _PROVINCE_VALUES),
+                        _filter_param(
+                            "province",
+                            "ISO-code of naam: samenwerkingen waarin deze provincie meedoet",
+                            _PROVINCE_VALUES,
+                        ),
                         _filter_param("theme", "Themanaam of slug", _THEME_VALUES),
-                        {"name": "owner", "in": "query", "description": "Nummer van de eigenaar (een coördinator)",
-                         "schema": _ID},
-                        {"name": "overdue", "in": "query", "description": "1: alleen met een te late volgende actie",
-                         "schema": {"type": "string", "enum": ["0", "1"]}},
+                        {
+                            "name": "owner",
+                            "in": "query",
+                            "description": "Nummer van de eigenaar (een coördinator)",
+                            "schema": _ID,
+                        },
+                        {
+                            "name": "overdue",
+                            "in": "query",
+                            "description": "1: alleen met een te late volgende actie",
+                            "schema": {"type": "string", "enum": ["0", "1"]},
+                        },
                     ],
-                    "responses": {"200": _json_response("De samenwerkingen", _ref("CollaborationList")),
-                                  "400": _problem_response("Ongeldige parameters")},
+                    "responses": {
+                        "200": _json_response("De samenwerkingen", _ref("CollaborationList")),
+                        "400": _problem_response("Ongeldige parameters"),
+                    },
                 },
                 "post": {
                     "summary": "Samenwerking starten (alleen IDA-coördinatoren)",
                     "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("CollaborationInput")}}},
-                    "responses": {"201": _json_response("Gestart", _ref("Collaboration")),
-                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
-                                  "403": _problem_response("Geen IDA-coördinator")},
+                    "responses": {
+                        "201": _json_response("Gestart", _ref("Collaboration")),
+                        "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                        "403": _problem_response("Geen IDA-coördinator"),
+                    },
                 },
             },
             "/collaborations/{collaboration_id}": {
                 "get": {
                     "summary": "Eén samenwerking",
                     "parameters": [collaboration_id_param],
-                    "responses": {"200": _json_response("De samenwerking", _ref("Collaboration")),
-                                  "403": _problem_response("Geen deelnemer of IDA-coördinator"),
-                                  "404": _problem_response("Niet gevonden")},
+                    "responses": {
+                        "200": _json_response("De samenwerking", _ref("Collaboration")),
+                        "403": _problem_response("Geen deelnemer of IDA-coördinator"),
+                        "404": _problem_response("Niet gevonden"),
+                    },
                 },
             },
             "/collaborations/{collaboration_id}/stage": {
@@ -490,12 +727,14 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Fase wijzigen (alleen IDA-coördinatoren); stoppen vraagt een reden",
                     "parameters": [collaboration_id_param, if_match],
                     "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("CollaborationStageChange")}}},
-                    "responses": {"200": _json_response("De samenwerking in haar nieuwe fase", _ref("Collaboration")),
-                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
-                                  "403": _problem_response("Geen IDA-coördinator"),
-                                  "404": _problem_response("Niet gevonden"),
-                                  "412": _problem_response(VERSION_STALE),
-                                  "428": _problem_response(VERSION_MISSING)},
+                    "responses": {
+                        "200": _json_response("De samenwerking in haar nieuwe fase", _ref("Collaboration")),
+                        "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                        "403": _problem_response("Geen IDA-coördinator"),
+                        "404": _problem_response("Niet gevonden"),
+                        "412": _problem_response(VERSION_STALE),
+                        "428": _problem_response(VERSION_MISSING),
+                    },
                 },
             },
             "/collaborations/{collaboration_id}/notes": {
@@ -503,44 +742,49 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Notitie toevoegen (coördinatoren en medewerkers van een deelnemende provincie)",
                     "parameters": [collaboration_id_param],
                     "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("CollaborationNote")}}},
-                    "responses": {"201": _json_response("De samenwerking met de notitie", _ref("Collaboration")),
-                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
-                                  "403": _problem_response("Geen deelnemer of IDA-coördinator"),
-                                  "404": _problem_response("Niet gevonden")},
+                    "responses": {
+                        "201": _json_response("De samenwerking met de notitie", _ref("Collaboration")),
+                        "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                        "403": _problem_response("Geen deelnemer of IDA-coördinator"),
+                        "404": _problem_response("Niet gevonden"),
+                    },
                 },
             },
             "/collaborations/{collaboration_id}/links": {
                 "get": {
                     "summary": "Links van een samenwerking (coördinatoren en medewerkers van een deelnemende provincie)",
                     "parameters": [collaboration_id_param],
-                    "responses": {"200": _json_response("De links", _ref("CollaborationLinkList")),
-                                  "403": _problem_response("Geen deelnemer of IDA-coördinator"),
-                                  "404": _problem_response("Niet gevonden")},
+                    "responses": {
+                        "200": _json_response("De links", _ref("CollaborationLinkList")),
+                        "403": _problem_response("Geen deelnemer of IDA-coördinator"),
+                        "404": _problem_response("Niet gevonden"),
+                    },
                 },
                 "post": {
                     "summary": "Link toevoegen (coördinatoren en medewerkers van een deelnemende provincie)",
                     "parameters": [collaboration_id_param],
-                    "requestBody": {"required": True,
-                                    "content": {_JSON: {"schema": _ref("CollaborationLinkInput")}}},
-                    "responses": {"201": _json_response("De samenwerking met de link", _ref("Collaboration")),
-                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
-                                  "403": _problem_response("Geen deelnemer of IDA-coördinator"),
-                                  "404": _problem_response("Niet gevonden")},
+                    "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("CollaborationLinkInput")}}},
+                    "responses": {
+                        "201": _json_response("De samenwerking met de link", _ref("Collaboration")),
+                        "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                        "403": _problem_response("Geen deelnemer of IDA-coördinator"),
+                        "404": _problem_response("Niet gevonden"),
+                    },
                 },
             },
             "/collaborations/{collaboration_id}/next-action": {
                 "post": {
                     "summary": "Volgende actie met uiterste datum (alleen IDA-coördinatoren)",
                     "parameters": [collaboration_id_param, if_match],
-                    "requestBody": {"required": True,
-                                    "content": {_JSON: {"schema": _ref("CollaborationNextAction")}}},
-                    "responses": {"200": _json_response("De samenwerking met haar volgende actie",
-                                                        _ref("Collaboration")),
-                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
-                                  "403": _problem_response("Geen IDA-coördinator"),
-                                  "404": _problem_response("Niet gevonden"),
-                                  "412": _problem_response(VERSION_STALE),
-                                  "428": _problem_response(VERSION_MISSING)},
+                    "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("CollaborationNextAction")}}},
+                    "responses": {
+                        "200": _json_response("De samenwerking met haar volgende actie", _ref("Collaboration")),
+                        "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                        "403": _problem_response("Geen IDA-coördinator"),
+                        "404": _problem_response("Niet gevonden"),
+                        "412": _problem_response(VERSION_STALE),
+                        "428": _problem_response(VERSION_MISSING),
+                    },
                 },
             },
             "/collaborations/{collaboration_id}/owner": {
@@ -548,19 +792,28 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Eigenaar wijzigen (alleen IDA-coördinatoren)",
                     "parameters": [collaboration_id_param, if_match],
                     "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("CollaborationOwner")}}},
-                    "responses": {"200": _json_response("De samenwerking met haar nieuwe eigenaar",
-                                                        _ref("Collaboration")),
-                                  "400": _problem_response("Ongeldige invoer, met fouten per veld"),
-                                  "403": _problem_response("Geen IDA-coördinator"),
-                                  "404": _problem_response("Niet gevonden"),
-                                  "412": _problem_response(VERSION_STALE),
-                                  "428": _problem_response(VERSION_MISSING)},
+                    "responses": {
+                        "200": _json_response("De samenwerking met haar nieuwe eigenaar", _ref("Collaboration")),
+                        "400": _problem_response("Ongeldige invoer, met fouten per veld"),
+                        "403": _problem_response("Geen IDA-coördinator"),
+                        "404": _problem_response("Niet gevonden"),
+                        "412": _problem_response(VERSION_STALE),
+                        "428": _problem_response(VERSION_MISSING),
+                    },
                 },
             },
-            "/provinces": {"get": {"summary": "De twaalf provincies", "responses": {
-                "200": _json_response("Provincies", _ref("ProvinceList"))}}},
-            "/themes": {"get": {"summary": "Maatschappelijke opgaven", "responses": {
-                "200": _json_response("Thema's", _ref("ThemeList"))}}},
+            "/provinces": {
+                "get": {
+                    "summary": "De twaalf provincies",
+                    "responses": {"200": _json_response("Provincies", _ref("ProvinceList"))},
+                }
+            },
+            "/themes": {
+                "get": {
+                    "summary": "Maatschappelijke opgaven",
+                    "responses": {"200": _json_response("Thema's", _ref("ThemeList"))},
+                }
+            },
         },
         "components": {
             "schemas": {
@@ -570,66 +823,141 @@ def openapi_document() -> dict[str, Any]:
                 "Initiative": resource_schema,
                 "InitiativePage": {
                     "type": "object",
-                    "properties": {"total": {"type": "integer"}, "page": {"type": "integer"},
-                                   "per_page": {"type": "integer"},
-                                   "items": {"type": "array", "items": _ref("Initiative")}},
+                    "properties": {
+                        "total": {"type": "integer"},
+                        "page": {"type": "integer"},
+                        "per_page": {"type": "integer"},
+                        "items": {"type": "array", "items": _ref("Initiative")},
+                    },
                     "required": ["total", "page", "per_page", "items"],
                 },
                 "SearchResult": {
                     "type": "object",
                     "properties": {
-                        "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                        "total": {"type": "integer"},
+                        "page": {"type": "integer"},
+                        "per_page": {"type": "integer"},
                         "took_ms": {"type": "number"},
-                        "hits": {"type": "array", "items": {"type": "object", "properties": {
-                            "id": {"type": "integer"}, "external_id": {"type": "string"},
-                            "province": {"type": "string"}, "province_name": {"type": "string"},
-                            "title": {"type": "string"}, "kind": {"type": "string"}, "phase": {"type": "string"},
-                            "score": {"type": "number"},
-                            "highlight": {"type": "object", "additionalProperties": {"type": "string"},
-                                          "description": "HTML: escaped text with <mark> around matches"},
-                        }, "required": ["id", "external_id", "province", "title", "kind", "score", "highlight"]}},
-                        "facets": {"type": "object", "additionalProperties": {
-                            "type": "object", "additionalProperties": {"type": "integer"}}},
+                        "hits": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "external_id": {"type": "string"},
+                                    "province": {"type": "string"},
+                                    "province_name": {"type": "string"},
+                                    "title": {"type": "string"},
+                                    "kind": {"type": "string"},
+                                    "phase": {"type": "string"},
+                                    "score": {"type": "number"},
+                                    "highlight": {
+                                        "type": "object",
+                                        "additionalProperties": {"type": "string"},
+                                        "description": "HTML: escaped text with <mark> around matches",
+                                    },
+                                },
+                                "required": ["id", "external_id", "province", "title", "kind", "score", "highlight"],
+                            },
+                        },
+                        "facets": {
+                            "type": "object",
+                            "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        },
                     },
                     "required": ["total", "hits", "facets", "took_ms"],
                 },
-                "MatchSide": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "external_id": {"type": "string"}, "province": {"type": "string"},
-                    "province_name": {"type": "string"}, "title": {"type": "string"}},
-                    "required": ["id", "external_id", "province", "title"]},
-                "Match": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "a": _ref("MatchSide"), "b": _ref("MatchSide"),
-                    "score": {"type": "number", "minimum": 0, "maximum": 1},
-                    "type": {"type": "string", "enum": _MATCH_TYPES},
-                    "reasons": {"type": "array", "items": {"type": "string"}},
-                    "shared_terms": {"type": "array", "items": {"type": "string"}},
-                    "status": {"enum": ["voorgesteld", "geaccepteerd", "afgewezen", "aangehouden"]},
-                    "note": {"type": "string"},
-                    "features": {"type": "object", "additionalProperties": {"type": "number"}},
-                    "decided_at": {"type": ["string", "null"], "format": "date-time"}},
-                    "required": ["id", "a", "b", "score", "type", "reasons", "status"]},
-                "MatchPage": {"type": "object", "properties": {
-                    "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                    "items": {"type": "array", "items": _ref("Match")}},
-                    "required": ["total", "page", "per_page", "items"]},
-                "MatchDecision": {"type": "object", "additionalProperties": False, "properties": {
-                    "status": {"enum": ["voorgesteld", "geaccepteerd", "afgewezen", "aangehouden"]},
-                    "note": {"type": "string", "maxLength": 2000}}, "required": ["status"]},
+                "MatchSide": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "external_id": {"type": "string"},
+                        "province": {"type": "string"},
+                        "province_name": {"type": "string"},
+                        "title": {"type": "string"},
+                    },
+                    "required": ["id", "external_id", "province", "title"],
+                },
+                "Match": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "a": _ref("MatchSide"),
+                        "b": _ref("MatchSide"),
+                        "score": {"type": "number", "minimum": 0, "maximum": 1},
+                        "type": {"type": "string", "enum": _MATCH_TYPES},
+                        "reasons": {"type": "array", "items": {"type": "string"}},
+                        "shared_terms": {"type": "array", "items": {"type": "string"}},
+                        "status": {"enum": ["voorgesteld", "geaccepteerd", "afgewezen", "aangehouden"]},
+                        "note": {"type": "string"},
+                        "features": {"type": "object", "additionalProperties": {"type": "number"}},
+                        "decided_at": {"type": ["string", "null"], "format": "date-time"},
+                    },
+                    "required": ["id", "a", "b", "score", "type", "reasons", "status"],
+                },
+                "MatchPage": {
+                    "type": "object",
+                    "properties": {
+                        "total": {"type": "integer"},
+                        "page": {"type": "integer"},
+                        "per_page": {"type": "integer"},
+                        "items": {"type": "array", "items": _ref("Match")},
+                    },
+                    "required": ["total", "page", "per_page", "items"],
+                },
+                "MatchDecision": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "status": {"enum": ["voorgesteld", "geaccepteerd", "afgewezen", "aangehouden"]},
+                        "note": {"type": "string", "maxLength": 2000},
+                    },
+                    "required": ["status"],
+                },
                 **_collaboration_schemas(),
-                "ProvinceList": {"type": "object", "properties": {"items": {"type": "array", "items": {
-                    "type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
-                    "required": ["code", "name"]}}}},
-                "ThemeList": {"type": "object", "properties": {"items": {"type": "array", "items": {
-                    "type": "object", "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
-                    "required": ["slug", "name"]}}}},
+                "ProvinceList": {
+                    "type": "object",
+                    "properties": {
+                        "items": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {"code": {"type": "string"}, "name": {"type": "string"}},
+                                "required": ["code", "name"],
+                            },
+                        }
+                    },
+                },
+                "ThemeList": {
+                    "type": "object",
+                    "properties": {
+                        "items": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {"slug": {"type": "string"}, "name": {"type": "string"}},
+                                "required": ["slug", "name"],
+                            },
+                        }
+                    },
+                },
                 "Problem": {
                     "type": "object",
                     "properties": {
-                        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
                         "detail": {"type": "string"},
-                        "errors": {"type": "array", "items": {"type": "object", "properties": {
-                            "field": {"type": ["string", "null"]},
-                            "messages": {"type": "array", "items": {"type": "string"}}}}},
+                        "errors": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "field": {"type": ["string", "null"]},
+                                    "messages": {"type": "array", "items": {"type": "string"}},
+                                },
+                            },
+                        },
                     },
                     "required": ["title", "status", "detail"],
                 },

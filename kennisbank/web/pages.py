@@ -28,7 +28,6 @@ logger = logging.getLogger("kennisbank.web")
 OWN_PROVINCE_ONLY = "U kunt alleen initiatieven van uw eigen provincie toevoegen en wijzigen."
 
 
-
 async def home(request: Request) -> Response:
     context = {"overview": await service.overview(), "recent": await service.recent_initiatives()}
     return render(request, "home.html", context)
@@ -40,10 +39,16 @@ async def initiative_list(request: Request) -> Response:
     order = (params.get("sort") or [service.DEFAULT_ORDER])[0]
     if order not in service.LIST_ORDERS:
         filter_errors["sort"], order = [f"Onbekende volgorde “{order}”."], service.DEFAULT_ORDER
-    page = await service.list_initiatives(filters, current_user(request), page_param(request),
-                                          request.app.state.settings.page_size, order=order)
-    context = {"page": page, "filters": filters, "filter_errors": filter_errors, "order": order,
-               "orders": [(value, label) for value, (label, _fields) in service.LIST_ORDERS.items()]}
+    page = await service.list_initiatives(
+        filters, current_user(request), page_param(request), request.app.state.settings.page_size, order=order
+    )
+    context = {
+        "page": page,
+        "filters": filters,
+        "filter_errors": filter_errors,
+        "order": order,
+        "orders": [(value, label) for value, (label, _fields) in service.LIST_ORDERS.items()],
+    }
     return render_page_or_fragment(request, "initiatives/list.html", "_results.html", context)
 
 
@@ -54,15 +59,19 @@ async def initiative_list_download(request: Request) -> Response:
     params = multi_params(request)
     filters, _errors = service.InitiativeFilters.parse(params)
     order = (params.get("sort") or [service.DEFAULT_ORDER])[0]
-    return await _download(request.path_params["format"], "initiatieven",
-                           await service.all_listed(filters, current_user(request), order))
+    return await _download(
+        request.path_params["format"], "initiatieven", await service.all_listed(filters, current_user(request), order)
+    )
 
 
 async def _download(extension: str, name: str, listed: list[Any]) -> Response:
     headers = {"Content-Disposition": f'attachment; filename="kennisbank-{name}.{extension}"'}
     if extension == "xlsx":
-        return Response(await exporting.excel(listed), headers=headers,
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return Response(
+            await exporting.excel(listed),
+            headers=headers,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     out = io.StringIO()
     await exporting.export(out, "csv", listed)
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
@@ -72,16 +81,28 @@ async def initiative_detail(request: Request) -> Response:
     initiative = await _load(request)
     if initiative is None:
         return _not_found(request)
-    similar = await searching.similar_initiatives(request.app.state.search_index, request.app.state.embedder,
-                                                  initiative)
+    similar = await searching.similar_initiatives(
+        request.app.state.search_index, request.app.state.embedder, initiative
+    )
     pending = await embedding_jobs.is_pending(initiative.id)
     # The other side may have gone back to concept since the match was accepted: show only what the viewer may see.
-    accepted = [(match, other) for match, other in await matches.accepted_for(initiative.id)
-                if permissions.can_view(current_user(request), other)]
+    accepted = [
+        (match, other)
+        for match, other in await matches.accepted_for(initiative.id)
+        if permissions.can_view(current_user(request), other)
+    ]
     participations = await collaborations.for_initiative(actor(request), initiative)
-    return render(request, "initiatives/detail.html", {"initiative": initiative, "similar": similar,
-                                                        "accepted_matches": accepted, "pending": pending,
-                                                        "participations": participations})
+    return render(
+        request,
+        "initiatives/detail.html",
+        {
+            "initiative": initiative,
+            "similar": similar,
+            "accepted_matches": accepted,
+            "pending": pending,
+            "participations": participations,
+        },
+    )
 
 
 async def initiative_new(request: Request) -> Response:
@@ -89,16 +110,14 @@ async def initiative_new(request: Request) -> Response:
     if not permissions.can_create(user):
         return await refuse(request, object_type="initiative", what="initiatief aanmaken")
     if request.method == "GET":
-        return _form(request, values={"status": "concept", "themes": [], "province": user.province_id},
-                     errors={})
+        return _form(request, values={"status": "concept", "themes": [], "province": user.province_id}, errors={})
     raw = form_to_input(await request.form())
     try:
         initiative = await service.create_initiative(actor(request), parse_initiative(raw))
     except InputError as exc:
         return _form(request, values=input_to_form(raw), errors=exc.errors, status_code=422)
     except service.PermissionDenied:
-        return _form(request, values=input_to_form(raw), errors={"province": [OWN_PROVINCE_ONLY]},
-                     status_code=403)
+        return _form(request, values=input_to_form(raw), errors={"province": [OWN_PROVINCE_ONLY]}, status_code=403)
     return RedirectResponse(f"/initiatieven/{initiative.id}?opgeslagen=1", status_code=303)
 
 
@@ -115,19 +134,42 @@ async def initiative_edit(request: Request) -> Response:
     raw = form_to_input(form)
     version = form_version(form.get("version"))
     try:
-        updated = await service.update_initiative(actor(request), initiative.id, parse_initiative(raw),
-                                                  expected_version=version)
+        updated = await service.update_initiative(
+            actor(request), initiative.id, parse_initiative(raw), expected_version=version
+        )
     except service.PermissionDenied:
-        return _form(request, values=input_to_form(raw), errors={"province": [OWN_PROVINCE_ONLY]},
-                     initiative=initiative, version=version, status_code=403)
+        return _form(
+            request,
+            values=input_to_form(raw),
+            errors={"province": [OWN_PROVINCE_ONLY]},
+            initiative=initiative,
+            version=version,
+            status_code=403,
+        )
     except InputError as exc:
-        return _form(request, values=input_to_form(raw), errors=exc.errors, initiative=initiative,
-                     version=version, status_code=422)
+        return _form(
+            request,
+            values=input_to_form(raw),
+            errors=exc.errors,
+            initiative=initiative,
+            version=version,
+            status_code=422,
+        )
     except service.VersionConflict as conflict:
-        errors = {"": ["Iemand anders heeft dit initiatief opgeslagen nadat u het opende. Uw wijzigingen staan "
-                       "hieronder nog in het formulier; controleer ze en sla opnieuw op."]}
-        return _form(request, values=input_to_form(raw), errors=errors, initiative=initiative,
-                     version=conflict.current_version, status_code=409)
+        errors = {
+            "": [
+                "Iemand anders heeft dit initiatief opgeslagen nadat u het opende. Uw wijzigingen staan "
+                "hieronder nog in het formulier; controleer ze en sla opnieuw op."
+            ]
+        }
+        return _form(
+            request,
+            values=input_to_form(raw),
+            errors=errors,
+            initiative=initiative,
+            version=conflict.current_version,
+            status_code=409,
+        )
     return RedirectResponse(f"/initiatieven/{updated.id}?opgeslagen=1", status_code=303)
 
 
@@ -154,8 +196,15 @@ async def privacy(request: Request) -> Response:
     return render(request, "privacy.html", statements.privacy_facts(state.settings, state.login_throttle))
 
 
-def _form(request: Request, *, values: dict[str, Any], errors: dict[str, list[str]],
-          initiative: Any = None, version: int | None = None, status_code: int = 200) -> Response:
+def _form(
+    request: Request,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, list[str]],
+    initiative: Any = None,
+    version: int | None = None,
+    status_code: int = 200,
+) -> Response:
     context = {"values": values, "errors": errors, "initiative": initiative, "version": version}
     return render(request, "initiatives/form.html", context, status_code=status_code)
 
@@ -177,10 +226,12 @@ routes = [
     Route("/initiatieven/download.{format:str}", initiative_list_download, name="initiative_list_download"),
     Route("/initiatieven/nieuw", initiative_new, methods=["GET", "POST"], name="initiative_new"),
     Route("/initiatieven/{initiative_id:int}", initiative_detail, name="initiative_detail"),
-    Route("/initiatieven/{initiative_id:int}/bewerken", initiative_edit, methods=["GET", "POST"],
-          name="initiative_edit"),
-    Route("/initiatieven/{initiative_id:int}/archiveren", initiative_archive, methods=["POST"],
-          name="initiative_archive"),
+    Route(
+        "/initiatieven/{initiative_id:int}/bewerken", initiative_edit, methods=["GET", "POST"], name="initiative_edit"
+    ),
+    Route(
+        "/initiatieven/{initiative_id:int}/archiveren", initiative_archive, methods=["POST"], name="initiative_archive"
+    ),
     Route("/toegankelijkheid", accessibility, name="accessibility"),
     Route("/privacy", privacy, name="privacy"),
 ]
@@ -204,14 +255,20 @@ async def search_page(request: Request) -> Response:
     except InputError as exc:
         query, errors = searching.parse_query({}), exc.errors
     try:
-        result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
-                                             request.app.state.settings.semantic_ratio)
+        result = await searching.run_search(
+            request.app.state.search_index, query, request.app.state.embedder, request.app.state.settings.semantic_ratio
+        )
         unavailable = False
     except SearchUnavailable:
         logger.warning("search page without results: the search server is unavailable", exc_info=True)
         result, unavailable = searching.SearchPage(query=query, total=0, items=[]), True
-    context = {"result": result, "errors": errors, "facet_titles": searching.FACET_TITLES,
-               "search_unavailable": unavailable, "search_download_limit": SEARCH_DOWNLOAD_LIMIT}
+    context = {
+        "result": result,
+        "errors": errors,
+        "facet_titles": searching.FACET_TITLES,
+        "search_unavailable": unavailable,
+        "search_download_limit": SEARCH_DOWNLOAD_LIMIT,
+    }
     return render_page_or_fragment(request, "search/page.html", "search/_results.html", context)
 
 
@@ -229,11 +286,14 @@ async def search_download(request: Request) -> Response:
     except InputError as exc:
         raise BadRequest(exc.errors) from None
     try:
-        result = await searching.run_search(request.app.state.search_index, query, request.app.state.embedder,
-                                             request.app.state.settings.semantic_ratio)
+        result = await searching.run_search(
+            request.app.state.search_index, query, request.app.state.embedder, request.app.state.settings.semantic_ratio
+        )
     except SearchUnavailable:
         return RedirectResponse("/zoeken" + str(request.url.query and "?" + request.url.query), status_code=303)
-    return await _download(request.path_params["format"], "zoekresultaten", [found.initiative for found in result.items])
+    return await _download(
+        request.path_params["format"], "zoekresultaten", [found.initiative for found in result.items]
+    )
 
 
 async def draft_hint(request: Request) -> Response:

@@ -70,8 +70,9 @@ def range_message(low: int, high: int) -> str:
     return f"Geef een heel getal van {low} tot en met {high}."
 
 
-def int_param(request: Request, name: str, default: int, low: int, high: int,
-              errors: dict[str, list[str]]) -> tuple[int, dict[str, list[str]]]:
+def int_param(
+    request: Request, name: str, default: int, low: int, high: int, errors: dict[str, list[str]]
+) -> tuple[int, dict[str, list[str]]]:
     """An optional whole-number query parameter; a bad value adds a Dutch message to `errors`."""
     text = request.query_params.get(name)
     if text is None or text == "":

@@ -7,8 +7,13 @@ from starlette.responses import JSONResponse
 PROBLEM_TYPE = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str = "", errors: dict[str, list[str]] | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str = "",
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     # ADR 2.2 makes detail mandatory: a problem without its own explanation repeats its title.
     body: dict[str, object] = {"type": "about:blank", "title": title, "status": status, "detail": detail or title}
     if errors:

@@ -45,8 +45,17 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             client = scope.get("client")
-            logger.info("%s %s %s", scope["method"], scope["path"], status, extra={
-                "method": scope["method"], "path": scope["path"], "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "client": client[0] if client else ""})
+            logger.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "client": client[0] if client else "",
+                },
+            )
             REQUEST_ID.reset(token)

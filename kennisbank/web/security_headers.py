@@ -24,8 +24,10 @@ _FIXED_HEADERS = [
 
 
 def content_security_policy(nonce: str) -> bytes:
-    return (f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
-            f"object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'").encode()
+    return (
+        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
+        f"object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ).encode()
 
 
 def csp_nonce(request: HTTPConnection) -> str:

@@ -56,19 +56,30 @@ async def feed(request: Request) -> Response:
     try:
         initiatives = await digest.fitting(subscription, since, request.app.state.search_index)
     except SearchUnavailable:
-        return Response("Zoeken is tijdelijk niet beschikbaar; probeer het later opnieuw.", status_code=503,
-                        media_type="text/plain; charset=utf-8", headers={"Retry-After": "300"})
+        return Response(
+            "Zoeken is tijdelijk niet beschikbaar; probeer het later opnieuw.",
+            status_code=503,
+            media_type="text/plain; charset=utf-8",
+            headers={"Retry-After": "300"},
+        )
     settings = request.app.state.settings
-    body = feeds.atom_feed(title=f"Kennisbank – {subscription.label}",
-                           feed_url=f"{settings.base_url}/feeds/{subscription.feed_token}.atom",
-                           site_url=settings.base_url, initiatives=initiatives)
+    body = feeds.atom_feed(
+        title=f"Kennisbank – {subscription.label}",
+        feed_url=f"{settings.base_url}/feeds/{subscription.feed_token}.atom",
+        site_url=settings.base_url,
+        initiatives=initiatives,
+    )
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
 routes = [
     Route("/account/overzicht", digest_settings, methods=["POST"], name="digest_settings"),
     Route("/account/abonnementen", subscribe, methods=["POST"], name="subscribe"),
-    Route("/account/abonnementen/{subscription_id:int}/verwijderen", remove_subscription, methods=["POST"],
-          name="remove_subscription"),
+    Route(
+        "/account/abonnementen/{subscription_id:int}/verwijderen",
+        remove_subscription,
+        methods=["POST"],
+        name="remove_subscription",
+    ),
     Route("/feeds/{token}.atom", feed, name="feed"),
 ]

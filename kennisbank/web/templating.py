@@ -30,8 +30,7 @@ def render(request: Request, name: str, context: dict[str, Any], status_code: in
 def wants_fragment(request: Request) -> bool:
     """An htmx update asks for the changed part only; a history restore (Back after a cache miss) and every
     ordinary navigation get the whole page."""
-    return (request.headers.get("hx-request") == "true"
-            and request.headers.get("hx-history-restore-request") != "true")
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
 
 
 def render_page_or_fragment(request: Request, page: str, fragment: str, context: dict[str, Any]) -> Response:
@@ -54,6 +53,7 @@ def csrf_token(request: Request) -> str:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
     configure(templates.env)
-    templates.env.globals.update(query_with=query_with, csrf_token=csrf_token, csp_nonce=csp_nonce,
-                                 current_user=current_user)
+    templates.env.globals.update(
+        query_with=query_with, csrf_token=csrf_token, csp_nonce=csp_nonce, current_user=current_user
+    )
     return templates

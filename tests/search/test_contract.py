@@ -157,8 +157,7 @@ CORPUS = [
         "best_practice",
         "Minder uitstoot in de landbouw",
         "Boeren en provincie verlagen samen de stikstof uitstoot.",
-        "Het programma combineert voermaatregelen met emissiearme stallen. Minder stikstof, "
-        "meer perspectief.",
+        "Het programma combineert voermaatregelen met emissiearme stallen. Minder stikstof, meer perspectief.",
         ("landbouw",),
         "implementatie",
         2021,

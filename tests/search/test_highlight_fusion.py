@@ -12,10 +12,7 @@ def matcher(query: str, expansions=(), typo_words=()) -> TermMatcher:
 
 
 def test_highlight_escapes_and_marks():
-    assert (
-        highlight("<b>Datalabs</b> & co", matcher("datalab"))
-        == "&lt;b&gt;<mark>Datalabs</mark>&lt;/b&gt; &amp; co"
-    )
+    assert highlight("<b>Datalabs</b> & co", matcher("datalab")) == "&lt;b&gt;<mark>Datalabs</mark>&lt;/b&gt; &amp; co"
 
 
 def test_highlight_marks_diacritics_typos_and_compounds():

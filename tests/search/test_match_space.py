@@ -72,9 +72,24 @@ def test_the_shipped_space_is_checked_against_its_checksum(tmp_path: Path):
 
 
 def _item(i: int, province: str, vector: np.ndarray) -> MatchItem:
-    return MatchItem(id=i, province=province, province_name=province, kind="portfolio_project", phase="pilot",
-                     themes=(), technologies=(), suppliers=(), seeks_partners=False, tender_date=None,
-                     start_date=None, end_date=None, title=f"Initiatief {i}", summary="", body="", vector=vector)
+    return MatchItem(
+        id=i,
+        province=province,
+        province_name=province,
+        kind="portfolio_project",
+        phase="pilot",
+        themes=(),
+        technologies=(),
+        suppliers=(),
+        seeks_partners=False,
+        tender_date=None,
+        start_date=None,
+        end_date=None,
+        title=f"Initiatief {i}",
+        summary="",
+        body="",
+        vector=vector,
+    )
 
 
 def test_the_engine_compares_vectors_in_the_space():

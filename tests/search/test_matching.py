@@ -21,22 +21,36 @@ from search.matching import DIRECT_WEIGHTS, MATCH_TYPES, Match, MatchEngine, Mat
 
 DIMS = 16
 PROVINCE_NAMES = {
-    "NL-GE": "Gelderland", "NL-NB": "Noord-Brabant", "NL-FR": "Fryslân", "NL-LI": "Limburg",
-    "NL-UT": "Utrecht", "NL-ZE": "Zeeland", "NL-GR": "Groningen", "NL-DR": "Drenthe",
+    "NL-GE": "Gelderland",
+    "NL-NB": "Noord-Brabant",
+    "NL-FR": "Fryslân",
+    "NL-LI": "Limburg",
+    "NL-UT": "Utrecht",
+    "NL-ZE": "Zeeland",
+    "NL-GR": "Groningen",
+    "NL-DR": "Drenthe",
 }
 TOPICS = {
-    "wegdek": ("Scheurdetectie in het wegdek met camera's",
-               "Camera's op dienstauto's herkennen scheuren, gaten en rafeling in het asfalt van provinciale wegen.",
-               "Het algoritme koppelt elke scheurdetectie aan het beheersysteem voor wegdekonderhoud."),
-    "chatbot": ("Chatbot voor vragen van inwoners",
-                "Een virtuele assistent beantwoordt veelgestelde vragen over subsidies en vergunningen.",
-                "De chatbot gebruikt een taalmodel en verwijst door naar het klantcontactcentrum."),
-    "stikstof": ("Stikstofmonitor per natuurgebied",
-                 "Een dashboard toont de stikstofdepositie en het natuurherstel per Natura 2000-gebied.",
-                 "Gemeenten en boeren zien de voortgang van de gebiedsprocessen in één overzicht."),
-    "erfgoed": ("Digitalisering van cultureel erfgoed",
-                "Vrijwilligers scannen archieven en collecties van kleine musea in 3D.",
-                "De collecties komen online als linked data voor onderwijs en onderzoek."),
+    "wegdek": (
+        "Scheurdetectie in het wegdek met camera's",
+        "Camera's op dienstauto's herkennen scheuren, gaten en rafeling in het asfalt van provinciale wegen.",
+        "Het algoritme koppelt elke scheurdetectie aan het beheersysteem voor wegdekonderhoud.",
+    ),
+    "chatbot": (
+        "Chatbot voor vragen van inwoners",
+        "Een virtuele assistent beantwoordt veelgestelde vragen over subsidies en vergunningen.",
+        "De chatbot gebruikt een taalmodel en verwijst door naar het klantcontactcentrum.",
+    ),
+    "stikstof": (
+        "Stikstofmonitor per natuurgebied",
+        "Een dashboard toont de stikstofdepositie en het natuurherstel per Natura 2000-gebied.",
+        "Gemeenten en boeren zien de voortgang van de gebiedsprocessen in één overzicht.",
+    ),
+    "erfgoed": (
+        "Digitalisering van cultureel erfgoed",
+        "Vrijwilligers scannen archieven en collecties van kleine musea in 3D.",
+        "De collecties komen online als linked data voor onderwijs en onderzoek.",
+    ),
 }
 
 
@@ -48,8 +62,10 @@ def topic_vector(topic: str, seed: int) -> np.ndarray:
     return base + noise
 
 
-EXTRA_WORDS = ("fietspad provincieweg veiligheid onderhoud begroting gemeenten inwoners planning kaartlaag"
-               " meetnet rapportage werkgroep bestuur aanbesteding privacy sensoren archief portaal").split()
+EXTRA_WORDS = (
+    "fietspad provincieweg veiligheid onderhoud begroting gemeenten inwoners planning kaartlaag"
+    " meetnet rapportage werkgroep bestuur aanbesteding privacy sensoren archief portaal"
+).split()
 
 
 def own_words(item_id: int) -> str:
@@ -61,10 +77,22 @@ def make_item(item_id: int, province: str, topic: str, **changes) -> MatchItem:
     title, summary, body = TOPICS[topic]
     body = f"{body} {own_words(item_id)}"
     fields = dict(
-        id=item_id, province=province, province_name=PROVINCE_NAMES[province], kind="portfolio_project",
-        phase="verkenning", themes=("mobiliteit",), technologies=(), suppliers=(), seeks_partners=False,
-        tender_date=None, start_date=date(2025, 1, 1), end_date=date(2026, 12, 31),
-        title=title, summary=summary, body=body, vector=topic_vector(topic, item_id),
+        id=item_id,
+        province=province,
+        province_name=PROVINCE_NAMES[province],
+        kind="portfolio_project",
+        phase="verkenning",
+        themes=("mobiliteit",),
+        technologies=(),
+        suppliers=(),
+        seeks_partners=False,
+        tender_date=None,
+        start_date=date(2025, 1, 1),
+        end_date=date(2026, 12, 31),
+        title=title,
+        summary=summary,
+        body=body,
+        vector=topic_vector(topic, item_id),
     )
     fields.update(changes)
     return MatchItem(**fields)
@@ -100,10 +128,17 @@ def test_same_province_pairs_never_appear():
 
 
 def test_reasons_name_the_shared_supplier_and_the_real_phases():
-    gelderland = make_item(1, "NL-GE", "wegdek", phase="opgeschaald", suppliers=("RoadSense",),
-                           technologies=("computer vision",))
-    brabant = make_item(2, "NL-NB", "wegdek", phase="pilot", suppliers=("roadsense", "Asfaltoog BV"),
-                        technologies=("Computer Vision", "machine learning"))
+    gelderland = make_item(
+        1, "NL-GE", "wegdek", phase="opgeschaald", suppliers=("RoadSense",), technologies=("computer vision",)
+    )
+    brabant = make_item(
+        2,
+        "NL-NB",
+        "wegdek",
+        phase="pilot",
+        suppliers=("roadsense", "Asfaltoog BV"),
+        technologies=("Computer Vision", "machine learning"),
+    )
     zeeland = make_item(3, "NL-ZE", "wegdek", phase="pilot", suppliers=("Asfaltoog BV",))
     engine = MatchEngine(min_score=0.0)
     engine.match_all([gelderland, brabant, zeeland])
@@ -134,30 +169,43 @@ def test_shared_terms_occur_in_both_texts():
 
 
 def facts(phase, *, tender=math.nan, plans=False):
-    return ItemFacts(province=0, phase=phase, themes=frozenset(), technologies=frozenset(), suppliers=frozenset(),
-                     categories=frozenset(), plans=plans, start=math.nan, end=math.nan, tender=tender)
+    return ItemFacts(
+        province=0,
+        phase=phase,
+        themes=frozenset(),
+        technologies=frozenset(),
+        suppliers=frozenset(),
+        categories=frozenset(),
+        plans=plans,
+        start=math.nan,
+        end=math.nan,
+        tender=tender,
+    )
 
 
 def features(**values):
     return {name: values.get(name, 0.0) for name in FEATURES}
 
 
-@pytest.mark.parametrize("a, b, feature_values, expected", [
-    (facts("opgeschaald"), facts("pilot"), {"suppliers": 1.0, "semantic": 0.2}, "scaling_up"),
-    (facts("implementatie"), facts("idee"), {"semantic": 0.5}, "scaling_up"),
-    (facts("opgeschaald"), facts("pilot"), {"themes": 1.0, "semantic": 0.2}, "knowledge_exchange"),
-    (facts("verkenning", tender=1.0), facts("idee", tender=2.0), {"semantic": 0.5}, "joint_procurement"),
-    (facts("pilot"), facts("verkenning"), {"categories": 1.0}, "joint_procurement"),
-    (facts("pilot", plans=True), facts("verkenning", plans=True), {"semantic": 0.6}, "knowledge_exchange"),
-    # The same product, both already in use: bundle the contracts at renewal (IDA calls it joint procurement).
-    (facts("opgeschaald"), facts("implementatie"), {"suppliers": 1.0}, "joint_procurement"),
-    (facts("implementatie"), facts("implementatie"), {"categories": 1.0, "semantic": 0.3}, "joint_procurement"),
-    # Proven in one, early in the other, the same means: scaling up, also without a supplier.
-    (facts("opgeschaald"), facts("verkenning"), {"suppliers": 1.0}, "scaling_up"),
-    (facts("implementatie"), facts("pilot"), {"categories": 1.0}, "scaling_up"),
-    # Both proven, the same purpose by different means: knowledge exchange.
-    (facts("opgeschaald"), facts("implementatie"), {"semantic": 0.6, "themes": 1.0}, "knowledge_exchange"),
-])
+@pytest.mark.parametrize(
+    "a, b, feature_values, expected",
+    [
+        (facts("opgeschaald"), facts("pilot"), {"suppliers": 1.0, "semantic": 0.2}, "scaling_up"),
+        (facts("implementatie"), facts("idee"), {"semantic": 0.5}, "scaling_up"),
+        (facts("opgeschaald"), facts("pilot"), {"themes": 1.0, "semantic": 0.2}, "knowledge_exchange"),
+        (facts("verkenning", tender=1.0), facts("idee", tender=2.0), {"semantic": 0.5}, "joint_procurement"),
+        (facts("pilot"), facts("verkenning"), {"categories": 1.0}, "joint_procurement"),
+        (facts("pilot", plans=True), facts("verkenning", plans=True), {"semantic": 0.6}, "knowledge_exchange"),
+        # The same product, both already in use: bundle the contracts at renewal (IDA calls it joint procurement).
+        (facts("opgeschaald"), facts("implementatie"), {"suppliers": 1.0}, "joint_procurement"),
+        (facts("implementatie"), facts("implementatie"), {"categories": 1.0, "semantic": 0.3}, "joint_procurement"),
+        # Proven in one, early in the other, the same means: scaling up, also without a supplier.
+        (facts("opgeschaald"), facts("verkenning"), {"suppliers": 1.0}, "scaling_up"),
+        (facts("implementatie"), facts("pilot"), {"categories": 1.0}, "scaling_up"),
+        # Both proven, the same purpose by different means: knowledge exchange.
+        (facts("opgeschaald"), facts("implementatie"), {"semantic": 0.6, "themes": 1.0}, "knowledge_exchange"),
+    ],
+)
 def test_type_rules(a, b, feature_values, expected):
     assert match_type(a, b, features(**feature_values)) == expected
     assert match_type(b, a, features(**feature_values)) == expected
@@ -166,9 +214,16 @@ def test_type_rules(a, b, feature_values, expected):
 def larger_corpus(count: int, seed: int) -> list[MatchItem]:
     rng = random.Random(seed)
     topics, provinces = list(TOPICS), list(PROVINCE_NAMES)
-    return [make_item(i, rng.choice(provinces), rng.choice(topics), phase=rng.choice(["idee", "pilot", "opgeschaald"]),
-                      suppliers=rng.sample(["RoadSense", "Asfaltoog BV", "Praatpaal"], rng.randint(0, 1)))
-            for i in range(count)]
+    return [
+        make_item(
+            i,
+            rng.choice(provinces),
+            rng.choice(topics),
+            phase=rng.choice(["idee", "pilot", "opgeschaald"]),
+            suppliers=rng.sample(["RoadSense", "Asfaltoog BV", "Praatpaal"], rng.randint(0, 1)),
+        )
+        for i in range(count)
+    ]
 
 
 def test_incremental_equals_full_for_the_changed_item():
@@ -184,9 +239,14 @@ def test_incremental_equals_full_for_the_changed_item():
         target = rng.choice(items)
         topic = rng.choice(topics)
         title, summary, body = TOPICS[topic]
-        changed = replace(target, title=title, summary=summary, body=f"{body} {own_words(target.id)}",
-                          vector=topic_vector(topic, 100 + step),
-                          phase=rng.choice(["idee", "pilot", "opgeschaald"]))
+        changed = replace(
+            target,
+            title=title,
+            summary=summary,
+            body=f"{body} {own_words(target.id)}",
+            vector=topic_vector(topic, 100 + step),
+            phase=rng.choice(["idee", "pilot", "opgeschaald"]),
+        )
         items[items.index(target)] = changed
         incremental = engine.match_one(changed)
         full = pairs_of(engine.match_all(), changed.id)
@@ -202,15 +262,17 @@ def test_incremental_updates_in_a_row_keep_the_state_of_a_full_run():
     end up as a full recompute would build them, so the next incremental result is right too."""
     rng = random.Random(8)
     # Random directions make similarities continuous, so list boundaries fall between close values.
-    items = [replace(item, vector=np.random.default_rng(item.id).standard_normal(DIMS))
-             for item in larger_corpus(80, seed=4)]
+    items = [
+        replace(item, vector=np.random.default_rng(item.id).standard_normal(DIMS)) for item in larger_corpus(80, seed=4)
+    ]
     engine = MatchEngine(neighbours=2, min_score=0.0)
     engine.match_all(items)
     for step in range(30):
         target = rng.choice(items)
         topic = rng.choice(list(TOPICS))
-        changed = replace(target, vector=np.random.default_rng(500 + step).standard_normal(DIMS),
-                          title=TOPICS[topic][0])
+        changed = replace(
+            target, vector=np.random.default_rng(500 + step).standard_normal(DIMS), title=TOPICS[topic][0]
+        )
         items[items.index(target)] = changed
         engine.match_one(changed)
     lists = [(n.ids.copy(), n.length.copy()) for n in (engine._semantic_nbrs, engine._lexical_nbrs)]
@@ -240,8 +302,10 @@ def test_a_new_and_a_removed_item():
 
 
 def test_clusters_need_three_provinces_and_respect_rejections():
-    wegdek = [make_item(i, p, "wegdek", tender_date=date(2027, 3, 1), suppliers=("RoadSense",))
-              for i, p in enumerate(["NL-GE", "NL-FR", "NL-NB", "NL-LI"])]
+    wegdek = [
+        make_item(i, p, "wegdek", tender_date=date(2027, 3, 1), suppliers=("RoadSense",))
+        for i, p in enumerate(["NL-GE", "NL-FR", "NL-NB", "NL-LI"])
+    ]
     chatbot = [make_item(10 + i, p, "chatbot") for i, p in enumerate(["NL-UT", "NL-ZE"])]
     items = {item.id: item for item in wegdek + chatbot}
     engine = MatchEngine(min_score=0.0)
@@ -260,8 +324,10 @@ def test_clusters_need_three_provinces_and_respect_rejections():
 
 
 def test_clusters_include_accepted_pairs_below_the_threshold():
-    items = {i: make_item(i, p, t) for i, (p, t) in enumerate([("NL-GE", "wegdek"), ("NL-UT", "chatbot"),
-                                                                ("NL-ZE", "stikstof")])}
+    items = {
+        i: make_item(i, p, t)
+        for i, (p, t) in enumerate([("NL-GE", "wegdek"), ("NL-UT", "chatbot"), ("NL-ZE", "stikstof")])
+    }
     engine = MatchEngine(min_score=0.0)
     engine.prepare(items.values())
     matches = [engine.score_pair(a, b) for a, b in ((0, 1), (1, 2))]
@@ -309,9 +375,14 @@ def test_fingerprint_changes_on_material_change_only():
     assert material_fingerprint(replace(item, title=item.title.upper())) == same
     assert material_fingerprint(replace(item, vector=np.ones(DIMS))) == same
     assert material_fingerprint(replace(item, suppliers=(" roadsense ",))) == same
-    for change in (dict(body="We meten scheuren en gaten."), dict(suppliers=("Asfaltoog BV",)),
-                   dict(phase="opgeschaald"), dict(tender_date=date(2027, 1, 1)), dict(themes=("water",)),
-                   dict(seeks_partners=True)):
+    for change in (
+        dict(body="We meten scheuren en gaten."),
+        dict(suppliers=("Asfaltoog BV",)),
+        dict(phase="opgeschaald"),
+        dict(tender_date=date(2027, 1, 1)),
+        dict(themes=("water",)),
+        dict(seeks_partners=True),
+    ):
         assert material_fingerprint(replace(item, **change)) != same, change
 
 
@@ -325,8 +396,10 @@ def test_a_third_province_corroborates_and_is_named():
 
 
 def test_a_strong_pair_of_two_provinces_is_suggested_without_a_witness():
-    items = [make_item(1, "NL-GE", "chatbot", suppliers=("Praatpaal",)),
-             make_item(2, "NL-UT", "chatbot", suppliers=("Praatpaal",))]
+    items = [
+        make_item(1, "NL-GE", "chatbot", suppliers=("Praatpaal",)),
+        make_item(2, "NL-UT", "chatbot", suppliers=("Praatpaal",)),
+    ]
     matches = MatchEngine(model=None).match_all(items)
     assert [m.pair for m in matches] == [(1, 2)]
     match = matches[0]
@@ -363,9 +436,16 @@ def terse_corpus(count: int, twins: int, seed: int) -> tuple[list[MatchItem], se
 
     def row(item_id: int, vector: np.ndarray) -> MatchItem:
         words = " ".join("".join(rng.choice(SYLLABLES, 4)) for _ in range(3))  # pseudo-words: no shared terms
-        return MatchItem(id=item_id, province=provinces[item_id % len(provinces)],
-                         province_name=PROVINCE_NAMES[provinces[item_id % len(provinces)]], kind="portfolio_project",
-                         phase="verkenning", title=words.capitalize(), summary="", vector=vector)
+        return MatchItem(
+            id=item_id,
+            province=provinces[item_id % len(provinces)],
+            province_name=PROVINCE_NAMES[provinces[item_id % len(provinces)]],
+            kind="portfolio_project",
+            phase="verkenning",
+            title=words.capitalize(),
+            summary="",
+            vector=vector,
+        )
 
     for t in range(twins):
         base = rng.standard_normal(384)
@@ -387,8 +467,11 @@ def test_the_suggestions_follow_the_corpus_not_its_size():
             suggested = engine_of().match_all(items)
             found = {m.pair for m in suggested}
             assert twins <= found, (count, twins - found)
-            assert all(any("meer op elkaar dan op de initiatieven van andere provincies" in r for r in m.reasons)
-                       for m in suggested if m.pair in twins)
+            assert all(
+                any("meer op elkaar dan op de initiatieven van andere provincies" in r for r in m.reasons)
+                for m in suggested
+                if m.pair in twins
+            )
             counts[count] = len(suggested) / count
         assert counts[800] <= 2 * counts[40] + 0.05, counts
 
@@ -414,8 +497,14 @@ def test_a_supplier_one_side_names_in_its_text_counts_as_a_common_supplier():
     """A terse row names its product in the summary, not in the suppliers column: still the same supplier,
     so the pair is joint procurement, and the reason says who named it."""
     gelderland = make_item(1, "NL-GE", "erfgoed", phase="implementatie", suppliers=("Preservica",))
-    zeeland = make_item(2, "NL-ZE", "wegdek", phase="implementatie", suppliers=(),
-                        summary="Zeeland bewaart digitale archieven in Preservica.")
+    zeeland = make_item(
+        2,
+        "NL-ZE",
+        "wegdek",
+        phase="implementatie",
+        suppliers=(),
+        summary="Zeeland bewaart digitale archieven in Preservica.",
+    )
     other = make_item(3, "NL-LI", "wegdek", phase="implementatie")
     engine = MatchEngine(model=None, min_score=0.0)
     engine.match_all([gelderland, zeeland, other])
@@ -427,10 +516,20 @@ def test_a_supplier_one_side_names_in_its_text_counts_as_a_common_supplier():
 
 
 def test_a_product_named_in_a_terse_title_counts_as_the_same_kind_of_product():
-    a = replace(make_item(1, "NL-GE", "chatbot", phase="pilot"), technologies=(), title="Chatbot voor inwoners",
-                summary="", body="")
-    b = replace(make_item(2, "NL-UT", "chatbot", phase="verkenning"), technologies=(),
-                title="Digitale assistent met een taalmodel", summary="", body="")
+    a = replace(
+        make_item(1, "NL-GE", "chatbot", phase="pilot"),
+        technologies=(),
+        title="Chatbot voor inwoners",
+        summary="",
+        body="",
+    )
+    b = replace(
+        make_item(2, "NL-UT", "chatbot", phase="verkenning"),
+        technologies=(),
+        title="Digitale assistent met een taalmodel",
+        summary="",
+        body="",
+    )
     engine = MatchEngine(min_score=0.0)
     engine.match_all([a, b, make_item(3, "NL-LI", "erfgoed")])
     match = engine.score_pair(1, 2)
@@ -456,18 +555,31 @@ def _typed(a: MatchItem, b: MatchItem) -> Match:
 
 
 def test_the_model_types_each_kind_of_pair_as_ida_means_it():
-    proven = make_item(1, "NL-GE", "wegdek", phase="opgeschaald",
-                       summary="Onze eigen werkwijze voor scheurdetectie draait provinciebreed.")
+    proven = make_item(
+        1,
+        "NL-GE",
+        "wegdek",
+        phase="opgeschaald",
+        summary="Onze eigen werkwijze voor scheurdetectie draait provinciebreed.",
+    )
     early = make_item(2, "NL-ZE", "wegdek", phase="idee", summary="Wij willen scheuren in het wegdek vroeg zien.")
     assert _typed(proven, early).type == "scaling_up"
 
-    buying = dict(phase="verkenning", suppliers=("Asfaltoog BV",),
-                  summary="We willen camera's voor wegdekinspectie inkopen; de aanbesteding volgt in 2026.")
-    assert _typed(make_item(1, "NL-GE", "wegdek", **buying), make_item(2, "NL-UT", "wegdek", **buying)).type \
+    buying = dict(
+        phase="verkenning",
+        suppliers=("Asfaltoog BV",),
+        summary="We willen camera's voor wegdekinspectie inkopen; de aanbesteding volgt in 2026.",
+    )
+    assert (
+        _typed(make_item(1, "NL-GE", "wegdek", **buying), make_item(2, "NL-UT", "wegdek", **buying)).type
         == "joint_procurement"
+    )
 
-    in_use = dict(phase="implementatie", suppliers=("Praatpaal",),
-                  summary="De chatbot van Praatpaal draait; het contract loopt in 2026 af.")
+    in_use = dict(
+        phase="implementatie",
+        suppliers=("Praatpaal",),
+        summary="De chatbot van Praatpaal draait; het contract loopt in 2026 af.",
+    )
     both = _typed(make_item(1, "NL-GE", "chatbot", **in_use), make_item(2, "NL-ZE", "chatbot", **in_use))
     assert both.type == "joint_procurement" and "raamcontract" in both.reasons[0]
 
@@ -485,6 +597,7 @@ def test_a_loaded_engine_rematches_one_initiative_as_a_fully_matched_engine_does
     for step in range(10):
         topic = rng.choice(list(TOPICS))
         title, summary, body = TOPICS[topic]
-        changed = replace(rng.choice(items), title=title, summary=summary, body=body,
-                          vector=topic_vector(topic, 200 + step))
+        changed = replace(
+            rng.choice(items), title=title, summary=summary, body=body, vector=topic_vector(topic, 200 + step)
+        )
         assert loaded.match_one(changed) == full.match_one(changed)

@@ -184,9 +184,7 @@ def test_meili_index_creates_configures_and_waits():
 def test_meili_index_maps_search_results():
     client = FakeClient()
     index = MeiliIndex("http://unused", None, "kb", client=client)
-    results = index.search(
-        SearchQuery(text="de fietspaden", filters={"province": ["NL-FR"]}, facets=("kind",))
-    )
+    results = index.search(SearchQuery(text="de fietspaden", filters={"province": ["NL-FR"]}, facets=("kind",)))
     q, params = client.fake_index.searches[-1]
     assert q == "fietspad"
     assert params["filter"] == 'province IN ["NL-FR"]'

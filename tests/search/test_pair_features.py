@@ -21,9 +21,18 @@ def _facts(rng: random.Random, tags: list[str]) -> ItemFacts:
     def day() -> float:
         return float(rng.randrange(17000, 20000)) if rng.random() < 0.6 else math.nan
 
-    return ItemFacts(province=rng.randrange(12), phase=rng.choice(PHASES), themes=some(3), technologies=some(4),
-                     suppliers=some(2), categories=some(2), plans=rng.random() < 0.4, start=day(), end=day(),
-                     tender=day())
+    return ItemFacts(
+        province=rng.randrange(12),
+        phase=rng.choice(PHASES),
+        themes=some(3),
+        technologies=some(4),
+        suppliers=some(2),
+        categories=some(2),
+        plans=rng.random() < 0.4,
+        start=day(),
+        end=day(),
+        tender=day(),
+    )
 
 
 def _timing(fa: ItemFacts, fb: ItemFacts) -> float:
@@ -40,16 +49,31 @@ def _timing(fa: ItemFacts, fb: ItemFacts) -> float:
 
 def _expected(fa: ItemFacts, fb: ItemFacts, idf: dict[str, float], default_idf: float) -> list[float]:
     """The features as documented, computed with Python sets."""
+
     def jaccard(x: frozenset[str], y: frozenset[str]) -> float:
         return len(x & y) / len(x | y) if x & y else 0.0
 
     shared_tech = fa.technologies & fb.technologies
-    technologies = (sum(idf.get(t, default_idf) for t in shared_tech)
-                    / sum(idf.get(t, default_idf) for t in fa.technologies | fb.technologies)) if shared_tech else 0.0
-    phase = (fa.phase in PROVEN_PHASES and fb.phase in EARLY_PHASES) or (fb.phase in PROVEN_PHASES
-                                                                         and fa.phase in EARLY_PHASES)
-    return [jaccard(fa.themes, fb.themes), float(bool(fa.suppliers & fb.suppliers)), technologies,
-            float(bool(fa.categories & fb.categories)), float(phase), _timing(fa, fb), (fa.plans + fb.plans) / 2.0]
+    technologies = (
+        (
+            sum(idf.get(t, default_idf) for t in shared_tech)
+            / sum(idf.get(t, default_idf) for t in fa.technologies | fb.technologies)
+        )
+        if shared_tech
+        else 0.0
+    )
+    phase = (fa.phase in PROVEN_PHASES and fb.phase in EARLY_PHASES) or (
+        fb.phase in PROVEN_PHASES and fa.phase in EARLY_PHASES
+    )
+    return [
+        jaccard(fa.themes, fb.themes),
+        float(bool(fa.suppliers & fb.suppliers)),
+        technologies,
+        float(bool(fa.categories & fb.categories)),
+        float(phase),
+        _timing(fa, fb),
+        (fa.plans + fb.plans) / 2.0,
+    ]
 
 
 def test_vectorised_pair_features_equal_the_definitions_exactly():
@@ -61,8 +85,10 @@ def test_vectorised_pair_features_equal_the_definitions_exactly():
     b = np.array([rng.randrange(300) for _ in range(5000)])
     zeros = np.zeros(len(a))
     got = pair_features(facts, a, b, zeros, zeros, idf, 3.0)
-    columns = [FEATURES.index(name) for name in
-               ("themes", "suppliers", "technologies", "categories", "phase", "timing", "partners")]
+    columns = [
+        FEATURES.index(name)
+        for name in ("themes", "suppliers", "technologies", "categories", "phase", "timing", "partners")
+    ]
     expected = np.array([_expected(facts[i], facts[j], idf, 3.0) for i, j in zip(a.tolist(), b.tolist())])
     assert np.array_equal(got[:, columns], expected)
     overlapping = (got[:, [FEATURES.index(name) for name in ("themes", "technologies")]] > 0).sum(axis=0)
@@ -70,15 +96,17 @@ def test_vectorised_pair_features_equal_the_definitions_exactly():
 
 
 def test_pair_features_of_no_pairs():
-    assert pair_features([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0),
-                         {}, 1.0).shape == (0, len(FEATURES))
+    assert pair_features(
+        [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), {}, 1.0
+    ).shape == (0, len(FEATURES))
 
 
 def test_fold_equals_its_definition_on_ascii_and_accented_text():
     def definition(text: str) -> str:
-        decomposed = unicodedata.normalize("NFKD", text.lower().translate(str.maketrans({"ß": "ss", "æ": "ae",
-                                                                                       "ø": "o", "œ": "oe",
-                                                                                       "ł": "l", "đ": "d"})))
+        decomposed = unicodedata.normalize(
+            "NFKD",
+            text.lower().translate(str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d"})),
+        )
         return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
     rng = random.Random(3)

@@ -33,8 +33,15 @@ async def _reindex_twice_and_after_an_edit(data_dir: Path) -> dict:
         await edited.save()
         third = await indexing.reindex(index)
         found = [hit.id for hit in index.search(SearchQuery(text="kwelderherstel")).hits]
-        return {"first": first, "second": second, "third": third, "expected": expected,
-                "hashes": hashes_after_first, "edited": edited.id, "found": found}
+        return {
+            "first": first,
+            "second": second,
+            "third": third,
+            "expected": expected,
+            "hashes": hashes_after_first,
+            "edited": edited.id,
+            "found": found,
+        }
 
 
 def test_reindex_writes_every_initiative_in_batches_and_then_only_what_changed(tmp_path, monkeypatch):

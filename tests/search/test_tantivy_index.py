@@ -82,10 +82,7 @@ def test_both_fusions_find_semantic_and_keyword_matches(tmp_path, fusion):
     index = TantivyIndex(tmp_path, fusion=fusion)
     index.upsert(CORPUS)
     vector = topic(mobility=1.0, data=0.55)
-    assert (
-        index.search(SearchQuery(text="traffic congestion", vector=vector, semantic_ratio=0.5)).hits[0].id
-        == 20
-    )
+    assert index.search(SearchQuery(text="traffic congestion", vector=vector, semantic_ratio=0.5)).hits[0].id == 20
     keyword_first = index.search(SearchQuery(text="datalab", vector=vector, semantic_ratio=0.2))
     assert {h.id for h in keyword_first.hits[:2]} == {1, 2}
     semantic_first = index.search(SearchQuery(text="datalab", vector=vector, semantic_ratio=1.0))
@@ -124,17 +121,23 @@ def test_a_query_without_matching_words_must_come_closer_to_a_document_than_to_t
     rng = np.random.default_rng(7)
     documents, background = rng.normal(size=(60, 64)), rng.normal(size=(20, 64))
     index = TantivyIndex(tmp_path)
-    index.upsert(dataclasses.replace(CORPUS[0], id=100 + n, external_id=f"X-{n}", title=f"document {n}",
-                                     summary="", body="", vector=_unit(row)) for n, row in enumerate(documents))
+    index.upsert(
+        dataclasses.replace(
+            CORPUS[0], id=100 + n, external_id=f"X-{n}", title=f"document {n}", summary="", body="", vector=_unit(row)
+        )
+        for n, row in enumerate(documents)
+    )
     index.set_background(np.array([_unit(row) for row in background], dtype=np.float32))
 
     def found(vector: tuple[float, ...]) -> list[int]:
         return [hit.id for hit in index.search(SearchQuery(text="zzqx", vector=vector, semantic_ratio=1.0)).hits]
 
-    near_a_document = _unit(documents[7] / np.linalg.norm(documents[7]) + 0.6 * background[3] / np.linalg.norm(
-        background[3]))
-    near_the_background = _unit(0.6 * documents[7] / np.linalg.norm(documents[7]) + background[3] / np.linalg.norm(
-        background[3]))
+    near_a_document = _unit(
+        documents[7] / np.linalg.norm(documents[7]) + 0.6 * background[3] / np.linalg.norm(background[3])
+    )
+    near_the_background = _unit(
+        0.6 * documents[7] / np.linalg.norm(documents[7]) + background[3] / np.linalg.norm(background[3])
+    )
     _, _, standouts = index._vectors.standouts(near_the_background)
     assert standouts is not None and standouts.max() > QUERY_EVIDENCE  # the standout alone would let it through
     assert found(near_the_background) == []
@@ -147,13 +150,38 @@ def test_feedback_from_the_best_hit_brings_its_family_up(tmp_path):
     rng = np.random.default_rng(11)
     a, b_only, query_only = (v / np.linalg.norm(v) for v in rng.normal(size=(3, 64)))
     member = _unit(a + 0.6 * b_only)
-    docs = [dataclasses.replace(CORPUS[0], id=1, external_id="A", title="Fietstellers langs provinciale wegen",
-                                summary="", body="", vector=_unit(a + 0.3 * query_only)),
-            dataclasses.replace(CORPUS[0], id=2, external_id="B", title="Sensoren tellen verkeer op de N-weg",
-                                summary="", body="", vector=member)]
-    docs += [dataclasses.replace(CORPUS[0], id=10 + n, external_id=f"D-{n}", title=f"Onderwerp {n}", summary="",
-                                 body="", vector=_unit(query_only + 0.9 * rng.normal(size=64) / 8))
-             for n in range(25)]
+    docs = [
+        dataclasses.replace(
+            CORPUS[0],
+            id=1,
+            external_id="A",
+            title="Fietstellers langs provinciale wegen",
+            summary="",
+            body="",
+            vector=_unit(a + 0.3 * query_only),
+        ),
+        dataclasses.replace(
+            CORPUS[0],
+            id=2,
+            external_id="B",
+            title="Sensoren tellen verkeer op de N-weg",
+            summary="",
+            body="",
+            vector=member,
+        ),
+    ]
+    docs += [
+        dataclasses.replace(
+            CORPUS[0],
+            id=10 + n,
+            external_id=f"D-{n}",
+            title=f"Onderwerp {n}",
+            summary="",
+            body="",
+            vector=_unit(query_only + 0.9 * rng.normal(size=64) / 8),
+        )
+        for n in range(25)
+    ]
     query = SearchQuery(text="fietstellers", vector=_unit(a + query_only), semantic_ratio=0.5)
 
     def rank_of_member(weight: float) -> int:
