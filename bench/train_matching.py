@@ -10,8 +10,10 @@ a pair is positive when both members are in one family.
 
 Chosen by 5-fold cross-validation grouped by family (a family's pairs, in every
 style, are in the same fold; each pair outside a family is grouped with its
-first member's family or with itself): the regularisation of the pair model and
-of the type model, and the suggestion threshold (the lowest probability at which
+first member's family or with itself): the regularisation of the pair model, of
+the type model and of the item model behind its `reads_as_*` features (one
+member's vector -> its family's type, fitted per fold on the training families'
+members only), and the suggestion threshold (the lowest probability at which
 the pooled out-of-fold precision is still >= TARGET_PRECISION). The final models
 are refitted on everything. The figures written into the file's `report`
 are the out-of-fold ones, per corpus.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,7 +43,13 @@ sys.path.insert(0, str(REPO / "bench"))
 from matching import average_precision, labelled_pairs, seed_items  # noqa: E402
 
 from search.embeddings import DEFAULT_EMBEDDER  # noqa: E402
-from search.match_features import FEATURES, TYPE_FEATURES, allowed_types, type_features  # noqa: E402
+from search.match_features import (  # noqa: E402
+    FEATURES,
+    LEANING_TYPES,
+    TYPE_FEATURES,
+    allowed_types,
+    type_features,
+)
 from search.match_model import MODEL_FILE  # noqa: E402
 from search.match_space import (  # noqa: E402
     DEFAULT_REGULARISATION,
@@ -66,6 +75,8 @@ CORPORA: tuple[tuple[str, str], ...] = (
 )
 FOLDS = 5
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+#: Regularisation of the item model behind the type features `reads_as_*` (`fit_leaning`).
+LEANING_C_GRID = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 #: Coordinators would rather review three suggestions of which two are right than miss most true pairs;
 #: the threshold keeps a small margin above the 0.6 the issue allows, since a new corpus differs from these.
 TARGET_PRECISION = 0.65
@@ -119,13 +130,19 @@ def corpus(dataset: str, style: str, items: list[MatchItem], space: SemanticSpac
     x = np.array([[m.features[f] for f in FEATURES] for m in candidates], dtype=np.float64).reshape(-1, len(FEATURES))
     y = np.array([(m.a, m.b) in truth for m in candidates], dtype=bool)
     groups = np.array([pair_key(dataset, m.a, m.b, family_of) for m in candidates])
-    type_rows, type_labels, type_groups = [], [], []
+    typed, type_labels, type_groups = [], [], []
     for m in candidates:
         family, expected = truth.get((m.a, m.b), ("", ""))
         if expected:
-            type_rows.append(type_features(facts[m.a], facts[m.b], dict(m.features)))
+            typed.append((facts[m.a], facts[m.b], dict(m.features), m.a, m.b))
             type_labels.append(expected)
             type_groups.append(f"{dataset}:{family}")
+    _, family_types = labelled_pairs(dataset)
+    members = [
+        (item_key(dataset, item.id, family_of), family_types[family_of[item.id]], item.id, _unit(item.vector))
+        for item in items
+        if item.id in family_of and family_types.get(family_of[item.id])
+    ]
     allowed = [
         allowed_types(facts[m.a], facts[m.b], dict(m.features))
         for m in candidates
@@ -137,11 +154,50 @@ def corpus(dataset: str, style: str, items: list[MatchItem], space: SemanticSpac
         "y": y,
         "groups": groups,
         "positives": len(truth),
-        "tx": np.array(type_rows).reshape(-1, len(TYPE_FEATURES)),
+        "typed": typed,
+        "vectors": {item.id: _unit(item.vector) for item in items},
+        "members": members,
         "ty": np.array(type_labels),
         "tgroups": np.array(type_groups),
         "allowed": allowed,
     }
+
+
+def _unit(vector) -> np.ndarray:
+    v = np.asarray(vector, dtype=np.float64)
+    return v / np.linalg.norm(v)
+
+
+def fit_leaning(corpora: list[dict], families: set[str] | None, c: float) -> LogisticRegression:
+    """The item model of `MatchModel.leaning`: one member's unit vector -> its family's type, fitted on
+    the members (in every corpus and style) of `families` (all when None)."""
+    rows = [(v, t) for k in corpora for g, t, _id, v in k["members"] if families is None or g in families]
+    model = LogisticRegression(C=c, max_iter=5000)
+    model.fit(np.stack([v for v, _ in rows]), np.array([t for _, t in rows]))
+    return model
+
+
+def neutral_leaning(corpora: list[dict], leaning: LogisticRegression) -> np.ndarray:
+    """The mean leaning over every corpus's texts: what a text the item model cannot read is given."""
+    order = [list(leaning.classes_).index(t) for t in LEANING_TYPES]
+    vectors = np.stack([v for k in corpora for v in k["vectors"].values()])
+    return np.asarray(leaning.predict_proba(vectors)[:, order].mean(axis=0))
+
+
+def with_type_rows(corpora: list[dict], leaning: LogisticRegression) -> list[dict]:
+    """The corpora with their type rows ("tx"), each side's `leaning` read by the item model."""
+    order = [list(leaning.classes_).index(t) for t in LEANING_TYPES]
+    out = []
+    for k in corpora:
+        ids = list(k["vectors"])
+        probabilities = leaning.predict_proba(np.stack([k["vectors"][i] for i in ids]))[:, order]
+        lean = {i: tuple(float(x) for x in row) for i, row in zip(ids, probabilities)}
+        rows = [
+            type_features(replace(fa, leaning=lean[a]), replace(fb, leaning=lean[b]), named)
+            for fa, fb, named, a, b in k["typed"]
+        ]
+        out.append({**k, "tx": np.array(rows).reshape(-1, len(TYPE_FEATURES))})
+    return out
 
 
 def _standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -291,18 +347,25 @@ def train(
     predictions = [(calibrated(p, calibration), y) for p, y in by_c[pair_c][1]]
     threshold = choose_threshold(predictions)
     type_scores = {}
-    for c in C_GRID:
-        types = out_of_fold_types(by_fold, folds, c)
-        correct = sum(int((t == y).sum()) for t, y in types)
-        type_scores[c] = (correct / max(1, sum(len(y) for _, y in types)), types)
-    type_c = max(C_GRID, key=lambda c: (round(type_scores[c][0], 3), -c))
-    types = type_scores[type_c][1]
+    for leaning_c in LEANING_C_GRID:
+        typed_by_fold = [
+            with_type_rows(corpora, fit_leaning(corpora, set(train_keys), leaning_c))
+            for corpora, (train_keys, _test) in zip(by_fold, folds)
+        ]
+        for c in C_GRID:
+            types = out_of_fold_types(typed_by_fold, folds, c)
+            correct = sum(int((t == y).sum()) for t, y in types)
+            type_scores[leaning_c, c] = (correct / max(1, sum(len(y) for _, y in types)), types)
+    leaning_c, type_c = max(type_scores, key=lambda key: (round(type_scores[key][0], 3), -key[0], -key[1]))
+    types = type_scores[leaning_c, type_c][1]
 
     space = fit_space(items, None)
     corpora = [corpus(dataset, style, items[dataset, style], space) for dataset, style in chosen]
     x = np.vstack([k["x"] for k in corpora])
     y = np.concatenate([k["y"] for k in corpora])
     pair_model, pair_mean, pair_scale = _fit(x, y, pair_c)
+    leaning = fit_leaning(corpora, None, leaning_c)
+    corpora = with_type_rows(corpora, leaning)
     tx = np.vstack([k["tx"] for k in corpora])
     ty = np.concatenate([k["ty"] for k in corpora])
     type_model, type_mean, type_scale = _fit(tx, ty, type_c)
@@ -331,6 +394,15 @@ def train(
             "coef": [_r(row) for row in type_model.coef_],
             "intercept": _r(type_model.intercept_),
         },
+        "item_type": {
+            "features": ["vector"],
+            "classes": [str(c) for c in leaning.classes_],
+            "mean": [0.0],
+            "scale": [1.0],
+            "coef": [_r(row) for row in leaning.coef_],
+            "intercept": _r(leaning.intercept_),
+            "neutral": _r(neutral_leaning(corpora, leaning)),
+        },
         "space": {
             "file": SPACE_FILE.name,
             "sha256": "",
@@ -344,6 +416,7 @@ def train(
             "grouped_by": "family",
             "pair_c": pair_c,
             "type_c": type_c,
+            "item_type_c": leaning_c,
             "target_precision": TARGET_PRECISION,
             "positives": int(sum(positives)),
             "out_of_fold": figures,
@@ -361,7 +434,7 @@ def _r(values) -> list[float] | float:
 def print_report(model: dict) -> None:
     report = model["report"]
     print(
-        f"pair model C={report['pair_c']}, type model C={report['type_c']}, threshold {model['threshold']} "
+        f"pair model C={report['pair_c']}, type model C={report['type_c']} (item model C={report['item_type_c']}), threshold {model['threshold']} "
         f"(pooled out-of-fold precision >= {report['target_precision']})"
     )
     print("| corpus | AP | suggested | true | precision | recall | type accuracy |")

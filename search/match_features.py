@@ -66,6 +66,12 @@ FEATURES: tuple[str, ...] = DIRECT_FEATURES + (CORROBORATION,)
 
 PROVEN_PHASES = frozenset({"opgeschaald", "implementatie"})
 EARLY_PHASES = frozenset({"idee", "verkenning", "pilot"})
+#: The phases from first idea to rolled out everywhere (`furthest_phase` reads a phase's place in it).
+PHASE_ORDER: tuple[str, ...] = ("idee", "verkenning", "pilot", "implementatie", "opgeschaald")
+#: The match types in the order of `ItemFacts.leaning`.
+LEANING_TYPES: tuple[str, ...] = ("joint_procurement", "scaling_up", "knowledge_exchange")
+#: The leaning of a text the type model cannot read (no vector, or no model): no leaning at all.
+NEUTRAL_LEANING: tuple[float, float, float] = (1 / 3, 1 / 3, 1 / 3)
 
 #: Technology tags (folded) grouped into what a province would buy. Two
 #: initiatives with different tags in one group still need the same product.
@@ -243,6 +249,10 @@ class ItemFacts:
     tender: float
     buying: float = 0.0  # how much the text speaks of buying: `buying_words`, capped to [0, 1]
     words: frozenset[str] = frozenset()  # the folded words of title, summary and body (`text_words`)
+    #: How much the text, on its own, reads like each type's kind of initiative (LEANING_TYPES order): a
+    #: product or service to buy, an approach to spread, a problem to share. From the model's item
+    #: classifier on the text's vector (`MatchModel.leaning`).
+    leaning: tuple[float, float, float] = NEUTRAL_LEANING
 
 
 def text_words(text: str) -> frozenset[str]:
@@ -353,6 +363,10 @@ TYPE_FEATURES: tuple[str, ...] = (
     "semantic_z",
     "lexical",
     "technologies",
+    "furthest_phase",
+    "reads_as_procurement",
+    "reads_as_scaling_up",
+    "reads_as_exchange",
 )
 
 
@@ -374,9 +388,16 @@ def type_features(fa: ItemFacts, fb: ItemFacts, features: dict[str, float]) -> n
             features.get("semantic_z", 0.0),
             features.get("lexical", 0.0),
             features.get("technologies", 0.0),
+            max(_phase_place(fa.phase), _phase_place(fb.phase)),
+            *((x + y) / 2.0 for x, y in zip(fa.leaning, fb.leaning, strict=True)),
         ],
         dtype=np.float64,
     )
+
+
+def _phase_place(phase: str | None) -> float:
+    """Where `phase` lies between idea (0) and rolled out everywhere (1); unknown in the middle."""
+    return PHASE_ORDER.index(phase) / (len(PHASE_ORDER) - 1) if phase in PHASE_ORDER else 0.5
 
 
 def allowed_types(fa: ItemFacts, fb: ItemFacts, features: dict[str, float]) -> tuple[str, ...]:

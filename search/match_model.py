@@ -3,6 +3,7 @@
     model = load_match_model()            # search/match_model.json, or None when absent
     scores = model.score(features)        # (pairs x FEATURES) -> probability of a true pair
     kind = model.type_of(type_features)   # "joint_procurement" | "scaling_up" | "knowledge_exchange"
+    leaning = model.leaning(vector)       # what kind of initiative one text reads like (a type feature)
 
 `bench/train_matching.py` fits both on labelled sets (the seed in three text
 styles and the independent development set `bench/devset/`), chooses the
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .match_features import LEANING_TYPES, NEUTRAL_LEANING
 from .match_space import SemanticSpace, load_semantic_space
 
 MODEL_FILE = Path(__file__).resolve().parent / "match_model.json"
@@ -75,6 +77,11 @@ class MatchModel:
     report: dict[str, Any]  # what it was fitted on and its cross-validated figures
     space: SemanticSpace | None = None  # where the semantic features are computed (`search/match_space.py`)
     calibration: tuple[float, float] = (1.0, 0.0)  # Platt (slope, offset) on the pair logit, fitted out of fold
+    item_type: _Logistic | None = None  # one text's vector -> its family's type (`leaning`)
+    item_type_order: tuple[int, ...] = ()  # the item model's class index for each of LEANING_TYPES
+    #: The leaning of a text the item model cannot read: its mean over the texts it was fitted on, so that
+    #: the `reads_as_*` type features push towards no type.
+    neutral_leaning: tuple[float, float, float] = NEUTRAL_LEANING
 
     def score(self, features: np.ndarray) -> np.ndarray:
         if not len(features):
@@ -90,6 +97,26 @@ class MatchModel:
             pushes = (features[:, self.pair_columns] - self.pair.mean) / self.pair.scale * self.pair.coef[0]
             out[:, self.pair_columns] = np.maximum(pushes, 0.0)
         return out
+
+    def leaning(self, vector: Sequence[float] | np.ndarray | None) -> tuple[float, float, float]:
+        """How much one initiative's text reads like each type's kind of initiative (LEANING_TYPES order).
+
+        A product or service bought from the market, an approach proven in-house, a problem many share:
+        the text says which, whatever the phase fields say. The item model was fitted on the unit
+        vectors of labelled families' members, each labelled with its family's type; a vector the
+        model cannot read (none, another encoder's, of other dimensions) leans nowhere: pass None for a
+        vector from an encoder other than the one the model was fitted with."""
+        if self.item_type is None or vector is None or len(vector) != self.item_type.coef.shape[1]:
+            return self.neutral_leaning
+        v = np.asarray(vector, dtype=np.float64)
+        norm = float(np.linalg.norm(v))
+        if not norm:
+            return self.neutral_leaning
+        logits = self.item_type.logits((v / norm)[None, :])[0]
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        first, second, third = (float(p[i]) for i in self.item_type_order)
+        return (first, second, third)
 
     def type_of(self, type_features: np.ndarray, allowed: Sequence[str] | None = None) -> str:
         """The most likely type among `allowed` (all when None)."""
@@ -111,6 +138,7 @@ def match_model_from_dict(
     type_model = _Logistic.from_dict(data["type"])
     space = data.get("space")
     calibration = data.get("calibration", {"slope": 1.0, "offset": 0.0})
+    item_type = data.get("item_type")
     return MatchModel(
         pair=pair,
         pair_columns=pair.columns(feature_names),
@@ -121,7 +149,15 @@ def match_model_from_dict(
         report=data.get("report", {}),
         space=load_semantic_space(space["sha256"], folder / space["file"]) if space else None,
         calibration=(float(calibration["slope"]), float(calibration["offset"])),
+        item_type=_Logistic.from_dict(item_type) if item_type else None,
+        item_type_order=tuple(item_type["classes"].index(t) for t in LEANING_TYPES) if item_type else (),
+        neutral_leaning=_three(item_type["neutral"]) if item_type else NEUTRAL_LEANING,
     )
+
+
+def _three(values: Sequence[float]) -> tuple[float, float, float]:
+    first, second, third = (float(v) for v in values)
+    return (first, second, third)
 
 
 @lru_cache(maxsize=4)

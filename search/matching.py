@@ -99,6 +99,7 @@ from .match_features import (
     FEATURES,
     INDEX_TERMS_PER_ITEM,
     MAX_DOCUMENT_SHARE,
+    NEUTRAL_LEANING,
     PROVEN_PHASES,
     TERMS_PER_ITEM,
     TOPIC_FEATURES,
@@ -500,7 +501,16 @@ class MatchEngine:
             tender=interval_days(item.tender_date),
             buying=buying_words(text),
             words=text_words(text),
+            leaning=self._leaning(item),
         )
+
+    def _leaning(self, item: MatchItem) -> tuple[float, float, float]:
+        """What the model's item classifier reads in the item's text; only vectors of the encoder the
+        model was fitted with (those compared in its space) can be read."""
+        if self.model is None:
+            return NEUTRAL_LEANING
+        readable = self.model.space is not None and self._space is self.model.space
+        return self.model.leaning(item.vector if readable else None)
 
     def _stack_vectors(self, items: Sequence[MatchItem]) -> tuple[np.ndarray, np.ndarray]:
         dims = {len(item.vector) for item in items if item.vector is not None}

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from search.dutch import fold, stem, terms
+from search.embeddings import DEFAULT_EMBEDDER, load_embedder
 from search.match_clusters import find_clusters
 from search.match_features import FEATURES, TYPE_FEATURES, ItemFacts
 from search.match_fingerprint import material_fingerprint
@@ -601,3 +602,27 @@ def test_a_loaded_engine_rematches_one_initiative_as_a_fully_matched_engine_does
             rng.choice(items), title=title, summary=summary, body=body, vector=topic_vector(topic, 200 + step)
         )
         assert loaded.match_one(changed) == full.match_one(changed)
+
+
+def test_the_item_model_reads_what_kind_of_initiative_a_text_is() -> None:
+    """The `reads_as_*` type features: a text about a product in use leans to joint procurement, one about
+    an approach to spread to scaling up, with the shipped encoder; a vector it cannot read leans nowhere."""
+    model = load_match_model()
+    assert model is not None and model.item_type is not None
+    buying, spreading = load_embedder(DEFAULT_EMBEDDER).embed_documents(
+        [
+            "Contract voor de huur van multifunctionele printers. Het contract met de leverancier loopt in "
+            "2026 af; we kopen de printers en het onderhoud opnieuw in via een aanbesteding.",
+            "Aanpak voor buurtgerichte energiecoaches. Vrijwilligers bezoeken bewoners aan huis en geven "
+            "advies; de werkwijze is in alle gemeenten uitgerold en andere regio's willen haar overnemen.",
+        ]
+    )
+    procurement, scaling, _ = model.leaning(buying)
+    procurement_2, scaling_2, _ = model.leaning(spreading)
+    assert procurement > procurement_2 and scaling_2 > scaling
+    assert model.leaning(None) == model.neutral_leaning == model.leaning(np.ones(DIMS))
+    columns = [
+        TYPE_FEATURES.index(name) for name in ("reads_as_procurement", "reads_as_scaling_up", "reads_as_exchange")
+    ]
+    pushes = (np.array(model.neutral_leaning) - model.type_model.mean[columns]) / model.type_model.scale[columns]
+    assert np.all(np.abs(pushes) < 1.0)
