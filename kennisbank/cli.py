@@ -13,6 +13,7 @@ import click
 from tqdm import tqdm
 
 from search import SearchUnavailable
+from search.match_types import MATCH_TYPE_LABELS
 
 from . import accounts, audit, demo_accounts, digest, embedding_jobs, mail, matches, searching
 from .backup import BackupError, make_backup, restore_backup
@@ -383,12 +384,14 @@ def matches_command(as_json: bool, min_score: float, statuses: tuple[str, ...], 
             )
         )
         return
-    click.echo(f"{page.total} matches")
+    click.echo(f"{page.total} {'suggestie' if page.total == 1 else 'suggesties'}")
     for match in page.items:
         click.echo(
-            f"{match.score:.2f} {match.type:<18} {match.a.province.name} ↔ {match.b.province.name}: "
-            f"{match.a.title} | {match.b.title}"
+            f"{match.score:.2f} {MATCH_TYPE_LABELS.get(match.type, match.type)}: "
+            f"{match.a.province.name} ↔ {match.b.province.name}: {match.a.title} | {match.b.title}"
         )
+        for reason in match.reasons:
+            click.echo(f"     - {reason}")
 
 
 @main.command(name="migrate")

@@ -231,3 +231,18 @@ def test_detail_pages_have_breadcrumbs_and_every_page_a_favicon(pair):
     assert '<link rel="icon" href="/static/favicon.svg"' in home and 'action="/zoeken"' in home
     icon = client.get("/static/favicon.svg")
     assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_cli_matches_lists_the_dutch_type_and_the_reasons(anonymous, data_dir):
+    anonymous.create_initiative(external_id="GE-1", province="NL-GE", **ROAD, title="Wegdek Gelderland")
+    anonymous.create_initiative(external_id="LI-1", province="NL-LI", **ROAD, title="Wegdek Limburg")
+    result = run_cli(data_dir, "matches", "--min-score", "0.1", "--limit", "5")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert re.fullmatch(r"\d+ suggesties?", lines[0])
+    pair = next(line for line in lines if "Wegdek Gelderland" in line)
+    assert re.match(r"\d\.\d\d (Gezamenlijke inkoop|Opschalen|Kennisuitwisseling): ", pair), pair
+    assert "Gelderland ↔ Limburg" in pair or "Limburg ↔ Gelderland" in pair
+    reasons = lines[lines.index(pair) + 1 :]
+    assert reasons and reasons[0].startswith("     - ")
+    assert not any(code in result.stdout for code in ("joint_procurement", "scaling_up", "knowledge_exchange"))
