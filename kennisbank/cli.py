@@ -28,7 +28,7 @@ from .resources import resource_dir
 from .seed_collaborations import seed_collaborations
 from .settings import Settings, SettingsError
 from .taxonomy import MatchStatus, Role
-from .validation import InputError
+from .validation import FIELD_LABELS, InputError
 
 SEED_DIR = resource_dir("seed")
 T = TypeVar("T")
@@ -127,6 +127,9 @@ def _import_files(paths: list[Path], label: str, wait: bool = True) -> None:
             click.echo(
                 f"  … en nog {exc.more} probleem/problemen (alleen de eerste {len(exc.problems)} staan hier).", err=True
             )
+        if exc.column_summary:
+            columns = ", ".join(f"{FIELD_LABELS.get(c, c)} ({c}) {n}×" for c, n in exc.column_summary.items())
+            click.echo(f"Per kolom: {columns}", err=True)
         sys.exit(1)
     for path, report in zip(paths, reports, strict=True):
         click.echo(f"{path.name}: {report.created} nieuw, {report.updated} bijgewerkt, {report.unchanged} ongewijzigd")

@@ -12,6 +12,7 @@ import itertools
 import json
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,6 +29,8 @@ _FALSE = {"nee", "n", "no", "false", "onwaar", "0", ""}
 
 #: Problems listed one by one; past this many only their number is given.
 MAX_PROBLEMS_LISTED = 100
+#: From this many problems on, a count per column follows the list (which column to fix first).
+SUMMARY_FROM_PROBLEMS = 10
 DEFAULT_MAX_ROWS = 50_000
 _SNIFF_CHARS = 4096
 
@@ -38,6 +41,7 @@ Row = tuple[int, dict[str, Any]]
 class RowProblem:
     line: int
     message: str
+    column: str | None = None  # the field the problem is about; None for the whole row or file
 
     def __str__(self) -> str:
         return f"regel {self.line}: {self.message}" if self.line else self.message
@@ -48,9 +52,12 @@ class ImportFailed(Exception):
     `MAX_PROBLEMS_LISTED`), ``more`` counts the problems left out. A problem with line 0 is about the
     whole file (it cannot be read), and is then the only one."""
 
-    def __init__(self, problems: list[RowProblem], more: int = 0) -> None:
+    def __init__(self, problems: list[RowProblem], more: int = 0, by_column: dict[str, int] | None = None) -> None:
         self.problems = problems
         self.more = more
+        #: How many problems each column has, counting those left out of ``problems`` too, most first:
+        #: with hundreds of bad rows, this says which column to fix.
+        self.by_column = by_column if by_column is not None else _count_by_column(problems)
         super().__init__("\n".join(str(p) for p in problems))
 
     @property
@@ -58,8 +65,21 @@ class ImportFailed(Exception):
         return len(self.problems) + self.more
 
     @property
+    def column_summary(self) -> dict[str, int]:
+        """`by_column` when there are enough problems for a summary to help, else empty."""
+        return self.by_column if self.total >= SUMMARY_FROM_PROBLEMS else {}
+
+    @property
     def about_file(self) -> bool:
         return len(self.problems) == 1 and self.problems[0].line == 0 and not self.more
+
+
+def _count_by_column(problems: Iterable[RowProblem]) -> dict[str, int]:
+    return _most_first(Counter(p.column for p in problems if p.column))
+
+
+def _most_first(counts: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _file_problem(message: str) -> ImportFailed:
@@ -276,11 +296,14 @@ def validate_rows(rows: Iterable[Row]) -> list[InitiativeInput]:
     then how many more), or return the clean rows."""
     problems: list[RowProblem] = []
     more = 0
+    by_column: Counter[str] = Counter()
     clean: list[InitiativeInput] = []
     seen: dict[tuple[str, str], int] = {}
 
     def report(problem: RowProblem) -> None:
         nonlocal more
+        if problem.column:
+            by_column[problem.column] += 1
         if len(problems) < MAX_PROBLEMS_LISTED:
             problems.append(problem)
         else:
@@ -295,18 +318,18 @@ def validate_rows(rows: Iterable[Row]) -> list[InitiativeInput]:
         except InputError as exc:
             for field, messages in exc.errors.items():
                 label = FIELD_LABELS.get(field, field) if field else "rij"
-                report(RowProblem(number, f"{label} ({field or '-'}): {' '.join(messages)}"))
+                report(RowProblem(number, f"{label} ({field or '-'}): {' '.join(messages)}", field or None))
             continue
         if data.external_id:
             key = (data.province, data.external_id)
             if key in seen:
-                report(RowProblem(number, f"kenmerk {data.external_id} staat ook op regel {seen[key]}"))
+                report(RowProblem(number, f"kenmerk {data.external_id} staat ook op regel {seen[key]}", "external_id"))
                 continue
             seen[key] = number
         if not problems:  # once one row is bad nothing is imported: keep no more rows than needed
             clean.append(data)
     if problems:
-        raise ImportFailed(problems, more)
+        raise ImportFailed(problems, more, _most_first(by_column))
     if not clean:
         raise _file_problem("het bestand bevat geen initiatieven")
     return clean

@@ -192,6 +192,21 @@ def test_the_list_of_problems_is_capped_at_a_hundred(tmp_path, data_dir):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert lines[0] == "Niets geïmporteerd: 150 probleem/problemen gevonden."
-    assert len(lines) == 1 + 100 + 1
-    assert lines[-1].strip().startswith("… en nog 50 probleem/problemen")
+    assert len(lines) == 1 + 100 + 1 + 1
+    assert lines[-2].strip().startswith("… en nog 50 probleem/problemen")
+    assert lines[-1] == "Per kolom: Titel (title) 150×"
+    assert count(data_dir) == 0
+
+
+def test_many_problems_are_summed_up_per_column_most_first(tmp_path, data_dir):
+    """With hundreds of bad rows the list stops at a hundred; the summary per column counts them all."""
+    records = [valid_initiative(external_id=f"GE-{n}", phase="bijna klaar") for n in range(120)]
+    records += [valid_initiative(external_id=f"GE-{n}", title="", phase="bijna klaar") for n in range(120, 150)]
+    records += [valid_initiative(external_id="GE-X"), valid_initiative(external_id="GE-X")]
+    result = run_cli(data_dir, "import", str(write_jsonl(tmp_path / "in.jsonl", records)))
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == "Per kolom: Fase (phase) 150×, Titel (title) 30×, Kenmerk (external_id) 1×"
+    )
     assert count(data_dir) == 0
