@@ -19,8 +19,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
+
 from . import initiatives as service
-from .audit import csv_unsafe
+from .audit import SYSTEM, Actor, csv_unsafe
 from .validation import FIELD_LABELS, InitiativeInput, InputError, parse_initiative
 
 LIST_FIELDS = ("themes", "technologies", "suppliers", "links")
@@ -336,8 +338,13 @@ def validate_rows(rows: Iterable[Row]) -> list[InitiativeInput]:
 
 
 async def import_file(
-    path: Path, progress: Callable[[Iterable[Row]], Iterable[Row]] | None = None, max_rows: int = DEFAULT_MAX_ROWS
+    path: Path,
+    progress: Callable[[Iterable[Row]], Iterable[Row]] | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    actor: Actor = SYSTEM,
 ) -> service.UpsertReport:
+    """Validate every row of the file (off the event loop: thousands of rows take a while), then commit
+    them all in one transaction, or raise ImportFailed and change nothing."""
     rows = read_rows(path, max_rows)
-    clean = validate_rows(progress(rows) if progress else rows)
-    return await service.upsert_initiatives(clean)
+    clean = await anyio.to_thread.run_sync(validate_rows, progress(rows) if progress else rows)
+    return await service.upsert_initiatives(clean, actor)

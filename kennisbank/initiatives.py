@@ -340,11 +340,19 @@ class UpsertReport:
     updated: int
     unchanged: int = 0
 
+    @property
+    def queued(self) -> int:
+        """Initiatives whose embedding and matches follow from the job queue (the changed ones)."""
+        return self.created + self.updated
+
 
 async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = audit.SYSTEM) -> UpsertReport:
     """Create or update by (province, external_id), all in one transaction: all rows land or none.
 
-    Imports run from the operator's command line, so they are not bound to one province."""
+    Imports run from the operator's command line or a beheerder's upload, so they are not bound to one
+    province."""
+    if not permissions.allowed(actor, permissions.can_import):
+        raise PermissionDenied("import")
     created = updated = unchanged = 0
     changed_ids: list[int] = []
     async with in_transaction():

@@ -76,6 +76,11 @@ def can_manage_accounts(user: User | None) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.BEHEERDER
 
 
+def can_import(user: User | None) -> TypeGuard[User]:
+    """Imports are not bound to one province (a file may hold all twelve): the beheerder's, like the CLI's."""
+    return is_active(user) and user.role == Role.BEHEERDER
+
+
 def can_manage_collaborations(user: User | None) -> TypeGuard[User]:
     return is_active(user) and user.role == Role.COORDINATOR
 

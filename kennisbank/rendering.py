@@ -82,7 +82,7 @@ def configure(env: jinja2.Environment) -> jinja2.Environment:
         themes=taxonomy.THEMES,
         province_options=[(p.code, p.name) for p in taxonomy.PROVINCES],
         theme_options=[(t.slug, t.name) for t in taxonomy.THEMES],
-        field_labels={**FIELD_LABELS, **ACCOUNT_FIELD_LABELS, **COLLABORATION_FIELD_LABELS},
+        field_labels={**FIELD_LABELS, **ACCOUNT_FIELD_LABELS, **COLLABORATION_FIELD_LABELS, "bestand": "Bestand"},
         province_names={p.code: p.name for p in taxonomy.PROVINCES},
         audit_object_labels=AUDIT_OBJECT_LABELS,
         audit_result_labels=AUDIT_RESULT_LABELS,

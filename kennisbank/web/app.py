@@ -37,6 +37,7 @@ from . import (
     dashboard_pages,
     digest_pages,
     health,
+    import_pages,
     introduction_pages,
     match_api,
     match_pages,
@@ -79,6 +80,10 @@ async def _catch_up(
     the saves during the loading left queued (those saves did not wait for the engine)."""
     await _prepare_matcher(matcher, engine_tried)
     await reconciled.wait()
+    await _drain(consumer)
+
+
+async def _drain(consumer: JobConsumer) -> None:
     try:
         await consumer.drain()
     except Exception:  # serve anyway: the jobs stay queued for `kennisbank worker` or the next start
@@ -171,6 +176,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     logger.exception("indexing initiative %s failed", initiative.id)
                 consumer.notify()
 
+            def semantic_work_queued() -> None:
+                """Jobs were queued outside a save (an import on /beheer): the consumer takes them now;
+                inline (no background consumer) a background drain works them off."""
+                if inline:
+                    background.start_soon(_drain, consumer)
+                else:
+                    consumer.notify()
+
+            app.state.semantic_work_queued = semantic_work_queued
             add_change_listener(index_change)
             cleanup.callback(remove_change_listener, index_change)
             yield
@@ -208,6 +222,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *pages.routes,
             *account_pages.routes,
             *admin_pages.routes,
+            *import_pages.routes,
             *subscription_pages.routes,
             *digest_pages.routes,
             *match_pages.routes,
@@ -228,7 +243,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # Authentication first: the CSRF check needs to know whether a valid API token authenticated
             # the request, and an anonymous API request gets its 401 before any CSRF question arises.
             Middleware(AuthenticationMiddleware, settings=settings),
-            Middleware(CSRFMiddleware, secure=settings.secure_cookies),
+            Middleware(
+                CSRFMiddleware,
+                secure=settings.secure_cookies,
+                upload_limits={import_pages.PATH: import_pages.MAX_UPLOAD_BYTES},
+            ),
         ],
         exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error, BadRequest: bad_request},
         lifespan=lifespan,

@@ -16,7 +16,9 @@ refusal is ``application/problem+json``. No request is exempt from the cross-sit
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
+from collections.abc import Mapping
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
@@ -41,11 +43,20 @@ def cookie_name(secure: bool) -> str:
 
 
 class CSRFMiddleware:
-    def __init__(self, app: ASGIApp, *, secure: bool, exempt_prefixes: tuple[str, ...] = ("/api/",)) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secure: bool,
+        exempt_prefixes: tuple[str, ...] = ("/api/",),
+        upload_limits: Mapping[str, int] | None = None,
+    ) -> None:
+        """`upload_limits`: paths that take a file upload (multipart/form-data), with their largest body."""
         self.app = app
         self.secure = secure
         self.cookie = cookie_name(secure)
         self.exempt_prefixes = exempt_prefixes
+        self.upload_limits = dict(upload_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,7 +76,7 @@ class CSRFMiddleware:
                 scope["path"].startswith(self.exempt_prefixes) and scope["state"].get("token_auth") is True
             )
             if not token_authenticated:
-                body, receive = await _buffer_body(receive)
+                body, receive = await _buffer_body(receive, self.upload_limits.get(scope["path"], MAX_FORM_BYTES))
                 if body is None:
                     too_large = ("Het verzoek is te groot.", 413)
                     await (
@@ -74,7 +85,11 @@ class CSRFMiddleware:
                         else PlainTextResponse(*too_large)
                     )(scope, receive, send)
                     return
-                submitted = headers.get(HEADER) or _form_token(headers, body)
+                submitted = (
+                    headers.get(HEADER)
+                    or _form_token(headers, body)
+                    or (_upload_token(headers, body) if scope["path"] in self.upload_limits else "")
+                )
                 if not existing or not submitted or not hmac.compare_digest(submitted.encode(), existing.encode()):
                     await _forbidden(scope, receive, send)
                     return
@@ -90,10 +105,10 @@ class CSRFMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
 
-async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:
+async def _buffer_body(receive: Receive, limit: int = MAX_FORM_BYTES) -> tuple[bytes | None, Receive]:
     """Read the whole request body and return a receive callable that replays it to the app.
 
-    The body is None when it is larger than a form can reasonably be.
+    The body is None when it is larger than `limit` (what a form, or an upload there, can reasonably be).
     """
     chunks: list[bytes] = []
     size = 0
@@ -104,7 +119,7 @@ async def _buffer_body(receive: Receive) -> tuple[bytes | None, Receive]:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
+        if size > limit:
             return None, receive
         chunks.append(chunk)
         more = message.get("more_body", False)
@@ -126,6 +141,31 @@ def _form_token(headers: Headers, body: bytes) -> str:
         return ""
     values = parse_qs(body.decode("utf-8", errors="replace")).get(FORM_FIELD, [])
     return values[0] if values else ""
+
+
+def _upload_token(headers: Headers, body: bytes) -> str:
+    """The token of an upload form: multipart/form-data whose first part is the ``csrf_token`` field.
+
+    Browsers send the parts in the form's order and our upload forms put the hidden field first, so
+    only the start of the body is read, whatever the size of the file after it; a token anywhere else
+    is not found and the request is refused."""
+    content_type = headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return ""
+    boundary = _BOUNDARY.search(content_type)
+    if boundary is None:
+        return ""
+    delimiter = b"--" + boundary.group(1).strip('"').encode("latin-1")
+    first = _FIRST_PART.match(body[:4096])
+    if first is None or first.group(1) != delimiter or first.group(2) != FORM_FIELD.encode():
+        return ""
+    return first.group(3).decode("ascii", errors="replace")
+
+
+_BOUNDARY = re.compile(r"boundary=(\"[^\"]+\"|[^;\s]+)")
+_FIRST_PART = re.compile(
+    rb'(--[^\r\n]+)\r\nContent-Disposition: form-data; name="([^"]+)"\r\n\r\n([A-Za-z0-9_\-]{1,200})\r\n', re.IGNORECASE
+)
 
 
 async def _forbidden(scope: Scope, receive: Receive, send: Send) -> None:
