@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from . import audit, permissions, sessions
 from .audit import Actor
+from .errors import NotFound
 from .models import ApiToken, User
 from .passwords import hash_password, needs_rehash, password_problems, verify_password
 from .taxonomy import PROVINCE_BY_CODE, ROLE_LABELS, Role, find_province
@@ -43,8 +44,10 @@ ACCOUNT_FIELD_LABELS = {
 }
 
 
-class AccountNotFound(Exception):
+class AccountNotFound(NotFound):
     """No account with that id."""
+
+    default_detail = "Er is geen account met dit nummer."
 
 
 def normalise_email(email: str) -> str:

@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 from . import audit, permissions
 from .audit import Actor
 from .db import flat_values
+from .errors import NotFound, PermissionDenied, StaleVersion
 from .models import Collaboration, CollaborationEvent, CollaborationLink, Initiative, MatchSuggestion, User
 from .taxonomy import (
     COLLABORATION_STAGE_LABELS,
@@ -58,20 +59,22 @@ _HTTP = re.compile(r"^https?://[^\s/$.?#][^\s<>\"]*$", re.IGNORECASE)
 _PREFETCH = ("initiatives__province", "initiatives__themes", "owner", "events__user", "links__added_by", "matches")
 
 
-class CollaborationNotFound(Exception):
+class CollaborationNotFound(NotFound):
     """No collaboration with that id (or the viewer may not know it)."""
 
+    default_detail = "Er is geen samenwerking met dit nummer."
 
-class CollaborationDenied(Exception):
+
+class CollaborationDenied(PermissionDenied):
     """The actor may not do this (recorded in the audit log)."""
 
+    default_detail = "U hebt geen rechten voor deze samenwerking."
 
-class CollaborationConflict(Exception):
+
+class CollaborationConflict(StaleVersion):
     """Someone else changed the collaboration after the editor loaded it."""
 
-    def __init__(self, current_version: int) -> None:
-        self.current_version = current_version
-        super().__init__(f"collaboration changed meanwhile (now at version {current_version})")
+    detail_template = "De samenwerking is intussen gewijzigd (nu versie {version}). Haal haar opnieuw op."
 
 
 def provinces_of(collaboration: Collaboration) -> list[str]:
