@@ -31,7 +31,6 @@ from .taxonomy import (
     COLLABORATION_TYPE_LABELS,
     CollaborationStage,
     CollaborationType,
-    Role,
     Status,
 )
 from .validation import InputError, forbidden_character, required_message
@@ -231,8 +230,8 @@ async def create(
 
 async def _owner(owner_id: int | None, actor: Actor) -> User | None:
     if owner_id is None:
-        return actor.user if actor.user and actor.user.role == Role.COORDINATOR else None
-    owner = await User.get_or_none(id=owner_id, active=True, role=Role.COORDINATOR)
+        return actor.user if permissions.may_own_collaborations(actor.user) else None
+    owner = await permissions.collaboration_owners().get_or_none(id=owner_id)
     if owner is None:
         raise InputError({"owner": ["Kies een actieve IDA-coördinator als eigenaar."]})
     return owner
@@ -407,9 +406,10 @@ async def list_for(actor: Actor, filters: CollaborationFilters) -> list[Collabor
     query = Collaboration.all()
     user = actor.user
     if not permissions.can_manage_collaborations(user):
-        if user.role != Role.MEDEWERKER or not user.province_id:
+        province = permissions.own_province(user)
+        if province is None:
             return []
-        query = query.filter(initiatives__province_id=user.province_id)
+        query = query.filter(initiatives__province_id=province)
     if filters.type:
         query = query.filter(type__in=list(filters.type))
     if filters.stage:
@@ -449,10 +449,11 @@ async def overdue_owned_by(user: User, today: date) -> list[Collaboration]:
 
 async def stage_changes_for(user: User, start: datetime, end: datetime) -> list[CollaborationEvent]:
     """Stage changes in [start, end) of collaborations the user's province takes part in (for the digest)."""
-    if not (permissions.is_active(user) and user.role == Role.MEDEWERKER and user.province_id):
+    province = permissions.own_province(user)
+    if province is None:
         return []
     ids = (
-        await Collaboration.filter(initiatives__province_id=user.province_id)
+        await Collaboration.filter(initiatives__province_id=province)
         .distinct()
         .order_by("id")
         .values_list("id", flat=True)

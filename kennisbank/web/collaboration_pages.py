@@ -14,14 +14,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import collaborations as service
+from .. import permissions
 from ..filters import read_filters
-from ..models import User
 from ..taxonomy import (
     COLLABORATION_STAGE_LABELS,
     COLLABORATION_TYPE_LABELS,
     CollaborationStage,
     CollaborationType,
-    Role,
 )
 from ..validation import InputError
 from .auth import actor
@@ -76,7 +75,7 @@ async def board(request: Request) -> Response:
     filters, errors = parse_filters(multi_params(request))
     rows = await service.list_for(actor(request), filters)
     by_stage = {stage: [row for row in rows if row.stage == stage] for stage in CollaborationStage}
-    owners = await User.filter(role=Role.COORDINATOR, active=True).order_by("name", "email")
+    owners = await permissions.collaboration_owners().order_by("name", "email")
     return render_page_or_fragment(
         request,
         "collaborations/board.html",
@@ -101,7 +100,7 @@ async def _detail(
             "collaboration": collaboration,
             "errors": errors or {},
             "message": message,
-            "owners": await User.filter(role=Role.COORDINATOR, active=True).order_by("name", "email"),
+            "owners": await permissions.collaboration_owners().order_by("name", "email"),
             **_labels(),
         },
         status_code=status_code,
