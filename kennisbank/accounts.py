@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from . import audit, permissions, sessions
 from .audit import Actor
+from .errors import NotFound
 from .models import ApiToken, User
 from .passwords import hash_password, needs_rehash, password_problems, verify_password
 from .taxonomy import PROVINCE_BY_CODE, ROLE_LABELS, Role, find_province
@@ -43,8 +44,10 @@ ACCOUNT_FIELD_LABELS = {
 }
 
 
-class AccountNotFound(Exception):
+class AccountNotFound(NotFound):
     """No account with that id."""
+
+    default_detail = "Er is geen account met dit nummer."
 
 
 def normalise_email(email: str) -> str:
@@ -70,7 +73,7 @@ def _check_profile(email: str, role: str, province: str | None) -> tuple[dict[st
             ]
         else:
             code = found.code
-    if role == Role.MEDEWERKER and not province:
+    if permissions.needs_province(role) and not province:
         errors.setdefault("province", ["Een medewerker hoort bij een provincie: kies er een."])
     return errors, code
 
@@ -125,7 +128,7 @@ async def update_user(actor: Actor, user_id: int, *, role: str, province: str | 
     """Change role, province, name or the active flag. A changed role or province, or disabling, ends sessions."""
     user = await get_user(user_id)
     errors, province_code = _check_profile(user.email, role, province)
-    if actor.user and actor.user.id == user.id and (not active or role != user.role):
+    if not permissions.may_change_own_access(actor.user, user, role, active):
         errors[""] = ["U kunt uw eigen rol niet wijzigen en uw eigen account niet blokkeren."]
     if errors:
         raise InputError(errors)

@@ -16,14 +16,17 @@ from contextlib import closing
 from pathlib import Path
 
 from .db import postgres_dsn, sqlite_file
+from .errors import KennisbankError
 from .settings import Settings
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_DUMP_HEADER = b"PGDMP"
 
 
-class BackupError(Exception):
+class BackupError(KennisbankError):
     """A backup or restore that could not be done; the message is for the operator (Dutch)."""
+
+    title = "Back-up mislukt"
 
 
 def make_backup(settings: Settings, target: Path) -> None:

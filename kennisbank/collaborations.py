@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 from . import audit, permissions
 from .audit import Actor
 from .db import flat_values
+from .errors import NotFound, PermissionDenied, StaleVersion
 from .models import Collaboration, CollaborationEvent, CollaborationLink, Initiative, MatchSuggestion, User
 from .taxonomy import (
     COLLABORATION_STAGE_LABELS,
@@ -30,7 +31,6 @@ from .taxonomy import (
     COLLABORATION_TYPE_LABELS,
     CollaborationStage,
     CollaborationType,
-    Role,
     Status,
 )
 from .validation import InputError, forbidden_character, required_message
@@ -58,20 +58,22 @@ _HTTP = re.compile(r"^https?://[^\s/$.?#][^\s<>\"]*$", re.IGNORECASE)
 _PREFETCH = ("initiatives__province", "initiatives__themes", "owner", "events__user", "links__added_by", "matches")
 
 
-class CollaborationNotFound(Exception):
+class CollaborationNotFound(NotFound):
     """No collaboration with that id (or the viewer may not know it)."""
 
+    default_detail = "Er is geen samenwerking met dit nummer."
 
-class CollaborationDenied(Exception):
+
+class CollaborationDenied(PermissionDenied):
     """The actor may not do this (recorded in the audit log)."""
 
+    default_detail = "U hebt geen rechten voor deze samenwerking."
 
-class CollaborationConflict(Exception):
+
+class CollaborationConflict(StaleVersion):
     """Someone else changed the collaboration after the editor loaded it."""
 
-    def __init__(self, current_version: int) -> None:
-        self.current_version = current_version
-        super().__init__(f"collaboration changed meanwhile (now at version {current_version})")
+    detail_template = "De samenwerking is intussen gewijzigd (nu versie {version}). Haal haar opnieuw op."
 
 
 def provinces_of(collaboration: Collaboration) -> list[str]:
@@ -228,8 +230,8 @@ async def create(
 
 async def _owner(owner_id: int | None, actor: Actor) -> User | None:
     if owner_id is None:
-        return actor.user if actor.user and actor.user.role == Role.COORDINATOR else None
-    owner = await User.get_or_none(id=owner_id, active=True, role=Role.COORDINATOR)
+        return actor.user if permissions.may_own_collaborations(actor.user) else None
+    owner = await permissions.collaboration_owners().get_or_none(id=owner_id)
     if owner is None:
         raise InputError({"owner": ["Kies een actieve IDA-coördinator als eigenaar."]})
     return owner
@@ -404,9 +406,10 @@ async def list_for(actor: Actor, filters: CollaborationFilters) -> list[Collabor
     query = Collaboration.all()
     user = actor.user
     if not permissions.can_manage_collaborations(user):
-        if user.role != Role.MEDEWERKER or not user.province_id:
+        province = permissions.own_province(user)
+        if province is None:
             return []
-        query = query.filter(initiatives__province_id=user.province_id)
+        query = query.filter(initiatives__province_id=province)
     if filters.type:
         query = query.filter(type__in=list(filters.type))
     if filters.stage:
@@ -446,10 +449,11 @@ async def overdue_owned_by(user: User, today: date) -> list[Collaboration]:
 
 async def stage_changes_for(user: User, start: datetime, end: datetime) -> list[CollaborationEvent]:
     """Stage changes in [start, end) of collaborations the user's province takes part in (for the digest)."""
-    if not (permissions.is_active(user) and user.role == Role.MEDEWERKER and user.province_id):
+    province = permissions.own_province(user)
+    if province is None:
         return []
     ids = (
-        await Collaboration.filter(initiatives__province_id=user.province_id)
+        await Collaboration.filter(initiatives__province_id=province)
         .distinct()
         .order_by("id")
         .values_list("id", flat=True)

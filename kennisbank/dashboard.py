@@ -31,7 +31,6 @@ from .taxonomy import (
     CollaborationType,
     Kind,
     MatchStatus,
-    Role,
     Status,
 )
 
@@ -57,7 +56,7 @@ class Figure:
 
 def _counted_initiatives(viewer: User | None) -> Q:
     """Published initiatives, and the viewer's own province's concepts for a medewerker."""
-    own = viewer.province_id if (permissions.is_active(viewer) and viewer.role == Role.MEDEWERKER) else None
+    own = permissions.own_province(viewer)
     visible = Q(status=Status.GEPUBLICEERD)
     return visible | Q(status=Status.CONCEPT, province_id=own) if own else visible
 

@@ -23,6 +23,7 @@ import anyio.to_thread
 
 from . import initiatives as service
 from .audit import SYSTEM, Actor, csv_unsafe
+from .errors import InvalidInput
 from .validation import FIELD_LABELS, InitiativeInput, InputError, parse_initiative
 
 LIST_FIELDS = ("themes", "technologies", "suppliers", "links")
@@ -49,7 +50,7 @@ class RowProblem:
         return f"regel {self.line}: {self.message}" if self.line else self.message
 
 
-class ImportFailed(Exception):
+class ImportFailed(InvalidInput):
     """The file was not imported; nothing changed. ``problems`` lists the first bad rows (at most
     `MAX_PROBLEMS_LISTED`), ``more`` counts the problems left out. A problem with line 0 is about the
     whole file (it cannot be read), and is then the only one."""

@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from . import audit, embedding_jobs, permissions
 from .audit import Actor
 from .db import flat_values
+from .errors import NotFound, PermissionDenied, StaleVersion
 from .filters import read_filters
 from .models import Initiative, Province, Theme, User
 from .pagination import Page
@@ -48,20 +49,21 @@ async def _changed(initiative: Initiative) -> Initiative:
     return initiative
 
 
-class NotFound(Exception):
+class InitiativeNotFound(NotFound):
     """No initiative with that id."""
 
-
-class PermissionDenied(Exception):
-    """The acting user may not make this change (recorded in the audit log)."""
+    default_detail = "Er is geen initiatief met dit nummer."
 
 
-class VersionConflict(Exception):
+class VersionConflict(StaleVersion):
     """Someone else saved the initiative after the editor loaded it."""
 
-    def __init__(self, current_version: int) -> None:
-        self.current_version = current_version
-        super().__init__(f"initiative changed meanwhile (now at version {current_version})")
+    detail_template = "Het initiatief is intussen gewijzigd (nu versie {version}). Haal het opnieuw op en pas uw wijziging daarop toe."
+
+
+#: What the API says when a change is refused: a medewerker changes their own province only.
+OWN_PROVINCE_DETAIL = "U kunt alleen initiatieven van uw eigen provincie toevoegen en wijzigen."
+OWN_PROVINCE_ERRORS = {"province": ["Kies uw eigen provincie."]}
 
 
 @dataclass(frozen=True)
@@ -148,15 +150,15 @@ async def all_listed(filters: InitiativeFilters, viewer: User | None, order: str
 async def get_initiative(initiative_id: int) -> Initiative:
     initiative = await Initiative.get_or_none(id=initiative_id).prefetch_related("province", "themes")
     if initiative is None:
-        raise NotFound(initiative_id)
+        raise InitiativeNotFound(initiative_id)
     return initiative
 
 
 async def get_visible_initiative(initiative_id: int, viewer: User | None) -> Initiative:
-    """The initiative if ``viewer`` may see it; another province's concept is NotFound, as if it did not exist."""
+    """The initiative if ``viewer`` may see it; another province's concept is InitiativeNotFound, as if it did not exist."""
     initiative = await get_initiative(initiative_id)
     if not permissions.can_view(viewer, initiative):
-        raise NotFound(initiative_id)
+        raise InitiativeNotFound(initiative_id)
     return initiative
 
 
@@ -169,7 +171,7 @@ async def _deny(actor: Actor, action: str, object_id: object, why: str) -> None:
         object_id=object_id if object_id is not None else "",
         detail={"attempt": action, "why": why},
     )
-    raise PermissionDenied(why)
+    raise PermissionDenied(why, detail=OWN_PROVINCE_DETAIL, errors=OWN_PROVINCE_ERRORS)
 
 
 async def find_by_external_id(province_code: str, external_id: str) -> Initiative | None:
@@ -264,7 +266,7 @@ async def update_initiative(
     nobody can move an initiative into, or out of, a province that is not theirs."""
     existing = await Initiative.get_or_none(id=initiative_id)
     if existing is None:
-        raise NotFound(initiative_id)
+        raise InitiativeNotFound(initiative_id)
     if not (
         permissions.allowed(actor, permissions.can_edit, existing)
         and permissions.allowed(actor, permissions.can_create_in, data.province)
@@ -275,7 +277,7 @@ async def update_initiative(
     async with in_transaction():
         current = await Initiative.get_or_none(id=initiative_id).prefetch_related("province", "themes")
         if current is None:
-            raise NotFound(initiative_id)
+            raise InitiativeNotFound(initiative_id)
         data = data if data.external_id else data.model_copy(update={"external_id": current.external_id})
         await _ensure_unique(data, own_id=initiative_id)
         # One statement checks and bumps the version (UPDATE … SET version = version + 1 WHERE id = ?
@@ -304,7 +306,7 @@ async def update_initiative(
 async def _current_version(initiative_id: int) -> int:
     rows = await flat_values(Initiative.filter(id=initiative_id), "version", int)
     if not rows:
-        raise NotFound(initiative_id)
+        raise InitiativeNotFound(initiative_id)
     return rows[0]
 
 

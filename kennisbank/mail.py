@@ -20,6 +20,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from . import signing
+from .errors import Unavailable
 from .rendering import STATIC_DIR, mail_environment
 from .settings import Settings
 
@@ -30,8 +31,10 @@ UNSUBSCRIBE_PURPOSE = "digest-unsubscribe"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
-class SendFailed(Exception):
+class SendFailed(Unavailable):
     """The SMTP server refused or could not be reached; the message was not sent."""
+
+    default_detail = "De mail kon niet worden verstuurd. Probeer het later opnieuw."
 
 
 class Sender(Protocol):

@@ -30,6 +30,7 @@ from . import audit, collaborations, permissions
 from .audit import Actor
 from .db import flat_values
 from .embedding_cache import document_vectors, initiative_text
+from .errors import NotFound, PermissionDenied
 from .models import Initiative, MatchEvent, MatchSuggestion
 from .pagination import Page
 from .taxonomy import MatchStatus, Status
@@ -39,12 +40,10 @@ DECIDED = (MatchStatus.GEACCEPTEERD, MatchStatus.AFGEWEZEN, MatchStatus.AANGEHOU
 MAX_NOTE_LENGTH = 2000
 
 
-class MatchNotFound(Exception):
+class MatchNotFound(NotFound):
     """No match with that id."""
 
-
-class NotAllowed(Exception):
-    """Only coordinators decide on matches."""
+    default_detail = "Er is geen match met dit nummer."
 
 
 def fingerprint(initiative: Initiative) -> str:
@@ -278,7 +277,7 @@ async def decide(actor: Actor, match_id: int, status: str, note: str = "") -> Ma
             object_id=match_id,
             detail={"attempt": "match_decide"},
         )
-        raise NotAllowed(match_id)
+        raise PermissionDenied(match_id)
     if status not in {s.value for s in MatchStatus}:
         raise InputError({"status": ["Kies geaccepteerd, afgewezen, aangehouden of voorgesteld."]})
     note = note.strip()

@@ -27,6 +27,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from .errors import KennisbankError
 from .settings import Settings
 
 SCOPE = "openid email profile"
@@ -36,8 +37,11 @@ CLOCK_LEEWAY_SECONDS = 60
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
 
 
-class OIDCError(Exception):
+class OIDCError(KennisbankError):
     """The login through the identity provider failed; ``reason`` is safe to audit (never a token)."""
+
+    title = "Inloggen mislukt"
+    default_detail = "Inloggen via de identiteitsprovider is mislukt. Probeer het opnieuw."
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -8,12 +8,17 @@
 Collaborations: coordinators manage every one (create, stage, owner, next action, introductions);
 medewerkers of a participating province read it and add notes and links; everyone else only sees
 that a published initiative takes part in one (its title and stage, on the initiative's page).
+
+No other module compares role values (tests/test_role_rules.py): services and routes call these
+rules, and templates get them as globals (`kennisbank.rendering`), so a rule changes here only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeGuard
+
+from tortoise.queryset import QuerySet
 
 from .models import Initiative, User
 from .taxonomy import Role, Status
@@ -104,6 +109,35 @@ def can_see_collaboration_exists(user: User | None, initiative: Initiative) -> T
         or _own_province(user, initiative.province_id)
         or user.role == Role.COORDINATOR
     )
+
+
+def own_province(user: User | None) -> str | None:
+    """The province an active medewerker works for (their concepts, their collaborations); None for
+    everyone else, coordinators included (they see every province, but none is their own)."""
+    if is_active(user) and user.role == Role.MEDEWERKER and user.province_id:
+        return user.province_id
+    return None
+
+
+def needs_province(role: str) -> bool:
+    """Whether an account with this role belongs to a province (medewerkers do; IDA and beheer do not)."""
+    return role == Role.MEDEWERKER
+
+
+def may_own_collaborations(user: User | None) -> TypeGuard[User]:
+    """Who may be a collaboration's owner: an active IDA coordinator."""
+    return is_active(user) and user.role == Role.COORDINATOR
+
+
+def collaboration_owners() -> QuerySet[User]:
+    """The accounts `may_own_collaborations` allows, as a query."""
+    return User.filter(role=Role.COORDINATOR, active=True)
+
+
+def may_change_own_access(actor: User | None, account: User, role: str, active: bool) -> bool:
+    """Nobody changes their own role or blocks their own account (a beheerder could lock out the last
+    beheerder, or raise their own rights); others' accounts, and one's own name and province, may change."""
+    return actor is None or actor.id != account.id or (active and role == account.role)
 
 
 def must_use_second_factor(user: User) -> bool:

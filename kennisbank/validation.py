@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from .errors import InvalidInput
 from .taxonomy import THEMES, Kind, Phase, ProgrammeLine, Status, find_province, find_theme
 
 FIELD_LABELS: dict[str, str] = {
@@ -291,12 +292,11 @@ _MESSAGES: dict[str, str] = {
 }
 
 
-class InputError(Exception):
+class InputError(InvalidInput):
     """Input did not validate. ``errors`` maps a field name ("" for the whole object) to Dutch messages."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{k or 'algemeen'}: {' '.join(v)}" for k, v in errors.items()))
+        super().__init__("; ".join(f"{k or 'algemeen'}: {' '.join(v)}" for k, v in errors.items()), errors=errors)
 
 
 def translate_errors(error: ValidationError) -> dict[str, list[str]]:

@@ -76,10 +76,7 @@ async def user_edit(request: Request) -> Response:
         return await refuse(
             request, object_type="user", object_id=request.path_params["user_id"], what="account wijzigen"
         )
-    try:
-        account = await accounts.get_user(request.path_params["user_id"])
-    except accounts.AccountNotFound:
-        return render(request, "404.html", {}, status_code=404)
+    account = await accounts.get_user(request.path_params["user_id"])
     if request.method == "GET":
         return render(
             request, "admin/user_form.html", {"values": _account_values(account), "errors": {}, "account": account}
@@ -120,10 +117,7 @@ async def user_end_sessions(request: Request) -> Response:
         return await refuse(
             request, object_type="user", object_id=request.path_params["user_id"], what="sessies beëindigen"
         )
-    try:
-        await accounts.end_sessions(actor(request), request.path_params["user_id"])
-    except accounts.AccountNotFound:
-        return render(request, "404.html", {}, status_code=404)
+    await accounts.end_sessions(actor(request), request.path_params["user_id"])
     return RedirectResponse("/beheer/gebruikers?gedaan=sessies", status_code=303)
 
 
@@ -132,10 +126,7 @@ async def user_data_download(request: Request) -> Response:
     user_id = request.path_params["user_id"]
     if not _allowed(request):
         return await refuse(request, object_type="user", object_id=user_id, what="persoonsgegevens downloaden")
-    try:
-        document = await personal_data.personal_data(user_id)
-    except accounts.AccountNotFound:
-        return render(request, "404.html", {}, status_code=404)
+    document = await personal_data.personal_data(user_id)
     await audit.record(actor(request), "personal_data_export", object_type="user", object_id=user_id)
     return JSONResponse(
         document, headers={"Content-Disposition": f'attachment; filename="kennisbank-persoonsgegevens-{user_id}.json"'}
@@ -147,10 +138,7 @@ async def user_data_erase(request: Request) -> Response:
     user_id = request.path_params["user_id"]
     if not _allowed(request):
         return await refuse(request, object_type="user", object_id=user_id, what="persoonsgegevens verwijderen")
-    try:
-        account = await accounts.get_user(user_id)
-    except accounts.AccountNotFound:
-        return render(request, "404.html", {}, status_code=404)
+    account = await accounts.get_user(user_id)
     form = await request.form()
     if str(form.get("confirm_email", "")).strip().lower() != account.email:
         errors = {"confirm_email": ["Typ het e-mailadres van dit account om het verwijderen te bevestigen."]}

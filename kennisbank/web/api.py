@@ -26,7 +26,7 @@ from .params import (
     int_param,
     parse_json,
 )
-from .problems import invalid_input, invalid_parameters, problem
+from .problems import invalid_parameters, problem
 
 MAX_PER_PAGE = 100
 #: Whole-number parameters of a search, checked before searching.parse_query reads them.
@@ -56,52 +56,29 @@ async def create_initiative(request: Request) -> Response:
         return body
     if not permissions.can_create(current_user(request)):
         return await refuse(request, object_type="initiative", what="initiatief aanmaken")
-    try:
-        initiative = await service.create_initiative(actor(request), parse_initiative(body))
-    except InputError as exc:
-        return _invalid(exc)
-    except service.PermissionDenied:
-        return _own_province_only()
+    initiative = await service.create_initiative(actor(request), parse_initiative(body))
     return JSONResponse(
         service.as_resource(initiative), status_code=201, headers={"Location": f"/api/v1/initiatives/{initiative.id}"}
     )
 
 
 async def get_initiative(request: Request) -> Response:
-    try:
-        initiative = await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
-    except service.NotFound:
-        return _not_found()
+    initiative = await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
     return JSONResponse(service.as_resource(initiative), headers={"ETag": f'"{initiative.version}"'})
 
 
-def _version_required(request: Request, what: str) -> int | Response:
-    """The version ``If-Match`` names, or the 428/412 problem that answers a change without a usable one."""
-    try:
-        return if_match_version(request)
-    except VersionMissing:
-        return problem(
-            428,
-            "Versie vereist",
-            f"Stuur bij {what} de header If-Match met de versie die u hebt opgehaald "
+def _version_required(request: Request, what: str) -> int:
+    """The version ``If-Match`` names; a change without a usable one is answered with 428 or 412."""
+    return if_match_version(
+        request,
+        missing=VersionMissing(
+            detail=f"Stuur bij {what} de header If-Match met de versie die u hebt opgehaald "
             '(de ETag van GET, bijvoorbeeld If-Match: "3"), zodat u geen wijziging van een ander '
-            "overschrijft.",
-        )
-    except VersionMalformed:
-        return problem(
-            412,
-            "Ongeldige versie",
-            'If-Match moet één versie van dit initiatief noemen, zoals If-Match: "3" (de ETag van GET).',
-        )
-
-
-def _conflict(conflict: service.VersionConflict) -> Response:
-    return problem(
-        412,
-        "Versieconflict",
-        f"Het initiatief is intussen gewijzigd (nu versie {conflict.current_version}). "
-        "Haal het opnieuw op en pas uw wijziging daarop toe.",
-        headers={"ETag": f'"{conflict.current_version}"'},
+            "overschrijft."
+        ),
+        malformed=VersionMalformed(
+            detail='If-Match moet één versie van dit initiatief noemen, zoals If-Match: "3" (de ETag van GET).'
+        ),
     )
 
 
@@ -110,43 +87,23 @@ async def update_initiative(request: Request) -> Response:
     body = await json_object(request)
     if isinstance(body, Response):
         return body
-    try:
-        current = await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
-    except service.NotFound:
-        return _not_found()
+    current = await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
     if not permissions.can_edit(current_user(request), current):
         return await refuse(request, object_type="initiative", object_id=current.id, what="initiatief wijzigen")
     expected = _version_required(request, "een wijziging")
-    if isinstance(expected, Response):
-        return expected
     merged = {**service.as_input_dict(current), **body}
-    try:
-        updated = await service.update_initiative(
-            actor(request), current.id, parse_initiative(merged), expected_version=expected
-        )
-    except InputError as exc:
-        return _invalid(exc)
-    except service.PermissionDenied:
-        return _own_province_only()
-    except service.VersionConflict as conflict:
-        return _conflict(conflict)
+    updated = await service.update_initiative(
+        actor(request), current.id, parse_initiative(merged), expected_version=expected
+    )
     return JSONResponse(service.as_resource(updated), headers={"ETag": f'"{updated.version}"'})
 
 
 async def archive_initiative(request: Request) -> Response:
-    try:
-        current = await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
-    except service.NotFound:
-        return _not_found()
+    current = await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
     if not permissions.can_edit(current_user(request), current):
         return await refuse(request, object_type="initiative", object_id=current.id, what="archiveren")
     expected = _version_required(request, "archiveren")
-    if isinstance(expected, Response):
-        return expected
-    try:
-        initiative = await service.archive_initiative(actor(request), current.id, expected_version=expected)
-    except service.VersionConflict as conflict:
-        return _conflict(conflict)
+    initiative = await service.archive_initiative(actor(request), current.id, expected_version=expected)
     return JSONResponse(service.as_resource(initiative), headers={"ETag": f'"{initiative.version}"'})
 
 
@@ -198,23 +155,6 @@ async def json_object(request: Request) -> dict[str, Any] | Response:
     if not isinstance(body, dict):
         return problem(400, "Ongeldige JSON", "Verwacht een JSON-object met de velden van een initiatief.")
     return body
-
-
-def _invalid(exc: InputError) -> Response:
-    return invalid_input(exc.errors)
-
-
-def _own_province_only() -> Response:
-    return problem(
-        403,
-        "Geen toegang",
-        "U kunt alleen initiatieven van uw eigen provincie toevoegen en wijzigen.",
-        errors={"province": ["Kies uw eigen provincie."]},
-    )
-
-
-def _not_found() -> Response:
-    return problem(404, "Niet gevonden", "Er is geen initiatief met dit nummer.")
 
 
 routes = [

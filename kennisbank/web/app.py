@@ -20,6 +20,7 @@ from search import SearchIndex, SearchUnavailable
 from search.embeddings import Embedder
 
 from ..db import close_database, open_database
+from ..errors import KennisbankError
 from ..indexing import document_without_encoder, open_embedder, open_search_index, reindex
 from ..initiatives import add_change_listener, remove_change_listener
 from ..job_consumer import JobConsumer
@@ -48,13 +49,15 @@ from . import (
 from .api_transport import ApiTransportMiddleware
 from .auth import AuthenticationMiddleware
 from .csrf import CSRFMiddleware
-from .params import BadRequest
-from .problems import invalid_parameters, problem
+from .problems import problem
 from .request_id import RequestIdMiddleware
 from .security_headers import SecurityHeadersMiddleware, add_security_headers
-from .templating import make_templates
+from .templating import make_templates, render
 
 logger = logging.getLogger("kennisbank")
+
+#: The HTML error page of a status; any other status gets ``error.html`` (its title and detail).
+ERROR_PAGES = {400: "400.html", 403: "403.html", 404: "404.html", 500: "500.html"}
 
 
 async def _prepare_matcher(matcher: Matcher, done: anyio.Event | None = None) -> None:
@@ -209,13 +212,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         return Response("Methode niet toegestaan", status_code=405, headers=allow)
 
-    async def bad_request(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, BadRequest)
+    async def kennisbank_error(request: Request, exc: Exception) -> Response:
+        """Every `KennisbankError` a route lets through, answered from what the class carries."""
+        assert isinstance(exc, KennisbankError)
+        if exc.status >= 500:
+            logger.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
         if request.url.path.startswith("/api/"):
-            return invalid_parameters(exc.errors, exc.title)
-        return request.app.state.templates.TemplateResponse(
-            request, "400.html", {"errors": exc.errors}, status_code=400
-        )
+            return problem(exc.status, exc.title, exc.detail, errors=exc.errors or None, headers=exc.headers or None)
+        context = {"error": exc, "errors": exc.errors, "message": exc.page_message or exc.detail}
+        return render(request, ERROR_PAGES.get(exc.status, "error.html"), context, status_code=exc.status)
 
     app = Starlette(
         routes=[
@@ -249,7 +254,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 upload_limits={import_pages.PATH: import_pages.MAX_UPLOAD_BYTES},
             ),
         ],
-        exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error, BadRequest: bad_request},
+        exception_handlers={
+            404: not_found,
+            405: method_not_allowed,
+            500: server_error,
+            KennisbankError: kennisbank_error,
+        },
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -17,12 +17,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import collaborations as service
-from ..validation import InputError
 from .api import json_object
 from .auth import actor
 from .collaboration_pages import MAX_ID, parse_filters
 from .params import VersionMalformed, VersionMissing, api_errors, api_params, if_match_version
-from .problems import invalid_input, invalid_parameters, problem
+from .problems import invalid_input, invalid_parameters
 
 CREATE_FIELDS = {"initiatives", "type", "title", "owner"}
 STAGE_FIELDS = {"stage", "reason"}
@@ -30,14 +29,6 @@ NOTE_FIELDS = {"note"}
 LINK_FIELDS = {"url", "label"}
 NEXT_ACTION_FIELDS = {"next_action", "due"}
 OWNER_FIELDS = {"owner"}
-
-
-def _forbidden() -> Response:
-    return problem(403, "Geen toegang", "U hebt geen rechten voor deze samenwerking.")
-
-
-def _not_found() -> Response:
-    return problem(404, "Niet gevonden", "Er is geen samenwerking met dit nummer.")
 
 
 def _with_etag(collaboration: Any, status_code: int = 200) -> Response:
@@ -65,20 +56,12 @@ async def list_collaborations(request: Request) -> Response:
     filters, errors = parse_filters(params)
     if errors:
         return invalid_parameters(api_errors(errors))
-    try:
-        rows = await service.list_for(actor(request), filters)
-    except service.CollaborationDenied:
-        return _forbidden()
+    rows = await service.list_for(actor(request), filters)
     return JSONResponse({"total": len(rows), "items": [service.summary_json(row) for row in rows]})
 
 
 async def get_collaboration(request: Request) -> Response:
-    try:
-        collaboration = await service.get_for(actor(request), request.path_params["collaboration_id"])
-    except service.CollaborationNotFound:
-        return _not_found()
-    except service.CollaborationDenied:
-        return _forbidden()
+    collaboration = await service.get_for(actor(request), request.path_params["collaboration_id"])
     return _with_etag(collaboration)
 
 
@@ -100,12 +83,7 @@ async def create_collaboration(request: Request) -> Response:
         errors["owner"] = ["Het nummer van een IDA-coördinator."]
     if errors:
         return invalid_input(errors)
-    try:
-        collaboration = await service.create(actor(request), ids, kind, title=title, owner_id=owner)
-    except service.CollaborationDenied:
-        return _forbidden()
-    except InputError as exc:
-        return invalid_input(exc.errors)
+    collaboration = await service.create(actor(request), ids, kind, title=title, owner_id=owner)
     return _with_etag(collaboration, 201)
 
 
@@ -116,12 +94,13 @@ async def _versioned_change(
     change: Callable[[Any, int], Awaitable[Any]],
 ) -> Response:
     """A change of the collaboration's own fields: If-Match, a checked body, then the service."""
-    try:
-        version = if_match_version(request)
-    except VersionMissing:
-        return problem(428, "Versie ontbreekt", "Stuur If-Match mee met de versie (de ETag van GET).")
-    except VersionMalformed:
-        return problem(412, "Versieconflict", "If-Match noemt geen geldige versie van deze samenwerking.")
+    version = if_match_version(
+        request,
+        missing=VersionMissing(title="Versie ontbreekt", detail="Stuur If-Match mee met de versie (de ETag van GET)."),
+        malformed=VersionMalformed(
+            title="Versieconflict", detail="If-Match noemt geen geldige versie van deze samenwerking."
+        ),
+    )
     body = await json_object(request)
     if isinstance(body, Response):
         return body
@@ -129,21 +108,7 @@ async def _versioned_change(
     values = read(body, errors)
     if errors:
         return invalid_input(errors)
-    try:
-        collaboration = await change(values, version)
-    except service.CollaborationNotFound:
-        return _not_found()
-    except service.CollaborationDenied:
-        return _forbidden()
-    except service.CollaborationConflict as conflict:
-        return problem(
-            412,
-            "Versieconflict",
-            f"De samenwerking is intussen gewijzigd (nu versie {conflict.current_version}). Haal haar opnieuw op.",
-            headers={"ETag": f'"{conflict.current_version}"'},
-        )
-    except InputError as exc:
-        return invalid_input(exc.errors)
+    collaboration = await change(values, version)
     return _with_etag(collaboration)
 
 
@@ -212,14 +177,7 @@ async def add_note(request: Request) -> Response:
     note = _string(body, "note", errors, required=True)
     if errors:
         return invalid_input(errors)
-    try:
-        collaboration = await service.add_note(actor(request), request.path_params["collaboration_id"], note)
-    except service.CollaborationNotFound:
-        return _not_found()
-    except service.CollaborationDenied:
-        return _forbidden()
-    except InputError as exc:
-        return invalid_input(exc.errors)
+    collaboration = await service.add_note(actor(request), request.path_params["collaboration_id"], note)
     return _with_etag(collaboration, 201)
 
 
@@ -232,24 +190,12 @@ async def add_link(request: Request) -> Response:
     label = _string(body, "label", errors)
     if errors:
         return invalid_input(errors)
-    try:
-        collaboration = await service.add_link(actor(request), request.path_params["collaboration_id"], url, label)
-    except service.CollaborationNotFound:
-        return _not_found()
-    except service.CollaborationDenied:
-        return _forbidden()
-    except InputError as exc:
-        return invalid_input(exc.errors)
+    collaboration = await service.add_link(actor(request), request.path_params["collaboration_id"], url, label)
     return _with_etag(collaboration, 201)
 
 
 async def list_links(request: Request) -> Response:
-    try:
-        collaboration = await service.get_for(actor(request), request.path_params["collaboration_id"])
-    except service.CollaborationNotFound:
-        return _not_found()
-    except service.CollaborationDenied:
-        return _forbidden()
+    collaboration = await service.get_for(actor(request), request.path_params["collaboration_id"])
     items = service.links_json(collaboration)
     return JSONResponse({"total": len(items), "items": items})
 

@@ -14,14 +14,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import collaborations as service
+from .. import permissions
 from ..filters import read_filters
-from ..models import User
 from ..taxonomy import (
     COLLABORATION_STAGE_LABELS,
     COLLABORATION_TYPE_LABELS,
     CollaborationStage,
     CollaborationType,
-    Role,
 )
 from ..validation import InputError
 from .auth import actor
@@ -63,14 +62,6 @@ def parse_filters(
     ), errors
 
 
-def _denied(request: Request) -> Response:
-    return render(request, "403.html", {"message": "U hebt geen rechten voor deze handeling."}, status_code=403)
-
-
-def _not_found(request: Request) -> Response:
-    return render(request, "404.html", {}, status_code=404)
-
-
 def _labels() -> dict[str, Any]:
     return {
         "stage_labels": COLLABORATION_STAGE_LABELS,
@@ -82,12 +73,9 @@ def _labels() -> dict[str, Any]:
 
 async def board(request: Request) -> Response:
     filters, errors = parse_filters(multi_params(request))
-    try:
-        rows = await service.list_for(actor(request), filters)
-    except service.CollaborationDenied:
-        return _denied(request)
+    rows = await service.list_for(actor(request), filters)
     by_stage = {stage: [row for row in rows if row.stage == stage] for stage in CollaborationStage}
-    owners = await User.filter(role=Role.COORDINATOR, active=True).order_by("name", "email")
+    owners = await permissions.collaboration_owners().order_by("name", "email")
     return render_page_or_fragment(
         request,
         "collaborations/board.html",
@@ -104,12 +92,7 @@ async def _detail(
     status_code: int = 200,
     message: str = "",
 ) -> Response:
-    try:
-        collaboration = await service.get_for(actor(request), collaboration_id)
-    except service.CollaborationNotFound:
-        return _not_found(request)
-    except service.CollaborationDenied:
-        return _denied(request)
+    collaboration = await service.get_for(actor(request), collaboration_id)
     return render(
         request,
         "collaborations/detail.html",
@@ -117,7 +100,7 @@ async def _detail(
             "collaboration": collaboration,
             "errors": errors or {},
             "message": message,
-            "owners": await User.filter(role=Role.COORDINATOR, active=True).order_by("name", "email"),
+            "owners": await permissions.collaboration_owners().order_by("name", "email"),
             **_labels(),
         },
         status_code=status_code,
@@ -150,10 +133,6 @@ async def _change(request: Request, change: Any) -> Response:
     form = await request.form()
     try:
         await change(form, form_version(form.get("version")))
-    except service.CollaborationNotFound:
-        return _not_found(request)
-    except service.CollaborationDenied:
-        return _denied(request)
     except service.CollaborationConflict:
         return await _detail(
             request,
@@ -223,12 +202,7 @@ async def start_from_cluster(request: Request) -> Response:
     """ "Start samenwerking" on the clusters page: the cluster's initiatives as one collaboration."""
     form = await request.form()
     ids = [n for n in (whole_number(str(v), 1, MAX_ID) for v in form.getlist("initiative")) if n is not None]
-    try:
-        collaboration = await service.from_cluster(actor(request), ids, str(form.get("type", "")))
-    except service.CollaborationDenied:
-        return _denied(request)
-    except InputError as exc:
-        return render(request, "400.html", {"errors": exc.errors}, status_code=400)
+    collaboration = await service.from_cluster(actor(request), ids, str(form.get("type", "")))
     return RedirectResponse(f"/samenwerkingen/{collaboration.id}?melding=gestart", status_code=303)
 
 

@@ -9,7 +9,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import introductions, mail
-from ..collaborations import CollaborationDenied, CollaborationNotFound
 from ..validation import InputError
 from .auth import actor
 from .templating import render
@@ -17,12 +16,7 @@ from .templating import render
 
 async def _preview(request: Request, errors: dict[str, list[str]] | None = None, status_code: int = 200) -> Response:
     who = actor(request)
-    try:
-        introduction = await introductions.prepare(who, request.path_params["collaboration_id"])
-    except CollaborationNotFound:
-        return render(request, "404.html", {}, status_code=404)
-    except CollaborationDenied:
-        return render(request, "403.html", {"message": "U hebt geen rechten voor deze handeling."}, status_code=403)
+    introduction = await introductions.prepare(who, request.path_params["collaboration_id"])
     settings = request.app.state.settings
     previews = [
         (contact, introduction.text_for(settings, contact, introduction.sender_name))
@@ -67,10 +61,6 @@ async def decide(request: Request) -> Response:
                     status_code=502,
                 )
             notice = "verzonden"
-    except CollaborationNotFound:
-        return render(request, "404.html", {}, status_code=404)
-    except CollaborationDenied:
-        return render(request, "403.html", {"message": "U hebt geen rechten voor deze handeling."}, status_code=403)
     except InputError as exc:
         return await _preview(request, exc.errors, status_code=422)
     return RedirectResponse(f"/samenwerkingen/{collaboration_id}?melding={notice}", status_code=303)

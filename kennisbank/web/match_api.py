@@ -8,12 +8,12 @@ from starlette.routing import Route
 
 from .. import matches, permissions
 from ..taxonomy import MatchStatus
-from ..validation import InputError, forbidden_character
+from ..validation import forbidden_character
 from .api import MAX_PER_PAGE, json_object
 from .auth import actor, current_user, refuse
 from .match_pages import parse_filters
 from .params import api_errors, api_params, int_param
-from .problems import invalid_input, invalid_parameters, problem
+from .problems import invalid_input, invalid_parameters
 
 
 async def list_matches(request: Request) -> Response:
@@ -40,10 +40,7 @@ async def get_match(request: Request) -> Response:
         return await refuse(
             request, object_type="match", object_id=request.path_params["match_id"], what="match bekijken"
         )
-    try:
-        match = await matches.get_match(request.path_params["match_id"])
-    except matches.MatchNotFound:
-        return _not_found()
+    match = await matches.get_match(request.path_params["match_id"])
     return JSONResponse(matches.as_json(match))
 
 
@@ -66,17 +63,8 @@ async def decide(request: Request) -> Response:
         errors["note"] = [bad]
     if errors:
         return invalid_input(errors)
-    try:
-        match = await matches.decide(actor(request), match_id, body["status"], body.get("note", ""))
-    except matches.MatchNotFound:
-        return _not_found()
-    except InputError as exc:
-        return invalid_input(exc.errors)
+    match = await matches.decide(actor(request), match_id, body["status"], body.get("note", ""))
     return JSONResponse(matches.as_json(match))
-
-
-def _not_found() -> Response:
-    return problem(404, "Niet gevonden", "Er is geen match met dit nummer.")
 
 
 routes = [

@@ -98,10 +98,7 @@ async def detail(request: Request) -> Response:
         return await refuse(
             request, object_type="match", object_id=request.path_params["match_id"], what="match bekijken"
         )
-    try:
-        match = await matches.get_match(request.path_params["match_id"])
-    except matches.MatchNotFound:
-        return render(request, "404.html", {}, status_code=404)
+    match = await matches.get_match(request.path_params["match_id"])
     return render(
         request,
         "matches/detail.html",
@@ -130,8 +127,6 @@ async def decide(request: Request) -> Response:
     htmx = bool(request.headers.get("hx-request"))
     try:
         match = await matches.decide(actor(request), match_id, str(form.get("status", "")), str(form.get("note", "")))
-    except matches.MatchNotFound:
-        return render(request, "404.html", {}, status_code=404)
     except InputError as exc:
         current = await matches.get_match(match_id)
         if htmx:  # htmx does not swap a 4xx response, so the error summary would never show

@@ -15,6 +15,8 @@ from search import SearchQuery, SearchUnavailable
 
 from .. import collaborations, embedding_jobs, exporting, matches, permissions, searching, statements
 from .. import initiatives as service
+from ..errors import PermissionDenied
+from ..models import Initiative
 from ..validation import InputError, parse_initiative
 from .api import SEARCH_NUMBERS
 from .auth import actor, current_user, refuse
@@ -79,8 +81,6 @@ async def _download(extension: str, name: str, listed: list[Any]) -> Response:
 
 async def initiative_detail(request: Request) -> Response:
     initiative = await _load(request)
-    if initiative is None:
-        return _not_found(request)
     similar = await searching.similar_initiatives(
         request.app.state.search_index, request.app.state.embedder, initiative
     )
@@ -116,15 +116,13 @@ async def initiative_new(request: Request) -> Response:
         initiative = await service.create_initiative(actor(request), parse_initiative(raw))
     except InputError as exc:
         return _form(request, values=input_to_form(raw), errors=exc.errors, status_code=422)
-    except service.PermissionDenied:
+    except PermissionDenied:
         return _form(request, values=input_to_form(raw), errors={"province": [OWN_PROVINCE_ONLY]}, status_code=403)
     return RedirectResponse(f"/initiatieven/{initiative.id}?opgeslagen=1", status_code=303)
 
 
 async def initiative_edit(request: Request) -> Response:
     initiative = await _load(request)
-    if initiative is None:
-        return _not_found(request)
     if not permissions.can_edit(current_user(request), initiative):
         return await refuse(request, object_type="initiative", object_id=initiative.id, what="initiatief wijzigen")
     if request.method == "GET":
@@ -137,7 +135,7 @@ async def initiative_edit(request: Request) -> Response:
         updated = await service.update_initiative(
             actor(request), initiative.id, parse_initiative(raw), expected_version=version
         )
-    except service.PermissionDenied:
+    except PermissionDenied:
         return _form(
             request,
             values=input_to_form(raw),
@@ -175,8 +173,6 @@ async def initiative_edit(request: Request) -> Response:
 
 async def initiative_archive(request: Request) -> Response:
     initiative = await _load(request)
-    if initiative is None:
-        return _not_found(request)
     if not permissions.can_edit(current_user(request), initiative):
         return await refuse(request, object_type="initiative", object_id=initiative.id, what="archiveren")
     version = form_version((await request.form()).get("version"))
@@ -209,11 +205,9 @@ def _form(
     return render(request, "initiatives/form.html", context, status_code=status_code)
 
 
-async def _load(request: Request):
-    try:
-        return await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
-    except service.NotFound:
-        return None
+async def _load(request: Request) -> Initiative:
+    """The initiative of the path, if the viewer may see it (InitiativeNotFound, a 404, otherwise)."""
+    return await service.get_visible_initiative(request.path_params["initiative_id"], current_user(request))
 
 
 def _not_found(request: Request) -> Response:
@@ -281,10 +275,7 @@ async def search_download(request: Request) -> Response:
     as CSV or Excel."""
     if request.path_params["format"] not in ("csv", "xlsx"):
         return _not_found(request)
-    try:
-        query = replace(_viewer_search(request), page=1, per_page=SEARCH_DOWNLOAD_LIMIT)
-    except InputError as exc:
-        raise BadRequest(exc.errors) from None
+    query = replace(_viewer_search(request), page=1, per_page=SEARCH_DOWNLOAD_LIMIT)
     try:
         result = await searching.run_search(
             request.app.state.search_index, query, request.app.state.embedder, request.app.state.settings.semantic_ratio

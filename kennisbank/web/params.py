@@ -16,6 +16,8 @@ from typing import Any
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 
+from ..errors import InvalidInput, PreconditionFailed, PreconditionRequired
+
 #: The largest id or version the database holds: the columns are ``integer`` (32-bit signed on
 #: PostgreSQL; schemathesis found 2^31 overflowing asyncpg).
 MAX_ID = 2**31 - 1
@@ -25,13 +27,15 @@ MAX_JSON_DEPTH = 32
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 
-class BadRequest(Exception):
+class BadRequest(InvalidInput):
     """A parameter is missing its shape or bounds. ``errors`` maps a parameter name to Dutch messages."""
 
-    def __init__(self, errors: dict[str, list[str]], title: str = "Ongeldige parameters") -> None:
-        self.errors = errors
-        self.title = title
-        super().__init__("; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items()))
+    title = "Ongeldige parameters"
+    default_detail = "Een of meer parameters zijn ongeldig."
+
+    def __init__(self, errors: dict[str, list[str]], title: str | None = None) -> None:
+        message = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
+        super().__init__(message, errors=errors, title=title)
 
 
 def multi_params(request: Request) -> dict[str, list[str]]:
@@ -102,25 +106,28 @@ def page_param(request: Request, name: str = "pagina", high: int = 1_000_000) ->
     return number
 
 
-class VersionMissing(Exception):
+class VersionMissing(PreconditionRequired):
     """A change without ``If-Match``: 428 Precondition Required."""
 
 
-class VersionMalformed(Exception):
+class VersionMalformed(PreconditionFailed):
     """An ``If-Match`` that names no current version of ours (weak, not a number, a list): 412."""
 
 
-def if_match_version(request: Request) -> int:
+def if_match_version(
+    request: Request, missing: VersionMissing | None = None, malformed: VersionMalformed | None = None
+) -> int:
     """The version in ``If-Match: "<version>"``, as the ETag of GET gave it.
 
-    Raises VersionMissing without the header and VersionMalformed for a weak tag (``W/"1"``, never
-    a strong match), ``*``, a list or anything but a quoted whole number."""
+    Raises VersionMissing (or `missing`, which words it for the resource) without the header, and
+    VersionMalformed (or `malformed`) for a weak tag (``W/"1"``, never a strong match), ``*``, a
+    list or anything but a quoted whole number."""
     header = request.headers.get("if-match")
     if header is None or not header.strip():
-        raise VersionMissing()
+        raise missing or VersionMissing()
     match = re.fullmatch(r'\s*"([0-9]{1,18})"\s*', header)
     if match is None or int(match.group(1)) > MAX_ID:
-        raise VersionMalformed()
+        raise malformed or VersionMalformed()
     return int(match.group(1))
 
 
