@@ -67,6 +67,7 @@ def _pages_for(tab, server: str, role: str) -> list[str]:  # noqa: F811
         "/account",
         "/account/tweestaps",
         "/beheer/audit?action=login",
+        "/beheer/importeren",
     ]
 
 
@@ -120,6 +121,15 @@ def test_every_page_passes_axe_and_reflows(server, browser, role):  # noqa: F811
         tab.click("main button[type=submit]")
         tab.wait_for_selector("#foutoverzicht")
         problems += _problems_on(tab, "/initiatieven/nieuw (with errors)")
+    if role == "beheerder":
+        # An import whose rows are refused: the problems by line and the count per column.
+        tab.set_viewport_size({"width": 1280, "height": 900})
+        tab.goto(server + "/beheer/importeren")
+        bad_rows = "titel;provincie\nZonder samenvatting;Nergensland\n"
+        tab.set_input_files("#veld-bestand", {"name": "fout.csv", "mimeType": "text/csv", "buffer": bad_rows.encode()})
+        tab.click("main button[type=submit]")
+        tab.wait_for_selector("#foutoverzicht")
+        problems += _problems_on(tab, "/beheer/importeren (with errors)")
     context.close()
     if role == "beheerder":
         # With two-step login on (enrolled above), a new login first asks for the code: that page too.
