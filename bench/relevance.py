@@ -36,6 +36,7 @@ from kennisbank.indexing import SEMANTIC_CANDIDATES, open_embedder, reindex  # n
 from kennisbank.models import Initiative  # noqa: E402
 from kennisbank.settings import DEFAULT_EMBEDDER, Settings  # noqa: E402
 from search import SearchQuery  # noqa: E402
+from search.match_model import shipped_space_for  # noqa: E402
 from search.semantic_floor import background_vectors  # noqa: E402
 from search.tantivy_index import DEFAULT_MIN_STANDOUT, FEEDBACK_WEIGHT, TantivyIndex  # noqa: E402
 
@@ -68,6 +69,7 @@ async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
         async with database(settings):
             for path in files:
                 await import_file(path)
+            embedder = open_embedder(settings)
             index = TantivyIndex(
                 Path(tmp) / "index",
                 fusion=args.fusion,
@@ -75,8 +77,8 @@ async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
                 min_similarity=args.min_similarity,
                 min_standout=args.min_standout,
                 feedback_weight=args.feedback,
+                family_space=None if args.no_family else shipped_space_for(embedder.name) if embedder else None,
             )
-            embedder = open_embedder(settings)
             if embedder is not None:
                 index.set_background(background_vectors(embedder))
             await reindex(index, embedder)
@@ -165,6 +167,9 @@ def main() -> None:
         type=float,
         default=FEEDBACK_WEIGHT,
         help="how far the query moves towards its best hit (Rocchio; 0 = off)",
+    )
+    parser.add_argument(
+        "--no-family", action="store_true", help="without the best hits' families (FAMILY_ANCHORS), for comparison"
     )
     parser.add_argument("--set", choices=[*SETS, "all"], default="all")
     parser.add_argument(

@@ -19,6 +19,7 @@ import anyio.to_thread
 
 from search import SearchDocument, SearchIndex, open_index
 from search.embeddings import Embedder, load_embedder
+from search.match_model import shipped_space_for
 from search.semantic_floor import background_vectors
 from search.tantivy_index import TantivyIndex
 
@@ -38,12 +39,17 @@ def open_search_index(settings: Settings, embedder: Embedder | None = None) -> S
 
     With the `embedder` of the semantic search, the index learns the background its semantic
     neighbours must stand out from (search/semantic_floor.py), so that a query about nothing the
-    platform holds finds nothing."""
+    platform holds finds nothing, and the embedded index the semantic space its best hits' families
+    are found in (search/tantivy_index.py, FAMILY_ANCHORS)."""
     index: SearchIndex
     if settings.meili_url:
         index = open_index(None, settings.meili_url, settings.meili_key or None)
     else:
-        index = TantivyIndex(settings.data_dir / "kennisbank", semantic_limit=SEMANTIC_CANDIDATES)
+        index = TantivyIndex(
+            settings.data_dir / "kennisbank",
+            semantic_limit=SEMANTIC_CANDIDATES,
+            family_space=shipped_space_for(embedder.name) if embedder is not None else None,
+        )
     if embedder is not None:
         index.set_background(background_vectors(embedder))
     return index

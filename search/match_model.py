@@ -168,3 +168,12 @@ def load_match_model(path: Path = MODEL_FILE) -> MatchModel | None:
     if not path.exists():
         return None
     return match_model_from_dict(json.loads(path.read_text(encoding="utf-8")), FEATURES, TYPE_FEATURES, path.parent)
+
+
+def shipped_space_for(embedder_name: str) -> SemanticSpace | None:
+    """The shipped model's semantic space when it was fitted on the vectors `embedder_name` gives,
+    else None (another encoder's vectors mean nothing in it, even at the same width)."""
+    from .embeddings import is_multilingual_e5_small
+
+    model = load_match_model()
+    return model.space if model is not None and is_multilingual_e5_small(embedder_name) else None

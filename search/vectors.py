@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .documents import Vector
+from .match_space import SemanticSpace
 
 #: Below this many documents there is no crowd to stand out from: every semantic neighbour counts.
 MIN_DOCUMENTS_FOR_STANDOUT = 20
@@ -38,6 +39,9 @@ class VectorStore:
         self._background: np.ndarray | None = None
         self._calibration: dict[int, tuple[float, float]] = {}  # id -> background mean, spread
         self._calibrated: tuple[tuple[int, int, int] | None, np.ndarray] | None = None
+        self._space: SemanticSpace | None = None
+        # The stored rows in `_space`, for the ids and rows they were computed from (see `_rows_in_space`).
+        self._spaced: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def dimensions(self) -> int | None:
@@ -109,6 +113,56 @@ class VectorStore:
             return ids, cosines, None
         spread = float(cosines.std()) or 1.0
         return ids, cosines, (cosines - table[:, 0]) / table[:, 1] + (cosines - float(cosines.mean())) / spread
+
+    def set_space(self, space: SemanticSpace | None) -> None:
+        """The semantic space `family_standouts` compares in (`match_space.py`); None switches it off."""
+        with self._lock:
+            self._space, self._spaced = space, None
+
+    def family_standouts(self, doc_id: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(ids, standouts) of the other stored documents next to `doc_id`, in the semantic space.
+
+        A standout is how many standard deviations a document's cosine with `doc_id` lies above the
+        mean of all of them: in the space matching compares in, the members of one family (one
+        purpose in other words) stand out from the corpus even where their raw cosines do not. None
+        without a space fitting these vectors, without a vector for `doc_id`, or with too few
+        documents for a crowd."""
+        with self._lock:
+            self._reload_if_changed()
+            position = self._positions.get(doc_id)
+            if position is None or len(self._ids) < MIN_DOCUMENTS_FOR_STANDOUT:
+                return None
+            ids, rows = self._ids, self._rows_in_space()
+        if rows is None:
+            return None
+        cosines = np.einsum("ij,j->i", rows, rows[position])
+        others = np.arange(len(ids)) != position
+        ids, cosines = ids[others], cosines[others]
+        spread = float(cosines.std()) or 1.0
+        return ids, (cosines - float(cosines.mean())) / spread
+
+    def _rows_in_space(self) -> np.ndarray | None:
+        """The stored rows moved into the space, aligned with `_ids`; caller holds the lock.
+
+        Kept between reloads: only rows that are new or changed since the last call are transformed,
+        so a search after a save costs a comparison of the stored rows, not a transform of all of them."""
+        space = self._space
+        if space is None or not len(self._ids) or self._matrix.shape[1] != space.dimensions:
+            return None
+        ids, matrix = self._ids, self._matrix
+        rows = np.empty((len(ids), space.dimensions), dtype=np.float32)
+        stale = np.ones(len(ids), dtype=bool)
+        if self._spaced is not None:
+            old_ids, old_matrix, old_rows = self._spaced
+            if len(old_ids):
+                at = np.minimum(np.searchsorted(old_ids, ids), len(old_ids) - 1)
+                same = (old_ids[at] == ids) & np.all(old_matrix[at] == matrix, axis=1)
+                rows[same] = old_rows[at[same]]
+                stale = ~same
+        if stale.any():
+            rows[stale] = space.apply(matrix[stale])
+        self._spaced = (ids, matrix, rows)
+        return rows
 
     def _calibrate(self) -> np.ndarray:
         """Per stored row: mean and spread of its cosines with the background; computed once per id."""

@@ -15,7 +15,8 @@ from test_contract import BY_ID, CORPUS, topic
 
 from search.documents import SearchQuery
 from search.index import SearchIndex, open_index
-from search.tantivy_index import FEEDBACK_WEIGHT, QUERY_EVIDENCE, TantivyIndex
+from search.match_space import SemanticSpace
+from search.tantivy_index import FAMILY_AFTER, FEEDBACK_WEIGHT, QUERY_EVIDENCE, TantivyIndex
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -192,3 +193,56 @@ def test_feedback_from_the_best_hit_brings_its_family_up(tmp_path):
         return ids.index(2) + 1 if 2 in ids else 99
 
     assert rank_of_member(FEEDBACK_WEIGHT) <= 3 < rank_of_member(0.0)
+
+
+def test_the_best_hits_family_in_the_matching_space_follows_the_first_results(tmp_path):
+    """A family member written in another style (its raw vector far from the query and the best hit)
+    is found through the best hit in the semantic space, placed after the first FAMILY_AFTER results,
+    which keep their places; a filter still applies to it, and the total counts it."""
+    rng = np.random.default_rng(5)
+    style, purpose = np.zeros((2, 64)), np.zeros((2, 64))
+    style[:, :32], purpose[:, 32:] = rng.normal(size=(2, 32)), rng.normal(size=(2, 32))
+    unit = [v / np.linalg.norm(v) for v in (*style, *purpose)]
+    first_style, other_style, shared_purpose, query_only = unit[0], unit[1], unit[2], unit[3]
+    # The space drops the style half: there the best hit and its family member coincide.
+    space = SemanticSpace(
+        mean=np.zeros(64, dtype=np.float32), transform=np.diag([0.01] * 32 + [1.0] * 32).astype(np.float32)
+    )
+
+    def initiative(doc_id: int, title: str, vector: np.ndarray, province: str = "NL-GE"):
+        return dataclasses.replace(
+            CORPUS[0],
+            id=doc_id,
+            external_id=f"E-{doc_id}",
+            title=title,
+            summary="",
+            body="",
+            province=province,
+            vector=_unit(vector),
+        )
+
+    docs = [
+        initiative(1, "Fietstellers langs provinciale wegen", shared_purpose + 0.3 * first_style + 0.3 * query_only),
+        initiative(2, "Telpunten voor tweewielers", 0.3 * shared_purpose + other_style, province="NL-LI"),
+    ]
+    docs += [initiative(10 + n, f"Onderwerp {n}", query_only + rng.normal(size=64) / 4) for n in range(25)]
+    query = SearchQuery(
+        text="fietstellers", vector=_unit(shared_purpose + 0.3 * first_style + query_only), semantic_ratio=0.5
+    )
+
+    def found(family_space: SemanticSpace | None, query: SearchQuery = query) -> tuple[list[int], int]:
+        index = TantivyIndex(
+            tmp_path / str(family_space is not None) / str(len(query.active_filters)), family_space=family_space
+        )
+        index.upsert(docs)
+        result = index.search(query)
+        return [hit.id for hit in result.hits], result.total
+
+    plain, plain_total = found(None)
+    assert 2 not in plain and plain[0] == 1 and len(plain) == 10  # the premise: its raw vector is too far
+    with_family, total = found(space)
+    assert with_family[:FAMILY_AFTER] == plain[:FAMILY_AFTER]
+    assert with_family[FAMILY_AFTER] == 2
+    assert total == plain_total + 1
+    filtered = dataclasses.replace(query, filters={"province": ("NL-GE",)})
+    assert 2 not in found(space, filtered)[0]
