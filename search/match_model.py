@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from .match_features import LEANING_TYPES, NEUTRAL_LEANING
-from .match_space import SemanticSpace, load_semantic_space
+from .match_space import SemanticSpace, SpaceBackground, load_semantic_space
 
 MODEL_FILE = Path(__file__).resolve().parent / "match_model.json"
 
@@ -147,12 +147,19 @@ def match_model_from_dict(
         type_columns=type_model.columns(type_feature_names),
         type_classes=tuple(data["type"]["classes"]),
         report=data.get("report", {}),
-        space=load_semantic_space(space["sha256"], folder / space["file"]) if space else None,
+        space=_space_of(space, folder) if space else None,
         calibration=(float(calibration["slope"]), float(calibration["offset"])),
         item_type=_Logistic.from_dict(item_type) if item_type else None,
         item_type_order=tuple(item_type["classes"].index(t) for t in LEANING_TYPES) if item_type else (),
         neutral_leaning=_three(item_type["neutral"]) if item_type else NEUTRAL_LEANING,
     )
+
+
+def _space_of(data: dict[str, Any], folder: Path) -> SemanticSpace:
+    """The space file `data` names (checked against its SHA-256), with the background measured in it."""
+    space = load_semantic_space(data["sha256"], folder / data["file"])
+    background = data.get("background")
+    return replace(space, background=SpaceBackground.from_dict(background)) if background else space
 
 
 def _three(values: Sequence[float]) -> tuple[float, float, float]:

@@ -38,9 +38,28 @@ class SpaceFileError(ValueError):
 
 
 @dataclass(frozen=True)
+class SpaceBackground:
+    """How unrelated texts lie in the space, measured on the corpora it was fitted with: what a corpus
+    too small to measure its own background (a few initiatives) is compared with instead. `mean` and
+    `spread` are those of an initiative's cosines with the initiatives of other provinces, averaged
+    over initiatives."""
+
+    mean: float
+    spread: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "spread": self.spread}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, float]) -> SpaceBackground:
+        return cls(float(data["mean"]), float(data["spread"]))
+
+
+@dataclass(frozen=True)
 class SemanticSpace:
     mean: np.ndarray  # (d,)
     transform: np.ndarray  # (d, d)
+    background: SpaceBackground | None = None  # set from the match model, which measured it
 
     @property
     def dimensions(self) -> int:

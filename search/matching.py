@@ -118,7 +118,7 @@ from .match_features import (
 from .match_learning import Decision, LearningReport, learn_scorer
 from .match_model import MatchModel, load_match_model
 from .match_reasons import build_reasons
-from .match_space import SemanticSpace
+from .match_space import SemanticSpace, SpaceBackground
 from .match_types import (
     DEFAULT_CONTEXT_WEIGHTS,
     DEFAULT_TOPIC_WEIGHTS,
@@ -147,6 +147,16 @@ BACKGROUND_SIZE = 64
 _MIN_SPREAD = 0.02
 #: An initiative's nearest neighbours of other provinces that the `semantic_gap` feature compares with.
 LOCAL_NEIGHBOURS = 10
+#: Below this many reference initiatives of other provinces an initiative's measured background (the
+#: mean and spread of `semantic_z`) is blended with the space's (`SpaceBackground`), in proportion; and
+#: below this many initiatives with a vector the semantic floor is too. A corpus of five initiatives
+#: has no background of its own: measured on its four others, a twin lies one spread above "the
+#: background" that it is half of. Every training corpus is above both, so the features the model was
+#: fitted on are the measured ones. The nearest neighbours' mean (`semantic_gap`) stays measured: a
+#: prior for it too cost most of the recall in sub-corpora of 6-20 initiatives of the development
+#: sets (bench/small_corpora.py).
+_MIN_BACKGROUND = 48
+_FULL_CROWD = 80
 #: Shared distinctive terms named in a reason (and offered for highlighting).
 SHARED_TERMS_SHOWN = 5
 #: Below this many pairs the lexical feature is computed pair by pair instead of on the stacked matrix.
@@ -476,6 +486,7 @@ class MatchEngine:
         self._tech_idf = {}
         self._default_idf = 1.0
         self._semantic_floor = 0.0
+        self._prior: SpaceBackground | None = None  # the space's background, when vectors are in it
         self._reference = np.zeros(0, dtype=np.int64)
         self._background = np.zeros((0, 2))  # per row: mean and spread of its scores with the reference rows
         self._neighbours_built = False
@@ -523,6 +534,8 @@ class MatchEngine:
                 matrix[row] = self._checked(item.vector, d)
         matrix = self._in_space(matrix)
         has = np.linalg.norm(matrix, axis=1) > 0
+        space = self._space
+        self._prior = space.background if space is not None and d == space.dimensions else None
         return matrix, has
 
     @staticmethod
@@ -602,7 +615,11 @@ class MatchEngine:
         if not keep.any():
             return 0.0
         cos = np.einsum("ij,ij->i", self._vectors[a[keep]], self._vectors[b[keep]])
-        return float(min(np.median(cos), 0.99))
+        median = float(np.median(cos))
+        if self._prior is not None:  # a few initiatives' pairs are no sample of unrelated ones
+            weight = min(1.0, len(rows) / _FULL_CROWD)
+            median = weight * median + (1.0 - weight) * self._prior.mean
+        return float(min(median, 0.99))
 
     def _upsert(self, item: MatchItem) -> int:
         if not self._items and self._vectorizer is None:
@@ -910,6 +927,10 @@ class MatchEngine:
             squares = np.where(valid, sims**2, 0.0).sum(axis=1)
             variance = np.divide(squares, counts, out=np.zeros(len(rows)), where=has) - mean**2
             spread = np.maximum(np.sqrt(np.maximum(variance, 0.0)), _MIN_SPREAD)
+            if self._prior is not None:
+                mean, spread = self._with_prior(counts, mean, spread)
+        elif self._prior is not None:
+            mean, spread = self._with_prior(np.zeros(len(rows)), mean, spread)
         local = mean.copy()
         nbrs = self._semantic_nbrs
         if len(nbrs.length) >= len(self._items):
@@ -921,6 +942,14 @@ class MatchEngine:
         z = ((cosine - mean[a]) / spread[a] + (cosine - mean[b]) / spread[b]) / 2.0
         gap = ((cosine - local[a]) / spread[a] + (cosine - local[b]) / spread[b]) / 2.0
         return np.where(np.isfinite(z), z, 0.0), np.where(np.isfinite(gap), gap, -10.0)
+
+    def _with_prior(self, counts: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Measured backgrounds (from `counts` reference initiatives each) blended with the space's."""
+        assert self._prior is not None
+        weight = np.minimum(1.0, counts / _MIN_BACKGROUND)
+        blended = weight * mean + (1.0 - weight) * self._prior.mean
+        variance = weight * spread**2 + (1.0 - weight) * self._prior.spread**2
+        return blended, np.maximum(np.sqrt(variance), _MIN_SPREAD)
 
     def _finish(self, a_rows: np.ndarray, b_rows: np.ndarray, features: np.ndarray, threshold: float) -> list[Match]:
         """Add corroboration, score, keep score >= threshold and build the matches, best first."""

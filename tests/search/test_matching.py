@@ -12,7 +12,7 @@ import pytest
 
 from search.dutch import fold, stem, terms
 from search.embeddings import DEFAULT_EMBEDDER, load_embedder
-from search.match_clusters import find_clusters
+from search.match_clusters import STRONG_SCORE, find_clusters
 from search.match_features import FEATURES, TYPE_FEATURES, ItemFacts
 from search.match_fingerprint import material_fingerprint
 from search.match_highlight import shared_term_spans
@@ -329,9 +329,11 @@ def test_clusters_include_accepted_pairs_below_the_threshold():
         i: make_item(i, p, t)
         for i, (p, t) in enumerate([("NL-GE", "wegdek"), ("NL-UT", "chatbot"), ("NL-ZE", "stikstof")])
     }
-    engine = MatchEngine(min_score=0.0)
+    # The documented weights: the fitted model reads e5 vectors in its space, not these synthetic ones.
+    engine = MatchEngine(model=None, min_score=0.0)
     engine.prepare(items.values())
     matches = [engine.score_pair(a, b) for a, b in ((0, 1), (1, 2))]
+    assert all(m.score < STRONG_SCORE for m in matches)  # the premise: unrelated topics score low
     assert find_clusters(matches, items) == []
     clusters = find_clusters(matches, items, accepted=[(0, 1), (1, 2)])
     assert len(clusters) == 1 and clusters[0].proposal == "joint_ida_project"
@@ -626,3 +628,67 @@ def test_the_item_model_reads_what_kind_of_initiative_a_text_is() -> None:
     ]
     pushes = (np.array(model.neutral_leaning) - model.type_model.mean[columns]) / model.type_model.scale[columns]
     assert np.all(np.abs(pushes) < 1.0)
+
+
+FEW_INITIATIVES = [
+    # (province, title, summary): the first two are one purpose in other words, the rest unrelated.
+    (
+        "NL-GE",
+        "Slimme sensoren meten gladheid op provinciale wegen",
+        "Sensoren in het wegdek melden temperatuur en vocht, zodat de strooiers alleen uitrukken waar het glad wordt.",
+    ),
+    (
+        "NL-DR",
+        "Gladheidsmeldingen uit sensoren in het asfalt",
+        "Meetpunten in de provinciale wegen geven de gladheidscentrale elk kwartier de temperatuur van het "
+        "asfalt; we strooien minder zout en alleen op de trajecten die glad worden.",
+    ),
+    (
+        "NL-ZE",
+        "Subsidieregeling voor dorpshuizen",
+        "Vrijwilligersbesturen van dorpshuizen kunnen een bijdrage aanvragen voor isolatie en een nieuwe keuken.",
+    ),
+    (
+        "NL-UT",
+        "Archief digitaal duurzaam bewaren",
+        "Het provinciaal archief brengt besluiten en kaarten onder in een e-depot, zodat ze over honderd "
+        "jaar nog leesbaar zijn.",
+    ),
+    (
+        "NL-LI",
+        "Leerlingen kiezen een technisch beroep",
+        "Met open dagen bij bedrijven laten we scholieren zien wat werken in de maakindustrie inhoudt.",
+    ),
+]
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_a_corpus_of_a_few_initiatives_suggests_its_twin_and_not_its_unrelated_pairs(size):
+    """A few initiatives have no background of their own to stand out from (measured on two others, a
+    twin is one spread above a "background" it is half of); the space's background stands in for it
+    (`SpaceBackground`), so the twin is the first suggestion at any size. Without it the twin is
+    missed and unrelated pairs are suggested."""
+    rows = FEW_INITIATIVES[:size]
+    vectors = load_embedder(DEFAULT_EMBEDDER).embed_documents([f"{title}\n{summary}" for _, title, summary in rows])
+    items = [
+        MatchItem(
+            id=n,
+            province=province,
+            province_name=PROVINCE_NAMES[province],
+            kind="best_practice",
+            phase="pilot",
+            title=title,
+            summary=summary,
+            vector=vector,
+        )
+        for n, ((province, title, summary), vector) in enumerate(zip(rows, vectors, strict=True))
+    ]
+    model = load_match_model()
+    assert model is not None and model.space is not None and model.space.background is not None
+    suggested = MatchEngine().match_all(items)
+    assert suggested and suggested[0].pair == (0, 1)
+    assert len(suggested) <= 1 + (size - 2) // 3  # at most one unrelated pair among five
+    without = MatchEngine()
+    assert without._space is not None
+    without._space = replace(without._space, background=None)
+    assert (0, 1) not in {m.pair for m in without.match_all(items)}
