@@ -19,11 +19,11 @@ from openpyxl import Workbook
 
 from . import initiatives as service
 from .audit import csv_safe
-from .importing import LIST_FIELDS
 from .models import Initiative
-from .validation import InitiativeInput
+from .validation import INITIATIVE_FIELDS, LIST_FIELDS
 
-COLUMNS: tuple[str, ...] = tuple(InitiativeInput.model_fields)
+#: One column per field of an initiative, in the form's order: what the import reads back.
+COLUMNS: tuple[str, ...] = tuple(field.name for field in INITIATIVE_FIELDS)
 
 
 async def exported_rows(initiatives: Iterable[Initiative] | None = None) -> AsyncIterator[dict[str, Any]]:

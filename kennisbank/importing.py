@@ -24,9 +24,10 @@ import anyio.to_thread
 from . import initiatives as service
 from .audit import SYSTEM, Actor, csv_unsafe
 from .errors import InvalidInput
-from .validation import FIELD_LABELS, InitiativeInput, InputError, parse_initiative
+from .fields import Widget
+from .validation import FIELD_LABELS, FIELDS_BY_NAME, LIST_FIELDS, InitiativeInput, InputError, parse_initiative
 
-LIST_FIELDS = ("themes", "technologies", "suppliers", "links")
+_YES_NO_FIELDS = frozenset(name for name, field in FIELDS_BY_NAME.items() if field.widget is Widget.CHECKBOX)
 _TRUE = {"ja", "j", "yes", "y", "true", "waar", "1", "x"}
 _FALSE = {"nee", "n", "no", "false", "onwaar", "0", ""}
 
@@ -272,7 +273,7 @@ def _from_cells(record: dict[str | None, Any], *, spreadsheet_text: bool = False
             value = int(value)
         if name in LIST_FIELDS:
             value = _split_list(value)
-        elif name == "seeks_partners" and isinstance(value, (str, int)):
+        elif name in _YES_NO_FIELDS and isinstance(value, (str, int)):
             text = str(value).strip().lower()
             value = True if text in _TRUE else False if text in _FALSE else value
         elif isinstance(value, str) and not value.strip():

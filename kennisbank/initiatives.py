@@ -20,11 +20,12 @@ from . import audit, embedding_jobs, permissions
 from .audit import Actor
 from .db import flat_values
 from .errors import NotFound, PermissionDenied, StaleVersion
+from .fields import InitiativeField, Widget
 from .filters import read_filters
 from .models import Initiative, Province, Theme, User
 from .pagination import Page
 from .taxonomy import Status
-from .validation import InitiativeInput, InputError
+from .validation import INITIATIVE_FIELDS, MATERIAL_FIELDS, InitiativeInput, InputError
 
 DUPLICATE_EXTERNAL_ID = "Dit kenmerk is al in gebruik bij een ander initiatief van deze provincie."
 
@@ -176,26 +177,6 @@ async def _deny(actor: Actor, action: str, object_id: object, why: str) -> None:
 
 async def find_by_external_id(province_code: str, external_id: str) -> Initiative | None:
     return await Initiative.get_or_none(province_id=province_code, external_id=external_id)
-
-
-# What the digest counts as a material change: the content, not contact details or the status.
-MATERIAL_FIELDS = frozenset(
-    {
-        "kind",
-        "title",
-        "summary",
-        "description",
-        "phase",
-        "themes",
-        "technologies",
-        "suppliers",
-        "results",
-        "lessons_learned",
-        "seeks_partners",
-        "tender_date",
-        "programme_line",
-    }
-)
 
 
 def _lifecycle(data: InitiativeInput, before: Initiative | None) -> dict[str, Any]:
@@ -407,30 +388,24 @@ async def recent_initiatives(limit: int = 6) -> list[Initiative]:
 
 def as_input_dict(initiative: Initiative) -> dict[str, Any]:
     """The initiative in the shape ``InitiativeInput`` accepts: for edit forms, the API and export."""
-    return {
-        "external_id": initiative.external_id,
-        "province": initiative.province.code,
-        "kind": str(initiative.kind),
-        "title": initiative.title,
-        "summary": initiative.summary,
-        "description": initiative.description,
-        "themes": [t.name for t in sorted(initiative.themes, key=lambda t: t.name)],
-        "programme_line": str(initiative.programme_line) if initiative.programme_line else None,
-        "phase": str(initiative.phase),
-        "technologies": list(initiative.technologies),
-        "suppliers": list(initiative.suppliers),
-        "budget_eur": initiative.budget_eur,
-        "start_date": _iso(initiative.start_date),
-        "end_date": _iso(initiative.end_date),
-        "contact_name": initiative.contact_name,
-        "contact_email": initiative.contact_email,
-        "links": list(initiative.links),
-        "status": str(initiative.status),
-        "lessons_learned": initiative.lessons_learned,
-        "results": initiative.results,
-        "seeks_partners": initiative.seeks_partners,
-        "tender_date": _iso(initiative.tender_date),
-    }
+    return {declared.name: _input_value(initiative, declared) for declared in INITIATIVE_FIELDS}
+
+
+def _input_value(initiative: Initiative, declared: InitiativeField) -> Any:
+    """One field's stored value as the input gives it: relations by their code or name, choices by
+    their value, dates in ISO 8601, lists as lists."""
+    if declared.name == "province":
+        return initiative.province.code
+    if declared.widget is Widget.THEMES:
+        return [t.name for t in sorted(initiative.themes, key=lambda t: t.name)]
+    value = getattr(initiative, declared.name)
+    if declared.is_list:
+        return list(value)
+    if isinstance(value, date):
+        return _iso(value)
+    if declared.widget is Widget.SELECT and value is not None:
+        return str(value)
+    return value
 
 
 def as_resource(initiative: Initiative) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from .taxonomy import CollaborationStage, CollaborationType, Kind, MatchStatus, Phase, ProgrammeLine, Role, Status
+from .validation import BODY_FIELDS
 
 
 class Province(Model):
@@ -50,6 +51,7 @@ class Initiative(Model):
     phase = fields.CharEnumField(Phase, max_length=20)
     technologies: list[str] = fields.JSONField(default=list)
     suppliers: list[str] = fields.JSONField(default=list)
+    partners: list[str] = fields.JSONField(default=list)  # organisations it works with
     budget_eur = fields.BigIntField(null=True)
     start_date = fields.DateField(null=True)
     end_date = fields.DateField(null=True)
@@ -81,8 +83,16 @@ class Initiative(Model):
 
     @property
     def body_text(self) -> str:
-        """Description, results and lessons as one Markdown text: what search and embeddings read."""
-        return "\n\n".join(part for part in (self.description, self.results, self.lessons_learned) if part)
+        """The body fields (`validation.BODY_FIELDS`: description, results, lessons) as one Markdown
+        text: what search and embeddings read."""
+        return "\n\n".join(part for name in BODY_FIELDS if (part := _as_text(getattr(self, name))))
+
+
+def _as_text(value: object) -> str:
+    """A body field as text: a list (of partners, say) as its items separated by commas."""
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value or "")
 
 
 class Embedding(Model):

@@ -17,9 +17,10 @@ from search.matching import MATCH_TYPE_LABELS
 from . import permissions, taxonomy
 from .accounts import ACCOUNT_FIELD_LABELS
 from .collaborations import FIELD_LABELS as COLLABORATION_FIELD_LABELS
+from .fields import form_groups
 from .resources import resource_dir
 from .richtext import render_markdown
-from .validation import FIELD_LABELS
+from .validation import FIELD_LABELS, INITIATIVE_FIELDS
 
 TEMPLATE_DIR = resource_dir("templates")
 STATIC_DIR = resource_dir("static")
@@ -82,6 +83,15 @@ def configure(env: jinja2.Environment) -> jinja2.Environment:
         themes=taxonomy.THEMES,
         province_options=[(p.code, p.name) for p in taxonomy.PROVINCES],
         theme_options=[(t.slug, t.name) for t in taxonomy.THEMES],
+        initiative_form=form_groups(INITIATIVE_FIELDS),
+        field_choices={
+            "kind_labels": list(taxonomy.KIND_LABELS.items()),
+            "phase_labels": list(taxonomy.PHASE_LABELS.items()),
+            "status_labels": list(taxonomy.STATUS_LABELS.items()),
+            "programme_line_labels": list(taxonomy.PROGRAMME_LINE_LABELS.items()),
+            "province_options": [(p.code, p.name) for p in taxonomy.PROVINCES],
+            "theme_options": [(t.slug, t.name) for t in taxonomy.THEMES],
+        },
         field_labels={**FIELD_LABELS, **ACCOUNT_FIELD_LABELS, **COLLABORATION_FIELD_LABELS, "bestand": "Bestand"},
         province_names={p.code: p.name for p in taxonomy.PROVINCES},
         audit_object_labels=AUDIT_OBJECT_LABELS,

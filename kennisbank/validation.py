@@ -16,33 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import PydanticCustomError
 
 from .errors import InvalidInput
+from .fields import FieldSpec, InitiativeField, declared_fields
+from .fields import Widget as W
 from .taxonomy import THEMES, Kind, Phase, ProgrammeLine, Status, find_province, find_theme
-
-FIELD_LABELS: dict[str, str] = {
-    "external_id": "Kenmerk",
-    "province": "Provincie",
-    "kind": "Soort",
-    "title": "Titel",
-    "summary": "Samenvatting",
-    "description": "Beschrijving",
-    "themes": "Thema's",
-    "programme_line": "IDA-programmalijn",
-    "phase": "Fase",
-    "technologies": "Technologieën",
-    "suppliers": "Leveranciers",
-    "budget_eur": "Budget",
-    "start_date": "Startdatum",
-    "end_date": "Einddatum",
-    "contact_name": "Contactpersoon",
-    "contact_email": "E-mailadres contactpersoon",
-    "links": "Links",
-    "status": "Status",
-    "lessons_learned": "Geleerde lessen",
-    "results": "Resultaten",
-    "seeks_partners": "Zoekt partners",
-    "tender_date": "Geplande aanbesteding",
-    "version": "Versie",
-}
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]{2,}$")
 _TAG_MAX = 60
@@ -74,9 +50,7 @@ def _clean_tags(values: list[str], *, lower: bool) -> list[str]:
 
 
 Text = Annotated[str, Field(max_length=20_000)]
-
-#: Texts of several lines (textareas): they keep tab and line breaks (CR LF becomes LF).
-LONG_TEXT_FIELDS = ("summary", "description", "lessons_learned", "results")
+_DATE_HINT = "Kies een datum of typ die in zoals het veld aangeeft."
 
 
 def forbidden_character(value: str, *, multiline: bool = False) -> str | None:
@@ -110,53 +84,183 @@ def check_text(value: str, *, multiline: bool = False) -> str:
 
 
 class InitiativeInput(BaseModel):
-    """A complete initiative as submitted by a person or a file."""
+    """A complete initiative as submitted by a person or a file: the one declaration of its fields
+    (type, limits, and as `FieldSpec` its label, form widget and roles; see `kennisbank.fields`).
+    The order is the form's; the export's columns and the API's representation follow it."""
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    external_id: str = Field(
-        default="",
-        max_length=64,
-        description="The id in the province's own portfolio; unique per province. Generated when empty.",
+    kind: Annotated[Kind, FieldSpec("Soort", W.SELECT, "wat", options="kind_labels", material=True)]
+    title: Annotated[
+        str,
+        Field(min_length=3, max_length=200),
+        FieldSpec(
+            "Titel",
+            W.TEXT,
+            "wat",
+            hint="Kort en specifiek, bijvoorbeeld ‘Wegdekinspectie met camera’s op provinciale wegen’.",
+            material=True,
+        ),
+    ]
+    summary: Annotated[
+        str,
+        Field(min_length=10, max_length=1000),
+        FieldSpec(
+            "Samenvatting",
+            W.TEXTAREA,
+            "wat",
+            hint="Eén tot drie zinnen: welk probleem, welke aanpak.",
+            rows=3,
+            material=True,
+        ),
+    ]
+    description: Annotated[
+        Text,
+        FieldSpec(
+            "Beschrijving",
+            W.TEXTAREA,
+            "wat",
+            hint="Aanleiding, aanpak en stand van zaken. U kunt Markdown gebruiken.",
+            rows=8,
+            material=True,
+            in_body=True,
+        ),
+    ] = ""
+    province: Annotated[
+        str,
+        Field(description="ISO 3166-2 code (NL-GE) or name (Gelderland, Fryslân, Friesland)."),
+        FieldSpec("Provincie", W.SELECT, "waar", options="province_options"),
+    ]
+    phase: Annotated[Phase, FieldSpec("Fase", W.SELECT, "waar", options="phase_labels", material=True)]
+    programme_line: Annotated[
+        ProgrammeLine | None,
+        FieldSpec(
+            "IDA-programmalijn",
+            W.SELECT,
+            "waar",
+            options="programme_line_labels",
+            empty_option="Geen",
+            material=True,
+        ),
+    ] = None
+    start_date: Annotated[date | None, FieldSpec("Startdatum", W.DATE, "waar", hint=_DATE_HINT)] = None
+    end_date: Annotated[date | None, FieldSpec("Einddatum", W.DATE, "waar", hint=_DATE_HINT)] = None
+    budget_eur: Annotated[
+        int | None,
+        Field(ge=0, le=10_000_000_000),
+        FieldSpec(
+            "Budget",
+            W.NUMBER,
+            "waar",
+            form_label="Budget in euro",
+            hint="Een heel getal, zonder punten, bijvoorbeeld 250000.",
+        ),
+    ] = None
+    external_id: Annotated[
+        str,
+        Field(
+            max_length=64,
+            description="The id in the province's own portfolio; unique per province. Generated when empty.",
+        ),
+        FieldSpec(
+            "Kenmerk",
+            W.TEXT,
+            "waar",
+            form_label="Kenmerk in het portfolio van uw provincie",
+            hint="Laat leeg als er geen is; dan maken wij er een.",
+        ),
+    ] = ""
+    themes: Annotated[
+        list[str],
+        Field(min_length=1, description="Theme names or slugs from /api/v1/themes."),
+        FieldSpec("Thema's", W.THEMES, "themas", options="theme_options", material=True),
+    ]
+    technologies: Annotated[
+        list[str],
+        Field(default_factory=list, max_length=50),
+        FieldSpec(
+            "Technologieën",
+            W.TAGS,
+            "markt",
+            hint="Gescheiden door puntkomma’s, bijvoorbeeld: computer vision; iot-sensoren",
+            material=True,
+        ),
+    ]
+    suppliers: Annotated[
+        list[str],
+        Field(default_factory=list, max_length=50),
+        FieldSpec("Leveranciers", W.TAGS, "markt", hint="Gescheiden door puntkomma’s.", material=True),
+    ]
+    partners: Annotated[
+        list[str],
+        Field(default_factory=list, max_length=50),
+        FieldSpec(
+            "Samenwerkingspartners",
+            W.TAGS,
+            "markt",
+            hint="Organisaties waarmee u samenwerkt, gescheiden door puntkomma’s, bijvoorbeeld: Rijkswaterstaat; "
+            "Waterschap Rijn en IJssel",
+            material=True,
+            in_body=True,
+        ),
+    ]
+    links: Annotated[
+        list[str],
+        Field(default_factory=list, max_length=10),
+        FieldSpec("Links", W.LINES, "markt", hint="Eén link per regel, beginnend met https://", rows=3),
+    ]
+    results: Annotated[Text, FieldSpec("Resultaten", W.TEXTAREA, "resultaten", rows=4, material=True, in_body=True)] = (
+        ""
     )
-    province: str = Field(description="ISO 3166-2 code (NL-GE) or name (Gelderland, Fryslân, Friesland).")
-    kind: Kind
-    title: str = Field(min_length=3, max_length=200)
-    summary: str = Field(min_length=10, max_length=1000)
-    description: Text = ""
-    themes: list[str] = Field(min_length=1, description="Theme names or slugs from /api/v1/themes.")
-    programme_line: ProgrammeLine | None = None
-    phase: Phase
-    technologies: list[str] = Field(default_factory=list, max_length=50)
-    suppliers: list[str] = Field(default_factory=list, max_length=50)
-    budget_eur: int | None = Field(default=None, ge=0, le=10_000_000_000)
-    start_date: date | None = None
-    end_date: date | None = None
-    contact_name: str = Field(default="", max_length=120)
-    contact_email: str = Field(default="", max_length=254)
-    links: list[str] = Field(default_factory=list, max_length=10)
-    status: Status = Status.GEPUBLICEERD
-    lessons_learned: Text = ""
-    results: Text = ""
-    seeks_partners: bool = False
-    tender_date: date | None = None
+    lessons_learned: Annotated[
+        Text, FieldSpec("Geleerde lessen", W.TEXTAREA, "resultaten", rows=4, material=True, in_body=True)
+    ] = ""
+    seeks_partners: Annotated[
+        bool,
+        FieldSpec(
+            "Zoekt partners",
+            W.CHECKBOX,
+            "portfolio",
+            form_label="Wij zoeken andere provincies om mee samen te werken of in te kopen",
+            material=True,
+        ),
+    ] = False
+    tender_date: Annotated[
+        date | None,
+        FieldSpec(
+            "Geplande aanbesteding",
+            W.DATE,
+            "portfolio",
+            hint="Bij benadering. Kies een datum of typ die in zoals het veld aangeeft.",
+            material=True,
+        ),
+    ] = None
+    contact_name: Annotated[
+        str,
+        Field(max_length=120),
+        FieldSpec("Contactpersoon", W.TEXT, "contact", form_label="Contactpersoon of team", autocomplete="name"),
+    ] = ""
+    contact_email: Annotated[
+        str,
+        Field(max_length=254),
+        FieldSpec("E-mailadres contactpersoon", W.EMAIL, "contact", form_label="E-mailadres", autocomplete="email"),
+    ] = ""
+    status: Annotated[
+        Status, FieldSpec("Status", W.SELECT, "contact", options="status_labels", required_on_form=True)
+    ] = Status.GEPUBLICEERD
 
-    @field_validator(
-        "description", "lessons_learned", "results", "contact_name", "contact_email", "external_id", mode="before"
-    )
+    @field_validator("*", mode="before")
     @classmethod
-    def _none_is_empty(cls, value: Any) -> Any:
-        return "" if value is None else value
-
-    @field_validator(*LONG_TEXT_FIELDS, mode="before")
-    @classmethod
-    def _one_kind_of_line_break(cls, value: Any) -> Any:
-        return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+    def _empty_is_default(cls, value: Any, info: ValidationInfo) -> Any:
+        field = FIELDS_BY_NAME[info.field_name or ""]
+        if field.multiline and isinstance(value, str):
+            value = value.replace("\r\n", "\n").replace("\r", "\n")  # one kind of line break
+        return field.empty_value(value)
 
     @field_validator("*")
     @classmethod
     def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
-        multiline = info.field_name in LONG_TEXT_FIELDS
+        multiline = FIELDS_BY_NAME[info.field_name or ""].multiline
         if isinstance(value, str):
             check_text(value, multiline=multiline)
         elif isinstance(value, list):
@@ -164,21 +268,6 @@ class InitiativeInput(BaseModel):
                 if isinstance(item, str):
                     check_text(item)
         return value
-
-    @field_validator("technologies", "suppliers", "links", mode="before")
-    @classmethod
-    def _none_is_no_list(cls, value: Any) -> Any:
-        return [] if value is None else value
-
-    @field_validator("seeks_partners", mode="before")
-    @classmethod
-    def _none_is_false(cls, value: Any) -> Any:
-        return False if value is None or value == "" else value
-
-    @field_validator("programme_line", "budget_eur", "start_date", "end_date", "tender_date", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("province")
     @classmethod
@@ -213,9 +302,9 @@ class InitiativeInput(BaseModel):
     def _clean_technologies(cls, values: list[str]) -> list[str]:
         return _clean_tags(values, lower=True)
 
-    @field_validator("suppliers")
+    @field_validator("suppliers", "partners")
     @classmethod
-    def _clean_suppliers(cls, values: list[str]) -> list[str]:
+    def _clean_names(cls, values: list[str]) -> list[str]:
         return _clean_tags(values, lower=False)
 
     @field_validator("contact_email")
@@ -256,6 +345,19 @@ class InitiativeInput(BaseModel):
         if self.external_id:
             return self
         return self.model_copy(update={"external_id": f"KB-{secrets.token_hex(4).upper()}"})
+
+
+#: Every field of an initiative, in the form's order, with its label, widget and roles.
+INITIATIVE_FIELDS: tuple[InitiativeField, ...] = declared_fields(InitiativeInput)
+FIELDS_BY_NAME: dict[str, InitiativeField] = {field.name: field for field in INITIATIVE_FIELDS}
+#: The Dutch name of each field (and of the version an edit is based on), for messages about it.
+FIELD_LABELS: dict[str, str] = {**{field.name: field.label for field in INITIATIVE_FIELDS}, "version": "Versie"}
+#: Fields whose change is a change of the content (the digest's "gewijzigd"; not contact or status).
+MATERIAL_FIELDS = frozenset(field.name for field in INITIATIVE_FIELDS if field.spec.material)
+#: Fields whose value is a list (one cell of a file holds them separated by semicolons).
+LIST_FIELDS = tuple(field.name for field in INITIATIVE_FIELDS if field.is_list)
+#: Long texts that together form the body that search and the encoder read, in this order.
+BODY_FIELDS = tuple(field.name for field in INITIATIVE_FIELDS if field.spec.in_body)
 
 
 def required_message(label: str) -> str:
