@@ -96,6 +96,8 @@ def configure(env: jinja2.Environment) -> jinja2.Environment:
         must_use_second_factor=permissions.must_use_second_factor,
         collaboration_stage_labels=taxonomy.COLLABORATION_STAGE_LABELS,
         collaboration_type_labels=taxonomy.COLLABORATION_TYPE_LABELS,
+        delivery_state=taxonomy.DeliveryState,
+        introduction_status=taxonomy.IntroductionStatus,
     )
     return env
 
