@@ -183,11 +183,7 @@ def subscription_label(kind: str, value: str) -> str:
         "kind": KIND_LABELS,
         "theme": {slug: t.name for slug, t in THEME_BY_SLUG.items()},
     }
-    filters = [
-        names.get(name, {}).get(v, v)
-        for name in ("province", "kind", "theme", "phase", "programme_line", "year")
-        for v in query.get(name, [])
-    ]
+    filters = [names.get(name, {}).get(v, v) for name in searching.SEARCH_FILTERS for v in query.get(name, [])]
     label = f"Zoekopdracht: “{words}”" if words else "Zoekopdracht"
     return f"{label} ({', '.join(filters)})" if filters else label
 

@@ -32,6 +32,9 @@ logger = logging.getLogger("kennisbank.search")
 MAX_QUERY_LENGTH = 200
 MIN_DRAFT_LENGTH = 20
 MAX_PER_PAGE = 100
+#: The filters a visitor sets on the search page, in the page's order: the query keys a saved search keeps
+#: (with the words, ``q``) and names. The index also filters on ``status``, which search sets itself.
+SEARCH_FILTERS: tuple[str, ...] = ("province", "kind", "theme", "phase", "programme_line", "year")
 
 FACET_TITLES = {
     "province": "Provincie",

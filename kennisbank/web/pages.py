@@ -260,6 +260,7 @@ async def search_page(request: Request) -> Response:
         "result": result,
         "errors": errors,
         "facet_titles": searching.FACET_TITLES,
+        "search_filters": searching.SEARCH_FILTERS,
         "search_unavailable": unavailable,
         "search_download_limit": SEARCH_DOWNLOAD_LIMIT,
     }
