@@ -33,7 +33,7 @@ from tortoise import timezone
 from tortoise.expressions import Q
 
 from search import SearchIndex, SearchUnavailable
-from search.dutch import DUTCH_MONTHS
+from search.dutch import dutch_date
 
 from . import collaborations, mail, permissions, searching
 from .db import flat_values
@@ -117,11 +117,9 @@ class Period:
     def label(self) -> str:
         first, last = self.first_day, self.first_day + timedelta(days=6)
         if first.month == last.month:
-            span = f"{first.day}–{last.day} {DUTCH_MONTHS[last.month - 1]} {last.year}"
+            span = f"{first.day}–{dutch_date(last)}"
         else:
-            span = (
-                f"{first.day} {DUTCH_MONTHS[first.month - 1]} – {last.day} {DUTCH_MONTHS[last.month - 1]} {last.year}"
-            )
+            span = f"{dutch_date(first, 'd MMMM')} – {dutch_date(last)}"
         return f"week {self.week} ({span})"
 
 
