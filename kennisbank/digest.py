@@ -37,7 +37,16 @@ from search.dutch import dutch_date
 
 from . import collaborations, mail, permissions, searching
 from .db import flat_values
-from .models import Collaboration, CollaborationEvent, DigestDelivery, Initiative, MatchSuggestion, Subscription, User
+from .models import (
+    MAX_ERROR_LENGTH,
+    Collaboration,
+    CollaborationEvent,
+    DigestDelivery,
+    Initiative,
+    MatchSuggestion,
+    Subscription,
+    User,
+)
 from .settings import Settings
 from .taxonomy import KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, DeliveryState, MatchStatus, Status
 from .validation import InputError
@@ -407,7 +416,7 @@ async def send_digests(
             digest = await compose(user, period, index)
         except SearchUnavailable as exc:  # saved searches need the index: try this user again next run
             await DigestDelivery.filter(id=delivery.id).update(
-                state=DeliveryState.FAILED, error=f"zoekindex: {exc}"[:2000]
+                state=DeliveryState.FAILED, error=f"zoekindex: {exc}"[:MAX_ERROR_LENGTH]
             )
             report.failed += 1
             report.failures.append(f"{user.email}: zoekindex niet bereikbaar")
@@ -421,7 +430,9 @@ async def send_digests(
             await anyio.to_thread.run_sync(sender.send, message)
         except mail.SendFailed as exc:
             logger.warning("digest for user %s (%s) failed: %s", user.id, period.key, exc)
-            await DigestDelivery.filter(id=delivery.id).update(state=DeliveryState.FAILED, error=str(exc)[:2000])
+            await DigestDelivery.filter(id=delivery.id).update(
+                state=DeliveryState.FAILED, error=str(exc)[:MAX_ERROR_LENGTH]
+            )
             report.failed += 1
             report.failures.append(f"{user.email}: {exc}")
             continue

@@ -25,7 +25,15 @@ from .audit import Actor
 from .collaborations import CollaborationDenied, get_collaboration
 from .db import flat_values
 from .digest import MAX_ATTEMPTS, _claim_is_stale, _me  # the same claim rules as the digest
-from .models import Collaboration, CollaborationEvent, Initiative, IntroductionDelivery, IntroductionOptOut, User
+from .models import (
+    MAX_ERROR_LENGTH,
+    Collaboration,
+    CollaborationEvent,
+    Initiative,
+    IntroductionDelivery,
+    IntroductionOptOut,
+    User,
+)
 from .rendering import mail_environment
 from .settings import Settings
 from .taxonomy import DeliveryState, IntroductionStatus
@@ -201,7 +209,9 @@ async def send(actor: Actor, collaboration_id: int, settings: Settings, sender: 
         try:
             await anyio.to_thread.run_sync(sender.send, _message(settings, introduction, contact))
         except mail.SendFailed as exc:
-            await IntroductionDelivery.filter(id=delivery.id).update(state=DeliveryState.FAILED, error=str(exc)[:2000])
+            await IntroductionDelivery.filter(id=delivery.id).update(
+                state=DeliveryState.FAILED, error=str(exc)[:MAX_ERROR_LENGTH]
+            )
             report.failed += 1
             report.failures.append(f"{contact.email}: {exc}")
             continue

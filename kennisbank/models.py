@@ -17,6 +17,10 @@ from .taxonomy import (
     Status,
 )
 
+#: How much of a failure's message a row keeps in its error column (a delivery's ``error``, a job's
+#: ``last_error``): the server's answer, not a whole traceback.
+MAX_ERROR_LENGTH = 2000
+
 
 class Province(Model):
     code = fields.CharField(primary_key=True, max_length=5)

@@ -290,7 +290,7 @@ async def search_download(request: Request) -> Response:
 
 async def draft_hint(request: Request) -> Response:
     """The live "does this exist already?" hint under the title and summary of a new initiative."""
-    text = f"{request.query_params.get('title', '')}\n{request.query_params.get('summary', '')}"[:2000]
+    text = f"{request.query_params.get('title', '')}\n{request.query_params.get('summary', '')}"
     similar = await searching.similar_to_draft(request.app.state.search_index, request.app.state.embedder, text)
     pending = await embedding_jobs.pending_count() if request.app.state.embedder is not None else 0
     return render(request, "initiatives/_draft_hint.html", {"similar": similar, "pending": pending})
