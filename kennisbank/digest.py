@@ -33,13 +33,22 @@ from tortoise import timezone
 from tortoise.expressions import Q
 
 from search import SearchIndex, SearchUnavailable
-from search.dutch import DUTCH_MONTHS
+from search.dutch import dutch_date
 
 from . import collaborations, mail, permissions, searching
 from .db import flat_values
-from .models import Collaboration, CollaborationEvent, DigestDelivery, Initiative, MatchSuggestion, Subscription, User
+from .models import (
+    MAX_ERROR_LENGTH,
+    Collaboration,
+    CollaborationEvent,
+    DigestDelivery,
+    Initiative,
+    MatchSuggestion,
+    Subscription,
+    User,
+)
 from .settings import Settings
-from .taxonomy import KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, MatchStatus, Status
+from .taxonomy import KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, DeliveryState, MatchStatus, Status
 from .validation import InputError
 
 logger = logging.getLogger("kennisbank.digest")
@@ -52,8 +61,6 @@ MATCHES_SHOWN = 10
 #: How long after its end a week's digest can still be sent (or a failed or interrupted run resumed). Later
 #: it is no longer news, and its deliveries may already be removed (KENNISBANK_DIGEST_DELIVERY_DAYS).
 SEND_WITHIN = timedelta(days=28)
-
-OPEN, CLAIMED, SENT, EMPTY, FAILED = "open", "geclaimd", "verzonden", "leeg", "mislukt"
 
 
 #: Weeks a digest can be about (further out, the weeks around it overflow the calendar).
@@ -119,11 +126,9 @@ class Period:
     def label(self) -> str:
         first, last = self.first_day, self.first_day + timedelta(days=6)
         if first.month == last.month:
-            span = f"{first.day}–{last.day} {DUTCH_MONTHS[last.month - 1]} {last.year}"
+            span = f"{first.day}–{dutch_date(last)}"
         else:
-            span = (
-                f"{first.day} {DUTCH_MONTHS[first.month - 1]} – {last.day} {DUTCH_MONTHS[last.month - 1]} {last.year}"
-            )
+            span = f"{dutch_date(first, 'd MMMM')} – {dutch_date(last)}"
         return f"week {self.week} ({span})"
 
 
@@ -185,11 +190,7 @@ def subscription_label(kind: str, value: str) -> str:
         "kind": KIND_LABELS,
         "theme": {slug: t.name for slug, t in THEME_BY_SLUG.items()},
     }
-    filters = [
-        names.get(name, {}).get(v, v)
-        for name in ("province", "kind", "theme", "phase", "programme_line", "year")
-        for v in query.get(name, [])
-    ]
+    filters = [names.get(name, {}).get(v, v) for name in searching.SEARCH_FILTERS for v in query.get(name, [])]
     label = f"Zoekopdracht: “{words}”" if words else "Zoekopdracht"
     return f"{label} ({', '.join(filters)})" if filters else label
 
@@ -370,16 +371,16 @@ async def _claim(user: User, period: Period) -> DigestDelivery | None:
     """Take this user's delivery for the period, or None when it is done, given up on or being sent."""
     now = timezone.now()
     delivery, _ = await DigestDelivery.get_or_create(
-        user_id=user.id, period=period.key, defaults={"state": OPEN, "attempts": 0}
+        user_id=user.id, period=period.key, defaults={"state": DeliveryState.OPEN, "attempts": 0}
     )
-    if delivery.state in (SENT, EMPTY):
+    if delivery.state in (DeliveryState.SENT, DeliveryState.EMPTY):
         return None
-    if delivery.state == FAILED and delivery.attempts >= MAX_ATTEMPTS:
+    if delivery.state == DeliveryState.FAILED and delivery.attempts >= MAX_ATTEMPTS:
         return None
-    if delivery.state == CLAIMED and not _claim_is_stale(delivery, now):
+    if delivery.state == DeliveryState.CLAIMED and not _claim_is_stale(delivery, now):
         return None
     taken = await DigestDelivery.filter(id=delivery.id, state=delivery.state, attempts=delivery.attempts).update(
-        state=CLAIMED, claimed_by=_me(), claimed_at=now, attempts=delivery.attempts + 1
+        state=DeliveryState.CLAIMED, claimed_by=_me(), claimed_at=now, attempts=delivery.attempts + 1
     )
     if not taken:  # another run claimed it in between
         return None
@@ -414,12 +415,14 @@ async def send_digests(
         try:
             digest = await compose(user, period, index)
         except SearchUnavailable as exc:  # saved searches need the index: try this user again next run
-            await DigestDelivery.filter(id=delivery.id).update(state=FAILED, error=f"zoekindex: {exc}"[:2000])
+            await DigestDelivery.filter(id=delivery.id).update(
+                state=DeliveryState.FAILED, error=f"zoekindex: {exc}"[:MAX_ERROR_LENGTH]
+            )
             report.failed += 1
             report.failures.append(f"{user.email}: zoekindex niet bereikbaar")
             continue
         if digest.is_empty:
-            await DigestDelivery.filter(id=delivery.id).update(state=EMPTY, items=0, error="")
+            await DigestDelivery.filter(id=delivery.id).update(state=DeliveryState.EMPTY, items=0, error="")
             report.empty += 1
             continue
         message = mail.digest_message(settings, digest)
@@ -427,12 +430,14 @@ async def send_digests(
             await anyio.to_thread.run_sync(sender.send, message)
         except mail.SendFailed as exc:
             logger.warning("digest for user %s (%s) failed: %s", user.id, period.key, exc)
-            await DigestDelivery.filter(id=delivery.id).update(state=FAILED, error=str(exc)[:2000])
+            await DigestDelivery.filter(id=delivery.id).update(
+                state=DeliveryState.FAILED, error=str(exc)[:MAX_ERROR_LENGTH]
+            )
             report.failed += 1
             report.failures.append(f"{user.email}: {exc}")
             continue
         await DigestDelivery.filter(id=delivery.id).update(
-            state=SENT, sent_at=timezone.now(), items=digest.item_count, error=""
+            state=DeliveryState.SENT, sent_at=timezone.now(), items=digest.item_count, error=""
         )
         report.sent += 1
     return report

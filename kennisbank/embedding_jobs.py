@@ -21,9 +21,8 @@ from tortoise import timezone
 from tortoise.expressions import F, Q
 
 from .db import flat_values
-from .models import EmbeddingJob
+from .models import MAX_ERROR_LENGTH, EmbeddingJob
 
-MAX_ERROR_LENGTH = 2000
 CLAIM_TRIES = 5  # rounds a claim that lost every candidate to another consumer looks again
 LOOKUP_BATCH = 1000  # ids per IN (...): far below SQLite's and PostgreSQL's parameter limits
 

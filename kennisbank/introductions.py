@@ -25,13 +25,21 @@ from .audit import Actor
 from .collaborations import CollaborationDenied, get_collaboration
 from .db import flat_values
 from .digest import MAX_ATTEMPTS, _claim_is_stale, _me  # the same claim rules as the digest
-from .models import Collaboration, CollaborationEvent, Initiative, IntroductionDelivery, IntroductionOptOut, User
+from .models import (
+    MAX_ERROR_LENGTH,
+    Collaboration,
+    CollaborationEvent,
+    Initiative,
+    IntroductionDelivery,
+    IntroductionOptOut,
+    User,
+)
 from .rendering import mail_environment
 from .settings import Settings
+from .taxonomy import DeliveryState, IntroductionStatus
 from .validation import InputError
 
 OPT_OUT_PURPOSE = "introduction-opt-out"
-OPEN, CLAIMED, SENT, FAILED, OPTED_OUT = "open", "geclaimd", "verzonden", "mislukt", "afgemeld"
 REASONS_SHOWN = 5
 
 
@@ -49,7 +57,7 @@ class Introduction:
     collaboration: Collaboration
     contacts: list[Contact]
     reasons: list[str]
-    states: dict[str, str]  # email → delivery state, or afgemeld for an opted-out address
+    states: dict[str, str]  # email → its DeliveryState (OPTED_OUT for an opted-out address)
     sender: User  # the coordinator who prepares and sends it
 
     @property
@@ -125,8 +133,8 @@ async def prepare(actor: Actor, collaboration_id: int) -> Introduction:
         for row in await IntroductionDelivery.filter(collaboration_id=collaboration.id, email__in=addresses or [""])
     }
     for address in await flat_values(IntroductionOptOut.filter(email__in=addresses or [""]), "email", str):
-        if states.get(address) != SENT:
-            states[address] = OPTED_OUT
+        if states.get(address) != DeliveryState.SENT:
+            states[address] = DeliveryState.OPTED_OUT
     return Introduction(collaboration, contacts, reasons, states, sender)
 
 
@@ -167,16 +175,16 @@ def _message(settings: Settings, introduction: Introduction, contact: Contact) -
 async def _claim(collaboration_id: int, email: str) -> IntroductionDelivery | None:
     now = timezone.now()
     delivery, _ = await IntroductionDelivery.get_or_create(
-        collaboration_id=collaboration_id, email=email, defaults={"state": OPEN, "attempts": 0}
+        collaboration_id=collaboration_id, email=email, defaults={"state": DeliveryState.OPEN, "attempts": 0}
     )
-    if delivery.state in (SENT, OPTED_OUT):
+    if delivery.state in (DeliveryState.SENT, DeliveryState.OPTED_OUT):
         return None
-    if delivery.state == FAILED and delivery.attempts >= MAX_ATTEMPTS:
+    if delivery.state == DeliveryState.FAILED and delivery.attempts >= MAX_ATTEMPTS:
         return None
-    if delivery.state == CLAIMED and not _claim_is_stale(delivery, now):  # type: ignore[arg-type]
+    if delivery.state == DeliveryState.CLAIMED and not _claim_is_stale(delivery, now):  # type: ignore[arg-type]
         return None
     taken = await IntroductionDelivery.filter(id=delivery.id, state=delivery.state, attempts=delivery.attempts).update(
-        state=CLAIMED, claimed_by=_me(), claimed_at=now, attempts=delivery.attempts + 1
+        state=DeliveryState.CLAIMED, claimed_by=_me(), claimed_at=now, attempts=delivery.attempts + 1
     )
     return await IntroductionDelivery.get(id=delivery.id) if taken else None
 
@@ -184,13 +192,13 @@ async def _claim(collaboration_id: int, email: str) -> IntroductionDelivery | No
 async def send(actor: Actor, collaboration_id: int, settings: Settings, sender: mail.Sender) -> IntroductionReport:
     """Send the introduction to every contact not yet reached; see the module docstring."""
     introduction = await prepare(actor, collaboration_id)
-    if introduction.collaboration.introduction == "overgeslagen":
+    if introduction.collaboration.introduction == IntroductionStatus.SKIPPED:
         raise InputError({"": ["De introductiemail is overgeslagen voor deze samenwerking."]})
     report = IntroductionReport()
     for contact in introduction.contacts:
-        if introduction.states.get(contact.email) == OPTED_OUT:
+        if introduction.states.get(contact.email) == DeliveryState.OPTED_OUT:
             await IntroductionDelivery.update_or_create(
-                collaboration_id=collaboration_id, email=contact.email, defaults={"state": OPTED_OUT}
+                collaboration_id=collaboration_id, email=contact.email, defaults={"state": DeliveryState.OPTED_OUT}
             )
             report.opted_out += 1
             continue
@@ -201,11 +209,15 @@ async def send(actor: Actor, collaboration_id: int, settings: Settings, sender: 
         try:
             await anyio.to_thread.run_sync(sender.send, _message(settings, introduction, contact))
         except mail.SendFailed as exc:
-            await IntroductionDelivery.filter(id=delivery.id).update(state=FAILED, error=str(exc)[:2000])
+            await IntroductionDelivery.filter(id=delivery.id).update(
+                state=DeliveryState.FAILED, error=str(exc)[:MAX_ERROR_LENGTH]
+            )
             report.failed += 1
             report.failures.append(f"{contact.email}: {exc}")
             continue
-        await IntroductionDelivery.filter(id=delivery.id).update(state=SENT, sent_at=timezone.now(), error="")
+        await IntroductionDelivery.filter(id=delivery.id).update(
+            state=DeliveryState.SENT, sent_at=timezone.now(), error=""
+        )
         report.sent += 1
     if report.sent:
         await CollaborationEvent.create(
@@ -216,7 +228,7 @@ async def send(actor: Actor, collaboration_id: int, settings: Settings, sender: 
             text=f"Introductiemail verstuurd aan {report.sent} contactpersonen.",
         )
     if not report.failed:
-        await Collaboration.filter(id=collaboration_id).update(introduction="verzonden")
+        await Collaboration.filter(id=collaboration_id).update(introduction=IntroductionStatus.SENT)
     await audit.record(
         actor,
         "introduction_send",
@@ -232,9 +244,9 @@ async def skip(actor: Actor, collaboration_id: int) -> None:
     """The coordinator's choice not to send an introduction for this collaboration."""
     await _require_manager(actor, collaboration_id, "introduction_skip")
     collaboration = await get_collaboration(collaboration_id)
-    if collaboration.introduction == "verzonden":
+    if collaboration.introduction == IntroductionStatus.SENT:
         raise InputError({"": ["De introductiemail is al verstuurd."]})
-    await Collaboration.filter(id=collaboration_id).update(introduction="overgeslagen")
+    await Collaboration.filter(id=collaboration_id).update(introduction=IntroductionStatus.SKIPPED)
     await CollaborationEvent.create(
         collaboration_id=collaboration_id,
         at=timezone.now(),

@@ -5,8 +5,22 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from .taxonomy import CollaborationStage, CollaborationType, Kind, MatchStatus, Phase, ProgrammeLine, Role, Status
+from .taxonomy import (
+    CollaborationStage,
+    CollaborationType,
+    IntroductionStatus,
+    Kind,
+    MatchStatus,
+    Phase,
+    ProgrammeLine,
+    Role,
+    Status,
+)
 from .validation import BODY_FIELDS
+
+#: How much of a failure's message a row keeps in its error column (a delivery's ``error``, a job's
+#: ``last_error``): the server's answer, not a whole traceback.
+MAX_ERROR_LENGTH = 2000
 
 
 class Province(Model):
@@ -313,7 +327,7 @@ class DigestDelivery(Model):
         "models.User", related_name="digest_deliveries", on_delete=fields.CASCADE
     )
     period = fields.CharField(max_length=8)  # ISO week, e.g. 2026-W47
-    state = fields.CharField(max_length=12)  # geclaimd | verzonden | mislukt | leeg
+    state = fields.CharField(max_length=12)  # a DeliveryState: open, geclaimd, verzonden, leeg or mislukt
     attempts = fields.IntField(default=0)
     items = fields.IntField(default=0)
     error = fields.TextField(default="")
@@ -364,7 +378,7 @@ class Collaboration(Model):
     )
     next_action = fields.CharField(max_length=300, default="")
     next_action_due = fields.DateField(null=True)
-    introduction = fields.CharField(max_length=12, default="open")  # open | verzonden | overgeslagen
+    introduction = fields.CharField(max_length=12, default=IntroductionStatus.OPEN.value)  # an IntroductionStatus
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField()
     stage_changed_at = fields.DatetimeField()
@@ -429,7 +443,7 @@ class IntroductionDelivery(Model):
         "models.Collaboration", related_name="introductions", on_delete=fields.CASCADE
     )
     email = fields.CharField(max_length=254)  # lower-cased contact address of one of its initiatives
-    state = fields.CharField(max_length=12)  # open | geclaimd | verzonden | mislukt | afgemeld
+    state = fields.CharField(max_length=12)  # a DeliveryState: open, geclaimd, verzonden, mislukt or afgemeld
     attempts = fields.IntField(default=0)
     error = fields.TextField(default="")
     claimed_by = fields.CharField(max_length=80, default="")

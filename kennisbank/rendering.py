@@ -10,8 +10,10 @@ from datetime import date, datetime
 from functools import lru_cache
 
 import jinja2
+from babel.numbers import format_decimal
 
-from search.dutch import DUTCH_MONTHS
+from search.dutch import DUTCH_LOCALE
+from search.dutch import dutch_date as format_dutch_date
 from search.matching import MATCH_TYPE_LABELS
 
 from . import permissions, taxonomy
@@ -27,17 +29,15 @@ STATIC_DIR = resource_dir("static")
 
 
 def dutch_date(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    return f"{value.day} {DUTCH_MONTHS[value.month - 1]} {value.year}"
+    """The templates' date: 1 maart 2026, and nothing for a missing date."""
+    return "" if value is None else format_dutch_date(value)
 
 
 def dutch_number(value: float | int | None, decimals: int = 0) -> str:
     """The one Dutch number format of the interface: 1.234,5 (point between thousands, decimal comma)."""
     if value is None:
         return ""
-    english = f"{value:,.{decimals}f}"
-    return english.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+    return format_decimal(value, "#,##0" + ("." + "0" * decimals if decimals else ""), locale=DUTCH_LOCALE)
 
 
 def euro(value: int | None) -> str:
@@ -106,6 +106,8 @@ def configure(env: jinja2.Environment) -> jinja2.Environment:
         must_use_second_factor=permissions.must_use_second_factor,
         collaboration_stage_labels=taxonomy.COLLABORATION_STAGE_LABELS,
         collaboration_type_labels=taxonomy.COLLABORATION_TYPE_LABELS,
+        delivery_state=taxonomy.DeliveryState,
+        introduction_status=taxonomy.IntroductionStatus,
     )
     return env
 

@@ -31,7 +31,12 @@ logger = logging.getLogger("kennisbank.search")
 
 MAX_QUERY_LENGTH = 200
 MIN_DRAFT_LENGTH = 20
+#: The most of a draft (its title and summary) the duplicate hint embeds: it asks on every keystroke.
+MAX_DRAFT_LENGTH = 2000
 MAX_PER_PAGE = 100
+#: The filters a visitor sets on the search page, in the page's order: the query keys a saved search keeps
+#: (with the words, ``q``) and names. The index also filters on ``status``, which search sets itself.
+SEARCH_FILTERS: tuple[str, ...] = ("province", "kind", "theme", "phase", "programme_line", "year")
 
 FACET_TITLES = {
     "province": "Provincie",
@@ -220,7 +225,7 @@ async def similar_to_draft(
     The draft is embedded directly, not through the cache: drafts change with every keystroke."""
     if embedder is None or len(text.strip()) < MIN_DRAFT_LENGTH:
         return []
-    matrix = await anyio.to_thread.run_sync(embedder.embed_documents, [text])
+    matrix = await anyio.to_thread.run_sync(embedder.embed_documents, [text[:MAX_DRAFT_LENGTH]])
     vector = tuple(float(x) for x in matrix[0])
     pairs = await _similar_or_none(index, vector, limit=limit, filters={"status": (Status.GEPUBLICEERD,)})
     return await _in_order([doc_id for doc_id, _score in pairs])

@@ -8,12 +8,13 @@ from urllib.parse import parse_qs, urlencode
 
 from .digest import subscription_label
 from .models import Subscription, User
+from .searching import SEARCH_FILTERS
 from .taxonomy import KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG
 from .validation import InputError
 
 KINDS = ("theme", "province", "kind", "search")
-# Only these parameters of a search page are kept in a saved search.
-SEARCH_PARAMS = ("q", "province", "kind", "theme", "phase", "programme_line", "year")
+#: Only these parameters of a search page are kept in a saved search: the words and the filters.
+SEARCH_PARAMS = ("q", *SEARCH_FILTERS)
 
 
 def normalise_search(query_string: str) -> str:

@@ -139,6 +139,27 @@ class MatchStatus(StrEnum):
     AANGEHOUDEN = "aangehouden"
 
 
+class DeliveryState(StrEnum):
+    """Where one mail delivery stands: a user's digest of one week, or a collaboration's introduction to one
+    contact address (kennisbank/digest.py, kennisbank/introductions.py). A run claims an open (or failed,
+    or stale claimed) delivery before it sends, so each mail goes out once."""
+
+    OPEN = "open"
+    CLAIMED = "geclaimd"
+    SENT = "verzonden"
+    EMPTY = "leeg"  # a digest with nothing in it for its week: nothing sent
+    FAILED = "mislukt"  # tried again on the next run, up to digest.MAX_ATTEMPTS attempts
+    OPTED_OUT = "afgemeld"  # an introduction to an address that opted out: never sent
+
+
+class IntroductionStatus(StrEnum):
+    """A collaboration's introduction mail as a whole: not yet decided, sent to every contact, or skipped."""
+
+    OPEN = "open"
+    SENT = "verzonden"
+    SKIPPED = "overgeslagen"
+
+
 KIND_LABELS: dict[str, str] = {
     Kind.BEST_PRACTICE: "Goed voorbeeld",
     Kind.LIVING_LAB: "Living lab",

@@ -22,31 +22,26 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date
+
 _WORD = re.compile(r"[^\W_]+")
-#: The months as Dutch writes them (lower case); the one list dates in reasons, pages and mail use.
-DUTCH_MONTHS: tuple[str, ...] = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
+#: The locale of every date and number shown (Babel's CLDR data): match reasons, pages and mail.
+DUTCH_LOCALE = "nl_NL"
 WORD_PATTERN = _WORD.pattern
 _SPECIAL_FOLDS = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d"})
 _VOWELS = frozenset("aeiouy")
+
+
+def dutch_date(value: date, pattern: str = "d MMMM y") -> str:
+    """A date as Dutch writes it, by a CLDR pattern: "1 maart 2026", or "maart 2026" for ``MMMM y``."""
+    return format_date(value, pattern, locale=DUTCH_LOCALE)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from .dutch import DUTCH_MONTHS
+from .dutch import dutch_date
 from .match_features import EARLY_PHASES, PROVEN_PHASES, item_categories, supplier_mentions, tag_key, text_words
 from .match_types import MatchItem
 
@@ -55,7 +55,7 @@ def shared_tags(a: Sequence[str], b: Sequence[str]) -> list[str]:
 
 
 def month(value: date) -> str:
-    return f"{DUTCH_MONTHS[value.month - 1]} {value.year}"
+    return dutch_date(value, "MMMM y")
 
 
 def build_reasons(

@@ -161,6 +161,9 @@ _FULL_CROWD = 80
 SHARED_TERMS_SHOWN = 5
 #: Below this many pairs the lexical feature is computed pair by pair instead of on the stacked matrix.
 _STACK_FOR_PAIRS = 2000
+#: Pairs scored per slice of the pair arrays: bounds the temporary rows of vectors or tf-idf terms
+#: that one slice gathers, whatever the number of pairs.
+_PAIRS_PER_SLICE = 32768
 #: Kept per neighbour list beyond `neighbours`, so that most incremental
 #: updates can tell who drops out without recomputing the list.
 _NEIGHBOUR_MARGIN = 10
@@ -980,8 +983,8 @@ class MatchEngine:
     def _pair_cosine(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
         """Raw cosine of each pair; -inf where a side has no vector."""
         out = np.zeros(len(a_rows))
-        for start in range(0, len(a_rows), 32768):
-            a, b = a_rows[start : start + 32768], b_rows[start : start + 32768]
+        for start in range(0, len(a_rows), _PAIRS_PER_SLICE):
+            a, b = a_rows[start : start + _PAIRS_PER_SLICE], b_rows[start : start + _PAIRS_PER_SLICE]
             out[start : start + len(a)] = np.einsum("ij,ij->i", self._vectors[a], self._vectors[b])
         out[~(self._has_vector[a_rows] & self._has_vector[b_rows])] = -np.inf
         return out
@@ -1005,8 +1008,8 @@ class MatchEngine:
                 out[i] = float(np.dot(rows[a][1][ia], rows[b][1][ib]))
             return out
         matrix = self._tfidf
-        for start in range(0, len(a_rows), 32768):
-            a, b = a_rows[start : start + 32768], b_rows[start : start + 32768]
+        for start in range(0, len(a_rows), _PAIRS_PER_SLICE):
+            a, b = a_rows[start : start + _PAIRS_PER_SLICE], b_rows[start : start + _PAIRS_PER_SLICE]
             out[start : start + len(a)] = np.asarray(matrix[a].multiply(matrix[b]).sum(axis=1)).ravel()
         return out
 

@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from kennisbank import digest, signing, subscriptions
 from kennisbank.mail import UNSUBSCRIBE_PURPOSE
 from kennisbank.models import DigestDelivery, User
+from kennisbank.taxonomy import DeliveryState
 from tests.conftest import REPO, TEST_PASSWORD, Browser, cli_env, run_cli
 
 THIS_WEEK = digest.Period.containing(datetime.now(UTC)).key
@@ -173,7 +174,7 @@ def test_one_failing_recipient_is_recorded_and_retried_without_stopping_the_othe
     assert first.returncode == 0 and "2 verzonden" in first.stdout and "1 mislukt" in first.stdout
     assert handler.to("eerste@test.example") and handler.to("derde@test.example")
     failed = anonymous.run(_delivery, "kapot@test.example")
-    assert failed.state == digest.FAILED and "550" in failed.error and failed.attempts == 1
+    assert failed.state == DeliveryState.FAILED and "550" in failed.error and failed.attempts == 1
 
     handler.refuse = set()
     retry = run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", **smtp(port))
@@ -183,7 +184,7 @@ def test_one_failing_recipient_is_recorded_and_retried_without_stopping_the_othe
         1,
         1,
     ]
-    assert anonymous.run(_delivery, "kapot@test.example").state == digest.SENT
+    assert anonymous.run(_delivery, "kapot@test.example").state == DeliveryState.SENT
 
 
 async def _delivery(address: str) -> DigestDelivery:
@@ -332,7 +333,7 @@ def test_with_the_search_server_down_saved_search_digests_wait_for_the_next_run(
     down = run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", meili_url=closed, **smtp(port))
     assert down.returncode == 0 and "1 verzonden" in down.stdout and "1 mislukt" in down.stdout, down.stdout
     assert handler.to("thema@test.example") and not handler.to("zoeker@test.example")
-    assert anonymous.run(_delivery, "zoeker@test.example").state == digest.FAILED
+    assert anonymous.run(_delivery, "zoeker@test.example").state == DeliveryState.FAILED
     back = run_cli(data_dir, "digest", "--week", THIS_WEEK, "--send", **smtp(port))
     assert "1 verzonden" in back.stdout
     assert [len(handler.to(a)) for a in ("zoeker@test.example", "thema@test.example")] == [1, 1]

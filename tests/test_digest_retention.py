@@ -12,6 +12,7 @@ from tortoise import timezone
 from kennisbank import digest, worker
 from kennisbank.models import DigestDelivery
 from kennisbank.settings import MIN_DIGEST_DELIVERY_DAYS, Settings, SettingsError
+from kennisbank.taxonomy import DeliveryState
 from tests.test_digest import mailbox, run_cli, smtp, subscriber  # noqa: F401 (mailbox: the real SMTP server)
 
 
@@ -51,18 +52,18 @@ def test_the_night_removes_the_deliveries_of_long_past_weeks_and_a_week_still_se
         subscriber(anonymous, address, "NL-GE", theme="water")
     anonymous.create_initiative(external_id="LI-1", province="NL-LI", themes=["water"])
     this_week, kept_week, old_week = _week(0), _week(days - 8), _week(days + 8)  # kept ends after the cutoff
-    anonymous.run(_add, "a@test.example", old_week, digest.SENT)
-    anonymous.run(_add, "b@test.example", old_week, digest.EMPTY)
-    anonymous.run(_add, "b@test.example", _week(days + 15), digest.FAILED)
-    anonymous.run(_add, "b@test.example", _week(days + 30), digest.CLAIMED)  # a run that died long ago
-    anonymous.run(_add, "a@test.example", kept_week, digest.SENT)
-    anonymous.run(_add, "a@test.example", this_week, digest.SENT)  # a's digest of this week already went out
+    anonymous.run(_add, "a@test.example", old_week, DeliveryState.SENT)
+    anonymous.run(_add, "b@test.example", old_week, DeliveryState.EMPTY)
+    anonymous.run(_add, "b@test.example", _week(days + 15), DeliveryState.FAILED)
+    anonymous.run(_add, "b@test.example", _week(days + 30), DeliveryState.CLAIMED)  # a run that died long ago
+    anonymous.run(_add, "a@test.example", kept_week, DeliveryState.SENT)
+    anonymous.run(_add, "a@test.example", this_week, DeliveryState.SENT)  # a's digest of this week already went out
 
     anonymous.run(worker.nightly_maintenance, settings)
 
     assert anonymous.run(_deliveries) == [
-        ("a@test.example", kept_week.key, digest.SENT),
-        ("a@test.example", this_week.key, digest.SENT),
+        ("a@test.example", kept_week.key, DeliveryState.SENT),
+        ("a@test.example", this_week.key, DeliveryState.SENT),
     ]
     sent = run_cli(data_dir, "digest", "--week", this_week.key, "--send", **smtp(port))
     assert sent.returncode == 0, sent.stderr
@@ -86,7 +87,7 @@ def test_a_week_whose_deliveries_may_be_gone_is_not_sent(anonymous, data_dir, ma
 def test_removal_reaches_exactly_the_weeks_that_ended_before_the_cutoff(anonymous, settings):
     subscriber(anonymous, "a@test.example", "NL-GE")
     week = _week(400)
-    anonymous.run(_add, "a@test.example", week, digest.SENT)
+    anonymous.run(_add, "a@test.example", week, DeliveryState.SENT)
     assert anonymous.run(digest.remove_old_deliveries, week.end - timedelta(seconds=1)) == 0
     assert anonymous.run(digest.remove_old_deliveries, week.end) == 1
     assert anonymous.run(_deliveries) == []
@@ -105,7 +106,7 @@ def test_the_retention_outlasts_every_week_that_can_still_be_sent():
 
 def test_a_shorter_setting_removes_more(anonymous, settings):
     subscriber(anonymous, "a@test.example", "NL-GE")
-    anonymous.run(_add, "a@test.example", _week(100), digest.SENT)
+    anonymous.run(_add, "a@test.example", _week(100), DeliveryState.SENT)
     anonymous.run(worker.nightly_maintenance, settings)
     assert len(anonymous.run(_deliveries)) == 1  # within the default 365 days
     anonymous.run(worker.nightly_maintenance, dataclasses.replace(settings, digest_delivery_days=90))

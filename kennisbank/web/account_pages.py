@@ -15,7 +15,7 @@ from ..models import User
 from ..permissions import requires_second_factor
 from ..validation import InputError, required_message
 from .auth import actor, clear_session_cookie, client_ip, current_user, safe_next, session_token, set_session_cookie
-from .templating import render
+from .templating import path_for, render
 
 WRONG_CREDENTIALS = "Het e-mailadres of het wachtwoord klopt niet."
 WRONG_CODE = "Deze code klopt niet of is al gebruikt. Wacht op de volgende code van uw app en probeer het opnieuw."
@@ -75,7 +75,9 @@ async def start_session(request: Request, user: User, target: str, *, method: st
         user, ip=client_ip(request), second_factor_done=not needs_code, replaces=session_token(request) or None
     )
     if needs_code:
-        response = RedirectResponse(f"/inloggen/code?volgende={quote(target, safe='')}", status_code=303)
+        response = RedirectResponse(
+            f"{path_for(request, 'login_code')}?volgende={quote(target, safe='')}", status_code=303
+        )
     else:
         await accounts.logged_in(Actor(user, client_ip(request)), method=method)
         response = RedirectResponse(target, status_code=303)
@@ -87,7 +89,7 @@ async def second_step(request: Request) -> Response:
     user: User | None = request.scope["state"].get("pending_user")
     target = safe_next(request.query_params.get("volgende"))
     if user is None or request.scope["state"].get("login_stage") != "second_step":
-        return RedirectResponse("/inloggen", status_code=303)
+        return RedirectResponse(path_for(request, "login"), status_code=303)
     context = {"next": target}
     if request.method == "GET":
         return render(request, "account/login_code.html", context)
@@ -119,7 +121,7 @@ async def logout(request: Request) -> Response:
         await sessions.end(token)
     if user is not None:
         await audit.record(Actor(user, client_ip(request)), "logout", object_type="user", object_id=user.id)
-    response = RedirectResponse("/inloggen?uitgelogd=1", status_code=303)
+    response = RedirectResponse(path_for(request, "login") + "?uitgelogd=1", status_code=303)
     clear_session_cookie(response, request.app.state.settings)
     return response
 
@@ -175,7 +177,7 @@ async def change_password(request: Request) -> Response:
         )
     except InputError as exc:
         return await account(request, errors=exc.errors, status_code=422)
-    return RedirectResponse("/account?gedaan=wachtwoord", status_code=303)
+    return RedirectResponse(path_for(request, "account") + "?gedaan=wachtwoord", status_code=303)
 
 
 async def confirm_password(request: Request, user: User, password: str, *, purpose: str) -> tuple[str, int]:
@@ -225,7 +227,7 @@ async def totp_setup(request: Request) -> Response:
         Actor(user, client_ip(request)), secret, str(form.get("code", "")), str(form.get("current_code", ""))
     ):
         return render(request, "account/totp_setup.html", {**context, "error": WRONG_CODE}, status_code=422)
-    return RedirectResponse("/account?gedaan=tweestaps", status_code=303)
+    return RedirectResponse(path_for(request, "account") + "?gedaan=tweestaps", status_code=303)
 
 
 async def totp_disable(request: Request) -> Response:
@@ -233,7 +235,7 @@ async def totp_disable(request: Request) -> Response:
         return await account(
             request, errors={"totp": ["Beheerders moeten tweestapsverificatie gebruiken."]}, status_code=403
         )
-    return RedirectResponse("/account?gedaan=tweestaps-uit", status_code=303)
+    return RedirectResponse(path_for(request, "account") + "?gedaan=tweestaps-uit", status_code=303)
 
 
 async def token_create(request: Request) -> Response:
@@ -257,7 +259,7 @@ async def token_revoke(request: Request) -> Response:
         return await account(
             request, errors={"tokens": ["Dit token bestaat niet of is al ingetrokken."]}, status_code=404
         )
-    return RedirectResponse("/account?gedaan=ingetrokken", status_code=303)
+    return RedirectResponse(path_for(request, "account") + "?gedaan=ingetrokken", status_code=303)
 
 
 routes = [

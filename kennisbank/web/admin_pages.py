@@ -14,7 +14,7 @@ from .. import accounts, audit, permissions, personal_data
 from ..validation import InputError
 from .auth import actor, current_user, refuse
 from .params import page_param
-from .templating import render
+from .templating import path_for, render
 
 AUDIT_PAGE_SIZE = 50
 AUDIT_CSV_LIMIT = 100_000
@@ -68,7 +68,7 @@ async def user_new(request: Request) -> Response:
         return render(
             request, "admin/user_form.html", {"values": values, "errors": exc.errors, "account": None}, status_code=422
         )
-    return RedirectResponse(f"/beheer/gebruikers?gedaan=aangemaakt&id={user.id}", status_code=303)
+    return RedirectResponse(f"{path_for(request, 'admin_users')}?gedaan=aangemaakt&id={user.id}", status_code=303)
 
 
 async def user_edit(request: Request) -> Response:
@@ -98,7 +98,7 @@ async def user_edit(request: Request) -> Response:
             {"values": values, "errors": exc.errors, "account": account},
             status_code=422,
         )
-    return RedirectResponse("/beheer/gebruikers?gedaan=gewijzigd", status_code=303)
+    return RedirectResponse(path_for(request, "admin_users") + "?gedaan=gewijzigd", status_code=303)
 
 
 def _account_values(account: Any) -> dict[str, Any]:
@@ -118,7 +118,7 @@ async def user_end_sessions(request: Request) -> Response:
             request, object_type="user", object_id=request.path_params["user_id"], what="sessies beëindigen"
         )
     await accounts.end_sessions(actor(request), request.path_params["user_id"])
-    return RedirectResponse("/beheer/gebruikers?gedaan=sessies", status_code=303)
+    return RedirectResponse(path_for(request, "admin_users") + "?gedaan=sessies", status_code=303)
 
 
 async def user_data_download(request: Request) -> Response:
@@ -152,7 +152,7 @@ async def user_data_erase(request: Request) -> Response:
         await personal_data.erase(actor(request), account.id)
     except personal_data.ErasureRefused:
         return await refuse(request, object_type="user", object_id=user_id, what="eigen persoonsgegevens verwijderen")
-    return RedirectResponse("/beheer/gebruikers?gedaan=verwijderd", status_code=303)
+    return RedirectResponse(path_for(request, "admin_users") + "?gedaan=verwijderd", status_code=303)
 
 
 async def users_csv(request: Request) -> Response:

@@ -27,6 +27,7 @@ from .params import (
     parse_json,
 )
 from .problems import invalid_parameters, problem
+from .templating import path_for
 
 MAX_PER_PAGE = 100
 #: Whole-number parameters of a search, checked before searching.parse_query reads them.
@@ -58,7 +59,9 @@ async def create_initiative(request: Request) -> Response:
         return await refuse(request, object_type="initiative", what="initiatief aanmaken")
     initiative = await service.create_initiative(actor(request), parse_initiative(body))
     return JSONResponse(
-        service.as_resource(initiative), status_code=201, headers={"Location": f"/api/v1/initiatives/{initiative.id}"}
+        service.as_resource(initiative),
+        status_code=201,
+        headers={"Location": path_for(request, "api_initiative", initiative_id=initiative.id)},
     )
 
 
@@ -158,10 +161,10 @@ async def json_object(request: Request) -> dict[str, Any] | Response:
 
 
 routes = [
-    Route("/api/v1/openapi.json", openapi),
+    Route("/api/v1/openapi.json", openapi, name="openapi"),
     Route("/api/v1/initiatives", list_initiatives, methods=["GET"]),
     Route("/api/v1/initiatives", create_initiative, methods=["POST"]),
-    Route("/api/v1/initiatives/{initiative_id:int}", get_initiative, methods=["GET"]),
+    Route("/api/v1/initiatives/{initiative_id:int}", get_initiative, methods=["GET"], name="api_initiative"),
     Route("/api/v1/initiatives/{initiative_id:int}", update_initiative, methods=["PATCH"]),
     Route("/api/v1/initiatives/{initiative_id:int}/archive", archive_initiative, methods=["POST"]),
     Route("/api/v1/search", search),

@@ -121,14 +121,15 @@ class AuthenticationMiddleware:
                 "Log in of stuur een API-token mee (Authorization: Bearer …).",
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        app = scope["app"]
         if stage == "second_step":
-            return RedirectResponse("/inloggen/code", status_code=303)
+            return RedirectResponse(app.url_path_for("login_code"), status_code=303)
         if stage == "enrolment":
-            return RedirectResponse("/account/tweestaps", status_code=303)
+            return RedirectResponse(app.url_path_for("totp_setup"), status_code=303)
         target = scope["path"] + (("?" + scope["query_string"].decode("latin-1")) if scope["query_string"] else "")
         if scope["method"] != "GET":
             target = "/"
-        return RedirectResponse(f"/inloggen?volgende={quote(target, safe='')}", status_code=303)
+        return RedirectResponse(f"{app.url_path_for('login')}?volgende={quote(target, safe='')}", status_code=303)
 
 
 def _bearer_token(headers: Headers) -> str | None:

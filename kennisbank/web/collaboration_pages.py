@@ -25,7 +25,7 @@ from ..taxonomy import (
 from ..validation import InputError
 from .auth import actor
 from .params import form_version, multi_params, whole_number
-from .templating import render, render_page_or_fragment
+from .templating import path_for, render, render_page_or_fragment
 
 MAX_ID = 2**31 - 1
 
@@ -107,6 +107,10 @@ async def _detail(
     )
 
 
+def _detail_path(request: Request, collaboration_id: int) -> str:
+    return path_for(request, "collaboration_detail", collaboration_id=collaboration_id)
+
+
 async def detail(request: Request) -> Response:
     notice = {
         "gestart": "De samenwerking is gestart.",
@@ -146,7 +150,7 @@ async def _change(request: Request, change: Any) -> Response:
         )
     except InputError as exc:
         return await _detail(request, collaboration_id, errors=exc.errors, status_code=422)
-    return RedirectResponse(f"/samenwerkingen/{collaboration_id}?melding=opgeslagen", status_code=303)
+    return RedirectResponse(_detail_path(request, collaboration_id) + "?melding=opgeslagen", status_code=303)
 
 
 async def change_stage(request: Request) -> Response:
@@ -203,16 +207,21 @@ async def start_from_cluster(request: Request) -> Response:
     form = await request.form()
     ids = [n for n in (whole_number(str(v), 1, MAX_ID) for v in form.getlist("initiative")) if n is not None]
     collaboration = await service.from_cluster(actor(request), ids, str(form.get("type", "")))
-    return RedirectResponse(f"/samenwerkingen/{collaboration.id}?melding=gestart", status_code=303)
+    return RedirectResponse(_detail_path(request, collaboration.id) + "?melding=gestart", status_code=303)
 
 
 routes = [
     Route("/samenwerkingen", board, name="collaboration_board"),
     Route("/samenwerkingen/start", start_from_cluster, methods=["POST"], name="collaboration_start"),
     Route("/samenwerkingen/{collaboration_id:int}", detail, name="collaboration_detail"),
-    Route("/samenwerkingen/{collaboration_id:int}/fase", change_stage, methods=["POST"]),
-    Route("/samenwerkingen/{collaboration_id:int}/actie", set_next_action, methods=["POST"]),
-    Route("/samenwerkingen/{collaboration_id:int}/eigenaar", set_owner, methods=["POST"]),
-    Route("/samenwerkingen/{collaboration_id:int}/notitie", add_note, methods=["POST"]),
-    Route("/samenwerkingen/{collaboration_id:int}/link", add_link, methods=["POST"]),
+    Route("/samenwerkingen/{collaboration_id:int}/fase", change_stage, methods=["POST"], name="collaboration_stage"),
+    Route(
+        "/samenwerkingen/{collaboration_id:int}/actie",
+        set_next_action,
+        methods=["POST"],
+        name="collaboration_next_action",
+    ),
+    Route("/samenwerkingen/{collaboration_id:int}/eigenaar", set_owner, methods=["POST"], name="collaboration_owner"),
+    Route("/samenwerkingen/{collaboration_id:int}/notitie", add_note, methods=["POST"], name="collaboration_note"),
+    Route("/samenwerkingen/{collaboration_id:int}/link", add_link, methods=["POST"], name="collaboration_link"),
 ]

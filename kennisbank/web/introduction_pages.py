@@ -11,7 +11,7 @@ from starlette.routing import Route
 from .. import introductions, mail
 from ..validation import InputError
 from .auth import actor
-from .templating import render
+from .templating import path_for, render
 
 
 async def _preview(request: Request, errors: dict[str, list[str]] | None = None, status_code: int = 200) -> Response:
@@ -63,7 +63,10 @@ async def decide(request: Request) -> Response:
             notice = "verzonden"
     except InputError as exc:
         return await _preview(request, exc.errors, status_code=422)
-    return RedirectResponse(f"/samenwerkingen/{collaboration_id}?melding={notice}", status_code=303)
+    return RedirectResponse(
+        f"{path_for(request, 'collaboration_detail', collaboration_id=collaboration_id)}?melding={notice}",
+        status_code=303,
+    )
 
 
 async def opt_out(request: Request) -> Response:
@@ -79,7 +82,7 @@ async def opt_out(request: Request) -> Response:
 
 
 routes = [
-    Route("/samenwerkingen/{collaboration_id:int}/introductie", preview, methods=["GET"]),
-    Route("/samenwerkingen/{collaboration_id:int}/introductie", decide, methods=["POST"]),
+    Route("/samenwerkingen/{collaboration_id:int}/introductie", preview, methods=["GET"], name="introduction"),
+    Route("/samenwerkingen/{collaboration_id:int}/introductie", decide, methods=["POST"], name="introduction_decide"),
     Route("/introductie/afmelden", opt_out, methods=["GET", "POST"], name="introduction_opt_out"),
 ]

@@ -22,7 +22,7 @@ from ..taxonomy import MATCH_STATUS_LABELS, THEME_BY_SLUG, MatchStatus
 from ..validation import InputError
 from .auth import actor, current_user, refuse
 from .params import multi_params, page_param
-from .templating import render, render_page_or_fragment
+from .templating import path_for, render, render_page_or_fragment
 
 MATCH_TYPES = ("joint_procurement", "scaling_up", "knowledge_exchange")
 FILTER_LABELS = {
@@ -143,7 +143,7 @@ async def decide(request: Request) -> Response:
                 next_match=await matches.next_suggestion(match.id),
             ),
         )
-    return RedirectResponse(f"/matches/{match.id}?beoordeeld=1", status_code=303)
+    return RedirectResponse(f"{path_for(request, 'match_detail', match_id=match.id)}?beoordeeld=1", status_code=303)
 
 
 async def cluster_page(request: Request) -> Response:

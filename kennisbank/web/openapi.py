@@ -11,6 +11,9 @@ from typing import Any
 
 from search.matching import MATCH_TYPES
 
+from ..collaborations import MAX_ACTION, MAX_LABEL, MAX_NOTE, MAX_REASON, MAX_TITLE, MAX_URL
+from ..matches import MAX_NOTE_LENGTH
+from ..searching import MAX_QUERY_LENGTH
 from ..taxonomy import (
     PROVINCES,
     THEMES,
@@ -23,11 +26,12 @@ from ..taxonomy import (
     Status,
 )
 from ..validation import InitiativeInput
+from .params import MAX_ID
 from .security_headers import API_VERSION
 
 _JSON = "application/json"
 _PROBLEM = "application/problem+json"
-_ID = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}  # the id columns are 32-bit on PostgreSQL
+_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 VERSION_MISSING = "Geen If-Match meegestuurd: de versie is verplicht bij wijzigen en archiveren"
 VERSION_STALE = "Intussen door iemand anders gewijzigd, of If-Match noemt geen geldige versie"
 
@@ -395,7 +399,7 @@ def _collaboration_schemas() -> dict[str, Any]:
                     "description": "Gepubliceerde initiatieven van minstens twee provincies",
                 },
                 "type": {"type": "string", "enum": types},
-                "title": {"type": "string", "maxLength": 200},
+                "title": {"type": "string", "maxLength": MAX_TITLE},
                 "owner": {**_ID, "description": "Nummer van een IDA-coördinator; standaard de aanroeper"},
             },
             "required": ["initiatives", "type"],
@@ -405,14 +409,14 @@ def _collaboration_schemas() -> dict[str, Any]:
             "additionalProperties": False,
             "properties": {
                 "stage": {"type": "string", "enum": stages},
-                "reason": {"type": "string", "maxLength": 2000, "description": "Verplicht bij gestopt"},
+                "reason": {"type": "string", "maxLength": MAX_REASON, "description": "Verplicht bij gestopt"},
             },
             "required": ["stage"],
         },
         "CollaborationNote": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 4000}},
+            "properties": {"note": {"type": "string", "minLength": 1, "maxLength": MAX_NOTE}},
             "required": ["note"],
         },
         "CollaborationLinkInput": {
@@ -422,10 +426,14 @@ def _collaboration_schemas() -> dict[str, Any]:
                 "url": {
                     "type": "string",
                     "format": "uri",
-                    "maxLength": 500,
+                    "maxLength": MAX_URL,
                     "description": "Begint met http:// of https://",
                 },
-                "label": {"type": "string", "maxLength": 200, "description": "Omschrijving; standaard de link zelf"},
+                "label": {
+                    "type": "string",
+                    "maxLength": MAX_LABEL,
+                    "description": "Omschrijving; standaard de link zelf",
+                },
             },
             "required": ["url"],
         },
@@ -453,7 +461,11 @@ def _collaboration_schemas() -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "next_action": {"type": "string", "maxLength": 300, "description": "Leeg wist de volgende actie"},
+                "next_action": {
+                    "type": "string",
+                    "maxLength": MAX_ACTION,
+                    "description": "Leeg wist de volgende actie",
+                },
                 "due": {**nullable_date, "description": "Uiterste datum; alleen met een actie"},
             },
             "required": ["next_action"],
@@ -597,7 +609,7 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Zoeken: trefwoorden met Nederlandse taalkennis, filters, facetten en markeringen",
                     "parameters": [
-                        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": MAX_QUERY_LENGTH}},
                         _filter_param("province", "ISO-code of naam", _PROVINCE_VALUES),
                         _filter_param("theme", "Themanaam of slug", _THEME_VALUES),
                         _filter_param("kind", "Soort initiatief", _values(Kind)),
@@ -888,7 +900,7 @@ def openapi_document() -> dict[str, Any]:
                         "type": {"type": "string", "enum": _MATCH_TYPES},
                         "reasons": {"type": "array", "items": {"type": "string"}},
                         "shared_terms": {"type": "array", "items": {"type": "string"}},
-                        "status": {"enum": ["voorgesteld", "geaccepteerd", "afgewezen", "aangehouden"]},
+                        "status": {"enum": _values(MatchStatus)},
                         "note": {"type": "string"},
                         "features": {"type": "object", "additionalProperties": {"type": "number"}},
                         "decided_at": {"type": ["string", "null"], "format": "date-time"},
@@ -909,8 +921,8 @@ def openapi_document() -> dict[str, Any]:
                     "type": "object",
                     "additionalProperties": False,
                     "properties": {
-                        "status": {"enum": ["voorgesteld", "geaccepteerd", "afgewezen", "aangehouden"]},
-                        "note": {"type": "string", "maxLength": 2000},
+                        "status": {"enum": _values(MatchStatus)},
+                        "note": {"type": "string", "maxLength": MAX_NOTE_LENGTH},
                     },
                     "required": ["status"],
                 },

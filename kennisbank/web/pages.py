@@ -22,7 +22,7 @@ from .api import SEARCH_NUMBERS
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
 from .params import BadRequest, check_numbers, form_version, multi_params, page_param
-from .templating import render, render_page_or_fragment
+from .templating import path_for, render, render_page_or_fragment
 
 logger = logging.getLogger("kennisbank.web")
 
@@ -79,6 +79,10 @@ async def _download(extension: str, name: str, listed: list[Any]) -> Response:
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
+def _detail_path(request: Request, initiative_id: int) -> str:
+    return path_for(request, "initiative_detail", initiative_id=initiative_id)
+
+
 async def initiative_detail(request: Request) -> Response:
     initiative = await _load(request)
     similar = await searching.similar_initiatives(
@@ -118,7 +122,7 @@ async def initiative_new(request: Request) -> Response:
         return _form(request, values=input_to_form(raw), errors=exc.errors, status_code=422)
     except PermissionDenied:
         return _form(request, values=input_to_form(raw), errors={"province": [OWN_PROVINCE_ONLY]}, status_code=403)
-    return RedirectResponse(f"/initiatieven/{initiative.id}?opgeslagen=1", status_code=303)
+    return RedirectResponse(_detail_path(request, initiative.id) + "?opgeslagen=1", status_code=303)
 
 
 async def initiative_edit(request: Request) -> Response:
@@ -168,7 +172,7 @@ async def initiative_edit(request: Request) -> Response:
             version=conflict.current_version,
             status_code=409,
         )
-    return RedirectResponse(f"/initiatieven/{updated.id}?opgeslagen=1", status_code=303)
+    return RedirectResponse(_detail_path(request, updated.id) + "?opgeslagen=1", status_code=303)
 
 
 async def initiative_archive(request: Request) -> Response:
@@ -180,7 +184,7 @@ async def initiative_archive(request: Request) -> Response:
         await service.archive_initiative(actor(request), initiative.id, expected_version=version)
     except service.VersionConflict:
         return render(request, "initiatives/conflict.html", {"initiative": initiative}, status_code=409)
-    return RedirectResponse(f"/initiatieven/{initiative.id}?gearchiveerd=1", status_code=303)
+    return RedirectResponse(_detail_path(request, initiative.id) + "?gearchiveerd=1", status_code=303)
 
 
 async def accessibility(request: Request) -> Response:
@@ -260,6 +264,7 @@ async def search_page(request: Request) -> Response:
         "result": result,
         "errors": errors,
         "facet_titles": searching.FACET_TITLES,
+        "search_filters": searching.SEARCH_FILTERS,
         "search_unavailable": unavailable,
         "search_download_limit": SEARCH_DOWNLOAD_LIMIT,
     }
@@ -281,7 +286,9 @@ async def search_download(request: Request) -> Response:
             request.app.state.search_index, query, request.app.state.embedder, request.app.state.settings.semantic_ratio
         )
     except SearchUnavailable:
-        return RedirectResponse("/zoeken" + str(request.url.query and "?" + request.url.query), status_code=303)
+        return RedirectResponse(
+            path_for(request, "search") + str(request.url.query and "?" + request.url.query), status_code=303
+        )
     return await _download(
         request.path_params["format"], "zoekresultaten", [found.initiative for found in result.items]
     )
@@ -289,7 +296,7 @@ async def search_download(request: Request) -> Response:
 
 async def draft_hint(request: Request) -> Response:
     """The live "does this exist already?" hint under the title and summary of a new initiative."""
-    text = f"{request.query_params.get('title', '')}\n{request.query_params.get('summary', '')}"[:2000]
+    text = f"{request.query_params.get('title', '')}\n{request.query_params.get('summary', '')}"
     similar = await searching.similar_to_draft(request.app.state.search_index, request.app.state.embedder, text)
     pending = await embedding_jobs.pending_count() if request.app.state.embedder is not None else 0
     return render(request, "initiatives/_draft_hint.html", {"similar": similar, "pending": pending})

@@ -14,6 +14,7 @@ from .. import digest, feeds, subscriptions
 from ..validation import InputError
 from .account_pages import account
 from .auth import logged_in_user
+from .templating import path_for
 
 FEED_WEEKS = 8
 
@@ -22,7 +23,7 @@ async def digest_settings(request: Request) -> Response:
     form = await request.form()
     user = logged_in_user(request)
     await subscriptions.set_digest(user, weekly=form.get("weekly") == "ja", related=form.get("related") == "on")
-    return RedirectResponse("/account?gedaan=overzicht#overzicht-kop", status_code=303)
+    return RedirectResponse(path_for(request, "account") + "?gedaan=overzicht#overzicht-kop", status_code=303)
 
 
 async def subscribe(request: Request) -> Response:
@@ -35,16 +36,20 @@ async def subscribe(request: Request) -> Response:
         await subscriptions.subscribe(logged_in_user(request), kind, value)
     except InputError as exc:
         if back_to_search:
-            return RedirectResponse(f"/zoeken?{subscriptions.normalise_search(value)}", status_code=303)
+            return RedirectResponse(
+                f"{path_for(request, 'search')}?{subscriptions.normalise_search(value)}", status_code=303
+            )
         return await account(request, errors=exc.errors, status_code=422)
     if back_to_search:
-        return RedirectResponse(f"/zoeken?{subscriptions.normalise_search(value)}&bewaard=1", status_code=303)
-    return RedirectResponse("/account?gedaan=abonnement#overzicht-kop", status_code=303)
+        return RedirectResponse(
+            f"{path_for(request, 'search')}?{subscriptions.normalise_search(value)}&bewaard=1", status_code=303
+        )
+    return RedirectResponse(path_for(request, "account") + "?gedaan=abonnement#overzicht-kop", status_code=303)
 
 
 async def remove_subscription(request: Request) -> Response:
     await subscriptions.unsubscribe(logged_in_user(request), request.path_params["subscription_id"])
-    return RedirectResponse("/account?gedaan=abonnement-weg#overzicht-kop", status_code=303)
+    return RedirectResponse(path_for(request, "account") + "?gedaan=abonnement-weg#overzicht-kop", status_code=303)
 
 
 async def feed(request: Request) -> Response:
@@ -65,7 +70,7 @@ async def feed(request: Request) -> Response:
     settings = request.app.state.settings
     body = feeds.atom_feed(
         title=f"Kennisbank – {subscription.label}",
-        feed_url=f"{settings.base_url}/feeds/{subscription.feed_token}.atom",
+        feed_url=settings.base_url + path_for(request, "feed", token=subscription.feed_token),
         site_url=settings.base_url,
         initiatives=initiatives,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import jinja2
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
@@ -20,6 +21,18 @@ def query_with(request: Request, **changes: object) -> str:
     items = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
     items += [(k, str(v)) for k, v in changes.items() if v is not None]
     return "?" + urlencode(items) if items else "?"
+
+
+def path_for(request: Request, name: str, /, **path_params: Any) -> str:
+    """The path of the route named `name`, e.g. ``/initiatieven/12``: a path, not an absolute URL, as every
+    link and redirect of the pages has always been."""
+    return str(request.app.url_path_for(name, **path_params))
+
+
+@jinja2.pass_context
+def _template_path_for(context: jinja2.runtime.Context, name: str, /, **path_params: Any) -> str:
+    """`path_for` in templates, with the page's request: ``{{ path_for("initiative_detail", initiative_id=1) }}``."""
+    return path_for(context["request"], name, **path_params)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -54,6 +67,10 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
     configure(templates.env)
     templates.env.globals.update(
-        query_with=query_with, csrf_token=csrf_token, csp_nonce=csp_nonce, current_user=current_user
+        query_with=query_with,
+        csrf_token=csrf_token,
+        csp_nonce=csp_nonce,
+        current_user=current_user,
+        path_for=_template_path_for,
     )
     return templates
