@@ -4,7 +4,7 @@
 
 For each development corpus (the seed in three styles, each development set in two) every
 cross-province pair is ranked by one cosine of the platform's stored vectors (default encoder,
-`passage:` of the whole text): raw, centred, and in the semantic space of `search/match_space.py`
+`passage:` of the whole text): raw, centred, and in the semantic space of `search/matching/space.py`
 for a grid of regularisations. The space is fitted by family-grouped 5-fold cross-validation (the
 folds of `bench/train_matching.py`), and each pair is scored by the space of the fold that did not
 see its family. Prints AP per corpus. The held-out set is never read.

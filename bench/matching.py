@@ -4,7 +4,7 @@
 
 Loads `seed/*.jsonl` (all 175 initiatives, every status), embeds each text the way
 the platform stores it (`text_for_embedding` of title, summary and the whole body, as a
-document: e5 `passage:`) with an on-disk cache, and runs the engine of `search/matching.py`
+document: e5 `passage:`) with an on-disk cache, and runs the engine of `search/matching/engine.py`
 with the shipped model.
 
 Ground truth: two initiatives of different provinces in the same family of
@@ -39,11 +39,11 @@ sys.path.insert(0, str(REPO))
 
 from kennisbank.taxonomy import find_province  # noqa: E402
 from search.embeddings import DEFAULT_EMBEDDER, load_embedder, text_for_embedding  # noqa: E402
-from search.match_clusters import find_clusters  # noqa: E402
-from search.match_features import FEATURES  # noqa: E402
-from search.match_learning import Decision, evaluate_learning  # noqa: E402
-from search.match_model import load_match_model  # noqa: E402
 from search.matching import DEFAULT_MIN_SCORE, DEFAULT_MIN_STANDOUT, MatchEngine, MatchItem, ScoreWeights  # noqa: E402
+from search.matching.clusters import find_clusters  # noqa: E402
+from search.matching.features import FEATURES  # noqa: E402
+from search.matching.learning import Decision, evaluate_learning  # noqa: E402
+from search.matching.model import load_match_model  # noqa: E402
 
 PRECISION_AT = (10, 25, 50, 100)
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35)
@@ -461,7 +461,7 @@ def print_summary(model: str, cache_dir: Path) -> None:
     if shipped is not None:
         report = shipped.report
         print(
-            f"## The shipped model (search/match_model.json), cross-validated\n\nFitted on "
+            f"## The shipped model (search/matching/match_model.json), cross-validated\n\nFitted on "
             f"{', '.join(report['fitted_on'])}; {report['folds']}-fold cross-validation grouped by family; "
             f"threshold {shipped.threshold}. Figures on the folds each pair was *not* fitted on "
             f"(type accuracy on the labelled pairs):\n"

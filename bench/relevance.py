@@ -36,7 +36,7 @@ from kennisbank.indexing import SEMANTIC_CANDIDATES, open_embedder, reindex  # n
 from kennisbank.models import Initiative  # noqa: E402
 from kennisbank.settings import DEFAULT_EMBEDDER, Settings  # noqa: E402
 from search import SearchQuery  # noqa: E402
-from search.match_model import shipped_space_for  # noqa: E402
+from search.matching.model import shipped_space_for  # noqa: E402
 from search.semantic_floor import background_vectors  # noqa: E402
 from search.tantivy_index import DEFAULT_MIN_STANDOUT, FEEDBACK_WEIGHT, TantivyIndex  # noqa: E402
 

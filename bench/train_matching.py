@@ -1,4 +1,4 @@
-"""Fit the match model (`search/match_model.json`) by cross-validation grouped by family.
+"""Fit the match model (`search/matching/match_model.json`) by cross-validation grouped by family.
 
     python bench/train_matching.py [--cache-dir data/bench-cache] [--check]
 
@@ -43,15 +43,16 @@ sys.path.insert(0, str(REPO / "bench"))
 from matching import average_precision, labelled_pairs, seed_items  # noqa: E402
 
 from search.embeddings import DEFAULT_EMBEDDER  # noqa: E402
-from search.match_features import (  # noqa: E402
+from search.matching import MatchEngine, MatchItem  # noqa: E402
+from search.matching.features import (  # noqa: E402
     FEATURES,
     LEANING_TYPES,
     TYPE_FEATURES,
     allowed_types,
     type_features,
 )
-from search.match_model import MODEL_FILE  # noqa: E402
-from search.match_space import (  # noqa: E402
+from search.matching.model import MODEL_FILE  # noqa: E402
+from search.matching.space import (  # noqa: E402
     DEFAULT_REGULARISATION,
     SPACE_FILE,
     SemanticSpace,
@@ -60,7 +61,6 @@ from search.match_space import (  # noqa: E402
     load_semantic_space,
     save_semantic_space,
 )
-from search.matching import MatchEngine, MatchItem  # noqa: E402
 
 #: (data set, style) pairs the model is fitted on.
 CORPORA: tuple[tuple[str, str], ...] = (

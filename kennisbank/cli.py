@@ -13,7 +13,7 @@ import click
 from tqdm import tqdm
 
 from search import SearchUnavailable
-from search.match_types import MATCH_TYPE_LABELS
+from search.matching.types import MATCH_TYPE_LABELS
 
 from . import accounts, audit, demo_accounts, digest, embedding_jobs, mail, matches, searching
 from .backup import BackupError, make_backup, restore_backup

@@ -19,7 +19,7 @@ import anyio.to_thread
 
 from search import SearchDocument, SearchIndex, open_index
 from search.embeddings import Embedder, load_embedder
-from search.match_model import shipped_space_for
+from search.matching.model import shipped_space_for
 from search.semantic_floor import background_vectors
 from search.tantivy_index import TantivyIndex
 

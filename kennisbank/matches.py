@@ -1,4 +1,4 @@
-"""Match suggestions in the platform: the engine of search/matching.py fed from the database, its
+"""Match suggestions in the platform: the engine of search/matching/engine.py fed from the database, its
 suggestions persisted, and the coordinators' decisions on them.
 
 The database keeps every suggested pair (`MatchSuggestion`) with its history (`MatchEvent`). A
@@ -20,11 +20,11 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from search.embeddings import Embedder, is_multilingual_e5_small
-from search.match_clusters import Cluster, find_clusters
-from search.match_fingerprint import material_fingerprint
-from search.match_learning import Decision, LearningReport, learn_scorer
-from search.match_types import MatchType, Scorer
 from search.matching import Match, MatchEngine, MatchItem
+from search.matching.clusters import Cluster, find_clusters
+from search.matching.fingerprint import material_fingerprint
+from search.matching.learning import Decision, LearningReport, learn_scorer
+from search.matching.types import MatchType, Scorer
 
 from . import audit, collaborations, permissions
 from .audit import Actor

@@ -226,7 +226,7 @@ COLLABORATION_STAGE_LABELS: dict[str, str] = {
     CollaborationStage.AFGEROND: "Afgerond",
     CollaborationStage.GESTOPT: "Gestopt",
 }
-#: The collaboration type a match type leads to (the engine's types in search/matching.py).
+#: The collaboration type a match type leads to (the engine's types in search/matching/engine.py).
 COLLABORATION_TYPE_FOR_MATCH: dict[str, str] = {
     "joint_procurement": CollaborationType.GEZAMENLIJKE_INKOOP,
     "scaling_up": CollaborationType.OPSCHALEN,

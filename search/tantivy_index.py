@@ -50,7 +50,7 @@ from .documents import FACET_FIELDS, SearchDocument, SearchHit, SearchQuery, Sea
 from .dutch import Concept, Synonyms, default_synonyms, stem, stems, terms
 from .fusion import FUSIONS
 from .highlight import TermMatcher, crop, fuzzy_distance, highlight, snippet
-from .match_space import SemanticSpace
+from .matching.space import SemanticSpace
 from .text import plain_text
 from .vectors import VectorStore
 

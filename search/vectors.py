@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .documents import Vector
-from .match_space import SemanticSpace
+from .matching.space import SemanticSpace
 
 #: Below this many documents there is no crowd to stand out from: every semantic neighbour counts.
 MIN_DOCUMENTS_FOR_STANDOUT = 20

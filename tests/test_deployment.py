@@ -335,6 +335,19 @@ def test_a_built_wheel_serves_the_site_and_seeds_without_the_source_tree(tmp_pat
         check=True,
     ).stdout.strip()
     assert where.startswith(str(site)), where  # the wheel's copy, not the checkout's editable install
+    shipped = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from search.ct2_encoder import CHECKSUM_FILE; from search.matching.model import load_match_model;"
+            "print(CHECKSUM_FILE.is_file(), load_match_model() is not None)",
+        ],
+        cwd=run_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert shipped.stdout.split() == ["True", "True"], shipped.stderr  # the encoder's checksum, the match model
     seeded = kennisbank("seed")
     assert seeded.returncode == 0, seeded.stderr
     assert "initiatives_families.jsonl: 90 nieuw" in seeded.stdout

@@ -17,7 +17,7 @@ from kennisbank.settings import Settings
 from kennisbank.taxonomy import THEME_NAMES
 from kennisbank.web.app import create_app
 from kennisbank.web.match_pages import highlight
-from search.match_reasons import dutch_list
+from search.matching.reasons import dutch_list
 from tests.conftest import Browser, run_cli
 from tests.databases import database_url_for
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from search.match_highlight import shared_term_spans
+from search.matching.highlight import shared_term_spans
 
 from .. import collaborations, matches, permissions
 from ..filters import read_filters

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.match_features import FEATURES, TYPE_FEATURES
-from search.match_model import MODEL_FILE, load_match_model, match_model_from_dict
-from search.match_space import SPACE_FILE, SpaceFileError, fit_semantic_space, load_semantic_space
 from search.matching import MatchEngine, MatchItem
+from search.matching.features import FEATURES, TYPE_FEATURES
+from search.matching.model import MODEL_FILE, load_match_model, match_model_from_dict
+from search.matching.space import SPACE_FILE, SpaceFileError, fit_semantic_space, load_semantic_space
 
 D = 64
 

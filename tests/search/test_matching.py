@@ -12,13 +12,13 @@ import pytest
 
 from search.dutch import fold, stem, terms
 from search.embeddings import DEFAULT_EMBEDDER, load_embedder
-from search.match_clusters import STRONG_SCORE, find_clusters
-from search.match_features import FEATURES, TYPE_FEATURES, ItemFacts
-from search.match_fingerprint import material_fingerprint
-from search.match_highlight import shared_term_spans
-from search.match_learning import MIN_DECISIONS, Decision, LearnedScorer
-from search.match_model import load_match_model
 from search.matching import DIRECT_WEIGHTS, MATCH_TYPES, Match, MatchEngine, MatchItem, ScoreWeights, match_type
+from search.matching.clusters import STRONG_SCORE, find_clusters
+from search.matching.features import FEATURES, TYPE_FEATURES, ItemFacts
+from search.matching.fingerprint import material_fingerprint
+from search.matching.highlight import shared_term_spans
+from search.matching.learning import MIN_DECISIONS, Decision, LearnedScorer
+from search.matching.model import load_match_model
 
 DIMS = 16
 PROVINCE_NAMES = {

@@ -1,4 +1,4 @@
-"""The vectorised pair features equal their definitions, pair by pair (search/match_features.py)."""
+"""The vectorised pair features equal their definitions, pair by pair (search/matching/features.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import unicodedata
 import numpy as np
 
 from search.dutch import fold
-from search.match_features import EARLY_PHASES, FEATURES, PROVEN_PHASES, ItemFacts, pair_features, technology_idf
+from search.matching.features import EARLY_PHASES, FEATURES, PROVEN_PHASES, ItemFacts, pair_features, technology_idf
 
 PHASES = ["idee", "verkenning", "pilot", "implementatie", "opgeschaald", None]
 

@@ -15,7 +15,7 @@ from test_contract import BY_ID, CORPUS, topic
 
 from search.documents import SearchQuery
 from search.index import SearchIndex, open_index
-from search.match_space import SemanticSpace
+from search.matching.space import SemanticSpace
 from search.tantivy_index import FAMILY_AFTER, FEEDBACK_WEIGHT, QUERY_EVIDENCE, TantivyIndex
 
 REPO = Path(__file__).resolve().parents[2]

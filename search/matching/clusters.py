@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from .match_features import PROVEN_PHASES, tag_key
-from .match_reasons import dutch_list, month
-from .match_types import Match, MatchItem
+from .features import PROVEN_PHASES, tag_key
+from .reasons import dutch_list, month
+from .types import Match, MatchItem
 
 STRONG_SCORE = 0.25
 MIN_PROVINCES = 3

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from .dutch import dutch_date
-from .match_features import EARLY_PHASES, PROVEN_PHASES, item_categories, supplier_mentions, tag_key, text_words
-from .match_types import MatchItem
+from ..dutch import dutch_date
+from .features import EARLY_PHASES, PROVEN_PHASES, item_categories, supplier_mentions, tag_key, text_words
+from .types import MatchItem
 
 PHASE_PHRASES: dict[str, str] = {
     "opgeschaald": "heeft dit opgeschaald",
@@ -71,7 +71,7 @@ def build_reasons(
     """The reasons for the pair (a, b), strongest first; the first says why it has its type.
 
     `standout` is given when the pair was suggested for standing out above both initiatives'
-    other similarities (see search/matching.py)."""
+    other similarities (see search/matching/engine.py)."""
     candidates: list[tuple[float, str]] = [(float("inf"), _type_reason(a, b, match_type))]
 
     def add(feature: str, text: str) -> None:
@@ -133,7 +133,7 @@ def build_reasons(
 
 
 def _type_reason(a: MatchItem, b: MatchItem, match_type: str) -> str:
-    """Why the pair has its type, in IDA's words (see `match_type` in search/matching.py)."""
+    """Why the pair has its type, in IDA's words (see `match_type` in search/matching/engine.py)."""
     if match_type == "scaling_up":
         proven = a if a.phase in PROVEN_PHASES else b
         return f"Opschalen: hetzelfde doel en dezelfde aanpak, en {proven.province_name} heeft de ervaring al"

@@ -16,10 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .dutch import STOP_WORDS, stem, terms
-from .match_features import tag_key
-from .matching import MatchItem
-from .text import plain_text
+from ..dutch import STOP_WORDS, stem, terms
+from ..text import plain_text
+from .engine import MatchItem
+from .features import tag_key
 
 FINGERPRINT_VERSION = "m1"
 

@@ -1,6 +1,6 @@
 """The fitted pair model that scores and types matches: logistic regressions shipped as JSON.
 
-    model = load_match_model()            # search/match_model.json, or None when absent
+    model = load_match_model()            # search/matching/match_model.json, or None when absent
     scores = model.score(features)        # (pairs x FEATURES) -> probability of a true pair
     kind = model.type_of(type_features)   # "joint_procurement" | "scaling_up" | "knowledge_exchange"
     leaning = model.leaning(vector)       # what kind of initiative one text reads like (a type feature)
@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from .match_features import LEANING_TYPES, NEUTRAL_LEANING
-from .match_space import SemanticSpace, SpaceBackground, load_semantic_space
+from .features import LEANING_TYPES, NEUTRAL_LEANING
+from .space import SemanticSpace, SpaceBackground, load_semantic_space
 
 MODEL_FILE = Path(__file__).resolve().parent / "match_model.json"
 
@@ -75,7 +75,7 @@ class MatchModel:
     type_columns: np.ndarray  # where the type model's features sit in TYPE_FEATURES
     type_classes: tuple[str, ...]
     report: dict[str, Any]  # what it was fitted on and its cross-validated figures
-    space: SemanticSpace | None = None  # where the semantic features are computed (`search/match_space.py`)
+    space: SemanticSpace | None = None  # where the semantic features are computed (`search/matching/space.py`)
     calibration: tuple[float, float] = (1.0, 0.0)  # Platt (slope, offset) on the pair logit, fitted out of fold
     item_type: _Logistic | None = None  # one text's vector -> its family's type (`leaning`)
     item_type_order: tuple[int, ...] = ()  # the item model's class index for each of LEANING_TYPES
@@ -170,7 +170,7 @@ def _three(values: Sequence[float]) -> tuple[float, float, float]:
 @lru_cache(maxsize=4)
 def load_match_model(path: Path = MODEL_FILE) -> MatchModel | None:
     """The shipped model, or None when the file is absent (the documented weights then apply)."""
-    from .match_features import FEATURES, TYPE_FEATURES
+    from .features import FEATURES, TYPE_FEATURES
 
     if not path.exists():
         return None
@@ -180,7 +180,7 @@ def load_match_model(path: Path = MODEL_FILE) -> MatchModel | None:
 def shipped_space_for(embedder_name: str) -> SemanticSpace | None:
     """The shipped model's semantic space when it was fitted on the vectors `embedder_name` gives,
     else None (another encoder's vectors mean nothing in it, even at the same width)."""
-    from .embeddings import is_multilingual_e5_small
+    from ..embeddings import is_multilingual_e5_small
 
     model = load_match_model()
     return model.space if model is not None and is_multilingual_e5_small(embedder_name) else None

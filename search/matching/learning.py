@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .match_features import FEATURES
-from .match_types import ScoreWeights
+from .features import FEATURES
+from .types import ScoreWeights
 
 if TYPE_CHECKING:  # scikit-learn is imported where a model is fitted: it takes most of a second,
     # which a server start would otherwise spend before it answers

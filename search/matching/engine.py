@@ -14,7 +14,7 @@ thread-safe: serialise calls (one lock around the engine).
 (TF-IDF). A pair is a candidate when either side is among the other's
 neighbours. Same-province pairs are never candidates.
 
-**Features** (all in [0, 1], see `search/match_features.py`): semantic,
+**Features** (all in [0, 1], see `search/matching/features.py`): semantic,
 lexical, themes, suppliers, technologies, categories (topic: do they work on
 the same thing?) and phase, timing, partners (context: is working together
 actionable now?).
@@ -51,7 +51,7 @@ set of terse portfolio rows, the standout is the same whether the rest of
 the corpus is short, long, small or large. Both were chosen on the seed and
 on shortened copies of it (see bench/matching.py) and are reported on a
 held-out set nobody tuned on. Once enough coordinator decisions exist, a
-fitted model replaces these weights (`search/match_learning.py`);
+fitted model replaces these weights (`search/matching/learning.py`);
 corroboration still uses the direct score.
 
 **Type** (`match_type`), as IDA uses the words; first rule that holds:
@@ -92,7 +92,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from scipy import sparse
 
-from .match_features import (
+from .features import (
     CONTEXT_FEATURES,
     CORROBORATION,
     EARLY_PHASES,
@@ -115,11 +115,11 @@ from .match_features import (
     text_words,
     type_features,
 )
-from .match_learning import Decision, LearningReport, learn_scorer
-from .match_model import MatchModel, load_match_model
-from .match_reasons import build_reasons
-from .match_space import SemanticSpace, SpaceBackground
-from .match_types import (
+from .learning import Decision, LearningReport, learn_scorer
+from .model import MatchModel, load_match_model
+from .reasons import build_reasons
+from .space import SemanticSpace, SpaceBackground
+from .types import (
     DEFAULT_CONTEXT_WEIGHTS,
     DEFAULT_TOPIC_WEIGHTS,
     DIRECT_WEIGHTS,
@@ -322,11 +322,11 @@ class MatchEngine:
         space: SemanticSpace | None | Literal["model"] = "model",
         block_size: int = 512,
     ) -> None:
-        """`model` scores and types pairs (the shipped `search/match_model.json` by default; None for the
+        """`model` scores and types pairs (the shipped `search/matching/match_model.json` by default; None for the
         documented weights and type rules); an explicit `scorer` (learned from decisions) scores instead.
         `min_score` defaults to the model's threshold, else DEFAULT_MIN_SCORE; the standout rule
         (`min_standout`) applies only to the documented weights. Vectors are compared in `space`
-        (`search/match_space.py`), by default the model's, the one its features were fitted in."""
+        (`search/matching/space.py`), by default the model's, the one its features were fitted in."""
         if neighbours < 1:
             raise ValueError("neighbours must be at least 1")
         self.neighbours = neighbours
@@ -550,7 +550,7 @@ class MatchEngine:
 
     def _in_space(self, matrix: np.ndarray) -> np.ndarray:
         """Unit rows, in the shipped model's semantic space when it has one for these vectors (see
-        `search/match_space.py`); a zero row (no vector) stays zero."""
+        `search/matching/space.py`); a zero row (no vector) stays zero."""
         space = self._space
         if space is not None and matrix.shape[1] == space.dimensions:
             present = np.linalg.norm(matrix, axis=1) > 0

@@ -13,8 +13,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
-from .dutch import fold, stem, tokenize
-from .match_features import COMPOUND_PART_MIN
+from ..dutch import fold, stem, tokenize
+from .features import COMPOUND_PART_MIN
 
 
 def shared_term_spans(text: str, shared_terms: Sequence[str]) -> list[tuple[int, int]]:

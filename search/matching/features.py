@@ -38,7 +38,7 @@ Relative: how far the pair stands out *in this corpus*, whatever the encoder and
 
 And `corroboration`, computed by the engine from the direct scores of the
 surrounding pairs: max over a third initiative c of min(direct(a, c),
-direct(b, c)). See `search/matching.py` for how they combine.
+direct(b, c)). See `search/matching/engine.py` for how they combine.
 """
 
 from __future__ import annotations
@@ -53,12 +53,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from .dutch import STOP_WORDS, WORD_PATTERN, fold, stem
-from .text import plain_text
+from ..dutch import STOP_WORDS, WORD_PATTERN, fold, stem
+from ..text import plain_text
 
 TOPIC_FEATURES: tuple[str, ...] = ("semantic", "lexical", "themes", "suppliers", "technologies", "categories")
 CONTEXT_FEATURES: tuple[str, ...] = ("phase", "timing", "partners")
-#: Computed from the other pairs, after the direct features (see `search/matching.py`).
+#: Computed from the other pairs, after the direct features (see `search/matching/engine.py`).
 CORROBORATION = "corroboration"
 RELATIVE_FEATURES: tuple[str, ...] = ("semantic_z", "semantic_gap")
 DIRECT_FEATURES: tuple[str, ...] = TOPIC_FEATURES + CONTEXT_FEATURES + RELATIVE_FEATURES
@@ -349,7 +349,7 @@ def pair_features(
     return out
 
 
-#: What the type model (`search/match_model.py`) reads of a pair.
+#: What the type model (`search/matching/model.py`) reads of a pair.
 TYPE_FEATURES: tuple[str, ...] = (
     "proven_and_early",
     "both_proven",

@@ -1,6 +1,6 @@
 """The types every matching module shares: items, matches, scorers, the documented weights and the type labels.
 
-They live apart from the engine (`search/matching.py`) so that the modules the engine uses — reasons,
+They live apart from the engine (`search/matching/engine.py`) so that the modules the engine uses — reasons,
 learning, clusters — can import them without importing the engine.
 """
 
@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from .match_features import CORROBORATION, FEATURES
+from .features import CORROBORATION, FEATURES
 
 MatchType = Literal["joint_procurement", "scaling_up", "knowledge_exchange"]
 MATCH_TYPES: tuple[str, ...] = ("joint_procurement", "scaling_up", "knowledge_exchange")
@@ -61,7 +61,7 @@ class MatchItem:
 
 @dataclass(frozen=True)
 class Match:
-    """A suggested pair. `a` sorts before `b`; `features` are what `search/match_learning.py` learns from."""
+    """A suggested pair. `a` sorts before `b`; `features` are what `search/matching/learning.py` learns from."""
 
     a: Hashable
     b: Hashable
