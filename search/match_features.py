@@ -142,7 +142,7 @@ def item_categories(technologies: Iterable[str], title: str, summary: str) -> fr
 
 @lru_cache(maxsize=1 << 16)
 def _categories_named_in(text: str) -> frozenset[str]:
-    """The categories whose tags `text` names (cached: the reasons of every pair ask again)."""
+    """The categories whose tags `text` names (cached: a rematch reads every unchanged text again)."""
     padded = f" {' '.join(_WORD.findall(fold(text)))} "
     return frozenset(
         name
@@ -262,7 +262,29 @@ def text_words(text: str) -> frozenset[str]:
 
 def supplier_mentions(suppliers: Iterable[str], words: frozenset[str]) -> list[str]:
     """The `suppliers` (as spelled there) whose every word occurs in `words`: named in that text."""
-    return [name for name in suppliers if (parts := _WORD.findall(fold(name))) and all(p in words for p in parts)]
+    return [name for name in suppliers if (parts := _name_words(name)) and words.issuperset(parts)]
+
+
+@lru_cache(maxsize=1 << 16)
+def _name_words(name: str) -> tuple[str, ...]:
+    """The folded words of a supplier's name (cached: every pair with that supplier asks again)."""
+    return tuple(_WORD.findall(fold(name)))
+
+
+def _mentioned_suppliers(facts: Sequence[ItemFacts], suppliers: Iterable[str]) -> list[frozenset[str]]:
+    """Per initiative, which of `suppliers` its text names (`supplier_mentions`), found through an index of
+    the names' words instead of pair by pair."""
+    by_word: dict[str, list[str]] = {}
+    for name in suppliers:
+        for word in set(_name_words(name)):
+            by_word.setdefault(word, []).append(name)
+    name_words = frozenset(by_word)
+    out = []
+    for f in facts:
+        hits = f.words & name_words
+        names = {name for word in hits for name in by_word[word]}
+        out.append(frozenset(supplier_mentions(names, f.words)) if names else frozenset())
+    return out
 
 
 #: Words of buying and contracts (Dutch and English): a product or service bought from the market is
@@ -330,11 +352,9 @@ def pair_features(
     shared = themes.shared(a, b)
     union = themes.size[a] + themes.size[b] - shared
     out[:, 2] = np.divide(shared, union, out=np.zeros(m), where=shared > 0)
-    out[:, 3] = _TagBits([f.suppliers for f in local]).shared(a, b) > 0
-    named = np.array([bool(f.suppliers) for f in local])
-    for i in np.flatnonzero((out[:, 3] == 0) & (named[a] | named[b])).tolist():
-        fa, fb = local[a[i]], local[b[i]]
-        out[i, 3] = bool(supplier_mentions(fa.suppliers, fb.words) or supplier_mentions(fb.suppliers, fa.words))
+    suppliers = _TagBits([f.suppliers for f in local])
+    mentioned = suppliers.masks_of(_mentioned_suppliers(local, suppliers.bit))
+    out[:, 3] = (suppliers.shared(a, b) > 0) | suppliers.any_in(a, mentioned, b) | suppliers.any_in(b, mentioned, a)
     # The technology overlap is summed in Python, pair by pair, so it stays exactly what it always was;
     # only the (few) pairs that share a technology get there.
     for i in np.flatnonzero(_TagBits([f.technologies for f in local]).shared(a, b) > 0).tolist():
@@ -426,21 +446,36 @@ class _TagBits:
     with numpy instead of with Python sets."""
 
     def __init__(self, tag_sets: Sequence[frozenset[str]]) -> None:
-        bit: dict[str, int] = {}
+        self.bit: dict[str, int] = {}
         for tags in tag_sets:
             for tag in tags:
-                bit.setdefault(tag, len(bit))
-        self.masks = np.zeros((len(tag_sets), max(1, -(-len(bit) // 64))), dtype=np.uint64)
+                self.bit.setdefault(tag, len(self.bit))
+        self.masks = self.masks_of(tag_sets)
+        self.size = np.array([len(tags) for tags in tag_sets], dtype=np.int64)
+
+    def masks_of(self, tag_sets: Sequence[Iterable[str]]) -> np.ndarray:
+        """The bit masks of `tag_sets` in this bit assignment (tags it has no bit for are left out)."""
+        rows: list[int] = []
+        bits: list[int] = []
         for row, tags in enumerate(tag_sets):
             for tag in tags:
-                word, offset = divmod(bit[tag], 64)
-                self.masks[row, word] |= np.uint64(1 << offset)
-        self.size = np.array([len(tags) for tags in tag_sets], dtype=np.int64)
+                if (bit := self.bit.get(tag)) is not None:
+                    rows.append(row)
+                    bits.append(bit)
+        masks = np.zeros((len(tag_sets), max(1, -(-len(self.bit) // 64))), dtype=np.uint64)
+        at = np.array(bits, dtype=np.uint64)
+        np.bitwise_or.at(masks, (np.array(rows, dtype=np.int64), (at // 64).astype(np.int64)), np.uint64(1) << at % 64)
+        return masks
 
     def shared(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """How many tags each pair (a[i], b[i]) has in common."""
         counts: np.ndarray = np.bitwise_count(self.masks[a] & self.masks[b]).sum(axis=1, dtype=np.int64)
         return counts
+
+    def any_in(self, a: np.ndarray, other: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether each row a[i] has a tag among the tags `other[b[i]]` (masks from `masks_of`)."""
+        hits: np.ndarray = (self.masks[a] & other[b]).any(axis=1)
+        return hits
 
 
 def _timing_of_pairs(facts: Sequence[ItemFacts], a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1071,6 +1071,7 @@ class MatchEngine:
         reasons = build_reasons(
             item_a,
             item_b,
+            (self._facts[a], self._facts[b]),
             named,
             dict(zip(FEATURES, contributions.tolist())),
             shared,

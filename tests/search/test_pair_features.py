@@ -5,11 +5,20 @@ from __future__ import annotations
 import math
 import random
 import unicodedata
+from dataclasses import replace
 
 import numpy as np
 
 from search.dutch import fold
-from search.match_features import EARLY_PHASES, FEATURES, PROVEN_PHASES, ItemFacts, pair_features, technology_idf
+from search.match_features import (
+    EARLY_PHASES,
+    FEATURES,
+    PROVEN_PHASES,
+    ItemFacts,
+    pair_features,
+    supplier_mentions,
+    technology_idf,
+)
 
 PHASES = ["idee", "verkenning", "pilot", "implementatie", "opgeschaald", None]
 
@@ -93,6 +102,40 @@ def test_vectorised_pair_features_equal_the_definitions_exactly():
     assert np.array_equal(got[:, columns], expected)
     overlapping = (got[:, [FEATURES.index(name) for name in ("themes", "technologies")]] > 0).sum(axis=0)
     assert (overlapping > 30).all()  # the overlaps are really exercised
+
+
+def test_suppliers_named_in_the_other_text_count_as_a_common_supplier_pair_by_pair():
+    rng = random.Random(8)
+    names = [f"leverancier {i}" for i in range(40)] + ["solo", "twee woorden", "!!!"]
+    vocabulary = [word for name in names for word in name.split()] + ["de", "kaart", "data"]
+    facts = [
+        replace(
+            _facts(rng, names),
+            suppliers=frozenset(rng.sample(names, rng.randint(0, 2))),
+            words=frozenset(rng.sample(vocabulary, rng.randint(0, 12))),
+        )
+        for _ in range(200)
+    ]
+    a = np.array([rng.randrange(200) for _ in range(4000)])
+    b = np.array([rng.randrange(200) for _ in range(4000)])
+    got = pair_features(facts, a, b, np.zeros(len(a)), np.zeros(len(a)), {}, 1.0)[:, FEATURES.index("suppliers")]
+    expected = [
+        float(
+            bool(
+                facts[i].suppliers & facts[j].suppliers
+                or supplier_mentions(facts[i].suppliers, facts[j].words)
+                or supplier_mentions(facts[j].suppliers, facts[i].words)
+            )
+        )
+        for i, j in zip(a.tolist(), b.tolist())
+    ]
+    assert got.tolist() == expected
+    named_only = sum(
+        1
+        for i, j in zip(a.tolist(), b.tolist())
+        if not facts[i].suppliers & facts[j].suppliers and supplier_mentions(facts[i].suppliers, facts[j].words)
+    )
+    assert named_only > 30  # the mentions are really exercised
 
 
 def test_pair_features_of_no_pairs():
