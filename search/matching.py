@@ -244,16 +244,14 @@ class _Neighbours:
     sims: np.ndarray  # (n, width) float64, -inf padded
     length: np.ndarray  # (n,) int64
     complete: np.ndarray  # (n,) bool
-    mostly_empty: bool = False  # most similarities are -inf (lexical): selects the faster partition
 
     @classmethod
-    def empty(cls, n: int, width: int, mostly_empty: bool = False) -> _Neighbours:
+    def empty(cls, n: int, width: int) -> _Neighbours:
         return cls(
             np.full((n, width), -1, dtype=np.int64),
             np.full((n, width), -np.inf),
             np.zeros(n, dtype=np.int64),
             np.ones(n, dtype=bool),
-            mostly_empty,
         )
 
     def grow(self, n: int) -> None:
@@ -275,22 +273,8 @@ class _Neighbours:
         A list that ends in -inf holds every valid row: it is complete.
         """
         width = self.ids.shape[1]
-        if block.shape[1] > width and self.mostly_empty:
-            top = np.argpartition(-block, width - 1, axis=1)[:, :width]  # faster when most values are -inf
-        elif block.shape[1] > width:
-            top = np.argpartition(block, block.shape[1] - width, axis=1)[:, -width:]
-        else:
-            top = np.broadcast_to(np.arange(block.shape[1]), (len(rows), block.shape[1]))
-        values = np.take_along_axis(block, top, axis=1)
-        order = np.lexsort((top, -values), axis=1)
-        top, values = np.take_along_axis(top, order, axis=1), np.take_along_axis(values, order, axis=1)
-        finite = values > -np.inf
-        top = np.where(finite, top, -1)
-        self.ids[rows] = -1
-        self.sims[rows] = -np.inf
-        self.ids[rows, : top.shape[1]] = top
-        self.sims[rows, : top.shape[1]] = values
-        self.length[rows] = finite.sum(axis=1)
+        self.ids[rows], self.sims[rows] = _top_columns(block, width)
+        self.length[rows] = (self.ids[rows] >= 0).sum(axis=1)
         self.complete[rows] = self.length[rows] < width
 
     def top(self, row: int, k: int) -> np.ndarray:
@@ -493,7 +477,7 @@ class MatchEngine:
         self._edges = {}
         width = self.neighbours + _NEIGHBOUR_MARGIN
         self._semantic_nbrs = _Neighbours.empty(0, width)
-        self._lexical_nbrs = _Neighbours.empty(0, width, mostly_empty=True)
+        self._lexical_nbrs = _Neighbours.empty(0, width)
 
     def _item_facts(self, item: MatchItem) -> ItemFacts:
         code = self._province_codes.setdefault(item.province, len(self._province_codes))
@@ -686,7 +670,7 @@ class MatchEngine:
         n = len(self._items)
         width = self.neighbours + _NEIGHBOUR_MARGIN
         self._semantic_nbrs = _Neighbours.empty(n, width)
-        self._lexical_nbrs = _Neighbours.empty(n, width, mostly_empty=True)
+        self._lexical_nbrs = _Neighbours.empty(n, width)
         self._neighbours_built = True
         transposed = self._index.T.tocsr()
         for start in range(0, n, self.block_size):
@@ -1094,6 +1078,43 @@ class MatchEngine:
 
 def _sort_key(value: Hashable) -> tuple[str, object]:
     return (type(value).__name__, value)
+
+
+#: Columns per group whose maximum `_top_columns` reads first.
+_GROUP = 16
+
+
+def _top_columns(block: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `block`, the columns of its `width` highest finite values ordered by (-value, column),
+    -1 padded, and those values, -inf padded.
+
+    The columns fall into disjoint groups (every `n / _GROUP`-th column; the few left over alone); the
+    `width`-th highest group maximum is a floor that at least `width` values reach, so only the few
+    values at or above it are sorted, instead of partitioning every row.
+    """
+    n_rows, n_cols = block.shape
+    step = n_cols // _GROUP
+    maxima = block[:, :step].copy()
+    for k in range(1, _GROUP):
+        np.maximum(maxima, block[:, k * step : (k + 1) * step], out=maxima)
+    maxima = np.concatenate([maxima, block[:, _GROUP * step :]], axis=1)
+    groups = maxima.shape[1]
+    floor = np.full(n_rows, -np.inf, dtype=block.dtype)
+    if groups > width:
+        floor = np.partition(maxima, groups - width, axis=1)[:, groups - width]
+    floor = np.maximum(floor, np.finfo(block.dtype).min)  # never -inf: the lists hold finite values only
+    flat = np.flatnonzero(block >= floor[:, None])
+    rows, cols = flat // n_cols, flat % n_cols
+    values = block[rows, cols]
+    order = np.lexsort((cols, -values, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+    keep = rank < width
+    ids = np.full((n_rows, width), -1, dtype=np.int64)
+    sims = np.full((n_rows, width), -np.inf)
+    ids[rows[keep], rank[keep]] = cols[keep]
+    sims[rows[keep], rank[keep]] = values[keep]
+    return ids, sims
 
 
 def _position(ids: np.ndarray, values: np.ndarray, row: int, value: float) -> int:

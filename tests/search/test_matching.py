@@ -19,6 +19,7 @@ from search.match_highlight import shared_term_spans
 from search.match_learning import MIN_DECISIONS, Decision, LearnedScorer
 from search.match_model import load_match_model
 from search.matching import DIRECT_WEIGHTS, MATCH_TYPES, Match, MatchEngine, MatchItem, ScoreWeights, match_type
+from search.matching import _top_columns as top_columns
 
 DIMS = 16
 PROVINCE_NAMES = {
@@ -256,6 +257,21 @@ def test_incremental_equals_full_for_the_changed_item():
             assert match.score == pytest.approx(full[match.pair].score, abs=1e-4)
             assert match.type == full[match.pair].type
             assert match.reasons == full[match.pair].reasons
+
+
+@pytest.mark.parametrize("columns", [1, 15, 16, 17, 30, 31, 479, 480, 481, 2003])
+def test_neighbour_lists_are_the_highest_finite_values_by_value_then_column(columns):
+    """What `_Neighbours.set_block` keeps per row: a full sort by (-value, column), finite values only,
+    ties at the list's end included (the columns of the groups' floor are not all sorted)."""
+    rng = np.random.default_rng(columns)
+    block = rng.integers(0, 40, size=(12, columns)).astype(np.float32) / 8  # many ties
+    for row, share in enumerate(np.linspace(0.0, 1.0, 12)):
+        block[row, rng.random(columns) < share] = -np.inf
+    ids, sims = top_columns(block, 30)
+    for row in range(12):
+        expected = sorted((-v, c) for c, v in enumerate(block[row].tolist()) if v > -math.inf)[:30]
+        assert ids[row].tolist() == [c for _, c in expected] + [-1] * (30 - len(expected))
+        assert sims[row].tolist() == [-v for v, _ in expected] + [-math.inf] * (30 - len(expected))
 
 
 def test_incremental_updates_in_a_row_keep_the_state_of_a_full_run():
