@@ -86,6 +86,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -164,6 +165,8 @@ _STACK_FOR_PAIRS = 2000
 #: Kept per neighbour list beyond `neighbours`, so that most incremental
 #: updates can tell who drops out without recomputing the list.
 _NEIGHBOUR_MARGIN = 10
+#: Threads that compute blocks of a full run side by side (the machines have two cores).
+_THREADS = 2
 #: Below this many initiatives every term counts (a document-share cut would drop them all).
 _MIN_ITEMS_FOR_DF_CUT = 40
 #: Words that only say where an initiative is, not what it is about.
@@ -660,9 +663,14 @@ class MatchEngine:
         """Index-term cosines of `rows` with every row; `transposed` (the index transposed) speeds up blocks."""
         if transposed is None:
             sims = np.asarray(self._index @ self._index[rows].toarray().T, dtype=np.float32).T.copy()
-        else:
-            sims = (self._index[rows] @ transposed).toarray().astype(np.float32)
-        sims[sims <= 0] = -np.inf
+            sims[sims <= 0] = -np.inf
+        else:  # only the stored products are written: most of the block stays -inf
+            product = sparse.csr_matrix(self._index[rows] @ transposed)
+            values = product.data.astype(np.float32)
+            positive = values > 0
+            at = np.repeat(np.arange(len(rows)), np.diff(product.indptr))
+            sims = np.full(product.shape, -np.inf, dtype=np.float32)
+            sims[at[positive], product.indices[positive]] = values[positive]
         self._mask(rows, sims)
         return sims
 
@@ -673,10 +681,15 @@ class MatchEngine:
         self._lexical_nbrs = _Neighbours.empty(n, width)
         self._neighbours_built = True
         transposed = self._index.T.tocsr()
-        for start in range(0, n, self.block_size):
+
+        def fill(start: int) -> None:
             rows = np.arange(start, min(n, start + self.block_size))
             self._semantic_nbrs.set_block(rows, self._semantic_block(rows))
             self._lexical_nbrs.set_block(rows, self._lexical_block(rows, transposed))
+
+        # Each block fills its own rows; numpy, BLAS and scipy's sparse products release the GIL.
+        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+            list(pool.map(fill, range(0, n, self.block_size)))
 
     def _refresh_neighbours(self, row: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """After row `row` changed: recompute its lists and move it in everyone else's.
