@@ -50,6 +50,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 
@@ -163,8 +164,8 @@ class TermAnalyzer:
     def __init__(self, extra_stop_words: Iterable[str] = ()) -> None:
         self.stop_words = STOP_WORDS | {fold(word) for word in extra_stop_words}
         self._keys: dict[str, str] = {}  # word -> stem, "" when the word does not count
-        self._surface: dict[tuple[str, str], int] = {}
-        self._best: dict[str, tuple[int, str]] = {}
+        self._surface: Counter[str] = Counter()  # word -> how often it was written
+        self._forms: dict[str, list[str]] = {}  # stem -> the words written for it
         self._known: frozenset[str] = frozenset()
         self._parts: dict[str, tuple[str, ...]] = {}
 
@@ -173,39 +174,30 @@ class TermAnalyzer:
         keys = self._keys
         text = unicodedata.normalize("NFC", f"{title}\n{title}\n{summary}\n{plain_text(body)}").lower()
         words = _WORD.findall(text)
-        stems = []
-        for word in words:
-            key = keys.get(word)
-            if key is None:
-                folded = fold(word)
-                keep = len(folded) >= 3 and folded not in self.stop_words and folded.isalpha()
-                key = keys[word] = stem(folded) if keep else ""
+        for word in set(words).difference(keys):
+            key = keys[word] = self._key(word)
             if key:
-                stems.append(key)
-        surface, best = self._surface, self._best
-        for word, count in Counter(words).items():
-            key = keys[word]
-            if key:
-                total = surface[key, word] = surface.get((key, word), 0) + count
-                if key not in best or (total, word) > best[key]:
-                    best[key] = (total, word)
-        return stems
+                self._forms.setdefault(key, []).append(word)
+        self._surface.update(words)
+        return [key for key in map(keys.__getitem__, words) if key]
+
+    def _key(self, word: str) -> str:
+        folded = fold(word)
+        keep = len(folded) >= 3 and folded not in self.stop_words and folded.isalpha()
+        return stem(folded) if keep else ""
 
     def learn_parts(self, docs: Sequence[Sequence[str]]) -> None:
         """Remember the stems seen in at least two texts as possible compound parts."""
-        counts: Counter[str] = Counter(key for doc in docs for key in set(doc))
+        counts: Counter[str] = Counter(chain.from_iterable(map(set, docs)))
         self._known = frozenset(key for key, count in counts.items() if count >= 2 and len(key) >= COMPOUND_PART_MIN)
         self._parts = {}
 
     def with_parts(self, stems: Sequence[str]) -> list[str]:
         """`stems` plus the known parts of each compound among them."""
-        out = list(stems)
-        for key in stems:
-            parts = self._parts.get(key)
-            if parts is None:
-                parts = self._parts[key] = self._split(key)
-            out.extend(parts)
-        return out
+        parts = self._parts
+        for key in set(stems).difference(parts):
+            parts[key] = self._split(key)
+        return [*stems, *chain.from_iterable(map(parts.__getitem__, stems))]
 
     def _split(self, key: str) -> tuple[str, ...]:
         """The longest known head and modifier of a compound stem (either may be missing)."""
@@ -228,9 +220,13 @@ class TermAnalyzer:
         return tuple(parts)
 
     def display(self, key: str) -> str:
-        """The form most often written for the stem `key` (the stem itself when never seen)."""
-        best = self._best.get(key)
-        return best[1] if best else key
+        """The form most often written for the stem `key` (the stem itself when never seen); of equally
+        frequent forms the last in sort order."""
+        forms = self._forms.get(key)
+        if not forms:
+            return key
+        surface = self._surface
+        return max((surface[word], word) for word in forms)[1]
 
 
 @dataclass
