@@ -88,7 +88,7 @@ import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 from scipy import sparse
@@ -120,6 +120,7 @@ from .match_learning import Decision, LearningReport, learn_scorer
 from .match_model import MatchModel, load_match_model
 from .match_reasons import build_reasons
 from .match_space import SemanticSpace, SpaceBackground
+from .match_terms import TermWeights
 from .match_types import (
     DEFAULT_CONTEXT_WEIGHTS,
     DEFAULT_TOPIC_WEIGHTS,
@@ -132,9 +133,6 @@ from .match_types import (
     Scorer,
     ScoreWeights,
 )
-
-if TYPE_CHECKING:  # imported where the text is fitted (see match_learning.py)
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
 #: Direct scores below this are not strong enough to corroborate another pair.
 CORROBORATION_FLOOR = 0.2
@@ -229,10 +227,6 @@ def _as_match_type(name: str) -> MatchType:
     if name not in MATCH_TYPES:
         raise ValueError(f"unknown match type {name!r}")
     return name  # type: ignore[return-value]  # checked against MATCH_TYPES just above
-
-
-def _identity(stems: list[str]) -> list[str]:
-    return stems
 
 
 @dataclass
@@ -464,7 +458,7 @@ class MatchEngine:
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._has_vector = np.zeros(0, dtype=bool)
         self._analyzer = TermAnalyzer(PROVINCE_WORDS)
-        self._vectorizer: TfidfVectorizer | None = None
+        self._term_weights: TermWeights | None = None
         # Distinctive terms per row (sorted term ids, weights), for the lexical feature and reasons: a
         # list, so that replacing one row costs nothing; `_tfidf` stacks them for full runs.
         self._term_rows: list[tuple[np.ndarray, np.ndarray]] = []
@@ -555,19 +549,15 @@ class MatchEngine:
         self._analyzer.learn_parts(docs)
         docs = [self._analyzer.with_parts(doc) for doc in docs]
         max_df = MAX_DOCUMENT_SHARE if len(docs) >= _MIN_ITEMS_FOR_DF_CUT else 1.0
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        self._vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, max_df=max_df, norm=None)
         try:
-            raw = self._vectorizer.fit_transform(docs)
+            self._term_weights, raw = TermWeights.fit(docs, max_df)
         except ValueError:  # no terms at all
-            self._vectorizer = None
+            self._term_weights = None
             self._index = sparse.csr_matrix((len(docs), 1))
             self._term_rows = [_row_arrays(self._index, r) for r in range(len(docs))]
             self._tfidf_stacked = None
             return
-        self._terms = self._vectorizer.get_feature_names_out()
-        raw = sparse.csr_matrix(raw, dtype=np.float64)
+        self._terms = self._term_weights.terms
         features = _distinctive(raw, TERMS_PER_ITEM)
         self._term_rows = [_row_arrays(features, r) for r in range(features.shape[0])]
         self._tfidf_stacked = features
@@ -575,11 +565,11 @@ class MatchEngine:
 
     def _transform(self, item: MatchItem) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """(feature row, index row) of the text of `item`."""
-        if self._vectorizer is None:
+        if self._term_weights is None:
             empty = sparse.csr_matrix((1, self._index.shape[1]))
             return empty, empty
         doc = self._analyzer.with_parts(self._analyzer.analyze(item.title, item.summary, item.body))
-        raw = sparse.csr_matrix(self._vectorizer.transform([doc]), dtype=np.float64)
+        raw = self._term_weights.transform([doc])
         return _distinctive(raw, TERMS_PER_ITEM), _distinctive(raw, INDEX_TERMS_PER_ITEM)
 
     def _set_tfidf_row(self, row: int, rows: tuple[sparse.csr_matrix, sparse.csr_matrix]) -> None:
@@ -609,7 +599,7 @@ class MatchEngine:
         return float(min(median, 0.99))
 
     def _upsert(self, item: MatchItem) -> int:
-        if not self._items and self._vectorizer is None:
+        if not self._items and self._term_weights is None:
             self.prepare([item])
             self._build_neighbours()
             return 0
