@@ -820,24 +820,31 @@ class MatchEngine:
                 [self._background, np.tile([0.0, _MIN_SPREAD], (n - len(self._background), 1))]
             )
         reference = self._reference[self._province[self._reference] >= 0]
-        for start in range(0, len(rows), 2048):
-            block = rows[start : start + 2048]
-            a = np.repeat(block, len(reference))
-            b = np.tile(reference, len(block))
-            keep = (self._province[a] != self._province[b]) & (self._province[a] >= 0)
-            sums = np.zeros(len(block))
-            squares = np.zeros(len(block))
-            counts = np.zeros(len(block))
-            if keep.any():
-                scores = self._own_scores(self._direct_features(a[keep], b[keep]))
-                slot = np.repeat(np.arange(len(block)), len(reference))[keep]
-                np.add.at(sums, slot, scores)
-                np.add.at(squares, slot, scores**2)
-                np.add.at(counts, slot, 1.0)
-            mean = np.divide(sums, counts, out=np.zeros(len(block)), where=counts > 0)
-            variance = np.divide(squares, counts, out=np.zeros(len(block)), where=counts > 0) - mean**2
-            self._background[block, 0] = mean
-            self._background[block, 1] = np.maximum(np.sqrt(np.maximum(variance, 0.0)), _MIN_SPREAD)
+        blocks = [rows[start : start + 2048] for start in range(0, len(rows), 2048)]
+        if len(blocks) == 1:
+            self._measure_block(blocks[0], reference)
+            return
+        self._tfidf  # noqa: B018 - stacked once here, not by each thread
+        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+            list(pool.map(self._measure_block, blocks, [reference] * len(blocks)))
+
+    def _measure_block(self, block: np.ndarray, reference: np.ndarray) -> None:
+        a = np.repeat(block, len(reference))
+        b = np.tile(reference, len(block))
+        keep = (self._province[a] != self._province[b]) & (self._province[a] >= 0)
+        sums = np.zeros(len(block))
+        squares = np.zeros(len(block))
+        counts = np.zeros(len(block))
+        if keep.any():
+            scores = self._own_scores(self._direct_features(a[keep], b[keep]))
+            slot = np.repeat(np.arange(len(block)), len(reference))[keep]
+            np.add.at(sums, slot, scores)
+            np.add.at(squares, slot, scores**2)
+            np.add.at(counts, slot, 1.0)
+        mean = np.divide(sums, counts, out=np.zeros(len(block)), where=counts > 0)
+        variance = np.divide(squares, counts, out=np.zeros(len(block)), where=counts > 0) - mean**2
+        self._background[block, 0] = mean
+        self._background[block, 1] = np.maximum(np.sqrt(np.maximum(variance, 0.0)), _MIN_SPREAD)
 
     def _refresh_backgrounds(self, row: int) -> None:
         """After `row` changed: its own background, and everyone's when it is a reference row."""
