@@ -110,6 +110,25 @@ _CATEGORY_OF_TAG: dict[str, str] = {tag: name for name, tags in PRODUCT_CATEGORI
 _WORD = re.compile(WORD_PATTERN)
 #: The category tags as words, the way `product_categories` reads a text ("e-depot" is "e depot").
 _CATEGORY_OF_TAG_WORDS: dict[str, str] = {" ".join(_WORD.findall(tag)): name for tag, name in _CATEGORY_OF_TAG.items()}
+#: The endings a tag may be named with in a text: as is, or in the plural.
+_TAG_ENDINGS: tuple[str, ...] = ("", "s", "en")
+
+
+def _categories_of_words() -> dict[str, frozenset[str]]:
+    """Each word that names a one-word category tag (the tag with one of `_TAG_ENDINGS`) -> its categories."""
+    found: dict[str, set[str]] = {}
+    for tag, name in _CATEGORY_OF_TAG_WORDS.items():
+        if " " not in tag:
+            for ending in _TAG_ENDINGS:
+                found.setdefault(tag + ending, set()).add(name)
+    return {word: frozenset(names) for word, names in found.items()}
+
+
+_CATEGORIES_OF_WORD = _categories_of_words()
+#: Category tags of several words, looked for as phrases.
+_CATEGORY_PHRASES: tuple[tuple[str, str], ...] = tuple(
+    (tag, name) for tag, name in _CATEGORY_OF_TAG_WORDS.items() if " " in tag
+)
 
 #: Terms in more than this share of the initiatives are not distinctive.
 MAX_DOCUMENT_SHARE = 0.5
@@ -143,13 +162,15 @@ def item_categories(technologies: Iterable[str], title: str, summary: str) -> fr
 
 @lru_cache(maxsize=1 << 16)
 def _categories_named_in(text: str) -> frozenset[str]:
-    """The categories whose tags `text` names (cached: a rematch reads every unchanged text again)."""
-    padded = f" {' '.join(_WORD.findall(fold(text)))} "
-    return frozenset(
-        name
-        for tag, name in _CATEGORY_OF_TAG_WORDS.items()
-        if f" {tag} " in padded or f" {tag}s " in padded or f" {tag}en " in padded
+    """The categories whose tags `text` names, a tag's words one after the other with one of
+    `_TAG_ENDINGS` (cached: a rematch reads every unchanged text again)."""
+    words = _WORD.findall(fold(text))
+    named = {name for word in _CATEGORIES_OF_WORD.keys() & words for name in _CATEGORIES_OF_WORD[word]}
+    padded = f" {' '.join(words)} "
+    named.update(
+        name for tag, name in _CATEGORY_PHRASES if any(f" {tag}{ending} " in padded for ending in _TAG_ENDINGS)
     )
+    return frozenset(named)
 
 
 class TermAnalyzer:

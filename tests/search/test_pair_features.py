@@ -156,3 +156,20 @@ def test_fold_equals_its_definition_on_ascii_and_accented_text():
     texts = ["Fryslân", "ĳsbaan", "Café Één", "Straße", "ASCII Tekst", "coördinatie", "\u0301a"]
     texts += ["".join(chr(rng.randrange(0x20, 0x2FF)) for _ in range(rng.randrange(1, 40))) for _ in range(2000)]
     assert [fold(t) for t in texts] == [definition(t) for t in texts]
+
+
+def test_categories_named_in_a_text_equal_the_phrase_definition():
+    """A category is named when one of its tags' words, one after the other, end in "", "s" or "en"."""
+    from search.match_features import _CATEGORY_OF_TAG_WORDS, _WORD, product_categories
+
+    rng = random.Random(4)
+    tags = [*_CATEGORY_OF_TAG_WORDS, "de", "het", "Drone's", "ÉLAN", "3D-modellen", "power"]
+    for _ in range(2000):
+        text = " ".join(t + rng.choice(["", "s", "en", "x"]) for t in rng.choices(tags, k=rng.randint(0, 6)))
+        padded = f" {' '.join(_WORD.findall(fold(text)))} "
+        expected = {
+            name
+            for tag, name in _CATEGORY_OF_TAG_WORDS.items()
+            if any(f" {tag}{ending} " in padded for ending in ("", "s", "en"))
+        }
+        assert product_categories((), text) == expected
