@@ -88,6 +88,7 @@ import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
 from typing import Literal
 
 import numpy as np
@@ -788,6 +789,37 @@ class MatchEngine:
             features = self._direct_features(pairs[:, 0], pairs[:, 1])
             self._set_edges(pairs[:, 0], pairs[:, 1], DIRECT_WEIGHTS.direct(features))
 
+    def _witnesses(self, a_rows: np.ndarray, b_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`_witness` of each pair; for many pairs at once from a sparse matrix of the graph: the
+        strongest of the elementwise minima of the two rows, of equally strong ones the lowest row."""
+        if len(a_rows) < _STACK_FOR_PAIRS:
+            found = [self._witness(a, b) for a, b in zip(a_rows.tolist(), b_rows.tolist())]
+            return np.array([f[0] for f in found]), np.array([f[1] for f in found], dtype=np.int64)
+        graph = self._graph()
+        shared = sparse.csr_matrix(graph[a_rows].minimum(graph[b_rows]))  # no edge to itself: a and b drop out
+        shared.sort_indices()
+        strength = np.zeros(len(a_rows))
+        witness = np.full(len(a_rows), -1, dtype=np.int64)
+        counts = np.diff(shared.indptr)
+        pairs = np.flatnonzero(counts)
+        if len(pairs):
+            strength[pairs] = np.maximum.reduceat(shared.data, shared.indptr[pairs])
+            owner = np.repeat(np.arange(len(a_rows)), counts)
+            hits = np.flatnonzero(shared.data == strength[owner])
+            first_pairs, first = np.unique(owner[hits], return_index=True)
+            witness[first_pairs] = shared.indices[hits[first]]
+        return strength, witness
+
+    def _graph(self) -> sparse.csr_matrix:
+        """The graph of direct scores as a symmetric sparse matrix."""
+        n = len(self._items)
+        rows = np.repeat(
+            np.fromiter(self._edges, dtype=np.int64), np.fromiter(map(len, self._edges.values()), np.int64)
+        )
+        cols = np.fromiter(chain.from_iterable(self._edges.values()), dtype=np.int64)
+        values = np.fromiter(chain.from_iterable(row.values() for row in self._edges.values()), dtype=np.float64)
+        return sparse.csr_matrix((values, (rows, cols)), shape=(n, n))
+
     def _witness(self, a: int, b: int) -> tuple[float, int]:
         """(corroboration, the row that gives it, or -1) of the pair (a, b)."""
         edges_a, edges_b = self._edges.get(a), self._edges.get(b)
@@ -947,10 +979,7 @@ class MatchEngine:
 
     def _finish(self, a_rows: np.ndarray, b_rows: np.ndarray, features: np.ndarray, threshold: float) -> list[Match]:
         """Add corroboration, score, keep score >= threshold and build the matches, best first."""
-        column = FEATURES.index(CORROBORATION)
-        witnesses = np.full(len(a_rows), -1, dtype=np.int64)
-        for i, (a, b) in enumerate(zip(a_rows.tolist(), b_rows.tolist())):
-            features[i, column], witnesses[i] = self._witness(a, b)
+        features[:, FEATURES.index(CORROBORATION)], witnesses = self._witnesses(a_rows, b_rows)
         scores = self.scorer.score(features) if len(features) else np.zeros(0)
         standout = self._standout(a_rows, b_rows, features) if len(features) else np.zeros(0)
         chosen = np.flatnonzero((scores >= threshold) | (standout >= self.min_standout))

@@ -414,6 +414,17 @@ def test_a_third_province_corroborates_and_is_named():
     assert f"Beide lijken sterk op ‘{items[2].title}’ (Zeeland)" in match.reasons
 
 
+def test_witnesses_of_many_pairs_at_once_equal_those_pair_by_pair():
+    engine = MatchEngine(min_score=0.0)
+    engine.match_all(larger_corpus(80, seed=6))
+    a_rows, b_rows = np.triu_indices(80, k=1)  # more pairs than the loop handles: the sparse path
+    strength, witness = engine._witnesses(a_rows, b_rows)
+    expected = [engine._witness(a, b) for a, b in zip(a_rows.tolist(), b_rows.tolist())]
+    assert strength.tolist() == [value for value, _ in expected]
+    assert witness.tolist() == [row for _, row in expected]
+    assert (witness >= 0).sum() > 100
+
+
 def test_a_strong_pair_of_two_provinces_is_suggested_without_a_witness():
     items = [
         make_item(1, "NL-GE", "chatbot", suppliers=("Praatpaal",)),
