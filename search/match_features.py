@@ -125,10 +125,12 @@ def _categories_of_words() -> dict[str, frozenset[str]]:
 
 
 _CATEGORIES_OF_WORD = _categories_of_words()
-#: Category tags of several words, looked for as phrases.
-_CATEGORY_PHRASES: tuple[tuple[str, str], ...] = tuple(
-    (tag, name) for tag, name in _CATEGORY_OF_TAG_WORDS.items() if " " in tag
+#: Category tags of several words, looked for as phrases when their first word occurs: (first word, tag, category).
+_CATEGORY_PHRASES: tuple[tuple[str, str, str], ...] = tuple(
+    (tag.split()[0], tag, name) for tag, name in _CATEGORY_OF_TAG_WORDS.items() if " " in tag
 )
+#: The words whose presence `_categories_named_in` looks for first.
+_CATEGORY_WORDS = frozenset(_CATEGORIES_OF_WORD) | {first for first, _, _ in _CATEGORY_PHRASES}
 
 #: Terms in more than this share of the initiatives are not distinctive.
 MAX_DOCUMENT_SHARE = 0.5
@@ -165,11 +167,12 @@ def _categories_named_in(text: str) -> frozenset[str]:
     """The categories whose tags `text` names, a tag's words one after the other with one of
     `_TAG_ENDINGS` (cached: a rematch reads every unchanged text again)."""
     words = _WORD.findall(fold(text))
-    named = {name for word in _CATEGORIES_OF_WORD.keys() & words for name in _CATEGORIES_OF_WORD[word]}
-    padded = f" {' '.join(words)} "
-    named.update(
-        name for tag, name in _CATEGORY_PHRASES if any(f" {tag}{ending} " in padded for ending in _TAG_ENDINGS)
-    )
+    found = _CATEGORY_WORDS.intersection(words)
+    named = {name for word in found if word in _CATEGORIES_OF_WORD for name in _CATEGORIES_OF_WORD[word]}
+    phrases = [(tag, name) for first, tag, name in _CATEGORY_PHRASES if first in found]
+    if phrases:
+        padded = f" {' '.join(words)} "
+        named.update(name for tag, name in phrases if any(f" {tag}{end} " in padded for end in _TAG_ENDINGS))
     return frozenset(named)
 
 
