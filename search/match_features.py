@@ -145,8 +145,9 @@ _TENDER_WINDOW_DAYS = 365.0
 _TIMING_FADE_DAYS = 730.0
 
 
+@lru_cache(maxsize=1 << 16)
 def tag_key(tag: str) -> str:
-    """How tags are compared: folded, single spaces."""
+    """How tags are compared: folded, single spaces (cached: every pair's reasons compare the tags again)."""
     return " ".join(fold(tag).split())
 
 
