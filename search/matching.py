@@ -86,7 +86,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import chain
 from typing import Literal
@@ -314,6 +314,7 @@ class MatchEngine:
         self._explicit = (scorer, min_score, min_standout)
         self._use_model(True)
         self.block_size = block_size
+        self._pending: tuple[Future[_Neighbours], Future[_Neighbours]] | None = None
         self._reset()
 
     def _use_model(self, with_vectors: bool) -> None:
@@ -345,13 +346,20 @@ class MatchEngine:
             raise ValueError("item ids must be unique")
         self._items = list[MatchItem | None](items)
         self._row = {item.id: row for row, item in enumerate(items)}
-        self._fit_text(items)
+        self._province = np.array([self._province_code(item.province) for item in items], dtype=np.int64)
         self._vectors, self._has_vector = self._stack_vectors(items)
+        # The neighbour lists are computed in the background while the text and the facts are read here
+        # (numpy, BLAS and scipy release the GIL); `_build_neighbours` takes them.
+        background = ThreadPoolExecutor(max_workers=2)
+        semantic = background.submit(self._neighbour_lists, self._semantic_block)
+        self._fit_text(items)
+        lexical = background.submit(self._lexical_lists)
+        background.shutdown(wait=False)
+        self._pending = (semantic, lexical)
         self._use_model(bool(self._has_vector.any()) or not items)
         self._facts = [self._item_facts(item) for item in items]
         self._tech_idf = technology_idf([f.technologies for f in self._facts])
         self._default_idf = math.log(1 + len(items)) + 1.0
-        self._province = np.array([f.province for f in self._facts], dtype=np.int64)
         self._semantic_floor = self._calibrate_semantic()
         rng = np.random.default_rng(0)
         self._reference = np.sort(rng.choice(len(items), size=min(BACKGROUND_SIZE, len(items)), replace=False))
@@ -451,6 +459,9 @@ class MatchEngine:
     # -- state -----------------------------------------------------------------------------------
 
     def _reset(self) -> None:
+        if self._pending is not None:  # lists of the previous items, still being computed: let them finish
+            wait(self._pending)
+            self._pending = None
         self._items = []
         self._row = {}
         self._facts = []
@@ -477,8 +488,11 @@ class MatchEngine:
         self._semantic_nbrs = _Neighbours.empty(0, width)
         self._lexical_nbrs = _Neighbours.empty(0, width)
 
+    def _province_code(self, province: str) -> int:
+        return self._province_codes.setdefault(province, len(self._province_codes))
+
     def _item_facts(self, item: MatchItem) -> ItemFacts:
-        code = self._province_codes.setdefault(item.province, len(self._province_codes))
+        code = self._province_code(item.province)
         technologies = frozenset(map(tag_key, item.technologies))
         text = f"{item.title}\n{item.summary}\n{item.body}"
         return ItemFacts(
@@ -666,21 +680,31 @@ class MatchEngine:
         return sims
 
     def _build_neighbours(self) -> None:
-        n = len(self._items)
-        width = self.neighbours + _NEIGHBOUR_MARGIN
-        self._semantic_nbrs = _Neighbours.empty(n, width)
-        self._lexical_nbrs = _Neighbours.empty(n, width)
+        """Fresh neighbour lists: those `prepare` computed in the background, else computed now."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._semantic_nbrs, self._lexical_nbrs = pending[0].result(), pending[1].result()
+        else:
+            self._semantic_nbrs, self._lexical_nbrs = self._neighbour_lists(self._semantic_block), self._lexical_lists()
         self._neighbours_built = True
+
+    def _lexical_lists(self) -> _Neighbours:
         transposed = self._index.T.tocsr()
+        return self._neighbour_lists(lambda rows: self._lexical_block(rows, transposed))
+
+    def _neighbour_lists(self, block: Callable[[np.ndarray], np.ndarray]) -> _Neighbours:
+        """Every row's list from `block` (the similarities of some rows with all), blocks side by side in
+        threads: each fills its own rows, and numpy, BLAS and scipy's sparse products release the GIL."""
+        n = len(self._items)
+        nbrs = _Neighbours.empty(n, self.neighbours + _NEIGHBOUR_MARGIN)
 
         def fill(start: int) -> None:
             rows = np.arange(start, min(n, start + self.block_size))
-            self._semantic_nbrs.set_block(rows, self._semantic_block(rows))
-            self._lexical_nbrs.set_block(rows, self._lexical_block(rows, transposed))
+            nbrs.set_block(rows, block(rows))
 
-        # Each block fills its own rows; numpy, BLAS and scipy's sparse products release the GIL.
         with ThreadPoolExecutor(max_workers=_THREADS) as pool:
             list(pool.map(fill, range(0, n, self.block_size)))
+        return nbrs
 
     def _refresh_neighbours(self, row: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """After row `row` changed: recompute its lists and move it in everyone else's.
