@@ -892,7 +892,8 @@ class MatchEngine:
         squares = np.zeros(len(block))
         counts = np.zeros(len(block))
         if keep.any():
-            scores = self._own_scores(self._direct_features(a[keep], b[keep]))
+            cosine = self._cosines(block, reference).reshape(-1)[keep]
+            scores = self._own_scores(self._direct_features(a[keep], b[keep], cosine))
             slot = np.repeat(np.arange(len(block)), len(reference))[keep]
             np.add.at(sums, slot, scores)
             np.add.at(squares, slot, scores**2)
@@ -932,8 +933,10 @@ class MatchEngine:
         alive &= self._province[a_rows] != self._province[b_rows]
         return a_rows[alive], b_rows[alive]
 
-    def _direct_features(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
-        cosine = self._pair_cosine(a_rows, b_rows)
+    def _direct_features(self, a_rows: np.ndarray, b_rows: np.ndarray, cosine: np.ndarray | None = None) -> np.ndarray:
+        """The pairs' FEATURES (corroboration left 0); `cosine` when the caller has the pairs' raw cosines."""
+        if cosine is None:
+            cosine = self._pair_cosine(a_rows, b_rows)
         floor = self._semantic_floor
         semantic = (cosine - floor) / (1.0 - floor)
         lexical = self._pair_lexical(a_rows, b_rows)
@@ -1031,6 +1034,14 @@ class MatchEngine:
             a, b = a_rows[start : start + 32768], b_rows[start : start + 32768]
             out[start : start + len(a)] = np.einsum("ij,ij->i", self._vectors[a], self._vectors[b])
         out[~(self._has_vector[a_rows] & self._has_vector[b_rows])] = -np.inf
+        return out
+
+    def _cosines(self, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """`_pair_cosine` of every row of `rows` with every row of `others` (rows x others), without
+        gathering both vectors of each pair: einsum reduces over the dimensions with the same kernel."""
+        out: np.ndarray = np.einsum("ij,kj->ik", self._vectors[rows], self._vectors[others]).astype(np.float64)
+        out[~self._has_vector[rows]] = -np.inf
+        out[:, ~self._has_vector[others]] = -np.inf
         return out
 
     @property

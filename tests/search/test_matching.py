@@ -414,6 +414,19 @@ def test_a_third_province_corroborates_and_is_named():
     assert f"Beide lijken sterk op ‘{items[2].title}’ (Zeeland)" in match.reasons
 
 
+@pytest.mark.parametrize("dims", [DIMS, 384])
+def test_cosines_of_rows_with_others_equal_the_pairs_cosines_bit_for_bit(dims):
+    """The backgrounds take each row's cosines with the reference rows at once (`_cosines`)."""
+    rng = np.random.default_rng(dims)
+    items = [replace(item, vector=rng.standard_normal(dims)) for item in larger_corpus(120, seed=2)]
+    items[5] = replace(items[5], vector=None)
+    engine = MatchEngine(model=None)
+    engine.prepare(items)
+    rows, others = np.arange(120), np.array([3, 5, 17, 64, 99])
+    a, b = np.repeat(rows, len(others)), np.tile(others, len(rows))
+    assert engine._cosines(rows, others).reshape(-1).tolist() == engine._pair_cosine(a, b).tolist()
+
+
 def test_witnesses_of_many_pairs_at_once_equal_those_pair_by_pair():
     engine = MatchEngine(min_score=0.0)
     engine.match_all(larger_corpus(80, seed=6))
