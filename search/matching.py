@@ -893,7 +893,8 @@ class MatchEngine:
         counts = np.zeros(len(block))
         if keep.any():
             cosine = self._cosines(block, reference).reshape(-1)[keep]
-            scores = self._own_scores(self._direct_features(a[keep], b[keep], cosine))
+            lexical = self._lexical_with(block, reference).reshape(-1)[keep] if keep.sum() >= _STACK_FOR_PAIRS else None
+            scores = self._own_scores(self._direct_features(a[keep], b[keep], cosine, lexical))
             slot = np.repeat(np.arange(len(block)), len(reference))[keep]
             np.add.at(sums, slot, scores)
             np.add.at(squares, slot, scores**2)
@@ -933,13 +934,20 @@ class MatchEngine:
         alive &= self._province[a_rows] != self._province[b_rows]
         return a_rows[alive], b_rows[alive]
 
-    def _direct_features(self, a_rows: np.ndarray, b_rows: np.ndarray, cosine: np.ndarray | None = None) -> np.ndarray:
-        """The pairs' FEATURES (corroboration left 0); `cosine` when the caller has the pairs' raw cosines."""
+    def _direct_features(
+        self,
+        a_rows: np.ndarray,
+        b_rows: np.ndarray,
+        cosine: np.ndarray | None = None,
+        lexical: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The pairs' FEATURES (corroboration left 0); `cosine` and `lexical` when the caller has them."""
         if cosine is None:
             cosine = self._pair_cosine(a_rows, b_rows)
         floor = self._semantic_floor
         semantic = (cosine - floor) / (1.0 - floor)
-        lexical = self._pair_lexical(a_rows, b_rows)
+        if lexical is None:
+            lexical = self._pair_lexical(a_rows, b_rows)
         z, gap = self._relative_semantic(a_rows, b_rows, cosine)
         return pair_features(
             self._facts,
@@ -1067,6 +1075,31 @@ class MatchEngine:
             a, b = a_rows[start : start + 32768], b_rows[start : start + 32768]
             out[start : start + len(a)] = np.asarray(matrix[a].multiply(matrix[b]).sum(axis=1)).ravel()
         return out
+
+    def _lexical_with(self, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """`_pair_lexical` of every row of `rows` with every row of `others` (rows x others, for many
+        pairs), without gathering both term rows of each pair: each row's terms meet the few `others`
+        that have them, and each pair's products are summed as `_pair_lexical` sums them (in term order,
+        with `np.add.reduceat`)."""
+        matrix = self._tfidf
+        mine = sparse.csr_matrix(matrix[rows])
+        mine.sort_indices()
+        theirs = sparse.csr_matrix(matrix[others].T)  # term -> the `others` that have it, in order
+        theirs.sort_indices()
+        entry_row = np.repeat(np.arange(len(rows)), np.diff(mine.indptr))
+        starts = theirs.indptr[mine.indices]
+        counts = theirs.indptr[mine.indices + 1] - starts
+        entry = np.repeat(np.arange(len(mine.indices)), counts)
+        at = starts[entry] + np.arange(len(entry)) - np.repeat(np.cumsum(counts) - counts, counts)
+        products = mine.data[entry] * theirs.data[at]
+        pair = entry_row[entry] * len(others) + theirs.indices[at]
+        order = np.argsort(pair, kind="stable")  # stable: a pair's products stay in term order
+        pair, products = pair[order], products[order]
+        out = np.zeros(len(rows) * len(others))
+        if len(pair):
+            first = np.flatnonzero(np.diff(pair, prepend=-1))
+            out[pair[first]] = np.add.reduceat(products, first)
+        return out.reshape(len(rows), len(others))
 
     def _shared_terms_of(self, a_rows: np.ndarray, b_rows: np.ndarray) -> list[tuple[str, ...]]:
         """Per pair, the shared distinctive terms that weigh most in its lexical feature, heaviest first

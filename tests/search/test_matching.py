@@ -415,16 +415,20 @@ def test_a_third_province_corroborates_and_is_named():
 
 
 @pytest.mark.parametrize("dims", [DIMS, 384])
-def test_cosines_of_rows_with_others_equal_the_pairs_cosines_bit_for_bit(dims):
-    """The backgrounds take each row's cosines with the reference rows at once (`_cosines`)."""
+def test_cosines_and_lexical_of_rows_with_others_equal_the_pairs_bit_for_bit(dims):
+    """The backgrounds take each row's cosines and lexical similarities with the reference rows at once."""
     rng = np.random.default_rng(dims)
     items = [replace(item, vector=rng.standard_normal(dims)) for item in larger_corpus(120, seed=2)]
     items[5] = replace(items[5], vector=None)
     engine = MatchEngine(model=None)
     engine.prepare(items)
-    rows, others = np.arange(120), np.array([3, 5, 17, 64, 99])
+    rows, others = np.arange(120), np.array([3, 5, 17, 20, 31, 44, 64, 70, 81, 88, 95, 99, 100, 107, 111, 119, 0])
     a, b = np.repeat(rows, len(others)), np.tile(others, len(rows))
     assert engine._cosines(rows, others).reshape(-1).tolist() == engine._pair_cosine(a, b).tolist()
+    lexical = engine._lexical_with(rows, others).reshape(-1)
+    assert len(a) >= 2000  # `_pair_lexical` on the stacked matrix, as for a block of the backgrounds
+    assert lexical.tolist() == engine._pair_lexical(a, b).tolist()
+    assert (lexical > 0).sum() > 100
 
 
 def test_witnesses_of_many_pairs_at_once_equal_those_pair_by_pair():
