@@ -54,7 +54,7 @@ from itertools import chain
 
 import numpy as np
 
-from .dutch import STOP_WORDS, WORD_PATTERN, fold, stem
+from .dutch import STOP_WORDS, WORD_PATTERN, fold, stem, terms
 from .text import plain_text
 
 TOPIC_FEATURES: tuple[str, ...] = ("semantic", "lexical", "themes", "suppliers", "technologies", "categories")
@@ -277,8 +277,9 @@ class ItemFacts:
 
 
 def text_words(text: str) -> frozenset[str]:
-    """The folded words of `text`, for finding a supplier named in it (`supplier_mentions`)."""
-    return frozenset(_WORD.findall(fold(text)))
+    """The folded words of `text`, for finding a supplier named in it (`supplier_mentions`); of an ASCII
+    text split by `terms`, the same words faster."""
+    return frozenset(terms(text) if text.isascii() else _WORD.findall(fold(text)))
 
 
 def supplier_mentions(suppliers: Iterable[str], words: frozenset[str]) -> list[str]:

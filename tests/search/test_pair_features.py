@@ -173,3 +173,14 @@ def test_categories_named_in_a_text_equal_the_phrase_definition():
             if any(f" {tag}{ending} " in padded for ending in ("", "s", "en"))
         }
         assert product_categories((), text) == expected
+
+
+def test_text_words_of_ascii_text_equal_the_pattern_on_the_folded_text():
+    from search.match_features import _WORD, text_words
+
+    rng = random.Random(2)
+    characters = "abcXYZ019 _-.,;:'\"!?()<>/\\\n\t\x0b\x1c@#%&*+=|~`"
+    for _ in range(3000):
+        text = "".join(rng.choices(characters, k=rng.randint(0, 60)))
+        assert text_words(text) == frozenset(_WORD.findall(fold(text)))
+    assert text_words("Fryslân en Ĳssel") == frozenset(_WORD.findall(fold("Fryslân en Ĳssel")))
