@@ -108,14 +108,13 @@ from .match_features import (
     ItemFacts,
     TermAnalyzer,
     allowed_types,
-    buying_words,
     interval_days,
     item_categories,
     pair_features,
     tag_key,
     technology_idf,
-    text_words,
     type_features,
+    words_and_buying,
 )
 from .match_learning import Decision, LearningReport, learn_scorer
 from .match_model import MatchModel, load_match_model
@@ -495,6 +494,7 @@ class MatchEngine:
         code = self._province_code(item.province)
         technologies = frozenset(map(tag_key, item.technologies))
         text = f"{item.title}\n{item.summary}\n{item.body}"
+        words, buying = words_and_buying(text)
         return ItemFacts(
             province=code,
             phase=item.phase,
@@ -506,8 +506,8 @@ class MatchEngine:
             start=interval_days(item.start_date),
             end=interval_days(item.end_date),
             tender=interval_days(item.tender_date),
-            buying=buying_words(text),
-            words=text_words(text),
+            buying=buying,
+            words=words,
             leaning=self._leaning(item),
         )
 

@@ -184,3 +184,31 @@ def test_text_words_of_ascii_text_equal_the_pattern_on_the_folded_text():
         text = "".join(rng.choices(characters, k=rng.randint(0, 60)))
         assert text_words(text) == frozenset(_WORD.findall(fold(text)))
     assert text_words("Fryslân en Ĳssel") == frozenset(_WORD.findall(fold("Fryslân en Ĳssel")))
+
+
+def test_words_and_buying_equal_text_words_and_buying_words():
+    from search.match_features import buying_words, text_words, words_and_buying
+
+    rng = random.Random(3)
+    pieces = [
+        "inkoop",
+        "Aanbesteding",
+        "subcontracten",
+        "pakket",
+        "pakketten",
+        "SaaS",
+        "licenties",
+        "de",
+        "tender2",
+        "e-depot",
+        "leverancier_x",
+        "Fryslân",
+        "offerte.",
+        "bestek,",
+        "framework-contract",
+        "verlengen",
+        "x",
+    ]
+    for _ in range(3000):
+        text = rng.choice([" ", "\n", ", "]).join(rng.choices(pieces, k=rng.randint(0, 12)))
+        assert words_and_buying(text) == (text_words(text), buying_words(text))
