@@ -337,7 +337,8 @@ class MatchEngine:
         return {item.id: item for item in self._items if item is not None}
 
     def prepare(self, items: Iterable[MatchItem]) -> None:
-        """Load `items` from scratch: vectors, vocabulary and IDF, semantic calibration."""
+        """Load `items` from scratch: vectors, vocabulary and IDF, semantic calibration; the neighbour
+        lists are computed in the background, for the `match_all` or `load` that follows."""
         self._reset()
         items = list(items)
         ids = [item.id for item in items]
