@@ -86,8 +86,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from itertools import chain
+from typing import Literal
 
 import numpy as np
 from scipy import sparse
@@ -106,19 +108,19 @@ from .features import (
     ItemFacts,
     TermAnalyzer,
     allowed_types,
-    buying_words,
     interval_days,
     item_categories,
     pair_features,
     tag_key,
     technology_idf,
-    text_words,
     type_features,
+    words_and_buying,
 )
 from .learning import Decision, LearningReport, learn_scorer
 from .model import MatchModel, load_match_model
 from .reasons import build_reasons
 from .space import SemanticSpace, SpaceBackground
+from .terms import TermWeights
 from .types import (
     DEFAULT_CONTEXT_WEIGHTS,
     DEFAULT_TOPIC_WEIGHTS,
@@ -131,9 +133,6 @@ from .types import (
     Scorer,
     ScoreWeights,
 )
-
-if TYPE_CHECKING:  # imported where the text is fitted (see match_learning.py)
-    from sklearn.feature_extraction.text import TfidfVectorizer
 
 #: Direct scores below this are not strong enough to corroborate another pair.
 CORROBORATION_FLOOR = 0.2
@@ -167,6 +166,8 @@ _PAIRS_PER_SLICE = 32768
 #: Kept per neighbour list beyond `neighbours`, so that most incremental
 #: updates can tell who drops out without recomputing the list.
 _NEIGHBOUR_MARGIN = 10
+#: Threads that compute blocks of a full run side by side (the machines have two cores).
+_THREADS = 2
 #: Below this many initiatives every term counts (a document-share cut would drop them all).
 _MIN_ITEMS_FOR_DF_CUT = 40
 #: Words that only say where an initiative is, not what it is about.
@@ -231,10 +232,6 @@ def _as_match_type(name: str) -> MatchType:
     return name  # type: ignore[return-value]  # checked against MATCH_TYPES just above
 
 
-def _identity(stems: list[str]) -> list[str]:
-    return stems
-
-
 @dataclass
 class _Neighbours:
     """Per row, the nearest rows of other provinces, best first, with a margin beyond `k`.
@@ -247,16 +244,14 @@ class _Neighbours:
     sims: np.ndarray  # (n, width) float64, -inf padded
     length: np.ndarray  # (n,) int64
     complete: np.ndarray  # (n,) bool
-    mostly_empty: bool = False  # most similarities are -inf (lexical): selects the faster partition
 
     @classmethod
-    def empty(cls, n: int, width: int, mostly_empty: bool = False) -> _Neighbours:
+    def empty(cls, n: int, width: int) -> _Neighbours:
         return cls(
             np.full((n, width), -1, dtype=np.int64),
             np.full((n, width), -np.inf),
             np.zeros(n, dtype=np.int64),
             np.ones(n, dtype=bool),
-            mostly_empty,
         )
 
     def grow(self, n: int) -> None:
@@ -278,22 +273,8 @@ class _Neighbours:
         A list that ends in -inf holds every valid row: it is complete.
         """
         width = self.ids.shape[1]
-        if block.shape[1] > width and self.mostly_empty:
-            top = np.argpartition(-block, width - 1, axis=1)[:, :width]  # faster when most values are -inf
-        elif block.shape[1] > width:
-            top = np.argpartition(block, block.shape[1] - width, axis=1)[:, -width:]
-        else:
-            top = np.broadcast_to(np.arange(block.shape[1]), (len(rows), block.shape[1]))
-        values = np.take_along_axis(block, top, axis=1)
-        order = np.lexsort((top, -values), axis=1)
-        top, values = np.take_along_axis(top, order, axis=1), np.take_along_axis(values, order, axis=1)
-        finite = values > -np.inf
-        top = np.where(finite, top, -1)
-        self.ids[rows] = -1
-        self.sims[rows] = -np.inf
-        self.ids[rows, : top.shape[1]] = top
-        self.sims[rows, : top.shape[1]] = values
-        self.length[rows] = finite.sum(axis=1)
+        self.ids[rows], self.sims[rows] = _top_columns(block, width)
+        self.length[rows] = (self.ids[rows] >= 0).sum(axis=1)
         self.complete[rows] = self.length[rows] < width
 
     def top(self, row: int, k: int) -> np.ndarray:
@@ -335,6 +316,7 @@ class MatchEngine:
         self._explicit = (scorer, min_score, min_standout)
         self._use_model(True)
         self.block_size = block_size
+        self._pending: tuple[Future[_Neighbours], Future[_Neighbours]] | None = None
         self._reset()
 
     def _use_model(self, with_vectors: bool) -> None:
@@ -358,7 +340,8 @@ class MatchEngine:
         return {item.id: item for item in self._items if item is not None}
 
     def prepare(self, items: Iterable[MatchItem]) -> None:
-        """Load `items` from scratch: vectors, vocabulary and IDF, semantic calibration."""
+        """Load `items` from scratch: vectors, vocabulary and IDF, semantic calibration; the neighbour
+        lists are computed in the background, for the `match_all` or `load` that follows."""
         self._reset()
         items = list(items)
         ids = [item.id for item in items]
@@ -366,13 +349,20 @@ class MatchEngine:
             raise ValueError("item ids must be unique")
         self._items = list[MatchItem | None](items)
         self._row = {item.id: row for row, item in enumerate(items)}
-        self._fit_text(items)
+        self._province = np.array([self._province_code(item.province) for item in items], dtype=np.int64)
         self._vectors, self._has_vector = self._stack_vectors(items)
+        # The neighbour lists are computed in the background while the text and the facts are read here
+        # (numpy, BLAS and scipy release the GIL); `_build_neighbours` takes them.
+        background = ThreadPoolExecutor(max_workers=2)
+        semantic = background.submit(self._neighbour_lists, self._semantic_block)
+        self._fit_text(items)
+        lexical = background.submit(self._lexical_lists)
+        background.shutdown(wait=False)
+        self._pending = (semantic, lexical)
         self._use_model(bool(self._has_vector.any()) or not items)
         self._facts = [self._item_facts(item) for item in items]
         self._tech_idf = technology_idf([f.technologies for f in self._facts])
         self._default_idf = math.log(1 + len(items)) + 1.0
-        self._province = np.array([f.province for f in self._facts], dtype=np.int64)
         self._semantic_floor = self._calibrate_semantic()
         rng = np.random.default_rng(0)
         self._reference = np.sort(rng.choice(len(items), size=min(BACKGROUND_SIZE, len(items)), replace=False))
@@ -472,6 +462,9 @@ class MatchEngine:
     # -- state -----------------------------------------------------------------------------------
 
     def _reset(self) -> None:
+        if self._pending is not None:  # lists of the previous items, still being computed: let them finish
+            wait(self._pending)
+            self._pending = None
         self._items = []
         self._row = {}
         self._facts = []
@@ -480,7 +473,7 @@ class MatchEngine:
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._has_vector = np.zeros(0, dtype=bool)
         self._analyzer = TermAnalyzer(PROVINCE_WORDS)
-        self._vectorizer: TfidfVectorizer | None = None
+        self._term_weights: TermWeights | None = None
         # Distinctive terms per row (sorted term ids, weights), for the lexical feature and reasons: a
         # list, so that replacing one row costs nothing; `_tfidf` stacks them for full runs.
         self._term_rows: list[tuple[np.ndarray, np.ndarray]] = []
@@ -496,12 +489,16 @@ class MatchEngine:
         self._edges = {}
         width = self.neighbours + _NEIGHBOUR_MARGIN
         self._semantic_nbrs = _Neighbours.empty(0, width)
-        self._lexical_nbrs = _Neighbours.empty(0, width, mostly_empty=True)
+        self._lexical_nbrs = _Neighbours.empty(0, width)
+
+    def _province_code(self, province: str) -> int:
+        return self._province_codes.setdefault(province, len(self._province_codes))
 
     def _item_facts(self, item: MatchItem) -> ItemFacts:
-        code = self._province_codes.setdefault(item.province, len(self._province_codes))
+        code = self._province_code(item.province)
         technologies = frozenset(map(tag_key, item.technologies))
         text = f"{item.title}\n{item.summary}\n{item.body}"
+        words, buying = words_and_buying(text)
         return ItemFacts(
             province=code,
             phase=item.phase,
@@ -513,8 +510,8 @@ class MatchEngine:
             start=interval_days(item.start_date),
             end=interval_days(item.end_date),
             tender=interval_days(item.tender_date),
-            buying=buying_words(text),
-            words=text_words(text),
+            buying=buying,
+            words=words,
             leaning=self._leaning(item),
         )
 
@@ -571,19 +568,15 @@ class MatchEngine:
         self._analyzer.learn_parts(docs)
         docs = [self._analyzer.with_parts(doc) for doc in docs]
         max_df = MAX_DOCUMENT_SHARE if len(docs) >= _MIN_ITEMS_FOR_DF_CUT else 1.0
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        self._vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, max_df=max_df, norm=None)
         try:
-            raw = self._vectorizer.fit_transform(docs)
+            self._term_weights, raw = TermWeights.fit(docs, max_df)
         except ValueError:  # no terms at all
-            self._vectorizer = None
+            self._term_weights = None
             self._index = sparse.csr_matrix((len(docs), 1))
             self._term_rows = [_row_arrays(self._index, r) for r in range(len(docs))]
             self._tfidf_stacked = None
             return
-        self._terms = self._vectorizer.get_feature_names_out()
-        raw = sparse.csr_matrix(raw, dtype=np.float64)
+        self._terms = self._term_weights.terms
         features = _distinctive(raw, TERMS_PER_ITEM)
         self._term_rows = [_row_arrays(features, r) for r in range(features.shape[0])]
         self._tfidf_stacked = features
@@ -591,11 +584,11 @@ class MatchEngine:
 
     def _transform(self, item: MatchItem) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """(feature row, index row) of the text of `item`."""
-        if self._vectorizer is None:
+        if self._term_weights is None:
             empty = sparse.csr_matrix((1, self._index.shape[1]))
             return empty, empty
         doc = self._analyzer.with_parts(self._analyzer.analyze(item.title, item.summary, item.body))
-        raw = sparse.csr_matrix(self._vectorizer.transform([doc]), dtype=np.float64)
+        raw = self._term_weights.transform([doc])
         return _distinctive(raw, TERMS_PER_ITEM), _distinctive(raw, INDEX_TERMS_PER_ITEM)
 
     def _set_tfidf_row(self, row: int, rows: tuple[sparse.csr_matrix, sparse.csr_matrix]) -> None:
@@ -625,7 +618,7 @@ class MatchEngine:
         return float(min(median, 0.99))
 
     def _upsert(self, item: MatchItem) -> int:
-        if not self._items and self._vectorizer is None:
+        if not self._items and self._term_weights is None:
             self.prepare([item])
             self._build_neighbours()
             return 0
@@ -679,23 +672,43 @@ class MatchEngine:
         """Index-term cosines of `rows` with every row; `transposed` (the index transposed) speeds up blocks."""
         if transposed is None:
             sims = np.asarray(self._index @ self._index[rows].toarray().T, dtype=np.float32).T.copy()
-        else:
-            sims = (self._index[rows] @ transposed).toarray().astype(np.float32)
-        sims[sims <= 0] = -np.inf
+            sims[sims <= 0] = -np.inf
+        else:  # only the stored products are written: most of the block stays -inf
+            product = sparse.csr_matrix(self._index[rows] @ transposed)
+            values = product.data.astype(np.float32)
+            positive = values > 0
+            at = np.repeat(np.arange(len(rows)), np.diff(product.indptr))
+            sims = np.full(product.shape, -np.inf, dtype=np.float32)
+            sims[at[positive], product.indices[positive]] = values[positive]
         self._mask(rows, sims)
         return sims
 
     def _build_neighbours(self) -> None:
-        n = len(self._items)
-        width = self.neighbours + _NEIGHBOUR_MARGIN
-        self._semantic_nbrs = _Neighbours.empty(n, width)
-        self._lexical_nbrs = _Neighbours.empty(n, width, mostly_empty=True)
+        """Fresh neighbour lists: those `prepare` computed in the background, else computed now."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._semantic_nbrs, self._lexical_nbrs = pending[0].result(), pending[1].result()
+        else:
+            self._semantic_nbrs, self._lexical_nbrs = self._neighbour_lists(self._semantic_block), self._lexical_lists()
         self._neighbours_built = True
+
+    def _lexical_lists(self) -> _Neighbours:
         transposed = self._index.T.tocsr()
-        for start in range(0, n, self.block_size):
+        return self._neighbour_lists(lambda rows: self._lexical_block(rows, transposed))
+
+    def _neighbour_lists(self, block: Callable[[np.ndarray], np.ndarray]) -> _Neighbours:
+        """Every row's list from `block` (the similarities of some rows with all), blocks side by side in
+        threads: each fills its own rows, and numpy, BLAS and scipy's sparse products release the GIL."""
+        n = len(self._items)
+        nbrs = _Neighbours.empty(n, self.neighbours + _NEIGHBOUR_MARGIN)
+
+        def fill(start: int) -> None:
             rows = np.arange(start, min(n, start + self.block_size))
-            self._semantic_nbrs.set_block(rows, self._semantic_block(rows))
-            self._lexical_nbrs.set_block(rows, self._lexical_block(rows, transposed))
+            nbrs.set_block(rows, block(rows))
+
+        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+            list(pool.map(fill, range(0, n, self.block_size)))
+        return nbrs
 
     def _refresh_neighbours(self, row: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """After row `row` changed: recompute its lists and move it in everyone else's.
@@ -804,6 +817,37 @@ class MatchEngine:
             features = self._direct_features(pairs[:, 0], pairs[:, 1])
             self._set_edges(pairs[:, 0], pairs[:, 1], DIRECT_WEIGHTS.direct(features))
 
+    def _witnesses(self, a_rows: np.ndarray, b_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`_witness` of each pair; for many pairs at once from a sparse matrix of the graph: the
+        strongest of the elementwise minima of the two rows, of equally strong ones the lowest row."""
+        if len(a_rows) < _STACK_FOR_PAIRS:
+            found = [self._witness(a, b) for a, b in zip(a_rows.tolist(), b_rows.tolist())]
+            return np.array([f[0] for f in found]), np.array([f[1] for f in found], dtype=np.int64)
+        graph = self._graph()
+        shared = sparse.csr_matrix(graph[a_rows].minimum(graph[b_rows]))  # no edge to itself: a and b drop out
+        shared.sort_indices()
+        strength = np.zeros(len(a_rows))
+        witness = np.full(len(a_rows), -1, dtype=np.int64)
+        counts = np.diff(shared.indptr)
+        pairs = np.flatnonzero(counts)
+        if len(pairs):
+            strength[pairs] = np.maximum.reduceat(shared.data, shared.indptr[pairs])
+            owner = np.repeat(np.arange(len(a_rows)), counts)
+            hits = np.flatnonzero(shared.data == strength[owner])
+            first_pairs, first = np.unique(owner[hits], return_index=True)
+            witness[first_pairs] = shared.indices[hits[first]]
+        return strength, witness
+
+    def _graph(self) -> sparse.csr_matrix:
+        """The graph of direct scores as a symmetric sparse matrix."""
+        n = len(self._items)
+        rows = np.repeat(
+            np.fromiter(self._edges, dtype=np.int64), np.fromiter(map(len, self._edges.values()), np.int64)
+        )
+        cols = np.fromiter(chain.from_iterable(self._edges.values()), dtype=np.int64)
+        values = np.fromiter(chain.from_iterable(row.values() for row in self._edges.values()), dtype=np.float64)
+        return sparse.csr_matrix((values, (rows, cols)), shape=(n, n))
+
     def _witness(self, a: int, b: int) -> tuple[float, int]:
         """(corroboration, the row that gives it, or -1) of the pair (a, b)."""
         edges_a, edges_b = self._edges.get(a), self._edges.get(b)
@@ -836,24 +880,33 @@ class MatchEngine:
                 [self._background, np.tile([0.0, _MIN_SPREAD], (n - len(self._background), 1))]
             )
         reference = self._reference[self._province[self._reference] >= 0]
-        for start in range(0, len(rows), 2048):
-            block = rows[start : start + 2048]
-            a = np.repeat(block, len(reference))
-            b = np.tile(reference, len(block))
-            keep = (self._province[a] != self._province[b]) & (self._province[a] >= 0)
-            sums = np.zeros(len(block))
-            squares = np.zeros(len(block))
-            counts = np.zeros(len(block))
-            if keep.any():
-                scores = self._own_scores(self._direct_features(a[keep], b[keep]))
-                slot = np.repeat(np.arange(len(block)), len(reference))[keep]
-                np.add.at(sums, slot, scores)
-                np.add.at(squares, slot, scores**2)
-                np.add.at(counts, slot, 1.0)
-            mean = np.divide(sums, counts, out=np.zeros(len(block)), where=counts > 0)
-            variance = np.divide(squares, counts, out=np.zeros(len(block)), where=counts > 0) - mean**2
-            self._background[block, 0] = mean
-            self._background[block, 1] = np.maximum(np.sqrt(np.maximum(variance, 0.0)), _MIN_SPREAD)
+        blocks = [rows[start : start + 2048] for start in range(0, len(rows), 2048)]
+        if len(blocks) == 1:
+            self._measure_block(blocks[0], reference)
+            return
+        self._tfidf  # noqa: B018 - stacked once here, not by each thread
+        with ThreadPoolExecutor(max_workers=_THREADS) as pool:
+            list(pool.map(self._measure_block, blocks, [reference] * len(blocks)))
+
+    def _measure_block(self, block: np.ndarray, reference: np.ndarray) -> None:
+        a = np.repeat(block, len(reference))
+        b = np.tile(reference, len(block))
+        keep = (self._province[a] != self._province[b]) & (self._province[a] >= 0)
+        sums = np.zeros(len(block))
+        squares = np.zeros(len(block))
+        counts = np.zeros(len(block))
+        if keep.any():
+            cosine = self._cosines(block, reference).reshape(-1)[keep]
+            lexical = self._lexical_with(block, reference).reshape(-1)[keep] if keep.sum() >= _STACK_FOR_PAIRS else None
+            scores = self._own_scores(self._direct_features(a[keep], b[keep], cosine, lexical))
+            slot = np.repeat(np.arange(len(block)), len(reference))[keep]
+            np.add.at(sums, slot, scores)
+            np.add.at(squares, slot, scores**2)
+            np.add.at(counts, slot, 1.0)
+        mean = np.divide(sums, counts, out=np.zeros(len(block)), where=counts > 0)
+        variance = np.divide(squares, counts, out=np.zeros(len(block)), where=counts > 0) - mean**2
+        self._background[block, 0] = mean
+        self._background[block, 1] = np.maximum(np.sqrt(np.maximum(variance, 0.0)), _MIN_SPREAD)
 
     def _refresh_backgrounds(self, row: int) -> None:
         """After `row` changed: its own background, and everyone's when it is a reference row."""
@@ -885,11 +938,20 @@ class MatchEngine:
         alive &= self._province[a_rows] != self._province[b_rows]
         return a_rows[alive], b_rows[alive]
 
-    def _direct_features(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
-        cosine = self._pair_cosine(a_rows, b_rows)
+    def _direct_features(
+        self,
+        a_rows: np.ndarray,
+        b_rows: np.ndarray,
+        cosine: np.ndarray | None = None,
+        lexical: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The pairs' FEATURES (corroboration left 0); `cosine` and `lexical` when the caller has them."""
+        if cosine is None:
+            cosine = self._pair_cosine(a_rows, b_rows)
         floor = self._semantic_floor
         semantic = (cosine - floor) / (1.0 - floor)
-        lexical = self._pair_lexical(a_rows, b_rows)
+        if lexical is None:
+            lexical = self._pair_lexical(a_rows, b_rows)
         z, gap = self._relative_semantic(a_rows, b_rows, cosine)
         return pair_features(
             self._facts,
@@ -956,10 +1018,7 @@ class MatchEngine:
 
     def _finish(self, a_rows: np.ndarray, b_rows: np.ndarray, features: np.ndarray, threshold: float) -> list[Match]:
         """Add corroboration, score, keep score >= threshold and build the matches, best first."""
-        column = FEATURES.index(CORROBORATION)
-        witnesses = np.full(len(a_rows), -1, dtype=np.int64)
-        for i, (a, b) in enumerate(zip(a_rows.tolist(), b_rows.tolist())):
-            features[i, column], witnesses[i] = self._witness(a, b)
+        features[:, FEATURES.index(CORROBORATION)], witnesses = self._witnesses(a_rows, b_rows)
         scores = self.scorer.score(features) if len(features) else np.zeros(0)
         standout = self._standout(a_rows, b_rows, features) if len(features) else np.zeros(0)
         chosen = np.flatnonzero((scores >= threshold) | (standout >= self.min_standout))
@@ -989,6 +1048,14 @@ class MatchEngine:
         out[~(self._has_vector[a_rows] & self._has_vector[b_rows])] = -np.inf
         return out
 
+    def _cosines(self, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """`_pair_cosine` of every row of `rows` with every row of `others` (rows x others), without
+        gathering both vectors of each pair: einsum reduces over the dimensions with the same kernel."""
+        out: np.ndarray = np.einsum("ij,kj->ik", self._vectors[rows], self._vectors[others]).astype(np.float64)
+        out[~self._has_vector[rows]] = -np.inf
+        out[:, ~self._has_vector[others]] = -np.inf
+        return out
+
     @property
     def _tfidf(self) -> sparse.csr_matrix:
         if self._tfidf_stacked is None:
@@ -1012,6 +1079,31 @@ class MatchEngine:
             a, b = a_rows[start : start + _PAIRS_PER_SLICE], b_rows[start : start + _PAIRS_PER_SLICE]
             out[start : start + len(a)] = np.asarray(matrix[a].multiply(matrix[b]).sum(axis=1)).ravel()
         return out
+
+    def _lexical_with(self, rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """`_pair_lexical` of every row of `rows` with every row of `others` (rows x others, for many
+        pairs), without gathering both term rows of each pair: each row's terms meet the few `others`
+        that have them, and each pair's products are summed as `_pair_lexical` sums them (in term order,
+        with `np.add.reduceat`)."""
+        matrix = self._tfidf
+        mine = sparse.csr_matrix(matrix[rows])
+        mine.sort_indices()
+        theirs = sparse.csr_matrix(matrix[others].T)  # term -> the `others` that have it, in order
+        theirs.sort_indices()
+        entry_row = np.repeat(np.arange(len(rows)), np.diff(mine.indptr))
+        starts = theirs.indptr[mine.indices]
+        counts = theirs.indptr[mine.indices + 1] - starts
+        entry = np.repeat(np.arange(len(mine.indices)), counts)
+        at = starts[entry] + np.arange(len(entry)) - np.repeat(np.cumsum(counts) - counts, counts)
+        products = mine.data[entry] * theirs.data[at]
+        pair = entry_row[entry] * len(others) + theirs.indices[at]
+        order = np.argsort(pair, kind="stable")  # stable: a pair's products stay in term order
+        pair, products = pair[order], products[order]
+        out = np.zeros(len(rows) * len(others))
+        if len(pair):
+            first = np.flatnonzero(np.diff(pair, prepend=-1))
+            out[pair[first]] = np.add.reduceat(products, first)
+        return out.reshape(len(rows), len(others))
 
     def _shared_terms_of(self, a_rows: np.ndarray, b_rows: np.ndarray) -> list[tuple[str, ...]]:
         """Per pair, the shared distinctive terms that weigh most in its lexical feature, heaviest first
@@ -1074,6 +1166,7 @@ class MatchEngine:
         reasons = build_reasons(
             item_a,
             item_b,
+            (self._facts[a], self._facts[b]),
             named,
             dict(zip(FEATURES, contributions.tolist())),
             shared,
@@ -1096,6 +1189,43 @@ class MatchEngine:
 
 def _sort_key(value: Hashable) -> tuple[str, object]:
     return (type(value).__name__, value)
+
+
+#: Columns per group whose maximum `_top_columns` reads first.
+_GROUP = 16
+
+
+def _top_columns(block: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `block`, the columns of its `width` highest finite values ordered by (-value, column),
+    -1 padded, and those values, -inf padded.
+
+    The columns fall into disjoint groups (every `n / _GROUP`-th column; the few left over alone); the
+    `width`-th highest group maximum is a floor that at least `width` values reach, so only the few
+    values at or above it are sorted, instead of partitioning every row.
+    """
+    n_rows, n_cols = block.shape
+    step = n_cols // _GROUP
+    maxima = block[:, :step].copy()
+    for k in range(1, _GROUP):
+        np.maximum(maxima, block[:, k * step : (k + 1) * step], out=maxima)
+    maxima = np.concatenate([maxima, block[:, _GROUP * step :]], axis=1)
+    groups = maxima.shape[1]
+    floor = np.full(n_rows, -np.inf, dtype=block.dtype)
+    if groups > width:
+        floor = np.partition(maxima, groups - width, axis=1)[:, groups - width]
+    floor = np.maximum(floor, np.finfo(block.dtype).min)  # never -inf: the lists hold finite values only
+    flat = np.flatnonzero(block >= floor[:, None])
+    rows, cols = flat // n_cols, flat % n_cols
+    values = block[rows, cols]
+    order = np.lexsort((cols, -values, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows, side="left")
+    keep = rank < width
+    ids = np.full((n_rows, width), -1, dtype=np.int64)
+    sims = np.full((n_rows, width), -np.inf)
+    ids[rows[keep], rank[keep]] = cols[keep]
+    sims[rows[keep], rank[keep]] = values[keep]
+    return ids, sims
 
 
 def _position(ids: np.ndarray, values: np.ndarray, row: int, value: float) -> int:

@@ -50,10 +50,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 
-from ..dutch import STOP_WORDS, WORD_PATTERN, fold, stem
+from ..dutch import STOP_WORDS, WORD_PATTERN, fold, stem, terms
 from ..text import plain_text
 
 TOPIC_FEATURES: tuple[str, ...] = ("semantic", "lexical", "themes", "suppliers", "technologies", "categories")
@@ -109,6 +110,27 @@ _CATEGORY_OF_TAG: dict[str, str] = {tag: name for name, tags in PRODUCT_CATEGORI
 _WORD = re.compile(WORD_PATTERN)
 #: The category tags as words, the way `product_categories` reads a text ("e-depot" is "e depot").
 _CATEGORY_OF_TAG_WORDS: dict[str, str] = {" ".join(_WORD.findall(tag)): name for tag, name in _CATEGORY_OF_TAG.items()}
+#: The endings a tag may be named with in a text: as is, or in the plural.
+_TAG_ENDINGS: tuple[str, ...] = ("", "s", "en")
+
+
+def _categories_of_words() -> dict[str, frozenset[str]]:
+    """Each word that names a one-word category tag (the tag with one of `_TAG_ENDINGS`) -> its categories."""
+    found: dict[str, set[str]] = {}
+    for tag, name in _CATEGORY_OF_TAG_WORDS.items():
+        if " " not in tag:
+            for ending in _TAG_ENDINGS:
+                found.setdefault(tag + ending, set()).add(name)
+    return {word: frozenset(names) for word, names in found.items()}
+
+
+_CATEGORIES_OF_WORD = _categories_of_words()
+#: Category tags of several words, looked for as phrases when their first word occurs: (first word, tag, category).
+_CATEGORY_PHRASES: tuple[tuple[str, str, str], ...] = tuple(
+    (tag.split()[0], tag, name) for tag, name in _CATEGORY_OF_TAG_WORDS.items() if " " in tag
+)
+#: The words whose presence `_categories_named_in` looks for first.
+_CATEGORY_WORDS = frozenset(_CATEGORIES_OF_WORD) | {first for first, _, _ in _CATEGORY_PHRASES}
 
 #: Terms in more than this share of the initiatives are not distinctive.
 MAX_DOCUMENT_SHARE = 0.5
@@ -123,8 +145,9 @@ _TENDER_WINDOW_DAYS = 365.0
 _TIMING_FADE_DAYS = 730.0
 
 
+@lru_cache(maxsize=1 << 16)
 def tag_key(tag: str) -> str:
-    """How tags are compared: folded, single spaces."""
+    """How tags are compared: folded, single spaces (cached: every pair's reasons compare the tags again)."""
     return " ".join(fold(tag).split())
 
 
@@ -142,13 +165,16 @@ def item_categories(technologies: Iterable[str], title: str, summary: str) -> fr
 
 @lru_cache(maxsize=1 << 16)
 def _categories_named_in(text: str) -> frozenset[str]:
-    """The categories whose tags `text` names (cached: the reasons of every pair ask again)."""
-    padded = f" {' '.join(_WORD.findall(fold(text)))} "
-    return frozenset(
-        name
-        for tag, name in _CATEGORY_OF_TAG_WORDS.items()
-        if f" {tag} " in padded or f" {tag}s " in padded or f" {tag}en " in padded
-    )
+    """The categories whose tags `text` names, a tag's words one after the other with one of
+    `_TAG_ENDINGS` (cached: a rematch reads every unchanged text again)."""
+    words = _WORD.findall(fold(text))
+    found = _CATEGORY_WORDS.intersection(words)
+    named = {name for word in found if word in _CATEGORIES_OF_WORD for name in _CATEGORIES_OF_WORD[word]}
+    phrases = [(tag, name) for first, tag, name in _CATEGORY_PHRASES if first in found]
+    if phrases:
+        padded = f" {' '.join(words)} "
+        named.update(name for tag, name in phrases if any(f" {tag}{end} " in padded for end in _TAG_ENDINGS))
+    return frozenset(named)
 
 
 class TermAnalyzer:
@@ -163,8 +189,8 @@ class TermAnalyzer:
     def __init__(self, extra_stop_words: Iterable[str] = ()) -> None:
         self.stop_words = STOP_WORDS | {fold(word) for word in extra_stop_words}
         self._keys: dict[str, str] = {}  # word -> stem, "" when the word does not count
-        self._surface: dict[tuple[str, str], int] = {}
-        self._best: dict[str, tuple[int, str]] = {}
+        self._surface: Counter[str] = Counter()  # word -> how often it was written
+        self._forms: dict[str, list[str]] = {}  # stem -> the words written for it
         self._known: frozenset[str] = frozenset()
         self._parts: dict[str, tuple[str, ...]] = {}
 
@@ -172,40 +198,31 @@ class TermAnalyzer:
         """Stems of the text; the title counts twice because it names the subject."""
         keys = self._keys
         text = unicodedata.normalize("NFC", f"{title}\n{title}\n{summary}\n{plain_text(body)}").lower()
-        words = _WORD.findall(text)
-        stems = []
-        for word in words:
-            key = keys.get(word)
-            if key is None:
-                folded = fold(word)
-                keep = len(folded) >= 3 and folded not in self.stop_words and folded.isalpha()
-                key = keys[word] = stem(folded) if keep else ""
+        words = terms(text) if text.isascii() else _WORD.findall(text)  # the same words, faster
+        for word in set(words).difference(keys):
+            key = keys[word] = self._key(word)
             if key:
-                stems.append(key)
-        surface, best = self._surface, self._best
-        for word, count in Counter(words).items():
-            key = keys[word]
-            if key:
-                total = surface[key, word] = surface.get((key, word), 0) + count
-                if key not in best or (total, word) > best[key]:
-                    best[key] = (total, word)
-        return stems
+                self._forms.setdefault(key, []).append(word)
+        self._surface.update(words)
+        return list(filter(None, map(keys.__getitem__, words)))
+
+    def _key(self, word: str) -> str:
+        folded = fold(word)
+        keep = len(folded) >= 3 and folded not in self.stop_words and folded.isalpha()
+        return stem(folded) if keep else ""
 
     def learn_parts(self, docs: Sequence[Sequence[str]]) -> None:
         """Remember the stems seen in at least two texts as possible compound parts."""
-        counts: Counter[str] = Counter(key for doc in docs for key in set(doc))
+        counts: Counter[str] = Counter(chain.from_iterable(map(set, docs)))
         self._known = frozenset(key for key, count in counts.items() if count >= 2 and len(key) >= COMPOUND_PART_MIN)
         self._parts = {}
 
     def with_parts(self, stems: Sequence[str]) -> list[str]:
         """`stems` plus the known parts of each compound among them."""
-        out = list(stems)
-        for key in stems:
-            parts = self._parts.get(key)
-            if parts is None:
-                parts = self._parts[key] = self._split(key)
-            out.extend(parts)
-        return out
+        parts = self._parts
+        for key in set(stems).difference(parts):
+            parts[key] = self._split(key)
+        return [*stems, *chain.from_iterable(map(parts.__getitem__, stems))]
 
     def _split(self, key: str) -> tuple[str, ...]:
         """The longest known head and modifier of a compound stem (either may be missing)."""
@@ -228,9 +245,13 @@ class TermAnalyzer:
         return tuple(parts)
 
     def display(self, key: str) -> str:
-        """The form most often written for the stem `key` (the stem itself when never seen)."""
-        best = self._best.get(key)
-        return best[1] if best else key
+        """The form most often written for the stem `key` (the stem itself when never seen); of equally
+        frequent forms the last in sort order."""
+        forms = self._forms.get(key)
+        if not forms:
+            return key
+        surface = self._surface
+        return max((surface[word], word) for word in forms)[1]
 
 
 @dataclass
@@ -256,13 +277,36 @@ class ItemFacts:
 
 
 def text_words(text: str) -> frozenset[str]:
-    """The folded words of `text`, for finding a supplier named in it (`supplier_mentions`)."""
-    return frozenset(_WORD.findall(fold(text)))
+    """The folded words of `text`, for finding a supplier named in it (`supplier_mentions`); of an ASCII
+    text split by `terms`, the same words faster."""
+    return frozenset(terms(text) if text.isascii() else _WORD.findall(fold(text)))
 
 
 def supplier_mentions(suppliers: Iterable[str], words: frozenset[str]) -> list[str]:
     """The `suppliers` (as spelled there) whose every word occurs in `words`: named in that text."""
-    return [name for name in suppliers if (parts := _WORD.findall(fold(name))) and all(p in words for p in parts)]
+    return [name for name in suppliers if (parts := _name_words(name)) and words.issuperset(parts)]
+
+
+@lru_cache(maxsize=1 << 16)
+def _name_words(name: str) -> tuple[str, ...]:
+    """The folded words of a supplier's name (cached: every pair with that supplier asks again)."""
+    return tuple(_WORD.findall(fold(name)))
+
+
+def _mentioned_suppliers(facts: Sequence[ItemFacts], suppliers: Iterable[str]) -> list[frozenset[str]]:
+    """Per initiative, which of `suppliers` its text names (`supplier_mentions`), found through an index of
+    the names' words instead of pair by pair."""
+    by_word: dict[str, list[str]] = {}
+    for name in suppliers:
+        for word in set(_name_words(name)):
+            by_word.setdefault(word, []).append(name)
+    name_words = frozenset(by_word)
+    out = []
+    for f in facts:
+        hits = f.words & name_words
+        names = {name for word in hits for name in by_word[word]}
+        out.append(frozenset(supplier_mentions(names, f.words)) if names else frozenset())
+    return out
 
 
 #: Words of buying and contracts (Dutch and English): a product or service bought from the market is
@@ -280,6 +324,22 @@ _BUYING_SATURATION = 4
 def buying_words(text: str) -> float:
     """How much `text` speaks of buying a product or service, in [0, 1]."""
     return min(len(_BUYING_WORDS.findall(fold(text))), _BUYING_SATURATION) / _BUYING_SATURATION
+
+
+def words_and_buying(text: str) -> tuple[frozenset[str], float]:
+    """`text_words` and `buying_words` of `text`. An ASCII text without underscores is split once for
+    both: its words are then exactly the runs the buying pattern matches whole, so counting the words
+    that match it counts what `buying_words` finds."""
+    if not text.isascii() or "_" in text:
+        return text_words(text), buying_words(text)
+    counts = Counter(terms(text))
+    found = sum(count for word, count in counts.items() if _is_buying_word(word))
+    return frozenset(counts), min(found, _BUYING_SATURATION) / _BUYING_SATURATION
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_buying_word(word: str) -> bool:
+    return _BUYING_WORDS.fullmatch(word) is not None
 
 
 def interval_days(value: object) -> float:
@@ -330,11 +390,9 @@ def pair_features(
     shared = themes.shared(a, b)
     union = themes.size[a] + themes.size[b] - shared
     out[:, 2] = np.divide(shared, union, out=np.zeros(m), where=shared > 0)
-    out[:, 3] = _TagBits([f.suppliers for f in local]).shared(a, b) > 0
-    named = np.array([bool(f.suppliers) for f in local])
-    for i in np.flatnonzero((out[:, 3] == 0) & (named[a] | named[b])).tolist():
-        fa, fb = local[a[i]], local[b[i]]
-        out[i, 3] = bool(supplier_mentions(fa.suppliers, fb.words) or supplier_mentions(fb.suppliers, fa.words))
+    suppliers = _TagBits([f.suppliers for f in local])
+    mentioned = suppliers.masks_of(_mentioned_suppliers(local, suppliers.bit))
+    out[:, 3] = (suppliers.shared(a, b) > 0) | suppliers.any_in(a, mentioned, b) | suppliers.any_in(b, mentioned, a)
     # The technology overlap is summed in Python, pair by pair, so it stays exactly what it always was;
     # only the (few) pairs that share a technology get there.
     for i in np.flatnonzero(_TagBits([f.technologies for f in local]).shared(a, b) > 0).tolist():
@@ -426,21 +484,36 @@ class _TagBits:
     with numpy instead of with Python sets."""
 
     def __init__(self, tag_sets: Sequence[frozenset[str]]) -> None:
-        bit: dict[str, int] = {}
+        self.bit: dict[str, int] = {}
         for tags in tag_sets:
             for tag in tags:
-                bit.setdefault(tag, len(bit))
-        self.masks = np.zeros((len(tag_sets), max(1, -(-len(bit) // 64))), dtype=np.uint64)
+                self.bit.setdefault(tag, len(self.bit))
+        self.masks = self.masks_of(tag_sets)
+        self.size = np.array([len(tags) for tags in tag_sets], dtype=np.int64)
+
+    def masks_of(self, tag_sets: Sequence[Iterable[str]]) -> np.ndarray:
+        """The bit masks of `tag_sets` in this bit assignment (tags it has no bit for are left out)."""
+        rows: list[int] = []
+        bits: list[int] = []
         for row, tags in enumerate(tag_sets):
             for tag in tags:
-                word, offset = divmod(bit[tag], 64)
-                self.masks[row, word] |= np.uint64(1 << offset)
-        self.size = np.array([len(tags) for tags in tag_sets], dtype=np.int64)
+                if (bit := self.bit.get(tag)) is not None:
+                    rows.append(row)
+                    bits.append(bit)
+        masks = np.zeros((len(tag_sets), max(1, -(-len(self.bit) // 64))), dtype=np.uint64)
+        at = np.array(bits, dtype=np.uint64)
+        np.bitwise_or.at(masks, (np.array(rows, dtype=np.int64), (at // 64).astype(np.int64)), np.uint64(1) << at % 64)
+        return masks
 
     def shared(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """How many tags each pair (a[i], b[i]) has in common."""
         counts: np.ndarray = np.bitwise_count(self.masks[a] & self.masks[b]).sum(axis=1, dtype=np.int64)
         return counts
+
+    def any_in(self, a: np.ndarray, other: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether each row a[i] has a tag among the tags `other[b[i]]` (masks from `masks_of`)."""
+        hits: np.ndarray = (self.masks[a] & other[b]).any(axis=1)
+        return hits
 
 
 def _timing_of_pairs(facts: Sequence[ItemFacts], a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from ..dutch import dutch_date
-from .features import EARLY_PHASES, PROVEN_PHASES, item_categories, supplier_mentions, tag_key, text_words
+from .features import EARLY_PHASES, PROVEN_PHASES, ItemFacts, supplier_mentions, tag_key
 from .types import MatchItem
 
 PHASE_PHRASES: dict[str, str] = {
@@ -61,6 +61,7 @@ def month(value: date) -> str:
 def build_reasons(
     a: MatchItem,
     b: MatchItem,
+    facts: tuple[ItemFacts, ItemFacts],
     features: Mapping[str, float],
     contributions: Mapping[str, float],
     shared_terms: Sequence[str],
@@ -70,8 +71,9 @@ def build_reasons(
 ) -> tuple[str, ...]:
     """The reasons for the pair (a, b), strongest first; the first says why it has its type.
 
-    `standout` is given when the pair was suggested for standing out above both initiatives'
-    other similarities (see search/matching/engine.py)."""
+    `facts` are those of `a` and `b` (their text's words and product categories, read once per
+    initiative). `standout` is given when the pair was suggested for standing out above both
+    initiatives' other similarities (see search/matching/engine.py)."""
     candidates: list[tuple[float, str]] = [(float("inf"), _type_reason(a, b, match_type))]
 
     def add(feature: str, text: str) -> None:
@@ -82,8 +84,8 @@ def build_reasons(
         noun = "leverancier" if len(suppliers) == 1 else "leveranciers"
         add("suppliers", f"Beide werken met {noun} {dutch_list(suppliers)}")
     else:
-        for owner, other in ((a, b), (b, a)):
-            named = supplier_mentions(owner.suppliers, text_words(f"{other.title}\n{other.summary}\n{other.body}"))
+        for owner, other, words in ((a, b, facts[1].words), (b, a, facts[0].words)):
+            named = supplier_mentions(owner.suppliers, words)
             if named:
                 add(
                     "suppliers",
@@ -94,9 +96,7 @@ def build_reasons(
     technologies = shared_tags(a.technologies, b.technologies)
     if technologies:
         add("technologies", f"Beide gebruiken {dutch_list(technologies)}")
-    categories = sorted(
-        item_categories(a.technologies, a.title, a.summary) & item_categories(b.technologies, b.title, b.summary)
-    )
+    categories = sorted(facts[0].categories & facts[1].categories)
     if categories and not technologies:
         add("categories", f"Zelfde soort product: {dutch_list(categories)}")
     if shared_terms:

@@ -14,6 +14,7 @@ from search.dutch import fold, stem, terms
 from search.embeddings import DEFAULT_EMBEDDER, load_embedder
 from search.matching import DIRECT_WEIGHTS, MATCH_TYPES, Match, MatchEngine, MatchItem, ScoreWeights, match_type
 from search.matching.clusters import STRONG_SCORE, find_clusters
+from search.matching.engine import _top_columns as top_columns
 from search.matching.features import FEATURES, TYPE_FEATURES, ItemFacts
 from search.matching.fingerprint import material_fingerprint
 from search.matching.highlight import shared_term_spans
@@ -258,6 +259,21 @@ def test_incremental_equals_full_for_the_changed_item():
             assert match.reasons == full[match.pair].reasons
 
 
+@pytest.mark.parametrize("columns", [1, 15, 16, 17, 30, 31, 479, 480, 481, 2003])
+def test_neighbour_lists_are_the_highest_finite_values_by_value_then_column(columns):
+    """What `_Neighbours.set_block` keeps per row: a full sort by (-value, column), finite values only,
+    ties at the list's end included (the columns of the groups' floor are not all sorted)."""
+    rng = np.random.default_rng(columns)
+    block = rng.integers(0, 40, size=(12, columns)).astype(np.float32) / 8  # many ties
+    for row, share in enumerate(np.linspace(0.0, 1.0, 12)):
+        block[row, rng.random(columns) < share] = -np.inf
+    ids, sims = top_columns(block, 30)
+    for row in range(12):
+        expected = sorted((-v, c) for c, v in enumerate(block[row].tolist()) if v > -math.inf)[:30]
+        assert ids[row].tolist() == [c for _, c in expected] + [-1] * (30 - len(expected))
+        assert sims[row].tolist() == [-v for v, _ in expected] + [-math.inf] * (30 - len(expected))
+
+
 def test_incremental_updates_in_a_row_keep_the_state_of_a_full_run():
     """Many updates without a full run in between: the neighbour lists and the graph of direct scores
     end up as a full recompute would build them, so the next incremental result is right too."""
@@ -396,6 +412,34 @@ def test_a_third_province_corroborates_and_is_named():
     match = matches[(1, 2)]
     assert match.witness == 3 and match.features["corroboration"] > 0
     assert f"Beide lijken sterk op ‘{items[2].title}’ (Zeeland)" in match.reasons
+
+
+@pytest.mark.parametrize("dims", [DIMS, 384])
+def test_cosines_and_lexical_of_rows_with_others_equal_the_pairs_bit_for_bit(dims):
+    """The backgrounds take each row's cosines and lexical similarities with the reference rows at once."""
+    rng = np.random.default_rng(dims)
+    items = [replace(item, vector=rng.standard_normal(dims)) for item in larger_corpus(120, seed=2)]
+    items[5] = replace(items[5], vector=None)
+    engine = MatchEngine(model=None)
+    engine.prepare(items)
+    rows, others = np.arange(120), np.array([3, 5, 17, 20, 31, 44, 64, 70, 81, 88, 95, 99, 100, 107, 111, 119, 0])
+    a, b = np.repeat(rows, len(others)), np.tile(others, len(rows))
+    assert engine._cosines(rows, others).reshape(-1).tolist() == engine._pair_cosine(a, b).tolist()
+    lexical = engine._lexical_with(rows, others).reshape(-1)
+    assert len(a) >= 2000  # `_pair_lexical` on the stacked matrix, as for a block of the backgrounds
+    assert lexical.tolist() == engine._pair_lexical(a, b).tolist()
+    assert (lexical > 0).sum() > 100
+
+
+def test_witnesses_of_many_pairs_at_once_equal_those_pair_by_pair():
+    engine = MatchEngine(min_score=0.0)
+    engine.match_all(larger_corpus(80, seed=6))
+    a_rows, b_rows = np.triu_indices(80, k=1)  # more pairs than the loop handles: the sparse path
+    strength, witness = engine._witnesses(a_rows, b_rows)
+    expected = [engine._witness(a, b) for a, b in zip(a_rows.tolist(), b_rows.tolist())]
+    assert strength.tolist() == [value for value, _ in expected]
+    assert witness.tolist() == [row for _, row in expected]
+    assert (witness >= 0).sum() > 100
 
 
 def test_a_strong_pair_of_two_provinces_is_suggested_without_a_witness():

@@ -5,11 +5,20 @@ from __future__ import annotations
 import math
 import random
 import unicodedata
+from dataclasses import replace
 
 import numpy as np
 
 from search.dutch import fold
-from search.matching.features import EARLY_PHASES, FEATURES, PROVEN_PHASES, ItemFacts, pair_features, technology_idf
+from search.matching.features import (
+    EARLY_PHASES,
+    FEATURES,
+    PROVEN_PHASES,
+    ItemFacts,
+    pair_features,
+    supplier_mentions,
+    technology_idf,
+)
 
 PHASES = ["idee", "verkenning", "pilot", "implementatie", "opgeschaald", None]
 
@@ -95,6 +104,40 @@ def test_vectorised_pair_features_equal_the_definitions_exactly():
     assert (overlapping > 30).all()  # the overlaps are really exercised
 
 
+def test_suppliers_named_in_the_other_text_count_as_a_common_supplier_pair_by_pair():
+    rng = random.Random(8)
+    names = [f"leverancier {i}" for i in range(40)] + ["solo", "twee woorden", "!!!"]
+    vocabulary = [word for name in names for word in name.split()] + ["de", "kaart", "data"]
+    facts = [
+        replace(
+            _facts(rng, names),
+            suppliers=frozenset(rng.sample(names, rng.randint(0, 2))),
+            words=frozenset(rng.sample(vocabulary, rng.randint(0, 12))),
+        )
+        for _ in range(200)
+    ]
+    a = np.array([rng.randrange(200) for _ in range(4000)])
+    b = np.array([rng.randrange(200) for _ in range(4000)])
+    got = pair_features(facts, a, b, np.zeros(len(a)), np.zeros(len(a)), {}, 1.0)[:, FEATURES.index("suppliers")]
+    expected = [
+        float(
+            bool(
+                facts[i].suppliers & facts[j].suppliers
+                or supplier_mentions(facts[i].suppliers, facts[j].words)
+                or supplier_mentions(facts[j].suppliers, facts[i].words)
+            )
+        )
+        for i, j in zip(a.tolist(), b.tolist())
+    ]
+    assert got.tolist() == expected
+    named_only = sum(
+        1
+        for i, j in zip(a.tolist(), b.tolist())
+        if not facts[i].suppliers & facts[j].suppliers and supplier_mentions(facts[i].suppliers, facts[j].words)
+    )
+    assert named_only > 30  # the mentions are really exercised
+
+
 def test_pair_features_of_no_pairs():
     assert pair_features(
         [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), {}, 1.0
@@ -113,3 +156,59 @@ def test_fold_equals_its_definition_on_ascii_and_accented_text():
     texts = ["Fryslân", "ĳsbaan", "Café Één", "Straße", "ASCII Tekst", "coördinatie", "\u0301a"]
     texts += ["".join(chr(rng.randrange(0x20, 0x2FF)) for _ in range(rng.randrange(1, 40))) for _ in range(2000)]
     assert [fold(t) for t in texts] == [definition(t) for t in texts]
+
+
+def test_categories_named_in_a_text_equal_the_phrase_definition():
+    """A category is named when one of its tags' words, one after the other, end in "", "s" or "en"."""
+    from search.matching.features import _CATEGORY_OF_TAG_WORDS, _WORD, product_categories
+
+    rng = random.Random(4)
+    tags = [*_CATEGORY_OF_TAG_WORDS, "de", "het", "Drone's", "ÉLAN", "3D-modellen", "power"]
+    for _ in range(2000):
+        text = " ".join(t + rng.choice(["", "s", "en", "x"]) for t in rng.choices(tags, k=rng.randint(0, 6)))
+        padded = f" {' '.join(_WORD.findall(fold(text)))} "
+        expected = {
+            name
+            for tag, name in _CATEGORY_OF_TAG_WORDS.items()
+            if any(f" {tag}{ending} " in padded for ending in ("", "s", "en"))
+        }
+        assert product_categories((), text) == expected
+
+
+def test_text_words_of_ascii_text_equal_the_pattern_on_the_folded_text():
+    from search.matching.features import _WORD, text_words
+
+    rng = random.Random(2)
+    characters = "abcXYZ019 _-.,;:'\"!?()<>/\\\n\t\x0b\x1c@#%&*+=|~`"
+    for _ in range(3000):
+        text = "".join(rng.choices(characters, k=rng.randint(0, 60)))
+        assert text_words(text) == frozenset(_WORD.findall(fold(text)))
+    assert text_words("Fryslân en Ĳssel") == frozenset(_WORD.findall(fold("Fryslân en Ĳssel")))
+
+
+def test_words_and_buying_equal_text_words_and_buying_words():
+    from search.matching.features import buying_words, text_words, words_and_buying
+
+    rng = random.Random(3)
+    pieces = [
+        "inkoop",
+        "Aanbesteding",
+        "subcontracten",
+        "pakket",
+        "pakketten",
+        "SaaS",
+        "licenties",
+        "de",
+        "tender2",
+        "e-depot",
+        "leverancier_x",
+        "Fryslân",
+        "offerte.",
+        "bestek,",
+        "framework-contract",
+        "verlengen",
+        "x",
+    ]
+    for _ in range(3000):
+        text = rng.choice([" ", "\n", ", "]).join(rng.choices(pieces, k=rng.randint(0, 12)))
+        assert words_and_buying(text) == (text_words(text), buying_words(text))
