@@ -127,8 +127,10 @@ class Period:
         first, last = self.first_day, self.first_day + timedelta(days=6)
         if first.month == last.month:
             span = f"{first.day}–{dutch_date(last)}"
-        else:
+        elif first.year == last.year:
             span = f"{dutch_date(first, 'd MMMM')} – {dutch_date(last)}"
+        else:  # the week of New Year names both years
+            span = f"{dutch_date(first)} – {dutch_date(last)}"
         return f"week {self.week} ({span})"
 
 

@@ -253,6 +253,8 @@ def test_periods_are_iso_weeks_in_amsterdam_time():
     assert period.start == datetime(2026, 11, 15, 23, 0, tzinfo=UTC)  # Monday 16 November, 00:00 CET
     assert period.end == datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
     assert period.label == "week 47 (16–22 november 2026)"
+    assert digest.Period.parse("2026-W44").label == "week 44 (26 oktober – 1 november 2026)"
+    assert digest.Period.parse("2026-W53").label == "week 53 (28 december 2026 – 3 januari 2027)"
     assert digest.Period.last_complete(datetime(2026, 11, 23, 6, 0, tzinfo=UTC)).key == "2026-W47"
     summer = digest.Period.parse("2026-W27")
     assert summer.start.hour == 22  # CEST
