@@ -18,6 +18,8 @@ technologies and suppliers, a place in the province, a phase, a kind and a start
    against the database and the index: no job left, every initiative's vector in the index,
    `kennisbank matches --json` holds suggestions; and a search by meaning (a paraphrase no title
    uses) is shown with its first hits.
+   "Fully embedded and matched" is the import's time plus the reindex's (the searches between are
+   not counted).
 
 **The old path** (`--baseline`, default f6e42de^, the commit before the job queue): that revision's
 `kennisbank import FILE` (extracted with git archive, run from its own tree) with its default encoder
