@@ -188,7 +188,7 @@ async def _work_off_queue(settings: Settings) -> int:
             leave=False,
             disable=not sys.stderr.isatty(),
         ) as bar:
-            done = await consumer.drain(bar.update)
+            done = await consumer.drain(bar.update, on_settle=lambda: bar.set_description("Matches berekenen"))
         await consumer.matcher.ensure_prepared()  # derived, like the index: a full rematch when none ran
     finally:
         index.close()

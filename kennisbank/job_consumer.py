@@ -129,13 +129,19 @@ class JobConsumer:
         for initiative in await Initiative.filter(id__in=deferred).prefetch_related("province", "themes"):
             await self.matcher.rematch(initiative)
 
-    async def drain(self, on_batch: Callable[[int], None] | None = None) -> int:
-        """Work until no job is claimable; returns the number of jobs claimed."""
+    async def drain(
+        self, on_batch: Callable[[int], None] | None = None, on_settle: Callable[[], None] | None = None
+    ) -> int:
+        """Work until no job is claimable; returns the number of jobs claimed. `on_settle` is called
+        before the matches deferred while the engine was not prepared are computed (a full rematch,
+        which takes a while at scale: a progress bar can say so)."""
         done = 0
         while claimed := await self.run_batch():
             done += claimed
             if on_batch is not None:
                 on_batch(claimed)
+        if self._deferred and on_settle is not None:
+            on_settle()
         await self.settle()
         return done
 
