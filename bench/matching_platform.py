@@ -33,10 +33,10 @@ sys.path.insert(0, str(REPO / "bench"))
 from matching import DATASETS, labelled_pairs  # noqa: E402
 
 from kennisbank.db import database  # noqa: E402
-from kennisbank.importing import import_file  # noqa: E402
-from kennisbank.indexing import open_embedder  # noqa: E402
-from kennisbank.matches import Matcher  # noqa: E402
+from kennisbank.initiatives.importing import import_file  # noqa: E402
+from kennisbank.matching.service import Matcher  # noqa: E402
 from kennisbank.models import Initiative, MatchSuggestion, Status  # noqa: E402
+from kennisbank.searching.indexing import open_embedder  # noqa: E402
 from kennisbank.settings import DEFAULT_EMBEDDER, Settings  # noqa: E402
 
 

@@ -30,10 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kennisbank.db import database  # noqa: E402
-from kennisbank.embedding_cache import query_vector  # noqa: E402
-from kennisbank.importing import import_file  # noqa: E402
-from kennisbank.indexing import SEMANTIC_CANDIDATES, open_embedder, reindex  # noqa: E402
+from kennisbank.initiatives.importing import import_file  # noqa: E402
 from kennisbank.models import Initiative  # noqa: E402
+from kennisbank.searching.embedding_cache import query_vector  # noqa: E402
+from kennisbank.searching.indexing import SEMANTIC_CANDIDATES, open_embedder, reindex  # noqa: E402
 from kennisbank.settings import DEFAULT_EMBEDDER, Settings  # noqa: E402
 from search import SearchQuery  # noqa: E402
 from search.matching.model import shipped_space_for  # noqa: E402

@@ -37,7 +37,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kennisbank.indexing import SEMANTIC_CANDIDATES  # noqa: E402
+from kennisbank.searching.indexing import SEMANTIC_CANDIDATES  # noqa: E402
 from search.documents import SearchDocument, SearchQuery  # noqa: E402
 from search.dutch import WORD_PATTERN, fold, stem  # noqa: E402
 from search.embeddings import DEFAULT_EMBEDDER, Embedder, load_embedder  # noqa: E402

@@ -28,9 +28,9 @@ from matching import labelled_pairs  # noqa: E402
 from relevance import SETS  # noqa: E402
 
 from kennisbank.db import database  # noqa: E402
-from kennisbank.importing import import_file  # noqa: E402
-from kennisbank.indexing import open_embedder, reindex  # noqa: E402
+from kennisbank.initiatives.importing import import_file  # noqa: E402
 from kennisbank.models import Initiative  # noqa: E402
+from kennisbank.searching.indexing import open_embedder, reindex  # noqa: E402
 from kennisbank.settings import Settings  # noqa: E402
 from search.semantic_floor import background_vectors  # noqa: E402
 from search.tantivy_index import BEST_STANDOUT, SIMILAR_MIN_STANDOUT, TantivyIndex  # noqa: E402

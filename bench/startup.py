@@ -49,11 +49,11 @@ sys.path.insert(0, str(REPO))
 from tortoise import connections  # noqa: E402
 
 from kennisbank.db import database  # noqa: E402
-from kennisbank.embedding_cache import _hash as text_hash  # noqa: E402
-from kennisbank.embedding_cache import initiative_text  # noqa: E402
-from kennisbank.indexing import open_embedder, open_search_index, reindex  # noqa: E402
-from kennisbank.matches import Matcher  # noqa: E402
+from kennisbank.matching.service import Matcher  # noqa: E402
 from kennisbank.models import Embedding, Initiative, MatchSuggestion  # noqa: E402
+from kennisbank.searching.embedding_cache import _hash as text_hash  # noqa: E402
+from kennisbank.searching.embedding_cache import initiative_text  # noqa: E402
+from kennisbank.searching.indexing import open_embedder, open_search_index, reindex  # noqa: E402
 from kennisbank.settings import Settings  # noqa: E402
 from kennisbank.taxonomy import Status, find_theme  # noqa: E402
 

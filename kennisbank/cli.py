@@ -15,20 +15,27 @@ from tqdm import tqdm
 from search import SearchUnavailable
 from search.matching.types import MATCH_TYPE_LABELS
 
-from . import accounts, audit, demo_accounts, digest, embedding_jobs, mail, matches, searching
+from . import audit
+from .accounts import demo_accounts
+from .accounts import service as accounts
 from .backup import BackupError, make_backup, restore_backup
 from .db import database, migrate_database
-from .exporting import export
-from .importing import ImportFailed, import_file
-from .indexing import ReindexReport, open_embedder, open_search_index, reindex
-from .job_consumer import JobConsumer
+from .digest import mail
+from .digest import service as digest
+from .initiatives.exporting import export
+from .initiatives.importing import ImportFailed, import_file
+from .initiatives.validation import FIELD_LABELS, InputError
 from .logs import logging_config
+from .matching import service as matches
+from .matching.seed_collaborations import seed_collaborations
 from .models import User
 from .resources import resource_dir
-from .seed_collaborations import seed_collaborations
+from .searching import embedding_jobs
+from .searching import query as searching
+from .searching.indexing import ReindexReport, open_embedder, open_search_index, reindex
+from .searching.job_consumer import JobConsumer
 from .settings import Settings, SettingsError
 from .taxonomy import MatchStatus, Role
-from .validation import FIELD_LABELS, InputError
 
 SEED_DIR = resource_dir("seed")
 T = TypeVar("T")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from .initiatives.validation import BODY_FIELDS
 from .taxonomy import (
     CollaborationStage,
     CollaborationType,
@@ -16,7 +17,6 @@ from .taxonomy import (
     Role,
     Status,
 )
-from .validation import BODY_FIELDS
 
 #: How much of a failure's message a row keeps in its error column (a delivery's ``error``, a job's
 #: ``last_error``): the server's answer, not a whole traceback.
@@ -126,7 +126,7 @@ class Embedding(Model):
 class EmbeddingJob(Model):
     """Semantic work queued by a save: the initiative's embedding, index vector and matches.
 
-    The durable queue behind every save (kennisbank/embedding_jobs.py). Written in the transaction of the save, so a committed save always has its job. A consumer claims
+    The durable queue behind every save (kennisbank/searching/embedding_jobs.py). Written in the transaction of the save, so a committed save always has its job. A consumer claims
     rows (``claimed_by``, ``claimed_at``); a claim older than the lease belongs to a process that died
     and is claimed again. A row is deleted when its work is done."""
 
@@ -344,7 +344,7 @@ class LoginThrottleEntry(Model):
     """Failed login attempts for one key: an account from an address, or an address.
 
     Changed only by compare-and-set on ``version`` or an atomic increment, so concurrent requests and
-    processes cannot buy extra attempts (kennisbank/login_throttle.py)."""
+    processes cannot buy extra attempts (kennisbank/accounts/login_throttle.py)."""
 
     key = fields.CharField(primary_key=True, max_length=64)  # sha256 hex of kind, account and address
     failures = fields.IntField(default=0)

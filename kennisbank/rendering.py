@@ -17,12 +17,12 @@ from search.dutch import dutch_date as format_dutch_date
 from search.matching import MATCH_TYPE_LABELS
 
 from . import permissions, taxonomy
-from .accounts import ACCOUNT_FIELD_LABELS
-from .collaborations import FIELD_LABELS as COLLABORATION_FIELD_LABELS
-from .fields import form_groups
+from .accounts.service import ACCOUNT_FIELD_LABELS
+from .initiatives.fields import form_groups
+from .initiatives.validation import FIELD_LABELS, INITIATIVE_FIELDS
+from .matching.collaborations import FIELD_LABELS as COLLABORATION_FIELD_LABELS
 from .resources import resource_dir
 from .richtext import render_markdown
-from .validation import FIELD_LABELS, INITIATIVE_FIELDS
 
 TEMPLATE_DIR = resource_dir("templates")
 STATIC_DIR = resource_dir("static")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from .digest import SEND_WITHIN
-from .login_throttle import LoginThrottle
+from .accounts.login_throttle import LoginThrottle
+from .digest.service import SEND_WITHIN
 from .settings import Settings
 from .taxonomy import ROLE_LABELS, Role
 

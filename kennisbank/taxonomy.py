@@ -141,7 +141,7 @@ class MatchStatus(StrEnum):
 
 class DeliveryState(StrEnum):
     """Where one mail delivery stands: a user's digest of one week, or a collaboration's introduction to one
-    contact address (kennisbank/digest.py, kennisbank/introductions.py). A run claims an open (or failed,
+    contact address (kennisbank/digest/service.py, kennisbank/matching/introductions.py). A run claims an open (or failed,
     or stale claimed) delivery before it sends, so each mail goes out once."""
 
     OPEN = "open"

@@ -9,7 +9,7 @@
   shorten old audit-log IP addresses and delete the digest deliveries of long-past weeks (the retention
   periods of the privacy statement).
 - All the time: the semantic job queue (embeddings, vectors, matches of saved initiatives), shared
-  with the server's own consumer (kennisbank/job_consumer.py).
+  with the server's own consumer (kennisbank/searching/job_consumer.py).
 """
 
 from __future__ import annotations
@@ -25,11 +25,14 @@ from tortoise import timezone
 
 from search import SearchUnavailable
 
-from . import audit, digest, mail, sessions
+from . import audit
+from .accounts import sessions
 from .db import database
-from .indexing import open_embedder, open_search_index, reindex
-from .job_consumer import JobConsumer
-from .matches import Matcher
+from .digest import mail
+from .digest import service as digest
+from .matching.service import Matcher
+from .searching.indexing import open_embedder, open_search_index, reindex
+from .searching.job_consumer import JobConsumer
 from .settings import Settings
 
 logger = logging.getLogger("kennisbank.worker")

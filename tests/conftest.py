@@ -15,8 +15,11 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
-from kennisbank import accounts, audit, embedding_jobs, passwords
+from kennisbank import audit
+from kennisbank.accounts import passwords
+from kennisbank.accounts import service as accounts
 from kennisbank.models import User
+from kennisbank.searching import embedding_jobs
 from kennisbank.settings import Settings
 from kennisbank.taxonomy import find_province
 from kennisbank.web.app import create_app

@@ -8,7 +8,8 @@ import threading
 import time
 from pathlib import Path
 
-from kennisbank import audit, matches
+from kennisbank import audit
+from kennisbank.matching import service as matches
 from kennisbank.models import MatchSuggestion
 from tests.conftest import run_cli
 from tests.databases import execute, on_postgres

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from kennisbank.exporting import COLUMNS
+from kennisbank.initiatives.exporting import COLUMNS
 from tests.conftest import REPO, run_cli, valid_initiative
 from tests.databases import execute, on_postgres
 

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 from markupsafe import escape
 
-from kennisbank import collaborations
 from kennisbank.audit import SYSTEM, Actor
+from kennisbank.matching import collaborations
 from kennisbank.models import (
     AuditEntry,
     Collaboration,

@@ -15,8 +15,8 @@ from contextlib import closing
 from pathlib import Path
 
 from kennisbank.db import database
-from kennisbank.indexing import content_hash
 from kennisbank.models import Initiative
+from kennisbank.searching.indexing import content_hash
 from kennisbank.settings import Settings
 from search.tantivy_index import TantivyIndex
 from search.vectors import VectorStore

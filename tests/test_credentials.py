@@ -18,7 +18,7 @@ import httpx
 import pyotp
 import pytest
 
-from kennisbank.login_throttle import LoginThrottle
+from kennisbank.accounts.login_throttle import LoginThrottle
 from kennisbank.models import ApiToken, AuditEntry, Initiative, User
 from kennisbank.settings import Settings, SettingsError
 from tests.conftest import REPO, TEST_PASSWORD, Browser, run_cli, valid_initiative

@@ -16,8 +16,10 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from kennisbank import digest, signing, subscriptions
-from kennisbank.mail import UNSUBSCRIBE_PURPOSE
+from kennisbank import signing
+from kennisbank.digest import service as digest
+from kennisbank.digest import subscriptions
+from kennisbank.digest.mail import UNSUBSCRIBE_PURPOSE
 from kennisbank.models import DigestDelivery, User
 from kennisbank.taxonomy import DeliveryState
 from tests.conftest import REPO, TEST_PASSWORD, Browser, cli_env, run_cli

@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from kennisbank import collaborations, digest, mail
 from kennisbank.audit import Actor
+from kennisbank.digest import mail
+from kennisbank.digest import service as digest
+from kennisbank.matching import collaborations
 from kennisbank.models import User
 from tests.test_collaborations import accept, only_collaboration, world  # noqa: F401 (fixture)
 from tests.test_digest import mailbox  # noqa: F401 (the real SMTP server fixture)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from kennisbank.mail import TOKENS_FILE, design_tokens, mail_styles
+from kennisbank.digest.mail import TOKENS_FILE, design_tokens, mail_styles
 from tests.conftest import REPO
 from tests.test_digest import THIS_WEEK, mailbox, run_cli, smtp, subscriber  # noqa: F401 (mailbox: the server)
 

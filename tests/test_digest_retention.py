@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tortoise import timezone
 
-from kennisbank import digest, worker
+from kennisbank import worker
+from kennisbank.digest import service as digest
 from kennisbank.models import DigestDelivery
 from kennisbank.settings import MIN_DIGEST_DELIVERY_DAYS, Settings, SettingsError
 from kennisbank.taxonomy import DeliveryState

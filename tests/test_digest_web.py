@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kennisbank import signing
-from kennisbank.mail import UNSUBSCRIBE_PURPOSE, unsubscribe_url
+from kennisbank.digest.mail import UNSUBSCRIBE_PURPOSE, unsubscribe_url
 from kennisbank.models import Subscription, User
 from tests.conftest import Browser
 

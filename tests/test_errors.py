@@ -18,7 +18,7 @@ from starlette.routing import Route
 import kennisbank
 from kennisbank import errors
 from kennisbank.errors import KennisbankError
-from kennisbank.importing import RowProblem
+from kennisbank.initiatives.importing import RowProblem
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app
 from tests.conftest import Browser

@@ -16,11 +16,11 @@ from typing import Any
 import markupsafe
 import pytest
 
-from kennisbank.exporting import COLUMNS
-from kennisbank.fields import FORM_GROUPS, InitiativeField, Widget
+from kennisbank.initiatives.exporting import COLUMNS
+from kennisbank.initiatives.fields import FORM_GROUPS, InitiativeField, Widget
+from kennisbank.initiatives.validation import FIELD_LABELS, INITIATIVE_FIELDS, parse_initiative
 from kennisbank.models import Initiative
 from kennisbank.rendering import configure
-from kennisbank.validation import FIELD_LABELS, INITIATIVE_FIELDS, parse_initiative
 from kennisbank.web.forms import input_to_form
 from kennisbank.web.openapi import openapi_document
 from tests.conftest import run_cli

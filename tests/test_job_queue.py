@@ -12,16 +12,17 @@ import sys
 import time
 from pathlib import Path
 
-from kennisbank import audit, embedding_jobs
-from kennisbank import initiatives as service
+from kennisbank import audit
 from kennisbank.db import database
-from kennisbank.embedding_cache import cached_vectors, initiative_text
-from kennisbank.indexing import open_embedder, open_search_index
-from kennisbank.job_consumer import JobConsumer
-from kennisbank.matches import Matcher
+from kennisbank.initiatives import service
+from kennisbank.initiatives.validation import parse_initiative
+from kennisbank.matching.service import Matcher
 from kennisbank.models import Embedding, EmbeddingJob
+from kennisbank.searching import embedding_jobs
+from kennisbank.searching.embedding_cache import cached_vectors, initiative_text
+from kennisbank.searching.indexing import open_embedder, open_search_index
+from kennisbank.searching.job_consumer import JobConsumer
 from kennisbank.settings import Settings
-from kennisbank.validation import parse_initiative
 from search.vectors import VectorStore
 from tests.conftest import REPO, cli_env, run_cli, valid_initiative
 from tests.databases import database_url_for, execute

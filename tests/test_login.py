@@ -15,7 +15,7 @@ import time
 import pyotp
 import pytest
 
-from kennisbank.login_throttle import LoginThrottle
+from kennisbank.accounts.login_throttle import LoginThrottle
 from kennisbank.models import ApiToken, AuditEntry, User
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app
@@ -133,7 +133,11 @@ def test_the_server_hashes_at_the_argon2_librarys_recommended_cost():
     from argon2 import Parameters, extract_parameters, profiles
 
     result = subprocess.run(
-        [sys.executable, "-c", "from kennisbank.passwords import hash_password; print(hash_password('een wachtzin'))"],
+        [
+            sys.executable,
+            "-c",
+            "from kennisbank.accounts.passwords import hash_password; print(hash_password('een wachtzin'))",
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from kennisbank import initiatives as service
 from kennisbank.db import database
-from kennisbank.matches import Matcher
+from kennisbank.initiatives import service
+from kennisbank.initiatives.validation import parse_initiative
+from kennisbank.matching.service import Matcher
 from kennisbank.models import Initiative, MatchSuggestion
-from kennisbank.validation import parse_initiative
 from tests.conftest import valid_initiative
 
 MARKED = 0.0123  # a score no computation gives: it shows whether a stored pair was recomputed

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 import pytest
 from meilisearch.errors import MeilisearchCommunicationError
 
-from kennisbank.indexing import content_hash, reindex
 from kennisbank.models import Initiative
+from kennisbank.searching.indexing import content_hash, reindex
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app
 from search import SearchQuery, SearchUnavailable

@@ -13,7 +13,9 @@ from typing import Any
 import pyotp
 import pytest
 
-from kennisbank import accounts, audit, sessions
+from kennisbank import audit
+from kennisbank.accounts import service as accounts
+from kennisbank.accounts import sessions
 from kennisbank.audit import SYSTEM, Actor
 from kennisbank.models import (
     ApiToken,
@@ -614,8 +616,8 @@ def test_an_accepted_match_does_not_reveal_an_initiative_that_went_back_to_conce
 
 def test_the_initiative_services_refuse_an_anonymous_actor_and_serve_the_system_actor(anonymous: Browser):
     """Safety must not rest on the middleware: a service called without a user refuses, and audits it."""
-    from kennisbank import initiatives as service
-    from kennisbank.validation import parse_initiative
+    from kennisbank.initiatives import service
+    from kennisbank.initiatives.validation import parse_initiative
 
     data = parse_initiative(valid_initiative())
     nobody = Actor(None, "192.0.2.7")

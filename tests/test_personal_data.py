@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from kennisbank import audit, personal_data
+from kennisbank import audit
+from kennisbank.accounts import personal_data
 from kennisbank.models import ApiToken, AuditEntry, Initiative, Subscription, User, UserSession
 from tests.conftest import Browser
 from tests.test_permissions import login_beheerder

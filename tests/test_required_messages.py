@@ -8,9 +8,9 @@ import html
 
 import pytest
 
-from kennisbank.accounts import ACCOUNT_FIELD_LABELS
-from kennisbank.collaborations import FIELD_LABELS as COLLABORATION_FIELD_LABELS
-from kennisbank.validation import FIELD_LABELS, required_message
+from kennisbank.accounts.service import ACCOUNT_FIELD_LABELS
+from kennisbank.initiatives.validation import FIELD_LABELS, required_message
+from kennisbank.matching.collaborations import FIELD_LABELS as COLLABORATION_FIELD_LABELS
 from tests.conftest import TEST_PASSWORD, Browser, as_form, valid_initiative
 from tests.test_collaborations import accept, only_collaboration, world  # noqa: F401
 from tests.test_permissions import login_beheerder

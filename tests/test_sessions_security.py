@@ -11,7 +11,7 @@ import pytest
 from starlette.requests import Request
 from tortoise import timezone
 
-from kennisbank import sessions
+from kennisbank.accounts import sessions
 from kennisbank.models import Initiative, User, UserSession
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app

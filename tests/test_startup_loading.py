@@ -12,13 +12,13 @@ import asyncio
 import threading
 import time
 
-from kennisbank import embedding_jobs
-from kennisbank import initiatives as service
 from kennisbank.db import database
-from kennisbank.indexing import open_search_index, reindex, to_documents
-from kennisbank.matches import Matcher
+from kennisbank.initiatives import service
+from kennisbank.initiatives.validation import parse_initiative
+from kennisbank.matching.service import Matcher
 from kennisbank.models import Initiative, MatchSuggestion
-from kennisbank.validation import parse_initiative
+from kennisbank.searching import embedding_jobs
+from kennisbank.searching.indexing import open_search_index, reindex, to_documents
 from kennisbank.web import app as web_app
 from kennisbank.web.app import create_app
 from search.matching import MatchEngine

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kennisbank import digest, sessions
+from kennisbank.accounts import sessions
+from kennisbank.digest import service as digest
 from kennisbank.models import UserSession
 from kennisbank.rendering import dutch_date
 from kennisbank.statements import AXE_CORE_VERSION, KNOWN_LIMITATIONS, REFLOW_VIEWPORTS, STATEMENT_DATE

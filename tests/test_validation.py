@@ -1,7 +1,7 @@
 import pytest
 
+from kennisbank.initiatives.validation import FIELD_LABELS, InputError, parse_initiative, required_message
 from kennisbank.taxonomy import PROVINCES, find_province, find_theme
-from kennisbank.validation import FIELD_LABELS, InputError, parse_initiative, required_message
 from tests.conftest import valid_initiative
 
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from kennisbank import embedding_jobs
 from kennisbank.models import AuditEntry, Initiative
+from kennisbank.searching import embedding_jobs
 from tests.conftest import Browser, valid_initiative
 from tests.test_permissions import login_beheerder
 

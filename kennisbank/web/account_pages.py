@@ -9,11 +9,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import accounts, audit, sessions, subscriptions
+from .. import audit
+from ..accounts import service as accounts
+from ..accounts import sessions
 from ..audit import Actor
+from ..digest import subscriptions
+from ..initiatives.validation import InputError, required_message
 from ..models import User
 from ..permissions import requires_second_factor
-from ..validation import InputError, required_message
 from .auth import actor, clear_session_cookie, client_ip, current_user, safe_next, session_token, set_session_cookie
 from .templating import path_for, render
 

@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import accounts, audit, permissions, personal_data
-from ..validation import InputError
+from .. import audit, permissions
+from ..accounts import personal_data
+from ..accounts import service as accounts
+from ..initiatives.validation import InputError
 from .auth import actor, current_user, refuse
 from .params import page_param
 from .templating import path_for, render

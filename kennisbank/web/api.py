@@ -10,10 +10,11 @@ from starlette.routing import Route
 
 from search import SearchUnavailable
 
-from .. import initiatives as service
-from .. import permissions, searching
+from .. import permissions
+from ..initiatives import service
+from ..initiatives.validation import InputError, parse_initiative
+from ..searching import query as searching
 from ..taxonomy import PROVINCES, THEMES
-from ..validation import InputError, parse_initiative
 from .auth import actor, current_user, refuse
 from .openapi import openapi_document
 from .params import (

@@ -19,15 +19,15 @@ from starlette.staticfiles import StaticFiles
 from search import SearchIndex, SearchUnavailable
 from search.embeddings import Embedder
 
+from ..accounts.login_throttle import LoginThrottle
 from ..db import close_database, open_database
 from ..errors import KennisbankError
-from ..indexing import document_without_encoder, open_embedder, open_search_index, reindex
-from ..initiatives import add_change_listener, remove_change_listener
-from ..job_consumer import JobConsumer
-from ..login_throttle import LoginThrottle
-from ..matches import Matcher
+from ..initiatives.service import add_change_listener, remove_change_listener
+from ..matching.service import Matcher
 from ..models import Initiative
 from ..rendering import STATIC_DIR
+from ..searching.indexing import document_without_encoder, open_embedder, open_search_index, reindex
+from ..searching.job_consumer import JobConsumer
 from ..settings import Settings
 from . import (
     account_pages,

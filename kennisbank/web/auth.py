@@ -18,7 +18,9 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .. import accounts, audit, permissions, sessions
+from .. import audit, permissions
+from ..accounts import service as accounts
+from ..accounts import sessions
 from ..audit import Actor
 from ..models import User
 from ..settings import Settings
@@ -38,7 +40,7 @@ PUBLIC_PATHS = frozenset(
         "/introductie/afmelden",
     }
 )
-# Feed readers cannot log in: a feed's unguessable token is its credential (kennisbank/subscriptions.py).
+# Feed readers cannot log in: a feed's unguessable token is its credential (kennisbank/digest/subscriptions.py).
 PUBLIC_PREFIXES = ("/static/", "/feeds/")
 PROBE_PATHS = frozenset({"/healthz", "/readyz"})  # no session lookup: they must answer while the database is down
 SECOND_STEP_PATHS = frozenset({"/inloggen/code", "/uitloggen"})

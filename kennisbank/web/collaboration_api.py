@@ -1,7 +1,7 @@
 """Collaborations in the JSON API: list, get, create, change stage, owner and next action, add notes
 and links.
 
-Who may do what is the service's question (kennisbank/collaborations.py); a refusal is a 403
+Who may do what is the service's question (kennisbank/matching/collaborations.py); a refusal is a 403
 problem; a change of the collaboration's own fields (stage, owner, next action) needs ``If-Match``
 with the version, like changing an initiative. Notes and links are appended and need none.
 """
@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import collaborations as service
+from ..matching import collaborations as service
 from .api import json_object
 from .auth import actor
 from .collaboration_pages import MAX_ID, parse_filters

@@ -1,7 +1,7 @@
 """The collaborations board, a collaboration's page with its timeline, and the forms that change it.
 
 Every form is a plain POST (CSRF token, redirect after success) so the pages work without
-JavaScript; the service decides who may do what (kennisbank/collaborations.py, permissions.py).
+JavaScript; the service decides who may do what (kennisbank/matching/collaborations.py, permissions.py).
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import collaborations as service
 from .. import permissions
-from ..filters import read_filters
+from ..initiatives.filters import read_filters
+from ..initiatives.validation import InputError
+from ..matching import collaborations as service
 from ..taxonomy import (
     COLLABORATION_STAGE_LABELS,
     COLLABORATION_TYPE_LABELS,
     CollaborationStage,
     CollaborationType,
 )
-from ..validation import InputError
 from .auth import actor
 from .params import form_version, multi_params, whole_number
 from .templating import path_for, render, render_page_or_fragment

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import dashboard
-from ..filters import read_filters
+from ..dashboard import service as dashboard
+from ..initiatives.filters import read_filters
 from .auth import current_user
 from .params import multi_params, whole_number
 from .templating import render

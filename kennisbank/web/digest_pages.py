@@ -10,9 +10,11 @@ from starlette.routing import Route
 
 from search import SearchUnavailable
 
-from .. import digest, signing, subscriptions
-from ..mail import UNSUBSCRIBE_PURPOSE
-from ..validation import InputError
+from .. import signing
+from ..digest import service as digest
+from ..digest import subscriptions
+from ..digest.mail import UNSUBSCRIBE_PURPOSE
+from ..initiatives.validation import InputError
 from .auth import logged_in_user
 from .templating import render
 

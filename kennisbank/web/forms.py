@@ -10,9 +10,9 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from ..fields import Widget
+from ..initiatives.fields import Widget
+from ..initiatives.validation import INITIATIVE_FIELDS
 from ..taxonomy import find_theme
-from ..validation import INITIATIVE_FIELDS
 
 
 def split_tags(text: str) -> list[str]:

@@ -1,7 +1,7 @@
 """The beheerder's import (/beheer/importeren): upload a portfolio spreadsheet and either see every
 problem by line and column, or see the import land and its semantic part follow.
 
-The same all-or-nothing import as `kennisbank import` (`kennisbank/importing.py`): every row is
+The same all-or-nothing import as `kennisbank import` (`kennisbank/initiatives/importing.py`): every row is
 validated first, then all rows are committed in one transaction and made keyword-searchable at once;
 their embeddings and matches follow from the job queue, which the progress page follows."""
 
@@ -20,16 +20,17 @@ from starlette.routing import Route
 
 from search import SearchUnavailable
 
-from .. import embedding_jobs, permissions
-from ..importing import ImportFailed, import_file
-from ..indexing import reindex
+from .. import permissions
+from ..initiatives.importing import ImportFailed, import_file
+from ..searching import embedding_jobs
+from ..searching.indexing import reindex
 from .auth import actor, current_user, refuse
 from .params import whole_number
 from .templating import render, render_page_or_fragment
 
 PATH = "/beheer/importeren"
 PROGRESS_PATH = "/beheer/importeren/voortgang"
-#: The file types `kennisbank.importing.read_rows` reads.
+#: The file types `kennisbank.initiatives.importing.read_rows` reads.
 ACCEPTED_SUFFIXES = (".csv", ".xlsx", ".jsonl", ".ndjson")
 #: The largest upload (the CSRF middleware refuses a larger body before it reaches the route).
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024

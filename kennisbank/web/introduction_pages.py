@@ -8,8 +8,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import introductions, mail
-from ..validation import InputError
+from ..digest import mail
+from ..initiatives.validation import InputError
+from ..matching import introductions
 from .auth import actor
 from .templating import path_for, render
 

@@ -6,9 +6,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import matches, permissions
+from .. import permissions
+from ..initiatives.validation import forbidden_character
+from ..matching import service as matches
 from ..taxonomy import MatchStatus
-from ..validation import forbidden_character
 from .api import MAX_PER_PAGE, json_object
 from .auth import actor, current_user, refuse
 from .match_pages import parse_filters

@@ -16,10 +16,12 @@ from starlette.routing import Route
 
 from search.matching.highlight import shared_term_spans
 
-from .. import collaborations, matches, permissions
-from ..filters import read_filters
+from .. import permissions
+from ..initiatives.filters import read_filters
+from ..initiatives.validation import InputError
+from ..matching import collaborations
+from ..matching import service as matches
 from ..taxonomy import MATCH_STATUS_LABELS, THEME_BY_SLUG, MatchStatus
-from ..validation import InputError
 from .auth import actor, current_user, refuse
 from .params import multi_params, page_param
 from .templating import path_for, render, render_page_or_fragment

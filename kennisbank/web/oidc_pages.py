@@ -20,7 +20,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import audit, oidc, signing
+from .. import audit, signing
+from ..accounts import oidc
 from ..audit import Actor
 from ..models import User
 from ..settings import Settings

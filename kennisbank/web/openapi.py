@@ -11,9 +11,10 @@ from typing import Any
 
 from search.matching import MATCH_TYPES
 
-from ..collaborations import MAX_ACTION, MAX_LABEL, MAX_NOTE, MAX_REASON, MAX_TITLE, MAX_URL
-from ..matches import MAX_NOTE_LENGTH
-from ..searching import MAX_QUERY_LENGTH
+from ..initiatives.validation import InitiativeInput
+from ..matching.collaborations import MAX_ACTION, MAX_LABEL, MAX_NOTE, MAX_REASON, MAX_TITLE, MAX_URL
+from ..matching.service import MAX_NOTE_LENGTH
+from ..searching.query import MAX_QUERY_LENGTH
 from ..taxonomy import (
     PROVINCES,
     THEMES,
@@ -25,7 +26,6 @@ from ..taxonomy import (
     ProgrammeLine,
     Status,
 )
-from ..validation import InitiativeInput
 from .params import MAX_ID
 from .security_headers import API_VERSION
 

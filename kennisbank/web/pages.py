@@ -13,11 +13,15 @@ from starlette.routing import Route
 
 from search import SearchQuery, SearchUnavailable
 
-from .. import collaborations, embedding_jobs, exporting, matches, permissions, searching, statements
-from .. import initiatives as service
+from .. import permissions, statements
 from ..errors import PermissionDenied
+from ..initiatives import exporting, service
+from ..initiatives.validation import InputError, parse_initiative
+from ..matching import collaborations
+from ..matching import service as matches
 from ..models import Initiative
-from ..validation import InputError, parse_initiative
+from ..searching import embedding_jobs
+from ..searching import query as searching
 from .api import SEARCH_NUMBERS
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form

@@ -10,8 +10,9 @@ from starlette.routing import Route
 
 from search import SearchUnavailable
 
-from .. import digest, feeds, subscriptions
-from ..validation import InputError
+from ..digest import feeds, subscriptions
+from ..digest import service as digest
+from ..initiatives.validation import InputError
 from .account_pages import account
 from .auth import logged_in_user
 from .templating import path_for

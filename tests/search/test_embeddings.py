@@ -238,7 +238,7 @@ def test_text_for_embedding_rejects_a_non_positive_limit() -> None:
 
 def test_only_multilingual_e5_small_vectors_take_the_match_space(embedder: Embedder) -> None:
     """The match model's semantic space was fitted on e5-small vectors; MiniLM's are as wide but unrelated."""
-    from kennisbank.matches import Matcher
+    from kennisbank.matching.service import Matcher
 
     e5_weights = not isinstance(embedder, SentenceTransformerEmbedder)
     assert is_multilingual_e5_small(embedder.name) is e5_weights

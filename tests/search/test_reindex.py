@@ -1,4 +1,4 @@
-"""`kennisbank.indexing.reindex` on a real SQLite file and a real tantivy index: documents are written
+"""`kennisbank.searching.indexing.reindex` on a real SQLite file and a real tantivy index: documents are written
 in batches larger than the database reads, and every content hash ends up in the index."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from kennisbank import indexing
 from kennisbank.db import database
-from kennisbank.importing import import_file
+from kennisbank.initiatives.importing import import_file
 from kennisbank.models import Initiative
+from kennisbank.searching import indexing
 from kennisbank.settings import Settings
 from search import SearchQuery
 from search.tantivy_index import TantivyIndex

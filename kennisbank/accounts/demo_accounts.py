@@ -11,8 +11,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import accounts, audit
-from .models import User
+from .. import audit
+from ..models import User
+from . import service as accounts
 
 DEMO_ACCOUNTS = (
     ("medewerker.gelderland@kennisbank.example", "medewerker", "NL-GE", "Demo medewerker Gelderland"),

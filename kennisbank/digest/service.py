@@ -35,9 +35,11 @@ from tortoise.expressions import Q
 from search import SearchIndex, SearchUnavailable
 from search.dutch import dutch_date
 
-from . import collaborations, mail, permissions, searching
-from .db import flat_values
-from .models import (
+from .. import permissions
+from ..db import flat_values
+from ..initiatives.validation import InputError
+from ..matching import collaborations
+from ..models import (
     MAX_ERROR_LENGTH,
     Collaboration,
     CollaborationEvent,
@@ -47,9 +49,10 @@ from .models import (
     Subscription,
     User,
 )
-from .settings import Settings
-from .taxonomy import KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, DeliveryState, MatchStatus, Status
-from .validation import InputError
+from ..searching import query as searching
+from ..settings import Settings
+from ..taxonomy import KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG, DeliveryState, MatchStatus, Status
+from . import mail
 
 logger = logging.getLogger("kennisbank.digest")
 

@@ -16,11 +16,11 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from . import audit, permissions
-from .accounts import get_user
-from .audit import Actor
-from .errors import PermissionDenied
-from .models import ApiToken, AuditEntry, DigestDelivery, Initiative, Subscription, User, UserSession
+from .. import audit, permissions
+from ..audit import Actor
+from ..errors import PermissionDenied
+from ..models import ApiToken, AuditEntry, DigestDelivery, Initiative, Subscription, User, UserSession
+from .service import get_user
 
 ERASED_DOMAIN = "verwijderd.invalid"  # RFC 2606: no mail is ever delivered there
 

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from tortoise import timezone
 from tortoise.expressions import F, Q
 
-from .db import flat_values
-from .models import MAX_ERROR_LENGTH, EmbeddingJob
+from ..db import flat_values
+from ..models import MAX_ERROR_LENGTH, EmbeddingJob
 
 CLAIM_TRIES = 5  # rounds a claim that lost every candidate to another consumer looks again
 LOOKUP_BATCH = 1000  # ids per IN (...): far below SQLite's and PostgreSQL's parameter limits

@@ -17,9 +17,9 @@ from typing import Any, TextIO
 
 from openpyxl import Workbook
 
-from . import initiatives as service
-from .audit import csv_safe
-from .models import Initiative
+from ..audit import csv_safe
+from ..models import Initiative
+from . import service
 from .validation import INITIATIVE_FIELDS, LIST_FIELDS
 
 #: One column per field of an initiative, in the form's order: what the import reads back.

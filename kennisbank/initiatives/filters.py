@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from .taxonomy import Kind, Phase, ProgrammeLine, Status, find_province, find_theme
+from ..taxonomy import Kind, Phase, ProgrammeLine, Status, find_province, find_theme
 
 Resolver = Callable[[str], str | None]
 

@@ -13,10 +13,10 @@ from markupsafe import Markup
 from search import FACET_FIELDS, SearchHit, SearchIndex, SearchQuery, SearchResults, SearchUnavailable
 from search.embeddings import Embedder
 
-from .embedding_cache import cached_vectors, initiative_text, query_vector
-from .filters import read_filters
-from .models import Initiative
-from .taxonomy import (
+from ..initiatives.filters import read_filters
+from ..initiatives.validation import InputError
+from ..models import Initiative
+from ..taxonomy import (
     KIND_LABELS,
     PHASE_LABELS,
     PROGRAMME_LINE_LABELS,
@@ -25,7 +25,7 @@ from .taxonomy import (
     THEME_BY_SLUG,
     Status,
 )
-from .validation import InputError
+from .embedding_cache import cached_vectors, initiative_text, query_vector
 
 logger = logging.getLogger("kennisbank.search")
 

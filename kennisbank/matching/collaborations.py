@@ -20,12 +20,13 @@ from tortoise import timezone
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from . import audit, permissions
-from .audit import Actor
-from .db import flat_values
-from .errors import NotFound, PermissionDenied, StaleVersion
-from .models import Collaboration, CollaborationEvent, CollaborationLink, Initiative, MatchSuggestion, User
-from .taxonomy import (
+from .. import audit, permissions
+from ..audit import Actor
+from ..db import flat_values
+from ..errors import NotFound, PermissionDenied, StaleVersion
+from ..initiatives.validation import InputError, forbidden_character, required_message
+from ..models import Collaboration, CollaborationEvent, CollaborationLink, Initiative, MatchSuggestion, User
+from ..taxonomy import (
     COLLABORATION_STAGE_LABELS,
     COLLABORATION_TYPE_FOR_MATCH,
     COLLABORATION_TYPE_LABELS,
@@ -33,7 +34,6 @@ from .taxonomy import (
     CollaborationType,
     Status,
 )
-from .validation import InputError, forbidden_character, required_message
 
 CLOSED = (CollaborationStage.AFGEROND, CollaborationStage.GESTOPT)
 MAX_NOTE = 4000

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from xml.etree import ElementTree
 
-from .models import Initiative
+from ..models import Initiative
 
 ATOM = "http://www.w3.org/2005/Atom"
 

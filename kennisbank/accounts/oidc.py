@@ -27,8 +27,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from .errors import KennisbankError
-from .settings import Settings
+from ..errors import KennisbankError
+from ..settings import Settings
 
 SCOPE = "openid email profile"
 TIMEOUT_SECONDS = 10

@@ -11,8 +11,8 @@ from datetime import timedelta
 from tortoise import timezone
 from tortoise.transactions import in_transaction
 
-from .models import Collaboration, CollaborationEvent, Initiative, MatchSuggestion
-from .taxonomy import COLLABORATION_TYPE_FOR_MATCH, CollaborationStage, CollaborationType, MatchStatus
+from ..models import Collaboration, CollaborationEvent, Initiative, MatchSuggestion
+from ..taxonomy import COLLABORATION_TYPE_FOR_MATCH, CollaborationStage, CollaborationType, MatchStatus
 
 S = CollaborationStage
 #: (stages passed through, next action, days until it is due (negative: overdue), stop reason)

@@ -26,15 +26,16 @@ from search.matching.fingerprint import material_fingerprint
 from search.matching.learning import Decision, LearningReport, learn_scorer
 from search.matching.types import MatchType, Scorer
 
-from . import audit, collaborations, permissions
-from .audit import Actor
-from .db import flat_values
-from .embedding_cache import document_vectors, initiative_text
-from .errors import NotFound, PermissionDenied
-from .models import Initiative, MatchEvent, MatchSuggestion
-from .pagination import Page
-from .taxonomy import MatchStatus, Status
-from .validation import InputError
+from .. import audit, permissions
+from ..audit import Actor
+from ..db import flat_values
+from ..errors import NotFound, PermissionDenied
+from ..initiatives.validation import InputError
+from ..models import Initiative, MatchEvent, MatchSuggestion
+from ..pagination import Page
+from ..searching.embedding_cache import document_vectors, initiative_text
+from ..taxonomy import MatchStatus, Status
+from . import collaborations
 
 DECIDED = (MatchStatus.GEACCEPTEERD, MatchStatus.AFGEWEZEN, MatchStatus.AANGEHOUDEN)
 MAX_NOTE_LENGTH = 2000

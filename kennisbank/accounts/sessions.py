@@ -17,8 +17,8 @@ from datetime import timedelta
 from tortoise import timezone
 from tortoise.expressions import Q
 
-from .models import User, UserSession
-from .settings import Settings
+from ..models import User, UserSession
+from ..settings import Settings
 
 # Writing last_seen_at on every request would make each page view a write; a minute of slack is harmless.
 TOUCH_INTERVAL = timedelta(seconds=60)

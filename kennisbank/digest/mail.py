@@ -19,13 +19,13 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
-from . import signing
-from .errors import Unavailable
-from .rendering import STATIC_DIR, mail_environment
-from .settings import Settings
+from .. import signing
+from ..errors import Unavailable
+from ..rendering import STATIC_DIR, mail_environment
+from ..settings import Settings
 
 if TYPE_CHECKING:
-    from .digest import Digest
+    from .service import Digest
 
 UNSUBSCRIBE_PURPOSE = "digest-unsubscribe"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")

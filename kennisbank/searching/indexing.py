@@ -1,7 +1,7 @@
 """Keeping the search index in line with the database, which stays the source of truth.
 
 Every saved initiative is re-indexed by keyword right after its transaction commits; its vector
-follows from the job queue (kennisbank/embedding_jobs.py). If the process dies in between, the
+follows from the job queue (kennisbank/searching/embedding_jobs.py). If the process dies in between, the
 initiative and its job are safe in the database and ``kennisbank reindex`` (which compares content
 hashes, and counts a document without its vector as stale) repairs the index; the server runs the
 same reconcile at start-up, without the encoder: what has no embedding yet is queued.
@@ -23,11 +23,11 @@ from search.matching.model import shipped_space_for
 from search.semantic_floor import background_vectors
 from search.tantivy_index import TantivyIndex
 
+from ..initiatives.service import as_input_dict
+from ..models import Initiative
+from ..settings import Settings
 from . import embedding_jobs
 from .embedding_cache import cached_vectors, document_vectors, initiative_text
-from .initiatives import as_input_dict
-from .models import Initiative
-from .settings import Settings
 
 # Semantic neighbours a hybrid search adds to the keyword matches. 20 scores the same MRR and
 # recall@10 on bench/relevance.py as 100 while result counts and facet counts stay meaningful.

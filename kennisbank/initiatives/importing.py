@@ -21,9 +21,9 @@ from typing import Any
 
 import anyio.to_thread
 
-from . import initiatives as service
-from .audit import SYSTEM, Actor, csv_unsafe
-from .errors import InvalidInput
+from ..audit import SYSTEM, Actor, csv_unsafe
+from ..errors import InvalidInput
+from . import service
 from .fields import Widget
 from .validation import FIELD_LABELS, FIELDS_BY_NAME, LIST_FIELDS, InitiativeInput, InputError, parse_initiative
 

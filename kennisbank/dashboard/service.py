@@ -2,7 +2,7 @@
 
 Every figure is a `Figure` (a title, the definition shown on the page, column headings and rows),
 so the page and its CSV downloads give the same numbers; three figures also carry a chart of those
-numbers (kennisbank/charts.py). Concept initiatives are counted only for
+numbers (kennisbank/dashboard/charts.py). Concept initiatives are counted only for
 medewerkers of their own province, never for anyone else (not even coordinators): a concept is
 not yet shared outside its province.
 """
@@ -18,10 +18,10 @@ from datetime import datetime
 
 from tortoise.expressions import Q
 
-from . import charts, permissions
-from .audit import csv_safe
-from .models import Collaboration, CollaborationEvent, Initiative, MatchSuggestion, User
-from .taxonomy import (
+from .. import permissions
+from ..audit import csv_safe
+from ..models import Collaboration, CollaborationEvent, Initiative, MatchSuggestion, User
+from ..taxonomy import (
     COLLABORATION_STAGE_LABELS,
     COLLABORATION_TYPE_LABELS,
     KIND_LABELS,
@@ -33,6 +33,7 @@ from .taxonomy import (
     MatchStatus,
     Status,
 )
+from . import charts
 
 REACHED = (CollaborationStage.GESTART, CollaborationStage.AFGEROND)
 

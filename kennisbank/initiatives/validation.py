@@ -15,10 +15,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from .errors import InvalidInput
+from ..errors import InvalidInput
+from ..taxonomy import THEMES, Kind, Phase, ProgrammeLine, Status, find_province, find_theme
 from .fields import FieldSpec, InitiativeField, declared_fields
 from .fields import Widget as W
-from .taxonomy import THEMES, Kind, Phase, ProgrammeLine, Status, find_province, find_theme
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]{2,}$")
 _TAG_MAX = 60
@@ -85,7 +85,7 @@ def check_text(value: str, *, multiline: bool = False) -> str:
 
 class InitiativeInput(BaseModel):
     """A complete initiative as submitted by a person or a file: the one declaration of its fields
-    (type, limits, and as `FieldSpec` its label, form widget and roles; see `kennisbank.fields`).
+    (type, limits, and as `FieldSpec` its label, form widget and roles; see `kennisbank.initiatives.fields`).
     The order is the form's; the export's columns and the API's representation follow it."""
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")

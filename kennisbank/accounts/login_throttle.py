@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from .models import LoginThrottleEntry
+from ..models import LoginThrottleEntry
 
 MAX_CLAIM_ROUNDS = 200  # each round at least one concurrent claim wins, so this is never reached in practice
 

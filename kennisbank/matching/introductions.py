@@ -20,12 +20,13 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 import anyio.to_thread
 from tortoise import timezone
 
-from . import audit, mail, permissions, signing
-from .audit import Actor
-from .collaborations import CollaborationDenied, get_collaboration
-from .db import flat_values
-from .digest import MAX_ATTEMPTS, _claim_is_stale, _me  # the same claim rules as the digest
-from .models import (
+from .. import audit, permissions, signing
+from ..audit import Actor
+from ..db import flat_values
+from ..digest import mail
+from ..digest.service import MAX_ATTEMPTS, _claim_is_stale, _me  # the same claim rules as the digest
+from ..initiatives.validation import InputError
+from ..models import (
     MAX_ERROR_LENGTH,
     Collaboration,
     CollaborationEvent,
@@ -34,10 +35,10 @@ from .models import (
     IntroductionOptOut,
     User,
 )
-from .rendering import mail_environment
-from .settings import Settings
-from .taxonomy import DeliveryState, IntroductionStatus
-from .validation import InputError
+from ..rendering import mail_environment
+from ..settings import Settings
+from ..taxonomy import DeliveryState, IntroductionStatus
+from .collaborations import CollaborationDenied, get_collaboration
 
 OPT_OUT_PURPOSE = "introduction-opt-out"
 REASONS_SHOWN = 5

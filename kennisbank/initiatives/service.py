@@ -16,15 +16,16 @@ from tortoise.expressions import F, Q, Subquery
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from . import audit, embedding_jobs, permissions
-from .audit import Actor
-from .db import flat_values
-from .errors import NotFound, PermissionDenied, StaleVersion
+from .. import audit, permissions
+from ..audit import Actor
+from ..db import flat_values
+from ..errors import NotFound, PermissionDenied, StaleVersion
+from ..models import Initiative, Province, Theme, User
+from ..pagination import Page
+from ..searching import embedding_jobs
+from ..taxonomy import Status
 from .fields import InitiativeField, Widget
 from .filters import read_filters
-from .models import Initiative, Province, Theme, User
-from .pagination import Page
-from .taxonomy import Status
 from .validation import INITIATIVE_FIELDS, MATERIAL_FIELDS, InitiativeInput, InputError
 
 DUPLICATE_EXTERNAL_ID = "Dit kenmerk is al in gebruik bij een ander initiatief van deze provincie."

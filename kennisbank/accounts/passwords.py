@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
-COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common_passwords.txt"
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parents[1] / "data" / "common_passwords.txt"
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verifying against this keeps a login for an unknown e-mail as slow as one for a known e-mail.

@@ -15,7 +15,7 @@ import numpy as np
 
 from search.embeddings import Embedder, text_for_embedding
 
-from .models import Embedding, Initiative
+from ..models import Embedding, Initiative
 
 BATCH = 32
 

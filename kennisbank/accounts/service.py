@@ -20,13 +20,14 @@ import pyotp
 from tortoise import timezone
 from tortoise.transactions import in_transaction
 
-from . import audit, permissions, sessions
-from .audit import Actor
-from .errors import NotFound
-from .models import ApiToken, User
+from .. import audit, permissions
+from ..audit import Actor
+from ..errors import NotFound
+from ..initiatives.validation import InputError, required_message
+from ..models import ApiToken, User
+from ..taxonomy import PROVINCE_BY_CODE, ROLE_LABELS, Role, find_province
+from . import sessions
 from .passwords import hash_password, needs_rehash, password_problems, verify_password
-from .taxonomy import PROVINCE_BY_CODE, ROLE_LABELS, Role, find_province
-from .validation import InputError, required_message
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TOKEN_PREFIX = "kb_"

@@ -2,7 +2,7 @@
 
 The server runs one consumer as a background task of its lifespan, ``kennisbank worker`` runs one,
 and ``kennisbank import`` and ``reindex`` drain the queue with one before they return; all share the
-queue in the database (kennisbank/embedding_jobs.py), so any of them may finish what another began.
+queue in the database (kennisbank/searching/embedding_jobs.py), so any of them may finish what another began.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import anyio.to_thread
 from search import SearchIndex
 from search.embeddings import Embedder
 
+from ..matching.service import Matcher
+from ..models import EmbeddingJob, Initiative
+from ..settings import Settings
 from . import embedding_jobs
 from .indexing import to_documents
-from .matches import Matcher
-from .models import EmbeddingJob, Initiative
-from .settings import Settings
 
 logger = logging.getLogger("kennisbank.jobs")
 

@@ -6,11 +6,11 @@ import secrets
 from collections.abc import Collection
 from urllib.parse import parse_qs, urlencode
 
-from .digest import subscription_label
-from .models import Subscription, User
-from .searching import SEARCH_FILTERS
-from .taxonomy import KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG
-from .validation import InputError
+from ..initiatives.validation import InputError
+from ..models import Subscription, User
+from ..searching.query import SEARCH_FILTERS
+from ..taxonomy import KIND_LABELS, PROVINCE_BY_CODE, THEME_BY_SLUG
+from .service import subscription_label
 
 KINDS = ("theme", "province", "kind", "search")
 #: Only these parameters of a search page are kept in a saved search: the words and the filters.
