@@ -70,7 +70,7 @@ def seed_rows(dataset: str = "seed") -> list[dict]:
 
 
 def cached_vectors(texts: list[str], model: str, cache_dir: Path) -> np.ndarray:
-    """Embed `texts` as documents (as `kennisbank.embedding_cache` does), reusing vectors cached on disk
+    """Embed `texts` as documents (as `kennisbank.searching.embedding_cache` does), reusing vectors cached on disk
     by model name and text hash."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     cache_file = cache_dir / "matching-document-embeddings.npz"

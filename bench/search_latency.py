@@ -196,7 +196,7 @@ def seconds(fn: Callable[[], object]) -> float:
 
 
 def embed_query(embedder: Embedder, text: str) -> tuple[float, ...]:
-    """As the platform does for every hybrid search (`kennisbank.embedding_cache.query_vector`)."""
+    """As the platform does for every hybrid search (`kennisbank.searching.embedding_cache.query_vector`)."""
     return tuple(np.asarray(embedder.embed_queries([text])[0], dtype=np.float32).tolist())
 
 
