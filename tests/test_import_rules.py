@@ -73,3 +73,30 @@ def test_services_and_mail_import_nothing_of_the_web_layer():
 )
 def test_the_checker_resolves_imports(source: str, package: str, expected: str):
     assert expected in imported_by(source, package)
+
+
+def route_modules() -> list[Path]:
+    """The web modules that declare routes (a module-level ``routes`` list)."""
+    return [
+        path
+        for path in sorted((REPO / "kennisbank" / "web").glob("*.py"))
+        if any(
+            isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "routes" for t in node.targets)
+            for node in ast.parse(path.read_text(encoding="utf-8")).body
+        )
+    ]
+
+
+def test_route_modules_import_no_other_route_module():
+    """What two route modules share (filters, request bodies, the account page) lives in a module
+    without routes, so a route module can be read, moved or removed on its own."""
+    modules = route_modules()
+    assert len(modules) >= 10, [p.name for p in modules]
+    names = tuple(f"kennisbank.web.{path.stem}" for path in modules)
+    found = [
+        f"{path.relative_to(REPO)} imports {module}"
+        for path in modules
+        for module in imported_modules(path)
+        if module in names and module != f"kennisbank.web.{path.stem}"
+    ]
+    assert found == []

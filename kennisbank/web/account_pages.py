@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -13,10 +12,9 @@ from .. import audit
 from ..accounts import service as accounts
 from ..accounts import sessions
 from ..audit import Actor
-from ..digest import subscriptions
 from ..initiatives.validation import InputError, required_message
 from ..models import User
-from ..permissions import requires_second_factor
+from .account_views import account, start_session
 from .auth import actor, clear_session_cookie, client_ip, current_user, safe_next, session_token, set_session_cookie
 from .templating import path_for, render
 
@@ -71,23 +69,6 @@ async def login(request: Request) -> Response:
     return await start_session(request, user, target, method="wachtwoord")
 
 
-async def start_session(request: Request, user: User, target: str, *, method: str) -> Response:
-    """A fresh session (new id, old one ended) after the first login step; the second step follows if needed."""
-    needs_code = requires_second_factor(user) and user.totp_enabled
-    token = await sessions.start(
-        user, ip=client_ip(request), second_factor_done=not needs_code, replaces=session_token(request) or None
-    )
-    if needs_code:
-        response = RedirectResponse(
-            f"{path_for(request, 'login_code')}?volgende={quote(target, safe='')}", status_code=303
-        )
-    else:
-        await accounts.logged_in(Actor(user, client_ip(request)), method=method)
-        response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, token, request.app.state.settings)
-    return response
-
-
 async def second_step(request: Request) -> Response:
     user: User | None = request.scope["state"].get("pending_user")
     target = safe_next(request.query_params.get("volgende"))
@@ -127,42 +108,6 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse(path_for(request, "login") + "?uitgelogd=1", status_code=303)
     clear_session_cookie(response, request.app.state.settings)
     return response
-
-
-async def account(
-    request: Request,
-    *,
-    new_token: accounts.NewToken | None = None,
-    errors: dict[str, list[str]] | None = None,
-    notice: str = "",
-    status_code: int = 200,
-) -> Response:
-    user = current_user(request)
-    assert user is not None
-    context = {
-        "user": user,
-        "tokens": await accounts.list_tokens(user),
-        "new_token": new_token,
-        "subscriptions": await subscriptions.subscriptions_of(user),
-        "errors": errors or {},
-        "notice": notice or _notice(request),
-        "sessions": await sessions.count_for(user.id),
-    }
-    return render(request, "account/account.html", context, status_code=status_code)
-
-
-def _notice(request: Request) -> str:
-    notices = {
-        "wachtwoord": "Uw wachtwoord is gewijzigd. Uw andere sessies zijn beëindigd en al uw API-tokens "
-        "zijn ingetrokken: maak zo nodig een nieuw token aan voor uw scripts.",
-        "tweestaps": "Tweestapsverificatie staat aan.",
-        "tweestaps-uit": "Tweestapsverificatie staat uit.",
-        "ingetrokken": "Het API-token is ingetrokken.",
-        "overzicht": "Uw instellingen voor het wekelijkse overzicht zijn opgeslagen.",
-        "abonnement": "Het abonnement is toegevoegd.",
-        "abonnement-weg": "Het abonnement is verwijderd.",
-    }
-    return notices.get(request.query_params.get("gedaan", ""), "")
 
 
 async def account_page(request: Request) -> Response:

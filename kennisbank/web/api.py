@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -18,6 +16,8 @@ from ..taxonomy import PROVINCES, THEMES
 from .auth import actor, current_user, refuse
 from .openapi import openapi_document
 from .params import (
+    MAX_PER_PAGE,
+    SEARCH_NUMBERS,
     VersionMalformed,
     VersionMissing,
     api_errors,
@@ -25,14 +25,10 @@ from .params import (
     check_numbers,
     if_match_version,
     int_param,
-    parse_json,
+    json_object,
 )
 from .problems import invalid_parameters, problem
 from .templating import path_for
-
-MAX_PER_PAGE = 100
-#: Whole-number parameters of a search, checked before searching.parse_query reads them.
-SEARCH_NUMBERS = {"page": (1, 10_000), "pagina": (1, 10_000), "per_page": (1, MAX_PER_PAGE)}
 
 
 async def list_initiatives(request: Request) -> Response:
@@ -147,18 +143,6 @@ async def list_themes(request: Request) -> Response:
 async def openapi(request: Request) -> Response:
     """Readable from any origin, so tools in a browser can load it (ADR /core/publish-openapi)."""
     return JSONResponse(openapi_document(), headers={"Access-Control-Allow-Origin": "*"})
-
-
-async def json_object(request: Request) -> dict[str, Any] | Response:
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        return problem(415, "Verkeerd inhoudstype", "Stuur de gegevens als application/json.")
-    try:
-        body = parse_json(await request.body())
-    except ValueError as exc:
-        return problem(400, "Ongeldige JSON", f"De inhoud is geen geldige JSON: {exc}.")
-    if not isinstance(body, dict):
-        return problem(400, "Ongeldige JSON", "Verwacht een JSON-object met de velden van een initiatief.")
-    return body
 
 
 routes = [

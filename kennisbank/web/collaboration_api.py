@@ -17,10 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..matching import collaborations as service
-from .api import json_object
 from .auth import actor
-from .collaboration_pages import MAX_ID, parse_filters
-from .params import VersionMalformed, VersionMissing, api_errors, api_params, if_match_version
+from .list_filters import collaboration_filters
+from .params import MAX_ID, VersionMalformed, VersionMissing, api_errors, api_params, if_match_version, json_object
 from .problems import invalid_input, invalid_parameters
 
 CREATE_FIELDS = {"initiatives", "type", "title", "owner"}
@@ -53,7 +52,7 @@ def _string(body: dict[str, Any], name: str, errors: dict[str, list[str]], *, re
 
 async def list_collaborations(request: Request) -> Response:
     params = api_params(request)
-    filters, errors = parse_filters(params)
+    filters, errors = collaboration_filters(params)
     if errors:
         return invalid_parameters(api_errors(errors))
     rows = await service.list_for(actor(request), filters)

@@ -14,52 +14,17 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import permissions
-from ..initiatives.filters import read_filters
 from ..initiatives.validation import InputError
 from ..matching import collaborations as service
 from ..taxonomy import (
     COLLABORATION_STAGE_LABELS,
     COLLABORATION_TYPE_LABELS,
     CollaborationStage,
-    CollaborationType,
 )
 from .auth import actor
-from .params import form_version, multi_params, whole_number
+from .list_filters import collaboration_filters
+from .params import MAX_ID, form_version, multi_params, whole_number
 from .templating import path_for, render, render_page_or_fragment
-
-MAX_ID = 2**31 - 1
-
-
-def parse_filters(
-    params: dict[str, list[str]], owner_key: str = "owner"
-) -> tuple[service.CollaborationFilters, dict[str, list[str]]]:
-    """Board and API filters (type, stage, province, theme, owner, overdue); Dutch errors per field."""
-    values, errors = read_filters(params, ("province", "theme"))
-    types = tuple(v for v in params.get("type", []) if v)
-    if any(t not in {c.value for c in CollaborationType} for t in types):
-        errors["type"] = ["Kies gezamenlijke_inkoop, opschalen of kennisuitwisseling."]
-        types = ()
-    stages = tuple(v for v in params.get("stage", []) if v)
-    if any(s not in {c.value for c in CollaborationStage} for s in stages):
-        errors["stage"] = ["Kies een bestaande fase."]
-        stages = ()
-    owner = None
-    owner_text = (params.get(owner_key) or [""])[0].strip()
-    if owner_text:
-        owner = whole_number(owner_text, 1, MAX_ID)
-        if owner is None:
-            errors[owner_key] = ["Kies een eigenaar uit de lijst."]
-    overdue_text = (params.get("overdue") or [""])[0].strip().lower()
-    if overdue_text not in {"", "1", "true", "ja", "on", "0", "false", "nee"}:
-        errors["overdue"] = ["Gebruik 1 (alleen te laat) of laat het leeg."]
-    return service.CollaborationFilters(
-        type=types,
-        stage=stages,
-        province=tuple(values.get("province", ())),
-        theme=tuple(values.get("theme", ())),
-        owner=owner,
-        overdue=overdue_text in {"1", "true", "ja", "on"},
-    ), errors
 
 
 def _labels() -> dict[str, Any]:
@@ -72,7 +37,7 @@ def _labels() -> dict[str, Any]:
 
 
 async def board(request: Request) -> Response:
-    filters, errors = parse_filters(multi_params(request))
+    filters, errors = collaboration_filters(multi_params(request))
     rows = await service.list_for(actor(request), filters)
     by_stage = {stage: [row for row in rows if row.stage == stage] for stage in CollaborationStage}
     owners = await permissions.collaboration_owners().order_by("name", "email")

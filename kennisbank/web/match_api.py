@@ -10,17 +10,16 @@ from .. import permissions
 from ..initiatives.validation import forbidden_character
 from ..matching import service as matches
 from ..taxonomy import MatchStatus
-from .api import MAX_PER_PAGE, json_object
 from .auth import actor, current_user, refuse
-from .match_pages import parse_filters
-from .params import api_errors, api_params, int_param
+from .list_filters import match_filters
+from .params import MAX_PER_PAGE, api_errors, api_params, int_param, json_object
 from .problems import invalid_input, invalid_parameters
 
 
 async def list_matches(request: Request) -> Response:
     if not permissions.can_review_matches(current_user(request)):
         return await refuse(request, object_type="match", what="matches bekijken")
-    filters, errors = parse_filters(api_params(request))
+    filters, errors = match_filters(api_params(request))
     page, errors = int_param(request, "page", 1, 1, 1_000_000, api_errors(errors))
     per_page, errors = int_param(request, "perPage", 20, 1, MAX_PER_PAGE, errors)
     if errors:

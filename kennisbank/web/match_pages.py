@@ -14,19 +14,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from search.matching import MATCH_TYPES
 from search.matching.highlight import shared_term_spans
 
 from .. import permissions
-from ..initiatives.filters import read_filters
 from ..initiatives.validation import InputError
 from ..matching import collaborations
 from ..matching import service as matches
-from ..taxonomy import MATCH_STATUS_LABELS, THEME_BY_SLUG, MatchStatus
+from ..taxonomy import MATCH_STATUS_LABELS
 from .auth import actor, current_user, refuse
+from .list_filters import match_filters
 from .params import multi_params, page_param
 from .templating import path_for, render, render_page_or_fragment
 
-MATCH_TYPES = ("joint_procurement", "scaling_up", "knowledge_exchange")
 FILTER_LABELS = {
     "status": "Status",
     "type": "Soort samenwerking",
@@ -47,41 +47,10 @@ def highlight(text: str, terms: list[str]) -> Markup:
     return Markup("").join(out)
 
 
-def parse_filters(params: dict[str, list[str]]) -> tuple[matches.MatchFilters, dict[str, list[str]]]:
-    """Match filters from query parameters (status, type, province, theme, min_score); Dutch errors per field."""
-    values, errors = read_filters(params, ("province", "theme"))
-    statuses = tuple(v for v in params.get("status", []) if v)
-    if any(s not in {m.value for m in MatchStatus} for s in statuses):
-        errors["status"] = ["Kies voorgesteld, geaccepteerd, afgewezen of aangehouden."]
-        statuses = ()
-    types = tuple(v for v in params.get("type", []) if v)
-    if any(t not in MATCH_TYPES for t in types):
-        errors["type"] = ["Kies joint_procurement, scaling_up of knowledge_exchange."]
-        types = ()
-    min_score = 0.0
-    text = (params.get("min_score") or [""])[0]
-    if text:
-        try:
-            min_score = float(text)
-            if not 0 <= min_score <= 1:
-                raise ValueError
-        except ValueError:
-            errors["min_score"] = ["Geef een getal van 0 tot en met 1."]
-            min_score = 0.0
-    themes = tuple(THEME_BY_SLUG[slug].name for slug in values.get("theme", ()))
-    return matches.MatchFilters(
-        status=statuses or (MatchStatus.VOORGESTELD,),
-        type=types,
-        province=tuple(values.get("province", ())),
-        theme=themes,
-        min_score=min_score,
-    ), errors
-
-
 async def queue(request: Request) -> Response:
     if not permissions.can_review_matches(current_user(request)):
         return await refuse(request, object_type="match", what="matches bekijken")
-    filters, errors = parse_filters(multi_params(request))
+    filters, errors = match_filters(multi_params(request))
     page = await matches.list_matches(filters, page_param(request), request.app.state.settings.page_size)
     context = {
         "page": page,

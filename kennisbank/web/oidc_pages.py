@@ -25,7 +25,7 @@ from ..accounts import oidc
 from ..audit import Actor
 from ..models import User
 from ..settings import Settings
-from .account_pages import start_session
+from .account_views import start_session
 from .auth import client_ip, safe_next
 
 ATTEMPT_SECONDS = 600

@@ -22,10 +22,9 @@ from ..matching import service as matches
 from ..models import Initiative
 from ..searching import embedding_jobs
 from ..searching import query as searching
-from .api import SEARCH_NUMBERS
 from .auth import actor, current_user, refuse
 from .forms import form_to_input, input_to_form
-from .params import BadRequest, check_numbers, form_version, multi_params, page_param
+from .params import SEARCH_NUMBERS, BadRequest, check_numbers, form_version, multi_params, page_param
 from .templating import path_for, render, render_page_or_fragment
 
 logger = logging.getLogger("kennisbank.web")

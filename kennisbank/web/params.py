@@ -15,8 +15,10 @@ from typing import Any
 
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ..errors import InvalidInput, PreconditionFailed, PreconditionRequired
+from .problems import problem
 
 #: The largest id or version the database holds: the columns are ``integer`` (32-bit signed on
 #: PostgreSQL; schemathesis found 2^31 overflowing asyncpg).
@@ -206,3 +208,22 @@ class IdConvertor(Convertor[int]):
 def install_id_convertor() -> None:
     """Make ``:int`` in route paths mean `IdConvertor`; must run before the route modules are imported."""
     register_url_convertor("int", IdConvertor())
+
+
+MAX_PER_PAGE = 100
+
+
+#: Whole-number parameters of a search, checked before searching.parse_query reads them.
+SEARCH_NUMBERS = {"page": (1, 10_000), "pagina": (1, 10_000), "per_page": (1, MAX_PER_PAGE)}
+
+
+async def json_object(request: Request) -> dict[str, Any] | Response:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return problem(415, "Verkeerd inhoudstype", "Stuur de gegevens als application/json.")
+    try:
+        body = parse_json(await request.body())
+    except ValueError as exc:
+        return problem(400, "Ongeldige JSON", f"De inhoud is geen geldige JSON: {exc}.")
+    if not isinstance(body, dict):
+        return problem(400, "Ongeldige JSON", "Verwacht een JSON-object met de velden van een initiatief.")
+    return body

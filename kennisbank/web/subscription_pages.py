@@ -13,7 +13,7 @@ from search import SearchUnavailable
 from ..digest import feeds, subscriptions
 from ..digest import service as digest
 from ..initiatives.validation import InputError
-from .account_pages import account
+from .account_views import account
 from .auth import logged_in_user
 from .templating import path_for
 
