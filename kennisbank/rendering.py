@@ -66,6 +66,18 @@ AUDIT_OBJECT_LABELS = {
 AUDIT_RESULT_LABELS = {"ok": "Gelukt", "geweigerd": "Geweigerd", "mislukt": "Mislukt"}
 
 
+#: The (value, label) choices of a select or check-box field, by the name its `FieldSpec.options`
+#: gives; the filter forms show the province and theme choices too.
+FIELD_CHOICES: dict[str, list[tuple[str, str]]] = {
+    "kind_labels": list(taxonomy.KIND_LABELS.items()),
+    "phase_labels": list(taxonomy.PHASE_LABELS.items()),
+    "status_labels": list(taxonomy.STATUS_LABELS.items()),
+    "programme_line_labels": list(taxonomy.PROGRAMME_LINE_LABELS.items()),
+    "province_options": [(p.code, p.name) for p in taxonomy.PROVINCES],
+    "theme_options": [(t.slug, t.name) for t in taxonomy.THEMES],
+}
+
+
 def _escaped(template_name: str | None) -> bool:
     return not (template_name or "").endswith(".txt")
 
@@ -81,17 +93,10 @@ def configure(env: jinja2.Environment) -> jinja2.Environment:
         programme_line_labels=taxonomy.PROGRAMME_LINE_LABELS,
         provinces=taxonomy.PROVINCES,
         themes=taxonomy.THEMES,
-        province_options=[(p.code, p.name) for p in taxonomy.PROVINCES],
-        theme_options=[(t.slug, t.name) for t in taxonomy.THEMES],
+        province_options=FIELD_CHOICES["province_options"],
+        theme_options=FIELD_CHOICES["theme_options"],
         initiative_form=form_groups(INITIATIVE_FIELDS),
-        field_choices={
-            "kind_labels": list(taxonomy.KIND_LABELS.items()),
-            "phase_labels": list(taxonomy.PHASE_LABELS.items()),
-            "status_labels": list(taxonomy.STATUS_LABELS.items()),
-            "programme_line_labels": list(taxonomy.PROGRAMME_LINE_LABELS.items()),
-            "province_options": [(p.code, p.name) for p in taxonomy.PROVINCES],
-            "theme_options": [(t.slug, t.name) for t in taxonomy.THEMES],
-        },
+        field_choices=FIELD_CHOICES,
         field_labels={**FIELD_LABELS, **ACCOUNT_FIELD_LABELS, **COLLABORATION_FIELD_LABELS, "bestand": "Bestand"},
         province_names={p.code: p.name for p in taxonomy.PROVINCES},
         audit_object_labels=AUDIT_OBJECT_LABELS,

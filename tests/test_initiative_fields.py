@@ -20,16 +20,14 @@ from kennisbank.initiatives.exporting import COLUMNS
 from kennisbank.initiatives.fields import FORM_GROUPS, InitiativeField, Widget
 from kennisbank.initiatives.validation import FIELD_LABELS, INITIATIVE_FIELDS, parse_initiative
 from kennisbank.models import Initiative
-from kennisbank.rendering import configure
+from kennisbank.rendering import FIELD_CHOICES
 from kennisbank.web.forms import input_to_form
 from kennisbank.web.openapi import openapi_document
 from tests.conftest import run_cli
 
 
 def _choices(field: InitiativeField) -> list[tuple[str, str]]:
-    import jinja2
-
-    return configure(jinja2.Environment()).globals["field_choices"][field.spec.options]  # type: ignore[index]
+    return FIELD_CHOICES[field.spec.options]
 
 
 def sample_value(field: InitiativeField, position: int) -> Any:

@@ -70,7 +70,7 @@ class FieldSpec:
     hint: str = ""
     rows: int = 5  #: height of a textarea
     autocomplete: str = "off"
-    options: str = ""  #: for a select: the template global with its (value, label) choices
+    options: str = ""  #: for a select or the themes: its choices' name in `rendering.FIELD_CHOICES`
     empty_option: str = ""  #: for a select: the text of the empty choice
     required_on_form: bool = False  #: marked required on the form though validation has a default
     material: bool = False  #: a change of it is a change of the content (the digest's "gewijzigd")
