@@ -90,6 +90,8 @@ def test_empty_title_is_required_not_too_short():
         ("links", ["javascript:alert(1)"], "alleen http:// en https://"),
         ("links", ["ftp://example.org/x"], "alleen http:// en https://"),
         ("external_id", "GE 001 <b>", "alleen letters, cijfers"),
+        ("partners", ["Waterschap " + "x" * 60], "is te lang (maximaal 60 tekens per label)"),
+        ("partners", [f"Partner {i}" for i in range(51)], "Maximaal 50 items."),
     ],
 )
 def test_bad_values_get_a_dutch_message_on_their_field(field, value, fragment):
