@@ -154,11 +154,9 @@ class VectorStore:
         stale = np.ones(len(ids), dtype=bool)
         if self._spaced is not None:
             old_ids, old_matrix, old_rows = self._spaced
-            if len(old_ids):
-                at = np.minimum(np.searchsorted(old_ids, ids), len(old_ids) - 1)
-                same = (old_ids[at] == ids) & np.all(old_matrix[at] == matrix, axis=1)
-                rows[same] = old_rows[at[same]]
-                stale = ~same
+            at, same = _unchanged_rows(old_ids, old_matrix, ids, matrix)
+            rows[same] = old_rows[at[same]]
+            stale = ~same
         if stale.any():
             rows[stale] = space.apply(matrix[stale])
         self._spaced = (ids, matrix, rows)
@@ -225,8 +223,26 @@ class VectorStore:
         else:
             with np.load(self.path) as data:
                 ids, matrix = data["ids"], data["vectors"]
+        if self._calibration:
+            # Another process (the worker, an import) may have rewritten vectors: a cached calibration
+            # of a row that changed or went belongs to the old vector.
+            _at, same = _unchanged_rows(self._ids, self._matrix, ids, matrix)
+            kept = set(ids[same].tolist())
+            self._calibration = {i: c for i, c in self._calibration.items() if i in kept}
         self._ids, self._matrix, self._stamp = ids, matrix, stamp
         self._positions = {int(i): p for p, i in enumerate(ids)}
+
+
+def _unchanged_rows(
+    old_ids: np.ndarray, old_matrix: np.ndarray, ids: np.ndarray, matrix: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(position in the old rows, whether unchanged) for each of the sorted `ids`: True where the id
+    was among the sorted `old_ids` with exactly the same row."""
+    if not len(old_ids) or not len(ids) or old_matrix.shape[1] != matrix.shape[1]:
+        return np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=bool)
+    at = np.minimum(np.searchsorted(old_ids, ids), len(old_ids) - 1)
+    same = (old_ids[at] == ids) & np.all(old_matrix[at] == matrix, axis=1)
+    return at, same
 
 
 def _unit_rows(vectors: Mapping[int, Vector | None]) -> tuple[np.ndarray, np.ndarray]:

@@ -60,3 +60,25 @@ def test_vectors_of_different_dimensions_are_refused(tmp_path, first, second):
     with pytest.raises(ValueError, match="different dimensions"):
         store.write(second)
     assert set(rows(VectorStore(tmp_path / "vectors.npz"))) == set(first)  # nothing written
+
+
+def test_standouts_follow_a_vector_another_process_rewrote(tmp_path):
+    """The server's store keeps each document's background calibration; when the worker (another
+    store on the same file) re-embeds a document, the server's standouts must be those of the new
+    vector, as a freshly opened store computes them."""
+    rng = np.random.default_rng(1)
+    background = rng.normal(size=(8, 16)).astype(np.float32)
+    background /= np.linalg.norm(background, axis=1, keepdims=True)
+    server, worker = VectorStore(tmp_path / "vectors.npz"), VectorStore(tmp_path / "vectors.npz")
+    server.set_background(background)
+    worker.write({i: tuple(v) for i, v in enumerate(rng.normal(size=(30, 16)))})
+    query = tuple(rng.normal(size=16))
+    server.standouts(query)  # calibrates every document on its current vector
+    worker.write({3: tuple(rng.normal(size=16)), 4: tuple(rng.normal(size=16))}, deletes=[5])
+    fresh = VectorStore(tmp_path / "vectors.npz")
+    fresh.set_background(background)
+    ids, _cosines, standouts = server.standouts(query)
+    fresh_ids, _fresh_cosines, fresh_standouts = fresh.standouts(query)
+    assert ids.tolist() == fresh_ids.tolist() and 5 not in ids.tolist()
+    assert standouts is not None and fresh_standouts is not None
+    assert np.allclose(standouts, fresh_standouts, atol=1e-6)
