@@ -267,13 +267,14 @@ class _Neighbours:
         """Fill row `row` from its similarities to every row (-inf where not allowed)."""
         self.set_block(np.array([row]), sims[None, :])
 
-    def set_block(self, rows: np.ndarray, block: np.ndarray) -> None:
-        """Fill `rows` from their similarity rows; one code path for full and incremental runs.
+    def set_block(self, rows: np.ndarray, block: np.ndarray, least: float | None = None) -> None:
+        """Fill `rows` from their similarity rows (values below `least` count as -inf); one code path for
+        full and incremental runs.
 
         A list that ends in -inf holds every valid row: it is complete.
         """
         width = self.ids.shape[1]
-        self.ids[rows], self.sims[rows] = _top_columns(block, width)
+        self.ids[rows], self.sims[rows] = _top_columns(block, width, least)
         self.length[rows] = (self.ids[rows] >= 0).sum(axis=1)
         self.complete[rows] = self.length[rows] < width
 
@@ -669,17 +670,16 @@ class MatchEngine:
         return sims
 
     def _lexical_block(self, rows: np.ndarray, transposed: sparse.csr_matrix | None = None) -> np.ndarray:
-        """Index-term cosines of `rows` with every row; `transposed` (the index transposed) speeds up blocks."""
+        """Index-term cosines of `rows` with every row, -inf where nothing is shared. With `transposed` (the
+        index transposed, for the blocks of a full run) 0 instead, which `_lexical_lists` leaves out as it
+        does -inf: writing -inf over most of the block cost more than finding the lists in it."""
         if transposed is None:
             sims = np.asarray(self._index @ self._index[rows].toarray().T, dtype=np.float32).T.copy()
             sims[sims <= 0] = -np.inf
-        else:  # only the stored products are written: most of the block stays -inf
+        else:
             product = sparse.csr_matrix(self._index[rows] @ transposed)
-            values = product.data.astype(np.float32)
-            positive = values > 0
-            at = np.repeat(np.arange(len(rows)), np.diff(product.indptr))
-            sims = np.full(product.shape, -np.inf, dtype=np.float32)
-            sims[at[positive], product.indices[positive]] = values[positive]
+            product.data = product.data.astype(np.float32)
+            sims = product.toarray()
         self._mask(rows, sims)
         return sims
 
@@ -693,18 +693,21 @@ class MatchEngine:
         self._neighbours_built = True
 
     def _lexical_lists(self) -> _Neighbours:
+        """The lexical lists from dense blocks of the sparse products, where only positive values count:
+        the same lists as from blocks with -inf wherever nothing is shared, without writing them."""
         transposed = self._index.T.tocsr()
-        return self._neighbour_lists(lambda rows: self._lexical_block(rows, transposed))
+        return self._neighbour_lists(lambda rows: self._lexical_block(rows, transposed), _SMALLEST_POSITIVE)
 
-    def _neighbour_lists(self, block: Callable[[np.ndarray], np.ndarray]) -> _Neighbours:
-        """Every row's list from `block` (the similarities of some rows with all), blocks side by side in
-        threads: each fills its own rows, and numpy, BLAS and scipy's sparse products release the GIL."""
+    def _neighbour_lists(self, block: Callable[[np.ndarray], np.ndarray], least: float | None = None) -> _Neighbours:
+        """Every row's list from `block` (the similarities of some rows with all; values below `least`
+        count as -inf), blocks side by side in threads: each fills its own rows, and numpy, BLAS and
+        scipy's sparse products release the GIL."""
         n = len(self._items)
         nbrs = _Neighbours.empty(n, self.neighbours + _NEIGHBOUR_MARGIN)
 
         def fill(start: int) -> None:
             rows = np.arange(start, min(n, start + self.block_size))
-            nbrs.set_block(rows, block(rows))
+            nbrs.set_block(rows, block(rows), least)
 
         with ThreadPoolExecutor(max_workers=_THREADS) as pool:
             list(pool.map(fill, range(0, n, self.block_size)))
@@ -1195,9 +1198,13 @@ def _sort_key(value: Hashable) -> tuple[str, object]:
 _GROUP = 16
 
 
-def _top_columns(block: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of `block`, the columns of its `width` highest finite values ordered by (-value, column),
-    -1 padded, and those values, -inf padded.
+#: The smallest positive float32: the `least` of a block where only positive values count.
+_SMALLEST_POSITIVE = float(np.nextafter(np.float32(0), np.float32(1)))
+
+
+def _top_columns(block: np.ndarray, width: int, least: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `block`, the columns of its `width` highest finite values of at least `least` (any
+    finite value when None) ordered by (-value, column), -1 padded, and those values, -inf padded.
 
     The columns fall into disjoint groups (every `n / _GROUP`-th column; the few left over alone); the
     `width`-th highest group maximum is a floor that at least `width` values reach, so only the few
@@ -1213,7 +1220,8 @@ def _top_columns(block: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]
     floor = np.full(n_rows, -np.inf, dtype=block.dtype)
     if groups > width:
         floor = np.partition(maxima, groups - width, axis=1)[:, groups - width]
-    floor = np.maximum(floor, np.finfo(block.dtype).min)  # never -inf: the lists hold finite values only
+    # never below `least`, never -inf: the lists hold finite values only
+    floor = np.maximum(floor, np.finfo(block.dtype).min if least is None else block.dtype.type(least))
     flat = np.flatnonzero(block >= floor[:, None])
     rows, cols = flat // n_cols, flat % n_cols
     values = block[rows, cols]

@@ -14,6 +14,7 @@ from search.dutch import fold, stem, terms
 from search.embeddings import DEFAULT_EMBEDDER, load_embedder
 from search.matching import DIRECT_WEIGHTS, MATCH_TYPES, Match, MatchEngine, MatchItem, ScoreWeights, match_type
 from search.matching.clusters import STRONG_SCORE, find_clusters
+from search.matching.engine import _Neighbours
 from search.matching.engine import _top_columns as top_columns
 from search.matching.features import FEATURES, TYPE_FEATURES, ItemFacts
 from search.matching.fingerprint import material_fingerprint
@@ -272,6 +273,21 @@ def test_neighbour_lists_are_the_highest_finite_values_by_value_then_column(colu
         expected = sorted((-v, c) for c, v in enumerate(block[row].tolist()) if v > -math.inf)[:30]
         assert ids[row].tolist() == [c for _, c in expected] + [-1] * (30 - len(expected))
         assert sims[row].tolist() == [-v for v, _ in expected] + [-math.inf] * (30 - len(expected))
+
+
+def test_lexical_lists_of_a_full_run_equal_those_of_blocks_with_minus_infinity():
+    """A full run finds the lexical lists in blocks with 0 where nothing is shared (only positive values
+    count); the blocks of incremental updates write -inf there. Both give the same lists, bit for bit."""
+    engine = MatchEngine(neighbours=50, block_size=16)  # long lists: some hold every row sharing a term
+    engine.prepare(larger_corpus(90, seed=4))
+    engine._build_neighbours()
+    full = engine._lexical_nbrs
+    rows = np.arange(90)
+    expected = _Neighbours.empty(90, full.ids.shape[1])
+    expected.set_block(rows, engine._lexical_block(rows))
+    assert (engine._lexical_block(rows) == -np.inf).any() and (full.length < full.ids.shape[1]).any()
+    for name in ("ids", "sims", "length", "complete"):
+        assert getattr(full, name).tolist() == getattr(expected, name).tolist()
 
 
 def test_incremental_updates_in_a_row_keep_the_state_of_a_full_run():
