@@ -565,16 +565,14 @@ class MatchEngine:
         return unit if unit.any() else None
 
     def _fit_text(self, items: Sequence[MatchItem]) -> None:
-        docs = [self._analyzer.analyze(item.title, item.summary, item.body) for item in items]
-        self._analyzer.learn_parts(docs)
-        docs = [self._analyzer.with_parts(doc) for doc in docs]
-        max_df = MAX_DOCUMENT_SHARE if len(docs) >= _MIN_ITEMS_FOR_DF_CUT else 1.0
+        counts, terms = self._analyzer.count_corpus([(item.title, item.summary, item.body) for item in items])
+        max_df = MAX_DOCUMENT_SHARE if len(items) >= _MIN_ITEMS_FOR_DF_CUT else 1.0
         try:
-            self._term_weights, raw = TermWeights.fit(docs, max_df)
+            self._term_weights, raw = TermWeights.fit_counts(counts, terms, max_df)
         except ValueError:  # no terms at all
             self._term_weights = None
-            self._index = sparse.csr_matrix((len(docs), 1))
-            self._term_rows = [_row_arrays(self._index, r) for r in range(len(docs))]
+            self._index = sparse.csr_matrix((len(items), 1))
+            self._term_rows = [_row_arrays(self._index, r) for r in range(len(items))]
             self._tfidf_stacked = None
             return
         self._terms = self._term_weights.terms
