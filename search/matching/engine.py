@@ -352,6 +352,10 @@ class MatchEngine:
         self._row = {item.id: row for row, item in enumerate(items)}
         self._province = np.array([self._province_code(item.province) for item in items], dtype=np.int64)
         self._vectors, self._has_vector = self._stack_vectors(items)
+        self._use_model(bool(self._has_vector.any()) or not items)
+        # Before the background starts: each leaning is a small BLAS product, and a BLAS call waits for
+        # the one running in another thread (the neighbour lists' products kept these 20,000 waiting).
+        leanings = [self._leaning(item) for item in items]
         # The neighbour lists are computed in the background while the text and the facts are read here
         # (numpy, BLAS and scipy release the GIL); `_build_neighbours` takes them.
         background = ThreadPoolExecutor(max_workers=2)
@@ -360,8 +364,7 @@ class MatchEngine:
         lexical = background.submit(self._lexical_lists)
         background.shutdown(wait=False)
         self._pending = (semantic, lexical)
-        self._use_model(bool(self._has_vector.any()) or not items)
-        self._facts = [self._item_facts(item) for item in items]
+        self._facts = [self._item_facts(item, leaning) for item, leaning in zip(items, leanings)]
         self._tech_idf = technology_idf([f.technologies for f in self._facts])
         self._default_idf = math.log(1 + len(items)) + 1.0
         self._semantic_floor = self._calibrate_semantic()
@@ -495,7 +498,8 @@ class MatchEngine:
     def _province_code(self, province: str) -> int:
         return self._province_codes.setdefault(province, len(self._province_codes))
 
-    def _item_facts(self, item: MatchItem) -> ItemFacts:
+    def _item_facts(self, item: MatchItem, leaning: tuple[float, float, float] | None = None) -> ItemFacts:
+        """The facts of `item`; its `leaning` when the caller has it."""
         code = self._province_code(item.province)
         technologies = frozenset(map(tag_key, item.technologies))
         text = f"{item.title}\n{item.summary}\n{item.body}"
@@ -513,7 +517,7 @@ class MatchEngine:
             tender=interval_days(item.tender_date),
             buying=buying,
             words=words,
-            leaning=self._leaning(item),
+            leaning=self._leaning(item) if leaning is None else leaning,
         )
 
     def _leaning(self, item: MatchItem) -> tuple[float, float, float]:

@@ -168,8 +168,9 @@ def item_categories(technologies: Iterable[str], title: str, summary: str) -> fr
 @lru_cache(maxsize=1 << 16)
 def _categories_named_in(text: str) -> frozenset[str]:
     """The categories whose tags `text` names, a tag's words one after the other with one of
-    `_TAG_ENDINGS` (cached: a rematch reads every unchanged text again)."""
-    words = _WORD.findall(fold(text))
+    `_TAG_ENDINGS` (cached: a rematch reads every unchanged text again); of an ASCII text split by
+    `terms`, the same words faster."""
+    words = terms(text) if text.isascii() else _WORD.findall(fold(text))
     found = _CATEGORY_WORDS.intersection(words)
     named = {name for word in found if word in _CATEGORIES_OF_WORD for name in _CATEGORIES_OF_WORD[word]}
     phrases = [(tag, name) for first, tag, name in _CATEGORY_PHRASES if first in found]
@@ -396,13 +397,35 @@ def words_and_buying(text: str) -> tuple[frozenset[str], float]:
     if not text.isascii() or "_" in text:
         return text_words(text), buying_words(text)
     counts = Counter(terms(text))
-    found = sum(count for word, count in counts.items() if _is_buying_word(word))
+    found = sum(map(counts.__getitem__, _BUYING_VOCABULARY.among(counts.keys())))
     return frozenset(counts), min(found, _BUYING_SATURATION) / _BUYING_SATURATION
 
 
-@lru_cache(maxsize=1 << 16)
-def _is_buying_word(word: str) -> bool:
-    return _BUYING_WORDS.fullmatch(word) is not None
+class _WordClass:
+    """Which words fullmatch a pattern, remembered: the words of a text that do are then found with two
+    set operations instead of a lookup per word (150 distinct words in each of 20,000 texts)."""
+
+    def __init__(self, pattern: re.Pattern[str], remember: int = 1 << 18) -> None:
+        self._pattern = pattern
+        self._remember = remember
+        self._seen: set[str] = set()
+        self._matching: set[str] = set()
+
+    def among(self, words: Iterable[str]) -> set[str]:
+        """The words that match."""
+        words = set(words)
+        unseen = words.difference(self._seen)
+        if unseen:
+            if len(self._seen) + len(unseen) > self._remember:  # a bound on what a long-running process keeps
+                self._seen.clear()
+                self._matching.clear()
+                unseen = words
+            self._seen.update(unseen)
+            self._matching.update(word for word in unseen if self._pattern.fullmatch(word))
+        return self._matching.intersection(words)
+
+
+_BUYING_VOCABULARY = _WordClass(_BUYING_WORDS)
 
 
 def interval_days(value: object) -> float:
