@@ -113,7 +113,7 @@ from .features import (
     pair_features,
     tag_key,
     technology_idf,
-    type_features,
+    type_features_of_pairs,
     words_and_buying,
 )
 from .learning import Decision, LearningReport, learn_scorer
@@ -937,7 +937,8 @@ class MatchEngine:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         base = len(self._items) + 1
         lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
-        keys = np.unique(lo * base + hi)
+        keys = np.sort(lo * base + hi)  # np.unique's hashing took 1 s for the 760,000 keys of a full run
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
         a_rows, b_rows = keys // base, keys % base
         alive = (self._province[a_rows] >= 0) & (self._province[b_rows] >= 0)
         alive &= self._province[a_rows] != self._province[b_rows]
@@ -1030,12 +1031,15 @@ class MatchEngine:
         chosen = chosen[np.lexsort((b_rows[chosen], a_rows[chosen], -scores[chosen]))]
         contributions = self.scorer.contributions(features[chosen]) if len(chosen) else np.zeros((0, len(FEATURES)))
         shared = self._shared_terms_of(a_rows[chosen], b_rows[chosen])
+        named = [{name: round(value, 4) for name, value in zip(FEATURES, row)} for row in features[chosen].tolist()]
+        kinds = self._types(a_rows[chosen], b_rows[chosen], named)
         return [
             self._match(
                 int(a_rows[i]),
                 int(b_rows[i]),
                 float(scores[i]),
-                features[i],
+                named[j],
+                kinds[j],
                 contributions[j],
                 int(witnesses[i]),
                 float(standout[i]),
@@ -1043,6 +1047,17 @@ class MatchEngine:
             )
             for j, i in enumerate(chosen.tolist())
         ]
+
+    def _types(self, a_rows: np.ndarray, b_rows: np.ndarray, named: Sequence[dict[str, float]]) -> list[MatchType]:
+        """The type of each pair (its features rounded as `Match.features`), by the model for all at once
+        (`MatchModel.types_of`) or by the rules. Both are symmetric in the two sides."""
+        facts_a = [self._facts[a] for a in a_rows.tolist()]
+        facts_b = [self._facts[b] for b in b_rows.tolist()]
+        if self.model is None:
+            return [match_type(fa, fb, f) for fa, fb, f in zip(facts_a, facts_b, named, strict=True)]
+        allowed = [allowed_types(fa, fb, f) for fa, fb, f in zip(facts_a, facts_b, named, strict=True)]
+        kinds = self.model.types_of(type_features_of_pairs(facts_a, facts_b, named), allowed)
+        return [_as_match_type(kind) for kind in kinds]
 
     def _pair_cosine(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
         """Raw cosine of each pair; -inf where a side has no vector."""
@@ -1151,7 +1166,8 @@ class MatchEngine:
         a: int,
         b: int,
         score: float,
-        features: np.ndarray,
+        named: dict[str, float],
+        kind: MatchType,
         contributions: np.ndarray,
         witness: int,
         standout: float,
@@ -1161,12 +1177,6 @@ class MatchEngine:
         assert item_a is not None and item_b is not None
         if _sort_key(item_b.id) < _sort_key(item_a.id):
             a, b, item_a, item_b = b, a, item_b, item_a
-        named = {name: round(float(value), 4) for name, value in zip(FEATURES, features)}
-        if self.model is not None:
-            fa, fb = self._facts[a], self._facts[b]
-            kind = _as_match_type(self.model.type_of(type_features(fa, fb, named), allowed_types(fa, fb, named)))
-        else:
-            kind = match_type(self._facts[a], self._facts[b], named)
         witness_item = self._items[witness] if witness >= 0 else None
         reasons = build_reasons(
             item_a,

@@ -539,6 +539,41 @@ def type_features(fa: ItemFacts, fb: ItemFacts, features: dict[str, float]) -> n
     )
 
 
+def type_features_of_pairs(
+    facts_a: Sequence[ItemFacts], facts_b: Sequence[ItemFacts], features: Sequence[Mapping[str, float]]
+) -> np.ndarray:
+    """`type_features` of many pairs, one row each: the same operations on arrays, so the same numbers."""
+    m = len(features)
+    out = np.zeros((m, len(TYPE_FEATURES)), dtype=np.float64)
+    if not m:
+        return out
+
+    def column(values: Iterable[object]) -> np.ndarray:
+        return np.fromiter(values, dtype=np.float64, count=m)
+
+    proven_a, proven_b = (column(f.phase in PROVEN_PHASES for f in side) > 0 for side in (facts_a, facts_b))
+    early_a, early_b = (column(f.phase in EARLY_PHASES for f in side) > 0 for side in (facts_a, facts_b))
+    out[:, 0] = (proven_a & early_b) | (proven_b & early_a)
+    out[:, 1] = proven_a & proven_b
+    out[:, 2] = early_a & early_b
+    out[:, 3] = column(f.get("suppliers", 0.0) for f in features) > 0
+    out[:, 4] = (column(bool(f.suppliers) for f in facts_a) + column(bool(f.suppliers) for f in facts_b)) / 2.0
+    out[:, 5] = column(f.get("categories", 0.0) for f in features) > 0
+    tender_a, tender_b = (column(0.0 if math.isnan(f.tender) else 0.5 for f in side) for side in (facts_a, facts_b))
+    out[:, 6] = tender_a + tender_b
+    buying_a, buying_b = column(f.buying for f in facts_a), column(f.buying for f in facts_b)
+    out[:, 7] = np.minimum(buying_a, buying_b)
+    out[:, 8] = np.maximum(buying_a, buying_b)
+    for at, name in ((9, "semantic_z"), (10, "lexical"), (11, "technologies")):
+        out[:, at] = column(f.get(name, 0.0) for f in features)
+    place_a, place_b = (column(_phase_place(f.phase) for f in side) for side in (facts_a, facts_b))
+    out[:, 12] = np.maximum(place_a, place_b)
+    leaning_a = np.array([f.leaning for f in facts_a], dtype=np.float64)
+    leaning_b = np.array([f.leaning for f in facts_b], dtype=np.float64)
+    out[:, 13:16] = (leaning_a + leaning_b) / 2.0
+    return out
+
+
 def _phase_place(phase: str | None) -> float:
     """Where `phase` lies between idea (0) and rolled out everywhere (1); unknown in the middle."""
     return PHASE_ORDER.index(phase) / (len(PHASE_ORDER) - 1) if phase in PHASE_ORDER else 0.5

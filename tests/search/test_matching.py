@@ -752,3 +752,33 @@ def test_a_corpus_of_a_few_initiatives_suggests_its_twin_and_not_its_unrelated_p
     assert without._space is not None
     without._space = replace(without._space, background=None)
     assert (0, 1) not in {m.pair for m in without.match_all(items)}
+
+
+def test_types_of_many_pairs_at_once_equal_those_pair_by_pair():
+    """`type_features_of_pairs` equals `type_features` row by row, bit for bit, and `MatchModel.types_of`
+    gives `type_of`'s type for every pair, also where two allowed logits tie (there `type_of` decides)."""
+    from search.matching.features import allowed_types, type_features, type_features_of_pairs
+
+    engine = MatchEngine(min_score=0.0)
+    engine.match_all(larger_corpus(60, seed=9))
+    model = engine.model
+    assert model is not None
+    rng = np.random.default_rng(9)
+    a_rows, b_rows = np.triu_indices(60, k=1)
+    facts_a = [engine._facts[a] for a in a_rows.tolist()]
+    facts_b = [engine._facts[b] for b in b_rows.tolist()]
+    named = [
+        {name: round(float(v), 4) for name, v in zip(FEATURES, row)} for row in rng.random((len(a_rows), len(FEATURES)))
+    ]
+    for f in named[::3]:
+        f["suppliers"] = f["categories"] = 0.0
+    matrix = type_features_of_pairs(facts_a, facts_b, named)
+    rows = [type_features(fa, fb, f) for fa, fb, f in zip(facts_a, facts_b, named)]
+    assert matrix.tolist() == np.array(rows).tolist()
+    allowed = [allowed_types(fa, fb, f) for fa, fb, f in zip(facts_a, facts_b, named)]
+    expected = [model.type_of(row, kinds) for row, kinds in zip(rows, allowed)]
+    assert model.types_of(matrix, allowed) == expected
+    assert len(set(expected)) == 3
+    tied = replace(model, type_model=replace(model.type_model, coef=np.zeros_like(model.type_model.coef)))
+    tied = replace(tied, type_model=replace(tied.type_model, intercept=np.zeros_like(model.type_model.intercept)))
+    assert tied.types_of(matrix, allowed) == [tied.type_of(row, kinds) for row, kinds in zip(rows, allowed)]
