@@ -113,7 +113,7 @@ from .features import (
     pair_features,
     tag_key,
     technology_idf,
-    type_features,
+    type_features_of_pairs,
     words_and_buying,
 )
 from .learning import Decision, LearningReport, learn_scorer
@@ -267,13 +267,14 @@ class _Neighbours:
         """Fill row `row` from its similarities to every row (-inf where not allowed)."""
         self.set_block(np.array([row]), sims[None, :])
 
-    def set_block(self, rows: np.ndarray, block: np.ndarray) -> None:
-        """Fill `rows` from their similarity rows; one code path for full and incremental runs.
+    def set_block(self, rows: np.ndarray, block: np.ndarray, least: float | None = None) -> None:
+        """Fill `rows` from their similarity rows (values below `least` count as -inf); one code path for
+        full and incremental runs.
 
         A list that ends in -inf holds every valid row: it is complete.
         """
         width = self.ids.shape[1]
-        self.ids[rows], self.sims[rows] = _top_columns(block, width)
+        self.ids[rows], self.sims[rows] = _top_columns(block, width, least)
         self.length[rows] = (self.ids[rows] >= 0).sum(axis=1)
         self.complete[rows] = self.length[rows] < width
 
@@ -351,6 +352,10 @@ class MatchEngine:
         self._row = {item.id: row for row, item in enumerate(items)}
         self._province = np.array([self._province_code(item.province) for item in items], dtype=np.int64)
         self._vectors, self._has_vector = self._stack_vectors(items)
+        self._use_model(bool(self._has_vector.any()) or not items)
+        # Before the background starts: each leaning is a small BLAS product, and a BLAS call waits for
+        # the one running in another thread (the neighbour lists' products kept these 20,000 waiting).
+        leanings = [self._leaning(item) for item in items]
         # The neighbour lists are computed in the background while the text and the facts are read here
         # (numpy, BLAS and scipy release the GIL); `_build_neighbours` takes them.
         background = ThreadPoolExecutor(max_workers=2)
@@ -359,8 +364,7 @@ class MatchEngine:
         lexical = background.submit(self._lexical_lists)
         background.shutdown(wait=False)
         self._pending = (semantic, lexical)
-        self._use_model(bool(self._has_vector.any()) or not items)
-        self._facts = [self._item_facts(item) for item in items]
+        self._facts = [self._item_facts(item, leaning) for item, leaning in zip(items, leanings)]
         self._tech_idf = technology_idf([f.technologies for f in self._facts])
         self._default_idf = math.log(1 + len(items)) + 1.0
         self._semantic_floor = self._calibrate_semantic()
@@ -494,7 +498,8 @@ class MatchEngine:
     def _province_code(self, province: str) -> int:
         return self._province_codes.setdefault(province, len(self._province_codes))
 
-    def _item_facts(self, item: MatchItem) -> ItemFacts:
+    def _item_facts(self, item: MatchItem, leaning: tuple[float, float, float] | None = None) -> ItemFacts:
+        """The facts of `item`; its `leaning` when the caller has it."""
         code = self._province_code(item.province)
         technologies = frozenset(map(tag_key, item.technologies))
         text = f"{item.title}\n{item.summary}\n{item.body}"
@@ -512,7 +517,7 @@ class MatchEngine:
             tender=interval_days(item.tender_date),
             buying=buying,
             words=words,
-            leaning=self._leaning(item),
+            leaning=self._leaning(item) if leaning is None else leaning,
         )
 
     def _leaning(self, item: MatchItem) -> tuple[float, float, float]:
@@ -564,16 +569,14 @@ class MatchEngine:
         return unit if unit.any() else None
 
     def _fit_text(self, items: Sequence[MatchItem]) -> None:
-        docs = [self._analyzer.analyze(item.title, item.summary, item.body) for item in items]
-        self._analyzer.learn_parts(docs)
-        docs = [self._analyzer.with_parts(doc) for doc in docs]
-        max_df = MAX_DOCUMENT_SHARE if len(docs) >= _MIN_ITEMS_FOR_DF_CUT else 1.0
+        counts, terms = self._analyzer.count_corpus([(item.title, item.summary, item.body) for item in items])
+        max_df = MAX_DOCUMENT_SHARE if len(items) >= _MIN_ITEMS_FOR_DF_CUT else 1.0
         try:
-            self._term_weights, raw = TermWeights.fit(docs, max_df)
+            self._term_weights, raw = TermWeights.fit_counts(counts, terms, max_df)
         except ValueError:  # no terms at all
             self._term_weights = None
-            self._index = sparse.csr_matrix((len(docs), 1))
-            self._term_rows = [_row_arrays(self._index, r) for r in range(len(docs))]
+            self._index = sparse.csr_matrix((len(items), 1))
+            self._term_rows = [_row_arrays(self._index, r) for r in range(len(items))]
             self._tfidf_stacked = None
             return
         self._terms = self._term_weights.terms
@@ -669,17 +672,16 @@ class MatchEngine:
         return sims
 
     def _lexical_block(self, rows: np.ndarray, transposed: sparse.csr_matrix | None = None) -> np.ndarray:
-        """Index-term cosines of `rows` with every row; `transposed` (the index transposed) speeds up blocks."""
+        """Index-term cosines of `rows` with every row, -inf where nothing is shared. With `transposed` (the
+        index transposed, for the blocks of a full run) 0 instead, which `_lexical_lists` leaves out as it
+        does -inf: writing -inf over most of the block cost more than finding the lists in it."""
         if transposed is None:
             sims = np.asarray(self._index @ self._index[rows].toarray().T, dtype=np.float32).T.copy()
             sims[sims <= 0] = -np.inf
-        else:  # only the stored products are written: most of the block stays -inf
+        else:
             product = sparse.csr_matrix(self._index[rows] @ transposed)
-            values = product.data.astype(np.float32)
-            positive = values > 0
-            at = np.repeat(np.arange(len(rows)), np.diff(product.indptr))
-            sims = np.full(product.shape, -np.inf, dtype=np.float32)
-            sims[at[positive], product.indices[positive]] = values[positive]
+            product.data = product.data.astype(np.float32)
+            sims = product.toarray()
         self._mask(rows, sims)
         return sims
 
@@ -693,18 +695,21 @@ class MatchEngine:
         self._neighbours_built = True
 
     def _lexical_lists(self) -> _Neighbours:
+        """The lexical lists from dense blocks of the sparse products, where only positive values count:
+        the same lists as from blocks with -inf wherever nothing is shared, without writing them."""
         transposed = self._index.T.tocsr()
-        return self._neighbour_lists(lambda rows: self._lexical_block(rows, transposed))
+        return self._neighbour_lists(lambda rows: self._lexical_block(rows, transposed), _SMALLEST_POSITIVE)
 
-    def _neighbour_lists(self, block: Callable[[np.ndarray], np.ndarray]) -> _Neighbours:
-        """Every row's list from `block` (the similarities of some rows with all), blocks side by side in
-        threads: each fills its own rows, and numpy, BLAS and scipy's sparse products release the GIL."""
+    def _neighbour_lists(self, block: Callable[[np.ndarray], np.ndarray], least: float | None = None) -> _Neighbours:
+        """Every row's list from `block` (the similarities of some rows with all; values below `least`
+        count as -inf), blocks side by side in threads: each fills its own rows, and numpy, BLAS and
+        scipy's sparse products release the GIL."""
         n = len(self._items)
         nbrs = _Neighbours.empty(n, self.neighbours + _NEIGHBOUR_MARGIN)
 
         def fill(start: int) -> None:
             rows = np.arange(start, min(n, start + self.block_size))
-            nbrs.set_block(rows, block(rows))
+            nbrs.set_block(rows, block(rows), least)
 
         with ThreadPoolExecutor(max_workers=_THREADS) as pool:
             list(pool.map(fill, range(0, n, self.block_size)))
@@ -932,7 +937,8 @@ class MatchEngine:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         base = len(self._items) + 1
         lo, hi = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
-        keys = np.unique(lo * base + hi)
+        keys = np.sort(lo * base + hi)  # np.unique's hashing took 1 s for the 760,000 keys of a full run
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
         a_rows, b_rows = keys // base, keys % base
         alive = (self._province[a_rows] >= 0) & (self._province[b_rows] >= 0)
         alive &= self._province[a_rows] != self._province[b_rows]
@@ -1025,12 +1031,15 @@ class MatchEngine:
         chosen = chosen[np.lexsort((b_rows[chosen], a_rows[chosen], -scores[chosen]))]
         contributions = self.scorer.contributions(features[chosen]) if len(chosen) else np.zeros((0, len(FEATURES)))
         shared = self._shared_terms_of(a_rows[chosen], b_rows[chosen])
+        named = [{name: round(value, 4) for name, value in zip(FEATURES, row)} for row in features[chosen].tolist()]
+        kinds = self._types(a_rows[chosen], b_rows[chosen], named)
         return [
             self._match(
                 int(a_rows[i]),
                 int(b_rows[i]),
                 float(scores[i]),
-                features[i],
+                named[j],
+                kinds[j],
                 contributions[j],
                 int(witnesses[i]),
                 float(standout[i]),
@@ -1038,6 +1047,17 @@ class MatchEngine:
             )
             for j, i in enumerate(chosen.tolist())
         ]
+
+    def _types(self, a_rows: np.ndarray, b_rows: np.ndarray, named: Sequence[dict[str, float]]) -> list[MatchType]:
+        """The type of each pair (its features rounded as `Match.features`), by the model for all at once
+        (`MatchModel.types_of`) or by the rules. Both are symmetric in the two sides."""
+        facts_a = [self._facts[a] for a in a_rows.tolist()]
+        facts_b = [self._facts[b] for b in b_rows.tolist()]
+        if self.model is None:
+            return [match_type(fa, fb, f) for fa, fb, f in zip(facts_a, facts_b, named, strict=True)]
+        allowed = [allowed_types(fa, fb, f) for fa, fb, f in zip(facts_a, facts_b, named, strict=True)]
+        kinds = self.model.types_of(type_features_of_pairs(facts_a, facts_b, named), allowed)
+        return [_as_match_type(kind) for kind in kinds]
 
     def _pair_cosine(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
         """Raw cosine of each pair; -inf where a side has no vector."""
@@ -1146,7 +1166,8 @@ class MatchEngine:
         a: int,
         b: int,
         score: float,
-        features: np.ndarray,
+        named: dict[str, float],
+        kind: MatchType,
         contributions: np.ndarray,
         witness: int,
         standout: float,
@@ -1156,12 +1177,6 @@ class MatchEngine:
         assert item_a is not None and item_b is not None
         if _sort_key(item_b.id) < _sort_key(item_a.id):
             a, b, item_a, item_b = b, a, item_b, item_a
-        named = {name: round(float(value), 4) for name, value in zip(FEATURES, features)}
-        if self.model is not None:
-            fa, fb = self._facts[a], self._facts[b]
-            kind = _as_match_type(self.model.type_of(type_features(fa, fb, named), allowed_types(fa, fb, named)))
-        else:
-            kind = match_type(self._facts[a], self._facts[b], named)
         witness_item = self._items[witness] if witness >= 0 else None
         reasons = build_reasons(
             item_a,
@@ -1195,9 +1210,13 @@ def _sort_key(value: Hashable) -> tuple[str, object]:
 _GROUP = 16
 
 
-def _top_columns(block: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of `block`, the columns of its `width` highest finite values ordered by (-value, column),
-    -1 padded, and those values, -inf padded.
+#: The smallest positive float32: the `least` of a block where only positive values count.
+_SMALLEST_POSITIVE = float(np.nextafter(np.float32(0), np.float32(1)))
+
+
+def _top_columns(block: np.ndarray, width: int, least: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `block`, the columns of its `width` highest finite values of at least `least` (any
+    finite value when None) ordered by (-value, column), -1 padded, and those values, -inf padded.
 
     The columns fall into disjoint groups (every `n / _GROUP`-th column; the few left over alone); the
     `width`-th highest group maximum is a floor that at least `width` values reach, so only the few
@@ -1213,7 +1232,8 @@ def _top_columns(block: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]
     floor = np.full(n_rows, -np.inf, dtype=block.dtype)
     if groups > width:
         floor = np.partition(maxima, groups - width, axis=1)[:, groups - width]
-    floor = np.maximum(floor, np.finfo(block.dtype).min)  # never -inf: the lists hold finite values only
+    # never below `least`, never -inf: the lists hold finite values only
+    floor = np.maximum(floor, np.finfo(block.dtype).min if least is None else block.dtype.type(least))
     flat = np.flatnonzero(block >= floor[:, None])
     rows, cols = flat // n_cols, flat % n_cols
     values = block[rows, cols]

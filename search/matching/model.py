@@ -35,6 +35,8 @@ from .features import LEANING_TYPES, NEUTRAL_LEANING
 from .space import SemanticSpace, SpaceBackground, load_semantic_space
 
 MODEL_FILE = Path(__file__).resolve().parent / "match_model.json"
+#: Logits closer than this (relative) are a tie that only `MatchModel.type_of` decides.
+_TIE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,26 @@ class MatchModel:
         p /= p.sum()
         first, second, third = (float(p[i]) for i in self.item_type_order)
         return (first, second, third)
+
+    def types_of(self, type_features: np.ndarray, allowed: Sequence[Sequence[str]]) -> list[str]:
+        """`type_of` of many pairs (rows of TYPE_FEATURES) at once. The logits of a matrix and of one row
+        may differ in the last bits; a pair whose best allowed logit lies within `_TIE` of another allowed
+        one is typed by `type_of` itself, so every type is the one `type_of` gives."""
+        if not len(type_features):
+            return []
+        logits = self.type_model.logits(type_features[:, self.type_columns])
+        order = np.argsort(-logits, axis=1, kind="stable").tolist()
+        classes = self.type_classes
+        out = []
+        for pair, (row, ranked, permitted) in enumerate(zip(logits.tolist(), order, allowed, strict=True)):
+            open_ = [index for index in ranked if classes[index] in permitted]
+            if len(open_) > 1 and row[open_[0]] - row[open_[1]] <= _TIE * max(1.0, abs(row[open_[0]])):
+                out.append(self.type_of(type_features[pair], permitted))
+            elif open_:
+                out.append(classes[open_[0]])
+            else:
+                raise ValueError("no allowed type")
+        return out
 
     def type_of(self, type_features: np.ndarray, allowed: Sequence[str] | None = None) -> str:
         """The most likely type among `allowed` (all when None)."""

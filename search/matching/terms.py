@@ -40,15 +40,25 @@ class TermWeights:
         terms = sorted(provisional)
         place = np.empty(len(terms), dtype=np.int64)  # provisional id -> column in sorted order
         place[np.fromiter(map(provisional.__getitem__, terms), dtype=np.int64)] = np.arange(len(terms))
-        counts = _count_rows(docs, place[ids], len(terms))
+        return cls.fit_counts(_count_rows(docs, place[ids], len(terms)), terms, max_df)
+
+    @classmethod
+    def fit_counts(
+        cls, counts: sparse.csr_matrix, terms: Sequence[str], max_df: float
+    ) -> tuple[TermWeights, sparse.csr_matrix]:
+        """`fit` from the docs' term counts (float64, sorted indices, columns in the sorted order of
+        `terms`, every term in some doc): a caller that counted the terms itself skips listing them."""
+        if not len(terms):
+            raise ValueError("empty vocabulary")
+        n_docs = counts.shape[0]
         df = np.bincount(counts.indices, minlength=len(terms))
-        kept = np.flatnonzero(df <= max_df * len(docs))
+        kept = np.flatnonzero(df <= max_df * n_docs)
         if not len(kept):
             raise ValueError("no terms remain under max_df")
         counts = sparse.csr_matrix(counts[:, kept])
         df_kept = df[kept].astype(np.float64)
         df_kept += 1.0
-        idf = np.full_like(df_kept, fill_value=len(docs) + 1, dtype=np.float64)
+        idf = np.full_like(df_kept, fill_value=n_docs + 1, dtype=np.float64)
         idf /= df_kept
         np.log(idf, out=idf)
         idf += 1.0
@@ -73,7 +83,12 @@ class TermWeights:
 def _count_rows(docs: Sequence[Sequence[object]], columns: np.ndarray, width: int) -> sparse.csr_matrix:
     """How often each column occurs in each doc (float64), given the columns of all docs' terms in order."""
     lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-    rows = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
-    counts = sparse.coo_matrix((np.ones(len(columns)), (rows, columns)), shape=(len(docs), width)).tocsr()
+    return count_entries(np.repeat(np.arange(len(docs), dtype=np.int64), lengths), columns, (len(docs), width))
+
+
+def count_entries(rows: np.ndarray, columns: np.ndarray, shape: tuple[int, int]) -> sparse.csr_matrix:
+    """How often each (row, column) occurs among the entries (float64, sorted indices), in any order:
+    the counts are whole numbers, so the order they are summed in changes nothing."""
+    counts = sparse.coo_matrix((np.ones(len(columns)), (rows, columns)), shape=shape).tocsr()
     counts.sum_duplicates()
     return counts

@@ -14,6 +14,7 @@ from search.dutch import fold, stem, terms
 from search.embeddings import DEFAULT_EMBEDDER, load_embedder
 from search.matching import DIRECT_WEIGHTS, MATCH_TYPES, Match, MatchEngine, MatchItem, ScoreWeights, match_type
 from search.matching.clusters import STRONG_SCORE, find_clusters
+from search.matching.engine import _Neighbours
 from search.matching.engine import _top_columns as top_columns
 from search.matching.features import FEATURES, TYPE_FEATURES, ItemFacts
 from search.matching.fingerprint import material_fingerprint
@@ -272,6 +273,21 @@ def test_neighbour_lists_are_the_highest_finite_values_by_value_then_column(colu
         expected = sorted((-v, c) for c, v in enumerate(block[row].tolist()) if v > -math.inf)[:30]
         assert ids[row].tolist() == [c for _, c in expected] + [-1] * (30 - len(expected))
         assert sims[row].tolist() == [-v for v, _ in expected] + [-math.inf] * (30 - len(expected))
+
+
+def test_lexical_lists_of_a_full_run_equal_those_of_blocks_with_minus_infinity():
+    """A full run finds the lexical lists in blocks with 0 where nothing is shared (only positive values
+    count); the blocks of incremental updates write -inf there. Both give the same lists, bit for bit."""
+    engine = MatchEngine(neighbours=50, block_size=16)  # long lists: some hold every row sharing a term
+    engine.prepare(larger_corpus(90, seed=4))
+    engine._build_neighbours()
+    full = engine._lexical_nbrs
+    rows = np.arange(90)
+    expected = _Neighbours.empty(90, full.ids.shape[1])
+    expected.set_block(rows, engine._lexical_block(rows))
+    assert (engine._lexical_block(rows) == -np.inf).any() and (full.length < full.ids.shape[1]).any()
+    for name in ("ids", "sims", "length", "complete"):
+        assert getattr(full, name).tolist() == getattr(expected, name).tolist()
 
 
 def test_incremental_updates_in_a_row_keep_the_state_of_a_full_run():
@@ -736,3 +752,33 @@ def test_a_corpus_of_a_few_initiatives_suggests_its_twin_and_not_its_unrelated_p
     assert without._space is not None
     without._space = replace(without._space, background=None)
     assert (0, 1) not in {m.pair for m in without.match_all(items)}
+
+
+def test_types_of_many_pairs_at_once_equal_those_pair_by_pair():
+    """`type_features_of_pairs` equals `type_features` row by row, bit for bit, and `MatchModel.types_of`
+    gives `type_of`'s type for every pair, also where two allowed logits tie (there `type_of` decides)."""
+    from search.matching.features import allowed_types, type_features, type_features_of_pairs
+
+    engine = MatchEngine(min_score=0.0)
+    engine.match_all(larger_corpus(60, seed=9))
+    model = engine.model
+    assert model is not None
+    rng = np.random.default_rng(9)
+    a_rows, b_rows = np.triu_indices(60, k=1)
+    facts_a = [engine._facts[a] for a in a_rows.tolist()]
+    facts_b = [engine._facts[b] for b in b_rows.tolist()]
+    named = [
+        {name: round(float(v), 4) for name, v in zip(FEATURES, row)} for row in rng.random((len(a_rows), len(FEATURES)))
+    ]
+    for f in named[::3]:
+        f["suppliers"] = f["categories"] = 0.0
+    matrix = type_features_of_pairs(facts_a, facts_b, named)
+    rows = [type_features(fa, fb, f) for fa, fb, f in zip(facts_a, facts_b, named)]
+    assert matrix.tolist() == np.array(rows).tolist()
+    allowed = [allowed_types(fa, fb, f) for fa, fb, f in zip(facts_a, facts_b, named)]
+    expected = [model.type_of(row, kinds) for row, kinds in zip(rows, allowed)]
+    assert model.types_of(matrix, allowed) == expected
+    assert len(set(expected)) == 3
+    tied = replace(model, type_model=replace(model.type_model, coef=np.zeros_like(model.type_model.coef)))
+    tied = replace(tied, type_model=replace(tied.type_model, intercept=np.zeros_like(model.type_model.intercept)))
+    assert tied.types_of(matrix, allowed) == [tied.type_of(row, kinds) for row, kinds in zip(rows, allowed)]

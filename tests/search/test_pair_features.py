@@ -212,3 +212,15 @@ def test_words_and_buying_equal_text_words_and_buying_words():
     for _ in range(3000):
         text = rng.choice([" ", "\n", ", "]).join(rng.choices(pieces, k=rng.randint(0, 12)))
         assert words_and_buying(text) == (text_words(text), buying_words(text))
+
+
+def test_the_remembered_buying_words_are_those_the_pattern_matches_also_past_the_bound():
+    from search.matching.features import _BUYING_WORDS, _WordClass
+
+    rng = random.Random(4)
+    pieces = ["inkoop", "aanbesteding", "pakket", "pakketten", "saas", "de", "tender2", "offerte", "x", "bestek"]
+    words = [rng.choice(pieces) + rng.choice(["", "", "s", "en", "1"]) for _ in range(400)]
+    remembered = _WordClass(_BUYING_WORDS, remember=12)
+    for _ in range(300):
+        some = rng.sample(words, rng.randint(0, 20))
+        assert remembered.among(some) == {word for word in some if _BUYING_WORDS.fullmatch(word)}
