@@ -211,6 +211,19 @@ STOP_WORDS: frozenset[str] = frozenset(
 )
 
 
+#: Function words that tell an English text from a Dutch one (`reads_as_english`); words of both
+#: languages ("we", "is", "in") are left out, since they count for neither.
+_ENGLISH_MARKERS = frozenset("the and of to for with are on a an our by from that this be as at".split())
+_DUTCH_MARKERS = frozenset("de het een en van voor met zijn op door uit dat dit te bij als aan".split())
+
+
+def reads_as_english(text: str) -> bool:
+    """Whether `text` holds more English than Dutch function words: a text in English (or mostly so)
+    among the Dutch ones. Function words decide because content words are shared ("data", "pilot")."""
+    words = terms(text)
+    return sum(w in _ENGLISH_MARKERS for w in words) > sum(w in _DUTCH_MARKERS for w in words)
+
+
 Phrase = tuple[str, ...]
 
 

@@ -94,6 +94,7 @@ from typing import Literal
 import numpy as np
 from scipy import sparse
 
+from ..dutch import reads_as_english
 from .features import (
     CONTEXT_FEATURES,
     CORROBORATION,
@@ -517,6 +518,7 @@ class MatchEngine:
             tender=interval_days(item.tender_date),
             buying=buying,
             words=words,
+            english=reads_as_english(f"{item.title}\n{item.summary}"),
             leaning=self._leaning(item) if leaning is None else leaning,
         )
 

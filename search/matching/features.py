@@ -36,6 +36,18 @@ Relative: how far the pair stands out *in this corpus*, whatever the encoder and
   far above the background by chance, a true twin also stands above the
   initiative's other near neighbours.
 
+Language: what the encoder's cosine means depends on the languages compared.
+
+* `languages_differ`: 1 when one text reads as English and the other as Dutch
+  (`reads_as_english` on title and summary). A Dutch and an English text about
+  one thing lie further apart than two Dutch ones, in the space too;
+* `both_english`: 1 when both read as English. English texts lie closer to one
+  another than their topics warrant.
+
+Neither says the two belong together; the fitted model learns how far each moves
+the bar (on the development sets, out of fold, they raised the mean AP from 0.642
+to 0.673 and helped every corpus). They give no reason of their own.
+
 And `corroboration`, computed by the engine from the direct scores of the
 surrounding pairs: max over a third initiative c of min(direct(a, c),
 direct(b, c)). See `search/matching/engine.py` for how they combine.
@@ -64,7 +76,8 @@ CONTEXT_FEATURES: tuple[str, ...] = ("phase", "timing", "partners")
 #: Computed from the other pairs, after the direct features (see `search/matching/engine.py`).
 CORROBORATION = "corroboration"
 RELATIVE_FEATURES: tuple[str, ...] = ("semantic_z", "semantic_gap")
-DIRECT_FEATURES: tuple[str, ...] = TOPIC_FEATURES + CONTEXT_FEATURES + RELATIVE_FEATURES
+LANGUAGE_FEATURES: tuple[str, ...] = ("languages_differ", "both_english")
+DIRECT_FEATURES: tuple[str, ...] = TOPIC_FEATURES + CONTEXT_FEATURES + RELATIVE_FEATURES + LANGUAGE_FEATURES
 FEATURES: tuple[str, ...] = DIRECT_FEATURES + (CORROBORATION,)
 
 PROVEN_PHASES = frozenset({"opgeschaald", "implementatie"})
@@ -334,6 +347,7 @@ class ItemFacts:
     tender: float
     buying: float = 0.0  # how much the text speaks of buying: `buying_words`, capped to [0, 1]
     words: frozenset[str] = frozenset()  # the folded words of title, summary and body (`text_words`)
+    english: bool = False  # title and summary read as English (`reads_as_english`)
     #: How much the text, on its own, reads like each type's kind of initiative (LEANING_TYPES order): a
     #: product or service to buy, an approach to spread, a problem to share. From the model's item
     #: classifier on the text's vector (`MatchModel.leaning`).
@@ -490,6 +504,9 @@ def pair_features(
     out[:, 7] = _timing_of_pairs(local, a, b)
     plans = np.array([f.plans for f in local], dtype=np.float64)
     out[:, 8] = (plans[a] + plans[b]) / 2.0
+    english = np.array([f.english for f in local], dtype=bool)
+    out[:, FEATURES.index("languages_differ")] = english[a] != english[b]
+    out[:, FEATURES.index("both_english")] = english[a] & english[b]
     return out
 
 

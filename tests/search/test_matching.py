@@ -726,8 +726,8 @@ FEW_INITIATIVES = [
 def test_a_corpus_of_a_few_initiatives_suggests_its_twin_and_not_its_unrelated_pairs(size):
     """A few initiatives have no background of their own to stand out from (measured on two others, a
     twin is one spread above a "background" it is half of); the space's background stands in for it
-    (`SpaceBackground`), so the twin is the first suggestion at any size. Without it the twin is
-    missed and unrelated pairs are suggested."""
+    (`SpaceBackground`), so the twin is the first suggestion at any size. Without it, among three, the
+    twin is missed (among five, the pair model alone may find it)."""
     rows = FEW_INITIATIVES[:size]
     vectors = load_embedder(DEFAULT_EMBEDDER).embed_documents([f"{title}\n{summary}" for _, title, summary in rows])
     items = [
@@ -748,10 +748,11 @@ def test_a_corpus_of_a_few_initiatives_suggests_its_twin_and_not_its_unrelated_p
     suggested = MatchEngine().match_all(items)
     assert suggested and suggested[0].pair == (0, 1)
     assert len(suggested) <= 1 + (size - 2) // 3  # at most one unrelated pair among five
-    without = MatchEngine()
-    assert without._space is not None
-    without._space = replace(without._space, background=None)
-    assert (0, 1) not in {m.pair for m in without.match_all(items)}
+    if size == 3:
+        without = MatchEngine()
+        assert without._space is not None
+        without._space = replace(without._space, background=None)
+        assert (0, 1) not in {m.pair for m in without.match_all(items)}
 
 
 def test_types_of_many_pairs_at_once_equal_those_pair_by_pair():
