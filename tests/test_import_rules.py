@@ -79,7 +79,7 @@ def route_modules() -> list[Path]:
     """The web modules that declare routes (a module-level ``routes`` list)."""
     return [
         path
-        for path in sorted((REPO / "kennisbank" / "web").glob("*.py"))
+        for path in sorted((REPO / "kennisbank" / "web").rglob("*.py"))
         if any(
             isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "routes" for t in node.targets)
             for node in ast.parse(path.read_text(encoding="utf-8")).body
@@ -92,11 +92,11 @@ def test_route_modules_import_no_other_route_module():
     without routes, so a route module can be read, moved or removed on its own."""
     modules = route_modules()
     assert len(modules) >= 10, [p.name for p in modules]
-    names = tuple(f"kennisbank.web.{path.stem}" for path in modules)
+    names = tuple(".".join(path.relative_to(REPO).with_suffix("").parts) for path in modules)
     found = [
         f"{path.relative_to(REPO)} imports {module}"
-        for path in modules
+        for path, name in zip(modules, names)
         for module in imported_modules(path)
-        if module in names and module != f"kennisbank.web.{path.stem}"
+        if module in names and module != name
     ]
     assert found == []
