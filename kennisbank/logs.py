@@ -1,7 +1,7 @@
 """Structured logs: one JSON object per line, carrying the id of the request being served.
 
-The request id is set by ``web.request_id.RequestIdMiddleware`` in a context variable, so every
-line logged while a request is served (by Kennisbank, Tortoise or uvicorn) can be tied to it.
+The request id is set by ``web.middleware.request_id.RequestIdMiddleware`` in a context variable, so
+every line logged while a request is served (by Kennisbank, Tortoise or uvicorn) can be tied to it.
 """
 
 from __future__ import annotations

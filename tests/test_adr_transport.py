@@ -1,11 +1,11 @@
-"""ADR rules the Spectral linter cannot see, checked on the running app (kennisbank/web/api_transport.py)."""
+"""ADR rules the Spectral linter cannot see, checked on the running app (kennisbank/web/middleware/api_transport.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from kennisbank.web.api_transport import accepts_json
-from kennisbank.web.security_headers import API_VERSION
+from kennisbank.web.middleware.api_transport import accepts_json
+from kennisbank.web.middleware.security_headers import API_VERSION
 from tests.conftest import Browser
 
 PROBLEM = "application/problem+json"

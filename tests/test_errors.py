@@ -138,10 +138,10 @@ def _caught_names(handler: ast.ExceptHandler) -> set[str]:
 def test_no_route_turns_an_error_of_the_tree_into_the_answer_the_handler_gives():
     names = _error_names()
     offenders = []
-    for path in sorted(WEB.glob("*.py")):
+    for path in sorted(WEB.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ExceptHandler) and _caught_names(node) & names and _is_default_answer(node):
-                offenders.append(f"{path.name}:{node.lineno}")
+                offenders.append(f"{path.relative_to(WEB)}:{node.lineno}")
     assert not offenders, f"map these through the app's KennisbankError handler instead: {offenders}"
 
 

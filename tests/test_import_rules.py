@@ -75,16 +75,38 @@ def test_the_checker_resolves_imports(source: str, package: str, expected: str):
     assert expected in imported_by(source, package)
 
 
+WEB = REPO / "kennisbank" / "web"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def web_modules(under: str = "") -> list[Path]:
+    return sorted((WEB / under).rglob("*.py"))
+
+
+def declares_routes(path: Path) -> bool:
+    """A route module: one with a module-level ``routes`` list."""
+    return any(
+        isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "routes" for t in node.targets)
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+    )
+
+
 def route_modules() -> list[Path]:
-    """The web modules that declare routes (a module-level ``routes`` list)."""
-    return [
-        path
-        for path in sorted((REPO / "kennisbank" / "web").glob("*.py"))
-        if any(
-            isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "routes" for t in node.targets)
-            for node in ast.parse(path.read_text(encoding="utf-8")).body
-        )
-    ]
+    return [path for path in web_modules() if declares_routes(path)]
+
+
+def imports_of(paths: list[Path], targets: set[str]) -> list[str]:
+    """Which of `paths` import which of `targets` (a module importing itself does not count)."""
+    return sorted(
+        f"{path.relative_to(REPO)} imports {module}"
+        for path in paths
+        for module in imported_modules(path)
+        if module in targets and module != module_name(path)
+    )
 
 
 def test_route_modules_import_no_other_route_module():
@@ -92,11 +114,30 @@ def test_route_modules_import_no_other_route_module():
     without routes, so a route module can be read, moved or removed on its own."""
     modules = route_modules()
     assert len(modules) >= 10, [p.name for p in modules]
-    names = tuple(f"kennisbank.web.{path.stem}" for path in modules)
-    found = [
-        f"{path.relative_to(REPO)} imports {module}"
-        for path in modules
-        for module in imported_modules(path)
-        if module in names and module != f"kennisbank.web.{path.stem}"
-    ]
-    assert found == []
+    assert imports_of(modules, {module_name(path) for path in modules}) == []
+
+
+def test_only_the_app_factory_imports_route_modules():
+    """The app factory assembles the routing table; no other module of the web layer (the helpers the
+    routes share, the middleware) depends on a route module."""
+    others = [path for path in web_modules() if path != WEB / "app.py"]
+    assert imports_of(others, {module_name(path) for path in route_modules()}) == []
+
+
+def test_the_routes_live_in_pages_and_api():
+    """`pages/` holds the HTML pages and `api/` the JSON API, one module per concept; outside them only
+    the probes (`health.py`) declare routes."""
+    outside = [path.relative_to(WEB).as_posix() for path in route_modules() if path.parent.name not in {"pages", "api"}]
+    assert outside == ["health.py"]
+    assert any(declares_routes(path) for path in web_modules("pages"))
+    assert any(declares_routes(path) for path in web_modules("api"))
+
+
+def test_pages_api_and_middleware_keep_to_their_layer():
+    """The pages and the API do not import one another, and the middleware (which runs before routing)
+    imports neither."""
+    pages = {module_name(path) for path in web_modules("pages")}
+    api = {module_name(path) for path in web_modules("api")}
+    assert imports_of(web_modules("pages"), api) == []
+    assert imports_of(web_modules("api"), pages) == []
+    assert imports_of(web_modules("middleware"), pages | api) == []

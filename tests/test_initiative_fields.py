@@ -21,8 +21,8 @@ from kennisbank.initiatives.fields import FORM_GROUPS, InitiativeField, Widget
 from kennisbank.initiatives.validation import FIELD_LABELS, INITIATIVE_FIELDS, parse_initiative
 from kennisbank.models import Initiative
 from kennisbank.rendering import FIELD_CHOICES
+from kennisbank.web.api.openapi import openapi_document
 from kennisbank.web.forms import input_to_form
-from kennisbank.web.openapi import openapi_document
 from tests.conftest import run_cli
 
 

@@ -16,7 +16,7 @@ from kennisbank.models import MatchEvent, MatchSuggestion
 from kennisbank.settings import Settings
 from kennisbank.taxonomy import THEME_NAMES
 from kennisbank.web.app import create_app
-from kennisbank.web.match_pages import highlight
+from kennisbank.web.pages.matches import highlight
 from search.matching.reasons import dutch_list
 from tests.conftest import Browser, run_cli
 from tests.databases import database_url_for

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from kennisbank.web.openapi import SERVER_URL, openapi_document
+from kennisbank.web.api.openapi import SERVER_URL, openapi_document
 from tests.conftest import Browser
 
 EXAMPLES = int(__import__("os").environ.get("KB_ST_EXAMPLES", "12"))

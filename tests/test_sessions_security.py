@@ -15,7 +15,7 @@ from kennisbank.accounts import sessions
 from kennisbank.models import Initiative, User, UserSession
 from kennisbank.settings import Settings
 from kennisbank.web.app import create_app
-from kennisbank.web.security_headers import API_VERSION
+from kennisbank.web.middleware.security_headers import API_VERSION
 from tests.conftest import TEST_PASSWORD, Browser, as_form, valid_initiative
 from tests.test_permissions import db, login_beheerder
 

@@ -29,29 +29,27 @@ from ..rendering import STATIC_DIR
 from ..searching.indexing import document_without_encoder, open_embedder, open_search_index, reindex
 from ..searching.job_consumer import JobConsumer
 from ..settings import Settings
-from . import (
-    account_pages,
-    admin_pages,
-    api,
-    collaboration_api,
-    collaboration_pages,
-    dashboard_pages,
-    digest_pages,
-    health,
-    import_pages,
-    introduction_pages,
-    match_api,
-    match_pages,
-    oidc_pages,
-    pages,
-    subscription_pages,
-)
-from .api_transport import ApiTransportMiddleware
-from .auth import AuthenticationMiddleware
-from .csrf import CSRFMiddleware
+from . import health
+from .api import collaborations as collaboration_api
+from .api import initiatives as initiative_api
+from .api import matches as match_api
+from .middleware.api_transport import ApiTransportMiddleware
+from .middleware.auth import AuthenticationMiddleware
+from .middleware.csrf import CSRFMiddleware
+from .middleware.request_id import RequestIdMiddleware
+from .middleware.security_headers import SecurityHeadersMiddleware, add_security_headers
+from .pages import accounts as account_pages
+from .pages import admin as admin_pages
+from .pages import collaborations as collaboration_pages
+from .pages import dashboard as dashboard_pages
+from .pages import digest as digest_pages
+from .pages import imports as import_pages
+from .pages import initiatives as initiative_pages
+from .pages import introductions as introduction_pages
+from .pages import matches as match_pages
+from .pages import oidc as oidc_pages
+from .pages import subscriptions as subscription_pages
 from .problems import problem
-from .request_id import RequestIdMiddleware
-from .security_headers import SecurityHeadersMiddleware, add_security_headers
 from .templating import make_templates, render
 
 logger = logging.getLogger("kennisbank")
@@ -224,7 +222,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
-            *pages.routes,
+            *initiative_pages.routes,
             *account_pages.routes,
             *admin_pages.routes,
             *import_pages.routes,
@@ -234,7 +232,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *collaboration_pages.routes,
             *introduction_pages.routes,
             *dashboard_pages.routes,
-            *api.routes,
+            *initiative_api.routes,
             *match_api.routes,
             *collaboration_api.routes,
             *health.routes,

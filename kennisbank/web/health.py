@@ -3,7 +3,7 @@
 ``/healthz`` says the process is alive and touches nothing else, so a slow or unreachable database
 never gets a healthy process restarted. ``/readyz`` says whether requests can be served: the
 database and the search index both answer within five seconds (checked side by side). Both are
-public (see auth.py) and never cached.
+public (see middleware/auth.py) and never cached.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from ..rendering import TEMPLATE_DIR, configure
-from .auth import current_user
-from .security_headers import csp_nonce
+from .middleware.auth import current_user
+from .middleware.security_headers import csp_nonce
 
 
 def query_with(request: Request, **changes: object) -> str:

@@ -8,15 +8,23 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import audit
-from ..accounts import service as accounts
-from ..accounts import sessions
-from ..audit import Actor
-from ..initiatives.validation import InputError, required_message
-from ..models import User
+from ... import audit
+from ...accounts import service as accounts
+from ...accounts import sessions
+from ...audit import Actor
+from ...initiatives.validation import InputError, required_message
+from ...models import User
+from ..middleware.auth import (
+    actor,
+    clear_session_cookie,
+    client_ip,
+    current_user,
+    safe_next,
+    session_token,
+    set_session_cookie,
+)
+from ..templating import path_for, render
 from .account_views import account, start_session
-from .auth import actor, clear_session_cookie, client_ip, current_user, safe_next, session_token, set_session_cookie
-from .templating import path_for, render
 
 WRONG_CREDENTIALS = "Het e-mailadres of het wachtwoord klopt niet."
 WRONG_CODE = "Deze code klopt niet of is al gebruikt. Wacht op de volgende code van uw app en probeer het opnieuw."

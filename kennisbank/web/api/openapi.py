@@ -11,11 +11,11 @@ from typing import Any
 
 from search.matching import MATCH_TYPES
 
-from ..initiatives.validation import InitiativeInput
-from ..matching.collaborations import MAX_ACTION, MAX_LABEL, MAX_NOTE, MAX_REASON, MAX_TITLE, MAX_URL
-from ..matching.service import MAX_NOTE_LENGTH
-from ..searching.query import MAX_QUERY_LENGTH
-from ..taxonomy import (
+from ...initiatives.validation import InitiativeInput
+from ...matching.collaborations import MAX_ACTION, MAX_LABEL, MAX_NOTE, MAX_REASON, MAX_TITLE, MAX_URL
+from ...matching.service import MAX_NOTE_LENGTH
+from ...searching.query import MAX_QUERY_LENGTH
+from ...taxonomy import (
     PROVINCES,
     THEMES,
     CollaborationStage,
@@ -26,8 +26,8 @@ from ..taxonomy import (
     ProgrammeLine,
     Status,
 )
-from .params import MAX_ID
-from .security_headers import API_VERSION
+from ..middleware.security_headers import API_VERSION
+from ..params import MAX_ID
 
 _JSON = "application/json"
 _PROBLEM = "application/problem+json"
@@ -244,7 +244,7 @@ def as_openapi_30(node: Any) -> Any:
 
 def _document_operations(paths: dict[str, Any]) -> None:
     """Every operation gets its id, tag and description, a 400 (ADR /core/error-handling/invalid-input),
-    the 406 of `api_transport`, and the API-Version header on every 2xx response."""
+    the 406 of `middleware.api_transport`, and the API-Version header on every 2xx response."""
     for path, operations in paths.items():
         for method, operation in operations.items():
             operation_id, tag, description = _OPERATIONS[(method, path)]

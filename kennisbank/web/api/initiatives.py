@@ -8,14 +8,13 @@ from starlette.routing import Route
 
 from search import SearchUnavailable
 
-from .. import permissions
-from ..initiatives import service
-from ..initiatives.validation import InputError, parse_initiative
-from ..searching import query as searching
-from ..taxonomy import PROVINCES, THEMES
-from .auth import actor, current_user, refuse
-from .openapi import openapi_document
-from .params import (
+from ... import permissions
+from ...initiatives import service
+from ...initiatives.validation import InputError, parse_initiative
+from ...searching import query as searching
+from ...taxonomy import PROVINCES, THEMES
+from ..middleware.auth import actor, current_user, refuse
+from ..params import (
     MAX_PER_PAGE,
     SEARCH_NUMBERS,
     VersionMalformed,
@@ -27,8 +26,9 @@ from .params import (
     int_param,
     json_object,
 )
-from .problems import invalid_parameters, problem
-from .templating import path_for
+from ..problems import invalid_parameters, problem
+from ..templating import path_for
+from .openapi import openapi_document
 
 
 async def list_initiatives(request: Request) -> Response:

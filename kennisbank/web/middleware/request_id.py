@@ -11,7 +11,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..logs import REQUEST_ID
+from ...logs import REQUEST_ID
 
 HEADER = "X-Request-ID"
 ACCEPTED = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # anything else (log injection, huge values) is replaced

@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..digest import mail
-from ..initiatives.validation import InputError
-from ..matching import introductions
-from .auth import actor
-from .templating import path_for, render
+from ...digest import mail
+from ...initiatives.validation import InputError
+from ...matching import introductions
+from ..middleware.auth import actor
+from ..templating import path_for, render
 
 
 async def _preview(request: Request, errors: dict[str, list[str]] | None = None, status_code: int = 200) -> Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import problem
+from ..problems import problem
 
 _JSON_TYPES = {"*/*", "application/*", "application/json", "application/problem+json"}
 

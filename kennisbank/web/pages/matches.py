@@ -17,15 +17,15 @@ from starlette.routing import Route
 from search.matching import MATCH_TYPES
 from search.matching.highlight import shared_term_spans
 
-from .. import permissions
-from ..initiatives.validation import InputError
-from ..matching import collaborations
-from ..matching import service as matches
-from ..taxonomy import MATCH_STATUS_LABELS
-from .auth import actor, current_user, refuse
-from .list_filters import match_filters
-from .params import multi_params, page_param
-from .templating import path_for, render, render_page_or_fragment
+from ... import permissions
+from ...initiatives.validation import InputError
+from ...matching import collaborations
+from ...matching import service as matches
+from ...taxonomy import MATCH_STATUS_LABELS
+from ..list_filters import match_filters
+from ..middleware.auth import actor, current_user, refuse
+from ..params import multi_params, page_param
+from ..templating import path_for, render, render_page_or_fragment
 
 FILTER_LABELS = {
     "status": "Status",

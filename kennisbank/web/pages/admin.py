@@ -10,13 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import audit, permissions
-from ..accounts import personal_data
-from ..accounts import service as accounts
-from ..initiatives.validation import InputError
-from .auth import actor, current_user, refuse
-from .params import page_param
-from .templating import path_for, render
+from ... import audit, permissions
+from ...accounts import personal_data
+from ...accounts import service as accounts
+from ...initiatives.validation import InputError
+from ..middleware.auth import actor, current_user, refuse
+from ..params import page_param
+from ..templating import path_for, render
 
 AUDIT_PAGE_SIZE = 50
 AUDIT_CSV_LIMIT = 100_000

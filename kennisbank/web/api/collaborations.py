@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..matching import collaborations as service
-from .auth import actor
-from .list_filters import collaboration_filters
-from .params import MAX_ID, VersionMalformed, VersionMissing, api_errors, api_params, if_match_version, json_object
-from .problems import invalid_input, invalid_parameters
+from ...matching import collaborations as service
+from ..list_filters import collaboration_filters
+from ..middleware.auth import actor
+from ..params import MAX_ID, VersionMalformed, VersionMissing, api_errors, api_params, if_match_version, json_object
+from ..problems import invalid_input, invalid_parameters
 
 CREATE_FIELDS = {"initiatives", "type", "title", "owner"}
 STAGE_FIELDS = {"stage", "reason"}

@@ -13,18 +13,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import permissions
-from ..initiatives.validation import InputError
-from ..matching import collaborations as service
-from ..taxonomy import (
+from ... import permissions
+from ...initiatives.validation import InputError
+from ...matching import collaborations as service
+from ...taxonomy import (
     COLLABORATION_STAGE_LABELS,
     COLLABORATION_TYPE_LABELS,
     CollaborationStage,
 )
-from .auth import actor
-from .list_filters import collaboration_filters
-from .params import MAX_ID, form_version, multi_params, whole_number
-from .templating import path_for, render, render_page_or_fragment
+from ..list_filters import collaboration_filters
+from ..middleware.auth import actor
+from ..params import MAX_ID, form_version, multi_params, whole_number
+from ..templating import path_for, render, render_page_or_fragment
 
 
 def _labels() -> dict[str, Any]:

@@ -20,13 +20,13 @@ from starlette.routing import Route
 
 from search import SearchUnavailable
 
-from .. import permissions
-from ..initiatives.importing import ImportFailed, import_file
-from ..searching import embedding_jobs
-from ..searching.indexing import reindex
-from .auth import actor, current_user, refuse
-from .params import whole_number
-from .templating import render, render_page_or_fragment
+from ... import permissions
+from ...initiatives.importing import ImportFailed, import_file
+from ...searching import embedding_jobs
+from ...searching.indexing import reindex
+from ..middleware.auth import actor, current_user, refuse
+from ..params import whole_number
+from ..templating import render, render_page_or_fragment
 
 PATH = "/beheer/importeren"
 PROGRESS_PATH = "/beheer/importeren/voortgang"

@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .. import audit, signing
-from ..accounts import oidc
-from ..audit import Actor
-from ..models import User
-from ..settings import Settings
+from ... import audit, signing
+from ...accounts import oidc
+from ...audit import Actor
+from ...models import User
+from ...settings import Settings
+from ..middleware.auth import client_ip, safe_next
 from .account_views import start_session
-from .auth import client_ip, safe_next
 
 ATTEMPT_SECONDS = 600
 PURPOSE = "oidc-login"

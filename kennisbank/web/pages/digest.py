@@ -10,13 +10,13 @@ from starlette.routing import Route
 
 from search import SearchUnavailable
 
-from .. import signing
-from ..digest import service as digest
-from ..digest import subscriptions
-from ..digest.mail import UNSUBSCRIBE_PURPOSE
-from ..initiatives.validation import InputError
-from .auth import logged_in_user
-from .templating import render
+from ... import signing
+from ...digest import service as digest
+from ...digest import subscriptions
+from ...digest.mail import UNSUBSCRIBE_PURPOSE
+from ...initiatives.validation import InputError
+from ..middleware.auth import logged_in_user
+from ..templating import render
 
 
 async def preview(request: Request) -> Response:

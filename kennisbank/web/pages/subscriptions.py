@@ -10,12 +10,12 @@ from starlette.routing import Route
 
 from search import SearchUnavailable
 
-from ..digest import feeds, subscriptions
-from ..digest import service as digest
-from ..initiatives.validation import InputError
+from ...digest import feeds, subscriptions
+from ...digest import service as digest
+from ...initiatives.validation import InputError
+from ..middleware.auth import logged_in_user
+from ..templating import path_for
 from .account_views import account
-from .auth import logged_in_user
-from .templating import path_for
 
 FEED_WEEKS = 8
 

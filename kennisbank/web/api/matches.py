@@ -6,14 +6,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import permissions
-from ..initiatives.validation import forbidden_character
-from ..matching import service as matches
-from ..taxonomy import MatchStatus
-from .auth import actor, current_user, refuse
-from .list_filters import match_filters
-from .params import MAX_PER_PAGE, api_errors, api_params, int_param, json_object
-from .problems import invalid_input, invalid_parameters
+from ... import permissions
+from ...initiatives.validation import forbidden_character
+from ...matching import service as matches
+from ...taxonomy import MatchStatus
+from ..list_filters import match_filters
+from ..middleware.auth import actor, current_user, refuse
+from ..params import MAX_PER_PAGE, api_errors, api_params, int_param, json_object
+from ..problems import invalid_input, invalid_parameters
 
 
 async def list_matches(request: Request) -> Response:

@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..dashboard import service as dashboard
-from ..initiatives.filters import read_filters
-from .auth import current_user
-from .params import multi_params, whole_number
-from .templating import render
+from ...dashboard import service as dashboard
+from ...initiatives.filters import read_filters
+from ..middleware.auth import current_user
+from ..params import multi_params, whole_number
+from ..templating import render
 
 
 def parse_filters(params: dict[str, list[str]]) -> tuple[dashboard.DashboardFilters, dict[str, list[str]]]:

@@ -13,19 +13,19 @@ from starlette.routing import Route
 
 from search import SearchQuery, SearchUnavailable
 
-from .. import permissions, statements
-from ..errors import PermissionDenied
-from ..initiatives import exporting, service
-from ..initiatives.validation import InputError, parse_initiative
-from ..matching import collaborations
-from ..matching import service as matches
-from ..models import Initiative
-from ..searching import embedding_jobs
-from ..searching import query as searching
-from .auth import actor, current_user, refuse
-from .forms import form_to_input, input_to_form
-from .params import SEARCH_NUMBERS, BadRequest, check_numbers, form_version, multi_params, page_param
-from .templating import path_for, render, render_page_or_fragment
+from ... import permissions, statements
+from ...errors import PermissionDenied
+from ...initiatives import exporting, service
+from ...initiatives.validation import InputError, parse_initiative
+from ...matching import collaborations
+from ...matching import service as matches
+from ...models import Initiative
+from ...searching import embedding_jobs
+from ...searching import query as searching
+from ..forms import form_to_input, input_to_form
+from ..middleware.auth import actor, current_user, refuse
+from ..params import SEARCH_NUMBERS, BadRequest, check_numbers, form_version, multi_params, page_param
+from ..templating import path_for, render, render_page_or_fragment
 
 logger = logging.getLogger("kennisbank.web")
 

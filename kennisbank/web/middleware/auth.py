@@ -18,13 +18,13 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .. import audit, permissions
-from ..accounts import service as accounts
-from ..accounts import sessions
-from ..audit import Actor
-from ..models import User
-from ..settings import Settings
-from .problems import problem
+from ... import audit, permissions
+from ...accounts import service as accounts
+from ...accounts import sessions
+from ...audit import Actor
+from ...models import User
+from ...settings import Settings
+from ..problems import problem
 
 PUBLIC_PATHS = frozenset(
     {

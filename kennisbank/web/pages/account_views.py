@@ -9,14 +9,14 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ..accounts import service as accounts
-from ..accounts import sessions
-from ..audit import Actor
-from ..digest import subscriptions
-from ..models import User
-from ..permissions import requires_second_factor
-from .auth import client_ip, current_user, session_token, set_session_cookie
-from .templating import path_for, render
+from ...accounts import service as accounts
+from ...accounts import sessions
+from ...audit import Actor
+from ...digest import subscriptions
+from ...models import User
+from ...permissions import requires_second_factor
+from ..middleware.auth import client_ip, current_user, session_token, set_session_cookie
+from ..templating import path_for, render
 
 
 async def start_session(request: Request, user: User, target: str, *, method: str) -> Response:
