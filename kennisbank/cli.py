@@ -19,7 +19,7 @@ from . import audit
 from .accounts import demo_accounts
 from .accounts import service as accounts
 from .backup import BackupError, make_backup, restore_backup
-from .db import database, migrate_database
+from .db import MigrationFailed, database, migrate_database
 from .digest import mail
 from .digest import service as digest
 from .initiatives.exporting import export
@@ -53,7 +53,10 @@ def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
         async with database(settings):
             return await work()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except MigrationFailed as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _progress(label: str, unit: str) -> Callable[[Iterable[T]], Iterable[T]]:
@@ -407,7 +410,10 @@ def matches_command(as_json: bool, min_score: float, statuses: tuple[str, ...], 
 @main.command(name="migrate")
 def migrate_command() -> None:
     """Apply pending database migrations (the server and every command also do this when they start)."""
-    applied = asyncio.run(migrate_database(_settings()))
+    try:
+        applied = asyncio.run(migrate_database(_settings()))
+    except MigrationFailed as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"Migraties toegepast: {', '.join(applied)}" if applied else "De database is bij: geen migraties open.")
 
 

@@ -19,11 +19,13 @@ from urllib.parse import urlsplit, urlunsplit
 import anyio.to_thread
 import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.exceptions import BaseORMException
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.queryset import QuerySet
 
 from . import models
+from .errors import KennisbankError
 from .settings import Settings
 from .taxonomy import PROVINCES, THEMES
 
@@ -92,13 +94,39 @@ async def migrate(settings: Settings) -> list[str]:
             await executor.migrate(fake=True)
             return []
         applied: list[str] = []
+        started: list[str] = []
 
         def progress(event: str, _app: str, name: str) -> None:
-            if event == "apply_done":
+            if event == "apply_start":
+                started.append(name)
+            elif event == "apply_done":
                 applied.append(name)
 
-        await executor.migrate(progress=progress)
+        try:
+            await executor.migrate(progress=progress)
+        except BaseORMException as exc:
+            raise MigrationFailed(started[-1] if started else "?", str(exc)) from exc
         return applied
+
+
+class MigrationFailed(KennisbankError):
+    """A migration the database refused. Each runs in its own transaction, so the database stays at
+    the last migration that succeeded; the operator reads which one failed and why."""
+
+    title = "Migratie mislukt"
+
+    def __init__(self, migration: str, reason: str) -> None:
+        super().__init__(
+            migration,
+            reason,
+            detail=(
+                f"Migratie {migration} kon niet worden toegepast ({reason}). De database is bij de migratie "
+                "ervoor gebleven; er is niets verloren. Maak een reservekopie en meld deze fout."
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 async def pending_model_changes() -> list[str]:

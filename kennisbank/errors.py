@@ -36,6 +36,7 @@ The hierarchy (the models are datasette's ``Base400`` and httpx's documented exc
     │   └── mail.SendFailed
     ├── settings.SettingsError           invalid settings at start-up (the process stops)
     ├── backup.BackupError               a backup or restore that could not be done (the command line)
+    ├── db.MigrationFailed               a migration the database refused (it stays at the one before)
     └── oidc.OIDCError                   a login through the identity provider that failed
 
 ``initiatives`` and ``matches`` raise `PermissionDenied` itself. `search.SearchUnavailable` belongs

@@ -65,7 +65,8 @@ class Initiative(Model):
     phase = fields.CharEnumField(Phase, max_length=20)
     technologies: list[str] = fields.JSONField(default=list)
     suppliers: list[str] = fields.JSONField(default=list)
-    partners: list[str] = fields.JSONField(default=list)  # organisations it works with
+    # Organisations it works with. The database default lets the column be added to a table with rows.
+    partners: list[str] = fields.JSONField(default=list, db_default=[])
     budget_eur = fields.BigIntField(null=True)
     start_date = fields.DateField(null=True)
     end_date = fields.DateField(null=True)

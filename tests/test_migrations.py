@@ -168,3 +168,51 @@ def test_processes_starting_together_on_a_new_database_migrate_one_at_a_time(dat
     assert [code for code, _, _ in outcomes] == [0, 0, 0], outcomes
     assert sum("Migraties toegepast: 0001_initial" in out for _, out, _ in outcomes) == 1
     assert sorted(execute(data_dir, "SELECT name FROM tortoise_migrations")) == [(name,) for name in MIGRATIONS]
+
+
+async def _one_migration_behind_with_an_initiative(data_dir: Path) -> None:
+    """A database at the migration before the latest, holding one initiative (written in that schema)."""
+    from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+    await db.connect(settings_for(data_dir))
+    try:
+        executor = MigrationExecutor(connections.get("default"), {db.APP: db.APP_CONFIG})
+        await executor.migrate([MigrationTarget(db.APP, MIGRATIONS[-2])])
+        connection = connections.get("default")
+        await connection.execute_script("INSERT INTO province (code, name) VALUES ('NL-GE', 'Gelderland')")
+        await connection.execute_query(
+            "INSERT INTO initiative (external_id, province_id, kind, title, summary, description, phase,"
+            " technologies, suppliers, contact_name, contact_email, links, status, lessons_learned, results,"
+            " seeks_partners, version, created_at, updated_at) VALUES ('GE-1', 'NL-GE', 'living_lab',"
+            " 'Van voor de upgrade', 'Gepost voor de laatste migratie.', '', 'pilot', '[]', '[]', '', '',"
+            " '[]', 'gepubliceerd', '', '', false, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        )
+    finally:
+        await db.close_database()
+
+
+def test_the_latest_migration_applies_to_a_database_holding_initiatives(data_dir):
+    """An upgrade keeps what was posted: a database at the migration before the latest, with an
+    initiative in it, takes the latest migration and still holds the initiative. (Adding a column that
+    may not be empty to a table with rows needs a value for those rows; 0005 once had none.)"""
+    asyncio.run(_one_migration_behind_with_an_initiative(data_dir))
+    result = run_cli(data_dir, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert f"Migraties toegepast: {MIGRATIONS[-1]}" in result.stdout
+    assert execute(data_dir, "SELECT title FROM initiative") == [("Van voor de upgrade",)]
+    exported = run_cli(data_dir, "export", "--format", "jsonl")
+    assert exported.returncode == 0, exported.stderr
+    assert '"Van voor de upgrade"' in exported.stdout
+
+
+def test_a_migration_the_database_refuses_is_named_in_dutch_and_loses_nothing(data_dir):
+    """A migration that fails (here: its column is already there) stops the command with a Dutch message
+    that names it, no traceback, and the database stays at the migration before, data and all."""
+    asyncio.run(_one_migration_behind_with_an_initiative(data_dir))
+    execute(data_dir, "ALTER TABLE initiative ADD COLUMN partners TEXT")
+    result = run_cli(data_dir, "migrate")
+    assert result.returncode == 1
+    assert f"Migratie {MIGRATIONS[-1]} kon niet worden toegepast" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (MIGRATIONS[-1],) not in execute(data_dir, "SELECT name FROM tortoise_migrations")
+    assert execute(data_dir, "SELECT title FROM initiative") == [("Van voor de upgrade",)]

@@ -6,6 +6,9 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
+    """`partners` may not be empty: its database default (`[]`) fills it for the initiatives already
+    there (without one, SQLite cannot add the column to a table with rows)."""
+
     dependencies = [("models", "0004_collaborations")]
 
     initial = False
@@ -15,7 +18,10 @@ class Migration(migrations.Migration):
             model_name="Initiative",
             name="partners",
             field=fields.JSONField(
-                default=list, encoder=functools.partial(dumps, separators=(",", ":")), decoder=loads
+                default=list,
+                db_default=[],
+                encoder=functools.partial(dumps, separators=(",", ":")),
+                decoder=loads,
             ),
         ),
     ]
