@@ -114,8 +114,15 @@ class MigrationFailed(KennisbankError):
     the last migration that succeeded; the operator reads which one failed and why."""
 
     title = "Migratie mislukt"
+    default_detail = (
+        "Een migratie kon niet worden toegepast. De database is bij de migratie ervoor gebleven; er is niets "
+        "verloren. Maak een reservekopie en meld deze fout."
+    )
 
-    def __init__(self, migration: str, reason: str) -> None:
+    def __init__(self, migration: str | None = None, reason: str = "") -> None:
+        if migration is None:
+            super().__init__()
+            return
         super().__init__(
             migration,
             reason,
