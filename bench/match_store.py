@@ -41,10 +41,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import match_scaling  # noqa: E402  (the generated initiatives)
+import startup  # noqa: E402  (bench/startup.py: the same stored set-up)
 
 REPO = match_scaling.REPO
 
@@ -52,12 +51,10 @@ from tortoise import connections  # noqa: E402
 
 from kennisbank.db import database  # noqa: E402
 from kennisbank.matching import service  # noqa: E402
-from kennisbank.models import Embedding, Initiative, MatchSuggestion  # noqa: E402
-from kennisbank.searching.embedding_cache import _hash as text_hash  # noqa: E402
-from kennisbank.searching.embedding_cache import initiative_text  # noqa: E402
+from kennisbank.models import Initiative, MatchSuggestion  # noqa: E402
 from kennisbank.searching.indexing import open_embedder  # noqa: E402
 from kennisbank.settings import Settings  # noqa: E402
-from kennisbank.taxonomy import MatchStatus, Status, find_theme  # noqa: E402
+from kennisbank.taxonomy import MatchStatus  # noqa: E402
 from search.embeddings import Embedder  # noqa: E402
 from search.matching import MatchEngine  # noqa: E402
 
@@ -87,44 +84,8 @@ def baseline_service(ref: str, into: Path) -> ModuleType:
 
 async def populate(settings: Settings, count: int, embedder: Embedder) -> None:
     """`count` generated initiatives with their vectors cached (bench/startup.py's set-up, no index)."""
-    items = match_scaling.generate(count, 384)
     async with database(settings):
-        await Initiative.bulk_create(
-            [
-                Initiative(
-                    external_id=f"START-{item.id}",
-                    province_id=item.province,
-                    kind=item.kind,
-                    title=item.title,
-                    summary=item.summary,
-                    description=item.body,
-                    phase=item.phase,
-                    technologies=list(item.technologies),
-                    suppliers=list(item.suppliers),
-                    start_date=item.start_date,
-                    end_date=item.end_date,
-                    tender_date=item.tender_date,
-                    seeks_partners=item.seeks_partners,
-                    status=Status.GEPUBLICEERD,
-                )
-                for item in items
-            ],
-            batch_size=1000,
-        )
-        ids = {row[0]: row[1] for row in await Initiative.all().values_list("external_id", "id")}
-        themes = [(ids[f"START-{item.id}"], find_theme(name).slug) for item in items for name in item.themes]
-        await connections.get("default").execute_many(
-            "INSERT INTO initiative_theme (initiative_id, theme_id) VALUES (?, ?)", themes
-        )
-        vectors = {f"START-{item.id}": np.asarray(item.vector, dtype=np.float32) for item in items}
-        cached: dict[str, bytes] = {}
-        for initiative in await Initiative.all().order_by("id"):
-            vector = vectors[initiative.external_id]
-            cached[text_hash(initiative_text(initiative))] = (vector / np.linalg.norm(vector)).astype("<f4").tobytes()
-        await Embedding.bulk_create(
-            [Embedding(model=embedder.name, text_hash=h, dimensions=384, vector=blob) for h, blob in cached.items()],
-            batch_size=1000,
-        )
+        await startup.store_generated(count, embedder)
 
 
 async def review(settings: Settings) -> None:

@@ -56,55 +56,61 @@ from kennisbank.searching.embedding_cache import initiative_text  # noqa: E402
 from kennisbank.searching.indexing import open_embedder, open_search_index, reindex  # noqa: E402
 from kennisbank.settings import Settings  # noqa: E402
 from kennisbank.taxonomy import Status, find_theme  # noqa: E402
+from search.embeddings import Embedder  # noqa: E402
 
 GOAL_SECONDS = 3.0
 READY = re.compile(r"match engine ready after ([0-9.]+) s")
 
 
+async def store_generated(count: int, embedder: Embedder) -> None:
+    """Write `count` generated initiatives (bench/match_scaling.py's) with their themes, and their vectors
+    into the embedding cache, so nothing needs embedding; inside an open `database`."""
+    items = match_scaling.generate(count, 384)
+    await Initiative.bulk_create(
+        [
+            Initiative(
+                external_id=f"START-{item.id}",
+                province_id=item.province,
+                kind=item.kind,
+                title=item.title,
+                summary=item.summary,
+                description=item.body,
+                phase=item.phase,
+                technologies=list(item.technologies),
+                suppliers=list(item.suppliers),
+                start_date=item.start_date,
+                end_date=item.end_date,
+                tender_date=item.tender_date,
+                seeks_partners=item.seeks_partners,
+                status=Status.GEPUBLICEERD,
+            )
+            for item in items
+        ],
+        batch_size=1000,
+    )
+    ids = {row[0]: row[1] for row in await Initiative.all().values_list("external_id", "id")}
+    themes = [(ids[f"START-{item.id}"], find_theme(name).slug) for item in items for name in item.themes]
+    await connections.get("default").execute_many(
+        "INSERT INTO initiative_theme (initiative_id, theme_id) VALUES (?, ?)", themes
+    )
+    vectors = {f"START-{item.id}": np.asarray(item.vector, dtype=np.float32) for item in items}
+    cached: dict[str, bytes] = {}
+    for initiative in await Initiative.all().order_by("id"):
+        vector = vectors[initiative.external_id]
+        cached[text_hash(initiative_text(initiative))] = (vector / np.linalg.norm(vector)).astype("<f4").tobytes()
+    await Embedding.bulk_create(
+        [Embedding(model=embedder.name, text_hash=h, dimensions=384, vector=blob) for h, blob in cached.items()],
+        batch_size=1000,
+    )
+
+
 async def populate(settings: Settings, count: int, without_suggestions: Path) -> None:
     """Write `count` generated initiatives with cached vectors and an index in line; copy the data
     directory to `without_suggestions`; then store every suggestion with a full rematch."""
-    items = match_scaling.generate(count, 384)
     embedder = open_embedder(settings)
     assert embedder is not None, "the benchmark runs with the default encoder"
     async with database(settings):
-        await Initiative.bulk_create(
-            [
-                Initiative(
-                    external_id=f"START-{item.id}",
-                    province_id=item.province,
-                    kind=item.kind,
-                    title=item.title,
-                    summary=item.summary,
-                    description=item.body,
-                    phase=item.phase,
-                    technologies=list(item.technologies),
-                    suppliers=list(item.suppliers),
-                    start_date=item.start_date,
-                    end_date=item.end_date,
-                    tender_date=item.tender_date,
-                    seeks_partners=item.seeks_partners,
-                    status=Status.GEPUBLICEERD,
-                )
-                for item in items
-            ],
-            batch_size=1000,
-        )
-        ids = {row[0]: row[1] for row in await Initiative.all().values_list("external_id", "id")}
-        themes = [(ids[f"START-{item.id}"], find_theme(name).slug) for item in items for name in item.themes]
-        await connections.get("default").execute_many(
-            "INSERT INTO initiative_theme (initiative_id, theme_id) VALUES (?, ?)", themes
-        )
-        initiatives = await Initiative.all().order_by("id")
-        vectors = {f"START-{item.id}": np.asarray(item.vector, dtype=np.float32) for item in items}
-        cached: dict[str, bytes] = {}
-        for initiative in initiatives:
-            vector = vectors[initiative.external_id]
-            cached[text_hash(initiative_text(initiative))] = (vector / np.linalg.norm(vector)).astype("<f4").tobytes()
-        await Embedding.bulk_create(
-            [Embedding(model=embedder.name, text_hash=h, dimensions=384, vector=blob) for h, blob in cached.items()],
-            batch_size=1000,
-        )
+        await store_generated(count, embedder)
         index = open_search_index(settings, embedder)
         try:
             report = await reindex(index, embedder, embed=False)
