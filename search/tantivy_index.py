@@ -49,6 +49,7 @@ from tantivy import Occur, Query
 from .documents import FACET_FIELDS, SearchDocument, SearchHit, SearchQuery, SearchResults, Vector
 from .dutch import Concept, Synonyms, default_synonyms, stem, stems, terms
 from .fusion import FUSIONS
+from .group_commit import GroupCommit
 from .highlight import TermMatcher, crop, fuzzy_distance, highlight, snippet
 from .matching.space import SemanticSpace
 from .text import plain_text
@@ -176,14 +177,20 @@ class TantivyIndex:
         self._index.config_reader("manual")
         self._vectors = VectorStore(self.path / "vectors.npz")
         self._vectors.set_space(family_space)
+        self._upserts: GroupCommit[SearchDocument] = GroupCommit(self._write_upserts)
 
     # -- writing -------------------------------------------------------
 
     def upsert(self, docs: Iterable[SearchDocument]) -> None:
-        latest = {doc.id: doc for doc in docs}
-        if not latest:
+        """Store `docs`; threads upserting at the same time share one commit (group_commit.py)."""
+        docs = list(docs)
+        if not docs:
             return
-        self._vectors.check_dimensions(doc.vector for doc in latest.values())
+        self._vectors.check_dimensions(doc.vector for doc in docs)
+        self._upserts.submit(docs)
+
+    def _write_upserts(self, docs: list[SearchDocument]) -> None:
+        latest = {doc.id: doc for doc in docs}  # the last of one id wins, as in the order of the callers
         with self._writer() as writer:
             # Vectors first, then the documents with their content hashes: a crash in between leaves
             # the old hash (or no document) beside the new vector, which the next reindex sees as stale.

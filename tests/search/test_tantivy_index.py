@@ -246,3 +246,30 @@ def test_the_best_hits_family_in_the_matching_space_follows_the_first_results(tm
     assert total == plain_total + 1
     filtered = dataclasses.replace(query, filters={"province": ("NL-GE",)})
     assert 2 not in found(space, filtered)[0]
+
+
+def test_concurrent_upserts_each_return_once_their_document_is_searchable(tmp_path):
+    index = TantivyIndex(tmp_path)
+    written: list[int] = []
+    write = index._write_upserts
+
+    def counting(docs):
+        written.extend(doc.id for doc in docs)
+        write(docs)
+
+    index._upserts = type(index._upserts)(counting)
+    seen_at_return: dict[int, bool] = {}
+
+    def save(doc):
+        index.upsert([doc])
+        reader = TantivyIndex(tmp_path)  # a fresh reader, as another process would open
+        seen_at_return[doc.id] = doc.id in {h.id for h in reader.search(SearchQuery(per_page=100)).hits}
+
+    threads = [threading.Thread(target=save, args=(doc,)) for doc in CORPUS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert seen_at_return == {doc.id: True for doc in CORPUS}
+    assert sorted(written) == sorted(doc.id for doc in CORPUS), "each document written exactly once"
+    assert index.count() == len(CORPUS)
