@@ -365,3 +365,34 @@ def test_family_standouts_follow_rows_changed_through_the_log(tmp_path):
         assert got is not None and want is not None
         assert got[0].tolist() == want[0].tolist() and 8 not in got[0].tolist()
         assert np.allclose(got[1], want[1], atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_writes_match_a_plain_model_in_writer_and_readers(tmp_path, seed):
+    """Random batches of inserts, replacements, removals and deletes (and compactions, at a low
+    threshold): the writer, a reader that reads after every write, one that reads now and then, and a
+    fresh store all hold exactly the model's vectors."""
+    rng = np.random.default_rng(100 + seed)
+    writer, expected = seeded(tmp_path, count=int(rng.integers(0, 40)), seed=seed)
+    writer.compact_min_records = 25
+    eager, lazy = VectorStore(tmp_path / "vectors.npz"), VectorStore(tmp_path / "vectors.npz")
+    for step in range(60):
+        ids = rng.choice(120, size=int(rng.integers(1, 8)), replace=False).tolist()
+        upserts: dict[int, tuple[float, ...] | None] = {}
+        for doc_id in ids[: len(ids) // 2 + 1]:
+            upserts[doc_id] = None if rng.random() < 0.25 else unit(rng)
+        deletes = ids[len(ids) // 2 + 1 :]
+        writer.write(upserts, deletes)
+        for doc_id in deletes:
+            expected.pop(doc_id, None)
+        for doc_id, vector in upserts.items():
+            if vector is None:
+                expected.pop(doc_id, None)
+            else:
+                expected[doc_id] = vector
+        assert_state(eager, expected)
+        if step % 7 == 0:
+            assert_state(lazy, expected)
+    assert_state(writer, expected)
+    assert_state(lazy, expected)
+    assert_state(VectorStore(tmp_path / "vectors.npz"), expected)
