@@ -3,7 +3,8 @@
 Layout of the directory::
 
     tantivy/       the tantivy index
-    vectors.npz    embeddings (see vectors.py)
+    vectors.npz    embeddings, the base (see vectors.py)
+    vectors.log    embeddings written since the base (see vectors.py)
     write.lock     serialises writers across processes (flock)
     VERSION        schema version; a mismatch rebuilds the index empty
 
