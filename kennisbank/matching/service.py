@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 import anyio.to_thread
@@ -34,9 +35,16 @@ from ..errors import NotFound, PermissionDenied
 from ..initiatives.validation import InputError
 from ..models import Initiative, MatchEvent, MatchSuggestion
 from ..pagination import Page
+from ..searching import embedding_jobs
 from ..searching.embedding_cache import document_vectors, initiative_text
 from ..taxonomy import MatchStatus, Status
 from . import collaborations
+
+#: How far before the last catch-up `Matcher.catch_up` looks again: a save's time is set before its
+#: transaction commits, and another machine's clock may run a little behind.
+CATCH_UP_MARGIN = timedelta(seconds=30)
+#: More initiatives than this changed elsewhere: the engine is loaded afresh instead of rematching each.
+CATCH_UP_RELOAD = 200
 
 DECIDED = (MatchStatus.GEACCEPTEERD, MatchStatus.AFGEWEZEN, MatchStatus.AANGEHOUDEN)
 MAX_NOTE_LENGTH = 2000
@@ -100,6 +108,11 @@ class Matcher:
         self.learning: LearningReport | None = None
         self._prepared = False
         self._lock = anyio.Lock()  # the engine is not thread-safe: one computation at a time
+        # What the engine holds, for `catch_up`: each initiative's `updated_at` as last matched here,
+        # when changes were last looked for, and those changed elsewhere whose semantic job was pending.
+        self._known: dict[int, datetime] = {}
+        self._since: datetime | None = None
+        self._awaiting: set[int] = set()
 
     def _new_engine(self, scorer: Scorer | None = None) -> MatchEngine:
         """An engine comparing vectors in the space that fits this process's embedder."""
@@ -144,12 +157,55 @@ class Matcher:
         if not await MatchSuggestion.filter(current=True).exists():
             await self._rematch_all()
             return True
+        await self._load()
+        return False
+
+    async def _load(self) -> None:
+        """A fresh engine with every published initiative, their pairs taken as stored."""
+        started = timezone.now()
         scorer, learning = learn_scorer(await _decisions())
         engine = self._new_engine(scorer)
-        _initiatives, items = await self._published()
+        initiatives, items = await self._published()
         await anyio.to_thread.run_sync(engine.load, items)
         self.engine, self.learning, self._prepared = engine, learning, True
-        return False
+        self._loaded(initiatives, started)
+
+    def _loaded(self, initiatives: Iterable[Initiative], started: datetime) -> None:
+        self._known = {i.id: i.updated_at for i in initiatives}
+        self._since, self._awaiting = started, set()
+
+    async def catch_up(self) -> int:
+        """Bring the engine up to date with what other processes matched; returns how many it took in.
+
+        Each process (the server, `kennisbank worker`, an import that waits for its rows) keeps its
+        own engine and rematches the initiatives of the jobs it claims. An engine that only learnt
+        from its own jobs never saw the others' initiatives, so a later save missed its pairs with
+        them. Before a batch, a consumer therefore takes in the initiatives saved since it last
+        looked, once their semantic job is done (their vector exists): a few are rematched here (the
+        pairs the other engine could not see are stored too), many mean a fresh load."""
+        async with self._lock:
+            if not self._prepared or self._since is None:
+                return 0  # the first preparation reads everything anyway
+            started = timezone.now()
+            recent = await Initiative.filter(updated_at__gte=self._since - CATCH_UP_MARGIN).values_list(
+                "id", "updated_at"
+            )
+            changed = {int(i): at for i, at in recent if self._known.get(int(i)) != at}
+            for initiative_id, at in await Initiative.filter(id__in=sorted(self._awaiting)).values_list(
+                "id", "updated_at"
+            ):
+                if self._known.get(int(initiative_id)) != at:
+                    changed[int(initiative_id)] = at
+            pending = await embedding_jobs.pending_ids(changed)
+            ready = sorted(set(changed) - pending)
+            self._since, self._awaiting = started, pending
+            if len(ready) > CATCH_UP_RELOAD:
+                await self._load()
+                self._awaiting = pending
+                return len(ready)
+            for initiative in await Initiative.filter(id__in=ready).prefetch_related("province", "themes"):
+                await self._rematch(initiative)
+            return len(ready)
 
     async def rematch_all(self) -> RematchReport:
         """Recompute every pair (``kennisbank match``, the nightly job, and a first start with none stored)."""
@@ -160,9 +216,11 @@ class Matcher:
         scorer, learning = learn_scorer(await _decisions())
         self.engine = self._new_engine(scorer)
         self.learning = learning
+        started = timezone.now()
         published, items = await self._published()
         found = await anyio.to_thread.run_sync(self.engine.match_all, items)
         self._prepared = True
+        self._loaded(published, started)
         by_id = {i.id: i for i in published}
         suggested, reopened, withdrawn = await _store(found, by_id, Q())
         return RematchReport(suggested, reopened, withdrawn, learning)
@@ -175,6 +233,7 @@ class Matcher:
     async def _rematch(self, initiative: Initiative) -> int:
         if not self._prepared and await self._prepare():  # the full rematch just now included it
             return await MatchSuggestion.filter(Q(a_id=initiative.id) | Q(b_id=initiative.id), current=True).count()
+        self._known[initiative.id] = initiative.updated_at
         if initiative.status != Status.GEPUBLICEERD:
             await anyio.to_thread.run_sync(self.engine.remove, initiative.id)
             await MatchSuggestion.filter(

@@ -116,6 +116,7 @@ class JobConsumer:
         if self.rematch_when_idle and not self.matcher.prepared:
             self._deferred.update(i.id for i in initiatives)
             return
+        await self.matcher.catch_up()  # what other consumers matched meanwhile, before pairing with it
         for initiative in initiatives:
             await self.matcher.rematch(initiative)
 
