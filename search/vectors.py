@@ -37,8 +37,9 @@ import struct
 import tempfile
 import threading
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -320,30 +321,16 @@ class VectorStore:
 
     def _save_base(self, ids: np.ndarray, matrix: np.ndarray, generation: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".vectors-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, ids=ids, vectors=matrix, generation=np.array(generation, dtype=np.uint64))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _replace_atomically(
+            self.path,
+            ".npz",
+            lambda fh: np.savez(fh, ids=ids, vectors=matrix, generation=np.array(generation, dtype=np.uint64)),
+        )
         self._base_stamp = _base_stamp(self.path)
 
     def _fresh_log(self, generation: int) -> None:
         """Replace the log by an empty one of `generation` (a new inode: readers reload)."""
-        fd, tmp = tempfile.mkstemp(dir=self.log_path.parent, prefix=".vectors-", suffix=".log")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_HEADER.pack(_LOG_MAGIC, generation))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.log_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _replace_atomically(self.log_path, ".log", lambda fh: fh.write(_HEADER.pack(_LOG_MAGIC, generation)))
         self._log_inode = os.stat(self.log_path).st_ino
         self._log_generation, self._log_usable = generation, True
         self._offset, self._log_records = _HEADER.size, 0
@@ -547,6 +534,21 @@ def _parse_records(data: bytes) -> tuple[list[tuple[int, np.ndarray | None]], in
         records.append((int(doc_id), np.frombuffer(data, dtype="<f4", count=dims, offset=start) if dims else None))
         pos = end
     return records, pos
+
+
+def _replace_atomically(path: Path, suffix: str, write: Callable[[BinaryIO], object]) -> None:
+    """Write a temporary file beside `path` (named `.vectors-*`, which `TantivyIndex` removes when a
+    killed writer left one), fsync it and rename it over `path`: readers see the old or the new file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".vectors-", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _unchanged_rows(
