@@ -446,7 +446,8 @@ class VectorStore:
         if not len(self._ids) or not len(doc_ids):
             return np.zeros(0, dtype=np.int64)
         at = np.minimum(np.searchsorted(self._ids, doc_ids), len(self._ids) - 1)
-        return at[self._ids[at] == doc_ids]
+        found: np.ndarray = at[self._ids[at] == doc_ids]
+        return found
 
     def _count_in_arrays(self, doc_ids: set[int]) -> int:
         return len(self._positions_in_arrays(np.fromiter(sorted(doc_ids), dtype=np.int64, count=len(doc_ids))))
