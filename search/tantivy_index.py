@@ -174,10 +174,10 @@ class TantivyIndex:
         self._meta_stamp: int | None = None
         self._expansion_cache: dict[str, frozenset[str]] = {}
         self._schema = _schema()
-        self._index = self._open()
-        self._index.config_reader("manual")
         self._vectors = VectorStore(self.path / "vectors.npz")
         self._vectors.set_space(family_space)
+        self._index = self._open()
+        self._index.config_reader("manual")
         self._upserts: GroupCommit[SearchDocument] = GroupCommit(self._write_upserts)
 
     # -- writing -------------------------------------------------------
@@ -604,12 +604,10 @@ class TantivyIndex:
             if directory.exists() and (not version_file.exists() or version_file.read_text().strip() != SCHEMA_VERSION):
                 log.warning("search index at %s has an old schema; starting empty (reindex needed)", self.path)
                 shutil.rmtree(directory)
-                (self.path / "vectors.npz").unlink(missing_ok=True)
-                (self.path / "vectors.log").unlink(missing_ok=True)
+                self._vectors.discard_files()
             directory.mkdir(exist_ok=True)
             version_file.write_text(SCHEMA_VERSION + "\n")
-            # Writers hold this lock, so a temporary vector file (base or log) seen now was left by a killed one.
-            for stray in [*self.path.glob(".vectors-*.npz"), *self.path.glob(".vectors-*.log")]:
+            for stray in self._vectors.leftovers():
                 log.warning("removing %s, left by an interrupted write", stray)
                 stray.unlink(missing_ok=True)
             return tantivy.Index(self._schema, path=str(directory), reuse=True)

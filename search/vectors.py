@@ -58,6 +58,7 @@ _LOG_MAGIC = b"KBVLOG1\n"
 _HEADER = struct.Struct("<8sQ")  # magic, generation of the base the log belongs to
 _RECORD = struct.Struct("<qiI")  # doc id, dims (0 = remove), CRC32 of (doc id, dims, floats)
 _REMOVE = 0
+_TEMPORARY_PREFIX = ".vectors-"
 
 BaseStamp = tuple[int, int, int]
 #: What the visible state was read from: base stamp, log inode, log generation, offset in the log.
@@ -257,6 +258,16 @@ class VectorStore:
             except BaseException:
                 self._loaded = False  # what is on disk is unknown now: read it again
                 raise
+
+    def discard_files(self) -> None:
+        """Delete the base and the log (an index with an old schema starts empty). Caller holds the write lock."""
+        for path in (self.path, self.log_path):
+            path.unlink(missing_ok=True)
+
+    def leftovers(self) -> list[Path]:
+        """Temporary files beside the store (`_replace_atomically`): with the write lock held, a killed
+        writer left them."""
+        return sorted(self.path.parent.glob(f"{_TEMPORARY_PREFIX}*"))
 
     def clear(self) -> None:
         with self._lock:
@@ -538,9 +549,9 @@ def _parse_records(data: bytes) -> tuple[list[tuple[int, np.ndarray | None]], in
 
 
 def _replace_atomically(path: Path, suffix: str, write: Callable[[BinaryIO], object]) -> None:
-    """Write a temporary file beside `path` (named `.vectors-*`, which `TantivyIndex` removes when a
-    killed writer left one), fsync it and rename it over `path`: readers see the old or the new file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".vectors-", suffix=suffix)
+    """Write a temporary file beside `path` (see `VectorStore.leftovers`), fsync it and rename it over
+    `path`: readers see the old or the new file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMPORARY_PREFIX, suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
