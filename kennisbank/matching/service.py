@@ -187,24 +187,21 @@ class Matcher:
             if not self._prepared or self._since is None:
                 return 0  # the first preparation reads everything anyway
             started = timezone.now()
-            recent = await Initiative.filter(updated_at__gte=self._since - CATCH_UP_MARGIN).values_list(
-                "id", "updated_at"
-            )
-            changed = {int(i): at for i, at in recent if self._known.get(int(i)) != at}
-            for initiative_id, at in await Initiative.filter(id__in=sorted(self._awaiting)).values_list(
-                "id", "updated_at"
-            ):
-                if self._known.get(int(initiative_id)) != at:
-                    changed[int(initiative_id)] = at
+            saved = Q(updated_at__gte=self._since - CATCH_UP_MARGIN) | Q(id__in=sorted(self._awaiting))
+            changed = {
+                int(i)
+                for i, at in await Initiative.filter(saved).values_list("id", "updated_at")
+                if self._known.get(int(i)) != at
+            }
             pending = await embedding_jobs.pending_ids(changed)
-            ready = sorted(set(changed) - pending)
-            self._since, self._awaiting = started, pending
+            ready = sorted(changed - pending)
             if len(ready) > CATCH_UP_RELOAD:
                 await self._load()
-                self._awaiting = pending
-                return len(ready)
-            for initiative in await Initiative.filter(id__in=ready).prefetch_related("province", "themes"):
-                await self._rematch(initiative)
+            else:
+                for initiative in await Initiative.filter(id__in=ready).prefetch_related("province", "themes"):
+                    await self._rematch(initiative)
+                self._since = started
+            self._awaiting = pending
             return len(ready)
 
     async def rematch_all(self) -> RematchReport:
