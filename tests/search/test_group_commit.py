@@ -10,16 +10,25 @@ import pytest
 from search.group_commit import GroupCommit
 
 
-def test_callers_arriving_during_a_write_share_the_next_one():
+def held_first_write(fail_on=None):
+    """(write, writes, first_started, release): a write function whose first call blocks until
+    `release` is set, recording every batch it gets and raising OSError for a batch holding `fail_on`."""
     first_started, release = threading.Event(), threading.Event()
-    writes: list[list[int]] = []
+    writes: list[list] = []
 
-    def write(items: list[int]) -> None:
+    def write(items: list) -> None:
         writes.append(items)
         if len(writes) == 1:
             first_started.set()
             assert release.wait(10)
+        if fail_on is not None and fail_on in items:
+            raise OSError("disk full")
 
+    return write, writes, first_started, release
+
+
+def test_callers_arriving_during_a_write_share_the_next_one():
+    write, writes, first_started, release = held_first_write()
     group: GroupCommit[int] = GroupCommit(write)
     with ThreadPoolExecutor(max_workers=6) as pool:
         leader = pool.submit(group.submit, [0])
@@ -37,17 +46,7 @@ def test_callers_arriving_during_a_write_share_the_next_one():
 
 
 def test_a_failed_write_raises_in_every_caller_it_held_and_not_in_later_ones():
-    first_started, release = threading.Event(), threading.Event()
-    calls: list[list[str]] = []
-
-    def write(items: list[str]) -> None:
-        calls.append(items)
-        if len(calls) == 1:
-            first_started.set()
-            assert release.wait(10)
-        if "bad" in items:
-            raise OSError("disk full")
-
+    write, calls, first_started, release = held_first_write(fail_on="bad")
     group: GroupCommit[str] = GroupCommit(write)
     with ThreadPoolExecutor(max_workers=3) as pool:
         leader = pool.submit(group.submit, ["first"])
