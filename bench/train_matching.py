@@ -46,7 +46,7 @@ from search.embeddings import DEFAULT_EMBEDDER  # noqa: E402
 from search.matching import MatchEngine, MatchItem  # noqa: E402
 from search.matching.features import (  # noqa: E402
     FEATURES,
-    LEANING_TYPES,
+    MATCH_TYPES,
     TYPE_FEATURES,
     allowed_types,
     type_features,
@@ -197,14 +197,14 @@ def fit_leaning(corpora: list[dict], families: set[str] | None, c: float) -> Log
 
 def neutral_leaning(corpora: list[dict], leaning: LogisticRegression) -> np.ndarray:
     """The mean leaning over every corpus's texts: what a text the item model cannot read is given."""
-    order = [list(leaning.classes_).index(t) for t in LEANING_TYPES]
+    order = [list(leaning.classes_).index(t) for t in MATCH_TYPES]
     vectors = np.stack([v for k in corpora for v in k["vectors"].values()])
     return np.asarray(leaning.predict_proba(vectors)[:, order].mean(axis=0))
 
 
 def with_type_rows(corpora: list[dict], leaning: LogisticRegression) -> list[dict]:
     """The corpora with their type rows ("tx"), each side's `leaning` read by the item model."""
-    order = [list(leaning.classes_).index(t) for t in LEANING_TYPES]
+    order = [list(leaning.classes_).index(t) for t in MATCH_TYPES]
     out = []
     for k in corpora:
         ids = list(k["vectors"])

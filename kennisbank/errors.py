@@ -31,7 +31,6 @@ The hierarchy (the models are datasette's ``Base400`` and httpx's documented exc
     │   └── web.params.VersionMalformed
     ├── PreconditionRequired        428  a change without ``If-Match``
     │   └── web.params.VersionMissing
-    ├── TooManyRequests             429  too many attempts; try again later
     ├── Unavailable                 503  a service the platform depends on does not answer
     │   └── mail.SendFailed
     ├── settings.SettingsError           invalid settings at start-up (the process stops)
@@ -138,12 +137,6 @@ class PreconditionRequired(KennisbankError):
     status = 428
     title = "Versie vereist"
     default_detail = "Stuur de header If-Match mee met de versie die u hebt opgehaald (de ETag van GET)."
-
-
-class TooManyRequests(KennisbankError):
-    status = 429
-    title = "Te veel verzoeken"
-    default_detail = "Te veel pogingen achter elkaar. Wacht even en probeer het dan opnieuw."
 
 
 class Unavailable(KennisbankError):

@@ -19,7 +19,8 @@ The modules, one concept each:
 """
 
 from .engine import DEFAULT_MIN_SCORE, DEFAULT_MIN_STANDOUT, MatchEngine, match_type
-from .types import DIRECT_WEIGHTS, MATCH_TYPE_LABELS, MATCH_TYPES, Match, MatchItem, ScoreWeights
+from .features import MATCH_TYPES
+from .types import DIRECT_WEIGHTS, MATCH_TYPE_LABELS, Match, MatchItem, ScoreWeights
 
 __all__ = [
     "DEFAULT_MIN_SCORE",

@@ -101,12 +101,14 @@ from .features import (
     EARLY_PHASES,
     FEATURES,
     INDEX_TERMS_PER_ITEM,
+    MATCH_TYPES,
     MAX_DOCUMENT_SHARE,
     NEUTRAL_LEANING,
     PROVEN_PHASES,
     TERMS_PER_ITEM,
     TOPIC_FEATURES,
     ItemFacts,
+    MatchType,
     TermAnalyzer,
     allowed_types,
     interval_days,
@@ -127,10 +129,8 @@ from .types import (
     DEFAULT_TOPIC_WEIGHTS,
     DIRECT_WEIGHTS,
     MATCH_TYPE_LABELS,
-    MATCH_TYPES,
     Match,
     MatchItem,
-    MatchType,
     Scorer,
     ScoreWeights,
 )
@@ -230,7 +230,7 @@ def match_type(a: ItemFacts, b: ItemFacts, features: Mapping[str, float]) -> Mat
 def _as_match_type(name: str) -> MatchType:
     if name not in MATCH_TYPES:
         raise ValueError(f"unknown match type {name!r}")
-    return name  # type: ignore[return-value]  # checked against MATCH_TYPES just above
+    return name
 
 
 @dataclass

@@ -63,6 +63,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
+from typing import Literal, get_args
 
 import numpy as np
 from scipy import sparse
@@ -84,8 +85,9 @@ PROVEN_PHASES = frozenset({"opgeschaald", "implementatie"})
 EARLY_PHASES = frozenset({"idee", "verkenning", "pilot"})
 #: The phases from first idea to rolled out everywhere (`furthest_phase` reads a phase's place in it).
 PHASE_ORDER: tuple[str, ...] = ("idee", "verkenning", "pilot", "implementatie", "opgeschaald")
-#: The match types in the order of `ItemFacts.leaning`.
-LEANING_TYPES: tuple[str, ...] = ("joint_procurement", "scaling_up", "knowledge_exchange")
+#: The three kinds of match IDA follows up, in the order of `ItemFacts.leaning` and of every type model.
+MatchType = Literal["joint_procurement", "scaling_up", "knowledge_exchange"]
+MATCH_TYPES: tuple[MatchType, ...] = get_args(MatchType)
 #: The leaning of a text the type model cannot read (no vector, or no model): no leaning at all.
 NEUTRAL_LEANING: tuple[float, float, float] = (1 / 3, 1 / 3, 1 / 3)
 
@@ -348,7 +350,7 @@ class ItemFacts:
     buying: float = 0.0  # how much the text speaks of buying: `buying_words`, capped to [0, 1]
     words: frozenset[str] = frozenset()  # the folded words of title, summary and body (`text_words`)
     english: bool = False  # title and summary read as English (`reads_as_english`)
-    #: How much the text, on its own, reads like each type's kind of initiative (LEANING_TYPES order): a
+    #: How much the text, on its own, reads like each type's kind of initiative (MATCH_TYPES order): a
     #: product or service to buy, an approach to spread, a problem to share. From the model's item
     #: classifier on the text's vector (`MatchModel.leaning`).
     leaning: tuple[float, float, float] = NEUTRAL_LEANING

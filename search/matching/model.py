@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .features import LEANING_TYPES, NEUTRAL_LEANING
+from .features import MATCH_TYPES, NEUTRAL_LEANING
 from .space import SemanticSpace, SpaceBackground, load_semantic_space
 
 MODEL_FILE = Path(__file__).resolve().parent / "match_model.json"
@@ -80,7 +80,7 @@ class MatchModel:
     space: SemanticSpace | None = None  # where the semantic features are computed (`search/matching/space.py`)
     calibration: tuple[float, float] = (1.0, 0.0)  # Platt (slope, offset) on the pair logit, fitted out of fold
     item_type: _Logistic | None = None  # one text's vector -> its family's type (`leaning`)
-    item_type_order: tuple[int, ...] = ()  # the item model's class index for each of LEANING_TYPES
+    item_type_order: tuple[int, ...] = ()  # the item model's class index for each of MATCH_TYPES
     #: The leaning of a text the item model cannot read: its mean over the texts it was fitted on, so that
     #: the `reads_as_*` type features push towards no type.
     neutral_leaning: tuple[float, float, float] = NEUTRAL_LEANING
@@ -101,7 +101,7 @@ class MatchModel:
         return out
 
     def leaning(self, vector: Sequence[float] | np.ndarray | None) -> tuple[float, float, float]:
-        """How much one initiative's text reads like each type's kind of initiative (LEANING_TYPES order).
+        """How much one initiative's text reads like each type's kind of initiative (MATCH_TYPES order).
 
         A product or service bought from the market, an approach proven in-house, a problem many share:
         the text says which, whatever the phase fields say. The item model was fitted on the unit
@@ -172,7 +172,7 @@ def match_model_from_dict(
         space=_space_of(space, folder) if space else None,
         calibration=(float(calibration["slope"]), float(calibration["offset"])),
         item_type=_Logistic.from_dict(item_type) if item_type else None,
-        item_type_order=tuple(item_type["classes"].index(t) for t in LEANING_TYPES) if item_type else (),
+        item_type_order=tuple(item_type["classes"].index(t) for t in MATCH_TYPES) if item_type else (),
         neutral_leaning=_three(item_type["neutral"]) if item_type else NEUTRAL_LEANING,
     )
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from .features import CORROBORATION, FEATURES
+from .features import CORROBORATION, FEATURES, MatchType
 
-MatchType = Literal["joint_procurement", "scaling_up", "knowledge_exchange"]
-MATCH_TYPES: tuple[str, ...] = ("joint_procurement", "scaling_up", "knowledge_exchange")
 MATCH_TYPE_LABELS: dict[str, str] = {
     "joint_procurement": "Gezamenlijke inkoop",
     "scaling_up": "Opschalen",

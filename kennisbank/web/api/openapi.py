@@ -68,7 +68,7 @@ def _values(members: type[StrEnum]) -> list[str]:
 #: The fixed values a filter accepts (the parsers also take other spellings: any case, short codes, aliases).
 _PROVINCE_VALUES = [p.code for p in PROVINCES] + [p.name for p in PROVINCES]
 _THEME_VALUES = list(dict.fromkeys([t.slug for t in THEMES] + [t.name for t in THEMES]))
-_MATCH_TYPES = list(MATCH_TYPES)
+_MATCH_TYPES: list[str] = list(MATCH_TYPES)
 _PER_PAGE = {
     "name": "perPage",
     "in": "query",
