@@ -91,6 +91,7 @@ async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
                     query = replace(query, vector=await query_vector(embedder, query.text), semantic_ratio=args.ratio)
                 result = index.search(query)
                 ranked = [hit.id for hit in result.hits]
+                related = [hit.id for hit in result.related]
                 first = next((rank for rank, doc in enumerate(ranked, 1) if doc in relevant), None)
                 if not relevant:
                     rows.append(
@@ -100,6 +101,7 @@ async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
                             "category": item["category"],
                             "empty": not ranked,
                             "hits": result.total,
+                            "related": len(related),
                         }
                     )
                     continue
@@ -110,6 +112,8 @@ async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
                         "category": item["category"],
                         "rr": 1 / first if first else 0.0,
                         "recall": len(set(ranked) & set(relevant)) / len(relevant),
+                        "related": len(related),
+                        "related_relevant": bool(set(related) & set(relevant)),
                     }
                 )
             index.close()
@@ -134,11 +138,17 @@ async def evaluate(args: argparse.Namespace, set_name: str = "seed") -> dict:
     no_answer = {
         "queries": len(unanswerable),
         "found_nothing": sum(r["empty"] for r in unanswerable) / len(unanswerable) if unanswerable else 1.0,
+        "showed_related": sum(r["related"] > 0 for r in unanswerable),
     }
+    empty_answerable = [r for r in answerable if r["rr"] == 0.0 and r["related"]]
     return {
         "summary": summary,
         "no_answer": no_answer,
         "misses": [r for r in answerable if r["rr"] == 0.0],
+        "related": {
+            "answerable_with_block": len(empty_answerable),
+            "answerable_relevant_in_block": sum(r["related_relevant"] for r in empty_answerable),
+        },
         "false_hits": [r for r in unanswerable if not r["empty"]],
     }
 
@@ -200,10 +210,17 @@ def main() -> None:
             print(f"{category:<16} {numbers['queries']:>7} {numbers['mrr']:>6.3f} {numbers['recall@10']:>10.3f}")
         no_answer = report["no_answer"]
         print(f"{'no_answer':<16} {no_answer['queries']:>7} found nothing: {no_answer['found_nothing']:.3f}")
+        related = report["related"]
+        print(
+            f"\n'Misschien verwant' (RELATED_EVIDENCE): {related['answerable_with_block']} answerable queries that found"
+            f" nothing showed the block, {related['answerable_relevant_in_block']} of them with a relevant initiative"
+            f" in it; {no_answer['showed_related']} of {no_answer['queries']} unanswerable queries showed it"
+        )
         if report["misses"]:
             print("\nNo relevant result in the top 10:")
             for miss in report["misses"]:
-                print(f"  {miss['id']} [{miss['category']}] {miss['query']}")
+                block = " (relevant in 'Misschien verwant')" if miss.get("related_relevant") else ""
+                print(f"  {miss['id']} [{miss['category']}] {miss['query']}{block}")
         if report["false_hits"]:
             print("\nUnanswerable, but hits were shown:")
             for row in report["false_hits"]:

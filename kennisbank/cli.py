@@ -258,9 +258,13 @@ def search_command(query: str, as_json: bool, limit: int) -> None:
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{result['total']} resultaten")
+    click.echo(f"{result['total']} resultaten" if result["total"] else "Niets gevonden.")
     for hit in result["hits"]:
         click.echo(f"{hit['province_name']:<14} {hit['external_id']:<14} {hit['title']}")
+    if result["related"]:
+        click.echo("Misschien verwant (geen zoekresultaten, maar dichtbij in betekenis):")
+        for other in result["related"]:
+            click.echo(f"{other['province_name']:<14} {other['external_id']:<14} {other['title']}")
 
 
 @main.command(name="export")

@@ -144,7 +144,12 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResults:
+    """`related` ("Misschien verwant") is given only when nothing was found: the nearest documents in
+    meaning of a query that came close to the corpus without showing enough to count as hits. They
+    are not results, have no highlights, and count in no total or facet."""
+
     total: int
     hits: list[SearchHit]
     facets: dict[str, dict[str, int]]
     took_ms: float
+    related: list[SearchHit] = field(default_factory=list)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -56,12 +57,19 @@ def _free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     assert run_cli(data_dir, "seed").returncode == 0
+    with serving(data_dir) as url:
+        yield url
+
+
+@contextmanager
+def serving(data_dir: Path, embedding_model: str = "none") -> Iterator[str]:
+    """`kennisbank serve` on `data_dir` with ACCOUNTS created, at the URL it yields."""
     for email, role, province in ACCOUNTS:
         where = ["--province", province] if province else []
         created = run_cli(data_dir, "user", "create", "--email", email, "--role", role, *where, "--password", PASSWORD)
         assert created.returncode == 0, created.stderr
     port = _free_port()
-    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": "none"}
+    env = {**os.environ, "KENNISBANK_DATA_DIR": str(data_dir), "KENNISBANK_EMBEDDING_MODEL": embedding_model}
     process = subprocess.Popen(
         [sys.executable, "-m", "kennisbank", "serve", "--port", str(port)],
         cwd=REPO,

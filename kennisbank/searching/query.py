@@ -83,6 +83,9 @@ class SearchPage:
     items: list[Found]
     facets: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)  # name → (value, label, count)
     took_ms: float = 0.0
+    #: "Misschien verwant": when nothing was found, the nearest initiatives of a query that came close
+    #: (`search.SearchResults.related`); not results, and counted nowhere.
+    related: list[Initiative] = field(default_factory=list)
 
     @property
     def pages(self) -> int:
@@ -133,8 +136,9 @@ async def run_search(
     if embedder is not None and query.text and semantic_ratio > 0:
         query = replace(query, vector=await query_vector(embedder, query.text), semantic_ratio=semantic_ratio)
     results: SearchResults = await anyio.to_thread.run_sync(index.search, query)
-    initiatives = {i.id: i for i in await _in_order([hit.id for hit in results.hits])}
+    initiatives = {i.id: i for i in await _in_order([hit.id for hit in [*results.hits, *results.related]])}
     items = [Found(initiatives[hit.id], hit) for hit in results.hits if hit.id in initiatives]
+    related = [initiatives[hit.id] for hit in results.related if hit.id in initiatives]
     facets = {
         name: sorted(
             ((value, facet_label(name, value), count) for value, count in counts.items()),
@@ -142,7 +146,9 @@ async def run_search(
         )
         for name, counts in results.facets.items()
     }
-    return SearchPage(query=query, total=results.total, items=items, facets=facets, took_ms=results.took_ms)
+    return SearchPage(
+        query=query, total=results.total, items=items, facets=facets, took_ms=results.took_ms, related=related
+    )
 
 
 def as_json(result: SearchPage) -> dict[str, Any]:
@@ -152,21 +158,25 @@ def as_json(result: SearchPage) -> dict[str, Any]:
         "page": result.query.page,
         "per_page": result.query.per_page,
         "hits": [
-            {
-                "id": found.initiative.id,
-                "external_id": found.initiative.external_id,
-                "province": found.initiative.province.code,
-                "province_name": found.initiative.province.name,
-                "title": found.initiative.title,
-                "kind": str(found.initiative.kind),
-                "phase": str(found.initiative.phase),
-                "score": round(found.hit.score, 6),
-                "highlight": found.hit.highlights,
-            }
+            {**_reference(found.initiative), "score": round(found.hit.score, 6), "highlight": found.hit.highlights}
             for found in result.items
         ],
         "facets": {name: {value: count for value, _label, count in rows} for name, rows in result.facets.items()},
         "took_ms": round(result.took_ms, 2),
+        "related": [_reference(initiative) for initiative in result.related],
+    }
+
+
+def _reference(initiative: Initiative) -> dict[str, Any]:
+    """What a search answer says of one initiative it names."""
+    return {
+        "id": initiative.id,
+        "external_id": initiative.external_id,
+        "province": initiative.province.code,
+        "province_name": initiative.province.name,
+        "title": initiative.title,
+        "kind": str(initiative.kind),
+        "phase": str(initiative.phase),
     }
 
 

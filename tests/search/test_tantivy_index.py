@@ -16,7 +16,14 @@ from test_contract import BY_ID, CORPUS, topic
 from search.documents import SearchQuery
 from search.index import SearchIndex, open_index
 from search.matching.space import SemanticSpace
-from search.tantivy_index import FAMILY_AFTER, FEEDBACK_WEIGHT, QUERY_EVIDENCE, TantivyIndex
+from search.tantivy_index import (
+    FAMILY_AFTER,
+    FEEDBACK_WEIGHT,
+    QUERY_EVIDENCE,
+    RELATED_EVIDENCE,
+    RELATED_LIMIT,
+    TantivyIndex,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -143,6 +150,39 @@ def test_a_query_without_matching_words_must_come_closer_to_a_document_than_to_t
     assert standouts is not None and standouts.max() > QUERY_EVIDENCE  # the standout alone would let it through
     assert found(near_the_background) == []
     assert found(near_a_document)[0] == 107
+
+
+def test_a_query_that_came_close_without_enough_evidence_gets_related_documents_apart(tmp_path):
+    """Under the evidence gate but above RELATED_EVIDENCE: no hits, no total, and the nearest documents
+    as "Misschien verwant"; further from the corpus: nothing at all; with hits: no such block."""
+    rng = np.random.default_rng(7)
+    documents, background = rng.normal(size=(60, 64)), rng.normal(size=(20, 64))
+    index = TantivyIndex(tmp_path)
+    index.upsert(
+        dataclasses.replace(
+            CORPUS[0], id=100 + n, external_id=f"X-{n}", title=f"document {n}", summary="", body="", vector=_unit(row)
+        )
+        for n, row in enumerate(documents)
+    )
+    index.set_background(np.array([_unit(row) for row in background], dtype=np.float32))
+    doc, errand = (v / np.linalg.norm(v) for v in (documents[7], background[3]))
+    mixtures = {share: _unit(share * doc + (1 - share) * errand) for share in np.linspace(0.3, 0.7, 81)}
+    evidence = {share: index._query_evidence(vector) for share, vector in mixtures.items()}
+    between = [s for s, e in evidence.items() if e is not None and RELATED_EVIDENCE <= e < QUERY_EVIDENCE]
+    below = [s for s, e in evidence.items() if e is not None and e < RELATED_EVIDENCE]
+    assert between and below  # the premise: the mixtures cross both bars
+
+    def search(vector: tuple[float, ...], text: str = "zzqx"):
+        return index.search(SearchQuery(text=text, vector=vector, semantic_ratio=1.0, facets=("province",)))
+
+    maybe = search(mixtures[between[len(between) // 2]])
+    assert (maybe.total, maybe.hits) == (0, [])
+    assert maybe.related[0].id == 107 and len(maybe.related) <= RELATED_LIMIT
+    assert maybe.related[0].highlights == {}
+    far = search(mixtures[below[0]])
+    assert (far.total, far.hits, far.related) == (0, [], [])
+    found = search(mixtures[between[0]], text="document")  # words of the query match: hits, no block
+    assert found.hits and found.related == []
 
 
 def test_feedback_from_the_best_hit_brings_its_family_up(tmp_path):

@@ -876,8 +876,29 @@ def openapi_document() -> dict[str, Any]:
                             "type": "object",
                             "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}},
                         },
+                        "related": {
+                            "type": "array",
+                            "description": (
+                                "Misschien verwant: only when nothing was found, up to three initiatives close in "
+                                "meaning to a query that did not show enough to count as hits. Not results: "
+                                "counted in no total or facet."
+                            ),
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "integer"},
+                                    "external_id": {"type": "string"},
+                                    "province": {"type": "string"},
+                                    "province_name": {"type": "string"},
+                                    "title": {"type": "string"},
+                                    "kind": {"type": "string"},
+                                    "phase": {"type": "string"},
+                                },
+                                "required": ["id", "external_id", "province", "title", "kind"],
+                            },
+                        },
                     },
-                    "required": ["total", "hits", "facets", "took_ms"],
+                    "required": ["total", "hits", "facets", "took_ms", "related"],
                 },
                 "MatchSide": {
                     "type": "object",
