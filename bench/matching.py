@@ -57,6 +57,7 @@ DATASETS: dict[str, tuple[Path, str, Path]] = {
     "devset2": (REPO / "bench" / "devset2", "initiatives.jsonl", REPO / "bench" / "devset2" / "families.json"),
     "devset3": (REPO / "bench" / "devset3", "initiatives.jsonl", REPO / "bench" / "devset3" / "families.json"),
     "devset4": (REPO / "bench" / "devset4", "initiatives.jsonl", REPO / "bench" / "devset4" / "families.json"),
+    "devset5": (REPO / "bench" / "devset5", "initiatives.jsonl", REPO / "bench" / "devset5" / "families.json"),
     "holdout": (REPO / "bench" / "holdout", "initiatives.jsonl", REPO / "bench" / "holdout" / "families.json"),
 }
 

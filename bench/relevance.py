@@ -52,6 +52,10 @@ SETS: dict[str, tuple[list[Path], Path]] = {
         [REPO / "bench" / "devset4" / "initiatives.jsonl"],
         REPO / "bench" / "devset4" / "relevance_queries.json",
     ),
+    "devset5": (
+        [REPO / "bench" / "devset5" / "initiatives.jsonl"],
+        REPO / "bench" / "devset5" / "relevance_queries.json",
+    ),
     "holdout": (
         [REPO / "bench" / "holdout" / "initiatives.jsonl"],
         REPO / "bench" / "holdout" / "relevance_queries.json",
