@@ -123,9 +123,9 @@ def _unit(vector: np.ndarray) -> tuple[float, ...]:
     return tuple(float(x) for x in vector / np.linalg.norm(vector))
 
 
-def test_a_query_without_matching_words_must_come_closer_to_a_document_than_to_the_background(tmp_path):
-    """The evidence gate: a query that stands out among the documents but sits closer to a background
-    query (an errand, a hobby) finds nothing; one closer to a document than to any background finds it."""
+def _calibrated_index(tmp_path) -> tuple[TantivyIndex, np.ndarray, np.ndarray]:
+    """60 documents "document 0" … "document 59" (ids 100 on) with random vectors, and a background of 20
+    random queries: (index, document vectors, background vectors)."""
     rng = np.random.default_rng(7)
     documents, background = rng.normal(size=(60, 64)), rng.normal(size=(20, 64))
     index = TantivyIndex(tmp_path)
@@ -136,6 +136,13 @@ def test_a_query_without_matching_words_must_come_closer_to_a_document_than_to_t
         for n, row in enumerate(documents)
     )
     index.set_background(np.array([_unit(row) for row in background], dtype=np.float32))
+    return index, documents, background
+
+
+def test_a_query_without_matching_words_must_come_closer_to_a_document_than_to_the_background(tmp_path):
+    """The evidence gate: a query that stands out among the documents but sits closer to a background
+    query (an errand, a hobby) finds nothing; one closer to a document than to any background finds it."""
+    index, documents, background = _calibrated_index(tmp_path)
 
     def found(vector: tuple[float, ...]) -> list[int]:
         return [hit.id for hit in index.search(SearchQuery(text="zzqx", vector=vector, semantic_ratio=1.0)).hits]
@@ -155,16 +162,7 @@ def test_a_query_without_matching_words_must_come_closer_to_a_document_than_to_t
 def test_a_query_that_came_close_without_enough_evidence_gets_related_documents_apart(tmp_path):
     """Under the evidence gate but above RELATED_EVIDENCE: no hits, no total, and the nearest documents
     as "Misschien verwant"; further from the corpus: nothing at all; with hits: no such block."""
-    rng = np.random.default_rng(7)
-    documents, background = rng.normal(size=(60, 64)), rng.normal(size=(20, 64))
-    index = TantivyIndex(tmp_path)
-    index.upsert(
-        dataclasses.replace(
-            CORPUS[0], id=100 + n, external_id=f"X-{n}", title=f"document {n}", summary="", body="", vector=_unit(row)
-        )
-        for n, row in enumerate(documents)
-    )
-    index.set_background(np.array([_unit(row) for row in background], dtype=np.float32))
+    index, documents, background = _calibrated_index(tmp_path)
     doc, errand = (v / np.linalg.norm(v) for v in (documents[7], background[3]))
     mixtures = {share: _unit(share * doc + (1 - share) * errand) for share in np.linspace(0.3, 0.7, 81)}
     evidence = {share: index._query_evidence(vector) for share, vector in mixtures.items()}

@@ -69,6 +69,16 @@ def _values(members: type[StrEnum]) -> list[str]:
 _PROVINCE_VALUES = [p.code for p in PROVINCES] + [p.name for p in PROVINCES]
 _THEME_VALUES = list(dict.fromkeys([t.slug for t in THEMES] + [t.name for t in THEMES]))
 _MATCH_TYPES: list[str] = list(MATCH_TYPES)
+#: What a search answer says of each initiative it names (`searching.query._reference`).
+_SEARCH_REFERENCE: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "external_id": {"type": "string"},
+    "province": {"type": "string"},
+    "province_name": {"type": "string"},
+    "title": {"type": "string"},
+    "kind": {"type": "string"},
+    "phase": {"type": "string"},
+}
 _PER_PAGE = {
     "name": "perPage",
     "in": "query",
@@ -855,13 +865,7 @@ def openapi_document() -> dict[str, Any]:
                             "items": {
                                 "type": "object",
                                 "properties": {
-                                    "id": {"type": "integer"},
-                                    "external_id": {"type": "string"},
-                                    "province": {"type": "string"},
-                                    "province_name": {"type": "string"},
-                                    "title": {"type": "string"},
-                                    "kind": {"type": "string"},
-                                    "phase": {"type": "string"},
+                                    **_SEARCH_REFERENCE,
                                     "score": {"type": "number"},
                                     "highlight": {
                                         "type": "object",
@@ -885,15 +889,7 @@ def openapi_document() -> dict[str, Any]:
                             ),
                             "items": {
                                 "type": "object",
-                                "properties": {
-                                    "id": {"type": "integer"},
-                                    "external_id": {"type": "string"},
-                                    "province": {"type": "string"},
-                                    "province_name": {"type": "string"},
-                                    "title": {"type": "string"},
-                                    "kind": {"type": "string"},
-                                    "phase": {"type": "string"},
-                                },
+                                "properties": _SEARCH_REFERENCE,
                                 "required": ["id", "external_id", "province", "title", "kind"],
                             },
                         },
