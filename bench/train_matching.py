@@ -472,7 +472,9 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=REPO / "data" / "bench-cache")
     parser.add_argument("--check", action="store_true", help="fail when the fit differs from the committed file")
     parser.add_argument(
-        "--sets", default="seed,devset,devset2,devset3,devset4,devset5", help="the labelled sets to fit on (never holdout)"
+        "--sets",
+        default="seed,devset,devset2,devset3,devset4,devset5",
+        help="the labelled sets to fit on (never holdout)",
     )
     args = parser.parse_args()
     sets = tuple(args.sets.split(","))
