@@ -549,8 +549,9 @@ def _parse_records(data: bytes) -> tuple[list[tuple[int, np.ndarray | None]], in
 
 
 def _replace_atomically(path: Path, suffix: str, write: Callable[[BinaryIO], object]) -> None:
-    """Write a temporary file beside `path` (see `VectorStore.leftovers`), fsync it and rename it over
-    `path`: readers see the old or the new file."""
+    """Write a temporary file beside `path` (see `VectorStore.leftovers`), fsync it, rename it over
+    `path` and fsync the directory: readers see the old or the new file, and after a power cut the
+    rename has either happened or not (without the directory's fsync it may be lost after returning)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TEMPORARY_PREFIX, suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -561,6 +562,11 @@ def _replace_atomically(path: Path, suffix: str, write: Callable[[BinaryIO], obj
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _unchanged_rows(
