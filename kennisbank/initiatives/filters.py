@@ -6,6 +6,7 @@ one canonical value per filter, and every value that means nothing is reported i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..taxonomy import Kind, Phase, ProgrammeLine, Status, find_province, find_theme
@@ -48,3 +49,20 @@ def read_filters(
         if resolved:
             values[name] = tuple(resolved)
     return values, errors
+
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """`text` as a whole number from `low` to `high` (ASCII digits only), else None."""
+    text = text.strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def range_message(low: int, high: int) -> str:
+    """The Dutch message for a value that is not a whole number from `low` to `high`."""
+    return f"Geef een heel getal van {low} tot en met {high}."

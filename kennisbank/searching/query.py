@@ -13,7 +13,7 @@ from markupsafe import Markup
 from search import FACET_FIELDS, SearchHit, SearchIndex, SearchQuery, SearchResults, SearchUnavailable
 from search.embeddings import Embedder
 
-from ..initiatives.filters import read_filters
+from ..initiatives.filters import range_message, read_filters, whole_number
 from ..initiatives.validation import InputError
 from ..models import Initiative
 from ..taxonomy import (
@@ -122,10 +122,10 @@ def _whole(
     values = params.get(name)
     if not values or not values[0]:
         return None
-    if not (values[0].isascii() and values[0].isdigit()) or not low <= int(values[0]) <= high:
-        errors[name] = [f"Geef een heel getal van {low} tot en met {high}."]
-        return None
-    return int(values[0])
+    value = whole_number(values[0], low, high)
+    if value is None:
+        errors[name] = [range_message(low, high)]
+    return value
 
 
 async def run_search(

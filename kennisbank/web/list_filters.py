@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from search.matching import MATCH_TYPES
 
-from ..initiatives.filters import read_filters
+from ..initiatives.filters import read_filters, whole_number
 from ..matching import collaborations
 from ..matching import service as matches
 from ..taxonomy import THEME_BY_SLUG, CollaborationStage, CollaborationType, MatchStatus
-from .params import MAX_ID, whole_number
+from .params import MAX_ID
 
 
 def match_filters(params: dict[str, list[str]]) -> tuple[matches.MatchFilters, dict[str, list[str]]]:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..errors import InvalidInput, PreconditionFailed, PreconditionRequired
+from ..initiatives.filters import range_message, whole_number
 from .problems import problem
 
 #: The largest id or version the database holds: the columns are ``integer`` (32-bit signed on
@@ -25,8 +26,6 @@ from .problems import problem
 MAX_ID = 2**31 - 1
 #: Longest JSON nesting a request body may have (an initiative is two levels deep).
 MAX_JSON_DEPTH = 32
-
-_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 class BadRequest(InvalidInput):
@@ -61,19 +60,6 @@ def api_params(request: Request) -> dict[str, list[str]]:
 def api_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
     """Errors keyed by the parsers' names, renamed to the query keys the API client sent."""
     return {_INTERNAL_KEYS.get(name, name): messages for name, messages in errors.items()}
-
-
-def whole_number(text: str, low: int, high: int) -> int | None:
-    """`text` as a whole number from `low` to `high` (ASCII digits only), else None."""
-    text = text.strip()
-    if not _DIGITS.fullmatch(text):
-        return None
-    value = int(text)
-    return value if low <= value <= high else None
-
-
-def range_message(low: int, high: int) -> str:
-    return f"Geef een heel getal van {low} tot en met {high}."
 
 
 def int_param(

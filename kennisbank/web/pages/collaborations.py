@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ... import permissions
+from ...initiatives.filters import whole_number
 from ...initiatives.validation import InputError
 from ...matching import collaborations as service
 from ...taxonomy import (
@@ -23,7 +24,7 @@ from ...taxonomy import (
 )
 from ..list_filters import collaboration_filters
 from ..middleware.auth import actor
-from ..params import MAX_ID, form_version, multi_params, whole_number
+from ..params import MAX_ID, form_version, multi_params
 from ..templating import path_for, render, render_page_or_fragment
 
 

@@ -7,9 +7,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...dashboard import service as dashboard
-from ...initiatives.filters import read_filters
+from ...initiatives.filters import read_filters, whole_number
 from ..middleware.auth import current_user
-from ..params import multi_params, whole_number
+from ..params import multi_params
 from ..templating import render
 
 

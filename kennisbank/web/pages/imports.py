@@ -21,11 +21,11 @@ from starlette.routing import Route
 from search import SearchUnavailable
 
 from ... import permissions
+from ...initiatives.filters import whole_number
 from ...initiatives.importing import ImportFailed, import_file
 from ...searching import embedding_jobs
 from ...searching.indexing import reindex
 from ..middleware.auth import actor, current_user, refuse
-from ..params import whole_number
 from ..templating import render, render_page_or_fragment
 
 PATH = "/beheer/importeren"
