@@ -74,6 +74,27 @@ def test_csv_with_semicolons_as_delimiter_and_names_for_provinces(tmp_path, data
     assert {r[0] for r in db_rows(data_dir)} == {"NL-FR"}
 
 
+def test_a_long_excel_csv_with_semicolons_and_crlf_lines_is_read_by_its_header(tmp_path, data_dir):
+    """A portfolio sheet as a Dutch Excel saves it: `;` between the columns, CRLF line ends, quoted cells
+    holding `;` (the themes) and commas (the summaries), and more than the 4 KB the separator was guessed
+    from. csv.Sniffer, given that sample cut inside a row, found no separator at all."""
+    summary = "Wij plannen, registreren en evalueren elke strooiactie op de provinciale wegen, samen met de aannemer."
+    lines = ["external_id;province;kind;title;summary;phase;themes"]
+    lines += [
+        f'GE-{n};NL-GE;portfolio_project;Winterdienst nummer {n};{summary};opgeschaald;"mobiliteit;bedrijfsvoering"'
+        for n in range(40)
+    ]
+    source = tmp_path / "portfolio.csv"
+    source.write_bytes("\r\n".join(lines).encode("utf-8") + b"\r\n")
+    assert source.stat().st_size > 4096
+    result = run_cli(data_dir, "import", str(source))
+    assert result.returncode == 0, result.stdout + result.stderr
+    exported = [json.loads(line) for line in run_cli(data_dir, "export").stdout.splitlines()]
+    assert len(exported) == 40
+    assert {tuple(r["themes"]) for r in exported} == {("bedrijfsvoering", "mobiliteit")}
+    assert {r["summary"] for r in exported} == {summary}
+
+
 def test_reimport_updates_and_never_duplicates(tmp_path, data_dir):
     source = write_jsonl(tmp_path / "a.jsonl", rows(3))
     assert run_cli(data_dir, "import", str(source)).returncode == 0

@@ -160,13 +160,7 @@ def _read_csv(path: Path) -> Iterator[Row]:
     sample = "".join(head)
     if not sample.strip():
         return
-    try:
-        dialect = csv.Sniffer().sniff(sample[:_SNIFF_CHARS], delimiters=",;\t")
-    except csv.Error:
-        raise _file_problem(
-            "kan het scheidingsteken niet bepalen; gebruik een komma, puntkomma of tab tussen de kolommen"
-        ) from None
-    reader = csv.DictReader(itertools.chain(head, lines), dialect=dialect)
+    reader = csv.DictReader(itertools.chain(head, lines), dialect=_dialect(sample))
     try:
         _check_header(reader.fieldnames or [])
         # Numbered as a spreadsheet shows them (header is row 1), also when a cell holds line breaks.
@@ -175,6 +169,48 @@ def _read_csv(path: Path) -> Iterator[Row]:
                 yield number, _from_cells(record, spreadsheet_text=True)
     except csv.Error as exc:
         raise _file_problem(f"geen geldig CSV-bestand rond regel {reader.line_num} ({_csv_reason(exc)})") from None
+
+
+class _CommaSeparated(csv.excel):
+    delimiter = ","
+
+
+class _SemicolonSeparated(csv.excel):
+    """What a Dutch Excel writes as CSV."""
+
+    delimiter = ";"
+
+
+class _TabSeparated(csv.excel):
+    delimiter = "\t"
+
+
+#: The separators a spreadsheet's CSV uses, each with the dialect Excel and LibreOffice write.
+_SPREADSHEET_DIALECTS: dict[str, type[csv.Dialect]] = {
+    d.delimiter: d for d in (_CommaSeparated, _SemicolonSeparated, _TabSeparated)
+}
+
+
+def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    """The CSV dialect of a file starting with `sample`. The header names the columns, so the separator
+    is the one that splits it into the most field names we know; only a header that names none (which
+    `_check_header` then refuses) is left to `csv.Sniffer`, which guesses from how characters recur and
+    mistakes a `;` inside quoted cells (`"mobiliteit;water"`) for a hint against it."""
+    header = sample.splitlines()[0]
+    known = set(InitiativeInput.model_fields)
+
+    def names_split_by(delimiter: str) -> int:
+        return len(known & {cell.strip() for cell in next(csv.reader([header], delimiter=delimiter))})
+
+    best = max(_SPREADSHEET_DIALECTS, key=names_split_by)
+    if names_split_by(best):
+        return _SPREADSHEET_DIALECTS[best]
+    try:
+        return csv.Sniffer().sniff(sample[:_SNIFF_CHARS], delimiters="".join(_SPREADSHEET_DIALECTS))
+    except csv.Error:
+        raise _file_problem(
+            "kan het scheidingsteken niet bepalen; gebruik een komma, puntkomma of tab tussen de kolommen"
+        ) from None
 
 
 def _csv_reason(error: csv.Error) -> str:
