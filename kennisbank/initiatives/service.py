@@ -409,6 +409,18 @@ def _input_value(initiative: Initiative, declared: InitiativeField) -> Any:
     return value
 
 
+def as_reference(initiative: Initiative) -> dict[str, Any]:
+    """How the API names an initiative inside another answer (a match's side, a search hit): enough to
+    show it and to fetch it (province fetched)."""
+    return {
+        "id": initiative.id,
+        "external_id": initiative.external_id,
+        "province": initiative.province.code,
+        "province_name": initiative.province.name,
+        "title": initiative.title,
+    }
+
+
 def as_resource(initiative: Initiative) -> dict[str, Any]:
     """The API representation: the input fields plus identity, province name and bookkeeping."""
     return {

@@ -32,6 +32,7 @@ from .. import audit, permissions
 from ..audit import Actor
 from ..db import flat_values
 from ..errors import NotFound, PermissionDenied
+from ..initiatives.service import as_reference
 from ..initiatives.validation import InputError
 from ..models import Initiative, MatchEvent, MatchSuggestion
 from ..pagination import Page
@@ -496,20 +497,10 @@ async def accepted_for(initiative_id: int) -> list[tuple[MatchSuggestion, Initia
 
 def as_json(match: MatchSuggestion) -> dict:
     """A match as the API and ``kennisbank matches --json`` give it."""
-
-    def side(initiative: Initiative) -> dict:
-        return {
-            "id": initiative.id,
-            "external_id": initiative.external_id,
-            "province": initiative.province.code,
-            "province_name": initiative.province.name,
-            "title": initiative.title,
-        }
-
     return {
         "id": match.id,
-        "a": side(match.a),
-        "b": side(match.b),
+        "a": as_reference(match.a),
+        "b": as_reference(match.b),
         "score": match.score,
         "type": match.type,
         "reasons": list(match.reasons),

@@ -14,6 +14,7 @@ from search import FACET_FIELDS, SearchHit, SearchIndex, SearchQuery, SearchResu
 from search.embeddings import Embedder
 
 from ..initiatives.filters import range_message, read_filters, whole_number
+from ..initiatives.service import as_reference
 from ..initiatives.validation import InputError
 from ..models import Initiative
 from ..taxonomy import (
@@ -168,16 +169,8 @@ def as_json(result: SearchPage) -> dict[str, Any]:
 
 
 def _reference(initiative: Initiative) -> dict[str, Any]:
-    """What a search answer says of one initiative it names."""
-    return {
-        "id": initiative.id,
-        "external_id": initiative.external_id,
-        "province": initiative.province.code,
-        "province_name": initiative.province.name,
-        "title": initiative.title,
-        "kind": str(initiative.kind),
-        "phase": str(initiative.phase),
-    }
+    """What a search answer says of one initiative it names: its reference, kind and phase."""
+    return {**as_reference(initiative), "kind": str(initiative.kind), "phase": str(initiative.phase)}
 
 
 @dataclass(frozen=True)
