@@ -71,6 +71,9 @@ COMPOUND_MIN_EXTRA = 3  # a compound adds at least this many letters
 MAX_EXPANSIONS = 64
 MAX_TERM_LENGTH = 40
 
+#: The name of the aggregation that counts the result set beside its facets (no field is called so).
+_TOTAL = "__total"
+
 #: The texts stored for highlighting, each in a `stored_<part>` field.
 SOURCE_PARTS = ("title", "summary", "body")
 
@@ -341,8 +344,13 @@ class TantivyIndex:
         result_set = _all_of([*filters, matching])
         if query.sort == "date" or (keyword is None and not semantic):
             ranked, total = self._by_date(searcher, result_set, query)
+            facets = self._facet_counts(searcher, result_set, query.facets)[1] if query.facets else {}
         else:
-            ranked, total, result_set = self._by_relevance(searcher, keyword, semantic, filters, result_set, query)
+            ranked, result_set = self._by_relevance(searcher, keyword, semantic, filters, result_set, query)
+            if query.facets:  # one pass over the result set counts it and its facets
+                total, facets = self._facet_counts(searcher, result_set, query.facets)
+            else:
+                total, facets = _count(searcher, result_set), {}
 
         matcher = TermMatcher(concepts, plan.compounds, plan.typo_words)
         sources = self._sources(searcher, [doc_id for doc_id, _ in ranked])
@@ -350,7 +358,6 @@ class TantivyIndex:
             SearchHit(doc_id, score, _highlights(source, matcher))
             for (doc_id, score), source in zip(ranked, sources, strict=True)
         ]
-        facets = self._facet_counts(searcher, result_set, query.facets) if query.facets else {}
         related = self._related(searcher, query.vector, filters) if maybe_related and query.vector and not total else []
         return SearchResults(total, hits, facets, _ms_since(started), related)
 
@@ -414,7 +421,7 @@ class TantivyIndex:
         filters: list[Query],
         result_set: Query,
         query: SearchQuery,
-    ) -> tuple[list[tuple[int, float]], int, Query]:
+    ) -> tuple[list[tuple[int, float]], Query]:
         """The page of the keyword ranking blended with the semantic one (deep enough to fill the page
         even if every semantic candidate outranks it), with the best hits' families when the query has a
         vector; the result set grows by the family members, so the total and the facets count them."""
@@ -431,7 +438,7 @@ class TantivyIndex:
             ranked, members = self._with_family(searcher, ranked, filters)
             if members:
                 result_set = _any_of([result_set, Query.term_set_query(self._schema, "id", members)])
-        return ranked[query.offset : depth], _count(searcher, result_set), result_set
+        return ranked[query.offset : depth], result_set
 
     def _with_family(
         self, searcher: tantivy.Searcher, ranked: list[tuple[int, float]], filters: list[Query]
@@ -601,12 +608,15 @@ class TantivyIndex:
 
     def _facet_counts(
         self, searcher: tantivy.Searcher, result_set: Query, names: Sequence[str]
-    ) -> dict[str, dict[str, int]]:
-        aggregations = {name: {"terms": {"field": name, "size": 10_000}} for name in names}
+    ) -> tuple[int, dict[str, dict[str, int]]]:
+        """How many documents `result_set` matches, and its counts per value of each facet `names`."""
+        aggregations: dict[str, Any] = {name: {"terms": {"field": name, "size": 10_000}} for name in names}
+        aggregations[_TOTAL] = {"value_count": {"field": "id"}}
         raw = searcher.aggregate(result_set, aggregations)
-        return {
+        facets = {
             name: {str(b["key"]): int(b["doc_count"]) for b in raw.get(name, {}).get("buckets", [])} for name in names
         }
+        return int(raw.get(_TOTAL, {}).get("value") or 0), facets
 
     def _searcher(self) -> tantivy.Searcher:
         """A searcher that sees every commit so far, also from other processes."""
