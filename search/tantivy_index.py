@@ -332,19 +332,15 @@ class TantivyIndex:
             else:
                 maybe_related = evidence >= RELATED_EVIDENCE and query.offset == 0
 
+        # Only a query none of whose words matched reaches the block, so it is one that finds nothing.
+        related = self._related(searcher, query.vector, filters) if maybe_related and query.vector else []
         matching = _matching(query, keyword, _id_query(self._schema, semantic))
         if matching is None:
-            return SearchResults(
-                0,
-                [],
-                {name: {} for name in query.facets},
-                _ms_since(started),
-                self._related(searcher, query.vector, filters) if maybe_related and query.vector else [],
-            )
+            return SearchResults(0, [], {name: {} for name in query.facets}, _ms_since(started), related)
         result_set = _all_of([*filters, matching])
         if query.sort == "date" or (keyword is None and not semantic):
             ranked, total = self._by_date(searcher, result_set, query)
-            facets = self._facet_counts(searcher, result_set, query.facets)[1] if query.facets else {}
+            facets = self._facet_counts(searcher, result_set, query.facets, count=False)[1] if query.facets else {}
         else:
             ranked, result_set = self._by_relevance(searcher, keyword, semantic, filters, result_set, query)
             if query.facets:  # one pass over the result set counts it and its facets
@@ -358,15 +354,21 @@ class TantivyIndex:
             SearchHit(doc_id, score, _highlights(source, matcher))
             for (doc_id, score), source in zip(ranked, sources, strict=True)
         ]
-        related = self._related(searcher, query.vector, filters) if maybe_related and query.vector and not total else []
-        return SearchResults(total, hits, facets, _ms_since(started), related)
+        return SearchResults(total, hits, facets, _ms_since(started), [] if total else related)
 
     def _related(self, searcher: tantivy.Searcher, vector: Vector, filters: list[Query]) -> list[SearchHit]:
         """The "Misschien verwant" block of a query that found nothing (RELATED_EVIDENCE)."""
-        nearest = self._neighbours(
-            searcher, vector, filters, RELATED_LIMIT, set(), self.min_similarity, self.min_standout, gated=False
-        )
+        nearest = self._query_neighbours(searcher, vector, filters, RELATED_LIMIT)
         return [SearchHit(doc_id, score, {}) for doc_id, score in nearest]
+
+    def _query_neighbours(
+        self, searcher: tantivy.Searcher, vector: Vector, filters: list[Query], limit: int
+    ) -> list[tuple[int, float]]:
+        """The `limit` nearest documents of a query's vector, under the search's floors but not its gate
+        (the caller has decided the query reaches it)."""
+        return self._neighbours(
+            searcher, vector, filters, limit, set(), self.min_similarity, self.min_standout, gated=False
+        )
 
     def _best_hit(self, searcher: tantivy.Searcher, query: Query) -> int | None:
         """The best-ranked document `query` matches, or None when it matches none."""
@@ -381,9 +383,7 @@ class TantivyIndex:
         the best hit, those of the query itself."""
 
         def neighbours(v: Vector) -> list[tuple[int, float]]:
-            return self._neighbours(
-                searcher, v, filters, self.semantic_limit, set(), self.min_similarity, self.min_standout, gated=False
-            )
+            return self._query_neighbours(searcher, v, filters, self.semantic_limit)
 
         if self.feedback_weight <= 0:
             return neighbours(vector)
@@ -607,11 +607,13 @@ class TantivyIndex:
         return [by_id.get(i, {"title": "", "summary": "", "body": ""}) for i in ids]
 
     def _facet_counts(
-        self, searcher: tantivy.Searcher, result_set: Query, names: Sequence[str]
+        self, searcher: tantivy.Searcher, result_set: Query, names: Sequence[str], *, count: bool = True
     ) -> tuple[int, dict[str, dict[str, int]]]:
-        """How many documents `result_set` matches, and its counts per value of each facet `names`."""
+        """How many documents `result_set` matches (0 unless `count`: a caller that has the total already),
+        and its counts per value of each facet `names`."""
         aggregations: dict[str, Any] = {name: {"terms": {"field": name, "size": 10_000}} for name in names}
-        aggregations[_TOTAL] = {"value_count": {"field": "id"}}
+        if count:
+            aggregations[_TOTAL] = {"value_count": {"field": "id"}}
         raw = searcher.aggregate(result_set, aggregations)
         facets = {
             name: {str(b["key"]): int(b["doc_count"]) for b in raw.get(name, {}).get("buckets", [])} for name in names
