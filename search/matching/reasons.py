@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import lru_cache
 
 from ..dutch import dutch_date
 from .features import EARLY_PHASES, PROVEN_PHASES, ItemFacts, supplier_mentions, tag_key
@@ -41,8 +42,13 @@ def dutch_list(words: Sequence[str]) -> str:
     return ", ".join(words[:-1]) + " en " + words[-1]
 
 
-def shared_tags(a: Sequence[str], b: Sequence[str]) -> list[str]:
-    """Tags both name (compared folded), spelled as in `a`, in `a`'s order."""
+def shared_tags(
+    a: Sequence[str], b: Sequence[str], keys: tuple[frozenset[str], frozenset[str]] | None = None
+) -> list[str]:
+    """Tags both name (compared folded), spelled as in `a`, in `a`'s order. `keys`, the tags of both as
+    `tag_key` gives them (`ItemFacts` has them), settle at once that most pairs share none."""
+    if keys is not None and keys[0].isdisjoint(keys[1]):
+        return []
     keys_b = {tag_key(t) for t in b}
     seen: set[str] = set()
     shared = []
@@ -54,7 +60,9 @@ def shared_tags(a: Sequence[str], b: Sequence[str]) -> list[str]:
     return shared
 
 
+@lru_cache(maxsize=4096)
 def month(value: date) -> str:
+    """ "maart 2026" (cached: Babel's formatting was a tenth of building a full rematch's reasons)."""
     return dutch_date(value, "MMMM y")
 
 
@@ -79,7 +87,7 @@ def build_reasons(
     def add(feature: str, text: str) -> None:
         candidates.append((contributions.get(feature, 0.0), text))
 
-    suppliers = shared_tags(a.suppliers, b.suppliers)
+    suppliers = shared_tags(a.suppliers, b.suppliers, (facts[0].suppliers, facts[1].suppliers))
     if suppliers:
         noun = "leverancier" if len(suppliers) == 1 else "leveranciers"
         add("suppliers", f"Beide werken met {noun} {dutch_list(suppliers)}")
@@ -93,7 +101,7 @@ def build_reasons(
                     f"{other.province_name} noemt {'die' if len(named) > 1 else 'deze'} leverancier",
                 )
                 break
-    technologies = shared_tags(a.technologies, b.technologies)
+    technologies = shared_tags(a.technologies, b.technologies, (facts[0].technologies, facts[1].technologies))
     if technologies:
         add("technologies", f"Beide gebruiken {dutch_list(technologies)}")
     categories = sorted(facts[0].categories & facts[1].categories)
@@ -101,7 +109,7 @@ def build_reasons(
         add("categories", f"Zelfde soort product: {dutch_list(categories)}")
     if shared_terms:
         add("lexical", f"Gedeelde kernbegrippen: {', '.join(shared_terms)}")
-    themes = shared_tags(a.themes, b.themes)
+    themes = shared_tags(a.themes, b.themes, (facts[0].themes, facts[1].themes))
     if themes:
         noun = "thema" if len(themes) == 1 else "thema's"
         add("themes", f"Zelfde {noun}: {dutch_list(themes)}")
