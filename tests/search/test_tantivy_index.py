@@ -311,3 +311,43 @@ def test_concurrent_upserts_each_return_once_their_document_is_searchable(tmp_pa
     assert seen_at_return == {doc.id: True for doc in CORPUS}
     assert sorted(written) == sorted(doc.id for doc in CORPUS), "each document written exactly once"
     assert index.count() == len(CORPUS)
+
+
+def test_a_query_without_a_keyword_hit_is_not_moved_towards_its_own_nearest_neighbour(tmp_path):
+    """No word of the query matches, so its nearest neighbour is only a guess. Here it is the wrong one,
+    with a crowd around it; moving the query towards it would push the right initiative, second by
+    meaning, under that crowd."""
+    rng = np.random.default_rng(5)
+    basis = np.linalg.qr(rng.normal(size=(64, 64)))[0].T  # orthonormal rows
+    query_dir, wrong_side, right_side = basis[0], basis[1], basis[2]
+
+    def unit(vector: np.ndarray) -> np.ndarray:
+        return vector / np.linalg.norm(vector)
+
+    query_vector = query_dir
+    wrong = unit(0.7 * query_dir + 0.714 * wrong_side)
+    right = unit(0.65 * query_dir + 0.76 * right_side)
+    crowd = [unit(0.55 * query_dir + 0.835 * wrong_side + basis[3:].T @ rng.normal(size=61) / 50) for _ in range(25)]
+
+    def doc(doc_id: int, vector: np.ndarray) -> object:
+        return dataclasses.replace(
+            CORPUS[0],
+            id=doc_id,
+            external_id=f"X-{doc_id}",
+            title=f"Onderwerp {doc_id}",
+            summary="",
+            body="",
+            vector=tuple(vector.tolist()),
+        )
+
+    # What the test relies on: the right one is second for the query, and last but the crowd for the
+    # query moved halfway towards the wrong one.
+    moved = unit(query_vector + FEEDBACK_WEIGHT * wrong)
+    assert float(query_vector @ right) > max(float(query_vector @ c) for c in crowd)
+    assert float(moved @ right) < min(float(moved @ c) for c in crowd)
+
+    index = TantivyIndex(tmp_path / "index", semantic_limit=20)
+    index.upsert([doc(1, wrong), doc(2, right), *(doc(10 + n, c) for n, c in enumerate(crowd))])
+    found = index.search(SearchQuery(text="qxzwv", vector=tuple(query_vector.tolist()), semantic_ratio=0.5))
+    index.close()
+    assert [hit.id for hit in found.hits][:2] == [1, 2]
