@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
+from search import vectors as vectors_module
 from search.matching.space import SemanticSpace
 from search.vectors import VectorStore
 
@@ -267,6 +268,33 @@ def test_an_old_generation_log_beside_a_compacted_base_is_ignored(tmp_path):
     assert log.stat().st_size == HEADER + RECORD
     assert_state(reader, expected)
     assert_state(VectorStore(base), expected)
+
+
+def test_a_reader_whose_opens_a_compaction_falls_between_reads_both_again(tmp_path, monkeypatch):
+    """A reader opens the base, then the log; a writer in another process compacts in between. The log
+    it then opens belongs to the new base, so its base is stale and the old log's records, folded into
+    the new base, are in neither: it must read both again."""
+    writer, expected = seeded(tmp_path)
+    rng = np.random.default_rng(8)
+    for doc_id in (1, 3):  # two records in the log of the first base
+        expected[doc_id] = unit(rng)
+        writer.write({doc_id: expected[doc_id]})
+    read_log = vectors_module._read_log
+    compacted = []
+
+    def compaction_between_the_opens(path):
+        if not compacted:
+            writer.compact_min_records, writer.compact_fraction = 0, 0.0  # the next write compacts
+            expected[5] = unit(rng)
+            writer.write({5: expected[5]})
+            compacted.append(True)
+        return read_log(path)
+
+    monkeypatch.setattr(vectors_module, "_read_log", compaction_between_the_opens)
+    base_inode = (tmp_path / "vectors.npz").stat().st_ino
+    reader = VectorStore(tmp_path / "vectors.npz")
+    assert_state(reader, expected)
+    assert compacted and (tmp_path / "vectors.npz").stat().st_ino != base_inode
 
 
 def test_a_base_from_before_the_log_loads_and_the_first_write_migrates_it(tmp_path):
