@@ -99,6 +99,19 @@ def test_bad_values_get_a_dutch_message_on_their_field(field, value, fragment):
     assert fragment in " ".join(errors[field])
 
 
+@pytest.mark.parametrize(
+    ("typed", "euros"), [("250000", 250000), ("250.000", 250000), (" 1.250.000 ", 1250000), ("0", 0), ("", None)]
+)
+def test_a_typed_budget_reads_dutch_thousands_dots(typed, euros):
+    assert parse_initiative(valid_initiative(budget_eur=typed)).budget_eur == euros
+
+
+@pytest.mark.parametrize("typed", ["250.5", "250.00", "1.5", "+100", "1_000_000", "€ 250000", "1,5", "250.000,00"])
+def test_a_typed_budget_that_is_no_whole_amount_is_refused(typed):
+    """Pydantic alone read "250.000" as 250 euros and let "+100" and "1_000_000" through."""
+    assert "heel getal in euro" in errors_of(budget_eur=typed)["budget_eur"][0]
+
+
 def test_end_date_before_start_is_reported_on_end_date():
     errors = errors_of(start_date="2026-01-01", end_date="2025-01-01")
     assert errors == {"end_date": ["De einddatum ligt vóór de startdatum."]}

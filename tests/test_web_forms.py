@@ -66,6 +66,13 @@ def test_created_initiative_shows_on_its_page_and_in_the_list(client):
     assert f'href="/initiatieven/{initiative_id}"' in listing.text
 
 
+def test_a_budget_typed_with_thousands_dots_is_saved_whole(client):
+    form = as_form(valid_initiative(budget_eur="250.000"))
+    saved = client.submit("/initiatieven/nieuw", form, follow_redirects=False)
+    assert saved.status_code == 303
+    assert "€ 250.000" in client.get(saved.headers["location"]).text
+
+
 def test_edit_form_is_prefilled_and_saves(client):
     initiative_id = create(client)
     edit = client.get(f"/initiatieven/{initiative_id}/bewerken")

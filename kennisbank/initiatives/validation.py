@@ -25,6 +25,10 @@ _TAG_MAX = 60
 _TAGS_MAX = 20
 
 
+#: A whole amount in euros as typed: digits, or Dutch thousands groups ("250.000", never "250.5").
+_EUROS = re.compile(r"-?(?:[0-9]{1,18}|[0-9]{1,3}(?:\.[0-9]{3}){1,5})")
+
+
 def _error(kind: str, message: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message)
 
@@ -153,7 +157,7 @@ class InitiativeInput(BaseModel):
             W.NUMBER,
             "waar",
             form_label="Budget in euro",
-            hint="Een heel getal, zonder punten, bijvoorbeeld 250000.",
+            hint="Een heel getal, bijvoorbeeld 250000 of 250.000.",
         ),
     ] = None
     external_id: Annotated[
@@ -268,6 +272,23 @@ class InitiativeInput(BaseModel):
                 if isinstance(item, str):
                     check_text(item)
         return value
+
+    @field_validator("budget_eur", mode="before")
+    @classmethod
+    def _whole_euros(cls, value: Any) -> Any:
+        """A typed amount: digits, or digits in groups of three with Dutch thousands dots ("250.000").
+        Pydantic's own reading of a string took "250.000" for 250.0, so 250 euros, and let "+100" and
+        "1_000_000" through."""
+        if not isinstance(value, str) or not value.strip():
+            return value
+        text = value.strip()
+        if _EUROS.fullmatch(text):
+            return int(text.replace(".", ""))
+        if text.isascii() and text.lstrip("-").isdigit():
+            return text  # too many digits: pydantic's "too large"
+        raise _error(
+            "budget_parsing", "Vul een heel getal in euro in, zoals 250000 of 250.000 (zonder euroteken of decimalen)."
+        )
 
     @field_validator("province")
     @classmethod
