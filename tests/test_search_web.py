@@ -53,6 +53,26 @@ def test_filtering_on_a_province_updates_the_other_facet_counts(seeded):
     assert re.search(r'id="facet-province-NL-LI"[^>]*checked', page)
 
 
+def test_the_page_searches_what_it_can_and_names_the_options_it_left_out(seeded):
+    """A trial pasted a paragraph into the box and chose a sort of another page: each time the page
+    threw the words away and listed every initiative as results."""
+    client, _ = seeded
+    data = client.get("/api/v1/search", params={"q": "data"}).json()["total"]
+    bad_sort = client.get("/zoeken", params={"q": "data", "sort": "recent"}).text
+    assert f"<strong>{data}</strong> resultaten voor ‘data’" in bad_sort
+    assert "Sorteren op: Kies ‘relevance’ (relevantie) of ‘date’ (laatst gewijzigd)." in bad_sort
+    long = client.get("/zoeken", params={"q": "stikstof " * 30}).text
+    assert "Zoekwoorden: Gebruik maximaal 200 tekens." in long
+    nitrogen = client.get("/api/v1/search", params={"q": "stikstof"}).json()["total"]
+    assert f"<strong>{nitrogen}</strong> resultaten voor ‘stikstof stikstof" in long
+    unknown = client.get("/zoeken", params={"q": "data", "province": "Atlantis"}).text
+    assert (
+        f"<strong>{data}</strong> resultaten voor ‘data’" in unknown
+        and "Provincie: Onbekende waarde “Atlantis”." in unknown
+    )
+    assert client.get("/api/v1/search", params={"q": "data", "sort": "recent"}).status_code == 400
+
+
 def test_search_api_shape_and_problem_json(seeded):
     client, _ = seeded
     body = client.get("/api/v1/search", params={"q": "digitale tweeling", "perPage": 3}).json()
@@ -165,3 +185,14 @@ def test_a_search_downloads_as_csv_and_excel_in_its_order_without_another_provin
     sheet = load_workbook(io.BytesIO(excel.content))["Initiatieven"]
     assert sheet.max_row == len(rows) + 1
     assert client.get("/zoeken/download.csv?per_page=abc").status_code == 400
+
+
+def test_a_page_past_the_end_says_so_and_links_the_last_one(seeded):
+    client, _ = seeded
+    search = client.get("/zoeken", params={"q": "data", "pagina": "99"}).text
+    assert "Niets gevonden" not in search
+    assert "Pagina 99 is er niet" in search and "Naar de laatste pagina" in search
+    listing = client.get("/initiatieven", params={"pagina": "99"}).text
+    assert "Geen initiatieven met deze filters" not in listing
+    last = re.search(r'Pagina 99 is er niet: .*?<a href="/initiatieven\?pagina=(\d+)">Naar de laatste pagina', listing)
+    assert last and "Pagina 99 is er niet" not in client.get("/initiatieven", params={"pagina": last[1]}).text

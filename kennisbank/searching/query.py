@@ -39,6 +39,20 @@ MAX_PER_PAGE = 100
 #: (with the words, ``q``) and names. The index also filters on ``status``, which search sets itself.
 SEARCH_FILTERS: tuple[str, ...] = ("province", "kind", "theme", "phase", "programme_line", "year")
 
+
+def option_label(name: str) -> str:
+    """What the search page calls one of its options, for its messages about unusable ones."""
+    return _OPTION_LABELS.get(name) or FACET_TITLES.get(name, name)
+
+
+_OPTION_LABELS = {
+    "q": "Zoekwoorden",
+    "sort": "Sorteren op",
+    "page": "Pagina",
+    "pagina": "Pagina",
+    "per_page": "Aantal per pagina",
+}
+
 FACET_TITLES = {
     "province": "Provincie",
     "kind": "Soort",
@@ -98,10 +112,21 @@ class SearchPage:
 
 def parse_query(params: Mapping[str, Sequence[str]], per_page: int = 20) -> SearchQuery:
     """Read a search from query parameters; raise InputError with Dutch messages for what is unusable."""
+    query, errors = read_query(params, per_page)
+    if errors:
+        raise InputError(errors)
+    return query
+
+
+def read_query(params: Mapping[str, Sequence[str]], per_page: int = 20) -> tuple[SearchQuery, dict[str, list[str]]]:
+    """The search in query parameters with each unusable option left at its default (words too long
+    shortened at a word), and Dutch messages per option for those: the search page searches what it
+    can and says what it left out, where the API refuses (`parse_query`)."""
     errors: dict[str, list[str]] = {}
     text = (params.get("q") or [""])[0].strip()
     if len(text) > MAX_QUERY_LENGTH:
         errors["q"] = [f"Gebruik maximaal {MAX_QUERY_LENGTH} tekens."]
+        text = _shortened(text, MAX_QUERY_LENGTH)
     filters, filter_errors = read_filters(params, FACET_FIELDS)
     errors.update(filter_errors)
     if "theme" in filters:  # the index knows themes by name
@@ -109,12 +134,18 @@ def parse_query(params: Mapping[str, Sequence[str]], per_page: int = 20) -> Sear
     filters.setdefault("status", (Status.GEPUBLICEERD,))
     sort = (params.get("sort") or ["relevance"])[0]
     if sort not in ("relevance", "date"):
-        errors["sort"] = ["Kies relevance of date."]
+        errors["sort"] = ["Kies ‘relevance’ (relevantie) of ‘date’ (laatst gewijzigd)."]
+        sort = "relevance"
     page = _whole(params, "page", 1, 10_000, errors) or _whole(params, "pagina", 1, 10_000, errors) or 1
     size = _whole(params, "per_page", 1, MAX_PER_PAGE, errors) or per_page
-    if errors:
-        raise InputError(errors)
-    return SearchQuery(text=text, filters=filters, sort=sort, page=page, per_page=size, facets=FACET_FIELDS)  # type: ignore[arg-type]
+    query = SearchQuery(text=text, filters=filters, sort=sort, page=page, per_page=size, facets=FACET_FIELDS)  # type: ignore[arg-type]
+    return query, errors
+
+
+def _shortened(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, at the last space when there is one."""
+    cut = text[:limit]
+    return (cut.rsplit(" ", 1)[0] if " " in cut.strip() else cut).strip()
 
 
 def _whole(

@@ -238,23 +238,20 @@ routes = [
 ]
 
 
-def _viewer_search(request: Request) -> SearchQuery:
-    """The request's search, limited to what its viewer may see. A malformed number is a BadRequest; other
-    unusable parameters are an InputError."""
+def _viewer_search(request: Request) -> tuple[SearchQuery, dict[str, list[str]]]:
+    """The request's search, limited to what its viewer may see, with each other unusable option left at
+    its default, and the Dutch messages for those (`searching.read_query`). A malformed number is a
+    BadRequest."""
     params = multi_params(request)
     number_errors = check_numbers(params, SEARCH_NUMBERS)
     if number_errors:
         raise BadRequest(number_errors)
-    query = searching.parse_query(params, request.app.state.settings.page_size)
-    return searching.restrict_to_viewer(query, permissions.visible_concept_provinces(current_user(request)))
+    query, errors = searching.read_query(params, request.app.state.settings.page_size)
+    return searching.restrict_to_viewer(query, permissions.visible_concept_provinces(current_user(request))), errors
 
 
 async def search_page(request: Request) -> Response:
-    try:
-        query = _viewer_search(request)
-        errors: dict[str, list[str]] = {}
-    except InputError as exc:
-        query, errors = searching.parse_query({}), exc.errors
+    query, errors = _viewer_search(request)
     try:
         result = await searching.run_search(
             request.app.state.search_index, query, request.app.state.embedder, request.app.state.settings.semantic_ratio
@@ -267,6 +264,7 @@ async def search_page(request: Request) -> Response:
         "result": result,
         "errors": errors,
         "facet_titles": searching.FACET_TITLES,
+        "option_label": searching.option_label,
         "search_filters": searching.SEARCH_FILTERS,
         "search_unavailable": unavailable,
         "search_download_limit": SEARCH_DOWNLOAD_LIMIT,
@@ -283,7 +281,7 @@ async def search_download(request: Request) -> Response:
     as CSV or Excel."""
     if request.path_params["format"] not in ("csv", "xlsx"):
         return _not_found(request)
-    query = replace(_viewer_search(request), page=1, per_page=SEARCH_DOWNLOAD_LIMIT)
+    query = replace(_viewer_search(request)[0], page=1, per_page=SEARCH_DOWNLOAD_LIMIT)
     try:
         result = await searching.run_search(
             request.app.state.search_index, query, request.app.state.embedder, request.app.state.settings.semantic_ratio
