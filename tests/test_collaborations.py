@@ -3,6 +3,7 @@ timeline, who may change what (pages and API), the board's filters and the initi
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -323,8 +324,19 @@ def test_a_form_error_shows_next_to_the_field_and_a_stale_form_is_a_conflict(wor
         ).status_code
         == 303
     )
-    stale = browser.submit(f"/samenwerkingen/{cid}/actie", {"next_action": "x", "version": "1"})
+    stale = browser.submit(f"/samenwerkingen/{cid}/actie", {"next_action": "Bellen met Brabant", "version": "1"})
     assert stale.status_code == 409 and "intussen gewijzigd" in stale.text
+    # What was typed stays in the form, under the new version, so saving again is one click.
+    assert 'name="next_action" maxlength="300" value="Bellen met Brabant"' in stale.text
+    assert stale.text.count('name="version" value="2"') == 3
+    bad_date = browser.submit(
+        f"/samenwerkingen/{cid}/actie",
+        {"next_action": "Bellen met Brabant", "next_action_due": "31-02-2026", "version": "2"},
+    )
+    assert bad_date.status_code == 422 and 'id="fout-next_action_due"' in bad_date.text
+    assert 'value="Bellen met Brabant"' in bad_date.text and 'value="31-02-2026"' in bad_date.text
+    no_reason = browser.submit(f"/samenwerkingen/{cid}/fase", {"stage": "gestopt", "reason": " ", "version": "2"})
+    assert no_reason.status_code == 422 and re.search(r'<option value="gestopt"\s+selected>', no_reason.text)
 
 
 def test_start_samenwerking_on_a_cluster(world):

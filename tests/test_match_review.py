@@ -95,6 +95,22 @@ def test_a_coordinator_accepts_with_a_note_and_both_initiatives_show_it(pair):
     assert client.run(AuditEntry.filter(action="match_decide", object_id=str(match.id)).count) == 1
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_refused_note_stays_in_the_form_next_to_its_message(pair, htmx):
+    client, gelderland, limburg = pair
+    match = the_match(client, gelderland, limburg)
+    note = "Bellen met Limburg over de inkoop. " * 60  # over the 2,000 characters a note may have
+    response = client.submit(
+        f"/matches/{match.id}/beoordeling",
+        {"status": "aangehouden", "note": note},
+        headers={"HX-Request": "true"} if htmx else {},
+    )
+    assert response.status_code == (200 if htmx else 422)
+    assert 'id="fout-note"' in response.text and "Gebruik maximaal 2000 tekens." in response.text
+    assert note.strip() in response.text
+    assert client.get(f"/api/v1/matches/{match.id}").json()["status"] == "voorgesteld"
+
+
 def test_decisions_survive_a_full_rematch(pair, data_dir):
     client, gelderland, limburg = pair
     match = the_match(client, gelderland, limburg)

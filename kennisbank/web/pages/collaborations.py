@@ -6,6 +6,7 @@ JavaScript; the service decides who may do what (kennisbank/matching/collaborati
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -57,7 +58,9 @@ async def _detail(
     errors: dict[str, list[str]] | None = None,
     status_code: int = 200,
     message: str = "",
+    typed: Mapping[str, str] | None = None,
 ) -> Response:
+    """The page; `typed`, a refused form's fields, fill that form again (the rest shows what is stored)."""
     collaboration = await service.get_for(actor(request), collaboration_id)
     return render(
         request,
@@ -65,6 +68,7 @@ async def _detail(
         {
             "collaboration": collaboration,
             "errors": errors or {},
+            "typed": typed or {},
             "message": message,
             "owners": await permissions.collaboration_owners().order_by("name", "email"),
             **_labels(),
@@ -97,10 +101,16 @@ def _due(text: str) -> date | None:
         raise InputError({"next_action_due": ["Geef een datum als JJJJ-MM-DD."]}) from None
 
 
+#: Form fields that are no typed text: the page renders them afresh.
+_NOT_TYPED = frozenset({"csrf_token", "version"})
+
+
 async def _change(request: Request, change: Any) -> Response:
     """Run one change from a form; errors come back on the page next to the form, a conflict as 409."""
     collaboration_id = request.path_params["collaboration_id"]
     form = await request.form()
+    # What was typed comes back in the form, on a conflict as well: the version field shows the new one.
+    typed = {name: value for name, value in form.items() if isinstance(value, str) and name not in _NOT_TYPED}
     try:
         await change(form, form_version(form.get("version")))
     except service.CollaborationConflict:
@@ -110,12 +120,14 @@ async def _change(request: Request, change: Any) -> Response:
             status_code=409,
             errors={
                 "": [
-                    "Iemand anders heeft de samenwerking intussen gewijzigd. Bekijk de nieuwe stand en probeer het opnieuw."
+                    "Iemand anders heeft de samenwerking intussen gewijzigd. Bekijk de nieuwe stand en probeer het "
+                    "opnieuw; wat u typte staat nog in het formulier."
                 ]
             },
+            typed=typed,
         )
     except InputError as exc:
-        return await _detail(request, collaboration_id, errors=exc.errors, status_code=422)
+        return await _detail(request, collaboration_id, errors=exc.errors, status_code=422, typed=typed)
     return RedirectResponse(_detail_path(request, collaboration_id) + "?melding=opgeslagen", status_code=303)
 
 

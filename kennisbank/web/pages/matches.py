@@ -87,7 +87,14 @@ def _detail_context(match: Any, **extra: Any) -> dict[str, Any]:
         {"initiative": i, "title": highlight(i.title, terms), "summary": highlight(i.summary, terms)}
         for i in (match.a, match.b)
     ]
-    return {"match": match, "sides": sides, "status_labels_match": MATCH_STATUS_LABELS, "errors": {}, **extra}
+    context = {
+        "match": match,
+        "sides": sides,
+        "status_labels_match": MATCH_STATUS_LABELS,
+        "errors": {},
+        "typed_note": None,
+    }
+    return {**context, **extra}
 
 
 async def decide(request: Request) -> Response:
@@ -100,9 +107,10 @@ async def decide(request: Request) -> Response:
         match = await matches.decide(actor(request), match_id, str(form.get("status", "")), str(form.get("note", "")))
     except InputError as exc:
         current = await matches.get_match(match_id)
+        context = _detail_context(current, errors=exc.errors, typed_note=str(form.get("note", "")))
         if htmx:  # htmx does not swap a 4xx response, so the error summary would never show
-            return render(request, "matches/_decision.html", _detail_context(current, errors=exc.errors))
-        return render(request, "matches/detail.html", _detail_context(current, errors=exc.errors), status_code=422)
+            return render(request, "matches/_decision.html", context)
+        return render(request, "matches/detail.html", context, status_code=422)
     if htmx:
         return render(
             request,
