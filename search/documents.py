@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from .dutch import terms
+
 Kind = Literal["best_practice", "living_lab", "portfolio_project"]
 Phase = Literal["idee", "verkenning", "pilot", "implementatie", "opgeschaald"]
 Status = Literal["concept", "gepubliceerd", "gearchiveerd"]
@@ -126,7 +128,11 @@ class SearchQuery:
 
     @property
     def uses_vector(self) -> bool:
-        return self.vector is not None and self.semantic_ratio > 0.0
+        """Whether meaning counts: with a vector and a semantic share, unless the text holds no word (the
+        vector of "%" or an emoji lies somewhere, near nothing in particular; a vector without text
+        is a search by meaning alone)."""
+        meaningless = bool(self.text.strip()) and not terms(self.text)
+        return self.vector is not None and self.semantic_ratio > 0.0 and not meaningless
 
 
 @dataclass(frozen=True)

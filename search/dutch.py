@@ -210,6 +210,12 @@ STOP_WORDS: frozenset[str] = frozenset(
     """.split()
 )
 
+#: English function words a query does not require, as it does not require Dutch ones: the platform
+#: holds English texts and is searched in English, and "road inspection with cameras" must not need
+#: "with". Not "it" (IT, in Dutch) nor words Dutch shares.
+QUERY_STOP_WORDS: frozenset[str] = STOP_WORDS | frozenset(
+    "the a an and or not of to for with on at by from are be this that these our into about".split()
+)
 
 #: Function words that tell an English text from a Dutch one (`reads_as_english`); words of both
 #: languages ("we", "is", "in") are left out, since they count for neither.
@@ -240,6 +246,18 @@ class Concept:
     @property
     def typed(self) -> Phrase:
         return self.alternatives[0]
+
+
+@dataclass(frozen=True)
+class QueryConcepts:
+    """What a query asks for (`Synonyms.query_concepts`): every concept of `required`, none of `excluded`."""
+
+    required: list[Concept]
+    excluded: list[Concept]
+
+
+#: The operators a query may use, written in capitals as web search has them (`Synonyms.query_concepts`).
+_OPERATORS = frozenset({"AND", "OR", "NOT"})
 
 
 class Synonyms:
@@ -283,6 +301,46 @@ class Synonyms:
         words = terms(text)
         return list(self._concepts(words))
 
+    def query_concepts(self, text: str) -> QueryConcepts:
+        """The concepts a query requires and those it excludes, reading the operators of web search.
+
+        Upper-case ``AND``, ``OR`` and ``NOT`` standing alone, and a minus before a word: AND is what a
+        query does anyway, OR joins the concepts on either side into one that either phrasing matches,
+        NOT or ``-`` excludes the concept after it. Read as words they required "and", "or" and "not",
+        which no Dutch text holds, so the query found nothing. An operator with nothing to work on is
+        dropped."""
+        required: list[Concept] = []
+        excluded: list[Concept] = []
+        operator: str | None = None  # the one before `run`
+        run: list[str] = []
+
+        def flush() -> None:
+            nonlocal operator
+            found = self.concepts(" ".join(run))
+            run.clear()
+            if not found:
+                return  # "NOT de water": the operator waits for a concept
+            if operator == "NOT":
+                excluded.append(found.pop(0))
+            elif operator == "OR" and required:
+                either = required[-1].alternatives
+                required[-1] = Concept((*either, *(a for a in found.pop(0).alternatives if a not in either)))
+            required.extend(found)
+            operator = None
+
+        for token in text.split():
+            if token in _OPERATORS:
+                flush()
+                operator = token
+            elif token.startswith("-") and len(token) > 1 and token[1].isalnum():
+                flush()
+                operator = "NOT"
+                run.append(token[1:])
+            else:
+                run.append(token)
+        flush()
+        return QueryConcepts(required, excluded)
+
     def _concepts(self, words: list[str]) -> Iterator[Concept]:
         i = 0
         while i < len(words):
@@ -294,7 +352,7 @@ class Synonyms:
                     i += size
                     break
             else:
-                if words[i] not in STOP_WORDS:
+                if words[i] not in QUERY_STOP_WORDS:
                     yield Concept(((words[i],),))
                 i += 1
 

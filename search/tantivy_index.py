@@ -319,9 +319,13 @@ class TantivyIndex:
     def search(self, query: SearchQuery) -> SearchResults:
         started = time.perf_counter()
         searcher = self._searcher()
-        filters = self._filter_clauses(query.active_filters)
-        concepts = self.synonyms.concepts(query.text)
+        asked = self.synonyms.query_concepts(query.text)
+        concepts = asked.required
         plan = _KeywordPlan()
+        filters = self._filter_clauses(query.active_filters)
+        if asked.excluded:  # NOT: a filter, so keyword hits, neighbours, facets and totals all leave them out
+            unwanted = _any_of([self._concept_query(searcher, c, _KeywordPlan()) for c in asked.excluded])
+            filters.append(Query.boolean_query([(Occur.Must, Query.all_query()), (Occur.MustNot, unwanted)]))
         keyword = _all_of([self._concept_query(searcher, c, plan) for c in concepts]) if concepts else None
         semantic: list[tuple[int, float]] = []
         maybe_related = False

@@ -110,6 +110,35 @@ def test_concepts_prefer_the_longest_phrase_and_keep_its_stop_words():
     assert ("iot",) in concepts[0].alternatives
 
 
+def test_english_function_words_are_dropped_from_queries_but_it_stays():
+    concepts = default_synonyms().concepts("road inspection with cameras for the IT department")
+    assert [c.typed for c in concepts] == [("road",), ("inspection",), ("cameras",), ("it",), ("department",)]
+
+
+@pytest.mark.parametrize(
+    ("query", "required", "excluded"),
+    [
+        ("stikstof AND water", [("stikstof",), ("water",)], []),
+        ("stikstof NOT water", [("stikstof",)], [("water",)]),
+        ("stikstof -water monitoring", [("stikstof",), ("monitoring",)], [("water",)]),
+        ("NOT de water stikstof", [("stikstof",)], [("water",)]),
+        ("stikstof OR ammoniak", [("stikstof", "ammoniak")], []),
+        ("water AND", [("water",)], []),
+        ("OR water", [("water",)], []),
+        ("e-depot", [("e",), ("depot",)], []),
+    ],
+)
+def test_query_operators_in_capitals(query, required, excluded):
+    asked = default_synonyms().query_concepts(query)
+    assert [tuple(word for phrase in c.alternatives for word in phrase) for c in asked.required] == required
+    assert [c.typed for c in asked.excluded] == excluded
+
+
+def test_or_joins_synonym_groups_into_one_concept():
+    [either] = default_synonyms().query_concepts("drone OR iot").required
+    assert {("drone",), ("iot",), ("internet", "of", "things")} <= set(either.alternatives)
+
+
 def test_concepts_of_only_stop_words_are_empty():
     assert default_synonyms().concepts("de het een van") == []
 

@@ -181,6 +181,10 @@ def test_a_query_that_came_close_without_enough_evidence_gets_related_documents_
     assert (far.total, far.hits, far.related) == (0, [], [])
     found = search(mixtures[between[0]], text="document")  # words of the query match: hits, no block
     assert found.hits and found.related == []
+    # A query of no word at all ("%", an emoji) means nothing, whatever its vector: no block either.
+    for no_word in ("%", "🙂", '"'):
+        assert search(mixtures[between[len(between) // 2]], text=no_word).related == []
+        assert search(documents[7].tolist(), text=no_word).hits == []
 
 
 def test_feedback_from_the_best_hit_brings_its_family_up(tmp_path):
@@ -351,3 +355,22 @@ def test_a_query_without_a_keyword_hit_is_not_moved_towards_its_own_nearest_neig
     found = index.search(SearchQuery(text="qxzwv", vector=tuple(query_vector.tolist()), semantic_ratio=0.5))
     index.close()
     assert [hit.id for hit in found.hits][:2] == [1, 2]
+
+
+def test_capital_operators_as_in_web_search(tmp_path):
+    """AND, OR, NOT and a minus, which users type from habit, were words the query required: no
+    initiative holds "and", so "datalab AND open" found nothing."""
+    index = TantivyIndex(tmp_path / "index")
+    index.upsert(CORPUS)
+
+    def found(text: str) -> set[int]:
+        return {hit.id for hit in index.search(SearchQuery(text=text, per_page=50)).hits}
+
+    datalabs = found("datalab")
+    assert datalabs >= {1, 2}
+    assert found("datalab AND open") == found("datalab open") and 1 in found("datalab open")
+    assert found("datalab NOT regionale") == found("datalab -regionale") == datalabs - found("regionale") != datalabs
+    assert found("datalab OR fietspad") == datalabs | found("fietspad") and 4 in found("fietspad")
+    results = index.search(SearchQuery(text="datalab NOT regionale", facets=("province",)))
+    assert results.total == len(datalabs - found("regionale"))
+    index.close()
