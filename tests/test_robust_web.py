@@ -173,6 +173,9 @@ def test_405_names_every_allowed_method_and_is_problem_json_on_the_api(client: B
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "PATCH"}
     page = client.get(f"/initiatieven/{created['id']}/archiveren")
     assert page.status_code == 405 and page.headers["allow"] == "POST"
+    # A page with the site around it (a reload of a refused form's address lands here), not bare text.
+    assert page.headers["content-type"].startswith("text/html") and "Dit adres is geen pagina" in page.text
+    assert 'href="/"' in page.text
 
 
 # --- item 8: lost updates ------------------------------------------------------------------------------------
@@ -316,3 +319,20 @@ def test_a_feed_stays_valid_xml_with_control_characters_stored_before_validation
 def test_a_year_filter_takes_ascii_digits_only(client: Browser):
     response = client.get("/api/v1/search", params={"year": SUPER_TWO * 4})
     assert is_problem_400(response) and response.json()["errors"][0]["field"] == "year"
+
+
+def test_every_request_body_is_bounded_a_tokens_too(client: Browser):
+    """A trial posted a 300 MB JSON body with an API token: it was read and parsed in full. A body over
+    the limit is now refused before it is read, as a form's always was: problem+json on the API, a page
+    with a way back on the site."""
+    huge = '{"title": "' + "x" * (3 * 1024 * 1024) + '"}'
+    headers = {**client.bearer(), "Content-Type": "application/json"}
+    response = client.post("/api/v1/initiatives", content=huge, headers=headers)
+    assert response.status_code == 413 and response.headers["content-type"] == PROBLEM
+    assert "te groot" in response.json()["detail"]
+    assert client.get("/api/v1/initiatives", headers=client.bearer()).json()["total"] == 0
+    client.login_as("medewerker", "NL-GE")
+    form = as_form(valid_initiative(description="x" * (3 * 1024 * 1024)))
+    page = client.submit("/initiatieven/nieuw", form)
+    assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
+    assert "Er is niets opgeslagen" in page.text and 'lang="nl"' in page.text

@@ -208,7 +208,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             return problem(
                 405, "Methode niet toegestaan", f"Dit adres accepteert alleen {allow['Allow']}.", headers=allow
             )
-        return Response("Methode niet toegestaan", status_code=405, headers=allow)
+        # Reached by reloading the address a refused form was posted to, or by a bookmark of it.
+        context = {
+            "error": {"title": "Dit adres is geen pagina"},
+            "message": "Dit adres verwerkt een formulier en is niet om te bekijken. Wat u eerder opsloeg, is bewaard.",
+        }
+        response = render(request, "error.html", context, status_code=405)
+        response.headers.update(allow)
+        return response
 
     async def kennisbank_error(request: Request, exc: Exception) -> Response:
         """Every `KennisbankError` a route lets through, answered from what the class carries."""

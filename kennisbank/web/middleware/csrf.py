@@ -23,7 +23,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..problems import problem
@@ -75,16 +75,12 @@ class CSRFMiddleware:
             token_authenticated = (
                 scope["path"].startswith(self.exempt_prefixes) and scope["state"].get("token_auth") is True
             )
+            # Every body is bounded, a token's too: a 300 MB JSON body was read and parsed in full.
+            body, receive = await _buffer_body(receive, self.upload_limits.get(scope["path"], MAX_FORM_BYTES))
+            if body is None:
+                await _too_large(scope, receive, send)
+                return
             if not token_authenticated:
-                body, receive = await _buffer_body(receive, self.upload_limits.get(scope["path"], MAX_FORM_BYTES))
-                if body is None:
-                    too_large = ("Het verzoek is te groot.", 413)
-                    await (
-                        problem(413, "Te groot", too_large[0])
-                        if scope["path"].startswith("/api/")
-                        else PlainTextResponse(*too_large)
-                    )(scope, receive, send)
-                    return
                 submitted = (
                     headers.get(HEADER)
                     or _form_token(headers, body)
@@ -103,6 +99,26 @@ class CSRFMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    """413: problem+json on the API, a page with a way back elsewhere (the browser keeps the typed form)."""
+    if scope["path"].startswith("/api/"):
+        limit = f"{MAX_FORM_BYTES // (1024 * 1024)} MB"
+        response: Response = problem(413, "Te groot", f"Het verzoek is te groot: stuur hoogstens {limit}.")
+    else:
+        response = HTMLResponse(_TOO_LARGE_PAGE, status_code=413)
+    await response(scope, receive, send)
+
+
+_TOO_LARGE_PAGE = """<!doctype html>
+<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Te groot – Kennisbank</title></head>
+<body><main><h1>Dit is te groot om te versturen</h1>
+<p>Wat u verstuurde is groter dan Kennisbank aanneemt (een formulier hoogstens 2 MB). Er is niets opgeslagen.</p>
+<p>Ga met de terugknop van uw browser terug (die bewaart meestal wat u typte), maak de tekst korter en
+verstuur opnieuw, of ga naar de <a href="/">startpagina</a>.</p></main></body></html>
+"""
 
 
 async def _buffer_body(receive: Receive, limit: int = MAX_FORM_BYTES) -> tuple[bytes | None, Receive]:
