@@ -111,6 +111,23 @@ def test_reimport_updates_and_never_duplicates(tmp_path, data_dir):
     ]
 
 
+@pytest.mark.parametrize("writer", [write_jsonl, write_csv], ids=["jsonl", "csv"])
+def test_a_reimport_keeps_the_fields_its_file_has_no_column_for(tmp_path, data_dir, writer):
+    """An API trial re-imported a sheet without the budget column and every budget was gone. A missing
+    column keeps what is stored; an empty cell still clears its field."""
+    suffix = "jsonl" if writer is write_jsonl else "csv"
+    assert run_cli(data_dir, "import", str(writer(tmp_path / f"a.{suffix}", rows(2, budget_eur=12000)))).returncode == 0
+    without = [{k: v for k, v in r.items() if k != "budget_eur"} for r in rows(2, budget_eur=12000)]
+    without[0]["title"] = "Nieuwe titel"
+    result = run_cli(data_dir, "import", str(writer(tmp_path / f"b.{suffix}", without)))
+    assert "0 nieuw, 1 bijgewerkt, 1 ongewijzigd" in result.stdout, result.stdout + result.stderr
+    budgets = execute(data_dir, "SELECT title, budget_eur FROM initiative ORDER BY external_id")
+    assert [tuple(r) for r in budgets] == [("Nieuwe titel", 12000), ("Initiatief nummer 1", 12000)]
+    cleared = rows(2, budget_eur=None)
+    assert run_cli(data_dir, "import", str(writer(tmp_path / f"c.{suffix}", cleared))).returncode == 0
+    assert [r[0] for r in execute(data_dir, "SELECT budget_eur FROM initiative")] == [None, None]
+
+
 @pytest.mark.parametrize("writer", [write_jsonl, write_csv, write_xlsx], ids=["jsonl", "csv", "xlsx"])
 def test_one_bad_row_imports_nothing_and_names_the_line(tmp_path, data_dir, writer):
     assert run_cli(data_dir, "import", str(write_jsonl(tmp_path / "first.jsonl", rows(1)))).returncode == 0

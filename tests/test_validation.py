@@ -121,8 +121,10 @@ def test_braces_in_user_input_do_not_break_messages():
     assert "“{0} {x}”" in errors_of(province="{0} {x}")["province"][0]
 
 
-def test_unknown_fields_are_refused():
-    assert errors_of(owner="someone")["owner"] == ["Onbekend veld."]
+@pytest.mark.parametrize("value", ["someone", "", None, []])
+def test_unknown_fields_are_refused(value):
+    """Empty or null, an unknown field was reported as required: the opposite of the fix."""
+    assert errors_of(owner=value)["owner"] == ["Onbekend veld."]
 
 
 def test_every_error_is_reported_at_once():

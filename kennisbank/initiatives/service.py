@@ -350,7 +350,11 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = aud
                 created += 1
                 continue
             await existing.fetch_related("province", "themes")
-            if InitiativeInput.model_validate(as_input_dict(existing)) == data:
+            stored = as_input_dict(existing)
+            # A column the file does not have keeps what is stored (an empty cell clears its field): a
+            # sheet without the budget column wiped every budget.
+            data = InitiativeInput.model_validate({**stored, **data.model_dump(include=data.model_fields_set)})
+            if InitiativeInput.model_validate(stored) == data:
                 unchanged += 1
             else:
                 await Initiative.filter(id=existing.id).update(

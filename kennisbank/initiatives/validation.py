@@ -448,7 +448,7 @@ def translate_errors(error: ValidationError) -> dict[str, list[str]]:
 
 
 # Our own checks say precisely what is wrong; pydantic's generic ones on an empty value mean "missing".
-_OWN_ERROR_PREFIXES = ("unknown_", "invalid_", "tag_", "too_many_", "end_before")
+_OWN_ERROR_PREFIXES = ("unknown_", "invalid_", "tag_", "too_many_", "end_before", "extra_forbidden")
 
 
 def _is_blank(value: Any) -> bool:
