@@ -75,7 +75,7 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def serve(host: str, port: int) -> None:
     """Start the web server."""
     import uvicorn
@@ -281,7 +281,11 @@ def export_command(fmt: str, output: Path | None) -> None:
     if output is None:
         count = _run(settings, lambda: export(sys.stdout, fmt))
     else:
-        with output.open("w", encoding="utf-8", newline="") as handle:
+        try:
+            handle = output.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise click.ClickException(f"kan {output} niet schrijven: {exc.strerror or exc}") from None
+        with handle:
             count = _run(settings, lambda: export(handle, fmt))
     click.echo(f"{count} initiatieven geëxporteerd", err=True)
 

@@ -246,3 +246,11 @@ def test_invalid_settings_are_reported_all_at_once(tmp_path):
     assert result.returncode != 0
     for name in ("KENNISBANK_LOG_LEVEL", "KENNISBANK_BASE_URL", "KENNISBANK_PAGE_SIZE"):
         assert name in result.stderr
+
+
+def test_bad_output_paths_and_ports_are_errors_not_tracebacks(tmp_path, data_dir):
+    missing = run_cli(data_dir, "export", "--output", str(tmp_path / "geen-map" / "x.csv"))
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "kan " in missing.stderr and "niet schrijven" in missing.stderr
+    port = run_cli(data_dir, "serve", "--port", "99999")
+    assert port.returncode == 2 and "Traceback" not in port.stderr and "--port" in port.stderr
