@@ -29,6 +29,8 @@ PASSWORD_RULES = [  # (password, accepted)
     ("Welkom01", False),  # on the list of common passwords
     ("wachtwoord123", False),
     ("alleen kleine letters", True),  # no composition rules
+    (" " * 12, False),  # one character over and over: guessed first
+    ("aaaaaaaaaa", False),
 ]
 
 

@@ -236,6 +236,9 @@ def test_the_web_forms_keep_working_with_their_version(client: Browser):
         == 303
     )
     assert client.run(Initiative.get, id=created["id"]).version == 3
+    # The same form sent again (a double click): it is archived, which is what was asked; no conflict.
+    again = client.submit(f"/initiatieven/{created['id']}/archiveren", {"version": "2"}, follow_redirects=False)
+    assert again.status_code == 303 and client.run(Initiative.get, id=created["id"]).version == 3
 
 
 # --- item 9: control characters --------------------------------------------------------------------------------

@@ -36,6 +36,10 @@ def password_problems(password: str, *, email: str = "") -> list[str]:
         ]
     if len(password) > MAX_LENGTH:
         return [f"Een wachtwoord mag hoogstens {MAX_LENGTH} tekens lang zijn."]
+    if len(set(password)) == 1:  # eight spaces were accepted: a guesser tries such passwords first
+        return [
+            "Dit wachtwoord bestaat uit één teken, herhaald. Kies een ander, bijvoorbeeld een zin van een paar woorden."
+        ]
     lowered = password.lower()
     if lowered in common_passwords():
         return ["Dit wachtwoord komt voor in lijsten van veelgebruikte of uitgelekte wachtwoorden. Kies een ander."]

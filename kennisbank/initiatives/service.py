@@ -295,8 +295,9 @@ async def _current_version(initiative_id: int) -> int:
 async def archive_initiative(actor: Actor, initiative_id: int, expected_version: int | None = None) -> Initiative:
     """Archive instead of delete: the initiative leaves listings but its history stays.
 
-    With ``expected_version`` it fails (VersionConflict) when someone saved in between; archiving an
-    archived initiative changes nothing, but a stale version is still a conflict."""
+    With ``expected_version`` it fails (VersionConflict) when someone saved in between. Archiving an
+    archived initiative changes nothing and succeeds, whatever version it names: a double click or a
+    resubmitted form asked for what is already so, and was told someone else had saved."""
     initiative = await get_initiative(initiative_id)
     if not permissions.allowed(actor, permissions.can_edit, initiative):
         await _deny(actor, "initiative_archive", initiative_id, f"archiveren in {initiative.province_id}")
@@ -313,7 +314,7 @@ async def archive_initiative(actor: Actor, initiative_id: int, expected_version:
         await audit.record(actor, "initiative_archive", object_type="initiative", object_id=initiative_id)
         return await _changed(await get_initiative(initiative_id))
     current = await get_initiative(initiative_id)
-    if expected_version is not None and current.version != expected_version:
+    if expected_version is not None and current.version != expected_version and current.status != Status.GEARCHIVEERD:
         raise VersionConflict(current.version)
     return current
 
