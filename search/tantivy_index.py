@@ -51,7 +51,7 @@ from .documents import FACET_FIELDS, SearchDocument, SearchHit, SearchQuery, Sea
 from .dutch import Concept, Synonyms, default_synonyms, stem, stems, terms
 from .fusion import FUSIONS
 from .group_commit import GroupCommit
-from .highlight import TermMatcher, crop, fuzzy_distance, highlight, snippet
+from .highlight import TermMatcher, crop, fuzzy_distance, highlight, snippet, within_distance
 from .matching.space import SemanticSpace
 from .text import plain_text
 from .vectors import VectorStore
@@ -69,6 +69,7 @@ PREFIX_MIN = 4  # shortest stem that is expanded to compounds starting with it
 SUFFIX_MIN = 5  # shortest stem that is expanded to compounds ending in it
 COMPOUND_MIN_EXTRA = 3  # a compound adds at least this many letters
 MAX_EXPANSIONS = 64
+CORRECTION_SCAN = 20_000  # indexed stems read to correct one typo (those with its first two letters)
 MAX_TERM_LENGTH = 40
 
 #: The name of the aggregation that counts the result set beside its facets (no field is called so).
@@ -498,7 +499,20 @@ class TantivyIndex:
             plan.typo_words.add(word)
             fuzzy = Query.fuzzy_term_query(schema, "text", word, distance=distance, transposition_cost_one=True)
             clauses.append(Query.const_score_query(fuzzy, FUZZY_TEXT))
+            # The stems the typo may have meant, and their compounds: "wegdek inpsectie" must meet
+            # "wegdekinspectie" as "wegdek inspectie" does, "natuurvergunnig" the plural's stem.
+            meant = self._corrections(searcher, key, distance)
+            spelled = sorted(meant.union(*(self._expansions(searcher, m) for m in meant)))
+            if spelled:
+                plan.compounds.update(spelled)
+                clauses.append(Query.const_score_query(Query.term_set_query(schema, "text_stem", spelled), FUZZY_TEXT))
         return clauses
+
+    def _corrections(self, searcher: tantivy.Searcher, key: str, distance: int) -> set[str]:
+        """Indexed stems within `distance` edits of the stem `key`, among those sharing its first two
+        letters (a typo seldom falls there, and the scan stays short)."""
+        scanned = searcher.terms_with_prefix("text_stem", key[:2], limit=CORRECTION_SCAN)
+        return {term for term, _ in scanned if term != key and within_distance(key, term, distance)}
 
     def _phrase_clauses(self, phrase: tuple[str, ...]) -> list[Query]:
         schema = self._schema

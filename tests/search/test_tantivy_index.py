@@ -374,3 +374,30 @@ def test_capital_operators_as_in_web_search(tmp_path):
     results = index.search(SearchQuery(text="datalab NOT regionale", facets=("province",)))
     assert results.total == len(datalabs - found("regionale"))
     index.close()
+
+
+def test_a_typo_meets_compounds_and_plurals_as_the_right_spelling_does(tmp_path):
+    """A web trial: "wegdek inpsectie" found nothing while "wegdek inspectie" found the road
+    inspection, and "natuurvergunnig" missed the initiative about natuurvergunningen. The typo's
+    fuzzy match reached whole words only, not the compounds and stems the right word meets."""
+
+    def doc(doc_id: int, title: str) -> object:
+        return dataclasses.replace(CORPUS[0], id=doc_id, external_id=f"T-{doc_id}", title=title, summary="", body="")
+
+    index = TantivyIndex(tmp_path / "index")
+    index.upsert(
+        [
+            doc(1, "Wegdekinspectie met camera's op lijnbussen"),
+            doc(2, "Inspectie van bruggen met drones"),
+            doc(3, "Natuurvergunningen digitaal behandelen"),
+            doc(4, "Wegdek van fietspaden vernieuwen"),
+        ]
+    )
+
+    def found(text: str) -> list[int]:
+        return [hit.id for hit in index.search(SearchQuery(text=text)).hits]
+
+    assert found("wegdek inpsectie") == found("wegdek inspectie") == [1]
+    assert found("natuurvergunnig") == found("natuurvergunning") == [3]
+    assert "<mark>" in index.search(SearchQuery(text="wegdek inpsectie")).hits[0].highlights["title"]
+    index.close()
