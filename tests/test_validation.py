@@ -112,6 +112,22 @@ def test_a_typed_budget_that_is_no_whole_amount_is_refused(typed):
     assert "heel getal in euro" in errors_of(budget_eur=typed)["budget_eur"][0]
 
 
+@pytest.mark.parametrize("invisible", ["\u200b" * 4, " \u200b \u200b ", "\ufeff", "\u2060\u200b"])
+def test_a_title_of_nothing_visible_is_missing(invisible):
+    """A web trial saved a title of four zero-width spaces: a card link with nothing to read."""
+    assert errors_of(title=invisible)["title"] == ["Vul ‘Titel’ in; dit veld is verplicht."]
+
+
+def test_invisible_ends_go_and_joiners_inside_stay():
+    assert parse_initiative(valid_initiative(title="\ufeffWegdekinspectie\u200b")).title == "Wegdekinspectie"
+    assert parse_initiative(valid_initiative(title="Team 👩\u200d💻 data")).title == "Team 👩\u200d💻 data"
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u202d", "\u2066", "\u2069"])
+def test_characters_that_turn_the_reading_direction_are_refused(control):
+    assert "leesrichting" in errors_of(title=f"Titel {control}esrever")["title"][0]
+
+
 def test_end_date_before_start_is_reported_on_end_date():
     errors = errors_of(start_date="2026-01-01", end_date="2025-01-01")
     assert errors == {"end_date": ["De einddatum ligt vóór de startdatum."]}

@@ -57,6 +57,25 @@ Text = Annotated[str, Field(max_length=20_000)]
 _DATE_HINT = "Kies een datum of typ die in zoals het veld aangeeft."
 
 
+def _without_invisible_ends(value: str) -> str:
+    """`value` without the invisible format characters (zero-width spaces, a byte-order mark) at its
+    ends, and "" when nothing visible is left: a title of four zero-width spaces was accepted, a card
+    link with nothing to read. Within a text they stay (an emoji sequence joins with one)."""
+    start, end = 0, len(value)
+    while start < end and unicodedata.category(value[start]) == "Cf":
+        start += 1
+    while end > start and unicodedata.category(value[end - 1]) == "Cf":
+        end -= 1
+    if all(char.isspace() or unicodedata.category(char) == "Cf" for char in value[start:end]):
+        return ""
+    return value[start:end]
+
+
+#: Characters that turn the reading direction of what follows (embeddings, overrides, isolates): in a
+#: title they make a text read differently from how it is stored ("Trojan source").
+_DIRECTION_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def forbidden_character(value: str, *, multiline: bool = False) -> str | None:
     """A Dutch description of the first character no text may hold, or None.
 
@@ -66,6 +85,11 @@ def forbidden_character(value: str, *, multiline: bool = False) -> str | None:
     for char in value:
         if multiline and char in "\t\n":
             continue
+        if char in _DIRECTION_CONTROLS:
+            return (
+                f"Bevat een niet-toegestaan teken (U+{ord(char):04X}, een teken dat de leesrichting omdraait). "
+                "Verwijder het en probeer het opnieuw."
+            )
         category = unicodedata.category(char)
         if category == "Cc" or category == "Cs" or char in "\ufffe\uffff":
             what = (
@@ -257,6 +281,8 @@ class InitiativeInput(BaseModel):
     @classmethod
     def _empty_is_default(cls, value: Any, info: ValidationInfo) -> Any:
         field = FIELDS_BY_NAME[info.field_name or ""]
+        if isinstance(value, str):
+            value = _without_invisible_ends(value)
         if field.multiline and isinstance(value, str):
             value = value.replace("\r\n", "\n").replace("\r", "\n")  # one kind of line break
         return field.empty_value(value)
