@@ -1,5 +1,7 @@
 """The JSON API: resources, problem+json errors and an OpenAPI document that matches behaviour."""
 
+import json
+
 import jsonschema
 import pytest
 from starlette.routing import Route
@@ -49,6 +51,16 @@ def test_malformed_requests_are_problem_json(client, body, headers, status):
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["detail"]
+
+
+@pytest.mark.parametrize(("number", "reason"), [("NaN", "NaN is geen JSON-getal"), ("1e400", "te groot")])
+def test_numbers_json_does_not_have_are_refused_in_dutch(client, number, reason):
+    """Python's JSON reader takes NaN and turns 1e400 into infinity; the API said 'Input should be a
+    finite number'."""
+    body = json.dumps(valid_initiative()).replace('"budget_eur": 250000', f'"budget_eur": {number}')
+    response = client.post("/api/v1/initiatives", content=body.encode(), headers={"content-type": "application/json"})
+    assert response.status_code == 400 and response.headers["content-type"] == PROBLEM
+    assert reason in response.json()["detail"]
 
 
 def test_unknown_initiative_and_route_are_problem_json(client):

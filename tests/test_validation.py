@@ -147,3 +147,8 @@ def test_every_error_is_reported_at_once():
     with pytest.raises(InputError) as caught:
         parse_initiative(valid_initiative(title="", phase="x", budget_eur="veel", links=["mailto:a@b"]))
     assert set(caught.value.errors) == {"title", "phase", "budget_eur", "links"}
+
+
+def test_an_empty_province_is_missing_not_unknown():
+    """A form's province list left at its empty choice said 'Onbekende provincie “”'."""
+    assert errors_of(province="")["province"] == ["Vul ‘Provincie’ in; dit veld is verplicht."]

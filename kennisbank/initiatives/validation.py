@@ -319,6 +319,8 @@ class InitiativeInput(BaseModel):
     @field_validator("province")
     @classmethod
     def _known_province(cls, value: str) -> str:
+        if not value.strip():  # a list left at its empty choice: missing, not an unknown name
+            raise _error("missing", "")
         province = find_province(value)
         if province is None:
             raise _error(
@@ -424,6 +426,7 @@ _MESSAGES: dict[str, str] = {
     "int_parsing": "Vul een heel getal in (zonder punten of euroteken).",
     "int_parsing_size": "Het getal is te groot.",
     "int_from_float": "Vul een heel getal in.",
+    "finite_number": "Vul een heel getal in.",
     "int_type": "Vul een heel getal in.",
     "greater_than_equal": "Het getal mag niet negatief zijn.",
     "less_than_equal": "Het getal is te groot.",

@@ -10,6 +10,7 @@ an edit form) is parsed here. ``str.isdigit`` is not enough: it accepts ``²`` a
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -130,6 +131,21 @@ def form_version(value: Any) -> int | None:
     return version
 
 
+class _NotANumber(ValueError):
+    """NaN, Infinity, or a number too large for a float: Python's reader takes them, JSON has none."""
+
+
+def _not_json(name: str) -> Any:
+    raise _NotANumber(f"geen geldige JSON ({name} is geen JSON-getal)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotANumber(f"een getal in de JSON is te groot ({text[:20]})")
+    return value
+
+
 def parse_json(raw: bytes) -> Any:
     """A request body as JSON; ValueError with a Dutch reason for invalid JSON, JSON nested deeper
     than `MAX_JSON_DEPTH`, or a number too long to read (more than 4,300 digits)."""
@@ -140,7 +156,9 @@ def parse_json(raw: bytes) -> Any:
     if _depth(text) > MAX_JSON_DEPTH:
         raise ValueError(f"de JSON is dieper genest dan {MAX_JSON_DEPTH} niveaus")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+    except _NotANumber as exc:
+        raise ValueError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"geen geldige JSON ({exc.msg}, regel {exc.lineno}, kolom {exc.colno})") from None
     except RecursionError:
