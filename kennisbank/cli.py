@@ -68,6 +68,11 @@ def _progress(label: str, unit: str) -> Callable[[Iterable[T]], Iterable[T]]:
     return wrap
 
 
+def _count(number: int, one: str, many: str) -> str:
+    """ "1 probleem", "3 problemen"."""
+    return f"{number} {one if number == 1 else many}"
+
+
 @click.group()
 def main() -> None:
     """Kennisbank: initiatieven van de provincies delen en matchen."""
@@ -119,7 +124,8 @@ def _import_files(paths: list[Path], label: str, wait: bool = True) -> None:
         else:
             waiting = await embedding_jobs.pending_count()
             click.echo(
-                f"Doorzoekbaar op woorden. {waiting} initiatieven wachten op embedding en matches; "
+                f"Doorzoekbaar op woorden. {_count(waiting, 'initiatief wacht', 'initiatieven wachten')} op embedding en "
+                "matches; "
                 "de server of kennisbank worker verwerkt ze."
             )
         return reports
@@ -130,12 +136,13 @@ def _import_files(paths: list[Path], label: str, wait: bool = True) -> None:
         if exc.about_file:
             click.echo(f"Niets geïmporteerd: {exc.problems[0]}.", err=True)
             sys.exit(1)
-        click.echo(f"Niets geïmporteerd: {exc.total} probleem/problemen gevonden.", err=True)
+        click.echo(f"Niets geïmporteerd: {_count(exc.total, 'probleem', 'problemen')} gevonden.", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         if exc.more:
             click.echo(
-                f"  … en nog {exc.more} probleem/problemen (alleen de eerste {len(exc.problems)} staan hier).", err=True
+                f"  … en nog {_count(exc.more, 'probleem', 'problemen')} (alleen de eerste {len(exc.problems)} staan hier).",
+                err=True,
             )
         if exc.column_summary:
             columns = ", ".join(f"{FIELD_LABELS.get(c, c)} ({c}) {n}×" for c, n in exc.column_summary.items())
@@ -258,7 +265,7 @@ def search_command(query: str, as_json: bool, limit: int) -> None:
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{result['total']} resultaten" if result["total"] else "Niets gevonden.")
+    click.echo(_count(result["total"], "resultaat", "resultaten") if result["total"] else "Niets gevonden.")
     for hit in result["hits"]:
         click.echo(f"{hit['province_name']:<14} {hit['external_id']:<14} {hit['title']}")
     if result["related"]:

@@ -254,3 +254,24 @@ def test_bad_output_paths_and_ports_are_errors_not_tracebacks(tmp_path, data_dir
     assert "kan " in missing.stderr and "niet schrijven" in missing.stderr
     port = run_cli(data_dir, "serve", "--port", "99999")
     assert port.returncode == 2 and "Traceback" not in port.stderr and "--port" in port.stderr
+
+
+def test_a_numeric_portfolio_number_in_excel_is_a_kenmerk(tmp_path, data_dir):
+    """Excel keeps 12345 as a number; the import said 'Kenmerk (external_id): Vul tekst in.'"""
+    records = rows(1)
+    records[0]["external_id"] = 12345
+    result = run_cli(data_dir, "import", str(write_xlsx(tmp_path / "nummers.xlsx", records)))
+    assert result.returncode == 0, result.stderr
+    assert [r[1] for r in db_rows(data_dir)] == ["12345"]
+
+
+def test_a_reimport_over_a_value_todays_rules_refuse_still_lands(tmp_path, data_dir):
+    """A stored text from before a rule (a reading-direction control) cannot be kept by merging; the
+    row then stands as given, and the import is no error."""
+    assert run_cli(data_dir, "import", str(write_jsonl(tmp_path / "a.jsonl", rows(1)))).returncode == 0
+    execute(data_dir, "UPDATE initiative SET description = ?", "Oude tekst \u202e")
+    again = rows(1)
+    again[0].pop("description", None)
+    again[0]["title"] = "Nieuwe titel"
+    result = run_cli(data_dir, "import", str(write_jsonl(tmp_path / "b.jsonl", again)))
+    assert result.returncode == 0 and "1 bijgewerkt" in result.stdout, result.stdout + result.stderr

@@ -191,7 +191,7 @@ def test_the_list_of_problems_is_capped_at_a_hundred(tmp_path, data_dir):
     result = run_cli(data_dir, "import", str(write_jsonl(tmp_path / "in.jsonl", records)))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert lines[0] == "Niets geïmporteerd: 150 probleem/problemen gevonden."
+    assert lines[0] == "Niets geïmporteerd: 150 problemen gevonden."
     assert len(lines) == 1 + 100 + 1 + 1
     assert lines[-2].strip().startswith("… en nog 50 probleem/problemen")
     assert lines[-1] == "Per kolom: Titel (title) 150×"

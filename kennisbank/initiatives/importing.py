@@ -307,6 +307,8 @@ def _from_cells(record: dict[str | None, Any], *, spreadsheet_text: bool = False
             value = value.isoformat()
         elif isinstance(value, float) and value.is_integer():
             value = int(value)
+        if name == "external_id" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # a portfolio number Excel keeps as a number
         if name in LIST_FIELDS:
             value = _split_list(value)
         elif name in _YES_NO_FIELDS and isinstance(value, (str, int)):

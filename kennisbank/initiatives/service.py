@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from tortoise import timezone
 from tortoise.expressions import F, Q, Subquery
 from tortoise.functions import Count
@@ -352,10 +353,8 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = aud
                 continue
             await existing.fetch_related("province", "themes")
             stored = as_input_dict(existing)
-            # A column the file does not have keeps what is stored (an empty cell clears its field): a
-            # sheet without the budget column wiped every budget.
-            data = InitiativeInput.model_validate({**stored, **data.model_dump(include=data.model_fields_set)})
-            if InitiativeInput.model_validate(stored) == data:
+            data, same = _merged_with_stored(stored, data)
+            if same:
                 unchanged += 1
             else:
                 await Initiative.filter(id=existing.id).update(
@@ -373,6 +372,18 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = aud
             detail={"created": created, "updated": updated, "unchanged": unchanged},
         )
     return UpsertReport(created=created, updated=updated, unchanged=unchanged)
+
+
+def _merged_with_stored(stored: dict[str, Any], row: InitiativeInput) -> tuple[InitiativeInput, bool]:
+    """The row over the stored initiative, and whether that changes anything. A column the file does not
+    have keeps what is stored (an empty cell clears its field): a sheet without the budget column wiped
+    every budget. A stored value that today's rules refuse (saved before a rule) cannot be kept this
+    way: then the row stands as given, and counts as a change."""
+    try:
+        merged = InitiativeInput.model_validate({**stored, **row.model_dump(include=row.model_fields_set)})
+        return merged, InitiativeInput.model_validate(stored) == merged
+    except ValidationError:
+        return row, False
 
 
 async def overview() -> Overview:
