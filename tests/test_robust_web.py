@@ -339,3 +339,17 @@ def test_every_request_body_is_bounded_a_tokens_too(client: Browser):
     page = client.submit("/initiatieven/nieuw", form)
     assert page.status_code == 413 and page.headers["content-type"].startswith("text/html")
     assert "Er is niets opgeslagen" in page.text and 'lang="nl"' in page.text
+
+
+def test_a_save_that_changes_nothing_keeps_the_version(client: Browser):
+    """The API trial's PATCH {} and a PATCH with the same title each made a new version, and so a 412
+    for everyone else who had the initiative open."""
+    created = client.create_initiative()
+    url = f"/api/v1/initiatives/{created['id']}"
+    headers = {**client.bearer(), "If-Match": '"1"'}
+    for body in ({}, {"title": created["title"]}):
+        same = client.patch(url, json=body, headers=headers)
+        assert same.status_code == 200 and same.json()["version"] == 1 and same.headers["etag"] == '"1"'
+    changed = client.patch(url, json={"title": "Een andere titel"}, headers=headers)
+    assert changed.json()["version"] == 2
+    assert client.patch(url, json={"title": "Nog een"}, headers=headers).status_code == 412  # stale stays stale

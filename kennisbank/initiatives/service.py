@@ -262,6 +262,9 @@ async def update_initiative(
         if current is None:
             raise InitiativeNotFound(initiative_id)
         data = data if data.external_id else data.model_copy(update={"external_id": current.external_id})
+        if expected_version in (None, current.version) and _same_content(current, data):
+            # Nothing to save: a new version would only make everyone else's open form stale (412).
+            return current
         await _ensure_unique(data, own_id=initiative_id)
         # One statement checks and bumps the version (UPDATE … SET version = version + 1 WHERE id = ?
         # AND version = ?): a save that read an older version changes nothing, whoever committed between.
@@ -372,6 +375,14 @@ async def upsert_initiatives(rows: Sequence[InitiativeInput], actor: Actor = aud
             detail={"created": created, "updated": updated, "unchanged": unchanged},
         )
     return UpsertReport(created=created, updated=updated, unchanged=unchanged)
+
+
+def _same_content(initiative: Initiative, data: InitiativeInput) -> bool:
+    """Whether saving `data` would change nothing of `initiative` (fetched with its province and themes)."""
+    try:
+        return InitiativeInput.model_validate(as_input_dict(initiative)) == data
+    except ValidationError:  # a stored value today's rules refuse: saving `data` does change it
+        return False
 
 
 def _merged_with_stored(stored: dict[str, Any], row: InitiativeInput) -> tuple[InitiativeInput, bool]:
