@@ -193,7 +193,7 @@ def test_the_list_of_problems_is_capped_at_a_hundred(tmp_path, data_dir):
     lines = result.stderr.strip().splitlines()
     assert lines[0] == "Niets geïmporteerd: 150 problemen gevonden."
     assert len(lines) == 1 + 100 + 1 + 1
-    assert lines[-2].strip().startswith("… en nog 50 probleem/problemen")
+    assert lines[-2].strip() == "… en nog 50 problemen (alleen de eerste 100 staan hier)."
     assert lines[-1] == "Per kolom: Titel (title) 150×"
     assert count(data_dir) == 0
 
