@@ -111,9 +111,9 @@ BOMB = (
 def bad_files(tmp_path: Path) -> dict[str, Path]:
     good = valid_initiative()
     files = {}
-    csv_file = write_csv(tmp_path / "latin1.csv", [good])
+    csv_file = write_csv(tmp_path / "mixed.csv", [{**good, "summary": "Een café-overleg " + good["summary"]}])
     csv_file.write_bytes(csv_file.read_bytes().replace(b"Team Wegbeheer", "Team W\xe9gbeheer".encode("latin-1")))
-    files["csv-bad-utf8"] = csv_file
+    files["csv-bad-utf8"] = csv_file  # UTF-8 (the café) with one Latin-1 byte: neither encoding reads it all
     jsonl = write_jsonl(tmp_path / "latin1.jsonl", [good])
     jsonl.write_bytes(jsonl.read_bytes().replace(b"Team Wegbeheer", "Team W\xe9gbeheer".encode("latin-1")))
     files["jsonl-bad-utf8"] = jsonl
@@ -157,6 +157,32 @@ EXPECTED = {
     "jsonl-huge-integer": "getal is te lang",
     "csv-huge-integer": "Het getal is te groot",
 }
+
+
+def test_a_windows_1252_csv_as_a_dutch_excel_saves_it_imports_with_its_letters(tmp_path, data_dir):
+    """Excel's "CSV (gescheiden door lijstscheidingsteken)": semicolons, CRLF, Windows-1252."""
+    record = valid_initiative(
+        title="Coördinatie van één café’s terras", summary="Budget € 250.000, ‘proef’ met één ontwerp."
+    )
+    path = write_csv(tmp_path / "excel.csv", [record], delimiter=";")
+    path.write_bytes(path.read_text(encoding="utf-8").replace("\n", "\r\n").encode("cp1252"))
+    result = run_cli(data_dir, "import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert execute(data_dir, "SELECT title, summary FROM initiative") == [(record["title"], record["summary"])]
+
+
+def test_a_windows_1252_csv_with_a_byte_that_is_no_letter_is_refused_by_line(tmp_path, data_dir):
+    rows = [valid_initiative(title="Café"), valid_initiative(external_id="GE-2", title="Twee")]
+    path = write_csv(tmp_path / "excel.csv", rows, delimiter=";")
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252").replace(b"Twee", b"Tw\x81ee"))
+    line = next(n for n, raw in enumerate(path.read_bytes().splitlines(), start=1) if b"\x81" in raw)
+    result = run_cli(data_dir, "import", str(path))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Niets geïmporteerd: regel {line} bevat een teken dat geen tekst is; sla het bestand op als UTF-8 "
+        "(in Excel: CSV UTF-8)."
+    ), result.stderr
+    assert count(data_dir) == 0
 
 
 @pytest.mark.parametrize("case", CASES)

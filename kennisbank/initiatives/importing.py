@@ -7,9 +7,11 @@ same file twice updates instead of duplicating.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 import json
+import re
 import zipfile
 import zlib
 from collections import Counter
@@ -118,18 +120,50 @@ def _capped(rows: Iterator[Row], max_rows: int) -> Iterator[Row]:
         yield row
 
 
-def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a UTF-8 file (a BOM is allowed), checked line by line."""
+def _text_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+    """(line number, line) of a text file in `encoding` (a UTF-8 BOM is allowed), checked line by line."""
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
+            if number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
             try:
-                yield number, raw.decode("utf-8")
+                yield number, raw.decode(encoding)
             except UnicodeDecodeError:
+                what = "is geen geldige UTF-8-tekst" if encoding == "utf-8" else "bevat een teken dat geen tekst is"
                 raise _file_problem(
-                    f"regel {number} is geen geldige UTF-8-tekst; sla het bestand op als UTF-8 (in Excel: CSV UTF-8)"
+                    f"regel {number} {what}; sla het bestand op als UTF-8 (in Excel: CSV UTF-8)"
                 ) from None
+
+
+_BOM = b"\xef\xbb\xbf"
+#: A well-formed UTF-8 sequence of two to four bytes: a Windows-1252 text (é is one byte, 0xE9) holds
+#: none in practice, a UTF-8 text with a non-ASCII letter at least one.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_ENCODING_CHUNK = 1 << 20
+
+
+def _csv_encoding(path: Path) -> str:
+    """UTF-8, or Windows-1252 for a file that is not UTF-8 and holds no UTF-8 sequence at all: what a
+    Dutch Excel writes as "CSV (gescheiden door lijstscheidingsteken)". A file that mixes the two
+    (UTF-8 with one stray byte) is read as UTF-8, whose error names the line: decoding it as
+    Windows-1252 would silently turn every "é" into "Ã©"."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    valid, multibyte, tail = True, False, b""
+    with path.open("rb") as handle:
+        while (chunk := handle.read(_ENCODING_CHUNK)) and (valid or not multibyte):
+            multibyte = multibyte or bool(_UTF8_SEQUENCE.search(tail + chunk))
+            tail = chunk[-3:]
+            if valid:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    valid = False
+    if valid:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            valid = False
+    return "utf-8" if valid or multibyte else "cp1252"
 
 
 def _read_jsonl(path: Path) -> Iterator[Row]:
@@ -151,7 +185,7 @@ def _read_jsonl(path: Path) -> Iterator[Row]:
 
 
 def _read_csv(path: Path) -> Iterator[Row]:
-    lines = (line for _, line in _text_lines(path))
+    lines = (line for _, line in _text_lines(path, _csv_encoding(path)))
     head: list[str] = []
     for line in lines:
         head.append(line)
