@@ -183,6 +183,14 @@ PROGRAMME_LINE_LABELS: dict[str, str] = {
     ProgrammeLine.INNOVATIE: "Innovatie",
     ProgrammeLine.BEDRIJFSVOERING: "Bedrijfsvoering",
 }
+#: The Dutch label of each value of the initiative's choice fields, by the choice's type: what a form
+#: offers, what a message lists and what an imported cell may say instead of the code.
+CHOICE_LABELS: dict[type[StrEnum], dict[str, str]] = {
+    Kind: KIND_LABELS,
+    Phase: PHASE_LABELS,
+    Status: STATUS_LABELS,
+    ProgrammeLine: PROGRAMME_LINE_LABELS,
+}
 ROLE_LABELS: dict[str, str] = {
     Role.MEDEWERKER: "Medewerker provincie",
     Role.COORDINATOR: "IDA-coördinator",

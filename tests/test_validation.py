@@ -100,6 +100,30 @@ def test_bad_values_get_a_dutch_message_on_their_field(field, value, fragment):
 
 
 @pytest.mark.parametrize(
+    ("field", "written", "code"),
+    [
+        ("kind", "Goed voorbeeld", "best_practice"),
+        ("kind", "best practice", "best_practice"),
+        ("kind", "LIVING-LAB", "living_lab"),
+        ("kind", "Portfolioproject", "portfolio_project"),
+        ("phase", "Pilot", "pilot"),
+        ("phase", " Opgeschaald ", "opgeschaald"),
+        ("status", "Concept", "concept"),
+        ("programme_line", "Dienstverlening", "dienstverlening"),
+    ],
+)
+def test_a_choice_may_be_written_as_its_label_or_its_code_in_any_case(field, written, code):
+    assert getattr(parse_initiative(valid_initiative(**{field: written})), field) == code
+
+
+def test_a_wrong_choice_lists_the_labels_and_the_codes_a_file_may_hold():
+    assert errors_of(kind="hackathon")["kind"] == [
+        "Kies een van: Goed voorbeeld (best_practice), Living lab of Portfolioproject (portfolio_project)."
+    ]
+    assert errors_of(phase="klaar")["phase"] == ["Kies een van: Idee, Verkenning, Pilot, Implementatie of Opgeschaald."]
+
+
+@pytest.mark.parametrize(
     ("typed", "euros"), [("250000", 250000), ("250.000", 250000), (" 1.250.000 ", 1250000), ("0", 0), ("", None)]
 )
 def test_a_typed_budget_reads_dutch_thousands_dots(typed, euros):

@@ -10,13 +10,14 @@ import re
 import secrets
 import unicodedata
 from datetime import date
-from typing import Annotated, Any
+from enum import StrEnum
+from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from ..errors import InvalidInput
-from ..taxonomy import THEMES, Kind, Phase, ProgrammeLine, Status, find_province, find_theme
+from ..taxonomy import CHOICE_LABELS, THEMES, Kind, Phase, ProgrammeLine, Status, find_province, find_theme
 from .fields import FieldSpec, InitiativeField, declared_fields
 from .fields import Widget as W
 
@@ -299,6 +300,20 @@ class InitiativeInput(BaseModel):
                     check_text(item)
         return value
 
+    @field_validator("kind", "phase", "programme_line", "status", mode="before")
+    @classmethod
+    def _choice_as_written(cls, value: Any, info: ValidationInfo) -> Any:
+        """A choice by its code in any case ("Pilot", "best practice") or by its Dutch label ("Goed
+        voorbeeld"): how a spreadsheet's cell says it. Anything else is left to the enum's own error."""
+        choice = _CHOICES.get(info.field_name or "")
+        if choice is None or not isinstance(value, str):
+            return value
+        written = " ".join(value.casefold().replace("_", " ").replace("-", " ").split())
+        for code, label in CHOICE_LABELS[choice].items():
+            if written in (code.replace("_", " "), " ".join(label.casefold().split())):
+                return code
+        return value
+
     @field_validator("budget_eur", mode="before")
     @classmethod
     def _whole_euros(cls, value: Any) -> Any:
@@ -398,6 +413,13 @@ class InitiativeInput(BaseModel):
 
 #: Every field of an initiative, in the form's order, with its label, widget and roles.
 INITIATIVE_FIELDS: tuple[InitiativeField, ...] = declared_fields(InitiativeInput)
+#: The choice fields (a `CHOICE_LABELS` type, optional or not) and their type.
+_CHOICES: dict[str, type[StrEnum]] = {
+    name: choice
+    for name, info in InitiativeInput.model_fields.items()
+    for choice in (info.annotation, *get_args(info.annotation))
+    if choice in CHOICE_LABELS
+}
 FIELDS_BY_NAME: dict[str, InitiativeField] = {field.name: field for field in INITIATIVE_FIELDS}
 #: The Dutch name of each field (and of the version an edit is based on), for messages about it.
 FIELD_LABELS: dict[str, str] = {**{field.name: field.label for field in INITIATIVE_FIELDS}, "version": "Versie"}
@@ -464,6 +486,8 @@ def translate_errors(error: ValidationError) -> dict[str, list[str]]:
         template = _MESSAGES.get(kind)
         if kind == "missing":
             message = required_message(FIELD_LABELS.get(field, field))
+        elif kind == "enum" and field in _CHOICES:
+            message = choice_message(_CHOICES[field])
         elif template is not None:
             message = template.format(**{k: _dutch_expected(v) for k, v in context.items()})
         else:
@@ -474,6 +498,15 @@ def translate_errors(error: ValidationError) -> dict[str, list[str]]:
         if message not in errors[field]:
             errors[field].append(message)
     return errors
+
+
+def choice_message(choice: type[StrEnum]) -> str:
+    """What to choose, by label and code: a form offers the labels, a file may hold either."""
+    options = [
+        label if label.casefold() == code.replace("_", " ") else f"{label} ({code})"
+        for code, label in CHOICE_LABELS[choice].items()
+    ]
+    return f"Kies een van: {', '.join(options[:-1])} of {options[-1]}."
 
 
 # Our own checks say precisely what is wrong; pydantic's generic ones on an empty value mean "missing".
