@@ -170,6 +170,20 @@ def test_script_in_text_fields_is_rendered_inert(client):
     assert "&lt;script&gt;" in html
 
 
+def test_an_image_in_markdown_is_a_link_named_by_its_alt_text_and_loads_nothing(client):
+    initiative_id = create(
+        client,
+        description='Zie ![Kaart van de *proefvakken*](https://example.org/kaart.png) en ![x" onerror="a](https://e.org/b.png).',
+    )
+    html = client.get(f"/initiatieven/{initiative_id}").text
+    assert "<img" not in html
+    assert (
+        '<a href="https://example.org/kaart.png" rel="noopener noreferrer nofollow">Afbeelding: Kaart van de proefvakken</a>'
+        in html
+    )
+    assert '<a href="https://e.org/b.png" rel="noopener noreferrer nofollow">Afbeelding: x" onerror="a</a>' in html
+
+
 def test_list_paginates(client, settings):
     for n in range(23):
         create(client, external_id=f"GE-P-{n:03}", title=f"Initiatief nummer {n:03}")
