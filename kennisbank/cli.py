@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
@@ -87,7 +89,7 @@ def serve(host: str, port: int) -> None:
 
     from .web.app import create_app
 
-    settings = _settings()
+    settings = _served_at(_settings(), host, port)
     click.echo(f"Kennisbank draait op http://{host}:{port}")
     uvicorn.run(
         create_app(settings),
@@ -98,6 +100,15 @@ def serve(host: str, port: int) -> None:
         access_log=False,
         **proxy_options(settings),
     )
+
+
+def _served_at(settings: Settings, host: str, port: int) -> Settings:
+    """Without KENNISBANK_BASE_URL the links in feeds and mails point where this server listens, not at
+    the default port 8000 (a wildcard host is reached as localhost)."""
+    if os.environ.get("KENNISBANK_BASE_URL", "").strip():
+        return settings
+    shown = "localhost" if host in {"0.0.0.0", "::", ""} else f"[{host}]" if ":" in host else host
+    return dataclasses.replace(settings, base_url=f"http://{shown}:{port}")
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:

@@ -275,3 +275,22 @@ def test_a_reimport_over_a_value_todays_rules_refuse_still_lands(tmp_path, data_
     again[0]["title"] = "Nieuwe titel"
     result = run_cli(data_dir, "import", str(write_jsonl(tmp_path / "b.jsonl", again)))
     assert result.returncode == 0 and "1 bijgewerkt" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", 8765, "http://127.0.0.1:8765"),
+        ("0.0.0.0", 9000, "http://localhost:9000"),
+        ("::1", 80, "http://[::1]:80"),
+    ],
+)
+def test_serve_without_a_base_url_links_where_it_listens(monkeypatch, host, port, expected):
+    from kennisbank.cli import _served_at
+    from kennisbank.settings import Settings
+
+    monkeypatch.delenv("KENNISBANK_BASE_URL", raising=False)
+    assert _served_at(Settings.from_env({}), host, port).base_url == expected
+    monkeypatch.setenv("KENNISBANK_BASE_URL", "https://kennisbank.example.nl")
+    configured = Settings.from_env({"KENNISBANK_BASE_URL": "https://kennisbank.example.nl"})
+    assert _served_at(configured, host, port).base_url == "https://kennisbank.example.nl"
