@@ -162,6 +162,20 @@ def test_every_bad_row_is_reported(tmp_path, data_dir):
     assert not (on_postgres() or (data_dir / "kennisbank.sqlite3").exists()) or db_rows(data_dir) == []
 
 
+def test_a_duplicate_kenmerk_is_reported_with_the_rows_other_problems(tmp_path, data_dir):
+    records = [
+        valid_initiative(external_id="GE-7", start_date="gisteren"),
+        valid_initiative(external_id="GE-7", title="", province="gelderland"),
+        valid_initiative(external_id="GE-7", province="Utrecht", summary="kort"),
+    ]
+    result = run_cli(data_dir, "import", str(write_jsonl(tmp_path / "dup.jsonl", records)))
+    assert result.returncode == 1
+    assert "regel 1: Startdatum (start_date): Geen geldige datum" in result.stderr
+    assert "regel 2: Titel (title): Vul ‘Titel’ in" in result.stderr
+    assert "regel 2: kenmerk GE-7 staat ook op regel 1" in result.stderr
+    assert "regel 3: kenmerk" not in result.stderr  # another province's GE-7 is another initiative
+
+
 def test_unknown_file_type_is_refused(tmp_path, data_dir):
     path = tmp_path / "portfolio.txt"
     path.write_text("x")

@@ -25,6 +25,7 @@ import anyio.to_thread
 
 from ..audit import SYSTEM, Actor, csv_unsafe
 from ..errors import InvalidInput
+from ..taxonomy import find_province
 from . import service
 from .fields import Widget
 from .validation import FIELD_LABELS, FIELDS_BY_NAME, LIST_FIELDS, InitiativeInput, InputError, parse_initiative
@@ -367,6 +368,15 @@ def _split_list(value: Any) -> list[str] | Any:
     return [part.strip() for part in text.split(";") if part.strip()]
 
 
+def _written_key(raw: dict[str, Any]) -> tuple[str, str] | None:
+    """(province code, kenmerk) of a row that did not validate, as validation would read them."""
+    external_id, province = raw.get("external_id"), raw.get("province")
+    if not isinstance(external_id, str) or not external_id.strip() or not isinstance(province, str):
+        return None
+    found = find_province(province)
+    return (found.code, external_id.strip()) if found is not None else None
+
+
 def validate_rows(rows: Iterable[Row]) -> list[InitiativeInput]:
     """Validate every row; raise ImportFailed listing the problems (the first `MAX_PROBLEMS_LISTED`,
     then how many more), or return the clean rows."""
@@ -395,6 +405,11 @@ def validate_rows(rows: Iterable[Row]) -> list[InitiativeInput]:
             for field, messages in exc.errors.items():
                 label = FIELD_LABELS.get(field, field) if field else "rij"
                 report(RowProblem(number, f"{label} ({field or '-'}): {' '.join(messages)}", field or None))
+            key = None if "external_id" in exc.errors or "province" in exc.errors else _written_key(raw)
+            if key is not None and key in seen:  # said now, not once the other problems are fixed
+                report(RowProblem(number, f"kenmerk {key[1]} staat ook op regel {seen[key]}", "external_id"))
+            elif key is not None:
+                seen[key] = number
             continue
         if data.external_id:
             key = (data.province, data.external_id)
