@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 import anyio.to_thread
+import numpy as np
 from tortoise import timezone
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
@@ -37,7 +38,7 @@ from ..initiatives.validation import InputError
 from ..models import Initiative, MatchEvent, MatchSuggestion
 from ..pagination import Page
 from ..searching import embedding_jobs
-from ..searching.embedding_cache import document_vectors, initiative_text
+from ..searching.embedding_cache import document_arrays, initiative_text
 from ..taxonomy import MatchStatus, Status
 from . import collaborations
 
@@ -62,7 +63,7 @@ def fingerprint(initiative: Initiative) -> str:
     return material_fingerprint(to_item(initiative, None))
 
 
-def to_item(initiative: Initiative, vector: Sequence[float] | None) -> MatchItem:
+def to_item(initiative: Initiative, vector: Sequence[float] | np.ndarray | None) -> MatchItem:
     """The engine's view of an initiative (province and themes fetched)."""
     return MatchItem(
         id=initiative.id,
@@ -136,9 +137,9 @@ class Matcher:
         return initiatives, items
 
     async def _items(self, initiatives: Sequence[Initiative]) -> list[MatchItem]:
-        vectors: Sequence[Sequence[float] | None] = [None] * len(initiatives)
+        vectors: Sequence[np.ndarray | None] = [None] * len(initiatives)
         if self.embedder is not None and initiatives:
-            vectors = await document_vectors(self.embedder, [initiative_text(i) for i in initiatives])
+            vectors = await document_arrays(self.embedder, [initiative_text(i) for i in initiatives])
         return [to_item(i, v) for i, v in zip(initiatives, vectors, strict=True)]
 
     @property

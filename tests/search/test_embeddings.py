@@ -214,6 +214,17 @@ def test_text_for_embedding_joins_title_summary_and_plain_body() -> None:
     assert text == "Slimme lantaarnpalen\n\nDimmen als er niemand is.\n\nAanpak We plaatsten sensoren in Zwolle."
 
 
+def test_every_unicode_whitespace_collapses_as_it_did_with_the_regex() -> None:
+    """The embedded text is a cache key: collapsing whitespace another way would re-embed everything."""
+    import re
+
+    spaces = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000 and re.fullmatch(r"\s", chr(c))]
+    assert len(spaces) > 20  # tab, line breaks, no-break and the other Unicode spaces
+    text = " x ".join(spaces) + "  a\u00a0\u00a0b\u2028c \t\n "
+    title = text_for_embedding(text, "", "")
+    assert title == re.sub(r"\s+", " ", text).strip()
+
+
 def test_text_for_embedding_skips_empty_parts() -> None:
     assert text_for_embedding("Titel", "", "  \n ") == "Titel"
 
