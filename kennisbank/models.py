@@ -269,6 +269,7 @@ class MatchSuggestion(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     decided_at = fields.DatetimeField(null=True)
+    events: fields.ReverseRelation[MatchEvent]  # declared by MatchEvent.match
 
     class Meta:
         table = "match_suggestion"

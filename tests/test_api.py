@@ -87,6 +87,15 @@ def test_patch_changes_only_the_given_fields(client):
     assert body["phase"] == "opgeschaald" and body["title"] == created["title"] and body["version"] == 2
 
 
+def test_a_created_initiative_carries_its_etag_so_a_first_patch_needs_no_get(client):
+    response = client.post("/api/v1/initiatives", json=valid_initiative())
+    assert response.status_code == 201 and response.headers["etag"] == '"1"'
+    patched = client.patch(
+        response.headers["location"], json={"phase": "opgeschaald"}, headers={"If-Match": response.headers["etag"]}
+    )
+    assert patched.status_code == 200 and patched.headers["etag"] == '"2"'
+
+
 def test_patch_with_stale_if_match_is_refused(client):
     created = create(client)
     url = f"/api/v1/initiatives/{created['id']}"

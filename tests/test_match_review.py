@@ -111,6 +111,46 @@ def test_a_refused_note_stays_in_the_form_next_to_its_message(pair, htmx):
     assert client.get(f"/api/v1/matches/{match.id}").json()["status"] == "voorgesteld"
 
 
+def test_a_decision_naming_an_older_version_never_overwrites_a_newer_one_in_the_api(pair):
+    client, gelderland, limburg = pair
+    url = f"/api/v1/matches/{the_match(client, gelderland, limburg).id}"
+    seen = client.get(url)
+    assert seen.headers["etag"] == '"1"'
+    first = client.post(f"{url}/decision", json={"status": "geaccepteerd"}, headers={"If-Match": seen.headers["etag"]})
+    assert first.status_code == 200 and first.headers["etag"] == '"2"'
+    late = client.post(f"{url}/decision", json={"status": "afgewezen"}, headers={"If-Match": seen.headers["etag"]})
+    assert late.status_code == 412 and late.headers["content-type"] == "application/problem+json"
+    assert late.headers["etag"] == '"2"' and "intussen al beoordeeld" in late.json()["detail"]
+    assert client.get(url).json()["status"] == "geaccepteerd"
+    weak = client.post(f"{url}/decision", json={"status": "afgewezen"}, headers={"If-Match": 'W/"2"'})
+    assert weak.status_code == 412
+    unconditional = client.post(f"{url}/decision", json={"status": "aangehouden"})
+    assert unconditional.status_code == 200 and unconditional.headers["etag"] == '"3"'
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_page_opened_before_another_coordinators_decision_cannot_overwrite_it(pair, htmx):
+    client, gelderland, limburg = pair
+    match = the_match(client, gelderland, limburg)
+    page = client.get(f"/matches/{match.id}").text
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    client.post(f"/api/v1/matches/{match.id}/decision", json={"status": "afgewezen", "note": "Past niet"})
+    response = client.submit(
+        f"/matches/{match.id}/beoordeling",
+        {"status": "geaccepteerd", "note": "Samen inkopen", "version": version},
+        headers={"HX-Request": "true"} if htmx else {},
+    )
+    assert response.status_code == (200 if htmx else 409)
+    assert "uw beoordeling is niet opgeslagen" in response.text and "Samen inkopen" in response.text
+    assert 'name="version" value="2"' in response.text  # deciding again, on what is now stored, goes through
+    assert client.get(f"/api/v1/matches/{match.id}").json()["status"] == "afgewezen"
+    again = client.submit(
+        f"/matches/{match.id}/beoordeling", {"status": "geaccepteerd", "version": "2"}, follow_redirects=False
+    )
+    assert again.status_code == 303
+    assert client.get(f"/api/v1/matches/{match.id}").json()["status"] == "geaccepteerd"
+
+
 def test_decisions_survive_a_full_rematch(pair, data_dir):
     client, gelderland, limburg = pair
     match = the_match(client, gelderland, limburg)

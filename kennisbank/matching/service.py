@@ -32,7 +32,7 @@ from search.matching.types import MatchType, Scorer
 from .. import audit, permissions
 from ..audit import Actor
 from ..db import flat_values
-from ..errors import NotFound, PermissionDenied
+from ..errors import NotFound, PermissionDenied, StaleVersion
 from ..initiatives.service import as_reference
 from ..initiatives.validation import InputError
 from ..models import Initiative, MatchEvent, MatchSuggestion
@@ -56,6 +56,22 @@ class MatchNotFound(NotFound):
     """No match with that id."""
 
     default_detail = "Er is geen match met dit nummer."
+
+
+class DecisionConflict(StaleVersion):
+    """Another coordinator decided on the match (or a rematch reopened it) after this one loaded it."""
+
+    detail_template = (
+        "Deze match is intussen al beoordeeld of heropend (nu versie {version}). Bekijk de huidige stand en "
+        "beslis opnieuw."
+    )
+
+
+def decision_version(match: MatchSuggestion) -> int:
+    """1 + how many times the match's status has changed (its history, events fetched): the version a
+    decision names, so that it never overwrites one taken after the page or GET it was based on.
+    A recompute of score or reasons does not count; a decision on fresher reasons is still the same."""
+    return 1 + len(match.events)
 
 
 def fingerprint(initiative: Initiative) -> str:
@@ -393,8 +409,11 @@ async def _store(found: Iterable[Match], initiatives: dict[int, Initiative], pro
     return len(kept), reopened, withdrawn
 
 
-async def decide(actor: Actor, match_id: int, status: str, note: str = "") -> MatchSuggestion:
-    """Record a coordinator's decision (accept, reject, hold, or back to proposed) with a note."""
+async def decide(
+    actor: Actor, match_id: int, status: str, note: str = "", expected_version: int | None = None
+) -> MatchSuggestion:
+    """Record a coordinator's decision (accept, reject, hold, or back to proposed) with a note; with
+    `expected_version` only if no other status change came after it (`DecisionConflict`)."""
     if not permissions.can_review_matches(actor.user):
         await audit.record(
             actor,
@@ -411,6 +430,8 @@ async def decide(actor: Actor, match_id: int, status: str, note: str = "") -> Ma
     if len(note) > MAX_NOTE_LENGTH:
         raise InputError({"note": [f"Gebruik maximaal {MAX_NOTE_LENGTH} tekens."]})
     match = await get_match(match_id)
+    if expected_version is not None and expected_version != decision_version(match):
+        raise DecisionConflict(decision_version(match))
     now = timezone.now()
     async with in_transaction():
         await MatchSuggestion.filter(id=match.id).update(

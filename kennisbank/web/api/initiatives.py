@@ -58,7 +58,10 @@ async def create_initiative(request: Request) -> Response:
     return JSONResponse(
         service.as_resource(initiative),
         status_code=201,
-        headers={"Location": path_for(request, "api_initiative", initiative_id=initiative.id)},
+        headers={
+            "Location": path_for(request, "api_initiative", initiative_id=initiative.id),
+            "ETag": f'"{initiative.version}"',  # a first PATCH needs no GET before it
+        },
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -12,7 +14,15 @@ from ...matching import service as matches
 from ...taxonomy import MatchStatus
 from ..list_filters import match_filters
 from ..middleware.auth import actor, current_user, refuse
-from ..params import MAX_PER_PAGE, api_errors, api_params, int_param, json_object
+from ..params import (
+    MAX_PER_PAGE,
+    VersionMalformed,
+    api_errors,
+    api_params,
+    if_match_version,
+    int_param,
+    json_object,
+)
 from ..problems import invalid_input, invalid_parameters
 
 
@@ -41,7 +51,12 @@ async def get_match(request: Request) -> Response:
             request, object_type="match", object_id=request.path_params["match_id"], what="match bekijken"
         )
     match = await matches.get_match(request.path_params["match_id"])
-    return JSONResponse(matches.as_json(match))
+    return _with_etag(match)
+
+
+def _with_etag(match: Any) -> Response:
+    """The match with its decision version as ETag, for the If-Match of a decision."""
+    return JSONResponse(matches.as_json(match), headers={"ETag": f'"{matches.decision_version(match)}"'})
 
 
 async def decide(request: Request) -> Response:
@@ -63,8 +78,16 @@ async def decide(request: Request) -> Response:
         errors["note"] = [bad]
     if errors:
         return invalid_input(errors)
-    match = await matches.decide(actor(request), match_id, body["status"], body.get("note", ""))
-    return JSONResponse(matches.as_json(match))
+    expected = (
+        if_match_version(request, malformed=VersionMalformed(detail=_MALFORMED))
+        if request.headers.get("if-match", "").strip()
+        else None
+    )
+    match = await matches.decide(actor(request), match_id, body["status"], body.get("note", ""), expected)
+    return _with_etag(match)
+
+
+_MALFORMED = 'If-Match moet één versie van deze match noemen, zoals If-Match: "2" (de ETag van GET).'
 
 
 routes = [

@@ -683,13 +683,22 @@ def openapi_document() -> dict[str, Any]:
             "/matches/{match_id}/decision": {
                 "post": {
                     "summary": "Een match beoordelen: accepteren, afwijzen, aanhouden of terug naar voorgesteld",
-                    "parameters": [match_id_param],
+                    "parameters": [
+                        match_id_param,
+                        {
+                            **if_match,
+                            "required": False,
+                            "description": 'De versie als ETag van GET, bijvoorbeeld "2": de beoordeling gaat '
+                            "alleen door als niemand de status intussen veranderde (anders 412).",
+                        },
+                    ],
                     "requestBody": {"required": True, "content": {_JSON: {"schema": _ref("MatchDecision")}}},
                     "responses": {
                         "200": _json_response("De beoordeelde match", _ref("Match")),
                         "400": _problem_response("Ongeldige invoer, met fouten per veld"),
                         "403": _problem_response("Geen IDA-coördinator"),
                         "404": _problem_response("Niet gevonden"),
+                        "412": _problem_response(VERSION_STALE),
                     },
                 },
             },

@@ -24,7 +24,7 @@ from ...matching import service as matches
 from ...taxonomy import MATCH_STATUS_LABELS
 from ..list_filters import match_filters
 from ..middleware.auth import actor, current_user, refuse
-from ..params import multi_params, page_param
+from ..params import form_version, multi_params, page_param
 from ..templating import path_for, render, render_page_or_fragment
 
 FILTER_LABELS = {
@@ -93,6 +93,7 @@ def _detail_context(match: Any, **extra: Any) -> dict[str, Any]:
         "status_labels_match": MATCH_STATUS_LABELS,
         "errors": {},
         "typed_note": None,
+        "decision_version": matches.decision_version(match),
     }
     return {**context, **extra}
 
@@ -103,14 +104,18 @@ async def decide(request: Request) -> Response:
         return await refuse(request, object_type="match", object_id=match_id, what="match beoordelen")
     form = await request.form()
     htmx = bool(request.headers.get("hx-request"))
+    note = str(form.get("note", ""))
     try:
-        match = await matches.decide(actor(request), match_id, str(form.get("status", "")), str(form.get("note", "")))
-    except InputError as exc:
+        match = await matches.decide(
+            actor(request), match_id, str(form.get("status", "")), note, form_version(form.get("version"))
+        )
+    except (InputError, matches.DecisionConflict) as exc:
+        errors = exc.errors if isinstance(exc, InputError) else {"": [_DECIDED_MEANWHILE]}
         current = await matches.get_match(match_id)
-        context = _detail_context(current, errors=exc.errors, typed_note=str(form.get("note", "")))
+        context = _detail_context(current, errors=errors, typed_note=note)
         if htmx:  # htmx does not swap a 4xx response, so the error summary would never show
             return render(request, "matches/_decision.html", context)
-        return render(request, "matches/detail.html", context, status_code=422)
+        return render(request, "matches/detail.html", context, status_code=422 if isinstance(exc, InputError) else 409)
     if htmx:
         return render(
             request,
@@ -123,6 +128,12 @@ async def decide(request: Request) -> Response:
             ),
         )
     return RedirectResponse(f"{path_for(request, 'match_detail', match_id=match.id)}?beoordeeld=1", status_code=303)
+
+
+_DECIDED_MEANWHILE = (
+    "Iemand anders heeft deze match beoordeeld (of hij is heropend) nadat u de pagina opende; uw beoordeling "
+    "is niet opgeslagen. Hierboven staat de huidige stand; uw notitie staat nog in het veld. Beslis opnieuw."
+)
 
 
 async def cluster_page(request: Request) -> Response:
