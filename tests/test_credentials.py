@@ -274,6 +274,17 @@ def test_a_valid_bearer_token_ignores_the_session_cookie(client: Browser):
     assert archived.status_code == 200
 
 
+def test_a_token_client_gets_no_csrf_cookie_and_a_browser_still_does(client: Browser):
+    headers = client.bearer("NL-GE")
+    client.cookies.clear()
+    for response in (
+        client.get("/api/v1/initiatives", headers=headers),
+        client.post("/api/v1/initiatives", json=valid_initiative(), headers=headers),
+    ):
+        assert response.status_code in {200, 201} and "set-cookie" not in response.headers, response.headers
+    assert "kb_csrf=" in client.get("/inloggen").headers["set-cookie"]
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_anonymous_api_changes_get_a_problem_json_401(anonymous: Browser, method: str):
     anonymous.send_csrf_header = False

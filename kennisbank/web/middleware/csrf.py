@@ -90,8 +90,11 @@ class CSRFMiddleware:
                     await _forbidden(scope, receive, send)
                     return
 
+        # A client that authenticated by its API token has no session for the cookie to protect.
+        needs_cookie = not existing and scope["state"].get("token_auth") is not True
+
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and not existing:
+            if message["type"] == "http.response.start" and needs_cookie:
                 attributes = f"{self.cookie}={token}; Path=/; SameSite=Lax; HttpOnly"
                 if self.secure:
                     attributes += "; Secure"
