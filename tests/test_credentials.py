@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -272,6 +273,32 @@ def test_a_valid_bearer_token_ignores_the_session_cookie(client: Browser):
     client.cookies.clear()
     archived = client.post(f"/api/v1/initiatives/{initiative['id']}/archive", headers={**gelderland, **version})
     assert archived.status_code == 200
+
+
+def test_a_token_works_for_the_chosen_time_and_then_says_it_has_expired(client: Browser):
+    created = client.submit(
+        "/account/tokens", {"name": "koppeling", "valid_days": "30", "current_password": TEST_PASSWORD}
+    )
+    assert created.status_code == 201
+    token = re.search(r"\bkb_[A-Za-z0-9_-]{20,}", created.text).group(0)
+    record = client.run(ApiToken.get, name="koppeling")
+    assert timedelta(days=29, hours=23) < record.expires_at - record.created_at <= timedelta(days=30, minutes=1)
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/initiatives", headers=bearer).status_code == 200
+    client.run(ApiToken.filter(id=record.id).update, expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    expired = client.get("/api/v1/initiatives", headers=bearer)
+    assert expired.status_code == 401 and expired.headers["content-type"].startswith(PROBLEM)
+    assert "verlopen op" in expired.json()["detail"] and "nieuw token" in expired.json()["detail"]
+    assert re.search(r"<td>koppeling</td>.*?verlopen</td>", client.get("/account").text, re.S)
+
+
+def test_a_token_lifetime_that_is_not_offered_is_refused_next_to_its_field(client: Browser):
+    response = client.submit(
+        "/account/tokens", {"name": "eeuwig", "valid_days": "36500", "current_password": TEST_PASSWORD}
+    )
+    assert response.status_code == 422
+    assert 'id="fout-valid_days"' in response.text and "Kies hoe lang het token werkt" in response.text
+    assert client.run(ApiToken.filter(name="eeuwig").count) == 0
 
 
 def test_a_token_client_gets_no_csrf_cookie_and_a_browser_still_does(client: Browser):

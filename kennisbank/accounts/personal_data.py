@@ -70,6 +70,7 @@ async def personal_data(user_id: int) -> dict[str, Any]:
                 "created_at": _when(t.created_at),
                 "last_used_at": _when(t.last_used_at),
                 "revoked_at": _when(t.revoked_at),
+                "expires_at": _when(t.expires_at),
             }
             for t in await ApiToken.filter(user_id=user.id).order_by("created_at")
         ],

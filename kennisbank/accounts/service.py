@@ -42,6 +42,7 @@ ACCOUNT_FIELD_LABELS = {
     "totp": "Tweestapsverificatie",
     "tokens": "API-tokens",
     "token_password": "Huidig wachtwoord",
+    "valid_days": "Geldig",
 }
 
 
@@ -361,15 +362,45 @@ class NewToken:
     record: ApiToken
 
 
-async def create_token(actor: Actor, name: str) -> NewToken:
+#: How long a new API token may work, in days, with the label the account page offers: a leaked
+#: token that nobody revokes stops by itself.
+TOKEN_LIFETIMES: dict[int, str] = {30: "30 dagen", 90: "90 dagen", 180: "een half jaar", 365: "een jaar"}
+DEFAULT_TOKEN_LIFETIME = 90
+
+
+class ExpiredToken(Exception):
+    """A bearer token past its end date: refused like a revoked one, but the client is told why."""
+
+    def __init__(self, expired_at: datetime) -> None:
+        super().__init__(f"token expired at {expired_at.isoformat()}")
+        self.expired_at = expired_at
+
+
+async def create_token(actor: Actor, name: str, valid_days: int | str = DEFAULT_TOKEN_LIFETIME) -> NewToken:
+    """A new personal API token of the actor, working for `valid_days` (one of `TOKEN_LIFETIMES`)."""
     user = actor.user
     assert user is not None
     name = name.strip()
+    errors: dict[str, list[str]] = {}
     if not name or len(name) > 80:
-        raise InputError({"name": ["Geef het token een naam van 1 tot 80 tekens, zodat u het later herkent."]})
+        errors["name"] = ["Geef het token een naam van 1 tot 80 tekens, zodat u het later herkent."]
+    days = int(valid_days) if str(valid_days).strip().isdigit() else None
+    if days not in TOKEN_LIFETIMES:
+        errors["valid_days"] = [f"Kies hoe lang het token werkt: {', '.join(TOKEN_LIFETIMES.values())}."]
+    if errors:
+        raise InputError(errors)
+    assert days is not None
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    record = await ApiToken.create(user=user, name=name, token_hash=_hash_token(token), prefix=token[:10])
-    await audit.record(actor, "token_create", object_type="api_token", object_id=record.id, detail={"name": name})
+    record = await ApiToken.create(
+        user=user,
+        name=name,
+        token_hash=_hash_token(token),
+        prefix=token[:10],
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+    await audit.record(
+        actor, "token_create", object_type="api_token", object_id=record.id, detail={"name": name, "days": days}
+    )
     return NewToken(token, record)
 
 
@@ -406,13 +437,16 @@ async def revoke_all_tokens(actor: Actor, user_id: int, *, reason: str) -> int:
 
 
 async def user_for_token(token: str) -> User | None:
-    """The active account behind a bearer token, or None for an unknown, revoked or disabled one."""
+    """The active account behind a bearer token, or None for an unknown, revoked or disabled one;
+    ExpiredToken for one past its end date."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     record = await ApiToken.get_or_none(token_hash=_hash_token(token), revoked_at=None).prefetch_related("user")
     if record is None or not record.user.active:
         return None
     now = timezone.now()
+    if record.expires_at is not None and record.expires_at <= now:
+        raise ExpiredToken(record.expires_at)
     if record.last_used_at is None or (now - record.last_used_at).total_seconds() > 60:
         await ApiToken.filter(id=record.id).update(last_used_at=now)
     return record.user

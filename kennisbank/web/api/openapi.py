@@ -274,7 +274,8 @@ SECURITY_SCHEMES = {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "kb_…",
-        "description": "Persoonlijk API-token (Authorization: Bearer kb_…), aan te maken op /account.",
+        "description": "Persoonlijk API-token (Authorization: Bearer kb_…), aan te maken op /account; het werkt "
+        "30 dagen tot een jaar (401 daarna, met de datum in detail).",
     },
     "sessionCookie": {
         "type": "apiKey",

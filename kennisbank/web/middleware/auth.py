@@ -23,6 +23,7 @@ from ...accounts import service as accounts
 from ...accounts import sessions
 from ...audit import Actor
 from ...models import User
+from ...rendering import dutch_date
 from ...settings import Settings
 from ..problems import problem
 
@@ -72,12 +73,22 @@ class AuthenticationMiddleware:
         # so it can neither skip the second login step nor satisfy the CSRF check there.
         bearer = _bearer_token(connection.headers) if scope["path"].startswith("/api/") else None
         if bearer is not None:
-            user = await accounts.user_for_token(bearer)
+            try:
+                user = await accounts.user_for_token(bearer)
+                refusal = "Het API-token is onbekend of ingetrokken."
+            except accounts.ExpiredToken as expired:
+                user, refusal = (
+                    None,
+                    (
+                        f"Het API-token is verlopen op {dutch_date(expired.expired_at)}. "
+                        "Maak op uw accountpagina een nieuw token aan."
+                    ),
+                )
             if user is None:
                 await problem(
                     401,
                     "Niet ingelogd",
-                    "Het API-token is onbekend of ingetrokken.",
+                    refusal,
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )(scope, receive, send)
                 return

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from tortoise import timezone
 
 from ...accounts import service as accounts
 from ...accounts import sessions
@@ -46,9 +47,14 @@ async def account(
 ) -> Response:
     user = current_user(request)
     assert user is not None
+    tokens = await accounts.list_tokens(user)
+    now = timezone.now()
     context = {
         "user": user,
-        "tokens": await accounts.list_tokens(user),
+        "tokens": tokens,
+        "expired_tokens": {t.id for t in tokens if t.expires_at is not None and t.expires_at <= now},
+        "token_lifetimes": accounts.TOKEN_LIFETIMES,
+        "default_token_lifetime": accounts.DEFAULT_TOKEN_LIFETIME,
         "new_token": new_token,
         "subscriptions": await subscriptions.subscriptions_of(user),
         "errors": errors or {},

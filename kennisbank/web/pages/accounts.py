@@ -204,7 +204,9 @@ async def token_create(request: Request) -> Response:
     if refusal:
         return await account(request, errors={"token_password": [refusal]}, status_code=status)
     try:
-        new_token = await accounts.create_token(actor(request), str(form.get("name", "")))
+        new_token = await accounts.create_token(
+            actor(request), str(form.get("name", "")), str(form.get("valid_days", accounts.DEFAULT_TOKEN_LIFETIME))
+        )
     except InputError as exc:
         return await account(request, errors=exc.errors, status_code=422)
     return await account(request, new_token=new_token, status_code=201)
