@@ -55,6 +55,8 @@ def _clean_tags(values: list[str], *, lower: bool) -> list[str]:
 
 
 Text = Annotated[str, Field(max_length=20_000)]
+#: The years an initiative's dates may fall in (first and last, inclusive).
+PLAUSIBLE_YEARS = (1950, 2100)
 _DATE_HINT = "Kies een datum of typ die in zoals het veld aangeeft."
 
 
@@ -394,6 +396,18 @@ class InitiativeInput(BaseModel):
     def _external_id_chars(cls, value: str) -> str:
         if value and not re.fullmatch(r"[\w.\-/:]+", value):
             raise _error("invalid_external_id", "Een kenmerk bevat alleen letters, cijfers en . - _ / :")
+        return value
+
+    @field_validator("start_date", "end_date", "tender_date")
+    @classmethod
+    def _plausible_year(cls, value: date | None) -> date | None:
+        """A year outside `PLAUSIBLE_YEARS` is a typing slip ("0202" for 2020, "2205"), not a plan."""
+        if value is not None and not PLAUSIBLE_YEARS[0] <= value.year <= PLAUSIBLE_YEARS[1]:
+            first, last = PLAUSIBLE_YEARS
+            raise _error(
+                "invalid_year",
+                f"Het jaartal {value.year} lijkt niet te kloppen; kies een datum tussen {first} en {last}.",
+            )
         return value
 
     @field_validator("end_date")
