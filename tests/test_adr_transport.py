@@ -71,3 +71,21 @@ def test_every_problem_has_a_detail(client: Browser, method: str, path: str, sta
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["detail"].strip()
+
+
+@pytest.mark.parametrize(
+    ("path", "unknown"),
+    [
+        ("/api/v1/initiatives?provincie=Limburg", "provincie"),  # Dutch for the key `province`
+        ("/api/v1/initiatives?per_page=5", "per_page"),  # the body's snake_case, not the query key
+        ("/api/v1/search?q=water&jaar=2024", "jaar"),
+        ("/api/v1/initiatives/1?fields=title", "fields"),
+    ],
+)
+def test_a_query_key_the_operation_does_not_declare_is_refused_by_name(client: Browser, path: str, unknown: str):
+    """A misspelt filter was dropped, and the answer held everything as if it had been applied."""
+    response = client.get(path)
+    assert response.status_code == 400 and response.headers["content-type"] == PROBLEM
+    [error] = response.json()["errors"]
+    assert error["field"] == unknown and "Onbekende parameter" in error["messages"][0]
+    assert client.get("/api/v1/initiatives?province=Limburg&perPage=5&page=1").status_code == 200

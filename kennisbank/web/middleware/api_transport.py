@@ -3,13 +3,16 @@
 - /core/no-trailing-slash: ``/api/v1/initiatives/`` is 404, not a redirect to the path without it.
 - Content negotiation: an ``Accept`` that admits no JSON gets 406 (the API speaks JSON only).
 - ``Cache-Control: no-store``: API answers carry personal and concept data; no cache keeps them.
+- A query key the operation does not declare in the OpenAPI document is 400, each under its key: a
+  misspelt filter is not silently dropped (`kennisbank/web/api/query_keys.py`).
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..problems import problem
+from ..api.query_keys import unknown_query_keys
+from ..problems import invalid_parameters, problem
 
 _JSON_TYPES = {"*/*", "application/*", "application/json", "application/problem+json"}
 
@@ -47,6 +50,8 @@ class ApiTransportMiddleware:
             response = problem(404, "Niet gevonden", "Dit adres bestaat niet; laat de slash aan het eind weg.")
         elif not accepts_json(accept):
             response = problem(406, "Niet aanvaardbaar", "Deze API antwoordt alleen in JSON (application/json).")
+        elif unknown := unknown_query_keys(scope["method"], path, scope.get("query_string", b"").decode("latin-1")):
+            response = invalid_parameters(unknown)
         else:
             await self.app(scope, receive, send_no_store)
             return
