@@ -2,7 +2,7 @@
 
 import re
 
-from tests.conftest import as_form, valid_initiative
+from tests.conftest import as_form, run_cli, valid_initiative
 
 
 def field_block(html: str, name: str) -> str:
@@ -262,6 +262,22 @@ def test_the_list_sorts_by_title_province_or_last_change_and_keeps_the_order_acr
     assert unknown.status_code == 200 and titles("?sort=willekeurig") == titles("?sort=recent")
 
 
+def test_an_excel_download_re_imports_to_the_same_texts_formula_like_ones_too(client, tmp_path):
+    import json
+
+    from tests.test_import_safety import FORMULAS
+
+    stored = client.create_initiative(**FORMULAS)
+    workbook = tmp_path / "download.xlsx"
+    workbook.write_bytes(client.get("/initiatieven/download.xlsx").content)
+    elsewhere = tmp_path / "elders"
+    imported = run_cli(elsewhere, "import", str(workbook))
+    assert imported.returncode == 0, imported.stderr
+    again = json.loads(run_cli(elsewhere, "export", "--format", "jsonl").stdout)
+    for name in FORMULAS:
+        assert again[name] == stored[name], name
+
+
 def test_the_list_downloads_as_csv_and_excel_with_its_filters_and_order(client):
     import csv
     import io
@@ -285,5 +301,6 @@ def test_the_list_downloads_as_csv_and_excel_with_its_filters_and_order(client):
     sheet = workbook["Initiatieven"]
     header = [cell.value for cell in sheet[1]]
     titles = [row[header.index("title")] for row in sheet.iter_rows(min_row=2, values_only=True)]
-    assert titles == ["'=Asfaltrecycling", "Bermbeheer"]
+    assert titles == ["=Asfaltrecycling", "Bermbeheer"]  # as typed, in a string cell: never a formula
+    assert all(row[header.index("title")].data_type == "s" for row in sheet.iter_rows(min_row=2))
     assert client.get("/initiatieven/download.pdf").status_code == 404

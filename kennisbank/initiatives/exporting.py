@@ -3,8 +3,9 @@
 CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or
 carriage return) get a leading apostrophe, the same neutralising as the accounts and audit exports
 (`audit.csv_safe`); the importer takes it off again (`audit.csv_unsafe`), so an exported CSV
-re-imports to the same initiatives. Excel cells get the same neutralising, so no cell is a formula.
-JSON Lines are written as stored.
+re-imports to the same initiatives. An Excel cell is typed: text is written as a string cell, which
+Excel never runs as a formula, so it keeps its text exactly (``=Asfaltrecycling``) and re-imports as
+it was. JSON Lines are written as stored.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any, TextIO
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from ..audit import csv_safe
 from ..models import Initiative
@@ -46,7 +49,7 @@ async def export(out: TextIO, fmt: str, initiatives: Iterable[Initiative] | None
         writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         async for row in exported_rows(initiatives):
-            writer.writerow({k: _cell(k, v) for k, v in row.items()})
+            writer.writerow({k: _csv_cell(k, v) for k, v in row.items()})
             count += 1
     else:
         raise ValueError(f"unknown export format {fmt!r}")
@@ -59,17 +62,30 @@ async def excel(initiatives: Iterable[Initiative]) -> bytes:
     sheet = workbook.create_sheet("Initiatieven")
     sheet.append(list(COLUMNS))
     async for row in exported_rows(initiatives):
-        sheet.append([_cell(name, row[name]) for name in COLUMNS])
+        sheet.append([_excel_cell(sheet, name, row[name]) for name in COLUMNS])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def _cell(name: str, value: Any) -> Any:
+def _spreadsheet_value(name: str, value: Any) -> Any:
+    """A field's value as a spreadsheet cell holds it: lists joined by "; ", ja/nee, empty for none."""
     if name in LIST_FIELDS:
-        return csv_safe("; ".join(value))
+        return "; ".join(value)
     if isinstance(value, bool):
         return "ja" if value else "nee"
-    if isinstance(value, str):
-        return csv_safe(value)
     return "" if value is None else value
+
+
+def _csv_cell(name: str, value: Any) -> Any:
+    value = _spreadsheet_value(name, value)
+    return csv_safe(value) if isinstance(value, str) else value
+
+
+def _excel_cell(sheet: WriteOnlyWorksheet, name: str, value: Any) -> Any:
+    value = _spreadsheet_value(name, value)
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"  # openpyxl makes a text starting with "=" a formula; a string cell is never run
+    return cell
