@@ -137,7 +137,7 @@ def naive_hybrid(
     cosines = matrix @ vector
     best = np.argsort(-cosines)[:SEMANTIC_CANDIDATES]
     semantic = [(int(i), float(cosines[i])) for i in best]
-    return FUSIONS[fusion](keyword, semantic, 0.5)[:limit]
+    return FUSIONS[fusion](keyword, semantic, 0.5, frozenset())[:limit]
 
 
 def per_token_analysis(doc: SearchDocument) -> tuple[dict[str, str], str]:

@@ -431,7 +431,8 @@ class TantivyIndex:
             if keyword is not None:
                 found = searcher.search(_all_of([*filters, keyword]), limit=depth + len(semantic))
                 keyword_ranking = _ranked(searcher, found.hits)
-            ranked = FUSIONS[self.fusion](keyword_ranking, semantic, query.semantic_ratio)
+            pending = self._vectors.without_vector(doc_id for doc_id, _ in keyword_ranking)
+            ranked = FUSIONS[self.fusion](keyword_ranking, semantic, query.semantic_ratio, pending)
         else:
             ranked = _ranked(searcher, searcher.search(result_set, limit=depth).hits)
         if query.vector is not None and query.uses_vector:

@@ -125,6 +125,14 @@ class VectorStore:
             position = self._position(doc_id)
             return None if position is None else self._matrix[position]
 
+    def without_vector(self, doc_ids: Iterable[int]) -> set[int]:
+        """Those of `doc_ids` with no stored vector (an embedding still pending, or never made)."""
+        wanted = np.fromiter(sorted(set(doc_ids)), dtype=np.int64)
+        with self._lock:
+            self._refresh()
+            found = set(self._ids[self._positions_in_arrays(wanted)].tolist())
+        return set(wanted.tolist()) - found
+
     def cosine(self, vector: Vector) -> tuple[np.ndarray, np.ndarray]:
         """(ids, cosine similarity of each stored vector with `vector`)."""
         ids, matrix = self.snapshot()

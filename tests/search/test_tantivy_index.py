@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_contract import BY_ID, CORPUS, topic
+from test_contract import BY_ID, CORPUS, doc, topic
 
 from search.documents import SearchQuery
 from search.index import SearchIndex, open_index
@@ -95,6 +95,38 @@ def test_both_fusions_find_semantic_and_keyword_matches(tmp_path, fusion):
     assert {h.id for h in keyword_first.hits[:2]} == {1, 2}
     semantic_first = index.search(SearchQuery(text="datalab", vector=vector, semantic_ratio=1.0))
     assert semantic_first.hits[0].id == 20
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "score"])
+def test_a_document_whose_vector_is_pending_keeps_its_keyword_place(tmp_path, fusion):
+    """Right after an import the new rows have no vector yet: the best keyword match came after
+    weaker ones that had one, because its semantic share counted as nothing."""
+    index = TantivyIndex(tmp_path, fusion=fusion)
+    common = dict(province="NL-GE", kind="best_practice", themes=("water",), phase="pilot", year=2024)
+    pending = doc(
+        501,
+        title="Dijkmonitoring met glasvezel",
+        summary="Glasvezel in de dijk meet of de dijk droog wordt.",
+        body="Dijkmonitoring.",
+        vector=None,
+        **common,
+    )
+    mentions = [
+        doc(
+            502 + n,
+            title=f"Waterbeheer in polder {n}",
+            summary="Peilbeheer met sensoren.",
+            body="Ook dijkmonitoring met glasvezel komt aan bod, naast veel ander waterbeheer en peilbeheer.",
+            vector=topic(water=1.0, nature=0.1 * n),
+            **common,
+        )
+        for n in range(3)
+    ]
+    index.upsert([*CORPUS, pending, *mentions])
+    query = SearchQuery(text="dijkmonitoring glasvezel", vector=topic(water=1.0), semantic_ratio=0.5)
+    keyword_only = [h.id for h in index.search(dataclasses.replace(query, semantic_ratio=0.0)).hits]
+    assert keyword_only == [501, 502, 503, 504]
+    assert [h.id for h in index.search(query).hits][:4] == keyword_only  # was [502, 503, 504, 501]
 
 
 def test_unknown_fusion_is_rejected(tmp_path):
