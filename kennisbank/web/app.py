@@ -33,7 +33,8 @@ from . import health
 from .api import collaborations as collaboration_api
 from .api import initiatives as initiative_api
 from .api import matches as match_api
-from .middleware.api_transport import ApiTransportMiddleware
+from .api.openapi import openapi_document
+from .middleware.api_transport import ApiTransportMiddleware, DeclaredQueryKeys
 from .middleware.auth import AuthenticationMiddleware
 from .middleware.csrf import CSRFMiddleware
 from .middleware.request_id import RequestIdMiddleware
@@ -249,7 +250,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware),
-            Middleware(ApiTransportMiddleware),
+            Middleware(ApiTransportMiddleware, query_keys=DeclaredQueryKeys.from_openapi(openapi_document())),
             # Authentication first: the CSRF check needs to know whether a valid API token authenticated
             # the request, and an anonymous API request gets its 401 before any CSRF question arises.
             Middleware(AuthenticationMiddleware, settings=settings),
