@@ -7,7 +7,6 @@ same file twice updates instead of duplicating.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import itertools
 import json
@@ -144,27 +143,19 @@ _ENCODING_CHUNK = 1 << 20
 
 
 def _csv_encoding(path: Path) -> str:
-    """UTF-8, or Windows-1252 for a file that is not UTF-8 and holds no UTF-8 sequence at all: what a
+    """UTF-8, or Windows-1252 for a file with bytes beyond ASCII but no UTF-8 sequence at all: what a
     Dutch Excel writes as "CSV (gescheiden door lijstscheidingsteken)". A file that mixes the two
     (UTF-8 with one stray byte) is read as UTF-8, whose error names the line: decoding it as
-    Windows-1252 would silently turn every "é" into "Ã©"."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    valid, multibyte, tail = True, False, b""
+    Windows-1252 would silently turn every "é" into "Ã©". The first UTF-8 sequence settles it, so a
+    UTF-8 file is read only as far as its first non-ASCII letter."""
+    beyond_ascii, tail = False, b""
     with path.open("rb") as handle:
-        while (chunk := handle.read(_ENCODING_CHUNK)) and (valid or not multibyte):
-            multibyte = multibyte or bool(_UTF8_SEQUENCE.search(tail + chunk))
+        while chunk := handle.read(_ENCODING_CHUNK):
+            if _UTF8_SEQUENCE.search(tail + chunk):
+                return "utf-8"
+            beyond_ascii = beyond_ascii or not chunk.isascii()
             tail = chunk[-3:]
-            if valid:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    valid = False
-    if valid:
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            valid = False
-    return "utf-8" if valid or multibyte else "cp1252"
+    return "cp1252" if beyond_ascii else "utf-8"
 
 
 def _read_jsonl(path: Path) -> Iterator[Row]:
