@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import anyio.to_thread
 import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import BaseORMException
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor
@@ -42,11 +43,19 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
 
 def _config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {APP: dict(APP_CONFIG)},
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    """PostgreSQL by its URL; SQLite with the engine that begins transactions ``IMMEDIATE``
+    (``kennisbank.sqlite_engine`` says why)."""
+    if not database_url.startswith("sqlite://"):
+        return database_url
+    return {**expand_db_url(database_url), "engine": "kennisbank.sqlite_engine"}
 
 
 # For Tortoise's own command line (``tortoise -c kennisbank.db.MIGRATIONS_CONFIG makemigrations``):

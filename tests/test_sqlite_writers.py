@@ -1,0 +1,42 @@
+"""Several processes write one SQLite file (the server, the worker, the command line): a transaction
+waits for another process's write to end instead of failing with "database is locked"."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from kennisbank.db import database, sqlite_file
+from kennisbank.models import Theme
+from kennisbank.taxonomy import THEMES
+from tests.databases import on_postgres
+
+pytestmark = pytest.mark.skipif(on_postgres(), reason="SQLite's write lock; PostgreSQL locks rows and waits by itself")
+
+
+def test_a_transaction_that_reads_before_it_writes_waits_for_another_writer(settings):
+    """``update_or_create`` reads, then writes, in one transaction (start-up loads the reference data
+    that way). Begun deferred, it could not wait for the write lock it needs halfway, whatever the busy
+    timeout: it failed at once while another process was writing. This is what killed a CLI run
+    started while another process held the lock."""
+    theme = THEMES[0]
+
+    async def main() -> float:
+        async with database(settings):
+            path = sqlite_file(settings)
+            assert path is not None
+            other_process = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+            other_process.execute("BEGIN IMMEDIATE")
+            threading.Timer(0.5, other_process.rollback).start()
+            started = time.monotonic()
+            await Theme.update_or_create(slug=theme.slug, defaults={"name": "Een nieuwe naam"})
+            waited = time.monotonic() - started
+            other_process.close()
+            assert (await Theme.get(slug=theme.slug)).name == "Een nieuwe naam"
+            return waited
+
+    assert asyncio.run(main()) >= 0.4
