@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -10,6 +11,8 @@ import pyotp
 import pytest
 from markupsafe import escape
 
+from kennisbank.audit import Actor
+from kennisbank.matching import service as matches
 from kennisbank.models import AuditEntry, MatchEvent, MatchSuggestion
 from tests.conftest import TEST_PASSWORD, Browser, run_cli
 from tests.test_api import schema_for
@@ -126,6 +129,30 @@ def test_a_decision_naming_an_older_version_never_overwrites_a_newer_one_in_the_
     assert weak.status_code == 412
     unconditional = client.post(f"{url}/decision", json={"status": "aangehouden"})
     assert unconditional.status_code == 200 and unconditional.headers["etag"] == '"3"'
+
+
+def test_of_two_decisions_naming_one_version_at_the_same_time_exactly_one_is_taken(pair):
+    """The version is compared where the decision is written: two coordinators submitting at once on
+    the same page state cannot both pass the check and overwrite each other."""
+    client, gelderland, limburg = pair
+    match = the_match(client, gelderland, limburg)
+    coordinators = [client.make_user("coordinator", None, email=f"co{n}@ida.nl") for n in (1, 2)]
+
+    async def both() -> list[object]:
+        return await asyncio.gather(
+            *(
+                matches.decide(Actor(user), match.id, status, note=status, expected_version=1)
+                for user, status in zip(coordinators, ("geaccepteerd", "afgewezen"), strict=True)
+            ),
+            return_exceptions=True,
+        )
+
+    outcomes = client.run(both)
+    assert sorted(type(o).__name__ for o in outcomes) == ["DecisionConflict", "MatchSuggestion"]
+    [taken] = [o for o in outcomes if isinstance(o, MatchSuggestion)]
+    [event] = client.run(MatchEvent.filter, match_id=match.id)
+    assert (event.from_status, event.to_status) == ("voorgesteld", taken.status)
+    assert client.get(f"/api/v1/matches/{match.id}").headers["etag"] == '"2"'
 
 
 @pytest.mark.parametrize("htmx", [False, True])

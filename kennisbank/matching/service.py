@@ -430,25 +430,41 @@ async def decide(
     if len(note) > MAX_NOTE_LENGTH:
         raise InputError({"note": [f"Gebruik maximaal {MAX_NOTE_LENGTH} tekens."]})
     match = await get_match(match_id)
-    if expected_version is not None and expected_version != decision_version(match):
-        raise DecisionConflict(decision_version(match))
     now = timezone.now()
-    async with in_transaction():
-        await MatchSuggestion.filter(id=match.id).update(
-            status=MatchStatus(status),
-            note=note,
-            reviewer_id=actor.user.id,
-            decided_at=now,
-            fingerprint_a=fingerprint(match.a),
-            fingerprint_b=fingerprint(match.b),
+    async with in_transaction() as connection:
+        # Compare and set: the version is read again with the row locked (PostgreSQL; SQLite's
+        # transactions hold the write lock from their start), so of two decisions naming one version
+        # exactly one is taken.
+        current = await MatchSuggestion.select_for_update().using_db(connection).get(id=match.id)
+        version = 1 + await MatchEvent.filter(match_id=match.id).using_db(connection).count()
+        if expected_version is not None and expected_version != version:
+            raise DecisionConflict(version)
+        previous = current.status
+        await (
+            MatchSuggestion.filter(id=match.id)
+            .using_db(connection)
+            .update(
+                status=MatchStatus(status),
+                note=note,
+                reviewer_id=actor.user.id,
+                decided_at=now,
+                fingerprint_a=fingerprint(match.a),
+                fingerprint_b=fingerprint(match.b),
+            )
         )
         await MatchEvent.create(
-            match_id=match.id, at=now, user=actor.user, from_status=match.status, to_status=status, note=note
+            match_id=match.id,
+            at=now,
+            user=actor.user,
+            from_status=previous,
+            to_status=status,
+            note=note,
+            using_db=connection,
         )
     await audit.record(
-        actor, "match_decide", object_type="match", object_id=match.id, detail={"from": str(match.status), "to": status}
+        actor, "match_decide", object_type="match", object_id=match.id, detail={"from": str(previous), "to": status}
     )
-    if status == MatchStatus.GEACCEPTEERD and match.status != MatchStatus.GEACCEPTEERD:
+    if status == MatchStatus.GEACCEPTEERD and previous != MatchStatus.GEACCEPTEERD:
         await collaborations.from_accepted_match(actor, match)
     return await get_match(match.id)
 
