@@ -163,7 +163,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def published_total(client: httpx.AsyncClient) -> int:
-    return (await client.get("/api/v1/initiatives", params={"per_page": 1})).json()["total"]
+    return (await client.get("/api/v1/initiatives", params={"perPage": 1})).json()["total"]
 
 
 async def check(url: str, stats: Stats, before: int) -> list[str]:
@@ -195,7 +195,7 @@ async def waiting_jobs(url: str) -> int:
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         await log_in(client, "load.nl-ge@load.example")
         ids = [
-            item["id"] for item in (await client.get("/api/v1/initiatives", params={"per_page": 100})).json()["items"]
+            item["id"] for item in (await client.get("/api/v1/initiatives", params={"perPage": 100})).json()["items"]
         ]
         pages = [await client.get(f"/initiatieven/{i}") for i in ids]
         return sum("Wordt verwerkt" in page.text for page in pages)

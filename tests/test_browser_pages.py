@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pyotp
 import pytest
@@ -175,7 +176,7 @@ def test_nothing_found_with_misschien_verwant_passes_axe_and_reflows(semantic_se
     context = browser.new_context(locale="nl-NL", viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     log_in(tab, semantic_server, UTRECHT)
-    path = f"/zoeken?q={NEAR_MISS}"
+    path = f"/zoeken?q={quote_plus(NEAR_MISS)}"
     tab.goto(semantic_server + path)
     assert tab.locator(".results .empty").inner_text().startswith("Niets gevonden")
     block = tab.get_by_role("region", name="Misschien verwant")

@@ -196,7 +196,7 @@ def test_a_query_that_came_close_without_enough_evidence_gets_related_documents_
     as "Misschien verwant"; further from the corpus: nothing at all; with hits: no such block."""
     index, documents, background = _calibrated_index(tmp_path)
     doc, errand = (v / np.linalg.norm(v) for v in (documents[7], background[3]))
-    mixtures = {share: _unit(share * doc + (1 - share) * errand) for share in np.linspace(0.3, 0.7, 81)}
+    mixtures = {share: _unit(share * doc + (1 - share) * errand) for share in np.linspace(0.3, 0.7, 801)}
     evidence = {share: index._query_evidence(vector) for share, vector in mixtures.items()}
     between = [s for s, e in evidence.items() if e is not None and RELATED_EVIDENCE <= e < QUERY_EVIDENCE]
     below = [s for s, e in evidence.items() if e is not None and e < RELATED_EVIDENCE]
