@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -541,3 +543,75 @@ def parse_initiative(data: dict[str, Any]) -> InitiativeInput:
         return InitiativeInput.model_validate(data)
     except ValidationError as exc:
         raise InputError(translate_errors(exc)) from None
+
+
+def parse_json_initiative(body: Mapping[str, Any], data: dict[str, Any] | None = None) -> InitiativeInput:
+    """`parse_initiative` of `data` (default `body`) for the API, where the JSON `body` must also give
+    each field the JSON type the OpenAPI schema declares (`json_type_errors`); every field's problem
+    is reported at once."""
+    errors = json_type_errors(body)
+    try:
+        parsed = parse_initiative(dict(body) if data is None else data)
+    except InputError as exc:
+        raise InputError({**exc.errors, **errors}) from None
+    if errors:
+        raise InputError(errors)
+    return parsed
+
+
+#: What a value of each JSON type must look like, said to someone writing JSON.
+_JSON_TYPE_MESSAGES = {
+    "string": "tekst tussen aanhalingstekens",
+    "integer": "een getal zonder aanhalingstekens, zoals 25000",
+    "boolean": "true of false, zonder aanhalingstekens",
+    "array": 'een lijst, zoals ["eerste", "tweede"]',
+    "date": 'een datum als tekst, zoals "2026-03-01"',
+}
+
+
+def json_type_errors(body: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The fields of a JSON body whose value has another JSON type than `InitiativeInput` declares:
+    "1000" for a whole number, 1 for true. The API's contract is its OpenAPI schema, made from the
+    same model; forms and files hold only text and are read by the model as text. null stays "empty"
+    for every field, as everywhere else."""
+    errors: dict[str, list[str]] = {}
+    for name, value in body.items():
+        declared = _json_types().get(name)
+        if declared is None or value is None:
+            continue  # an unknown field is the model's to refuse
+        kind, items = declared
+        if not _has_json_type(value, kind):
+            errors[name] = [f"Geef {_JSON_TYPE_MESSAGES[kind]}."]
+        elif kind == "array" and items and not all(_has_json_type(item, items) for item in value):
+            errors[name] = [f"Geef elk element van de lijst als {_JSON_TYPE_MESSAGES[items]}."]
+    return errors
+
+
+def _has_json_type(value: Any, kind: str) -> bool:
+    if kind == "integer":  # a float is the model's to refuse or accept (NaN, 1e400, 25000.0)
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "array":
+        return isinstance(value, list)
+    return isinstance(value, str)  # string, date
+
+
+@lru_cache(maxsize=1)
+def _json_types() -> dict[str, tuple[str, str | None]]:
+    """Per field of `InitiativeInput`'s JSON schema: its JSON type (a date counted apart) besides null,
+    and for a list its elements' type."""
+    schema = InitiativeInput.model_json_schema()
+    definitions = schema.get("$defs", {})
+
+    def kind_of(option: dict[str, Any]) -> str:
+        option = definitions[option["$ref"].rsplit("/", 1)[1]] if "$ref" in option else option
+        return "date" if option.get("format") == "date" else str(option.get("type", "string"))
+
+    types: dict[str, tuple[str, str | None]] = {}
+    for name, prop in schema["properties"].items():
+        options = [o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"]
+        kind = kind_of(options[0])
+        items = kind_of(options[0]["items"]) if kind == "array" and "items" in options[0] else None
+        types[name] = (kind, items)
+    return types

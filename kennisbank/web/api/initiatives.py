@@ -10,7 +10,7 @@ from search import SearchUnavailable
 
 from ... import permissions
 from ...initiatives import service
-from ...initiatives.validation import InputError, parse_initiative
+from ...initiatives.validation import InputError, parse_json_initiative
 from ...searching import query as searching
 from ...taxonomy import PROVINCES, THEMES
 from ..middleware.auth import actor, current_user, refuse
@@ -54,7 +54,7 @@ async def create_initiative(request: Request) -> Response:
         return body
     if not permissions.can_create(current_user(request)):
         return await refuse(request, object_type="initiative", what="initiatief aanmaken")
-    initiative = await service.create_initiative(actor(request), parse_initiative(body))
+    initiative = await service.create_initiative(actor(request), parse_json_initiative(body))
     return JSONResponse(
         service.as_resource(initiative),
         status_code=201,
@@ -96,7 +96,7 @@ async def update_initiative(request: Request) -> Response:
     expected = _version_required(request, "een wijziging")
     merged = {**service.as_input_dict(current), **body}
     updated = await service.update_initiative(
-        actor(request), current.id, parse_initiative(merged), expected_version=expected
+        actor(request), current.id, parse_json_initiative(body, merged), expected_version=expected
     )
     return JSONResponse(service.as_resource(updated), headers={"ETag": f'"{updated.version}"'})
 
