@@ -10,6 +10,11 @@ process was writing. ``BEGIN IMMEDIATE`` takes the write lock when the transacti
 busy timeout does apply: the transaction waits its turn instead of failing. (Django and Rails made
 the same choice for SQLite.)
 
+Waiting can now end in a timeout at the ``BEGIN`` itself, which Tortoise's own transaction context
+does not survive: it would keep the process's transaction lock, and every later transaction of the
+process would wait for ever. `ImmediateTransactionContext` gives the lock back and raises the same
+``OperationalError`` a locked statement raises.
+
 Named as the engine in the connection config (``db.tortoise_config``); Tortoise imports it and reads
 ``client_class``.
 """
@@ -18,9 +23,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from tortoise.backends.base.client import TransactionContext
+from tortoise.backends.base.client import TransactionalDBClient, TransactionContext
 from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionContext, SqliteTransactionWrapper
-from tortoise.exceptions import TransactionManagementError
+from tortoise.connection import get_connections
+from tortoise.exceptions import OperationalError
 
 
 class ImmediateTransactionWrapper(SqliteTransactionWrapper):
@@ -29,12 +35,29 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
             await self._connection.commit()
             await self._connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise TransactionManagementError(exc) from exc
+            raise OperationalError(exc) from exc
+
+
+class ImmediateTransactionContext(SqliteTransactionContext):
+    async def __aenter__(self) -> TransactionalDBClient:
+        await self._trxlock.acquire()
+        try:
+            await self.ensure_connection()
+            self.token = get_connections().set(self.connection_name, self.connection)
+            try:
+                await self.connection.begin()
+            except BaseException:
+                get_connections().reset(self.token)
+                raise
+        except BaseException:
+            self._trxlock.release()
+            raise
+        return self.connection  # type: ignore[no-any-return]
 
 
 class ImmediateSqliteClient(SqliteClient):
     def _in_transaction(self) -> TransactionContext:
-        return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+        return ImmediateTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 
 
 client_class = ImmediateSqliteClient

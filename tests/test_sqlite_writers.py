@@ -9,9 +9,11 @@ import threading
 import time
 
 import pytest
+from tortoise.exceptions import OperationalError
 
 from kennisbank.db import database, sqlite_file
 from kennisbank.models import Theme
+from kennisbank.settings import Settings
 from kennisbank.taxonomy import THEMES
 from tests.databases import on_postgres
 
@@ -40,3 +42,30 @@ def test_a_transaction_that_reads_before_it_writes_waits_for_another_writer(sett
             return waited
 
     assert asyncio.run(main()) >= 0.4
+
+
+def test_a_transaction_that_waited_in_vain_gives_the_lock_back(data_dir):
+    """When the other writer outlasts the busy timeout, the transaction fails as a locked statement
+    does, and the process's next transaction runs: Tortoise's own context kept its lock after a
+    failed BEGIN, and every later transaction of the process waited for ever."""
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=f"sqlite://{data_dir / 'kennisbank.sqlite3'}?busy_timeout=200",
+        embedding_model="none",
+    )
+    theme = THEMES[0]
+
+    async def main() -> None:
+        async with database(settings):
+            path = sqlite_file(settings)
+            assert path is not None
+            other_process = sqlite3.connect(path, timeout=0, isolation_level=None)
+            other_process.execute("BEGIN IMMEDIATE")
+            with pytest.raises(OperationalError, match="database is locked"):
+                await Theme.update_or_create(slug=theme.slug, defaults={"name": "Te vroeg"})
+            other_process.rollback()
+            other_process.close()
+            await asyncio.wait_for(Theme.update_or_create(slug=theme.slug, defaults={"name": "Op tijd"}), 5)
+            assert (await Theme.get(slug=theme.slug)).name == "Op tijd"
+
+    asyncio.run(main())
