@@ -10,18 +10,22 @@ process was writing. ``BEGIN IMMEDIATE`` takes the write lock when the transacti
 busy timeout does apply: the transaction waits its turn instead of failing. (Django and Rails made
 the same choice for SQLite.)
 
-Waiting can now end in a timeout at the ``BEGIN`` itself, which Tortoise's own transaction context
-does not survive: it would keep the process's transaction lock, and every later transaction of the
-process would wait for ever. `ImmediateTransactionContext` gives the lock back and raises the same
-``OperationalError`` a locked statement raises.
+Waiting can now end at the ``BEGIN`` itself, which Tortoise's own transaction context does not
+survive: it would keep the process's transaction lock, and every later transaction of the process
+would wait for ever. `ImmediateTransactionContext` gives the lock back, after ending a ``BEGIN``
+that may still succeed in aiosqlite's thread (the waiting task was cancelled), and a timeout raises
+the same ``OperationalError`` a locked statement raises.
 
 Named as the engine in the connection config (``db.tortoise_config``); Tortoise imports it and reads
-``client_class``.
+``client_class``. Tortoise's migration executor recognises SQLite by "sqlite" in the client's module
+name, so this module's name must keep the word.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from contextlib import suppress
 
 from tortoise.backends.base.client import TransactionalDBClient, TransactionContext
 from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionContext, SqliteTransactionWrapper
@@ -48,6 +52,9 @@ class ImmediateTransactionContext(SqliteTransactionContext):
                 await self.connection.begin()
             except BaseException:
                 get_connections().reset(self.token)
+                # Queued behind the BEGIN on the connection's one thread: ends it if it did begin.
+                with suppress(Exception):
+                    await asyncio.shield(self.connection._connection.rollback())
                 raise
         except BaseException:
             self._trxlock.release()

@@ -116,7 +116,7 @@ def test_patch_with_invalid_value_changes_nothing(client):
 def test_a_value_of_another_json_type_than_the_schema_declares_is_refused_under_its_field(client):
     """The OpenAPI schema says integer, boolean, array of strings, date string: "1000" for a number
     or 1 for true is a client's mistake to hear about, not to guess (forms and files, which hold only
-    text, are read leniently). Every field is named at once; null stays "empty"."""
+    text, are read leniently). Every field is named at once; null and "" stay "empty"."""
     wrong = {
         "budget_eur": "250000",
         "seeks_partners": 1,
@@ -129,11 +129,11 @@ def test_a_value_of_another_json_type_than_the_schema_declares_is_refused_under_
     assert response.status_code == 400 and response.headers["content-type"] == PROBLEM
     fields = {e["field"]: e["messages"] for e in response.json()["errors"]}
     assert set(fields) == {*wrong, "phase"}
-    assert fields["budget_eur"] == ["Geef een getal zonder aanhalingstekens, zoals 25000."]
-    assert fields["seeks_partners"] == ["Geef true of false, zonder aanhalingstekens."]
-    assert fields["themes"] == ['Geef een lijst, zoals ["eerste", "tweede"].']
+    assert fields["budget_eur"] == ["Geef een getal zonder aanhalingstekens, zoals 25000, of null voor leeg."]
+    assert fields["seeks_partners"] == ["Geef true of false, zonder aanhalingstekens, of null voor leeg."]
+    assert fields["themes"] == ['Geef een lijst, zoals ["eerste", "tweede"], of null voor leeg.']
     assert fields["suppliers"] == ["Geef elk element van de lijst als tekst tussen aanhalingstekens."]
-    assert fields["start_date"] == ['Geef een datum als tekst, zoals "2026-03-01".']
+    assert fields["start_date"] == ['Geef een datum als tekst, zoals "2026-03-01", of null voor leeg.']
     assert client.get("/api/v1/initiatives").json()["total"] == 0
     created = create(client)
     url = f"/api/v1/initiatives/{created['id']}"
@@ -141,7 +141,9 @@ def test_a_value_of_another_json_type_than_the_schema_declares_is_refused_under_
     assert patch.status_code == 400 and [e["field"] for e in patch.json()["errors"]] == ["budget_eur"]
     assert client.get(url).json() == created
     cleared = client.patch(url, json={"budget_eur": None, "links": None}, headers={"If-Match": '"1"'})
-    assert cleared.status_code == 200 and cleared.json()["budget_eur"] is None
+    assert cleared.status_code == 200 and cleared.json()["budget_eur"] is None and cleared.json()["links"] == []
+    emptied = client.patch(url, json={"budget_eur": "", "seeks_partners": ""}, headers={"If-Match": '"2"'})
+    assert emptied.status_code == 200 and emptied.json()["seeks_partners"] is False
 
 
 def test_archive(client):

@@ -572,16 +572,16 @@ _JSON_TYPE_MESSAGES = {
 def json_type_errors(body: Mapping[str, Any]) -> dict[str, list[str]]:
     """The fields of a JSON body whose value has another JSON type than `InitiativeInput` declares:
     "1000" for a whole number, 1 for true. The API's contract is its OpenAPI schema, made from the
-    same model; forms and files hold only text and are read by the model as text. null stays "empty"
-    for every field, as everywhere else."""
+    same model; forms and files hold only text and are read by the model as text. null and "" stay
+    "empty" for every field, as everywhere else (the model then says whether the field may be empty)."""
     errors: dict[str, list[str]] = {}
     for name, value in body.items():
         declared = _json_types().get(name)
-        if declared is None or value is None:
+        if declared is None or value is None or value == "":
             continue  # an unknown field is the model's to refuse
         kind, items = declared
         if not _has_json_type(value, kind):
-            errors[name] = [f"Geef {_JSON_TYPE_MESSAGES[kind]}."]
+            errors[name] = [f"Geef {_JSON_TYPE_MESSAGES[kind]}, of null voor leeg."]
         elif kind == "array" and items and not all(_has_json_type(item, items) for item in value):
             errors[name] = [f"Geef elk element van de lijst als {_JSON_TYPE_MESSAGES[items]}."]
     return errors
