@@ -95,6 +95,45 @@ def test_a_long_excel_csv_with_semicolons_and_crlf_lines_is_read_by_its_header(t
     assert {r["summary"] for r in exported} == {summary}
 
 
+def test_a_spreadsheet_headed_with_the_forms_labels_imports(tmp_path, data_dir):
+    """A portfolio sheet as someone heads it: the labels of the form in any case ("Titel", "thema's",
+    "KENMERK"), a Dutch Excel's CSV. The import knew only the field names and refused every such file."""
+    lines = ["Kenmerk;Provincie;Soort;Titel;samenvatting;FASE;Thema's"]
+    lines += [
+        f"GE-{n};Gelderland;Portfolioproject;Strooiroutes nummer {n};Wij plannen élke strooiactie;pilot;mobiliteit"
+        for n in range(3)
+    ]
+    source = tmp_path / "portfolio.csv"
+    source.write_bytes("\r\n".join(lines).encode("cp1252"))
+    result = run_cli(data_dir, "import", str(source))
+    assert result.returncode == 0, result.stdout + result.stderr
+    exported = [json.loads(line) for line in run_cli(data_dir, "export").stdout.splitlines()]
+    assert [(r["external_id"], r["title"], r["phase"], r["themes"]) for r in exported] == [
+        (f"GE-{n}", f"Strooiroutes nummer {n}", "pilot", ["mobiliteit"]) for n in range(3)
+    ]
+    records = [
+        {
+            "Kenmerk": "LI-1",
+            "Provincie": "Limburg",
+            "Soort": "Goed voorbeeld",
+            "Titel": "Laadpalen",
+            "Fase": "opgeschaald",
+        }
+        | {"Samenvatting": "Limburg plaatst laadpalen langs provinciale wegen.", "Thema's": "mobiliteit"}
+    ]
+    assert run_cli(data_dir, "import", str(write_xlsx(tmp_path / "sheet.xlsx", records))).returncode == 0
+    assert [r[:3] for r in db_rows(data_dir)][-1] == ("NL-LI", "LI-1", "Laadpalen")
+
+
+def test_a_field_headed_twice_is_refused_naming_both_columns(tmp_path, data_dir):
+    source = tmp_path / "dubbel.csv"
+    source.write_text("title;Titel;province\nA;B;NL-GE\n", encoding="utf-8")
+    result = run_cli(data_dir, "import", str(source))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "de kolommen ‘title’ en ‘Titel’ noemen allebei Titel; houd er één" in result.stderr + result.stdout
+    assert db_rows(data_dir) == []
+
+
 def test_reimport_updates_and_never_duplicates(tmp_path, data_dir):
     source = write_jsonl(tmp_path / "a.jsonl", rows(3))
     assert run_cli(data_dir, "import", str(source)).returncode == 0

@@ -40,6 +40,25 @@ SUMMARY_FROM_PROBLEMS = 10
 DEFAULT_MAX_ROWS = 50_000
 _SNIFF_CHARS = 4096
 
+
+def _folded_header(name: str) -> str:
+    return re.sub(r"[\s'’_-]+", "", name.strip().casefold())
+
+
+#: A header cell names a field by its name, as `kennisbank export` writes it, or by its label on the
+#: form, as a person heading a spreadsheet writes it ("Titel", "Thema's", "kenmerk"), in any case.
+_COLUMN_FIELDS: dict[str, str] = {
+    **{_folded_header(label): name for name, label in FIELD_LABELS.items() if name in InitiativeInput.model_fields},
+    **{_folded_header(name): name for name in InitiativeInput.model_fields},
+}
+
+
+def _column(cell: object) -> str:
+    """The field a header cell names, or the cell as written (which the row's validation refuses)."""
+    name = "" if cell is None else str(cell).strip()
+    return _COLUMN_FIELDS.get(_folded_header(name), name)
+
+
 Row = tuple[int, dict[str, Any]]
 
 
@@ -188,7 +207,9 @@ def _read_csv(path: Path) -> Iterator[Row]:
         return
     reader = csv.DictReader(itertools.chain(head, lines), dialect=_dialect(sample))
     try:
-        _check_header(reader.fieldnames or [])
+        written = list(reader.fieldnames or [])
+        _check_header(written)
+        reader.fieldnames = [_column(cell) for cell in written]
         # Numbered as a spreadsheet shows them (header is row 1), also when a cell holds line breaks.
         for number, record in enumerate(reader, start=2):
             if any((v or "").strip() for v in record.values() if isinstance(v, str)):
@@ -226,7 +247,7 @@ def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
     known = set(InitiativeInput.model_fields)
 
     def names_split_by(delimiter: str) -> int:
-        return len(known & {cell.strip() for cell in next(csv.reader([header], delimiter=delimiter))})
+        return len(known & {_column(cell) for cell in next(csv.reader([header], delimiter=delimiter))})
 
     best = max(_SPREADSHEET_DIALECTS, key=names_split_by)
     if names_split_by(best):
@@ -247,14 +268,24 @@ def _csv_reason(error: csv.Error) -> str:
 
 
 def _check_header(header: Sequence[Any]) -> None:
-    names = {str(name).strip() for name in header if name is not None}
-    if not names & set(InitiativeInput.model_fields):
-        shown = ", ".join(sorted(n for n in names if n)[:5])[:200]
+    """The header names at least one field, and no field twice ("Titel" and "title")."""
+    written = [str(cell).strip() for cell in header if cell is not None and str(cell).strip()]
+    fields = [_column(cell) for cell in written]
+    if not set(fields) & set(InitiativeInput.model_fields):
+        shown = ", ".join(sorted(written)[:5])[:200]
         raise _file_problem(
             f"de kopregel bevat geen bekende kolomnamen (gevonden: {shown or 'geen'}); "
-            "gebruik de kolommen van kennisbank export --format csv, gescheiden door een komma, "
+            "noem de kolommen zoals op het formulier (Titel, Samenvatting, Provincie, Soort, Fase, "
+            "Thema's, …) of zoals kennisbank export --format csv ze schrijft, gescheiden door een komma, "
             "puntkomma of tab"
         )
+    seen: dict[str, str] = {}
+    for cell, field in zip(written, fields, strict=True):
+        if field in seen and field in InitiativeInput.model_fields:
+            raise _file_problem(
+                f"de kolommen ‘{seen[field]}’ en ‘{cell}’ noemen allebei {FIELD_LABELS.get(field, field)}; houd er één"
+            )
+        seen.setdefault(field, cell)
 
 
 def _read_xlsx(path: Path) -> Iterator[Row]:
@@ -271,8 +302,9 @@ def _read_xlsx(path: Path) -> Iterator[Row]:
         try:
             sheet = workbook.worksheets[0]
             rows = sheet.iter_rows(values_only=True)
-            header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-            _check_header(header)
+            written = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+            _check_header(written)
+            header = [_column(cell) for cell in written]
             for number, cells in enumerate(rows, start=2):
                 if all(c is None or str(c).strip() == "" for c in cells):
                     continue
