@@ -125,6 +125,35 @@ def test_a_spreadsheet_headed_with_the_forms_labels_imports(tmp_path, data_dir):
     assert [r[:3] for r in db_rows(data_dir)][-1] == ("NL-LI", "LI-1", "Laadpalen")
 
 
+def test_themes_and_tags_in_a_cell_may_be_separated_by_commas_and_come_back_as_they_went_out(tmp_path, data_dir):
+    """People write "water, klimaatadaptatie" in a cell; the import wanted ";" and refused the row as
+    an unknown theme. A value that holds a comma itself (a supplier stored through the API) is exported
+    as a JSON list, so a re-import does not split it."""
+    record = to_cells(valid_initiative())
+    record |= {"themes": "water, klimaatadaptatie", "technologies": "iot, drones", "suppliers": "Geodan; Esri"}
+    source = tmp_path / "komma.csv"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(record), delimiter=";")
+        writer.writeheader()
+        writer.writerow(record)
+    result = run_cli(data_dir, "import", str(source))
+    assert result.returncode == 0, result.stdout + result.stderr
+    [stored] = [json.loads(line) for line in run_cli(data_dir, "export").stdout.splitlines()]
+    assert (stored["themes"], stored["technologies"], stored["suppliers"]) == (
+        ["klimaatadaptatie", "water"],
+        ["iot", "drones"],
+        ["Geodan", "Esri"],
+    )
+    named = write_jsonl(tmp_path / "naam.jsonl", [valid_initiative(suppliers=["Geodan, Esri Nederland", "RoadSense"])])
+    assert run_cli(data_dir, "import", str(named)).returncode == 0
+    exported = tmp_path / "export.csv"
+    assert run_cli(data_dir, "export", "--format", "csv", "--output", str(exported)).returncode == 0
+    other = tmp_path / "andere-data"
+    assert run_cli(other, "import", str(exported)).returncode == 0
+    [again] = [json.loads(line) for line in run_cli(other, "export").stdout.splitlines()]
+    assert again["suppliers"] == ["Geodan, Esri Nederland", "RoadSense"]
+
+
 def test_a_field_headed_twice_is_refused_naming_both_columns(tmp_path, data_dir):
     source = tmp_path / "dubbel.csv"
     source.write_text("title;Titel;province\nA;B;NL-GE\n", encoding="utf-8")

@@ -69,8 +69,12 @@ async def excel(initiatives: Iterable[Initiative]) -> bytes:
 
 
 def _spreadsheet_value(name: str, value: Any) -> Any:
-    """A field's value as a spreadsheet cell holds it: lists joined by "; ", ja/nee, empty for none."""
+    """A field's value as a spreadsheet cell holds it: lists joined by "; ", ja/nee, empty for none.
+    A list one of whose values holds a separator the import splits at (";", and "," for tags) is
+    written as a JSON list, which the import reads as such: it comes back as it went out."""
     if name in LIST_FIELDS:
+        if any(";" in item or "," in item for item in value) or (value and value[0].startswith("[")):
+            return json.dumps(list(value), ensure_ascii=False)
         return "; ".join(value)
     if isinstance(value, bool):
         return "ja" if value else "nee"

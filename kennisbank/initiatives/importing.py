@@ -368,7 +368,7 @@ def _from_cells(record: dict[str | None, Any], *, spreadsheet_text: bool = False
         if name == "external_id" and isinstance(value, int) and not isinstance(value, bool):
             value = str(value)  # a portfolio number Excel keeps as a number
         if name in LIST_FIELDS:
-            value = _split_list(value)
+            value = _split_list(value, name)
         elif name in _YES_NO_FIELDS and isinstance(value, (str, int)):
             text = str(value).strip().lower()
             value = True if text in _TRUE else False if text in _FALSE else value
@@ -378,7 +378,13 @@ def _from_cells(record: dict[str | None, Any], *, spreadsheet_text: bool = False
     return row
 
 
-def _split_list(value: Any) -> list[str] | Any:
+#: Lists a cell may also separate by commas, as people write them ("water, klimaatadaptatie"): the
+#: themes and the tags, which the form splits at commas too (`web.forms.split_tags`), so none of their
+#: values holds one. Links keep to ";": a web address may hold a comma.
+_COMMA_LISTS = frozenset(name for name, field in FIELDS_BY_NAME.items() if field.widget in (Widget.THEMES, Widget.TAGS))
+
+
+def _split_list(value: Any, name: str) -> list[str] | Any:
     if value is None:
         return []
     text = str(value).strip()
@@ -388,7 +394,8 @@ def _split_list(value: Any) -> list[str] | Any:
         except json.JSONDecodeError:
             return text
         return parsed
-    return [part.strip() for part in text.split(";") if part.strip()]
+    separators = r"[;,]" if name in _COMMA_LISTS else ";"
+    return [part.strip() for part in re.split(separators, text) if part.strip()]
 
 
 def _written_key(raw: dict[str, Any]) -> tuple[str, str] | None:
