@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Awaitable
 from contextlib import closing
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -54,11 +55,7 @@ def test_a_transaction_that_waited_in_vain_gives_the_lock_back(data_dir):
     """When the other writer outlasts the busy timeout, the transaction fails as a locked statement
     does, and the process's next transaction runs: Tortoise's own context kept its lock after a
     failed BEGIN, and every later transaction of the process waited for ever."""
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=f"sqlite://{data_dir / 'kennisbank.sqlite3'}?busy_timeout=200",
-        embedding_model="none",
-    )
+    settings = waiting_at_most(200, data_dir)
     theme = THEMES[0]
 
     async def main() -> None:
@@ -81,11 +78,7 @@ def test_a_transaction_cancelled_while_it_waits_leaves_no_transaction_open(data_
     """A request cancelled while its transaction waits for the lock (the client went away): the BEGIN
     still runs in the database thread and succeeds once the other writer is done. Left open, it would
     swallow the process's later autocommit writes and lock out every other process."""
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=f"sqlite://{data_dir / 'kennisbank.sqlite3'}?busy_timeout=2000",
-        embedding_model="none",
-    )
+    settings = waiting_at_most(2000, data_dir)
     theme = THEMES[0]
 
     async def main() -> None:
@@ -110,6 +103,15 @@ def test_a_transaction_cancelled_while_it_waits_leaves_no_transaction_open(data_
             other_process.close()
 
     asyncio.run(main())
+
+
+def waiting_at_most(milliseconds: int, data_dir: Path) -> Settings:
+    """Settings for the data dir's SQLite file with a busy timeout of `milliseconds`."""
+    return Settings(
+        data_dir=data_dir,
+        database_url=f"sqlite://{data_dir / 'kennisbank.sqlite3'}?busy_timeout={milliseconds}",
+        embedding_model="none",
+    )
 
 
 async def in_another_task(work: Awaitable[T]) -> T:
