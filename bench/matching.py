@@ -473,6 +473,12 @@ def print_summary(model: str, cache_dir: Path) -> None:
                 f"| {name} | {row['ap']:.3f} | {row['suggested']} | {row['true']} | {row['precision']:.3f} | "
                 f"{row['recall']:.3f} | {row['type_accuracy']} ({row['typed_pairs']}) |"
             )
+        sparse = report.get("out_of_fold_portfolios")
+        if sparse:
+            print(
+                f"| {sparse['portfolios']} sparse portfolios drawn from them (mean AP; pooled) | {sparse['ap']:.3f} | "
+                f"{sparse['suggested']} | {sparse['true']} | {sparse['precision']:.3f} | {sparse['recall']:.3f} | |"
+            )
         print("\n## The shipped model on the held-out set (never used to fit or choose anything)\n")
         print(_HEADER)
         for dataset, style in HELD_OUT_SETS:

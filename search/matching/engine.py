@@ -98,6 +98,7 @@ from ..dutch import reads_as_english
 from .features import (
     CONTEXT_FEATURES,
     CORROBORATION,
+    CROWD_OF,
     EARLY_PHASES,
     FEATURES,
     INDEX_TERMS_PER_ITEM,
@@ -971,7 +972,17 @@ class MatchEngine:
             self._default_idf,
             semantic_z=z,
             semantic_gap=gap,
+            crowd=self._crowd(a_rows, b_rows),
         )
+
+    def _crowd(self, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
+        """Per pair, the mean number of initiatives with a vector in other provinces than each side's:
+        how many the relative features of each side were measured among."""
+        live = (self._province >= 0) & self._has_vector
+        codes = self._province[live]
+        per_province = np.bincount(codes, minlength=int(self._province.max(initial=0)) + 1)
+        others = float(live.sum()) - per_province[np.maximum(self._province, 0)]
+        return np.asarray((others[a_rows] + others[b_rows]) / 2.0, dtype=np.float64)
 
     def _relative_semantic(
         self, a_rows: np.ndarray, b_rows: np.ndarray, cosine: np.ndarray
@@ -1185,7 +1196,7 @@ class MatchEngine:
             item_b,
             (self._facts[a], self._facts[b]),
             named,
-            dict(zip(FEATURES, contributions.tolist())),
+            _folded_crowd(dict(zip(FEATURES, contributions.tolist()))),
             shared,
             kind,
             witness_item,
@@ -1202,6 +1213,14 @@ class MatchEngine:
             witness=witness_item.id if witness_item else None,
             standout=round(standout, 2),
         )
+
+
+def _folded_crowd(contributions: dict[str, float]) -> dict[str, float]:
+    """Contributions with each crowd interaction's added to the feature it weighs (`CROWD_OF`): a reason
+    speaks of the similarity, not of how many initiatives it was measured among."""
+    for name, base in CROWD_OF.items():
+        contributions[base] = contributions.get(base, 0.0) + contributions.pop(name, 0.0)
+    return contributions
 
 
 def _sort_key(value: Hashable) -> tuple[str, object]:

@@ -78,7 +78,21 @@ CONTEXT_FEATURES: tuple[str, ...] = ("phase", "timing", "partners")
 CORROBORATION = "corroboration"
 RELATIVE_FEATURES: tuple[str, ...] = ("semantic_z", "semantic_gap")
 LANGUAGE_FEATURES: tuple[str, ...] = ("languages_differ", "both_english")
-DIRECT_FEATURES: tuple[str, ...] = TOPIC_FEATURES + CONTEXT_FEATURES + RELATIVE_FEATURES + LANGUAGE_FEATURES
+#: How many initiatives of other provinces the pair's two sides are compared with, and the semantic
+#: features weighed by it. An initiative's nearest partner in a portfolio of three provinces stands out
+#: above its other neighbours (`semantic_gap`) whether or not it is a twin; among two hundred it rarely
+#: does unless it is one. The interactions let the pair model read the relative features by the size
+#: of the crowd they were measured in (bench/results/sparse_portfolios.md).
+CROWD = "crowd"
+CROWD_OF: dict[str, str] = {"crowd_semantic": "semantic", "crowd_z": "semantic_z", "crowd_gap": "semantic_gap"}
+CROWD_FEATURES: tuple[str, ...] = (CROWD, *CROWD_OF)
+#: The crowd of the smallest and the largest training corpora (other provinces' initiatives with a
+#: vector): `crowd` runs from 0 to 1 between them on a log scale and stays at 1 above, where the model
+#: has seen nothing larger to extrapolate to.
+CROWD_RANGE: tuple[float, float] = (10.0, 200.0)
+DIRECT_FEATURES: tuple[str, ...] = (
+    TOPIC_FEATURES + CONTEXT_FEATURES + RELATIVE_FEATURES + LANGUAGE_FEATURES + CROWD_FEATURES
+)
 FEATURES: tuple[str, ...] = DIRECT_FEATURES + (CORROBORATION,)
 
 PROVEN_PHASES = frozenset({"opgeschaald", "implementatie"})
@@ -468,11 +482,13 @@ def pair_features(
     default_idf: float,
     semantic_z: np.ndarray | None = None,
     semantic_gap: np.ndarray | None = None,
+    crowd: np.ndarray | None = None,
 ) -> np.ndarray:
     """The (pairs x FEATURES) matrix for the pairs (a_rows[i], b_rows[i]), corroboration left 0.
 
     `semantic` (already rescaled), `lexical`, `semantic_z` and `semantic_gap`
-    (in standard deviations) come from the engine, which computed them anyway; everything
+    (in standard deviations) and `crowd` (per pair, the mean number of other provinces' initiatives
+    its two sides were compared with) come from the engine, which computed them anyway; everything
     else is read from `facts`.
     """
     m = len(a_rows)
@@ -483,6 +499,12 @@ def pair_features(
         out[:, FEATURES.index("semantic_z")] = np.clip(semantic_z / 10.0, 0.0, 1.0)
     if semantic_gap is not None:
         out[:, FEATURES.index("semantic_gap")] = np.clip(0.5 + semantic_gap / 10.0, 0.0, 1.0)
+    if crowd is not None:
+        low, high = CROWD_RANGE
+        scaled = np.clip(np.log(np.maximum(crowd, 1.0) / low) / np.log(high / low), 0.0, 1.0)
+        out[:, FEATURES.index(CROWD)] = scaled
+        for name, base in CROWD_OF.items():
+            out[:, FEATURES.index(name)] = scaled * out[:, FEATURES.index(base)]
     if not m:
         return out
     rows, inverse = np.unique(np.concatenate([a_rows, b_rows]), return_inverse=True)
