@@ -734,27 +734,32 @@ FEW_INITIATIVES = [
 ]
 
 
+def embedded_rows(rows: list[tuple[str, str, str, tuple[str, ...]]], *, kind: str, phase: str) -> list[MatchItem]:
+    """(province, title, summary, themes) rows as items with the default encoder's vectors, numbered in order."""
+    vectors = load_embedder(DEFAULT_EMBEDDER).embed_documents([f"{title}\n{summary}" for _, title, summary, _ in rows])
+    return [
+        MatchItem(
+            id=n,
+            province=province,
+            province_name=PROVINCE_NAMES[province],
+            kind=kind,
+            phase=phase,
+            themes=themes,
+            title=title,
+            summary=summary,
+            vector=vector,
+        )
+        for n, ((province, title, summary, themes), vector) in enumerate(zip(rows, vectors, strict=True))
+    ]
+
+
 @pytest.mark.parametrize("size", [3, 5])
 def test_a_corpus_of_a_few_initiatives_suggests_its_twin_and_not_its_unrelated_pairs(size):
     """A few initiatives have no background of their own to stand out from (measured on two others, a
     twin is one spread above a "background" it is half of); the space's background stands in for it
     (`SpaceBackground`), so the twin is the first suggestion at any size. Without it, among three, the
     twin is missed (among five, the pair model alone may find it)."""
-    rows = FEW_INITIATIVES[:size]
-    vectors = load_embedder(DEFAULT_EMBEDDER).embed_documents([f"{title}\n{summary}" for _, title, summary in rows])
-    items = [
-        MatchItem(
-            id=n,
-            province=province,
-            province_name=PROVINCE_NAMES[province],
-            kind="best_practice",
-            phase="pilot",
-            title=title,
-            summary=summary,
-            vector=vector,
-        )
-        for n, ((province, title, summary), vector) in enumerate(zip(rows, vectors, strict=True))
-    ]
+    items = embedded_rows([(*row, ()) for row in FEW_INITIATIVES[:size]], kind="best_practice", phase="pilot")
     model = load_match_model()
     assert model is not None and model.space is not None and model.space.background is not None
     suggested = MatchEngine().match_all(items)
@@ -959,23 +964,7 @@ def test_a_sparse_portfolio_suggests_its_twins_and_not_every_initiatives_nearest
     few other neighbours, twin or not; a model fitted only on twin-dense sets suggested ten unrelated
     pairs here besides the three twins. The shipped model was fitted on sparse portfolios too and reads
     its relative features by the crowd they were measured in (`crowd`)."""
-    names = {"NL-GE": "Gelderland", "NL-FR": "Fryslân", "NL-ZE": "Zeeland"}
-    texts = [f"{title}\n{summary}" for _, title, summary, _ in SPARSE_PORTFOLIO]
-    vectors = load_embedder(DEFAULT_EMBEDDER).embed_documents(texts)
-    items = [
-        MatchItem(
-            id=n,
-            province=province,
-            province_name=names[province],
-            kind="portfolio_project",
-            phase="verkenning",
-            themes=themes,
-            title=title,
-            summary=summary,
-            vector=vector,
-        )
-        for n, ((province, title, summary, themes), vector) in enumerate(zip(SPARSE_PORTFOLIO, vectors, strict=True))
-    ]
+    items = embedded_rows(SPARSE_PORTFOLIO, kind="portfolio_project", phase="verkenning")
     found = {m.pair for m in MatchEngine().match_all(items)}
     assert SPARSE_TWINS <= found
     assert len(found - SPARSE_TWINS) <= 1, found - SPARSE_TWINS
