@@ -457,6 +457,22 @@ _HEADER = (
 )
 
 
+def print_out_of_fold(report: dict) -> None:
+    """The out-of-fold table of a model file's `report` (written by bench/train_matching.py)."""
+    print("| corpus | AP | suggested | true | precision | recall | type accuracy |\n|---|---|---|---|---|---|---|")
+    for name, row in report["out_of_fold"].items():
+        print(
+            f"| {name} | {row['ap']:.3f} | {row['suggested']} | {row['true']} | {row['precision']:.3f} | "
+            f"{row['recall']:.3f} | {row['type_accuracy']} ({row['typed_pairs']}) |"
+        )
+    sparse = report.get("out_of_fold_portfolios")
+    if sparse:
+        print(
+            f"| {sparse['portfolios']} sparse portfolios drawn from them (mean AP; pooled) | {sparse['ap']:.3f} | "
+            f"{sparse['suggested']} | {sparse['true']} | {sparse['precision']:.3f} | {sparse['recall']:.3f} | |"
+        )
+
+
 def print_summary(model: str, cache_dir: Path) -> None:
     shipped = load_match_model()
     if shipped is not None:
@@ -467,18 +483,7 @@ def print_summary(model: str, cache_dir: Path) -> None:
             f"threshold {shipped.threshold}. Figures on the folds each pair was *not* fitted on "
             f"(type accuracy on the labelled pairs):\n"
         )
-        print("| corpus | AP | suggested | true | precision | recall | type accuracy |\n|---|---|---|---|---|---|---|")
-        for name, row in report["out_of_fold"].items():
-            print(
-                f"| {name} | {row['ap']:.3f} | {row['suggested']} | {row['true']} | {row['precision']:.3f} | "
-                f"{row['recall']:.3f} | {row['type_accuracy']} ({row['typed_pairs']}) |"
-            )
-        sparse = report.get("out_of_fold_portfolios")
-        if sparse:
-            print(
-                f"| {sparse['portfolios']} sparse portfolios drawn from them (mean AP; pooled) | {sparse['ap']:.3f} | "
-                f"{sparse['suggested']} | {sparse['true']} | {sparse['precision']:.3f} | {sparse['recall']:.3f} | |"
-            )
+        print_out_of_fold(report)
         print("\n## The shipped model on the held-out set (never used to fit or choose anything)\n")
         print(_HEADER)
         for dataset, style in HELD_OUT_SETS:

@@ -47,7 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from matching import average_precision, labelled_pairs, seed_items  # noqa: E402
+from matching import average_precision, labelled_pairs, print_out_of_fold, seed_items  # noqa: E402
 
 from search.embeddings import DEFAULT_EMBEDDER  # noqa: E402
 from search.matching import MatchEngine, MatchItem  # noqa: E402
@@ -503,18 +503,7 @@ def print_report(model: dict) -> None:
         f"pair model C={report['pair_c']}, type model C={report['type_c']} (item model C={report['item_type_c']}), threshold {model['threshold']} "
         f"(pooled out-of-fold precision >= {report['target_precision']})"
     )
-    print("| corpus | AP | suggested | true | precision | recall | type accuracy |")
-    print("|---|---|---|---|---|---|---|")
-    for name, row in report["out_of_fold"].items():
-        print(
-            f"| {name} | {row['ap']:.3f} | {row['suggested']} | {row['true']} | {row['precision']:.3f} | "
-            f"{row['recall']:.3f} | {row['type_accuracy']} ({row['typed_pairs']}) |"
-        )
-    row = report["out_of_fold_portfolios"]
-    print(
-        f"| {row['portfolios']} sparse portfolios (mean AP, pooled) | {row['ap']:.3f} | {row['suggested']} | "
-        f"{row['true']} | {row['precision']:.3f} | {row['recall']:.3f} | |"
-    )
+    print_out_of_fold(report)
 
 
 def main() -> None:
