@@ -12,7 +12,9 @@ import re
 
 import pytest
 
-from kennisbank.models import MatchEvent, MatchSuggestion
+from kennisbank import cli
+from kennisbank.matching.service import MatchFilters
+from kennisbank.models import MatchEvent, MatchStatus, MatchSuggestion
 from kennisbank.settings import Settings
 from kennisbank.taxonomy import THEME_NAMES
 from kennisbank.web.app import create_app
@@ -295,6 +297,32 @@ def test_cli_json_matches_the_api(coordinator, seeded_dir):
         } <= item["b"].keys()
         assert item["a"]["province"] != item["b"]["province"] and item["status"] == "voorgesteld"
         assert isinstance(item["reasons"], list) and item["reasons"] and isinstance(item["score"], float)
+
+
+def test_cli_json_lists_the_whole_queue_and_the_terminal_a_page(seeded_dir):
+    """A script measuring the queue reads `matches --json` without thinking of --limit: it gets every
+    suggestion (read a page at a time), the terminal the first 20."""
+    whole = json.loads(run_cli(seeded_dir, "matches", "--json").stdout)
+    assert whole["total"] > 20 and len(whole["items"]) == whole["total"]
+    scores = [item["score"] for item in whole["items"]]
+    assert scores == sorted(scores, reverse=True)
+    pairs = [(item["a"]["external_id"], item["b"]["external_id"]) for item in whole["items"]]
+    assert len(set(pairs)) == len(pairs)
+    first = json.loads(run_cli(seeded_dir, "matches", "--json", "--limit", "7").stdout)
+    assert first["total"] == whole["total"] and first["items"] == whole["items"][:7]
+    listed = run_cli(seeded_dir, "matches").stdout.splitlines()
+    assert listed[0] == f"{whole['total']} suggesties"
+    assert sum(1 for line in listed if not line.startswith("     - ")) == 1 + 20
+
+
+def test_cli_json_reads_the_queue_a_page_at_a_time(coordinator, monkeypatch):
+    monkeypatch.setattr(cli, "MATCHES_PAGE", 20)
+    filters = MatchFilters(status=(MatchStatus.VOORGESTELD,))
+    total, listed = coordinator.run(lambda: cli._all_matches(filters, None))
+    assert total > 2 * 20 and len(listed) == total and len({m.id for m in listed}) == total
+    assert [m.score for m in listed] == sorted((m.score for m in listed), reverse=True)
+    again, first = coordinator.run(lambda: cli._all_matches(filters, 25))
+    assert again == total and [m.id for m in first] == [m.id for m in listed[:25]]
 
 
 def test_dutch_list_reading_matches_the_reason_format():
