@@ -58,6 +58,7 @@ DATASETS: dict[str, tuple[Path, str, Path]] = {
     "devset3": (REPO / "bench" / "devset3", "initiatives.jsonl", REPO / "bench" / "devset3" / "families.json"),
     "devset4": (REPO / "bench" / "devset4", "initiatives.jsonl", REPO / "bench" / "devset4" / "families.json"),
     "devset5": (REPO / "bench" / "devset5", "initiatives.jsonl", REPO / "bench" / "devset5" / "families.json"),
+    "devset6": (REPO / "bench" / "devset6", "initiatives.jsonl", REPO / "bench" / "devset6" / "families.json"),
     "holdout": (REPO / "bench" / "holdout", "initiatives.jsonl", REPO / "bench" / "holdout" / "families.json"),
 }
 

@@ -56,6 +56,10 @@ SETS: dict[str, tuple[list[Path], Path]] = {
         [REPO / "bench" / "devset5" / "initiatives.jsonl"],
         REPO / "bench" / "devset5" / "relevance_queries.json",
     ),
+    "devset6": (
+        [REPO / "bench" / "devset6" / "initiatives.jsonl"],
+        REPO / "bench" / "devset6" / "relevance_queries.json",
+    ),
     "holdout": (
         [REPO / "bench" / "holdout" / "initiatives.jsonl"],
         REPO / "bench" / "holdout" / "relevance_queries.json",
