@@ -122,6 +122,11 @@ RELATED_LIMIT = 3
 #: "Bestaat dit al?"): two descriptions are closer to each other than a query is to either, so the
 #: same floor would let almost everything through; chosen on the seed families (bench/similar_floor.py).
 SIMILAR_MIN_STANDOUT = 5.0
+#: The same in the match model's semantic space (`VectorStore.space_standouts`), which `similar` uses
+#: whenever the index has one for its vectors: there one purpose written in other words stands out.
+#: Chosen on the development sets' distractors (bench/similar_floor.py): the lowest floor at which
+#: an initiative without a twin is shown fewer than two neighbours on average in each of them.
+SIMILAR_SPACE_STANDOUT = 3.0
 
 
 #: How far a query's vector moves towards its best hit's before the semantic neighbours are taken
@@ -309,15 +314,17 @@ class TantivyIndex:
         filters: Mapping[str, Sequence[str]] | None = None,
         exclude_ids: Iterable[int] = (),
     ) -> list[tuple[int, float]]:
+        """Nearest neighbours of a whole text (an initiative, a draft): in the match model's semantic space
+        when there is one for these vectors, where texts of one purpose stand out from the corpus
+        (SIMILAR_SPACE_STANDOUT), else by cosine under `similar_min_standout`."""
         searcher = self._searcher()
-        return self._neighbours(
-            searcher,
-            vector,
-            self._filter_clauses(filters or {}),
-            limit,
-            set(exclude_ids),
-            min_standout=self.similar_min_standout,
-        )
+        clauses, exclude = self._filter_clauses(filters or {}), set(exclude_ids)
+        in_space = self._vectors.space_standouts(vector, exclude) if self.similar_min_standout is not None else None
+        if in_space is not None:
+            ids, scores, standouts = in_space
+            keep = standouts >= SIMILAR_SPACE_STANDOUT
+            return self._best_allowed(searcher, ids[keep], scores[keep], clauses, limit)
+        return self._neighbours(searcher, vector, clauses, limit, exclude, min_standout=self.similar_min_standout)
 
     def search(self, query: SearchQuery) -> SearchResults:
         started = time.perf_counter()
@@ -577,11 +584,7 @@ class TantivyIndex:
         min_standout: float | None = None,
         gated: bool = True,
     ) -> list[tuple[int, float]]:
-        """Top `limit` by cosine among indexed documents passing `filters`, none under the floor.
-
-        Scans every vector, then checks the best candidates against the
-        filters in growing batches, so a selective filter still fills the list.
-        """
+        """Top `limit` by cosine among indexed documents passing `filters`, none under the floor."""
         ids, scores, standouts = self._vectors.standouts(vector)
         keep = scores >= min_similarity
         if min_standout is not None and standouts is not None and len(standouts):
@@ -590,7 +593,13 @@ class TantivyIndex:
             keep &= standouts >= min_standout
         if exclude:
             keep &= ~np.isin(ids, np.fromiter(exclude, dtype=np.int64))
-        ids, scores = ids[keep], scores[keep]
+        return self._best_allowed(searcher, ids[keep], scores[keep], filters, limit)
+
+    def _best_allowed(
+        self, searcher: tantivy.Searcher, ids: np.ndarray, scores: np.ndarray, filters: list[Query], limit: int
+    ) -> list[tuple[int, float]]:
+        """The `limit` best-scoring `ids` that pass `filters`, checked in growing batches so that a
+        selective filter still fills the list."""
         result: list[tuple[int, float]] = []
         checked, wanted = 0, max(limit * 4, 64)
         while checked < len(ids) and len(result) < limit:

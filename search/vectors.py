@@ -37,7 +37,7 @@ import struct
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -205,6 +205,29 @@ class VectorStore:
         ids, cosines = ids[others], cosines[others]
         spread = float(cosines.std()) or 1.0
         return ids, (cosines - float(cosines.mean())) / spread
+
+    def space_standouts(
+        self, vector: Vector, exclude: Collection[int] = ()
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(ids, cosines, standouts) of the stored documents with `vector`, both moved into the semantic
+        space, where a standout is how many standard deviations a cosine lies above the mean of the
+        others (`exclude`, such as the initiative itself, is left out of that crowd and of the result).
+
+        For a text against texts: what `similar` asks. None without a space fitting these vectors or
+        with too few documents for a crowd."""
+        query = _unit(vector)
+        with self._lock:
+            self._refresh()
+            ids, rows, space = self._ids, self._rows_in_space(), self._space
+        if rows is None or space is None or query is None or query.shape[0] != space.dimensions:
+            return None
+        keep = ~np.isin(ids, np.fromiter(exclude, dtype=np.int64)) if exclude else np.ones(len(ids), dtype=bool)
+        if keep.sum() < MIN_DOCUMENTS_FOR_STANDOUT:
+            return None
+        moved = space.apply(query[None, :])[0]
+        ids, cosines = ids[keep], np.einsum("ij,j->i", rows[keep], moved)
+        spread = float(cosines.std()) or 1.0
+        return ids, cosines, (cosines - float(cosines.mean())) / spread
 
     def _rows_in_space(self) -> np.ndarray | None:
         """The stored rows moved into the space, aligned with `_ids`; caller holds the lock.
