@@ -166,7 +166,8 @@ class TantivyIndex:
     instead of the nearest noise, in a unit that carries over to another
     corpus or encoder. `feedback_weight` moves the query towards its best hit first (FEEDBACK_WEIGHT).
     With a `family_space` (the match model's, for the vectors it was fitted on) the best hits bring
-    their families (FAMILY_ANCHORS).
+    their families (FAMILY_ANCHORS), and `similar` compares in that space instead
+    (SIMILAR_SPACE_STANDOUT).
     """
 
     def __init__(
