@@ -176,8 +176,7 @@ class VectorStore:
         ids, cosines = _cosines(ids, matrix, vector)
         if table is None or not len(ids):
             return ids, cosines, None
-        spread = float(cosines.std()) or 1.0
-        return ids, cosines, (cosines - table[:, 0]) / table[:, 1] + (cosines - float(cosines.mean())) / spread
+        return ids, cosines, (cosines - table[:, 0]) / table[:, 1] + _above_the_crowd(cosines)
 
     def set_space(self, space: SemanticSpace | None) -> None:
         """The semantic space `family_standouts` compares in (`match_space.py`); None switches it off."""
@@ -203,8 +202,7 @@ class VectorStore:
         cosines = np.einsum("ij,j->i", rows, rows[position])
         others = np.arange(len(ids)) != position
         ids, cosines = ids[others], cosines[others]
-        spread = float(cosines.std()) or 1.0
-        return ids, (cosines - float(cosines.mean())) / spread
+        return ids, _above_the_crowd(cosines)
 
     def space_standouts(
         self, vector: Vector, exclude: Collection[int] = ()
@@ -226,8 +224,7 @@ class VectorStore:
             return None
         moved = space.apply(query[None, :])[0]
         ids, cosines = ids[keep], np.einsum("ij,j->i", rows[keep], moved)
-        spread = float(cosines.std()) or 1.0
-        return ids, cosines, (cosines - float(cosines.mean())) / spread
+        return ids, cosines, _above_the_crowd(cosines)
 
     def _rows_in_space(self) -> np.ndarray | None:
         """The stored rows moved into the space, aligned with `_ids`; caller holds the lock.
@@ -637,6 +634,13 @@ def _cosines(ids: np.ndarray, matrix: np.ndarray, vector: Vector) -> tuple[np.nd
     # numpy's own loop, not BLAS: ~1 ms at 20k x 384 on one core, where a multi-threaded
     # BLAS matvec had a p95 of ~9 ms whenever the other core was busy (bench/search_latency.py).
     return ids, np.einsum("ij,j->i", matrix, query)
+
+
+def _above_the_crowd(cosines: np.ndarray) -> np.ndarray:
+    """How many standard deviations each cosine lies above the mean of all of them."""
+    spread = float(cosines.std()) or 1.0
+    result: np.ndarray = (cosines - float(cosines.mean())) / spread
+    return result
 
 
 def _unit(vector: Vector) -> np.ndarray | None:
