@@ -407,12 +407,13 @@ MATCHES_PAGE = 1000
 
 async def _all_matches(filters: matches.MatchFilters, limit: int | None) -> tuple[int, list[MatchSuggestion]]:
     """The first `limit` matches best first (every one without a limit), and how many there are."""
+    per_page = min(limit, MATCHES_PAGE) if limit is not None else MATCHES_PAGE
     listed: list[MatchSuggestion] = []
     number = 1
     while True:
-        page = await matches.list_matches(filters, page=number, per_page=MATCHES_PAGE)
+        page = await matches.list_matches(filters, page=number, per_page=per_page)
         listed.extend(page.items)
-        if len(page.items) < MATCHES_PAGE or (limit is not None and len(listed) >= limit):
+        if len(page.items) < per_page or (limit is not None and len(listed) >= limit):
             return page.total, listed[:limit]
         number += 1
 
